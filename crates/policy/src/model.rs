@@ -1,0 +1,295 @@
+use serde::{Deserialize, Serialize};
+
+/// The whole policy, as `policy/vintrova.toml` writes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Version label; every published version is kept, this names the one in force.
+    pub version: String,
+    /// The day this version took effect (ISO date).
+    pub effective: jiff::civil::Date,
+    pub operator: Operator,
+    /// IANA time zone all deadlines and office hours are computed in (R1.2).
+    pub time_zone: String,
+    pub default_locale: String,
+    pub locales: Vec<String>,
+    pub contact: Contact,
+    #[serde(rename = "category")]
+    pub categories: Vec<Category>,
+    #[serde(rename = "purpose")]
+    pub purposes: Vec<Purpose>,
+    #[serde(rename = "retention")]
+    pub retention_rules: Vec<RetentionRule>,
+    #[serde(rename = "recipient")]
+    pub recipients: Vec<Recipient>,
+    #[serde(rename = "country")]
+    pub countries: Vec<Country>,
+    #[serde(rename = "source")]
+    pub sources: Vec<Source>,
+}
+
+/// A text in every language the site speaks (R1.2).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Texts {
+    pub ru: String,
+    pub kk: String,
+    pub en: String,
+}
+
+impl Texts {
+    /// The text in `locale`, Russian when the locale is not one we speak.
+    pub fn get(&self, locale: &str) -> &str {
+        match locale {
+            "kk" => &self.kk,
+            "en" => &self.en,
+            _ => &self.ru,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operator {
+    pub name: String,
+    pub website: String,
+    pub country: String,
+}
+
+/// The data protection service and when it answers (R11.1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub name: Texts,
+    pub address: String,
+    pub phone: String,
+    pub email: String,
+    pub hours: OfficeHours,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeHours {
+    pub days: Vec<Day>,
+    pub opens: jiff::civil::Time,
+    pub closes: jiff::civil::Time,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Day {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+/// A category of personal data with its fields (R2.1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub key: String,
+    pub name: Texts,
+    /// The basis on which this category is collected, as the policy's table says (R3.2).
+    pub legal_basis: LegalBasis,
+    /// Key of the retention rule that governs this category (R8.1).
+    pub retention: String,
+    #[serde(rename = "field")]
+    pub fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    pub key: String,
+    pub name: Texts,
+    pub kind: FieldKind,
+    /// Confidential data is collected only with explicit consent (R2.3).
+    #[serde(default)]
+    pub confidential: bool,
+    /// Most characters a value may hold (for lists: each item).
+    #[serde(default)]
+    pub max_len: Option<usize>,
+    /// Keep a keyed blind index so the subject can be found by this value.
+    #[serde(default)]
+    pub blind_index: bool,
+    /// For `choice` fields: the values allowed.
+    #[serde(default)]
+    pub choices: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    Email,
+    Phone,
+    Integer,
+    IpAddress,
+    Timestamp,
+    TextList,
+    Choice,
+    /// The last four digits of a card: never more (PCI DSS).
+    CardLast4,
+    /// A non-negative amount in minor units (tiyn), as an integer.
+    Amount,
+    CurrencyCode,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalBasis {
+    Consent,
+    Contract,
+    LegitimateInterest,
+    LegalObligation,
+}
+
+impl LegalBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegalBasis::Consent => "consent",
+            LegalBasis::Contract => "contract",
+            LegalBasis::LegitimateInterest => "legitimate_interest",
+            LegalBasis::LegalObligation => "legal_obligation",
+        }
+    }
+}
+
+/// A purpose of processing (R3.1) with the categories it may use and its basis.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Purpose {
+    pub key: String,
+    pub name: Texts,
+    pub legal_basis: LegalBasis,
+    pub categories: Vec<String>,
+}
+
+/// What starts a retention clock.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionAnchor {
+    /// Kept while the person uses the services; the clock starts when they stop.
+    ServiceEnded,
+    /// Kept for a term after the person completed their studies.
+    CourseCompleted,
+    /// Kept for a term after the record was made (payments).
+    Recorded,
+    /// Kept for a term after the support ticket was closed.
+    TicketClosed,
+    /// Kept for a term after the datum was collected (logs, technical data).
+    Collected,
+}
+
+/// A retention rule (R8.1): an anchor event plus a term, under its own key class so that
+/// expiry or erasure can destroy one class's key and keep the others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRule {
+    pub key: String,
+    pub name: Texts,
+    pub anchor: RetentionAnchor,
+    /// ISO 8601 duration after the anchor, e.g. "P3Y"; "PT0S" for "at once".
+    pub term: String,
+    /// The vault key class holding data under this rule.
+    pub key_class: String,
+    /// Why the data is kept this long.
+    pub ground: Texts,
+    /// A law requires keeping it for the whole term: an erasure request does not shorten it.
+    #[serde(default)]
+    pub required_by_law: bool,
+}
+
+impl RetentionRule {
+    /// The term as a calendar span (validated at load).
+    pub fn span(&self) -> jiff::Span {
+        self.term.parse().unwrap_or_default()
+    }
+}
+
+/// A kind of third party the policy allows to receive data (R5.1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipient {
+    pub key: String,
+    pub name: Texts,
+    pub role: Texts,
+    pub countries: Vec<String>,
+    pub categories: Vec<String>,
+    pub purposes: Vec<String>,
+    /// Receives anonymized data only (R5.3).
+    #[serde(default)]
+    pub anonymized_only: bool,
+    /// Receives data only against a recorded lawful demand (R5.4).
+    #[serde(default)]
+    pub lawful_demand_required: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Country {
+    /// ISO 3166-1 alpha-2.
+    pub code: String,
+    pub name: Texts,
+    /// Adequate protection of personal data (R9.1).
+    pub adequate: bool,
+}
+
+/// How data arrives (R4.1, R4.2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub key: String,
+    pub name: Texts,
+    pub method: CollectionMethod,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CollectionMethod {
+    Direct,
+    Automatic,
+}
+
+impl Policy {
+    pub fn category(&self, key: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.key == key)
+    }
+
+    pub fn purpose(&self, key: &str) -> Option<&Purpose> {
+        self.purposes.iter().find(|p| p.key == key)
+    }
+
+    pub fn retention_rule(&self, key: &str) -> Option<&RetentionRule> {
+        self.retention_rules.iter().find(|r| r.key == key)
+    }
+
+    pub fn source(&self, key: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.key == key)
+    }
+
+    /// The field named `category.field`, with its category.
+    pub fn field(&self, key: &str) -> Option<(&Category, &Field)> {
+        let (category, field) = key.split_once('.')?;
+        let category = self.category(category)?;
+        let field = category.fields.iter().find(|f| f.key == field)?;
+        Some((category, field))
+    }
+
+    /// Purposes that may use a category.
+    pub fn purposes_using<'a>(&'a self, category: &'a str) -> impl Iterator<Item = &'a Purpose> {
+        self.purposes
+            .iter()
+            .filter(move |p| p.categories.iter().any(|c| c == category))
+    }
+
+    /// The retention rule governing a category.
+    pub fn retention_of(&self, category: &Category) -> &RetentionRule {
+        self.retention_rule(&category.retention)
+            .expect("validated policy: every category names an existing retention rule")
+    }
+}

@@ -1,0 +1,240 @@
+//! Data keys wrapped by the master key, kept in a key store apart from the data.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::crypto::{open_with_aad, seal_with_aad};
+use crate::{BlindIndexKey, ChainKey, DataKey, MasterKey, SecretKey};
+
+/// Whose key a stored key is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyOwner {
+    /// A subject's data key for one retention class (profile, learning, financial, …).
+    Subject { id: Uuid, class: String },
+    /// A key of the system itself: the blind index key, the audit chain key.
+    System(String),
+}
+
+/// A key as the key store holds it: wrapped, never in clear.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub owner: KeyOwner,
+    pub kek_version: u32,
+    pub wrapped: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the key store could not {action}: {message}")]
+pub struct KeyStoreError {
+    pub action: &'static str,
+    pub message: String,
+}
+
+/// Where wrapped keys live. Kept apart from the data (its own file on SQLite, its own schema
+/// on PostgreSQL), so that a copy of the data alone reveals nothing.
+#[async_trait::async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Store keys that are not there yet; a key already present is left as it is.
+    async fn insert_keys(&self, keys: &[StoredKey]) -> Result<(), KeyStoreError>;
+    async fn subject_keys(&self, subject: Uuid) -> Result<Vec<StoredKey>, KeyStoreError>;
+    async fn system_keys(&self) -> Result<Vec<StoredKey>, KeyStoreError>;
+    /// Destroy the subject's keys of the given classes; returns how many were destroyed.
+    async fn destroy_subject_keys(
+        &self,
+        subject: Uuid,
+        classes: &[String],
+    ) -> Result<u64, KeyStoreError>;
+    async fn all_keys(&self) -> Result<Vec<StoredKey>, KeyStoreError>;
+    /// Replace every listed key's wrapping and version, all or nothing.
+    async fn rewrap_keys(&self, keys: &[StoredKey]) -> Result<(), KeyStoreError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error(
+        "the master key file holds version {file} but the key store was wrapped with version {store}; use the master key file from your backup of that version"
+    )]
+    MasterKeyVersion { file: u32, store: u32 },
+    #[error(
+        "the master key does not open the key store: the key file does not belong to this data; restore the right master key from your backup"
+    )]
+    WrongMasterKey,
+    #[error(transparent)]
+    Store(#[from] KeyStoreError),
+}
+
+const BLIND_INDEX: &str = "blind_index";
+const AUDIT_CHAIN: &str = "audit_chain";
+
+/// The unwrapped keys one subject has, by retention class.
+pub struct SubjectKeys {
+    keys: HashMap<String, DataKey>,
+}
+
+impl SubjectKeys {
+    pub fn class(&self, class: &str) -> Option<&DataKey> {
+        self.keys.get(class)
+    }
+
+    pub fn classes(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+}
+
+/// The key hierarchy in use: the master key, the key store, and the system keys it opened.
+pub struct Vault {
+    master: MasterKey,
+    store: Arc<dyn KeyStore>,
+    blind_index: BlindIndexKey,
+    chain: ChainKey,
+}
+
+impl Vault {
+    /// Open the key store with `master`. On first use this creates the system keys.
+    pub async fn open(master: MasterKey, store: Arc<dyn KeyStore>) -> Result<Vault, VaultError> {
+        let mut system = store.system_keys().await?;
+        if system.is_empty() {
+            let fresh: Vec<StoredKey> = [BLIND_INDEX, AUDIT_CHAIN]
+                .into_iter()
+                .map(|name| {
+                    wrap(
+                        &master,
+                        KeyOwner::System(name.into()),
+                        &SecretKey::generate(),
+                    )
+                })
+                .collect();
+            store.insert_keys(&fresh).await?;
+            system = store.system_keys().await?;
+        }
+        let mut unwrapped = HashMap::new();
+        for stored in &system {
+            if let KeyOwner::System(name) = &stored.owner {
+                unwrapped.insert(name.clone(), unwrap(&master, stored)?);
+            }
+        }
+        let mut take = |name: &str| unwrapped.remove(name).ok_or(VaultError::WrongMasterKey);
+        Ok(Vault {
+            blind_index: BlindIndexKey(take(BLIND_INDEX)?),
+            chain: ChainKey(take(AUDIT_CHAIN)?),
+            master,
+            store,
+        })
+    }
+
+    pub fn master_version(&self) -> u32 {
+        self.master.version
+    }
+
+    pub fn blind_index(&self) -> &BlindIndexKey {
+        &self.blind_index
+    }
+
+    pub fn chain(&self) -> &ChainKey {
+        &self.chain
+    }
+
+    /// The subject's data keys, creating the ones of `classes` it does not have yet.
+    pub async fn subject_keys_creating(
+        &self,
+        subject: Uuid,
+        classes: &[&str],
+    ) -> Result<SubjectKeys, VaultError> {
+        let existing = self.subject_keys(subject).await?;
+        let missing: Vec<StoredKey> = classes
+            .iter()
+            .filter(|c| existing.class(c).is_none())
+            .map(|c| {
+                let owner = KeyOwner::Subject {
+                    id: subject,
+                    class: (*c).to_string(),
+                };
+                wrap(&self.master, owner, &SecretKey::generate())
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(existing);
+        }
+        self.store.insert_keys(&missing).await?;
+        // Read back rather than trust what we generated: a concurrent writer may have won.
+        self.subject_keys(subject).await
+    }
+
+    /// The subject's data keys as they are; a destroyed class is simply absent.
+    pub async fn subject_keys(&self, subject: Uuid) -> Result<SubjectKeys, VaultError> {
+        let mut keys = HashMap::new();
+        for stored in self.store.subject_keys(subject).await? {
+            if let KeyOwner::Subject { class, .. } = &stored.owner {
+                keys.insert(class.clone(), unwrap(&self.master, &stored)?);
+            }
+        }
+        Ok(SubjectKeys { keys })
+    }
+
+    /// Crypto-shred: destroy the subject's keys of `classes`. Whatever they sealed is
+    /// unreadable from this moment, wherever a copy of it lies.
+    pub async fn destroy(&self, subject: Uuid, classes: &[String]) -> Result<u64, VaultError> {
+        Ok(self.store.destroy_subject_keys(subject, classes).await?)
+    }
+
+    /// Re-wrap every key under `next` without touching the data they seal. The caller makes
+    /// `next` durable before and switches to it after.
+    pub async fn rotate(&self, next: &MasterKey) -> Result<usize, VaultError> {
+        let all = self.store.all_keys().await?;
+        let mut rewrapped = Vec::with_capacity(all.len());
+        for stored in &all {
+            let key = unwrap(&self.master, stored)?;
+            rewrapped.push(wrap(next, stored.owner.clone(), &key));
+        }
+        self.store.rewrap_keys(&rewrapped).await?;
+        Ok(rewrapped.len())
+    }
+}
+
+fn wrap_aad(owner: &KeyOwner, version: u32) -> Vec<u8> {
+    let mut aad = format!("vintrova/kek-wrap/v1/{version}/").into_bytes();
+    match owner {
+        KeyOwner::Subject { id, class } => {
+            aad.extend_from_slice(b"subject/");
+            aad.extend_from_slice(id.as_bytes());
+            aad.extend_from_slice(class.as_bytes());
+        }
+        KeyOwner::System(name) => {
+            aad.extend_from_slice(b"system/");
+            aad.extend_from_slice(name.as_bytes());
+        }
+    }
+    aad
+}
+
+fn wrap(master: &MasterKey, owner: KeyOwner, key: &SecretKey) -> StoredKey {
+    let wrapped = seal_with_aad(&master.key, &wrap_aad(&owner, master.version), key.expose());
+    StoredKey {
+        owner,
+        kek_version: master.version,
+        wrapped,
+    }
+}
+
+fn unwrap(master: &MasterKey, stored: &StoredKey) -> Result<SecretKey, VaultError> {
+    if stored.kek_version != master.version {
+        return Err(VaultError::MasterKeyVersion {
+            file: master.version,
+            store: stored.kek_version,
+        });
+    }
+    let mut bytes = open_with_aad(
+        &master.key,
+        &wrap_aad(&stored.owner, master.version),
+        &stored.wrapped,
+    )
+    .ok_or(VaultError::WrongMasterKey)?;
+    let key: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| VaultError::WrongMasterKey)?;
+    zeroize::Zeroize::zeroize(&mut bytes);
+    Ok(SecretKey::from_bytes(key))
+}
