@@ -119,6 +119,9 @@ pub struct Field {
     /// For `choice` fields: the values allowed.
     #[serde(default)]
     pub choices: Vec<String>,
+    /// For `integer` fields: the smallest and largest value allowed.
+    #[serde(default)]
+    pub range: Option<[i64; 2]>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -214,6 +214,14 @@ fn check(p: &Policy) -> Vec<Problem> {
                     "must be between 1 and 10000 characters",
                 );
             }
+            if let Some([lo, hi]) = field.range
+                && (field.kind != FieldKind::Integer || lo > hi)
+            {
+                c.fail(
+                    format!("{fpath}.range"),
+                    "a range belongs to an `integer` field and reads [smallest, largest]",
+                );
+            }
             match (field.kind, field.choices.is_empty()) {
                 (FieldKind::Choice, true) => c.fail(
                     format!("{fpath}.choices"),

@@ -49,6 +49,10 @@ pub trait KeyStore: Send + Sync {
     async fn all_keys(&self) -> Result<Vec<StoredKey>, KeyStoreError>;
     /// Replace every listed key's wrapping and version, all or nothing.
     async fn rewrap_keys(&self, keys: &[StoredKey]) -> Result<(), KeyStoreError>;
+    /// The audit chain's head as last anchored: (sequence number, hash).
+    async fn chain_anchor(&self) -> Result<Option<(i64, Vec<u8>)>, KeyStoreError>;
+    /// Move the anchor forward to (seq, hash); an anchor already further is left alone.
+    async fn advance_chain_anchor(&self, seq: i64, hash: &[u8]) -> Result<(), KeyStoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +138,10 @@ impl Vault {
 
     pub fn chain(&self) -> &ChainKey {
         &self.chain
+    }
+
+    pub fn key_store(&self) -> &dyn KeyStore {
+        self.store.as_ref()
     }
 
     /// The subject's data keys, creating the ones of `classes` it does not have yet.

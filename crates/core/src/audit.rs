@@ -1,0 +1,229 @@
+//! The audit log: append-only, hash-chained entries of every touch of personal data.
+//!
+//! An entry says who did what to whose data, in which categories and for which purpose, and
+//! when — never a value. Each entry's hash is a keyed link over the previous hash and the
+//! entry, so editing, deleting, inserting or reordering an entry breaks the chain at that
+//! entry; the chain's head is anchored in the key store, apart from the data, so cutting
+//! entries off the end is caught too.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use uuid::Uuid;
+use vintrova_vault::ChainKey;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Read,
+    Update,
+    Export,
+    Erase,
+    Find,
+    RecordBasis,
+    RotateKeys,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Read => "read",
+            Action::Update => "update",
+            Action::Export => "export",
+            Action::Erase => "erase",
+            Action::Find => "find",
+            Action::RecordBasis => "record_basis",
+            Action::RotateKeys => "rotate_keys",
+        }
+    }
+}
+
+/// An entry before it joins the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditDraft {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub subject: Option<Uuid>,
+    pub categories: Vec<String>,
+    pub purpose: Option<String>,
+}
+
+impl AuditDraft {
+    /// The categories as one column value.
+    pub fn categories_column(&self) -> String {
+        self.categories.join(",")
+    }
+}
+
+/// The categories column back as a list.
+pub fn parse_categories(column: &str) -> Vec<String> {
+    column
+        .split(',')
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// An entry as the log holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub subject: Option<Uuid>,
+    pub categories: Vec<String>,
+    pub purpose: Option<String>,
+    #[serde(skip)]
+    pub prev_hash: Vec<u8>,
+    #[serde(skip)]
+    pub hash: Vec<u8>,
+}
+
+/// The genesis link every chain starts from.
+pub const GENESIS: [u8; 32] = [0u8; 32];
+
+/// The canonical bytes of an entry at a position; what the chain key links.
+pub fn canonical(seq: i64, draft: &AuditDraft) -> Vec<u8> {
+    let subject = draft.subject.map(|s| s.to_string()).unwrap_or_default();
+    let categories = draft.categories.join(",");
+    let at = draft.at.to_string();
+    let purpose = draft.purpose.clone().unwrap_or_default();
+    let mut out = Vec::with_capacity(160);
+    out.extend_from_slice(&seq.to_be_bytes());
+    for part in [
+        &at,
+        &draft.actor,
+        &draft.action,
+        &subject,
+        &categories,
+        &purpose,
+    ] {
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        out.extend_from_slice(part.as_bytes());
+    }
+    out
+}
+
+/// Computes the link of a new entry; storage calls it inside the transaction that appends,
+/// once it knows the previous entry.
+pub struct ChainSealer<'a> {
+    key: &'a ChainKey,
+}
+
+impl<'a> ChainSealer<'a> {
+    pub fn new(key: &'a ChainKey) -> Self {
+        ChainSealer { key }
+    }
+
+    pub fn link(&self, prev: &[u8], seq: i64, draft: &AuditDraft) -> [u8; 32] {
+        let prev: [u8; 32] = prev.try_into().unwrap_or(GENESIS);
+        self.key.link(&prev, &canonical(seq, draft))
+    }
+}
+
+impl AuditRecord {
+    pub fn draft(&self) -> AuditDraft {
+        AuditDraft {
+            at: self.at,
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            subject: self.subject,
+            categories: self.categories.clone(),
+            purpose: self.purpose.clone(),
+        }
+    }
+}
+
+/// Where and why a chain stopped verifying.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("audit entry {seq} is not what was written: {reason}")]
+pub struct ChainBreak {
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// Walks a chain page by page, keeping only the last link in memory.
+pub struct ChainVerifier<'a> {
+    key: &'a ChainKey,
+    anchor: Option<(i64, Vec<u8>)>,
+    expected_seq: i64,
+    prev: Vec<u8>,
+}
+
+impl<'a> ChainVerifier<'a> {
+    /// `anchor` is the (seq, hash) of the head as the key store last recorded it.
+    pub fn new(key: &'a ChainKey, anchor: Option<(i64, Vec<u8>)>) -> Self {
+        ChainVerifier {
+            key,
+            anchor,
+            expected_seq: 1,
+            prev: GENESIS.to_vec(),
+        }
+    }
+
+    /// Entries verified so far.
+    pub fn count(&self) -> i64 {
+        self.expected_seq - 1
+    }
+
+    pub fn feed(&mut self, record: &AuditRecord) -> Result<(), ChainBreak> {
+        let fail = |seq, reason: &str| ChainBreak {
+            seq,
+            reason: reason.to_string(),
+        };
+        if record.seq > self.expected_seq {
+            return Err(fail(
+                self.expected_seq,
+                "it is missing: entries were deleted from the log",
+            ));
+        }
+        if record.seq < self.expected_seq {
+            return Err(fail(record.seq, "it appears twice"));
+        }
+        if record.prev_hash != self.prev {
+            return Err(fail(
+                record.seq,
+                "it does not follow the entry before it: entries were inserted, deleted or reordered",
+            ));
+        }
+        let link = self.key.link(
+            &self.prev.as_slice().try_into().unwrap_or(GENESIS),
+            &canonical(record.seq, &record.draft()),
+        );
+        if record.hash != link {
+            return Err(fail(
+                record.seq,
+                "its content or hash was changed after it was written",
+            ));
+        }
+        if let Some((seq, hash)) = &self.anchor
+            && *seq == record.seq
+            && *hash != record.hash
+        {
+            return Err(fail(
+                record.seq,
+                "it is not the entry the key store's anchor recorded",
+            ));
+        }
+        self.prev = record.hash.clone();
+        self.expected_seq += 1;
+        Ok(())
+    }
+
+    /// The chain must reach at least as far as the anchor kept in the key store.
+    pub fn finish(self) -> Result<i64, ChainBreak> {
+        let last = self.expected_seq - 1;
+        match self.anchor {
+            Some((seq, _)) if last < seq => Err(ChainBreak {
+                seq: last + 1,
+                reason: format!(
+                    "it is missing: the log ends at entry {last} but entry {seq} was written; entries were cut off the end"
+                ),
+            }),
+            _ => Ok(last),
+        }
+    }
+}

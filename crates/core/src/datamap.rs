@@ -1,0 +1,177 @@
+//! The data map: which storage place holds which field of which category, under which key
+//! class and retention rule. Export, erasure and retention walk this map and nothing else.
+
+use vintrova_policy::Policy;
+
+/// What a storage column holds. Every column of the data store is declared here; a test
+/// compares this list with each backend's real schema, so a column added without being
+/// declared (and, if it holds personal data, mapped) fails the build's tests (R2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnRole {
+    /// The subject's pseudonymous id (a UUID), the key every PD table is distributed by.
+    SubjectId,
+    /// Personal data, sealed by the subject's data key; the data map says which field.
+    SealedPd,
+    /// A keyed blind index of a personal datum; the data map says which field.
+    BlindIndex,
+    /// Data about the processing (times, names of fields, purposes, hashes), never PD.
+    Metadata,
+}
+
+/// The tables of the data store and the role of each column.
+pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
+    use ColumnRole::*;
+    &[
+        ("subjects", &[("id", SubjectId), ("created_at", Metadata)]),
+        (
+            "pd_values",
+            &[
+                ("subject_id", SubjectId),
+                ("field", Metadata),
+                ("key_class", Metadata),
+                ("sealed", SealedPd),
+                ("source", Metadata),
+                ("collected_at", Metadata),
+            ],
+        ),
+        (
+            "blind_index",
+            &[
+                ("subject_id", SubjectId),
+                ("field", Metadata),
+                ("digest", BlindIndex),
+            ],
+        ),
+        (
+            "basis_events",
+            &[
+                ("id", Metadata),
+                ("subject_id", SubjectId),
+                ("kind", Metadata),
+                ("purpose", Metadata),
+                ("channel", Metadata),
+                ("at", Metadata),
+            ],
+        ),
+        (
+            "audit_log",
+            &[
+                ("seq", Metadata),
+                ("at", Metadata),
+                ("actor", Metadata),
+                ("action", Metadata),
+                ("subject_id", SubjectId),
+                ("categories", Metadata),
+                ("purpose", Metadata),
+                ("prev_hash", Metadata),
+                ("hash", Metadata),
+            ],
+        ),
+    ]
+};
+
+/// A storage place: a column of a table; `row` is the field key that tells rows apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub table: &'static str,
+    pub column: &'static str,
+}
+
+pub const SEALED_VALUES: Location = Location {
+    table: "pd_values",
+    column: "sealed",
+};
+pub const BLIND_INDEX: Location = Location {
+    table: "blind_index",
+    column: "digest",
+};
+
+/// One declared field and everything the engine needs to know about it.
+#[derive(Debug, Clone)]
+pub struct MapEntry {
+    /// `category.field`
+    pub field: String,
+    pub category: String,
+    pub key_class: String,
+    pub retention: String,
+    pub location: Location,
+    pub blind_index: Option<Location>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DataMap {
+    entries: Vec<MapEntry>,
+}
+
+impl DataMap {
+    pub fn from_policy(policy: &Policy) -> Self {
+        let entries = policy
+            .categories
+            .iter()
+            .flat_map(|category| {
+                let rule = policy.retention_of(category);
+                category.fields.iter().map(move |field| MapEntry {
+                    field: format!("{}.{}", category.key, field.key),
+                    category: category.key.clone(),
+                    key_class: rule.key_class.clone(),
+                    retention: rule.key.clone(),
+                    location: SEALED_VALUES,
+                    blind_index: field.blind_index.then_some(BLIND_INDEX),
+                })
+            })
+            .collect();
+        DataMap { entries }
+    }
+
+    pub fn entries(&self) -> &[MapEntry] {
+        &self.entries
+    }
+
+    pub fn entry(&self, field: &str) -> Option<&MapEntry> {
+        self.entries.iter().find(|e| e.field == field)
+    }
+
+    /// Every (table, column) the map sends personal data or its blind index to.
+    pub fn pd_columns(&self) -> Vec<(&'static str, &'static str)> {
+        let mut columns: Vec<_> = self
+            .entries
+            .iter()
+            .flat_map(|e| std::iter::once(&e.location).chain(e.blind_index.as_ref()))
+            .map(|l| (l.table, l.column))
+            .collect();
+        columns.sort();
+        columns.dedup();
+        columns
+    }
+
+    /// Key classes in use, each once.
+    pub fn key_classes(&self) -> Vec<&str> {
+        let mut classes: Vec<&str> = self.entries.iter().map(|e| e.key_class.as_str()).collect();
+        classes.sort();
+        classes.dedup();
+        classes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pd_column_of_the_schema_is_reached_by_the_data_map_and_only_those() {
+        let policy = vintrova_policy::load(include_str!("../../../policy/vintrova.toml")).unwrap();
+        let map = DataMap::from_policy(&policy);
+        let mut declared: Vec<(&str, &str)> = STORAGE_SCHEMA
+            .iter()
+            .flat_map(|(table, cols)| {
+                cols.iter()
+                    .filter(|(_, role)| {
+                        matches!(role, ColumnRole::SealedPd | ColumnRole::BlindIndex)
+                    })
+                    .map(move |(col, _)| (*table, *col))
+            })
+            .collect();
+        declared.sort();
+        assert_eq!(map.pd_columns(), declared);
+    }
+}

@@ -1,0 +1,17 @@
+//! The concepts of DESIGN.md as services: subjects and the data map, the purpose gate, the
+//! audit log, retention notes; and the storage port the databases implement.
+//!
+//! May not: import HTTP or SQL. Every personal datum that enters or leaves goes through
+//! [`Vintrova`], which checks it against the data map, seals it in the vault, asks the purpose
+//! gate before opening it and writes the audit log.
+
+pub mod audit;
+pub mod clock;
+pub mod datamap;
+pub mod gate;
+pub mod retention;
+mod service;
+pub mod store;
+pub mod values;
+
+pub use service::*;

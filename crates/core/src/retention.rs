@@ -1,0 +1,70 @@
+//! Retention as the policy states it (R8.1): when a stored value is due for deletion.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use vintrova_policy::{Policy, RetentionAnchor, RetentionRule};
+
+/// The retention that applies to one value, as an export shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RetentionNote {
+    pub rule: String,
+    /// What starts the clock.
+    pub anchor: RetentionAnchor,
+    /// ISO 8601 term after the anchor.
+    pub term: String,
+    /// When the value will be deleted, once the anchor has happened; `null` while it has not
+    /// (for example while the person still uses the services).
+    pub delete_after: Option<Timestamp>,
+    pub required_by_law: bool,
+}
+
+/// The moment a value collected at `collected_at` under `rule` falls due, if its anchor has
+/// happened. Calendar arithmetic runs in the policy's time zone, so "3 years" means the same
+/// day three years on in Almaty.
+pub fn due(policy: &Policy, rule: &RetentionRule, collected_at: Timestamp) -> Option<Timestamp> {
+    let anchor = match rule.anchor {
+        RetentionAnchor::Recorded | RetentionAnchor::Collected => collected_at,
+        // Their anchors (account closed, course completed, ticket closed) are events of the
+        // platform; until one is recorded the value is kept for the service.
+        RetentionAnchor::ServiceEnded
+        | RetentionAnchor::CourseCompleted
+        | RetentionAnchor::TicketClosed => {
+            return None;
+        }
+    };
+    let tz = jiff::tz::TimeZone::get(&policy.time_zone).ok()?;
+    anchor
+        .to_zoned_datetime(tz)
+        .checked_add(rule.span())
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+pub fn note(policy: &Policy, rule: &RetentionRule, collected_at: Timestamp) -> RetentionNote {
+    RetentionNote {
+        rule: rule.key.clone(),
+        anchor: rule.anchor,
+        term: rule.term.clone(),
+        delete_after: due(policy, rule, collected_at),
+        required_by_law: rule.required_by_law,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn financial_records_fall_due_five_calendar_years_later_in_almaty() {
+        let policy = vintrova_policy::load(include_str!("../../../policy/vintrova.toml")).unwrap();
+        let rule = policy.retention_rule("financial").unwrap();
+        // 2024-02-29 21:00 UTC is already 1 March 02:00 in Almaty (UTC+5).
+        let paid: Timestamp = "2024-02-29T21:00:00Z".parse().unwrap();
+        assert_eq!(
+            due(&policy, rule, paid).unwrap().to_string(),
+            "2029-02-28T21:00:00Z"
+        );
+        let active = policy.retention_rule("active_user").unwrap();
+        assert_eq!(due(&policy, active, paid), None);
+    }
+}

@@ -1,0 +1,126 @@
+//! The storage port: what the services need from a database, in their own words. SQLite and
+//! PostgreSQL implement it in their own crates; one story suite checks both.
+//!
+//! Every call that changes personal data takes the audit entry that records it and appends
+//! it in the same transaction, so a change and its audit entry exist together or not at all.
+
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use crate::audit::{AuditDraft, AuditRecord, ChainSealer};
+use crate::gate::BasisEvent;
+
+/// A value as stored: sealed by the subject's key of its class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedValue {
+    pub field: String,
+    pub key_class: String,
+    pub sealed: Vec<u8>,
+    pub source: String,
+    pub collected_at: Timestamp,
+}
+
+/// A blind index entry: the keyed digest of one field's normalized value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub field: String,
+    pub digest: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectRecord {
+    pub id: Uuid,
+    pub created_at: Timestamp,
+}
+
+/// What to delete of a subject in an erasure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasurePlan {
+    /// Key classes whose values go.
+    pub classes: Vec<String>,
+    /// Nothing is kept: the subject, its basis events and its index go too.
+    pub whole_subject: bool,
+}
+
+/// What an erasure deleted: counts, never values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ErasureCounts {
+    pub values: u64,
+    pub index_entries: u64,
+    pub basis_events: u64,
+}
+
+/// The sequence number and hash of an appended audit entry, for the key store's anchor.
+pub type ChainHead = (i64, Vec<u8>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("subject {0} is unknown: it never existed or was erased")]
+    UnknownSubject(Uuid),
+    #[error("subject {0} exists already")]
+    DuplicateSubject(Uuid),
+    #[error("the database is unavailable or failed ({0}); check that it is running and reachable")]
+    Backend(String),
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    /// Which backend this is, for logs and benchmarks ("sqlite", "postgres").
+    fn backend(&self) -> &'static str;
+
+    async fn insert_subject(
+        &self,
+        subject: &SubjectRecord,
+        values: &[SealedValue],
+        index: &[IndexEntry],
+        bases: &[BasisEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+
+    /// Insert or replace values (and the index entries of their fields) of an existing subject.
+    async fn upsert_values(
+        &self,
+        subject: Uuid,
+        values: &[SealedValue],
+        index: &[IndexEntry],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+
+    async fn append_basis_event(
+        &self,
+        subject: Uuid,
+        event: &BasisEvent,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+
+    async fn subject(&self, id: Uuid) -> Result<Option<SubjectRecord>, StoreError>;
+    async fn values(&self, id: Uuid) -> Result<Vec<SealedValue>, StoreError>;
+    async fn basis_events(&self, id: Uuid) -> Result<Vec<BasisEvent>, StoreError>;
+    async fn find_by_index(&self, field: &str, digest: &[u8]) -> Result<Vec<Uuid>, StoreError>;
+
+    /// Append an audit entry on its own (reads and exports change nothing else).
+    async fn append_audit(
+        &self,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+
+    /// Delete what the plan says, with its audit entry, in one transaction; then make sure no
+    /// deleted byte survives in the database files (SQLite: secure delete and a WAL checkpoint).
+    async fn erase(
+        &self,
+        id: Uuid,
+        plan: &ErasurePlan,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<(ErasureCounts, ChainHead), StoreError>;
+
+    /// Audit entries with `seq > after`, in order, at most `limit`.
+    async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Every table and its columns as the database has them (for the data map check).
+    async fn schema(&self) -> Result<Vec<(String, Vec<String>)>, StoreError>;
+}
