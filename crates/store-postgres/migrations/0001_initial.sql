@@ -53,7 +53,7 @@ CREATE TABLE vault.vault_keys (
     owner_kind TEXT NOT NULL,
     subject_id TEXT NOT NULL,
     class TEXT NOT NULL,
-    kek_version INTEGER NOT NULL,
+    kek_version BIGINT NOT NULL,
     wrapped BYTEA NOT NULL,
     PRIMARY KEY (owner_kind, subject_id, class)
 );

@@ -1,0 +1,228 @@
+//! The one story suite both storage backends must pass.
+//!
+//! Lives here: a harness that builds the whole core (policy, vault, store, clock) over SQLite
+//! or over a fresh PostgreSQL database, with raw access to the database for the tests that
+//! play the attacker; and the stories themselves. `tests/stories.rs` runs every story on both
+//! backends in the same `cargo test`. PostgreSQL is never skipped: when it is unreachable the
+//! PostgreSQL half fails, saying where it looked.
+
+pub mod stories;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use sqlx::{AssertSqlSafe, Row};
+use vintrova_core::clock::ManualClock;
+use vintrova_core::store::Store;
+use vintrova_core::{CoreError, Vintrova};
+use vintrova_policy::Policy;
+use vintrova_vault::{KeyStore, MasterKey, Vault};
+
+/// Where the PostgreSQL half of the suite connects to create its fresh databases.
+pub const POSTGRES_ENV: &str = "VINTROVA_TEST_POSTGRES_URL";
+pub const POSTGRES_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn shipped_policy() -> Arc<Policy> {
+    Arc::new(
+        vintrova_policy::load(include_str!("../../../policy/vintrova.toml"))
+            .expect("the shipped policy loads"),
+    )
+}
+
+enum Raw {
+    Sqlite {
+        data: sqlx::SqlitePool,
+        dir: tempfile::TempDir,
+    },
+    Postgres {
+        pool: sqlx::PgPool,
+        admin_url: String,
+        database: String,
+    },
+}
+
+/// The core over one backend, with the attacker's raw access to its database.
+pub struct Harness {
+    pub app: Vintrova,
+    pub clock: Arc<ManualClock>,
+    pub master: MasterKey,
+    store: Arc<dyn Store>,
+    keys: Arc<dyn KeyStore>,
+    raw: Raw,
+}
+
+/// 2025-03-01 09:00 in Almaty: the suite's day one.
+pub fn day_one() -> Timestamp {
+    "2025-03-01T04:00:00Z".parse().expect("a valid timestamp")
+}
+
+impl Harness {
+    pub async fn sqlite() -> Harness {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("vintrova.db").display());
+        let (store, keys) = vintrova_store_sqlite::open(&url, &dir.path().join("keys.db"))
+            .await
+            .expect("SQLite opens");
+        let raw = Raw::Sqlite {
+            data: store.pool().clone(),
+            dir,
+        };
+        Self::build(Arc::new(store), Arc::new(keys), raw).await
+    }
+
+    pub async fn postgres() -> Harness {
+        let admin_url =
+            std::env::var(POSTGRES_ENV).unwrap_or_else(|_| POSTGRES_DEFAULT.to_string());
+        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is required by the test suite and is unreachable at {admin_url} ({e}). \
+                 Start it (see README) or point {POSTGRES_ENV} at a server where we may create databases."
+            )
+        });
+        let database = format!("vintrova_test_{}", uuid::Uuid::now_v7().simple());
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .execute(&admin)
+            .await
+            .expect("a fresh test database");
+        admin.close().await;
+        let url = with_database(&admin_url, &database);
+        let (store, keys) = vintrova_store_postgres::open(&url)
+            .await
+            .expect("PostgreSQL opens");
+        let raw = Raw::Postgres {
+            pool: store.pool().clone(),
+            admin_url,
+            database,
+        };
+        Self::build(Arc::new(store), Arc::new(keys), raw).await
+    }
+
+    async fn build(store: Arc<dyn Store>, keys: Arc<dyn KeyStore>, raw: Raw) -> Harness {
+        let master = MasterKey::generate(1);
+        let clock = Arc::new(ManualClock::starting_at(day_one()));
+        let vault = Vault::open(master.clone(), keys.clone())
+            .await
+            .expect("a fresh vault opens");
+        let app = Vintrova::new(
+            shipped_policy(),
+            store.clone(),
+            Arc::new(vault),
+            clock.clone(),
+        );
+        Harness {
+            app,
+            clock,
+            master,
+            store,
+            keys,
+            raw,
+        }
+    }
+
+    /// The same data opened again with `master`, as a restarted server would.
+    pub async fn reopen(&self, master: MasterKey) -> Result<Vintrova, CoreError> {
+        let vault = Vault::open(master, self.keys.clone()).await?;
+        Ok(Vintrova::new(
+            shipped_policy(),
+            self.store.clone(),
+            Arc::new(vault),
+            self.clock.clone(),
+        ))
+    }
+
+    /// Run SQL straight on the data store, as someone with the database file would.
+    pub async fn tamper(&self, sql: &str) {
+        let sql = AssertSqlSafe(sql.to_string());
+        match &self.raw {
+            Raw::Sqlite { data, .. } => sqlx::raw_sql(sql).execute(data).await.map(|_| ()),
+            Raw::Postgres { pool, .. } => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
+        }
+        .expect("tampering SQL runs");
+    }
+
+    /// Every byte the backend holds for us: on SQLite the files themselves (database, WAL,
+    /// shared memory, key store); on PostgreSQL every column of every row of both schemas.
+    pub async fn every_stored_byte(&self) -> Vec<u8> {
+        match &self.raw {
+            Raw::Sqlite { dir, .. } => read_tree(dir.path()),
+            Raw::Postgres { pool, .. } => {
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT table_schema || '.' || table_name FROM information_schema.tables
+                     WHERE table_schema IN (current_schema(), 'vault')",
+                )
+                .fetch_all(pool)
+                .await
+                .expect("list tables");
+                let mut out = Vec::new();
+                for table in tables {
+                    let rows = sqlx::query(AssertSqlSafe(format!("SELECT * FROM {table}")))
+                        .fetch_all(pool)
+                        .await
+                        .expect("read a table");
+                    for row in rows {
+                        for i in 0..row.columns().len() {
+                            if let Ok(Some(bytes)) = row.try_get::<Option<Vec<u8>>, _>(i) {
+                                out.extend_from_slice(&bytes);
+                            } else if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {
+                                out.extend_from_slice(text.as_bytes());
+                            }
+                            out.push(0);
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Drop the PostgreSQL test database; SQLite's directory goes with the harness.
+    pub async fn finish(self) {
+        if let Raw::Postgres {
+            pool,
+            admin_url,
+            database,
+        } = self.raw
+        {
+            pool.close().await;
+            drop(self.app);
+            if let Ok(admin) = sqlx::PgPool::connect(&admin_url).await {
+                let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                )))
+                .execute(&admin)
+                .await;
+            }
+        }
+    }
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// All bytes of all files below `dir`.
+pub fn read_tree(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read the data directory") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            out.extend(read_tree(&path));
+        } else {
+            out.extend(std::fs::read(&path).unwrap_or_default());
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs anywhere in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}

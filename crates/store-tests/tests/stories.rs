@@ -1,0 +1,48 @@
+//! Every story on SQLite and on PostgreSQL, in one test binary and one run.
+
+use vintrova_store_tests::Harness;
+use vintrova_store_tests::stories::{self, Tampering};
+
+macro_rules! on_both_backends {
+    ($($name:ident => |$h:ident| $body:expr;)*) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $h = Harness::sqlite().await;
+                    $body.await;
+                    $h.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $h = Harness::postgres().await;
+                    $body.await;
+                    $h.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends! {
+    a_subject_lives_and_is_erased => |h| stories::a_subject_lives_and_is_erased(&h);
+    no_value_is_stored_in_clear_and_erasure_leaves_no_trace => |h| stories::no_value_is_stored_in_clear_and_erasure_leaves_no_trace(&h);
+    bad_input_is_refused_whole_and_changes_nothing => |h| stories::bad_input_is_refused_whole_and_changes_nothing(&h);
+    the_purpose_gate_checks_each_basis => |h| stories::the_purpose_gate_checks_each_basis(&h);
+    erasure_keeps_what_tax_law_requires_until_it_expires => |h| stories::erasure_keeps_what_tax_law_requires_until_it_expires(&h);
+    subjects_are_found_by_email_and_phone_and_corrections_follow => |h| stories::subjects_are_found_by_email_and_phone_and_corrections_follow(&h);
+    key_rotation_rewraps_without_touching_data => |h| stories::key_rotation_rewraps_without_touching_data(&h);
+    every_storage_column_is_declared_in_the_data_map => |h| stories::every_storage_column_is_declared_in_the_data_map(&h);
+    concurrent_writes_keep_one_audit_chain => |h| stories::concurrent_writes_keep_one_audit_chain(&h);
+    audit_verifies_and_catches_an_edited_entry => |h| stories::audit_tampering_is_detected(&h, Tampering::Edit);
+    audit_catches_a_deleted_entry => |h| stories::audit_tampering_is_detected(&h, Tampering::Delete);
+    audit_catches_an_inserted_entry => |h| stories::audit_tampering_is_detected(&h, Tampering::Insert);
+    audit_catches_reordered_entries => |h| stories::audit_tampering_is_detected(&h, Tampering::Reorder);
+    audit_catches_entries_cut_off_the_end => |h| stories::audit_tampering_is_detected(&h, Tampering::Truncate);
+}
