@@ -52,17 +52,20 @@ impl Right {
 /// The consent ledger (a later issue) records consents with their full evidence; the gate
 /// reads them through this same event stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BasisEvent {
     pub kind: BasisEventKind,
     /// The purpose a consent or objection concerns; none for contracts and restrictions.
     pub purpose: Option<String>,
     /// Where it came from (registration form, cabinet, staff on a written request, …).
     pub channel: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum BasisEventKind {
     ConsentGranted,
     ConsentWithdrawn,

@@ -6,14 +6,17 @@ use vintrova_policy::{Policy, RetentionAnchor, RetentionRule};
 
 /// The retention that applies to one value, as an export shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionNote {
     pub rule: String,
     /// What starts the clock.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "collected"))]
     pub anchor: RetentionAnchor,
     /// ISO 8601 term after the anchor.
     pub term: String,
     /// When the value will be deleted, once the anchor has happened; `null` while it has not
     /// (for example while the person still uses the services).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub delete_after: Option<Timestamp>,
     pub required_by_law: bool,
 }

@@ -78,30 +78,39 @@ pub struct Collection {
 
 /// A decrypted value with everything a person may ask about it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeldValue {
     pub field: String,
     pub category: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub value: Value,
     /// The basis the category is collected on (R3.2).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "consent"))]
     pub legal_basis: LegalBasis,
     pub purposes: Vec<PurposeUse>,
     pub source: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub collected_at: Timestamp,
     pub retention: RetentionNote,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PurposeUse {
     pub purpose: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "consent"))]
     pub legal_basis: LegalBasis,
 }
 
 /// A full copy of what is held on a subject (R6.1, access).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Export {
     pub subject: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub exported_at: Timestamp,
     pub policy_version: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     pub values: Vec<HeldValue>,
     pub bases: Vec<BasisEvent>,
@@ -109,25 +118,31 @@ pub struct Export {
 
 /// What one purpose may see of a subject.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PurposeView {
     pub subject: Uuid,
     pub purpose: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub values: BTreeMap<String, Value>,
 }
 
 /// Something an erasure kept because a law requires it, and until when.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Kept {
     pub key_class: String,
     pub rule: String,
     pub fields: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub until: Timestamp,
 }
 
 /// The receipt of an erasure: what went, what stayed and why. Counts, never values.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErasureReceipt {
     pub subject: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub erased_at: Timestamp,
     pub key_classes_destroyed: Vec<String>,
     pub keys_destroyed: u64,
@@ -138,6 +153,7 @@ pub struct ErasureReceipt {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditReport {
     pub entries: i64,
 }

@@ -44,6 +44,7 @@ pub struct ErasurePlan {
 
 /// What an erasure deleted: counts, never values.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErasureCounts {
     pub values: u64,
     pub index_entries: u64,

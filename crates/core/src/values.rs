@@ -13,6 +13,7 @@ const MAX_LIST_ITEMS: usize = 200;
 
 /// One problem with one field of an input.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldProblem {
     /// `contact.email`, or the part of the input that is wrong.
     pub field: String,
@@ -64,6 +65,11 @@ pub struct FieldValue {
 
 /// Parse a document `{"contact": {"first_name": …}, …}` of raw bytes into checked values.
 pub fn parse_document(policy: &Policy, bytes: &[u8]) -> Result<Vec<FieldValue>, InvalidInput> {
+    parse_value(policy, &json_bytes(bytes)?)
+}
+
+/// Raw bytes to JSON, refusing what is too large, not UTF-8 or not JSON — without echoing it.
+pub fn json_bytes(bytes: &[u8]) -> Result<Value, InvalidInput> {
     let doc = "(document)";
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(InvalidInput::one(
@@ -82,7 +88,7 @@ pub fn parse_document(policy: &Policy, bytes: &[u8]) -> Result<Vec<FieldValue>, 
             "text encoded as UTF-8",
         )
     })?;
-    let json: Value = serde_json::from_str(text).map_err(|e| {
+    serde_json::from_str(text).map_err(|e| {
         InvalidInput::one(
             doc,
             format!(
@@ -90,10 +96,9 @@ pub fn parse_document(policy: &Policy, bytes: &[u8]) -> Result<Vec<FieldValue>, 
                 e.line(),
                 e.column()
             ),
-            "a JSON object keyed by category",
+            "a JSON object",
         )
-    })?;
-    parse_value(policy, &json)
+    })
 }
 
 /// Check a parsed document against the data map. Every problem is collected, none is stored.

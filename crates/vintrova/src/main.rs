@@ -1,0 +1,334 @@
+//! The Vintrova binary: the command line, configuration and wiring, and the server.
+//!
+//! May not: hold business rules (core does) or SQL (the store crates do). Output for scripts
+//! goes to stdout as JSON; messages for people go to stderr. Personal data never appears in
+//! arguments: look-up values are read from stdin.
+
+mod setup;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use uuid::Uuid;
+use vintrova_core::gate::BasisEventKind;
+use vintrova_core::{Actor, Collection, CoreError};
+
+use setup::{Config, Result};
+
+/// Vintrova: personal data held exactly as the privacy policy says.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Data directory: SQLite files, the master key, the API token.
+    #[arg(
+        long,
+        global = true,
+        env = "VINTROVA_DATA_DIR",
+        default_value = "./vintrova-data"
+    )]
+    data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; SQLite in the data directory when omitted.
+    #[arg(long, global = true, env = "VINTROVA_DATABASE_URL")]
+    database_url: Option<String>,
+    /// A policy file to enforce instead of the one shipped with this build.
+    #[arg(long, global = true, env = "VINTROVA_POLICY")]
+    policy: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve {
+        #[arg(long, env = "VINTROVA_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Personal data of one person.
+    #[command(subcommand)]
+    Subject(SubjectCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// The policy as data.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// The key hierarchy.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum SubjectCommand {
+    /// Store a new person's data; prints the new subject id.
+    Add {
+        /// JSON file `{"contact": {"first_name": …}, …}`; `-` reads stdin.
+        #[arg(long)]
+        json: PathBuf,
+        /// How the data arrived (a source of the policy).
+        #[arg(long, default_value = "staff_entry")]
+        source: String,
+        /// A purpose the person consented to (repeatable).
+        #[arg(long = "consent")]
+        consents: Vec<String>,
+        /// A contract with the person is in force (an account, an enrollment).
+        #[arg(long)]
+        contract: bool,
+    },
+    /// Print a JSON copy of everything held on the person.
+    Export { id: String },
+    /// Erase the person's data: everything the law lets go, at once.
+    Erase { id: String },
+    /// Print what one purpose may see of the person.
+    Show {
+        id: String,
+        #[arg(long)]
+        purpose: String,
+    },
+    /// Find people by an indexed field; the value is read from stdin.
+    Find {
+        /// `contact.email` or `contact.phone`
+        #[arg(long)]
+        field: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the whole hash chain; exit 0 when intact, 4 naming the first bad entry.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file; print every problem with its path.
+    Check {
+        /// The file to check; the one in force when omitted.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-wrap every data key under a new master key; the data is not touched.
+    Rotate,
+}
+
+/// Exit codes scripts can rely on.
+const EXIT_ERROR: u8 = 1;
+const EXIT_UNKNOWN_SUBJECT: u8 = 3;
+const EXIT_TAMPERED: u8 = 4;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VINTROVA_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            let code = match e.downcast_ref::<CoreError>() {
+                Some(CoreError::UnknownSubject(_)) => EXIT_UNKNOWN_SUBJECT,
+                Some(CoreError::Tampered(_)) => EXIT_TAMPERED,
+                _ => EXIT_ERROR,
+            };
+            eprintln!("error: {e}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn print_json(value: &impl Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn subject_id(raw: &str) -> Result<Uuid> {
+    raw.parse().map_err(|_| {
+        format!("`{raw}` is not a subject id; expected a UUID as `subject add` prints").into()
+    })
+}
+
+fn read_input(path: &PathBuf) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut bytes)?;
+    } else {
+        bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    }
+    Ok(bytes)
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let config = Config {
+        data_dir: cli.data_dir,
+        database_url: cli.database_url,
+        policy_file: cli.policy,
+    };
+    let actor = Actor::new("cli", "operator");
+    match cli.command {
+        Command::Policy(PolicyCommand::Check { file }) => {
+            let file = file.or(config.policy_file.clone());
+            return Ok(check_policy(file.as_deref()));
+        }
+        Command::Serve { listen } => serve(&config, &listen).await?,
+        Command::Subject(command) => {
+            let rt = setup::open(&config).await?;
+            let app = &rt.app;
+            match command {
+                SubjectCommand::Add {
+                    json,
+                    source,
+                    consents,
+                    contract,
+                } => {
+                    let values = app.parse(&read_input(&json)?)?;
+                    let mut bases: Vec<(BasisEventKind, Option<String>)> = consents
+                        .into_iter()
+                        .map(|p| (BasisEventKind::ConsentGranted, Some(p)))
+                        .collect();
+                    if contract {
+                        bases.push((BasisEventKind::ContractStarted, None));
+                    }
+                    let id = app
+                        .add_subject(&actor, values, Collection { source, bases })
+                        .await?;
+                    println!("{id}");
+                }
+                SubjectCommand::Export { id } => {
+                    print_json(&app.export(&actor, subject_id(&id)?).await?)?
+                }
+                SubjectCommand::Erase { id } => {
+                    let receipt = app.erase(&actor, subject_id(&id)?).await?;
+                    for kept in &receipt.kept {
+                        eprintln!(
+                            "kept by law: {} ({}) until {}",
+                            kept.fields.join(", "),
+                            kept.rule,
+                            kept.until
+                        );
+                    }
+                    print_json(&receipt)?;
+                }
+                SubjectCommand::Show { id, purpose } => {
+                    print_json(&app.read(&actor, subject_id(&id)?, &purpose).await?)?
+                }
+                SubjectCommand::Find { field } => {
+                    let mut value = String::new();
+                    std::io::stdin().read_line(&mut value)?;
+                    print_json(
+                        &app.find(&actor, &field, value.trim_end_matches(['\r', '\n']))
+                            .await?,
+                    )?;
+                }
+            }
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let rt = setup::open(&config).await?;
+            let report = rt.app.verify_audit().await?;
+            println!("audit log intact: {} entries verified", report.entries);
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let rt = setup::open(&config).await?;
+            let (count, next) = setup::rotate_master_key(&rt).await?;
+            rt.app.audit_key_rotation(&actor).await?;
+            eprintln!(
+                "rotated: {count} keys re-wrapped under master key v{} in {}.\n\
+                 Back that file up now. The v{} key no longer opens this data; keep it only beside backups made before the rotation.",
+                next.version,
+                rt.config.master_key_path().display(),
+                rt.master.version
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_policy(file: Option<&std::path::Path>) -> ExitCode {
+    match setup::load_policy(file) {
+        Ok(policy) => {
+            println!(
+                "policy {} is valid: {} categories, {} purposes, {} retention rules, {} recipients",
+                policy.version,
+                policy.categories.len(),
+                policy.purposes.len(),
+                policy.retention_rules.len(),
+                policy.recipients.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            match e.downcast_ref::<vintrova_policy::PolicyError>() {
+                Some(problems) => {
+                    for p in problems.problems() {
+                        eprintln!("{p}");
+                    }
+                    eprintln!(
+                        "the policy is invalid: {} problem(s)",
+                        problems.problems().len()
+                    );
+                }
+                None => eprintln!("error: {e}"),
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+async fn serve(config: &Config, listen: &str) -> Result<()> {
+    let rt = setup::open(config).await?;
+    let (token, created) = setup::api_token(config)?;
+    if created {
+        eprintln!(
+            "  Created the API token in {} (mode 0600); send it as `Authorization: Bearer <token>`.",
+            config.data_dir.join("api-token").display()
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    eprintln!(
+        "Vintrova is serving on http://{} ({} backend, policy {}); the API is described at /api/v1/openapi.json",
+        listener.local_addr()?,
+        rt.app.store().backend(),
+        rt.app.policy().version
+    );
+    let state = vintrova_web::AppState::new(rt.app.clone(), &token);
+    axum::serve(listener, vintrova_web::router(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,175 @@
+//! Wiring: the data directory, the policy, the backend the URL names, the master key and the
+//! vault — opened once, the same way for every command.
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use vintrova_core::Vintrova;
+use vintrova_core::clock::SystemClock;
+use vintrova_core::store::Store;
+use vintrova_policy::Policy;
+use vintrova_vault::{KeyStore, MasterKey, Vault};
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The policy shipped with this build; `--policy FILE` replaces it.
+pub const SHIPPED_POLICY: &str = include_str!("../../../policy/vintrova.toml");
+
+const MASTER_KEY: &str = "master.key";
+const MASTER_KEY_NEXT: &str = "master.key.next";
+const API_TOKEN: &str = "api-token";
+
+/// Where things are, from the command line and environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub policy_file: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn master_key_path(&self) -> PathBuf {
+        self.data_dir.join(MASTER_KEY)
+    }
+
+    fn next_key_path(&self) -> PathBuf {
+        self.data_dir.join(MASTER_KEY_NEXT)
+    }
+
+    fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("vintrova.db").display()))
+    }
+}
+
+/// Read and validate a policy: the shipped one, or `file`.
+pub fn load_policy(file: Option<&Path>) -> Result<Policy> {
+    let text = match file {
+        Some(path) => fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the policy file {}: {e}", path.display()))?,
+        None => SHIPPED_POLICY.to_string(),
+    };
+    Ok(vintrova_policy::load(&text)?)
+}
+
+/// Everything opened: the services, and what the key commands need besides.
+pub struct Runtime {
+    pub app: Arc<Vintrova>,
+    pub master: MasterKey,
+    pub config: Config,
+}
+
+fn ensure_data_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+async fn open_backend(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn KeyStore>)> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        let (store, keys) =
+            vintrova_store_sqlite::open(&url, &config.data_dir.join("keys.db")).await?;
+        Ok((Arc::new(store), Arc::new(keys)))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let (store, keys) = vintrova_store_postgres::open(&url).await?;
+        Ok((Arc::new(store), Arc::new(keys)))
+    } else {
+        Err("--database-url must start with sqlite:// or postgres://".into())
+    }
+}
+
+/// The master key to open the key store with: finish or roll back an interrupted rotation,
+/// load the key file, or — on a brand new installation only — create it.
+async fn settle_master_key(config: &Config, keys: &dyn KeyStore) -> Result<MasterKey> {
+    let current = config.master_key_path();
+    let next = config.next_key_path();
+    let system = keys.system_keys().await?;
+    if next.exists() {
+        let pending = MasterKey::load(&next)?;
+        if system
+            .first()
+            .is_some_and(|k| k.kek_version == pending.version)
+        {
+            // The key store was re-wrapped under the new key before the switch was cut short.
+            fs::rename(&next, &current)?;
+        } else {
+            fs::remove_file(&next)?;
+        }
+    }
+    if current.exists() {
+        return Ok(MasterKey::load(&current)?);
+    }
+    if !system.is_empty() {
+        return Err(format!(
+            "the master key file {} is missing, but this data was encrypted under one; restore it from your backup (without it the data cannot be read)",
+            current.display()
+        )
+        .into());
+    }
+    let key = MasterKey::generate(1);
+    key.write_new(&current)?;
+    eprintln!(
+        "\n  Vintrova created a new master key: {path}  (mode 0600)\n\
+         \n  Every personal datum Vintrova stores is encrypted under this key. Without it the data\n\
+         \x20 cannot be read by anyone, you included. Back it up now to a place other than this\n\
+         \x20 server's disk (an offline medium or a secrets manager), and keep it apart from the\n\
+         \x20 database backups: a backup and its key in one place protect nothing.\n",
+        path = current.display()
+    );
+    Ok(key)
+}
+
+/// Open everything for a command.
+pub async fn open(config: &Config) -> Result<Runtime> {
+    ensure_data_dir(&config.data_dir)?;
+    let policy = Arc::new(load_policy(config.policy_file.as_deref())?);
+    let (store, keys) = open_backend(config).await?;
+    let master = settle_master_key(config, keys.as_ref()).await?;
+    let vault = Vault::open(master.clone(), keys).await?;
+    let app = Vintrova::new(policy, store, Arc::new(vault), Arc::new(SystemClock));
+    Ok(Runtime {
+        app: Arc::new(app),
+        master,
+        config: config.clone(),
+    })
+}
+
+/// Re-wrap every key under a new master key. The new key is on disk before the key store
+/// changes, and replaces the old file only after, so a crash at any point leaves a key that
+/// opens the store (see `settle_master_key`).
+pub async fn rotate_master_key(runtime: &Runtime) -> Result<(usize, MasterKey)> {
+    let next_path = runtime.config.next_key_path();
+    let next = runtime.master.successor();
+    next.write_new(&next_path)?;
+    let count = runtime.app.vault().rotate(&next).await?;
+    fs::rename(&next_path, runtime.config.master_key_path())?;
+    Ok((count, next))
+}
+
+/// The API token: read it, or create it (mode 0600) on first start.
+pub fn api_token(config: &Config) -> Result<(String, bool)> {
+    let path = config.data_dir.join(API_TOKEN);
+    if path.exists() {
+        return Ok((fs::read_to_string(&path)?.trim().to_string(), false));
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for the API token: {e}"))?;
+    let token = hex::encode(bytes);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    std::io::Write::write_all(&mut file, format!("{token}\n").as_bytes())?;
+    Ok((token, true))
+}

@@ -1,0 +1,522 @@
+//! The CLI contract, checked from outside: the real binary, a real data directory.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use sqlx::{AssertSqlSafe, Row};
+use vintrova_store_tests::{contains, read_tree};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vintrova");
+
+/// A person whose values are easy to find in any byte stream.
+const SEED: &str = r#"{
+  "contact": {"first_name": "Жансая", "last_name": "Қуанышбекова", "email": "zhansaya.kuanyshbekova@mail.kz", "phone": "+7 747 123 45 67"},
+  "professional": {"employer": "ТОО «Алматы Нейросеть»", "position": "Аналитик данных", "it_experience_years": 3}
+}"#;
+const SEED_VALUES: &[&str] = &[
+    "Жансая",
+    "Қуанышбекова",
+    "zhansaya.kuanyshbekova@mail.kz",
+    "+77471234567",
+    "7471234567",
+    "Алматы Нейросеть",
+    "Аналитик данных",
+];
+
+struct Install {
+    dir: tempfile::TempDir,
+    extra: Vec<String>,
+}
+
+impl Install {
+    fn new() -> Self {
+        Install {
+            dir: tempfile::tempdir().unwrap(),
+            extra: vec![],
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--data-dir").arg(self.data());
+        cmd.args(&self.extra).args(args);
+        cmd.env_remove("VINTROVA_DATABASE_URL")
+            .env("VINTROVA_LOG", "debug,sqlx=warn");
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("the binary runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.unwrap_or_default())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: Option<&[u8]>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_pd_free(&out.stderr, args);
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn add(&self, json: &str) -> String {
+        self.ok(
+            &["subject", "add", "--json", "-", "--contract"],
+            Some(json.as_bytes()),
+        )
+        .trim()
+        .to_string()
+    }
+
+    fn audit_entries(&self) -> String {
+        self.ok(&["audit", "verify"], None)
+    }
+}
+
+/// Logs and messages must never carry a seeded value.
+fn assert_pd_free(bytes: &[u8], context: &[&str]) {
+    for value in SEED_VALUES {
+        assert!(
+            !contains(bytes, value.as_bytes()),
+            "{context:?} printed personal data to stderr"
+        );
+    }
+}
+
+fn stored_blobs(db: &Path, id: &str) -> Vec<Vec<u8>> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT sealed FROM pd_values WHERE subject_id = $1",
+            "SELECT digest FROM blind_index WHERE subject_id = $1",
+        ] {
+            for row in sqlx::query(sql).bind(id).fetch_all(&pool).await.unwrap() {
+                out.push(row.get::<Vec<u8>, _>(0));
+            }
+        }
+        pool.close().await;
+        out
+    })
+}
+
+fn sql(db: &Path, statements: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::raw_sql(AssertSqlSafe(statements.to_string()))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    })
+}
+
+#[test]
+fn first_start_creates_the_data_directory_and_a_private_master_key_with_a_warning() {
+    let install = Install::new();
+    let out = install.run(&["subject", "add", "--json", "-"], Some(SEED.as_bytes()));
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let key = install.data().join("master.key");
+    assert!(
+        stderr.contains(&key.display().to_string()) && stderr.contains("Back it up"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(install.data())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
+    // The second start says nothing about a new key.
+    let again = install.run(&["audit", "verify"], None);
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("created a new master key"));
+}
+
+#[test]
+fn a_person_is_stored_encrypted_copied_and_erased_without_a_trace() {
+    let install = Install::new();
+    let id = install.add(SEED);
+    let other =
+        install.add(r#"{"contact": {"first_name": "Марат", "email": "marat.dpo@mail.kz"}}"#);
+    let files = read_tree(&install.data());
+    for value in SEED_VALUES {
+        assert!(
+            !contains(&files, value.as_bytes()),
+            "a seeded value is stored in clear"
+        );
+    }
+
+    let export: Value =
+        serde_json::from_str(&install.ok(&["subject", "export", &id], None)).unwrap();
+    let values = export["values"].as_array().unwrap();
+    assert_eq!(values.len(), 7);
+    let phone = values
+        .iter()
+        .find(|v| v["field"] == "contact.phone")
+        .unwrap();
+    assert_eq!(phone["value"], "+77471234567");
+    for key in [
+        "category",
+        "purposes",
+        "legal_basis",
+        "source",
+        "collected_at",
+        "retention",
+    ] {
+        assert!(!phone[key].is_null(), "the export lacks `{key}`");
+    }
+
+    let blobs = stored_blobs(&install.data().join("vintrova.db"), &id);
+    assert_eq!(blobs.len(), 7 + 2);
+    let receipt: Value =
+        serde_json::from_str(&install.ok(&["subject", "erase", &id], None)).unwrap();
+    assert_eq!(receipt["subject_removed"], true);
+    let files = read_tree(&install.data());
+    for blob in &blobs {
+        assert!(
+            !contains(&files, blob),
+            "ciphertext or blind index of the erased person survives on disk"
+        );
+    }
+    let out = install.run(&["subject", "export", &id], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown"));
+    assert!(
+        install
+            .ok(&["subject", "export", &other], None)
+            .contains("marat.dpo@mail.kz")
+    );
+}
+
+#[test]
+fn a_subject_is_found_by_email_read_from_stdin() {
+    let install = Install::new();
+    let id = install.add(SEED);
+    let found = install.ok(
+        &["subject", "find", "--field", "contact.email"],
+        Some(b"ZHANSAYA.Kuanyshbekova@mail.kz\n"),
+    );
+    assert!(found.contains(&id), "{found}");
+    let shown = install.ok(
+        &["subject", "show", &id, "--purpose", "personalization"],
+        None,
+    );
+    assert!(
+        shown.contains("Аналитик данных") && !shown.contains("zhansaya"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn bad_input_is_refused_by_name_and_nothing_changes() {
+    let install = Install::new();
+    let id = install.add(SEED);
+    let before = install.ok(&["subject", "export", &id], None);
+    let entries = install.audit_entries();
+    let huge = format!(
+        r#"{{"contact": {{"first_name": "{}"}}}}"#,
+        "ж".repeat(1024 * 1024 / 2)
+    );
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            r#"{"contact": {"nickname": "Жансая"}}"#.as_bytes().to_vec(),
+            "contact.nickname: not a field of the data map",
+        ),
+        (
+            r#"{"contact": {"email": "zhansaya at mail"}}"#.as_bytes().to_vec(),
+            "contact.email: not an email address",
+        ),
+        (
+            huge.into_bytes(),
+            "contact.first_name: 524288 characters long",
+        ),
+        (
+            b"{\"contact\": {\"first_name\": \"\xd0\"}}".to_vec(),
+            "not valid UTF-8",
+        ),
+        (
+            r#"{"contact": {"first_name": "Жансая", "phone": "not a phone"}}"#
+                .as_bytes()
+                .to_vec(),
+            "contact.phone",
+        ),
+    ];
+    for (input, expected) in cases {
+        let out = install.run(&["subject", "add", "--json", "-"], Some(&input));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "expected `{expected}` in: {stderr}"
+        );
+        assert_pd_free(&out.stderr, &["subject", "add"]);
+        assert!(!stderr.contains("жжжж"));
+    }
+    let export = |s: String| -> Value {
+        let mut v: Value = serde_json::from_str(&s).unwrap();
+        v.as_object_mut().unwrap().remove("exported_at");
+        v
+    };
+    assert_eq!(
+        export(install.ok(&["subject", "export", &id], None)),
+        export(before)
+    );
+    let after = install.audit_entries();
+    assert_ne!(entries, after, "the export itself is audited");
+    assert!(
+        after.contains("3 entries"),
+        "create, export, export; nothing for the refused inputs: {after}"
+    );
+}
+
+#[test]
+fn audit_verify_names_the_first_tampered_entry() {
+    for (tamper, expected) in [
+        (
+            "UPDATE audit_log SET action = 'read' WHERE seq = 2",
+            "entry 2",
+        ),
+        ("DELETE FROM audit_log WHERE seq = 2", "entry 2"),
+        ("DELETE FROM audit_log WHERE seq = 3", "entry 3"),
+        (
+            "UPDATE audit_log SET seq = -2 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = -2",
+            "entry 2",
+        ),
+        (
+            "INSERT INTO audit_log SELECT 4, at, actor, action, subject_id, categories, purpose, hash, hash FROM audit_log WHERE seq = 3",
+            "entry 4",
+        ),
+    ] {
+        let install = Install::new();
+        for _ in 0..3 {
+            install.add(r#"{"contact": {"first_name": "Дана"}}"#);
+        }
+        assert!(install.audit_entries().contains("3 entries"));
+        sql(&install.data().join("vintrova.db"), tamper);
+        let out = install.run(&["audit", "verify"], None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{tamper}: {stderr}");
+        assert!(stderr.contains(expected), "{tamper}: {stderr}");
+    }
+}
+
+#[test]
+fn rotating_the_master_key_keeps_everyone_readable_and_retires_the_old_key() {
+    let install = Install::new();
+    let id = install.add(SEED);
+    let key = install.data().join("master.key");
+    let old = std::fs::read(&key).unwrap();
+    let out = install.run(&["keys", "rotate"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("v2"));
+    assert_ne!(std::fs::read(&key).unwrap(), old);
+    assert!(
+        install
+            .ok(&["subject", "export", &id], None)
+            .contains("Жансая")
+    );
+    assert!(install.audit_entries().contains("entries"));
+
+    std::fs::write(&key, &old).unwrap();
+    let out = install.run(&["subject", "export", &id], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("version 1") && stderr.contains("version 2"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Жансая"));
+}
+
+#[test]
+fn a_lost_master_key_is_never_silently_replaced() {
+    let install = Install::new();
+    install.add(SEED);
+    std::fs::remove_file(install.data().join("master.key")).unwrap();
+    let out = install.run(&["audit", "verify"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("restore it from your backup"));
+    assert!(!install.data().join("master.key").exists());
+}
+
+#[test]
+fn policy_check_prints_every_problem_and_the_server_refuses_a_bad_policy() {
+    let install = Install::new();
+    assert!(
+        install
+            .ok(&["policy", "check"], None)
+            .contains("6 categories, 7 purposes")
+    );
+    let shipped = include_str!("../../../policy/vintrova.toml");
+    let typo = shipped
+        .replacen(
+            "categories = [\"contact\", \"education\"]",
+            "categories = [\"contact\", \"educaton\"]",
+            1,
+        )
+        .replacen("term = \"P5Y\"", "term = \"five years\"", 1);
+    let file = install.dir.path().join("typo.toml");
+    std::fs::write(&file, typo).unwrap();
+    let out = install.run(&["policy", "check", "--file", file.to_str().unwrap()], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("purpose[0].categories[1]: `educaton` is not a declared category"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("retention[2].term"), "{stderr}");
+
+    let out = install.run(
+        &[
+            "--policy",
+            file.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        None,
+    );
+    assert!(
+        !out.status.success(),
+        "the server started on an invalid policy"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("educaton"));
+}
+
+#[test]
+fn the_server_starts_serves_health_and_stops_on_sigterm() {
+    let install = Install::new();
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(install.data())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("VINTROVA_DATABASE_URL")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 512];
+    let addr = loop {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "the server exited: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        // Only a whole line: a read may stop in the middle of the port.
+        if let Some(rest) = seen.split("serving on http://").nth(1)
+            && let Some((addr, _)) = rest.split_once(' ')
+        {
+            break addr.to_string();
+        }
+    };
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"backend\":\"sqlite\""));
+    assert_eq!(
+        std::fs::metadata(install.data().join("api-token"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "graceful shutdown exits 0");
+}
+
+#[test]
+fn the_cli_works_the_same_on_postgresql() {
+    let admin = std::env::var(vintrova_store_tests::POSTGRES_ENV)
+        .unwrap_or_else(|_| vintrova_store_tests::POSTGRES_DEFAULT.to_string());
+    let database = format!("vintrova_cli_{}", uuid_simple());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pool = rt
+        .block_on(sqlx::PgPool::connect(&admin))
+        .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
+    rt.block_on(sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {database}"))).execute(&pool))
+        .unwrap();
+    let base = admin.rsplit_once('/').unwrap().0;
+    let mut install = Install::new();
+    install.extra = vec!["--database-url".into(), format!("{base}/{database}")];
+    let id = install.add(SEED);
+    assert!(
+        install
+            .ok(&["subject", "export", &id], None)
+            .contains("Қуанышбекова")
+    );
+    install.ok(&["keys", "rotate"], None);
+    assert!(
+        install
+            .ok(&["subject", "export", &id], None)
+            .contains("Қуанышбекова")
+    );
+    install.ok(&["subject", "erase", &id], None);
+    assert_eq!(
+        install.run(&["subject", "export", &id], None).status.code(),
+        Some(3)
+    );
+    assert!(
+        install.audit_entries().contains("5 entries"),
+        "create, export, rotation, export, erase"
+    );
+    assert!(
+        !install.data().join("vintrova.db").exists(),
+        "nothing went to SQLite"
+    );
+    rt.block_on(
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE {database} WITH (FORCE)"
+        )))
+        .execute(&pool),
+    )
+    .unwrap();
+}
+
+fn uuid_simple() -> String {
+    format!(
+        "{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}

@@ -1,0 +1,228 @@
+//! The JSON API v1. Personal data travels only in bodies, never in URLs: look-ups by email or
+//! phone are POSTs.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use vintrova_core::gate::BasisEventKind;
+use vintrova_core::values::{InvalidInput, json_bytes};
+use vintrova_core::{AuditReport, Collection, ErasureReceipt, Export, PurposeView};
+
+use crate::AppState;
+use crate::problem::Problem;
+
+type ApiResult<T> = Result<T, Problem>;
+
+/// A new subject: the data by category and field, how it arrived, and the bases it came with.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubject {
+    /// `{"contact": {"first_name": …, "email": …}, "professional": {…}}`
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// A source of the policy; `staff_entry` when omitted.
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub bases: Vec<BasisInput>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasisInput {
+    pub kind: BasisEventKind,
+    #[serde(default)]
+    pub purpose: Option<String>,
+}
+
+/// New or corrected values for an existing subject.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectUpdate {
+    #[schema(value_type = Object)]
+    pub data: Value,
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordBasis {
+    pub kind: BasisEventKind,
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// Where the event came from; `staff_entry` when omitted.
+    #[serde(default)]
+    pub channel: Option<String>,
+}
+
+/// Find subjects by an indexed field. In the body, so the value never lands in a URL or log.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// `contact.email` or `contact.phone`
+    pub field: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    pub id: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Found {
+    pub subjects: Vec<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub backend: &'static str,
+    pub policy_version: String,
+}
+
+const STAFF_ENTRY: &str = "staff_entry";
+
+/// Parse a body, refusing bad shapes without echoing any of it back.
+fn body<T: DeserializeOwned>(bytes: &Bytes, shape: &str) -> ApiResult<T> {
+    let json = json_bytes(bytes)?;
+    serde_json::from_value(json).map_err(|e| {
+        let at = if e.is_data() {
+            "a field of the body has the wrong name or type"
+        } else {
+            "the body is malformed"
+        };
+        InvalidInput::one("(document)", at, shape.to_string()).into()
+    })
+}
+
+fn subject_id(raw: &str) -> ApiResult<Uuid> {
+    raw.parse().map_err(|_| {
+        InvalidInput::one(
+            "id",
+            "not a subject id",
+            "a UUID such as 0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b",
+        )
+        .into()
+    })
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+pub async fn healthz(State(s): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        backend: s.app.store().backend(),
+        policy_version: s.app.policy().version.clone(),
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/subjects", request_body = NewSubject,
+    responses((status = 201, body = Created), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn create_subject(
+    State(s): State<AppState>,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let input: NewSubject = body(
+        &bytes,
+        r#"{"data": {"contact": {…}}, "source": "…", "bases": [{"kind": "…", "purpose": "…"}]}"#,
+    )?;
+    let values = s.app.parse_json(&input.data)?;
+    let collection = Collection {
+        source: input.source.unwrap_or_else(|| STAFF_ENTRY.into()),
+        bases: input
+            .bases
+            .into_iter()
+            .map(|b| (b.kind, b.purpose))
+            .collect(),
+    };
+    let id = s.app.add_subject(&s.actor, values, collection).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+#[utoipa::path(patch, path = "/api/v1/subjects/{id}", request_body = SubjectUpdate,
+    responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn update_subject(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<StatusCode> {
+    let id = subject_id(&id)?;
+    let input: SubjectUpdate = body(&bytes, r#"{"data": {"contact": {…}}, "source": "…"}"#)?;
+    let values = s.app.parse_json(&input.data)?;
+    let source = input.source.unwrap_or_else(|| STAFF_ENTRY.into());
+    s.app.update_subject(&s.actor, id, values, &source).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/export",
+    responses((status = 200, body = Export), (status = 404, body = Problem)), security(("token" = [])))]
+pub async fn export_subject(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Export>> {
+    Ok(Json(s.app.export(&s.actor, subject_id(&id)?).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/purposes/{purpose}",
+    responses((status = 200, body = PurposeView), (status = 403, body = Problem), (status = 404, body = Problem)), security(("token" = [])))]
+pub async fn read_for_purpose(
+    State(s): State<AppState>,
+    Path((id, purpose)): Path<(String, String)>,
+) -> ApiResult<Json<PurposeView>> {
+    Ok(Json(
+        s.app.read(&s.actor, subject_id(&id)?, &purpose).await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/subjects/{id}",
+    responses((status = 200, body = ErasureReceipt), (status = 404, body = Problem)), security(("token" = [])))]
+pub async fn erase_subject(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ErasureReceipt>> {
+    Ok(Json(s.app.erase(&s.actor, subject_id(&id)?).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/bases", request_body = RecordBasis,
+    responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn record_basis(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<StatusCode> {
+    let id = subject_id(&id)?;
+    let input: RecordBasis = body(
+        &bytes,
+        r#"{"kind": "consent_granted", "purpose": "notifications", "channel": "…"}"#,
+    )?;
+    let channel = input.channel.unwrap_or_else(|| STAFF_ENTRY.into());
+    s.app
+        .record_basis(&s.actor, id, input.kind, input.purpose, &channel)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/subjects/lookup", request_body = Lookup,
+    responses((status = 200, body = Found), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn lookup(State(s): State<AppState>, bytes: Bytes) -> ApiResult<Json<Found>> {
+    let input: Lookup = body(&bytes, r#"{"field": "contact.email", "value": "…"}"#)?;
+    let subjects = s.app.find(&s.actor, &input.field, &input.value).await?;
+    Ok(Json(Found { subjects }))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/verify",
+    responses((status = 200, body = AuditReport), (status = 409, body = Problem)), security(("token" = [])))]
+pub async fn verify_audit(State(s): State<AppState>) -> ApiResult<Json<AuditReport>> {
+    Ok(Json(s.app.verify_audit().await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/policy", responses((status = 200, description = "The policy in force, as data")))]
+pub async fn policy(State(s): State<AppState>) -> Json<vintrova_policy::Policy> {
+    Json(s.app.policy().clone())
+}

@@ -1,0 +1,143 @@
+//! HTTP: the JSON API v1, its OpenAPI document, health, and the one mapping from core errors
+//! to RFC 9457 problem details.
+//!
+//! May not: write SQL, decide policy, or see a decrypted value other than by asking core. No
+//! personal data in URLs, logs or error bodies.
+
+pub mod api;
+mod problem;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use sha2::{Digest, Sha256};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use vintrova_core::{Actor, Vintrova};
+
+pub use problem::Problem;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: Arc<Vintrova>,
+    pub actor: Actor,
+    token_digest: [u8; 32],
+}
+
+impl AppState {
+    /// `api_token` is the bearer token every `/api/v1` call but the OpenAPI document needs.
+    pub fn new(app: Arc<Vintrova>, api_token: &str) -> Self {
+        AppState {
+            app,
+            actor: Actor::new("api", "token"),
+            token_digest: Sha256::digest(api_token.as_bytes()).into(),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
+    paths(
+        api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
+        api::erase_subject, api::record_basis, api::lookup, api::verify_audit, api::policy
+    ),
+    modifiers(&BearerToken)
+)]
+pub struct ApiDoc;
+
+struct BearerToken;
+
+impl utoipa::Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Bodies up to this size reach the validator, so an oversized value is refused by name.
+const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let protected = Router::new()
+        .route("/subjects", post(api::create_subject))
+        .route("/subjects/lookup", post(api::lookup))
+        .route(
+            "/subjects/{id}",
+            axum::routing::patch(api::update_subject).delete(api::erase_subject),
+        )
+        .route("/subjects/{id}/export", get(api::export_subject))
+        .route(
+            "/subjects/{id}/purposes/{purpose}",
+            get(api::read_for_purpose),
+        )
+        .route("/subjects/{id}/bases", post(api::record_basis))
+        .route("/audit/verify", get(api::verify_audit))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let v1 = protected
+        .route("/policy", get(api::policy))
+        .route("/openapi.json", get(openapi));
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .nest("/api/v1", v1)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn openapi() -> Response {
+    let doc = ApiDoc::openapi().to_json().unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
+}
+
+async fn not_found() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "No such resource",
+        "See /api/v1/openapi.json for the API.",
+    )
+}
+
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| <[u8; 32]>::from(Sha256::digest(t.trim().as_bytes())));
+    if presented == Some(state.token_digest) {
+        return next.run(request).await;
+    }
+    let mut response = Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "A valid API token is required",
+        "Send `Authorization: Bearer <token>`; the token is in the data directory's `api-token` file.",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
