@@ -44,7 +44,7 @@ enum Raw {
 
 /// The core over one backend, with the attacker's raw access to its database.
 pub struct Harness {
-    pub app: Vintrova,
+    pub app: Arc<Vintrova>,
     pub clock: Arc<ManualClock>,
     pub master: MasterKey,
     store: Arc<dyn Store>,
@@ -111,7 +111,7 @@ impl Harness {
             clock.clone(),
         );
         Harness {
-            app,
+            app: Arc::new(app),
             clock,
             master,
             store,

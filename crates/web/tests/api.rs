@@ -1,0 +1,291 @@
+//! The HTTP API, request by request, over the real core on SQLite.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use vintrova_store_tests::Harness;
+use vintrova_web::{AppState, router};
+
+const TOKEN: &str = "test-token-not-a-secret";
+
+struct Api {
+    harness: Harness,
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl Api {
+    async fn new() -> Self {
+        Api {
+            harness: Harness::sqlite().await,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<Vec<u8>>,
+        token: Option<&str>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .unwrap();
+        let app = router(AppState::new(self.harness.app.clone(), TOKEN));
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    async fn authed(&self, method: &str, uri: &str, body: Option<Value>) -> Reply {
+        self.call(
+            method,
+            uri,
+            body.map(|b| serde_json::to_vec(&b).unwrap()),
+            Some(TOKEN),
+        )
+        .await
+    }
+}
+
+fn person() -> Value {
+    json!({
+        "data": {
+            "contact": {"first_name": "Ерлан", "last_name": "Жақсыбеков", "email": "yerlan.zh@finance.kz"},
+            "education": {"level": "Магистратура", "specialization": "Финансы"}
+        },
+        "source": "registration_form",
+        "bases": [{"kind": "contract_started"}, {"kind": "consent_granted", "purpose": "notifications"}]
+    })
+}
+
+#[tokio::test]
+async fn a_subject_goes_through_the_api_from_creation_to_erasure() {
+    let api = Api::new().await;
+    let created = api.authed("POST", "/api/v1/subjects", Some(person())).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let id = created.json()["id"].as_str().unwrap().to_string();
+
+    let export = api
+        .authed("GET", &format!("/api/v1/subjects/{id}/export"), None)
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert_eq!(export.json()["values"].as_array().unwrap().len(), 5);
+
+    let view = api
+        .authed(
+            "GET",
+            &format!("/api/v1/subjects/{id}/purposes/personalization"),
+            None,
+        )
+        .await;
+    assert_eq!(view.status, StatusCode::OK);
+    assert_eq!(view.json()["values"]["education.specialization"], "Финансы");
+    assert!(view.json()["values"].get("contact.email").is_none());
+
+    let fix =
+        json!({"data": {"education": {"specialization": "Data Science"}}, "source": "staff_entry"});
+    assert_eq!(
+        api.authed("PATCH", &format!("/api/v1/subjects/{id}"), Some(fix))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+
+    let found = api
+        .authed(
+            "POST",
+            "/api/v1/subjects/lookup",
+            Some(json!({"field": "contact.email", "value": "YERLAN.ZH@finance.kz"})),
+        )
+        .await;
+    assert_eq!(found.json()["subjects"], json!([id]));
+
+    let basis =
+        json!({"kind": "consent_withdrawn", "purpose": "notifications", "channel": "cabinet"});
+    assert_eq!(
+        api.authed("POST", &format!("/api/v1/subjects/{id}/bases"), Some(basis))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let refused = api
+        .authed(
+            "GET",
+            &format!("/api/v1/subjects/{id}/purposes/notifications"),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.content_type, "application/problem+json");
+    assert_eq!(refused.json()["rule"], "consent_withdrawn");
+
+    let verify = api.authed("GET", "/api/v1/audit/verify", None).await;
+    assert_eq!(
+        verify.json()["entries"],
+        6,
+        "create, export, read, update, find, basis; the refusal read nothing"
+    );
+
+    let erased = api
+        .authed("DELETE", &format!("/api/v1/subjects/{id}"), None)
+        .await;
+    assert_eq!(erased.status, StatusCode::OK);
+    assert_eq!(erased.json()["subject_removed"], true);
+    let gone = api
+        .authed("GET", &format!("/api/v1/subjects/{id}/export"), None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        gone.json()["type"],
+        "https://vintrova.com/problems/unknown-subject"
+    );
+}
+
+#[tokio::test]
+async fn the_api_refuses_callers_without_the_token() {
+    let api = Api::new().await;
+    for token in [None, Some("wrong")] {
+        let reply = api
+            .call(
+                "POST",
+                "/api/v1/subjects",
+                Some(serde_json::to_vec(&person()).unwrap()),
+                token,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reply.content_type, "application/problem+json");
+    }
+    assert_eq!(
+        api.harness.app.verify_audit().await.unwrap().entries,
+        0,
+        "nothing was stored"
+    );
+    assert_eq!(
+        api.call("GET", "/healthz", None, None).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn problems_name_the_field_and_never_repeat_the_value() {
+    let api = Api::new().await;
+    let secret = "секретное-значение@нигде";
+    let bad = json!({"data": {"contact": {"email": secret, "nickname": "Ерка"}}});
+    let reply = api.authed("POST", "/api/v1/subjects", Some(bad)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.content_type, "application/problem+json");
+    let fields: Vec<String> = reply.json()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fields, ["contact.email", "contact.nickname"]);
+    assert!(
+        !reply.text().contains("секретное") && !reply.text().contains("Ерка"),
+        "{}",
+        reply.text()
+    );
+
+    let huge = json!({"data": {"contact": {"first_name": "щ".repeat(1024 * 1024 / 2)}}});
+    let reply = api.authed("POST", "/api/v1/subjects", Some(huge)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.json()["problems"][0]["field"], "contact.first_name");
+
+    let broken = api
+        .call(
+            "POST",
+            "/api/v1/subjects",
+            Some(b"{\"data\": \xff}".to_vec()),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(broken.json()["detail"].as_str().unwrap().contains("UTF-8"));
+
+    let wrong_shape = api
+        .authed(
+            "POST",
+            "/api/v1/subjects",
+            Some(json!({"data": {}, "sauce": secret})),
+        )
+        .await;
+    assert_eq!(wrong_shape.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!wrong_shape.text().contains("секретное"));
+
+    let bad_id = api
+        .authed("GET", "/api/v1/subjects/not-a-uuid/export", None)
+        .await;
+    assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_id.json()["problems"][0]["field"], "id");
+    assert_eq!(api.harness.app.verify_audit().await.unwrap().entries, 0);
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let api = Api::new().await;
+    let reply = api.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let doc = reply.json();
+    assert_eq!(
+        doc["openapi"].as_str().unwrap().split('.').next(),
+        Some("3")
+    );
+    for path in [
+        "/healthz",
+        "/api/v1/subjects",
+        "/api/v1/subjects/{id}",
+        "/api/v1/subjects/{id}/export",
+        "/api/v1/subjects/{id}/purposes/{purpose}",
+        "/api/v1/subjects/{id}/bases",
+        "/api/v1/subjects/lookup",
+        "/api/v1/audit/verify",
+        "/api/v1/policy",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
+    }
+    assert!(doc["components"]["schemas"].get("Export").is_some());
+    assert_eq!(
+        api.call("GET", "/api/v1/policy", None, None).await.json()["time_zone"],
+        "Asia/Almaty"
+    );
+}
