@@ -336,7 +336,7 @@ fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn integer(raw: &Value, lo: i64, hi: i64) -> Result<i64, (String, String)> {

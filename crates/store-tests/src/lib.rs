@@ -42,6 +42,12 @@ enum Raw {
     },
 }
 
+/// A backend's pool, for work that bypasses the core on purpose.
+pub enum RawPool<'a> {
+    Sqlite(&'a sqlx::SqlitePool),
+    Postgres(&'a sqlx::PgPool),
+}
+
 /// The core over one backend, with the attacker's raw access to its database.
 pub struct Harness {
     pub app: Arc<Vintrova>,
@@ -129,6 +135,14 @@ impl Harness {
             Arc::new(vault),
             self.clock.clone(),
         ))
+    }
+
+    /// The data store's own connection pool, for baselines and tampering.
+    pub fn raw_pool(&self) -> RawPool<'_> {
+        match &self.raw {
+            Raw::Sqlite { data, .. } => RawPool::Sqlite(data),
+            Raw::Postgres { pool, .. } => RawPool::Postgres(pool),
+        }
     }
 
     /// Run SQL straight on the data store, as someone with the database file would.

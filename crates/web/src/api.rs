@@ -90,7 +90,7 @@ pub struct Health {
 const STAFF_ENTRY: &str = "staff_entry";
 
 /// Parse a body, refusing bad shapes without echoing any of it back.
-fn body<T: DeserializeOwned>(bytes: &Bytes, shape: &str) -> ApiResult<T> {
+fn body<T: DeserializeOwned>(bytes: &Bytes, shape: &str) -> Result<T, InvalidInput> {
     let json = json_bytes(bytes)?;
     serde_json::from_value(json).map_err(|e| {
         let at = if e.is_data() {
@@ -98,18 +98,17 @@ fn body<T: DeserializeOwned>(bytes: &Bytes, shape: &str) -> ApiResult<T> {
         } else {
             "the body is malformed"
         };
-        InvalidInput::one("(document)", at, shape.to_string()).into()
+        InvalidInput::one("(document)", at, shape.to_string())
     })
 }
 
-fn subject_id(raw: &str) -> ApiResult<Uuid> {
+fn subject_id(raw: &str) -> Result<Uuid, InvalidInput> {
     raw.parse().map_err(|_| {
         InvalidInput::one(
             "id",
             "not a subject id",
             "a UUID such as 0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b",
         )
-        .into()
     })
 }
 
