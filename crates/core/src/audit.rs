@@ -39,8 +39,8 @@ impl Action {
     }
 }
 
-/// An entry before it joins the chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An entry's content: what happened, before or after it joins the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditDraft {
     pub at: Timestamp,
     pub actor: String,
@@ -70,12 +70,8 @@ pub fn parse_categories(column: &str) -> Vec<String> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditRecord {
     pub seq: i64,
-    pub at: Timestamp,
-    pub actor: String,
-    pub action: String,
-    pub subject: Option<Uuid>,
-    pub categories: Vec<String>,
-    pub purpose: Option<String>,
+    #[serde(flatten)]
+    pub entry: AuditDraft,
     #[serde(skip)]
     pub prev_hash: Vec<u8>,
     #[serde(skip)]
@@ -88,7 +84,7 @@ pub const GENESIS: [u8; 32] = [0u8; 32];
 /// The canonical bytes of an entry at a position; what the chain key links.
 pub fn canonical(seq: i64, draft: &AuditDraft) -> Vec<u8> {
     let subject = draft.subject.map(|s| s.to_string()).unwrap_or_default();
-    let categories = draft.categories.join(",");
+    let categories = draft.categories_column();
     let at = draft.at.to_string();
     let purpose = draft.purpose.clone().unwrap_or_default();
     let mut out = Vec::with_capacity(160);
@@ -121,19 +117,6 @@ impl<'a> ChainSealer<'a> {
     pub fn link(&self, prev: &[u8], seq: i64, draft: &AuditDraft) -> [u8; 32] {
         let prev: [u8; 32] = prev.try_into().unwrap_or(GENESIS);
         self.key.link(&prev, &canonical(seq, draft))
-    }
-}
-
-impl AuditRecord {
-    pub fn draft(&self) -> AuditDraft {
-        AuditDraft {
-            at: self.at,
-            actor: self.actor.clone(),
-            action: self.action.clone(),
-            subject: self.subject,
-            categories: self.categories.clone(),
-            purpose: self.purpose.clone(),
-        }
     }
 }
 
@@ -191,7 +174,7 @@ impl<'a> ChainVerifier<'a> {
         }
         let link = self.key.link(
             &self.prev.as_slice().try_into().unwrap_or(GENESIS),
-            &canonical(record.seq, &record.draft()),
+            &canonical(record.seq, &record.entry),
         );
         if record.hash != link {
             return Err(fail(

@@ -67,7 +67,7 @@ impl Harness {
     pub async fn sqlite() -> Harness {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = format!("sqlite://{}", dir.path().join("vintrova.db").display());
-        let (store, keys) = vintrova_store_sqlite::open(&url, &dir.path().join("keys.db"))
+        let (store, keys) = vintrova_store_sql::sqlite::open(&url, &dir.path().join("keys.db"))
             .await
             .expect("SQLite opens");
         let raw = Raw::Sqlite {
@@ -93,7 +93,7 @@ impl Harness {
             .expect("a fresh test database");
         admin.close().await;
         let url = with_database(&admin_url, &database);
-        let (store, keys) = vintrova_store_postgres::open(&url)
+        let (store, keys) = vintrova_store_sql::postgres::open(&url)
             .await
             .expect("PostgreSQL opens");
         let raw = Raw::Postgres {

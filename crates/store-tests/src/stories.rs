@@ -130,7 +130,7 @@ pub async fn a_subject_lives_and_is_erased(h: &Harness) {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.entry.action)
         .collect();
     assert_eq!(actions, ["create", "read", "export", "erase"]);
 }
@@ -403,7 +403,7 @@ pub async fn the_purpose_gate_checks_each_basis(h: &Harness) {
         .await
         .unwrap()
         .iter()
-        .filter(|e| e.action == "read")
+        .filter(|e| e.entry.action == "read")
         .count();
     assert_eq!(reads, 2, "only granted reads are audited as reads");
 }

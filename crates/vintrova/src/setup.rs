@@ -78,10 +78,10 @@ async fn open_backend(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn KeySto
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         let (store, keys) =
-            vintrova_store_sqlite::open(&url, &config.data_dir.join("keys.db")).await?;
+            vintrova_store_sql::sqlite::open(&url, &config.data_dir.join("keys.db")).await?;
         Ok((Arc::new(store), Arc::new(keys)))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let (store, keys) = vintrova_store_postgres::open(&url).await?;
+        let (store, keys) = vintrova_store_sql::postgres::open(&url).await?;
         Ok((Arc::new(store), Arc::new(keys)))
     } else {
         Err("--database-url must start with sqlite:// or postgres://".into())

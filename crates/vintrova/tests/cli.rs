@@ -108,6 +108,7 @@ fn stored_blobs(db: &Path, id: &str) -> Vec<Vec<u8>> {
             "SELECT sealed FROM pd_values WHERE subject_id = $1",
             "SELECT digest FROM blind_index WHERE subject_id = $1",
         ] {
+            let id: uuid::Uuid = id.parse().unwrap();
             for row in sqlx::query(sql).bind(id).fetch_all(&pool).await.unwrap() {
                 out.push(row.get::<Vec<u8>, _>(0));
             }

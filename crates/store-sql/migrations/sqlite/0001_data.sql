@@ -1,12 +1,12 @@
 -- The data store. Every column is declared in core's STORAGE_SCHEMA; personal data lives only
 -- in pd_values.sealed (sealed by the subject's key) and blind_index.digest (keyed digests).
 CREATE TABLE subjects (
-    id TEXT PRIMARY KEY NOT NULL,
+    id BLOB PRIMARY KEY NOT NULL,
     created_at TEXT NOT NULL
 ) STRICT;
 
 CREATE TABLE pd_values (
-    subject_id TEXT NOT NULL REFERENCES subjects (id),
+    subject_id BLOB NOT NULL REFERENCES subjects (id),
     field TEXT NOT NULL,
     key_class TEXT NOT NULL,
     sealed BLOB NOT NULL,
@@ -16,7 +16,7 @@ CREATE TABLE pd_values (
 ) STRICT;
 
 CREATE TABLE blind_index (
-    subject_id TEXT NOT NULL REFERENCES subjects (id),
+    subject_id BLOB NOT NULL REFERENCES subjects (id),
     field TEXT NOT NULL,
     digest BLOB NOT NULL,
     PRIMARY KEY (field, digest, subject_id)
@@ -25,7 +25,7 @@ CREATE INDEX blind_index_by_subject ON blind_index (subject_id);
 
 CREATE TABLE basis_events (
     id INTEGER PRIMARY KEY,
-    subject_id TEXT NOT NULL REFERENCES subjects (id),
+    subject_id BLOB NOT NULL REFERENCES subjects (id),
     kind TEXT NOT NULL,
     purpose TEXT,
     channel TEXT NOT NULL,
@@ -38,7 +38,7 @@ CREATE TABLE audit_log (
     at TEXT NOT NULL,
     actor TEXT NOT NULL,
     action TEXT NOT NULL,
-    subject_id TEXT,
+    subject_id BLOB,
     categories TEXT NOT NULL,
     purpose TEXT,
     prev_hash BLOB NOT NULL,

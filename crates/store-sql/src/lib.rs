@@ -1,0 +1,493 @@
+//! The storage ports in SQL, written once.
+//!
+//! Lives here: core's `Store` and the vault's `KeyStore` as SQL that SQLite and PostgreSQL both
+//! speak, generic over the sqlx database; a [`Dialect`] carries the few things that differ (how
+//! a write transaction begins, how audit appends are serialized, how erased bytes are scrubbed,
+//! how to list the schema). The backend crates open pools, run their migrations and implement
+//! the dialect. May not: decide anything about policy, purposes or keys — it stores what it is
+//! given, in the transaction it is given, with the audit entry it is given.
+
+mod keys;
+pub mod postgres;
+pub mod sqlite;
+
+use std::future::Future;
+
+use jiff::Timestamp;
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction, Type,
+};
+use uuid::Uuid;
+use vintrova_core::audit::{AuditDraft, AuditRecord, ChainSealer, GENESIS, parse_categories};
+use vintrova_core::gate::{BasisEvent, BasisEventKind};
+use vintrova_core::store::{
+    ChainHead, ErasureCounts, ErasurePlan, IndexEntry, SealedValue, Store, StoreError,
+    SubjectRecord,
+};
+
+pub use keys::SqlKeyStore;
+
+/// What differs between the SQL databases Vintrova runs on.
+pub trait Dialect: Database {
+    /// For health checks and metrics: "sqlite", "postgres".
+    const BACKEND: &'static str;
+    /// How a write transaction starts.
+    const BEGIN_WRITE: &'static str;
+    /// Run first in a transaction that appends to the audit chain, to serialize appends
+    /// across connections and servers; `None` when the write transaction already does.
+    const AUDIT_LOCK: Option<&'static str>;
+    /// Rows of (table, column) of the data store, ordered, without the migrations table.
+    const SCHEMA: &'static str;
+
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// Make sure bytes of deleted rows do not survive in the database's files.
+    fn scrub(pool: &Pool<Self>) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// A backend error, named by backend; sqlx messages carry statements and constraint names,
+/// never bound values.
+pub fn backend<DB: Dialect>(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("{}: {e}", <DB as Database>::NAME))
+}
+
+fn time<DB: Dialect>(s: &str) -> Result<Timestamp, StoreError> {
+    s.parse().map_err(|_| {
+        StoreError::Backend(format!(
+            "{}: a stored time `{s}` does not parse",
+            <DB as Database>::NAME
+        ))
+    })
+}
+
+/// The data store on any [`Dialect`].
+pub struct SqlStore<DB: Database> {
+    pool: Pool<DB>,
+}
+
+impl<DB: Database> Clone for SqlStore<DB> {
+    fn clone(&self) -> Self {
+        SqlStore {
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+impl<DB: Database> SqlStore<DB> {
+    pub fn new(pool: Pool<DB>) -> Self {
+        SqlStore { pool }
+    }
+
+    /// The pool, for tests that tamper with the database like an attacker would.
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+}
+
+impl<DB> SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    Uuid: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    String: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    Option<String>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    Option<Uuid>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    Vec<u8>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    i64: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, DB>, StoreError> {
+        self.pool
+            .begin_with(DB::BEGIN_WRITE)
+            .await
+            .map_err(backend::<DB>)
+    }
+
+    async fn exec(
+        conn: &mut DB::Connection,
+        sql: &'static str,
+        id: Uuid,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query::<DB>(sql)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(DB::rows_affected(&done))
+    }
+
+    async fn subject_exists(conn: &mut DB::Connection, id: Uuid) -> Result<(), StoreError> {
+        let found = sqlx::query::<DB>("SELECT 1 FROM subjects WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend::<DB>)?;
+        found.map(|_| ()).ok_or(StoreError::UnknownSubject(id))
+    }
+
+    async fn put_values(
+        conn: &mut DB::Connection,
+        id: Uuid,
+        values: &[SealedValue],
+        index: &[IndexEntry],
+    ) -> Result<(), StoreError> {
+        for v in values {
+            sqlx::query::<DB>(
+                "INSERT INTO pd_values (subject_id, field, key_class, sealed, source, collected_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (subject_id, field) DO UPDATE SET key_class = excluded.key_class,
+                   sealed = excluded.sealed, source = excluded.source, collected_at = excluded.collected_at",
+            )
+            .bind(id)
+            .bind(v.field.clone())
+            .bind(v.key_class.clone())
+            .bind(v.sealed.clone())
+            .bind(v.source.clone())
+            .bind(v.collected_at.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(backend::<DB>)?;
+            // A new value of an indexed field replaces its old digest.
+            sqlx::query::<DB>("DELETE FROM blind_index WHERE subject_id = $1 AND field = $2")
+                .bind(id)
+                .bind(v.field.clone())
+                .execute(&mut *conn)
+                .await
+                .map_err(backend::<DB>)?;
+        }
+        for entry in index {
+            sqlx::query::<DB>(
+                "INSERT INTO blind_index (subject_id, field, digest) VALUES ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(entry.field.clone())
+            .bind(entry.digest.clone())
+            .execute(&mut *conn)
+            .await
+            .map_err(backend::<DB>)?;
+        }
+        Ok(())
+    }
+
+    async fn put_basis_event(
+        conn: &mut DB::Connection,
+        id: Uuid,
+        e: &BasisEvent,
+    ) -> Result<(), StoreError> {
+        sqlx::query::<DB>("INSERT INTO basis_events (subject_id, kind, purpose, channel, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(e.kind.as_str().to_string())
+            .bind(e.purpose.clone())
+            .bind(e.channel.clone())
+            .bind(e.at.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(())
+    }
+
+    /// Append to the chain inside the caller's write transaction.
+    async fn put_audit(
+        conn: &mut DB::Connection,
+        draft: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        if let Some(lock) = DB::AUDIT_LOCK {
+            sqlx::query::<DB>(lock)
+                .execute(&mut *conn)
+                .await
+                .map_err(backend::<DB>)?;
+        }
+        let last = sqlx::query::<DB>("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend::<DB>)?;
+        let (seq, prev): (i64, Vec<u8>) = match last {
+            Some(row) => (row.get::<i64, _>(0) + 1, row.get(1)),
+            None => (1, GENESIS.to_vec()),
+        };
+        let hash = sealer.link(&prev, seq, draft).to_vec();
+        sqlx::query::<DB>(
+            "INSERT INTO audit_log (seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(seq)
+        .bind(draft.at.to_string())
+        .bind(draft.actor.clone())
+        .bind(draft.action.clone())
+        .bind(draft.subject)
+        .bind(draft.categories_column())
+        .bind(draft.purpose.clone())
+        .bind(prev)
+        .bind(hash.clone())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend::<DB>)?;
+        Ok((seq, hash))
+    }
+
+    /// All rows of `sql` for one subject (bound as `$1`).
+    async fn rows_of(&self, sql: &'static str, id: Uuid) -> Result<Vec<DB::Row>, StoreError> {
+        sqlx::query::<DB>(sql)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)
+    }
+
+    /// A write transaction, after checking that `subject` (if any) exists.
+    async fn open_write(
+        &self,
+        subject: Option<Uuid>,
+    ) -> Result<Transaction<'static, DB>, StoreError> {
+        let mut tx = self.begin().await?;
+        if let Some(id) = subject {
+            Self::subject_exists(&mut tx, id).await?;
+        }
+        Ok(tx)
+    }
+
+    /// Append the audit entry of the change and commit both together.
+    async fn commit_audited(
+        mut tx: Transaction<'static, DB>,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let head = Self::put_audit(&mut tx, audit, sealer).await?;
+        tx.commit().await.map_err(backend::<DB>)?;
+        Ok(head)
+    }
+}
+
+#[async_trait::async_trait]
+impl<DB> Store for SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    Uuid: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    String: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    Option<String>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    Option<Uuid>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    Vec<u8>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    i64: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    fn backend(&self) -> &'static str {
+        DB::BACKEND
+    }
+
+    async fn insert_subject(
+        &self,
+        subject: &SubjectRecord,
+        values: &[SealedValue],
+        index: &[IndexEntry],
+        bases: &[BasisEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(None).await?;
+        let inserted = sqlx::query::<DB>(
+            "INSERT INTO subjects (id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(subject.id)
+        .bind(subject.created_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        if DB::rows_affected(&inserted) == 0 {
+            return Err(StoreError::DuplicateSubject(subject.id));
+        }
+        Self::put_values(&mut tx, subject.id, values, index).await?;
+        for event in bases {
+            Self::put_basis_event(&mut tx, subject.id, event).await?;
+        }
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn upsert_values(
+        &self,
+        subject: Uuid,
+        values: &[SealedValue],
+        index: &[IndexEntry],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(subject)).await?;
+        Self::put_values(&mut tx, subject, values, index).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn append_basis_event(
+        &self,
+        subject: Uuid,
+        event: &BasisEvent,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(subject)).await?;
+        Self::put_basis_event(&mut tx, subject, event).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn subject(&self, id: Uuid) -> Result<Option<SubjectRecord>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT created_at FROM subjects WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        row.map(|r| {
+            Ok(SubjectRecord {
+                id,
+                created_at: time::<DB>(&r.get::<String, _>(0))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn values(&self, id: Uuid) -> Result<Vec<SealedValue>, StoreError> {
+        let rows = self
+            .rows_of("SELECT field, key_class, sealed, source, collected_at FROM pd_values WHERE subject_id = $1 ORDER BY field", id)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SealedValue {
+                    field: r.get(0),
+                    key_class: r.get(1),
+                    sealed: r.get(2),
+                    source: r.get(3),
+                    collected_at: time::<DB>(&r.get::<String, _>(4))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn basis_events(&self, id: Uuid) -> Result<Vec<BasisEvent>, StoreError> {
+        let rows = self
+            .rows_of("SELECT kind, purpose, channel, at FROM basis_events WHERE subject_id = $1 ORDER BY id", id)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.get(0);
+                Ok(BasisEvent {
+                    kind: BasisEventKind::parse(&kind).ok_or_else(|| {
+                        backend::<DB>(format!("unknown basis event kind `{kind}`"))
+                    })?,
+                    purpose: r.get(1),
+                    channel: r.get(2),
+                    at: time::<DB>(&r.get::<String, _>(3))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn find_by_index(&self, field: &str, digest: &[u8]) -> Result<Vec<Uuid>, StoreError> {
+        let rows = sqlx::query::<DB>("SELECT subject_id FROM blind_index WHERE field = $1 AND digest = $2 ORDER BY subject_id")
+            .bind(field.to_string())
+            .bind(digest.to_vec())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn append_audit(
+        &self,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let tx = self.open_write(None).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn erase(
+        &self,
+        id: Uuid,
+        plan: &ErasurePlan,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<(ErasureCounts, ChainHead), StoreError> {
+        let mut tx = self.open_write(Some(id)).await?;
+        let mut counts = ErasureCounts::default();
+        for class in &plan.classes {
+            for (counter, sql) in [
+                (
+                    &mut counts.index_entries,
+                    "DELETE FROM blind_index WHERE subject_id = $1
+                     AND field IN (SELECT field FROM pd_values WHERE subject_id = $1 AND key_class = $2)",
+                ),
+                (&mut counts.values, "DELETE FROM pd_values WHERE subject_id = $1 AND key_class = $2"),
+            ] {
+                let done = sqlx::query::<DB>(sql)
+                    .bind(id)
+                    .bind(class.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend::<DB>)?;
+                *counter += DB::rows_affected(&done);
+            }
+        }
+        if plan.whole_subject {
+            counts.index_entries +=
+                Self::exec(&mut tx, "DELETE FROM blind_index WHERE subject_id = $1", id).await?;
+            counts.values +=
+                Self::exec(&mut tx, "DELETE FROM pd_values WHERE subject_id = $1", id).await?;
+            counts.basis_events += Self::exec(
+                &mut tx,
+                "DELETE FROM basis_events WHERE subject_id = $1",
+                id,
+            )
+            .await?;
+            Self::exec(&mut tx, "DELETE FROM subjects WHERE id = $1", id).await?;
+        }
+        let head = Self::commit_audited(tx, audit, sealer).await?;
+        DB::scrub(&self.pool).await.map_err(backend::<DB>)?;
+        Ok((counts, head))
+    }
+
+    async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query::<DB>(
+            "SELECT seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash
+             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    seq: r.get(0),
+                    entry: AuditDraft {
+                        at: time::<DB>(&r.get::<String, _>(1))?,
+                        actor: r.get(2),
+                        action: r.get(3),
+                        subject: r.get(4),
+                        categories: parse_categories(&r.get::<String, _>(5)),
+                        purpose: r.get(6),
+                    },
+                    prev_hash: r.get(7),
+                    hash: r.get(8),
+                })
+            })
+            .collect()
+    }
+
+    async fn schema(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        let rows = sqlx::query::<DB>(DB::SCHEMA)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        let mut schema: Vec<(String, Vec<String>)> = Vec::new();
+        for row in rows {
+            let (table, column): (String, String) = (row.get(0), row.get(1));
+            match schema.last_mut() {
+                Some((t, cols)) if *t == table => cols.push(column),
+                _ => schema.push((table, vec![column])),
+            }
+        }
+        Ok(schema)
+    }
+}

@@ -1,0 +1,97 @@
+//! The embedded default: SQLite files in the data directory, the data and the key store each in
+//! its own file. WAL, foreign keys, a busy timeout, `BEGIN IMMEDIATE` for writes, and secure
+//! delete plus a truncating checkpoint so that erased bytes leave the files.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlStr, Sqlite, SqlitePool};
+use vintrova_core::store::StoreError;
+
+use crate::{Dialect, SqlKeyStore, SqlStore, backend};
+
+pub type SqliteStore = SqlStore<Sqlite>;
+pub type SqliteKeyStore = SqlKeyStore<Sqlite>;
+
+impl Dialect for Sqlite {
+    const BACKEND: &'static str = "sqlite";
+    // IMMEDIATE takes the write lock up front; a deferred BEGIN fails with SQLITE_BUSY when two
+    // writers upgrade at once. It also serializes audit appends, so no extra lock is needed.
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const AUDIT_LOCK: Option<&'static str> = None;
+    const SCHEMA: &'static str =
+        "SELECT m.name, p.name FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx_%'
+         ORDER BY m.name, p.cid";
+
+    fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    /// Fold the write-ahead log into the database and truncate it, so page images that held
+    /// deleted values do not survive in the `-wal` file (`secure_delete` already zeroes them in
+    /// the database pages).
+    async fn scrub(pool: &SqlitePool) -> Result<(), String> {
+        for _ in 0..50 {
+            let busy: i64 = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(pool)
+                .await
+                .map_err(|e| e.to_string())?
+                .get(0);
+            if busy == 0 {
+                return Ok(());
+            }
+            // A reader holding the log finishes within milliseconds; give it that long.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Err("the write-ahead log stayed busy with readers; the keys are destroyed, run the erasure again to scrub the log".into())
+    }
+}
+
+async fn open_pool(path: &Path, migration: &'static str) -> Result<SqlitePool, StoreError> {
+    let url = format!("sqlite://{}", path.display());
+    open_url(&url, migration).await
+}
+
+async fn open_url(url: &str, migration: &'static str) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Backend(format!("`{url}` is not a SQLite URL: {e}")))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("secure_delete", "ON");
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .map_err(backend::<Sqlite>)?;
+    let migrator = Migrator::with_migrations(vec![Migration::new(
+        1,
+        "initial".into(),
+        MigrationType::Simple,
+        SqlStr::from_static(migration),
+        false,
+    )]);
+    migrator.run(&pool).await.map_err(backend::<Sqlite>)?;
+    Ok(pool)
+}
+
+/// Open (creating if needed) the data store at `data_url` (`sqlite://…`) and the key store in
+/// its own file at `keys_path`.
+pub async fn open(
+    data_url: &str,
+    keys_path: &Path,
+) -> Result<(SqliteStore, SqliteKeyStore), StoreError> {
+    let data = open_url(data_url, include_str!("../migrations/sqlite/0001_data.sql")).await?;
+    let keys = open_pool(
+        keys_path,
+        include_str!("../migrations/sqlite/0001_keys.sql"),
+    )
+    .await?;
+    Ok((SqlStore::new(data), SqlKeyStore::new(keys)))
+}
