@@ -126,8 +126,8 @@ async fn bench(h: Harness, n: usize) -> Vec<Line> {
     for doc in &docs {
         let values = h.app.parse_json(doc).unwrap();
         let collection = Collection {
-            source: "registration_form".into(),
             bases: vec![(BasisEventKind::ContractStarted, None)],
+            ..Collection::from("registration_form")
         };
         ids.push(h.app.add_subject(&actor, values, collection).await.unwrap());
     }

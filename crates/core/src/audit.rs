@@ -21,6 +21,7 @@ pub enum Action {
     Erase,
     Find,
     RecordBasis,
+    RecordConsent,
     RotateKeys,
 }
 
@@ -34,6 +35,7 @@ impl Action {
             Action::Erase => "erase",
             Action::Find => "find",
             Action::RecordBasis => "record_basis",
+            Action::RecordConsent => "record_consent",
             Action::RotateKeys => "rotate_keys",
         }
     }

@@ -1,7 +1,7 @@
 //! The data map: which storage place holds which field of which category, under which key
 //! class and retention rule. Export, erasure and retention walk this map and nothing else.
 
-use vintrova_policy::Policy;
+use vintrova_policy::{Policy, Storage};
 
 /// What a storage column holds. Every column of the data store is declared here; a test
 /// compares this list with each backend's real schema, so a column added without being
@@ -14,6 +14,8 @@ pub enum ColumnRole {
     SealedPd,
     /// A keyed blind index of a personal datum; the data map says which field.
     BlindIndex,
+    /// A keyed digest of consent evidence: proves a consent without holding what proved it.
+    EvidenceDigest,
     /// Data about the processing (times, names of fields, purposes, hashes), never PD.
     Metadata,
 }
@@ -54,6 +56,32 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
             ],
         ),
         (
+            "consent_events",
+            &[
+                ("id", Metadata),
+                ("subject_id", SubjectId),
+                ("purpose", Metadata),
+                ("action", Metadata),
+                ("policy_version", Metadata),
+                ("channel", Metadata),
+                ("evidence", EvidenceDigest),
+                ("terms", Metadata),
+                ("at", Metadata),
+            ],
+        ),
+        (
+            "pd_events",
+            &[
+                ("id", Metadata),
+                ("subject_id", SubjectId),
+                ("category", Metadata),
+                ("key_class", Metadata),
+                ("sealed", SealedPd),
+                ("source", Metadata),
+                ("collected_at", Metadata),
+            ],
+        ),
+        (
             "audit_log",
             &[
                 ("seq", Metadata),
@@ -70,7 +98,7 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
     ]
 };
 
-/// A storage place: a column of a table; `row` is the field key that tells rows apart.
+/// A storage place: a column of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub table: &'static str,
@@ -79,6 +107,10 @@ pub struct Location {
 
 pub const SEALED_VALUES: Location = Location {
     table: "pd_values",
+    column: "sealed",
+};
+pub const SEALED_EVENTS: Location = Location {
+    table: "pd_events",
     column: "sealed",
 };
 pub const BLIND_INDEX: Location = Location {
@@ -115,7 +147,10 @@ impl DataMap {
                     category: category.key.clone(),
                     key_class: rule.key_class.clone(),
                     retention: rule.key.clone(),
-                    location: SEALED_VALUES,
+                    location: match category.storage {
+                        Storage::Profile => SEALED_VALUES,
+                        Storage::Events => SEALED_EVENTS,
+                    },
                     blind_index: field.blind_index.then_some(BLIND_INDEX),
                 })
             })

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use vintrova_policy::{LegalBasis, Policy};
 
+use crate::consent::{self, ConsentAction, ConsentEvent};
+
 /// What the data is wanted for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Use {
@@ -48,9 +50,8 @@ impl Right {
     }
 }
 
-/// A fact about the legal basis of processing one subject's data, appended, never rewritten.
-/// The consent ledger (a later issue) records consents with their full evidence; the gate
-/// reads them through this same event stream.
+/// A fact about the legal basis of processing one subject's data, appended, never rewritten:
+/// contracts, objections and restrictions. Consents have their own ledger (`consent`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BasisEvent {
@@ -67,8 +68,6 @@ pub struct BasisEvent {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum BasisEventKind {
-    ConsentGranted,
-    ConsentWithdrawn,
     ContractStarted,
     ContractEnded,
     Objected,
@@ -80,8 +79,6 @@ pub enum BasisEventKind {
 impl BasisEventKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            BasisEventKind::ConsentGranted => "consent_granted",
-            BasisEventKind::ConsentWithdrawn => "consent_withdrawn",
             BasisEventKind::ContractStarted => "contract_started",
             BasisEventKind::ContractEnded => "contract_ended",
             BasisEventKind::Objected => "objected",
@@ -93,8 +90,6 @@ impl BasisEventKind {
 
     pub fn parse(s: &str) -> Option<Self> {
         [
-            BasisEventKind::ConsentGranted,
-            BasisEventKind::ConsentWithdrawn,
             BasisEventKind::ContractStarted,
             BasisEventKind::ContractEnded,
             BasisEventKind::Objected,
@@ -110,10 +105,7 @@ impl BasisEventKind {
     pub fn needs_purpose(self) -> bool {
         matches!(
             self,
-            BasisEventKind::ConsentGranted
-                | BasisEventKind::ConsentWithdrawn
-                | BasisEventKind::Objected
-                | BasisEventKind::ObjectionWithdrawn
+            BasisEventKind::Objected | BasisEventKind::ObjectionWithdrawn
         )
     }
 }
@@ -129,7 +121,7 @@ pub enum Refusal {
     ConsentWithdrawn { purpose: String },
     #[error("purpose `{purpose}` needs a contract in force with the person, and there is none")]
     ContractNotInForce { purpose: String },
-    #[error("purpose `{purpose}` rests on legitimate interests, and the person objected to it")]
+    #[error("the person objected to purpose `{purpose}`")]
     Objected { purpose: String },
     #[error("processing of this person's data is restricted: only storage is allowed (R6.1)")]
     Restricted,
@@ -138,24 +130,21 @@ pub enum Refusal {
 /// The derived state of a subject's bases, folded from the events in order.
 #[derive(Debug, Default)]
 struct BasisState {
-    consents: std::collections::HashMap<String, bool>,
+    consents: std::collections::BTreeMap<String, ConsentAction>,
     objections: BTreeSet<String>,
     contract: bool,
     restricted: bool,
 }
 
 impl BasisState {
-    fn fold(events: &[BasisEvent]) -> Self {
-        let mut s = BasisState::default();
+    fn fold(events: &[BasisEvent], consents: &[ConsentEvent]) -> Self {
+        let mut s = BasisState {
+            consents: consent::current(consents),
+            ..BasisState::default()
+        };
         for e in events {
             let purpose = e.purpose.clone().unwrap_or_default();
             match e.kind {
-                BasisEventKind::ConsentGranted => {
-                    s.consents.insert(purpose, true);
-                }
-                BasisEventKind::ConsentWithdrawn => {
-                    s.consents.insert(purpose, false);
-                }
                 BasisEventKind::ContractStarted => s.contract = true,
                 BasisEventKind::ContractEnded => s.contract = false,
                 BasisEventKind::Objected => {
@@ -200,14 +189,17 @@ impl Grant {
     }
 }
 
-/// Decide whether `use_` of the subject's data is lawful now, given its basis events.
+/// Decide whether `use_` of the subject's data is lawful now, given its basis events and its
+/// consent ledger. An objection to a purpose refuses it whatever its basis (R6.1: objection to
+/// direct marketing stops notifications even with a consent on record).
 pub fn decide(
     policy: &Policy,
     subject: Uuid,
     events: &[BasisEvent],
+    consents: &[ConsentEvent],
     use_: Use,
 ) -> Result<Grant, Refusal> {
-    let state = BasisState::fold(events);
+    let state = BasisState::fold(events, consents);
     let categories: BTreeSet<String> = match &use_ {
         Use::Right(_) => policy.categories.iter().map(|c| c.key.clone()).collect(),
         Use::Purpose(key) => {
@@ -217,11 +209,16 @@ pub fn decide(
             if state.restricted {
                 return Err(Refusal::Restricted);
             }
+            if state.objections.contains(key) {
+                return Err(Refusal::Objected {
+                    purpose: key.clone(),
+                });
+            }
             let purpose_name = || key.clone();
             match purpose.legal_basis {
                 LegalBasis::Consent => match state.consents.get(key) {
-                    Some(true) => {}
-                    Some(false) => {
+                    Some(ConsentAction::Granted) => {}
+                    Some(ConsentAction::Withdrawn) => {
                         return Err(Refusal::ConsentWithdrawn {
                             purpose: purpose_name(),
                         });
@@ -239,14 +236,8 @@ pub fn decide(
                         });
                     }
                 }
-                LegalBasis::LegitimateInterest => {
-                    if state.objections.contains(key) {
-                        return Err(Refusal::Objected {
-                            purpose: purpose_name(),
-                        });
-                    }
-                }
-                LegalBasis::LegalObligation => {}
+                // Holds unless objected to, which was checked above.
+                LegalBasis::LegitimateInterest | LegalBasis::LegalObligation => {}
             }
             purpose.categories.iter().cloned().collect()
         }
@@ -262,12 +253,13 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consent::{Channel, terms};
 
     fn policy() -> Policy {
         vintrova_policy::load(include_str!("../../../policy/vintrova.toml")).unwrap()
     }
 
-    fn event(kind: BasisEventKind, purpose: Option<&str>) -> BasisEvent {
+    fn basis(kind: BasisEventKind, purpose: Option<&str>) -> BasisEvent {
         BasisEvent {
             kind,
             purpose: purpose.map(str::to_string),
@@ -276,90 +268,195 @@ mod tests {
         }
     }
 
-    fn purpose(p: &str) -> Use {
-        Use::Purpose(p.into())
+    fn consent(p: &Policy, purpose: &str, action: ConsentAction) -> ConsentEvent {
+        ConsentEvent {
+            purpose: purpose.into(),
+            action,
+            policy_version: p.version.clone(),
+            channel: Channel::Form,
+            evidence: None,
+            terms: terms(p, purpose),
+            at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    /// The states a person's bases can be in, for one purpose.
+    #[derive(Debug, Clone, Copy)]
+    enum State {
+        Nothing,
+        ConsentGiven,
+        ConsentWithdrawn,
+        ContractActive,
+        ContractEnded,
+        Objection,
+        Restricted,
+    }
+
+    const STATES: [State; 7] = [
+        State::Nothing,
+        State::ConsentGiven,
+        State::ConsentWithdrawn,
+        State::ContractActive,
+        State::ContractEnded,
+        State::Objection,
+        State::Restricted,
+    ];
+
+    fn events(p: &Policy, purpose: &str, state: State) -> (Vec<BasisEvent>, Vec<ConsentEvent>) {
+        use BasisEventKind::*;
+        match state {
+            State::Nothing => (vec![], vec![]),
+            State::ConsentGiven => (vec![], vec![consent(p, purpose, ConsentAction::Granted)]),
+            State::ConsentWithdrawn => (
+                vec![],
+                vec![
+                    consent(p, purpose, ConsentAction::Granted),
+                    consent(p, purpose, ConsentAction::Withdrawn),
+                ],
+            ),
+            State::ContractActive => (vec![basis(ContractStarted, None)], vec![]),
+            State::ContractEnded => (
+                vec![basis(ContractStarted, None), basis(ContractEnded, None)],
+                vec![],
+            ),
+            State::Objection => (vec![basis(Objected, Some(purpose))], vec![]),
+            // Restricted while every other basis holds: the restriction alone must refuse.
+            State::Restricted => (
+                vec![basis(ContractStarted, None), basis(Restricted, None)],
+                vec![consent(p, purpose, ConsentAction::Granted)],
+            ),
+        }
+    }
+
+    /// The expected answer, written out per basis rather than derived from the code under test.
+    fn expected(basis: LegalBasis, state: State, purpose: &str) -> Result<(), Refusal> {
+        let p = || purpose.to_string();
+        use LegalBasis::*;
+        match (basis, state) {
+            (_, State::Restricted) => Err(Refusal::Restricted),
+            (_, State::Objection) => Err(Refusal::Objected { purpose: p() }),
+            (Consent, State::ConsentGiven) => Ok(()),
+            (Consent, State::ConsentWithdrawn) => Err(Refusal::ConsentWithdrawn { purpose: p() }),
+            (Consent, _) => Err(Refusal::NoConsent { purpose: p() }),
+            (Contract, State::ContractActive) => Ok(()),
+            (Contract, _) => Err(Refusal::ContractNotInForce { purpose: p() }),
+            (LegitimateInterest, _) => Ok(()),
+            (LegalObligation, _) => Ok(()),
+        }
     }
 
     #[test]
-    fn consent_purposes_need_a_living_consent() {
+    fn every_purpose_in_every_basis_state_gets_the_right_answer_and_reason() {
         let p = policy();
-        let id = Uuid::nil();
+        let bases: Vec<(&str, LegalBasis)> = p
+            .purposes
+            .iter()
+            .map(|x| (x.key.as_str(), x.legal_basis))
+            .collect();
+        use LegalBasis::*;
         assert_eq!(
-            decide(&p, id, &[], purpose("notifications")).unwrap_err(),
+            bases,
+            [
+                ("education_access", Contract),
+                ("personalization", Contract),
+                ("support", Contract),
+                ("payments", Contract),
+                ("notifications", Consent),
+                ("learning_analytics", Consent),
+                ("security", LegitimateInterest),
+            ],
+            "the policy's purposes and bases (R3.1, R3.2)"
+        );
+        let mut checked = 0;
+        for (purpose, basis) in bases {
+            for state in STATES {
+                let (events, consents) = events(&p, purpose, state);
+                let answer = decide(
+                    &p,
+                    Uuid::nil(),
+                    &events,
+                    &consents,
+                    Use::Purpose(purpose.into()),
+                );
+                match (answer, expected(basis, state, purpose)) {
+                    (Ok(grant), Ok(())) => {
+                        let categories: Vec<&str> = grant.categories().collect();
+                        let mut declared: Vec<&str> = p
+                            .purpose(purpose)
+                            .unwrap()
+                            .categories
+                            .iter()
+                            .map(String::as_str)
+                            .collect();
+                        declared.sort();
+                        assert_eq!(
+                            categories, declared,
+                            "{purpose} in {state:?}: the grant opens exactly the purpose's categories"
+                        );
+                    }
+                    (Err(got), Err(want)) => assert_eq!(got, want, "{purpose} in {state:?}"),
+                    (got, want) => panic!(
+                        "{purpose} in {state:?}: got {:?}, want {want:?}",
+                        got.map(|_| ())
+                    ),
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 7 * 7);
+    }
+
+    #[test]
+    fn a_consent_to_one_purpose_does_not_cover_another() {
+        let p = policy();
+        let consents = [consent(&p, "notifications", ConsentAction::Granted)];
+        assert_eq!(
+            decide(
+                &p,
+                Uuid::nil(),
+                &[],
+                &consents,
+                Use::Purpose("learning_analytics".into())
+            )
+            .unwrap_err(),
             Refusal::NoConsent {
-                purpose: "notifications".into()
-            }
-        );
-        let granted = [event(BasisEventKind::ConsentGranted, Some("notifications"))];
-        let grant = decide(&p, id, &granted, purpose("notifications")).unwrap();
-        assert!(grant.allows("contact") && !grant.allows("payment"));
-        let withdrawn = [
-            granted[0].clone(),
-            event(BasisEventKind::ConsentWithdrawn, Some("notifications")),
-        ];
-        assert_eq!(
-            decide(&p, id, &withdrawn, purpose("notifications")).unwrap_err(),
-            Refusal::ConsentWithdrawn {
-                purpose: "notifications".into()
+                purpose: "learning_analytics".into()
             }
         );
     }
 
     #[test]
-    fn contract_purposes_need_a_contract_in_force() {
+    fn a_restriction_never_blocks_the_persons_own_rights_and_can_be_lifted() {
         let p = policy();
-        let id = Uuid::nil();
-        assert!(matches!(
-            decide(&p, id, &[], purpose("payments")),
-            Err(Refusal::ContractNotInForce { .. })
-        ));
-        let started = [event(BasisEventKind::ContractStarted, None)];
-        assert!(decide(&p, id, &started, purpose("payments")).is_ok());
-        let ended = [
-            started[0].clone(),
-            event(BasisEventKind::ContractEnded, None),
+        let restricted = [basis(BasisEventKind::Restricted, None)];
+        assert!(decide(&p, Uuid::nil(), &restricted, &[], Use::Right(Right::Access)).is_ok());
+        let lifted = [
+            restricted[0].clone(),
+            basis(BasisEventKind::RestrictionLifted, None),
         ];
-        assert!(matches!(
-            decide(&p, id, &ended, purpose("payments")),
-            Err(Refusal::ContractNotInForce { .. })
-        ));
-    }
-
-    #[test]
-    fn legitimate_interests_stop_at_an_objection() {
-        let p = policy();
-        let id = Uuid::nil();
-        assert!(decide(&p, id, &[], purpose("security")).is_ok());
-        let objected = [event(BasisEventKind::Objected, Some("security"))];
-        assert!(matches!(
-            decide(&p, id, &objected, purpose("security")),
-            Err(Refusal::Objected { .. })
-        ));
-    }
-
-    #[test]
-    fn a_restriction_blocks_every_purpose_but_not_the_persons_rights() {
-        let p = policy();
-        let id = Uuid::nil();
-        let events = [
-            event(BasisEventKind::ContractStarted, None),
-            event(BasisEventKind::Restricted, None),
-        ];
-        assert_eq!(
-            decide(&p, id, &events, purpose("security")).unwrap_err(),
-            Refusal::Restricted
+        assert!(
+            decide(
+                &p,
+                Uuid::nil(),
+                &lifted,
+                &[],
+                Use::Purpose("security".into())
+            )
+            .is_ok()
         );
-        assert_eq!(
-            decide(&p, id, &events, purpose("payments")).unwrap_err(),
-            Refusal::Restricted
-        );
-        assert!(decide(&p, id, &events, Use::Right(Right::Access)).is_ok());
     }
 
     #[test]
     fn unknown_purposes_are_refused() {
         assert_eq!(
-            decide(&policy(), Uuid::nil(), &[], purpose("marketing")).unwrap_err(),
+            decide(
+                &policy(),
+                Uuid::nil(),
+                &[],
+                &[],
+                Use::Purpose("marketing".into())
+            )
+            .unwrap_err(),
             Refusal::UnknownPurpose("marketing".into())
         );
     }

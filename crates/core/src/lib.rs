@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod consent;
 pub mod datamap;
 pub mod gate;
 pub mod retention;

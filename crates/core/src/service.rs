@@ -13,12 +13,13 @@ use vintrova_vault::{Place, SubjectKeys, Vault, VaultError};
 
 use crate::audit::{Action, AuditDraft, ChainBreak, ChainSealer, ChainVerifier};
 use crate::clock::Clock;
-use crate::datamap::{DataMap, SEALED_VALUES};
+use crate::consent::{self, Channel, ConsentAction, ConsentEvent};
+use crate::datamap::{DataMap, SEALED_EVENTS, SEALED_VALUES};
 use crate::gate::{self, BasisEvent, BasisEventKind, Grant, Refusal, Right, Use};
 use crate::retention::{self, RetentionNote};
 use crate::store::{
-    ChainHead, ErasureCounts, ErasurePlan, IndexEntry, SealedValue, Store, StoreError,
-    SubjectRecord,
+    ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
+    StoreError, SubjectRecord,
 };
 use crate::values::{self, FieldValue, InvalidInput};
 
@@ -73,7 +74,23 @@ pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 pub struct Collection {
     /// A source of the policy (`registration_form`, `staff_entry`, …) (R4).
     pub source: String,
+    /// Contracts, objections, restrictions in force from the start.
     pub bases: Vec<(BasisEventKind, Option<String>)>,
+    /// Purposes the person consented to with this collection, and where.
+    pub consents: Vec<String>,
+    pub channel: Channel,
+}
+
+impl Collection {
+    /// Data arriving with nothing but its source.
+    pub fn from(source: &str) -> Self {
+        Collection {
+            source: source.to_string(),
+            bases: vec![],
+            consents: vec![],
+            channel: Channel::StaffWrittenRequest,
+        }
+    }
 }
 
 /// A decrypted value with everything a person may ask about it.
@@ -92,6 +109,9 @@ pub struct HeldValue {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub collected_at: Timestamp,
     pub retention: RetentionNote,
+    /// For event-stored categories: the event the value belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,6 +134,8 @@ pub struct Export {
     pub created_at: Timestamp,
     pub values: Vec<HeldValue>,
     pub bases: Vec<BasisEvent>,
+    /// The consent ledger, every event as it was recorded.
+    pub consents: Vec<ConsentEvent>,
 }
 
 /// What one purpose may see of a subject.
@@ -124,6 +146,9 @@ pub struct PurposeView {
     pub purpose: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub values: BTreeMap<String, Value>,
+    /// Events the purpose may see, oldest first, each as field → value.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub events: Vec<BTreeMap<String, Value>>,
 }
 
 /// Something an erasure kept because a law requires it, and until when.
@@ -255,7 +280,34 @@ impl Vintrova {
         for (kind, purpose) in &collection.bases {
             self.check_basis(*kind, purpose.as_deref())?;
         }
+        for purpose in &collection.consents {
+            self.check_consent_purpose(purpose)?;
+        }
         Ok(())
+    }
+
+    pub(crate) fn check_consent_purpose(&self, purpose: &str) -> Result<(), InvalidInput> {
+        match self.policy.purpose(purpose) {
+            None => {
+                let known: Vec<&str> = self
+                    .policy
+                    .purposes
+                    .iter()
+                    .map(|p| p.key.as_str())
+                    .collect();
+                Err(InvalidInput::one(
+                    "purpose",
+                    format!("`{purpose}` is not a purpose of the policy"),
+                    format!("one of {}", known.join(", ")),
+                ))
+            }
+            Some(p) if p.legal_basis != LegalBasis::Consent => Err(InvalidInput::one(
+                "purpose",
+                format!("`{purpose}` does not rest on consent, so a consent to it means nothing"),
+                "a purpose whose legal basis is consent",
+            )),
+            Some(_) => Ok(()),
+        }
     }
 
     fn check_basis(&self, kind: BasisEventKind, purpose: Option<&str>) -> Result<(), InvalidInput> {
@@ -289,30 +341,13 @@ impl Vintrova {
                     format!("one of {}", known.join(", ")),
                 ))
             }
-            (true, Some(p))
-                if kind == BasisEventKind::ConsentGranted
-                    && self
-                        .policy
-                        .purpose(p)
-                        .is_some_and(|p| p.legal_basis != LegalBasis::Consent) =>
-            {
-                Err(InvalidInput::one(
-                    "purpose",
-                    format!("`{p}` does not rest on consent, so a consent to it means nothing"),
-                    "a purpose whose legal basis is consent",
-                ))
-            }
             _ => Ok(()),
         }
     }
 
-    /// Seal values with the subject's keys (creating the classes it lacks) and build their index.
-    async fn seal(
-        &self,
-        subject: Uuid,
-        values: &[FieldValue],
-        source: &str,
-    ) -> Result<(Vec<SealedValue>, Vec<IndexEntry>)> {
+    /// Seal values with the subject's keys (creating the classes it lacks): profile fields one
+    /// row each with their blind index, event-stored categories one event per category.
+    async fn seal(&self, subject: Uuid, values: &[FieldValue], source: &str) -> Result<Sealed> {
         let now = self.clock.now();
         let classes: BTreeSet<&str> = values
             .iter()
@@ -322,29 +357,104 @@ impl Vintrova {
             .vault
             .subject_keys_creating(subject, &classes.into_iter().collect::<Vec<_>>())
             .await?;
-        let mut sealed = Vec::with_capacity(values.len());
-        let mut index = Vec::new();
+        let key_of = |class: &str| {
+            keys.class(class)
+                .expect("subject_keys_creating returns every class asked for")
+                .clone()
+        };
+        let mut out = Sealed::default();
+        let mut events: BTreeMap<&str, serde_json::Map<String, Value>> = BTreeMap::new();
         for v in values {
             let entry = self.entry(&v.field);
-            let key = keys
-                .class(&entry.key_class)
-                .expect("subject_keys_creating returns every class asked for");
+            if entry.location == SEALED_EVENTS {
+                events
+                    .entry(&v.category)
+                    .or_default()
+                    .insert(v.field.clone(), v.value.clone());
+                continue;
+            }
             let plaintext = serde_json::to_vec(&v.value).expect("a JSON value serializes");
-            sealed.push(SealedValue {
+            out.values.push(SealedValue {
                 field: v.field.clone(),
                 key_class: entry.key_class.clone(),
-                sealed: vintrova_vault::seal(key, &place(subject, &v.field), &plaintext),
+                sealed: vintrova_vault::seal(
+                    &key_of(&entry.key_class),
+                    &value_place(subject, &v.field),
+                    &plaintext,
+                ),
                 source: source.to_string(),
                 collected_at: now,
             });
             if let Some(form) = &v.index_form {
-                index.push(IndexEntry {
+                out.index.push(IndexEntry {
                     field: v.field.clone(),
                     digest: self.vault.blind_index().digest(&v.field, form).to_vec(),
                 });
             }
         }
-        Ok((sealed, index))
+        for (category, fields) in events {
+            let class = self
+                .policy
+                .retention_of(self.policy.category(category).expect("mapped"))
+                .key_class
+                .clone();
+            let id = Uuid::now_v7();
+            let plaintext = serde_json::to_vec(&fields).expect("a JSON object serializes");
+            out.events.push(SealedEvent {
+                id,
+                category: category.to_string(),
+                sealed: vintrova_vault::seal(
+                    &key_of(&class),
+                    &event_place(subject, &id.to_string()),
+                    &plaintext,
+                ),
+                key_class: class,
+                source: source.to_string(),
+                collected_at: now,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Categories stored as events may arrive only while a purpose that uses them has a basis
+    /// that holds (R4.2: analytics only after cookie consent). Refuses with the first purpose's
+    /// reason when none holds.
+    fn check_event_basis(
+        &self,
+        id: Uuid,
+        values: &[FieldValue],
+        bases: &[BasisEvent],
+        consents: &[ConsentEvent],
+    ) -> Result<()> {
+        let categories: BTreeSet<&str> = values
+            .iter()
+            .filter(|v| self.entry(&v.field).location == SEALED_EVENTS)
+            .map(|v| v.category.as_str())
+            .collect();
+        for category in categories {
+            let mut refusal = None;
+            let held = self.policy.purposes_using(category).any(|p| {
+                match gate::decide(
+                    &self.policy,
+                    id,
+                    bases,
+                    consents,
+                    Use::Purpose(p.key.clone()),
+                ) {
+                    Ok(_) => true,
+                    Err(r) => {
+                        refusal.get_or_insert(r);
+                        false
+                    }
+                }
+            });
+            if !held {
+                return Err(CoreError::Refused(
+                    refusal.expect("a mapped category has a purpose"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn entry(&self, field: &str) -> &crate::datamap::MapEntry {
@@ -362,7 +472,6 @@ impl Vintrova {
     ) -> Result<Uuid> {
         self.check_collection(&collection)?;
         let id = Uuid::now_v7();
-        let (sealed, index) = self.seal(id, &values, &collection.source).await?;
         let now = self.clock.now();
         let bases: Vec<BasisEvent> = collection
             .bases
@@ -374,6 +483,15 @@ impl Vintrova {
                 at: now,
             })
             .collect();
+        let consents: Vec<ConsentEvent> = collection
+            .consents
+            .iter()
+            .map(|purpose| {
+                self.consent_event(purpose, ConsentAction::Granted, collection.channel, None)
+            })
+            .collect();
+        self.check_event_basis(id, &values, &bases, &consents)?;
+        let sealed = self.seal(id, &values, &collection.source).await?;
         let audit = self.draft(
             actor,
             Action::Create,
@@ -381,13 +499,20 @@ impl Vintrova {
             categories_of(&values),
             None,
         );
-        let record = SubjectRecord {
-            id,
-            created_at: now,
+        let new = NewSubject {
+            subject: SubjectRecord {
+                id,
+                created_at: now,
+            },
+            values: sealed.values,
+            index: sealed.index,
+            events: sealed.events,
+            bases,
+            consents,
         };
         match self
             .store
-            .insert_subject(&record, &sealed, &index, &bases, &audit, &self.sealer())
+            .insert_subject(&new, &audit, &self.sealer())
             .await
         {
             Ok(head) => {
@@ -396,13 +521,68 @@ impl Vintrova {
             }
             Err(e) => {
                 // The keys made for this subject seal nothing now; do not leave them behind.
-                let classes: Vec<String> = sealed.iter().map(|s| s.key_class.clone()).collect();
+                let classes: Vec<String> = self
+                    .map
+                    .key_classes()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect();
                 if let Err(cleanup) = self.vault.destroy(id, &classes).await {
                     tracing::warn!(subject = %id, error = %cleanup, "could not remove the keys of a subject whose insert failed");
                 }
                 Err(e.into())
             }
         }
+    }
+
+    /// Record observations of event-stored categories (visits, interactions) for `purpose`,
+    /// which must use their categories and have a basis that holds now; otherwise nothing is
+    /// stored and the refusal says why.
+    pub async fn record_events(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        purpose: &str,
+        values: Vec<FieldValue>,
+        source: &str,
+    ) -> Result<Vec<Uuid>> {
+        self.check_collection(&Collection::from(source))?;
+        if let Some(v) = values
+            .iter()
+            .find(|v| self.entry(&v.field).location != SEALED_EVENTS)
+        {
+            return Err(InvalidInput::one(
+                v.field.clone(),
+                "not recorded as events; profile data is stored and corrected through the subject",
+                "fields of an event-stored category (technical, usage)",
+            )
+            .into());
+        }
+        let grant = self
+            .authorize(id, Use::Purpose(purpose.to_string()))
+            .await?;
+        if let Some(v) = values.iter().find(|v| !grant.allows(&v.category)) {
+            return Err(InvalidInput::one(
+                v.field.clone(),
+                format!("purpose `{purpose}` does not use category `{}`", v.category),
+                "fields of the categories the purpose uses",
+            )
+            .into());
+        }
+        let sealed = self.seal(id, &values, source).await?;
+        let audit = self.draft(
+            actor,
+            Action::Create,
+            Some(id),
+            categories_of(&values),
+            Some(purpose.to_string()),
+        );
+        let head = self
+            .store
+            .insert_events(id, &sealed.events, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await?;
+        Ok(sealed.events.iter().map(|e| e.id).collect())
     }
 
     /// Correct or add values of an existing subject (rectification).
@@ -413,12 +593,20 @@ impl Vintrova {
         values: Vec<FieldValue>,
         source: &str,
     ) -> Result<()> {
-        self.check_collection(&Collection {
-            source: source.to_string(),
-            bases: vec![],
-        })?;
+        self.check_collection(&Collection::from(source))?;
+        if let Some(v) = values
+            .iter()
+            .find(|v| self.entry(&v.field).location == SEALED_EVENTS)
+        {
+            return Err(InvalidInput::one(
+                v.field.clone(),
+                "recorded as events, which are never rewritten",
+                "profile fields; events arrive through record_events",
+            )
+            .into());
+        }
         self.require_subject(id).await?;
-        let (sealed, index) = self.seal(id, &values, source).await?;
+        let sealed = self.seal(id, &values, source).await?;
         let audit = self.draft(
             actor,
             Action::Update,
@@ -428,7 +616,7 @@ impl Vintrova {
         );
         let head = self
             .store
-            .upsert_values(id, &sealed, &index, &audit, &self.sealer())
+            .upsert_values(id, &sealed.values, &sealed.index, &audit, &self.sealer())
             .await?;
         self.anchor(head).await
     }
@@ -468,39 +656,72 @@ impl Vintrova {
     /// Ask the gate for a grant.
     pub async fn authorize(&self, id: Uuid, use_: Use) -> Result<Grant> {
         self.require_subject(id).await?;
-        let events = self.store.basis_events(id).await?;
-        gate::decide(&self.policy, id, &events, use_).map_err(|refusal| {
+        let bases = self.store.basis_events(id).await?;
+        let consents = self.store.consents(id).await?;
+        gate::decide(&self.policy, id, &bases, &consents, use_).map_err(|refusal| {
             tracing::info!(subject = %id, rule = %refusal, "purpose gate refused");
             CoreError::Refused(refusal)
         })
     }
 
-    /// Open the values a grant allows. The only place a sealed value is decrypted.
-    async fn open(&self, grant: &Grant) -> Result<Vec<(SealedValue, Value)>> {
+    /// Open the values and events a grant allows. The only place a sealed value is decrypted.
+    async fn open(&self, grant: &Grant) -> Result<Vec<Opened>> {
         let subject = grant.subject();
         let keys: SubjectKeys = self.vault.subject_keys(subject).await?;
+        let unreadable = |field: &str| CoreError::Unreadable {
+            subject,
+            field: field.to_string(),
+        };
         let mut opened = Vec::new();
         for stored in self.store.values(subject).await? {
+            // A field the policy no longer declares is not readable for any purpose; a
+            // destroyed class's key is gone, and its values with it.
             let Some(entry) = self.map.entry(&stored.field) else {
-                // A field the policy no longer declares: not readable for any purpose.
+                continue;
+            };
+            let Some(key) = keys.class(&stored.key_class) else {
                 continue;
             };
             if !grant.allows(&entry.category) {
                 continue;
             }
-            // A destroyed class's key is gone: its values are unreadable by design.
+            let plaintext =
+                vintrova_vault::open(key, &value_place(subject, &stored.field), &stored.sealed)
+                    .ok_or_else(|| unreadable(&stored.field))?;
+            opened.push(Opened {
+                value: serde_json::from_slice(&plaintext).map_err(|_| unreadable(&stored.field))?,
+                category: entry.category.clone(),
+                field: stored.field,
+                source: stored.source,
+                collected_at: stored.collected_at,
+                event: None,
+            });
+        }
+        for stored in self.store.events(subject).await? {
             let Some(key) = keys.class(&stored.key_class) else {
                 continue;
             };
-            let unreadable = || CoreError::Unreadable {
-                subject,
-                field: stored.field.clone(),
-            };
-            let plaintext =
-                vintrova_vault::open(key, &place(subject, &stored.field), &stored.sealed)
-                    .ok_or_else(unreadable)?;
-            let value = serde_json::from_slice(&plaintext).map_err(|_| unreadable())?;
-            opened.push((stored, value));
+            if !grant.allows(&stored.category) {
+                continue;
+            }
+            let plaintext = vintrova_vault::open(
+                key,
+                &event_place(subject, &stored.id.to_string()),
+                &stored.sealed,
+            )
+            .ok_or_else(|| unreadable(&stored.category))?;
+            let fields: BTreeMap<String, Value> =
+                serde_json::from_slice(&plaintext).map_err(|_| unreadable(&stored.category))?;
+            for (field, value) in fields {
+                opened.push(Opened {
+                    field,
+                    category: stored.category.clone(),
+                    value,
+                    source: stored.source.clone(),
+                    collected_at: stored.collected_at,
+                    event: Some(stored.id),
+                });
+            }
         }
         Ok(opened)
     }
@@ -511,10 +732,7 @@ impl Vintrova {
             .authorize(id, Use::Purpose(purpose.to_string()))
             .await?;
         let opened = self.open(&grant).await?;
-        let categories = opened
-            .iter()
-            .map(|(s, _)| self.entry(&s.field).category.clone())
-            .collect();
+        let categories = opened.iter().map(|o| o.category.clone()).collect();
         let audit = self.draft(
             actor,
             Action::Read,
@@ -524,10 +742,24 @@ impl Vintrova {
         );
         let head = self.store.append_audit(&audit, &self.sealer()).await?;
         self.anchor(head).await?;
+        let mut values = BTreeMap::new();
+        let mut events: BTreeMap<Uuid, BTreeMap<String, Value>> = BTreeMap::new();
+        for o in opened {
+            match o.event {
+                None => {
+                    values.insert(o.field, o.value);
+                }
+                Some(event) => {
+                    events.entry(event).or_default().insert(o.field, o.value);
+                }
+            }
+        }
         Ok(PurposeView {
             subject: id,
             purpose: purpose.to_string(),
-            values: opened.into_iter().map(|(s, v)| (s.field, v)).collect(),
+            values,
+            // UUID v7 ids sort by time: oldest first.
+            events: events.into_values().collect(),
         })
     }
 
@@ -535,12 +767,14 @@ impl Vintrova {
     pub async fn export(&self, actor: &Actor, id: Uuid) -> Result<Export> {
         let record = self.require_subject(id).await?;
         let grant = self.authorize(id, Use::Right(Right::Access)).await?;
-        let opened = self.open(&grant).await?;
-        let values: Vec<HeldValue> = opened
+        let values: Vec<HeldValue> = self
+            .open(&grant)
+            .await?
             .into_iter()
-            .map(|(s, v)| self.describe(s, v))
+            .map(|o| self.describe(o))
             .collect();
         let bases = self.store.basis_events(id).await?;
+        let consents = self.store.consents(id).await?;
         let categories = values.iter().map(|v| v.category.clone()).collect();
         let audit = self.draft(
             actor,
@@ -558,20 +792,17 @@ impl Vintrova {
             created_at: record.created_at,
             values,
             bases,
+            consents,
         })
     }
 
-    fn describe(&self, stored: SealedValue, value: Value) -> HeldValue {
-        let entry = self.entry(&stored.field);
-        let category = self
-            .policy
-            .category(&entry.category)
-            .expect("mapped category");
+    fn describe(&self, o: Opened) -> HeldValue {
+        let category = self.policy.category(&o.category).expect("mapped category");
         let rule = self.policy.retention_of(category);
         HeldValue {
-            field: stored.field,
+            field: o.field,
             category: category.key.clone(),
-            value,
+            value: o.value,
             legal_basis: category.legal_basis,
             purposes: self
                 .policy
@@ -581,41 +812,47 @@ impl Vintrova {
                     legal_basis: p.legal_basis,
                 })
                 .collect(),
-            source: stored.source,
-            collected_at: stored.collected_at,
-            retention: retention::note(&self.policy, rule, stored.collected_at),
+            source: o.source,
+            collected_at: o.collected_at,
+            retention: retention::note(&self.policy, rule, o.collected_at),
+            event: o.event,
         }
     }
 
     /// Erase a subject: destroy the keys of every class the law lets go, then delete their
-    /// rows and index entries, leaving no trace of the values in the database files. What a
-    /// law requires to keep stays, and the receipt says what, why and until when.
+    /// rows, events and index entries, leaving no trace of the values in the database files.
+    /// What a law requires to keep stays, and the receipt says what, why and until when.
     pub async fn erase(&self, actor: &Actor, id: Uuid) -> Result<ErasureReceipt> {
         self.require_subject(id).await?;
         let now = self.clock.now();
-        let stored = self.store.values(id).await?;
+        // (key class, category, field, collected) of everything held, profile and events.
+        let mut held: Vec<(String, String, String, Timestamp)> = Vec::new();
+        for v in self.store.values(id).await? {
+            if let Some(entry) = self.map.entry(&v.field) {
+                held.push((v.key_class, entry.category.clone(), v.field, v.collected_at));
+            }
+        }
+        for e in self.store.events(id).await? {
+            held.push((e.key_class, e.category.clone(), e.category, e.collected_at));
+        }
         let mut kept: BTreeMap<String, Kept> = BTreeMap::new();
-        for value in &stored {
-            let Some(entry) = self.map.entry(&value.field) else {
-                continue;
-            };
+        for (class, category, field, collected_at) in &held {
             let rule = self
                 .policy
-                .retention_rule(&entry.retention)
-                .expect("mapped rule");
-            let Some(until) = retention::due(&self.policy, rule, value.collected_at) else {
+                .retention_of(self.policy.category(category).expect("mapped category"));
+            let Some(until) = retention::due(&self.policy, rule, *collected_at) else {
                 continue;
             };
             if rule.required_by_law && until > now {
-                let k = kept.entry(value.key_class.clone()).or_insert_with(|| Kept {
-                    key_class: value.key_class.clone(),
+                let k = kept.entry(class.clone()).or_insert_with(|| Kept {
+                    key_class: class.clone(),
                     rule: rule.key.clone(),
                     fields: vec![],
                     until,
                 });
                 k.until = k.until.max(until);
-                if !k.fields.contains(&value.field) {
-                    k.fields.push(value.field.clone());
+                if !k.fields.contains(field) {
+                    k.fields.push(field.clone());
                 }
             }
         }
@@ -626,15 +863,15 @@ impl Vintrova {
             .classes()
             .map(str::to_string)
             .collect();
-        classes.extend(stored.iter().map(|v| v.key_class.clone()));
+        classes.extend(held.iter().map(|h| h.0.clone()));
         let classes: Vec<String> = classes
             .into_iter()
             .filter(|c| !kept.contains_key(c))
             .collect();
-        let categories = stored
+        let categories = held
             .iter()
-            .filter(|v| classes.contains(&v.key_class))
-            .filter_map(|v| self.map.entry(&v.field).map(|e| e.category.clone()))
+            .filter(|h| classes.contains(&h.0))
+            .map(|h| h.1.clone())
             .collect();
         let plan = ErasurePlan {
             classes: classes.clone(),
@@ -660,6 +897,69 @@ impl Vintrova {
             kept: kept.into_values().collect(),
             subject_removed: plan.whole_subject,
         })
+    }
+
+    fn consent_event(
+        &self,
+        purpose: &str,
+        action: ConsentAction,
+        channel: Channel,
+        evidence: Option<&str>,
+    ) -> ConsentEvent {
+        ConsentEvent {
+            purpose: purpose.to_string(),
+            action,
+            policy_version: self.policy.version.clone(),
+            channel,
+            evidence: evidence.map(|e| {
+                self.vault
+                    .blind_index()
+                    .digest("consent.evidence", e)
+                    .to_vec()
+            }),
+            terms: consent::terms(&self.policy, purpose),
+            at: self.clock.now(),
+        }
+    }
+
+    /// Grant or withdraw a consent; withdrawing is as easy as granting and stops the next use
+    /// at once. `evidence` (what the person submitted) is kept only as a keyed digest.
+    pub async fn record_consent(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        purpose: &str,
+        action: ConsentAction,
+        channel: Channel,
+        evidence: Option<&str>,
+    ) -> Result<ConsentEvent> {
+        self.check_consent_purpose(purpose)?;
+        self.require_subject(id).await?;
+        let event = self.consent_event(purpose, action, channel, evidence);
+        let audit = self.draft(
+            actor,
+            Action::RecordConsent,
+            Some(id),
+            vec![],
+            Some(purpose.to_string()),
+        );
+        let head = self
+            .store
+            .append_consent(id, &event, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await?;
+        Ok(event)
+    }
+
+    /// Whether `evidence` is what a recorded consent event was given with.
+    pub fn evidence_matches(&self, event: &ConsentEvent, evidence: &str) -> bool {
+        event.evidence.as_deref()
+            == Some(
+                self.vault
+                    .blind_index()
+                    .digest("consent.evidence", evidence)
+                    .as_slice(),
+            )
     }
 
     /// Find subjects by an indexed field (email, phone) without storing or logging the value.
@@ -746,11 +1046,38 @@ fn categories_of(values: &[FieldValue]) -> Vec<String> {
     values.iter().map(|v| v.category.clone()).collect()
 }
 
-fn place(subject: Uuid, field: &str) -> Place<'_> {
+fn value_place(subject: Uuid, field: &str) -> Place<'_> {
     Place {
         subject,
         table: SEALED_VALUES.table,
         column: SEALED_VALUES.column,
         row: field,
     }
+}
+
+fn event_place(subject: Uuid, event: &str) -> Place<'_> {
+    Place {
+        subject,
+        table: SEALED_EVENTS.table,
+        column: SEALED_EVENTS.column,
+        row: event,
+    }
+}
+
+/// What `seal` produces for the store.
+#[derive(Default)]
+struct Sealed {
+    values: Vec<SealedValue>,
+    index: Vec<IndexEntry>,
+    events: Vec<SealedEvent>,
+}
+
+/// One decrypted value, from a profile row or an event.
+struct Opened {
+    field: String,
+    category: String,
+    value: Value,
+    source: String,
+    collected_at: Timestamp,
+    event: Option<Uuid>,
 }

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use crate::audit::{AuditDraft, AuditRecord, ChainSealer};
+use crate::consent::ConsentEvent;
 use crate::gate::BasisEvent;
 
 /// A value as stored: sealed by the subject's key of its class.
@@ -18,6 +19,29 @@ pub struct SealedValue {
     pub sealed: Vec<u8>,
     pub source: String,
     pub collected_at: Timestamp,
+}
+
+/// One observation of an event-stored category (a visit, an interaction): its fields sealed
+/// together as one JSON object by the subject's key of the category's class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedEvent {
+    pub id: Uuid,
+    pub category: String,
+    pub key_class: String,
+    pub sealed: Vec<u8>,
+    pub source: String,
+    pub collected_at: Timestamp,
+}
+
+/// Everything a new subject arrives with, stored in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewSubject {
+    pub subject: SubjectRecord,
+    pub values: Vec<SealedValue>,
+    pub index: Vec<IndexEntry>,
+    pub events: Vec<SealedEvent>,
+    pub bases: Vec<BasisEvent>,
+    pub consents: Vec<ConsentEvent>,
 }
 
 /// A blind index entry: the keyed digest of one field's normalized value.
@@ -47,8 +71,10 @@ pub struct ErasurePlan {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErasureCounts {
     pub values: u64,
+    pub events: u64,
     pub index_entries: u64,
     pub basis_events: u64,
+    pub consent_events: u64,
 }
 
 /// The sequence number and hash of an appended audit entry, for the key store's anchor.
@@ -71,10 +97,7 @@ pub trait Store: Send + Sync {
 
     async fn insert_subject(
         &self,
-        subject: &SubjectRecord,
-        values: &[SealedValue],
-        index: &[IndexEntry],
-        bases: &[BasisEvent],
+        new: &NewSubject,
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
@@ -97,9 +120,30 @@ pub trait Store: Send + Sync {
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
 
+    /// Append to the consent ledger.
+    async fn append_consent(
+        &self,
+        subject: Uuid,
+        event: &ConsentEvent,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+
+    async fn insert_events(
+        &self,
+        subject: Uuid,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+
     async fn subject(&self, id: Uuid) -> Result<Option<SubjectRecord>, StoreError>;
     async fn values(&self, id: Uuid) -> Result<Vec<SealedValue>, StoreError>;
     async fn basis_events(&self, id: Uuid) -> Result<Vec<BasisEvent>, StoreError>;
+    /// The consent ledger of a subject, oldest first.
+    async fn consents(&self, id: Uuid) -> Result<Vec<ConsentEvent>, StoreError>;
+    /// A subject's events, oldest first.
+    async fn events(&self, id: Uuid) -> Result<Vec<SealedEvent>, StoreError>;
     async fn find_by_index(&self, field: &str, digest: &[u8]) -> Result<Vec<Uuid>, StoreError>;
 
     /// Append an audit entry on its own (reads and exports change nothing else).

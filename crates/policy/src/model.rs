@@ -97,8 +97,22 @@ pub struct Category {
     pub legal_basis: LegalBasis,
     /// Key of the retention rule that governs this category (R8.1).
     pub retention: String,
+    /// How values of this category are kept: one current value per field, or a series of events.
+    #[serde(default)]
+    pub storage: Storage,
     #[serde(rename = "field")]
     pub fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Storage {
+    /// A profile: each field holds the person's current value (contact, education, …).
+    #[default]
+    Profile,
+    /// A series of observations, each its own record (visits, interactions). Collected
+    /// automatically, so each needs a basis that holds at the moment it arrives (R4.2).
+    Events,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

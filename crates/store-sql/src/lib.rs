@@ -19,10 +19,11 @@ use sqlx::{
 };
 use uuid::Uuid;
 use vintrova_core::audit::{AuditDraft, AuditRecord, ChainSealer, GENESIS, parse_categories};
+use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::{BasisEvent, BasisEventKind};
 use vintrova_core::store::{
-    ChainHead, ErasureCounts, ErasurePlan, IndexEntry, SealedValue, Store, StoreError,
-    SubjectRecord,
+    ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
+    StoreError, SubjectRecord,
 };
 
 pub use keys::SqlKeyStore;
@@ -43,6 +44,26 @@ pub trait Dialect: Database {
 
     /// Make sure bytes of deleted rows do not survive in the database's files.
     fn scrub(pool: &Pool<Self>) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// The embedded migrations, in order: (name, SQL).
+pub(crate) fn migrator(steps: &[(&'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    Migrator::with_migrations(
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, (name, sql))| {
+                Migration::new(
+                    i as i64 + 1,
+                    (*name).into(),
+                    MigrationType::Simple,
+                    sqlx::SqlStr::from_static(sql),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
 /// A backend error, named by backend; sqlx messages carry statements and constraint names,
@@ -94,6 +115,7 @@ where
     Option<String>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     Option<Uuid>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     Vec<u8>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    Option<Vec<u8>>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     i64: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     usize: ColumnIndex<DB::Row>,
 {
@@ -187,6 +209,54 @@ where
         Ok(())
     }
 
+    async fn put_consent(
+        conn: &mut DB::Connection,
+        id: Uuid,
+        e: &ConsentEvent,
+    ) -> Result<(), StoreError> {
+        let terms = serde_json::to_string(&e.terms).map_err(backend::<DB>)?;
+        sqlx::query::<DB>(
+            "INSERT INTO consent_events (subject_id, purpose, action, policy_version, channel, evidence, terms, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(e.purpose.clone())
+        .bind(e.action.as_str().to_string())
+        .bind(e.policy_version.clone())
+        .bind(e.channel.as_str().to_string())
+        .bind(e.evidence.clone())
+        .bind(terms)
+        .bind(e.at.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend::<DB>)?;
+        Ok(())
+    }
+
+    async fn put_events(
+        conn: &mut DB::Connection,
+        id: Uuid,
+        events: &[SealedEvent],
+    ) -> Result<(), StoreError> {
+        for e in events {
+            sqlx::query::<DB>(
+                "INSERT INTO pd_events (id, subject_id, category, key_class, sealed, source, collected_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(e.id)
+            .bind(id)
+            .bind(e.category.clone())
+            .bind(e.key_class.clone())
+            .bind(e.sealed.clone())
+            .bind(e.source.clone())
+            .bind(e.collected_at.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(backend::<DB>)?;
+        }
+        Ok(())
+    }
+
     /// Append to the chain inside the caller's write transaction.
     async fn put_audit(
         conn: &mut DB::Connection,
@@ -271,6 +341,7 @@ where
     Option<String>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     Option<Uuid>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     Vec<u8>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    Option<Vec<u8>>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     i64: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     usize: ColumnIndex<DB::Row>,
 {
@@ -280,30 +351,106 @@ where
 
     async fn insert_subject(
         &self,
-        subject: &SubjectRecord,
-        values: &[SealedValue],
-        index: &[IndexEntry],
-        bases: &[BasisEvent],
+        new: &NewSubject,
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
+        let id = new.subject.id;
         let mut tx = self.open_write(None).await?;
         let inserted = sqlx::query::<DB>(
             "INSERT INTO subjects (id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
-        .bind(subject.id)
-        .bind(subject.created_at.to_string())
+        .bind(id)
+        .bind(new.subject.created_at.to_string())
         .execute(&mut *tx)
         .await
         .map_err(backend::<DB>)?;
         if DB::rows_affected(&inserted) == 0 {
-            return Err(StoreError::DuplicateSubject(subject.id));
+            return Err(StoreError::DuplicateSubject(id));
         }
-        Self::put_values(&mut tx, subject.id, values, index).await?;
-        for event in bases {
-            Self::put_basis_event(&mut tx, subject.id, event).await?;
+        Self::put_values(&mut tx, id, &new.values, &new.index).await?;
+        Self::put_events(&mut tx, id, &new.events).await?;
+        for event in &new.bases {
+            Self::put_basis_event(&mut tx, id, event).await?;
+        }
+        for consent in &new.consents {
+            Self::put_consent(&mut tx, id, consent).await?;
         }
         Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn append_consent(
+        &self,
+        subject: Uuid,
+        event: &ConsentEvent,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(subject)).await?;
+        Self::put_consent(&mut tx, subject, event).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn insert_events(
+        &self,
+        subject: Uuid,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(subject)).await?;
+        Self::put_events(&mut tx, subject, events).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn consents(&self, id: Uuid) -> Result<Vec<ConsentEvent>, StoreError> {
+        let rows = self
+            .rows_of(
+                "SELECT purpose, action, policy_version, channel, evidence, terms, at FROM consent_events
+                 WHERE subject_id = $1 ORDER BY id",
+                id,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let (action, channel, terms): (String, String, String) =
+                    (r.get(1), r.get(3), r.get(5));
+                Ok(ConsentEvent {
+                    purpose: r.get(0),
+                    action: ConsentAction::parse(&action).ok_or_else(|| {
+                        backend::<DB>(format!("unknown consent action `{action}`"))
+                    })?,
+                    policy_version: r.get(2),
+                    channel: Channel::parse(&channel).ok_or_else(|| {
+                        backend::<DB>(format!("unknown consent channel `{channel}`"))
+                    })?,
+                    evidence: r.get(4),
+                    terms: serde_json::from_str(&terms).map_err(backend::<DB>)?,
+                    at: time::<DB>(&r.get::<String, _>(6))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn events(&self, id: Uuid) -> Result<Vec<SealedEvent>, StoreError> {
+        let rows = self
+            .rows_of(
+                "SELECT id, category, key_class, sealed, source, collected_at FROM pd_events WHERE subject_id = $1 ORDER BY id",
+                id,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SealedEvent {
+                    id: r.get(0),
+                    category: r.get(1),
+                    key_class: r.get(2),
+                    sealed: r.get(3),
+                    source: r.get(4),
+                    collected_at: time::<DB>(&r.get::<String, _>(5))?,
+                })
+            })
+            .collect()
     }
 
     async fn upsert_values(
@@ -429,16 +576,30 @@ where
             }
         }
         if plan.whole_subject {
-            counts.index_entries +=
-                Self::exec(&mut tx, "DELETE FROM blind_index WHERE subject_id = $1", id).await?;
-            counts.values +=
-                Self::exec(&mut tx, "DELETE FROM pd_values WHERE subject_id = $1", id).await?;
-            counts.basis_events += Self::exec(
-                &mut tx,
-                "DELETE FROM basis_events WHERE subject_id = $1",
-                id,
-            )
-            .await?;
+            for (counter, sql) in [
+                (
+                    &mut counts.index_entries,
+                    "DELETE FROM blind_index WHERE subject_id = $1",
+                ),
+                (
+                    &mut counts.values,
+                    "DELETE FROM pd_values WHERE subject_id = $1",
+                ),
+                (
+                    &mut counts.events,
+                    "DELETE FROM pd_events WHERE subject_id = $1",
+                ),
+                (
+                    &mut counts.basis_events,
+                    "DELETE FROM basis_events WHERE subject_id = $1",
+                ),
+                (
+                    &mut counts.consent_events,
+                    "DELETE FROM consent_events WHERE subject_id = $1",
+                ),
+            ] {
+                *counter += Self::exec(&mut tx, sql, id).await?;
+            }
             Self::exec(&mut tx, "DELETE FROM subjects WHERE id = $1", id).await?;
         }
         let head = Self::commit_audited(tx, audit, sealer).await?;

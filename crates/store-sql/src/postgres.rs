@@ -5,12 +5,11 @@
 
 use std::str::FromStr;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, SqlStr};
+use sqlx::{PgPool, Postgres};
 use vintrova_core::store::StoreError;
 
-use crate::{Dialect, SqlKeyStore, SqlStore, backend};
+use crate::{Dialect, SqlKeyStore, SqlStore, backend, migrator};
 
 pub type PgStore = SqlStore<Postgres>;
 pub type PgKeyStore = SqlKeyStore<Postgres>;
@@ -49,14 +48,19 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
         .connect_with(options.clone())
         .await
         .map_err(unreachable)?;
-    let migrator = Migrator::with_migrations(vec![Migration::new(
-        1,
-        "initial".into(),
-        MigrationType::Simple,
-        SqlStr::from_static(include_str!("../migrations/postgres/0001_initial.sql")),
-        false,
-    )]);
-    migrator.run(&data).await.map_err(backend::<Postgres>)?;
+    migrator(&[
+        (
+            "initial",
+            include_str!("../migrations/postgres/0001_initial.sql"),
+        ),
+        (
+            "consents_events",
+            include_str!("../migrations/postgres/0002_consents_events.sql"),
+        ),
+    ])
+    .run(&data)
+    .await
+    .map_err(backend::<Postgres>)?;
     let keys = PgPoolOptions::new()
         .max_connections(4)
         .connect_with(options.options([("search_path", "vault")]))

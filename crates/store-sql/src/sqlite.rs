@@ -6,12 +6,11 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlStr, Sqlite, SqlitePool};
+use sqlx::{Row, Sqlite, SqlitePool};
 use vintrova_core::store::StoreError;
 
-use crate::{Dialect, SqlKeyStore, SqlStore, backend};
+use crate::{Dialect, SqlKeyStore, SqlStore, backend, migrator};
 
 pub type SqliteStore = SqlStore<Sqlite>;
 pub type SqliteKeyStore = SqlKeyStore<Sqlite>;
@@ -51,12 +50,18 @@ impl Dialect for Sqlite {
     }
 }
 
-async fn open_pool(path: &Path, migration: &'static str) -> Result<SqlitePool, StoreError> {
+async fn open_pool(
+    path: &Path,
+    migrations: &[(&'static str, &'static str)],
+) -> Result<SqlitePool, StoreError> {
     let url = format!("sqlite://{}", path.display());
-    open_url(&url, migration).await
+    open_url(&url, migrations).await
 }
 
-async fn open_url(url: &str, migration: &'static str) -> Result<SqlitePool, StoreError> {
+async fn open_url(
+    url: &str,
+    migrations: &[(&'static str, &'static str)],
+) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| StoreError::Backend(format!("`{url}` is not a SQLite URL: {e}")))?
         .create_if_missing(true)
@@ -70,14 +75,10 @@ async fn open_url(url: &str, migration: &'static str) -> Result<SqlitePool, Stor
         .connect_with(options)
         .await
         .map_err(backend::<Sqlite>)?;
-    let migrator = Migrator::with_migrations(vec![Migration::new(
-        1,
-        "initial".into(),
-        MigrationType::Simple,
-        SqlStr::from_static(migration),
-        false,
-    )]);
-    migrator.run(&pool).await.map_err(backend::<Sqlite>)?;
+    migrator(migrations)
+        .run(&pool)
+        .await
+        .map_err(backend::<Sqlite>)?;
     Ok(pool)
 }
 
@@ -87,10 +88,26 @@ pub async fn open(
     data_url: &str,
     keys_path: &Path,
 ) -> Result<(SqliteStore, SqliteKeyStore), StoreError> {
-    let data = open_url(data_url, include_str!("../migrations/sqlite/0001_data.sql")).await?;
+    let data = open_url(
+        data_url,
+        &[
+            (
+                "initial",
+                include_str!("../migrations/sqlite/0001_data.sql"),
+            ),
+            (
+                "consents_events",
+                include_str!("../migrations/sqlite/0002_consents_events.sql"),
+            ),
+        ],
+    )
+    .await?;
     let keys = open_pool(
         keys_path,
-        include_str!("../migrations/sqlite/0001_keys.sql"),
+        &[(
+            "initial",
+            include_str!("../migrations/sqlite/0001_keys.sql"),
+        )],
     )
     .await?;
     Ok((SqlStore::new(data), SqlKeyStore::new(keys)))

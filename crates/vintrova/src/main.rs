@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 use uuid::Uuid;
+use vintrova_core::consent::{Channel, ConsentAction};
 use vintrova_core::gate::BasisEventKind;
 use vintrova_core::{Actor, Collection, CoreError};
 
@@ -87,6 +88,17 @@ enum SubjectCommand {
         id: String,
         #[arg(long)]
         purpose: String,
+    },
+    /// Record a consent given or withdrawn (by staff on a written request unless --channel says otherwise).
+    Consent {
+        id: String,
+        #[arg(long)]
+        purpose: String,
+        /// Withdraw instead of grant.
+        #[arg(long)]
+        withdraw: bool,
+        #[arg(long, default_value = "staff_written_request")]
+        channel: String,
     },
     /// Find people by an indexed field; the value is read from stdin.
     Find {
@@ -198,16 +210,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     contract,
                 } => {
                     let values = app.parse(&read_input(&json)?)?;
-                    let mut bases: Vec<(BasisEventKind, Option<String>)> = consents
-                        .into_iter()
-                        .map(|p| (BasisEventKind::ConsentGranted, Some(p)))
-                        .collect();
-                    if contract {
-                        bases.push((BasisEventKind::ContractStarted, None));
-                    }
-                    let id = app
-                        .add_subject(&actor, values, Collection { source, bases })
-                        .await?;
+                    let bases = if contract {
+                        vec![(BasisEventKind::ContractStarted, None)]
+                    } else {
+                        vec![]
+                    };
+                    let collection = Collection {
+                        source,
+                        bases,
+                        consents,
+                        channel: Channel::StaffWrittenRequest,
+                    };
+                    let id = app.add_subject(&actor, values, collection).await?;
                     println!("{id}");
                 }
                 SubjectCommand::Export { id } => {
@@ -227,6 +241,36 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 SubjectCommand::Show { id, purpose } => {
                     print_json(&app.read(&actor, subject_id(&id)?, &purpose).await?)?
+                }
+                SubjectCommand::Consent {
+                    id,
+                    purpose,
+                    withdraw,
+                    channel,
+                } => {
+                    let channel = Channel::parse(&channel).ok_or_else(|| {
+                        let known: Vec<&str> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+                        format!(
+                            "`{channel}` is not a consent channel; use one of {}",
+                            known.join(", ")
+                        )
+                    })?;
+                    let action = if withdraw {
+                        ConsentAction::Withdrawn
+                    } else {
+                        ConsentAction::Granted
+                    };
+                    print_json(
+                        &app.record_consent(
+                            &actor,
+                            subject_id(&id)?,
+                            &purpose,
+                            action,
+                            channel,
+                            None,
+                        )
+                        .await?,
+                    )?;
                 }
                 SubjectCommand::Find { field } => {
                     let mut value = String::new();

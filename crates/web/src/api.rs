@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::BasisEventKind;
 use vintrova_core::values::{InvalidInput, json_bytes};
 use vintrova_core::{AuditReport, Collection, ErasureReceipt, Export, PurposeView};
@@ -30,6 +31,12 @@ pub struct NewSubject {
     pub source: Option<String>,
     #[serde(default)]
     pub bases: Vec<BasisInput>,
+    /// Purposes the person consented to on the form that brought this data.
+    #[serde(default)]
+    pub consents: Vec<String>,
+    /// Where those consents were given; `form` when omitted.
+    #[serde(default)]
+    pub channel: Option<Channel>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -59,6 +66,36 @@ pub struct RecordBasis {
     /// Where the event came from; `staff_entry` when omitted.
     #[serde(default)]
     pub channel: Option<String>,
+}
+
+/// A consent given or withdrawn.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    pub purpose: String,
+    pub action: ConsentAction,
+    pub channel: Channel,
+    /// What the person submitted (form payload, banner click record); kept only as a keyed digest.
+    #[serde(default)]
+    pub evidence: Option<String>,
+}
+
+/// Observations of event-stored categories (technical, usage) collected for a purpose.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventsInput {
+    pub purpose: String,
+    /// `{"technical": {"ip": …, "browser": …}}` or `{"usage": {"page": …}}`
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// A source of the policy; `visit_technical` when omitted.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Recorded {
+    pub events: Vec<Uuid>,
 }
 
 /// Find subjects by an indexed field. In the body, so the value never lands in a URL or log.
@@ -129,7 +166,7 @@ pub async fn create_subject(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let input: NewSubject = body(
         &bytes,
-        r#"{"data": {"contact": {…}}, "source": "…", "bases": [{"kind": "…", "purpose": "…"}]}"#,
+        r#"{"data": {"contact": {…}}, "source": "…", "bases": [{"kind": "…"}], "consents": ["…"], "channel": "form"}"#,
     )?;
     let values = s.app.parse_json(&input.data)?;
     let collection = Collection {
@@ -139,6 +176,8 @@ pub async fn create_subject(
             .into_iter()
             .map(|b| (b.kind, b.purpose))
             .collect(),
+        consents: input.consents,
+        channel: input.channel.unwrap_or(Channel::Form),
     };
     let id = s.app.add_subject(&s.actor, values, collection).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
@@ -205,6 +244,54 @@ pub async fn record_basis(
         .record_basis(&s.actor, id, input.kind, input.purpose, &channel)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", request_body = ConsentInput,
+    responses((status = 201, body = ConsentEvent), (status = 404, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn record_consent(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<ConsentEvent>)> {
+    let id = subject_id(&id)?;
+    let input: ConsentInput = body(
+        &bytes,
+        r#"{"purpose": "notifications", "action": "granted", "channel": "cabinet", "evidence": "…"}"#,
+    )?;
+    let event = s
+        .app
+        .record_consent(
+            &s.actor,
+            id,
+            &input.purpose,
+            input.action,
+            input.channel,
+            input.evidence.as_deref(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(event)))
+}
+
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/events", request_body = EventsInput,
+    responses((status = 201, body = Recorded), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("token" = [])))]
+pub async fn record_events(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<Recorded>)> {
+    let id = subject_id(&id)?;
+    let input: EventsInput = body(
+        &bytes,
+        r#"{"purpose": "security", "data": {"technical": {"ip": "…"}}, "source": "visit_technical"}"#,
+    )?;
+    let values = s.app.parse_json(&input.data)?;
+    let source = input.source.unwrap_or_else(|| "visit_technical".into());
+    let events = s
+        .app
+        .record_events(&s.actor, id, &input.purpose, values, &source)
+        .await?;
+    Ok((StatusCode::CREATED, Json(Recorded { events })))
 }
 
 #[utoipa::path(post, path = "/api/v1/subjects/lookup", request_body = Lookup,

@@ -47,7 +47,7 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, api::lookup, api::verify_audit, api::policy
     ),
     modifiers(&BearerToken)
 )]
@@ -83,6 +83,8 @@ pub fn router(state: AppState) -> Router {
             get(api::read_for_purpose),
         )
         .route("/subjects/{id}/bases", post(api::record_basis))
+        .route("/subjects/{id}/consents", post(api::record_consent))
+        .route("/subjects/{id}/events", post(api::record_events))
         .route("/audit/verify", get(api::verify_audit))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     let v1 = protected

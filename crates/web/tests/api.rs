@@ -92,7 +92,9 @@ fn person() -> Value {
             "education": {"level": "Магистратура", "specialization": "Финансы"}
         },
         "source": "registration_form",
-        "bases": [{"kind": "contract_started"}, {"kind": "consent_granted", "purpose": "notifications"}]
+        "bases": [{"kind": "contract_started"}],
+        "consents": ["notifications"],
+        "channel": "form"
     })
 }
 
@@ -138,13 +140,16 @@ async fn a_subject_goes_through_the_api_from_creation_to_erasure() {
         .await;
     assert_eq!(found.json()["subjects"], json!([id]));
 
-    let basis =
-        json!({"kind": "consent_withdrawn", "purpose": "notifications", "channel": "cabinet"});
+    let basis = json!({"purpose": "notifications", "action": "withdrawn", "channel": "cabinet"});
     assert_eq!(
-        api.authed("POST", &format!("/api/v1/subjects/{id}/bases"), Some(basis))
-            .await
-            .status,
-        StatusCode::NO_CONTENT
+        api.authed(
+            "POST",
+            &format!("/api/v1/subjects/{id}/consents"),
+            Some(basis)
+        )
+        .await
+        .status,
+        StatusCode::CREATED
     );
     let refused = api
         .authed(
@@ -277,6 +282,8 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/subjects/{id}/export",
         "/api/v1/subjects/{id}/purposes/{purpose}",
         "/api/v1/subjects/{id}/bases",
+        "/api/v1/subjects/{id}/consents",
+        "/api/v1/subjects/{id}/events",
         "/api/v1/subjects/lookup",
         "/api/v1/audit/verify",
         "/api/v1/policy",
@@ -288,4 +295,58 @@ async fn the_openapi_document_describes_every_route() {
         api.call("GET", "/api/v1/policy", None, None).await.json()["time_zone"],
         "Asia/Almaty"
     );
+}
+
+#[tokio::test]
+async fn analytics_events_without_cookie_consent_are_refused_with_the_reason() {
+    let api = Api::new().await;
+    let created = api.authed("POST", "/api/v1/subjects", Some(person())).await;
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let usage = json!({"purpose": "learning_analytics", "data": {"usage": {"page": "/courses/1"}}, "source": "analytics_cookies"});
+    let refused = api
+        .authed(
+            "POST",
+            &format!("/api/v1/subjects/{id}/events"),
+            Some(usage.clone()),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json()["rule"], "no_consent");
+    assert!(
+        refused.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("learning_analytics")
+    );
+
+    let technical = json!({"purpose": "security", "data": {"technical": {"ip": "198.51.100.7", "os": "Linux"}}});
+    let stored = api
+        .authed(
+            "POST",
+            &format!("/api/v1/subjects/{id}/events"),
+            Some(technical),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.text());
+    assert_eq!(stored.json()["events"].as_array().unwrap().len(), 1);
+
+    let cookie = json!({"purpose": "learning_analytics", "action": "granted", "channel": "cookie_banner", "evidence": "banner-v3 accept-analytics"});
+    let consent = api
+        .authed(
+            "POST",
+            &format!("/api/v1/subjects/{id}/consents"),
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(consent.status, StatusCode::CREATED);
+    assert_eq!(consent.json()["evidence_recorded"], true);
+    assert_eq!(consent.json()["terms"]["cross_border"], json!(["DE"]));
+    let accepted = api
+        .authed(
+            "POST",
+            &format!("/api/v1/subjects/{id}/events"),
+            Some(usage),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::CREATED);
 }

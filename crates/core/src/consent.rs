@@ -1,0 +1,187 @@
+//! The consent ledger (R2.3, R3.2, R6.1): append-only grant and withdraw events per subject and
+//! purpose. Each event carries the policy version it was given under, the channel, the time,
+//! a keyed digest of the evidence (which proves it without holding it), and the terms the person
+//! agreed to as Kazakhstan's law expects a consent to name them: the operator, the data, the
+//! term, and whether data goes to third parties or abroad. The current state is derived from
+//! the events; nothing is ever rewritten.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use vintrova_policy::Policy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentAction {
+    Granted,
+    Withdrawn,
+}
+
+/// Where a consent was given or withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A form on the site (registration, enrollment, webinar sign-up).
+    Form,
+    /// The cookie banner (analytics cookies).
+    CookieBanner,
+    /// The person's own cabinet.
+    Cabinet,
+    /// Staff, acting on the person's written request.
+    StaffWrittenRequest,
+}
+
+impl ConsentAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentAction::Granted => "granted",
+            ConsentAction::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [ConsentAction::Granted, ConsentAction::Withdrawn]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [
+        Channel::Form,
+        Channel::CookieBanner,
+        Channel::Cabinet,
+        Channel::StaffWrittenRequest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Form => "form",
+            Channel::CookieBanner => "cookie_banner",
+            Channel::Cabinet => "cabinet",
+            Channel::StaffWrittenRequest => "staff_written_request",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// How long one category of the consented data is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TermOfCategory {
+    pub category: String,
+    pub retention_rule: String,
+    pub term: String,
+}
+
+/// What the person agreed to, as the policy stated it when they agreed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentTerms {
+    pub operator: String,
+    pub purpose: String,
+    /// The data: the categories the purpose uses.
+    pub categories: Vec<String>,
+    pub terms: Vec<TermOfCategory>,
+    /// Kinds of third parties that may receive data for this purpose.
+    pub recipients: Vec<String>,
+    /// Countries outside the operator's that those recipients are in (cross-border transfer).
+    pub cross_border: Vec<String>,
+}
+
+/// One event of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentEvent {
+    pub purpose: String,
+    pub action: ConsentAction,
+    pub policy_version: String,
+    pub channel: Channel,
+    /// Keyed digest of the evidence presented (form submission, banner click); the evidence
+    /// itself is not kept. Present the same evidence again to prove the match. Shown as
+    /// whether evidence was recorded.
+    #[serde(rename = "evidence_recorded", serialize_with = "recorded")]
+    #[cfg_attr(feature = "openapi", schema(value_type = bool))]
+    pub evidence: Option<Vec<u8>>,
+    pub terms: ConsentTerms,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+}
+
+fn recorded<S: serde::Serializer>(evidence: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(evidence.is_some())
+}
+
+/// The terms of consenting to `purpose` under `policy`.
+pub fn terms(policy: &Policy, purpose: &str) -> ConsentTerms {
+    let categories: Vec<String> = policy
+        .purpose(purpose)
+        .map(|p| p.categories.clone())
+        .unwrap_or_default();
+    let terms = categories
+        .iter()
+        .filter_map(|c| policy.category(c))
+        .map(|c| {
+            let rule = policy.retention_of(c);
+            TermOfCategory {
+                category: c.key.clone(),
+                retention_rule: rule.key.clone(),
+                term: rule.term.clone(),
+            }
+        })
+        .collect();
+    let recipients: Vec<&vintrova_policy::Recipient> = policy
+        .recipients
+        .iter()
+        .filter(|r| r.purposes.iter().any(|p| p == purpose))
+        .collect();
+    let mut cross_border: Vec<String> = recipients
+        .iter()
+        .flat_map(|r| r.countries.iter())
+        .filter(|c| **c != policy.operator.country)
+        .cloned()
+        .collect();
+    cross_border.sort();
+    cross_border.dedup();
+    ConsentTerms {
+        operator: policy.operator.name.clone(),
+        purpose: purpose.to_string(),
+        categories,
+        terms,
+        recipients: recipients.iter().map(|r| r.key.clone()).collect(),
+        cross_border,
+    }
+}
+
+/// Each purpose's current consent: the last event decides; history stays as it was.
+pub fn current(events: &[ConsentEvent]) -> BTreeMap<String, ConsentAction> {
+    let mut state = BTreeMap::new();
+    for e in events {
+        state.insert(e.purpose.clone(), e.action);
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analytics_consent_names_the_data_terms_recipients_and_transfer_abroad() {
+        let policy = vintrova_policy::load(include_str!("../../../policy/vintrova.toml")).unwrap();
+        let t = terms(&policy, "learning_analytics");
+        assert_eq!(t.operator, "Vintrova");
+        assert_eq!(t.categories, ["usage", "education"]);
+        assert_eq!(t.terms[0].term, "P1Y");
+        assert_eq!(t.recipients, ["analytics_services"]);
+        assert_eq!(t.cross_border, ["DE"]);
+        let n = terms(&policy, "notifications");
+        assert!(n.recipients.is_empty() && n.cross_border.is_empty());
+    }
+}
