@@ -4,6 +4,7 @@
 //! goes to stdout as JSON; messages for people go to stderr. Personal data never appears in
 //! arguments: look-up values are read from stdin.
 
+mod demo;
 mod setup;
 
 use std::io::Read;
@@ -60,6 +61,24 @@ enum Command {
     /// The key hierarchy.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Synthetic data for demos and benchmarks.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Fill the database with realistic synthetic people and their activity over several years.
+    Seed {
+        #[arg(long, default_value_t = 100)]
+        subjects: u64,
+        /// How many years back the activity starts.
+        #[arg(long, default_value_t = 3)]
+        years: i64,
+        /// The same seed gives the same people.
+        #[arg(long, default_value_t = 2025)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -286,6 +305,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let rt = setup::open(&config).await?;
             let report = rt.app.verify_audit().await?;
             println!("audit log intact: {} entries verified", report.entries);
+        }
+        Command::Demo(DemoCommand::Seed {
+            subjects,
+            years,
+            seed,
+        }) => {
+            let (clock, span) = demo::clock_years_ago(years)?;
+            let rt = setup::open_with_clock(&config, clock.clone()).await?;
+            let seeded = demo::seed(&rt.app, &clock, span, subjects, seed).await?;
+            print_json(&seeded)?;
         }
         Command::Keys(KeysCommand::Rotate) => {
             let rt = setup::open(&config).await?;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use vintrova_core::Vintrova;
-use vintrova_core::clock::SystemClock;
+use vintrova_core::clock::{Clock, SystemClock};
 use vintrova_core::store::Store;
 use vintrova_policy::Policy;
 use vintrova_vault::{KeyStore, MasterKey, Vault};
@@ -131,12 +131,17 @@ async fn settle_master_key(config: &Config, keys: &dyn KeyStore) -> Result<Maste
 
 /// Open everything for a command.
 pub async fn open(config: &Config) -> Result<Runtime> {
+    open_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// Open everything with a given clock (the demo seeder walks one through past years).
+pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Runtime> {
     ensure_data_dir(&config.data_dir)?;
     let policy = Arc::new(load_policy(config.policy_file.as_deref())?);
     let (store, keys) = open_backend(config).await?;
     let master = settle_master_key(config, keys.as_ref()).await?;
     let vault = Vault::open(master.clone(), keys).await?;
-    let app = Vintrova::new(policy, store, Arc::new(vault), Arc::new(SystemClock));
+    let app = Vintrova::new(policy, store, Arc::new(vault), clock);
     Ok(Runtime {
         app: Arc::new(app),
         master,

@@ -521,3 +521,62 @@ fn uuid_simple() -> String {
             .as_nanos()
     )
 }
+
+#[test]
+fn demo_seed_fills_years_of_activity_and_no_value_lands_on_disk_in_clear() {
+    let install = Install::new();
+    let out = install.run(&["demo", "seed", "--subjects", "40", "--years", "3"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("seeded 40/40 people (100%)"),
+        "progress is shown: {stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["subjects"], 40);
+    assert!(report["technical_events"].as_u64().unwrap() >= 40);
+    assert!(install.audit_entries().contains("entries verified"));
+
+    let files = read_tree(&install.data());
+    let mut years = std::collections::BTreeSet::new();
+    for id in report["sample"].as_array().unwrap() {
+        let export: Value =
+            serde_json::from_str(&install.ok(&["subject", "export", id.as_str().unwrap()], None))
+                .unwrap();
+        for value in export["values"].as_array().unwrap() {
+            years.insert(value["collected_at"].as_str().unwrap()[..4].to_string());
+            let Value::String(text) = &value["value"] else {
+                continue;
+            };
+            // A visit time is also the event's own time, which retention reads in clear.
+            let is_time =
+                text.ends_with('Z') && text.parse::<f64>().is_err() && text.starts_with("20");
+            if text.chars().count() >= 4 && !is_time {
+                assert!(
+                    !contains(&files, text.as_bytes()),
+                    "a seeded {} is stored in clear",
+                    value["field"]
+                );
+            }
+        }
+    }
+    let this_year = 1970
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 31_556_952;
+    let earliest: u64 = years.iter().next().unwrap().parse().unwrap();
+    assert!(
+        earliest <= this_year - 2,
+        "the first people arrived years ago: {years:?}"
+    );
+    assert!(
+        stderr.lines().all(|l| !l.contains('@')),
+        "no email in the progress output"
+    );
+}
