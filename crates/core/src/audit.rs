@@ -22,6 +22,9 @@ pub enum Action {
     Find,
     RecordBasis,
     RecordConsent,
+    OpenAccount,
+    ChangePassword,
+    CloseAccount,
     RotateKeys,
 }
 
@@ -36,6 +39,9 @@ impl Action {
             Action::Find => "find",
             Action::RecordBasis => "record_basis",
             Action::RecordConsent => "record_consent",
+            Action::OpenAccount => "open_account",
+            Action::ChangePassword => "change_password",
+            Action::CloseAccount => "close_account",
             Action::RotateKeys => "rotate_keys",
         }
     }

@@ -16,6 +16,9 @@ pub enum ColumnRole {
     BlindIndex,
     /// A keyed digest of consent evidence: proves a consent without holding what proved it.
     EvidenceDigest,
+    /// A credential: a password hash (argon2id) or a session token's digest. Never PD itself,
+    /// deleted with the account.
+    Credential,
     /// Data about the processing (times, names of fields, purposes, hashes), never PD.
     Metadata,
 }
@@ -79,6 +82,25 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("sealed", SealedPd),
                 ("source", Metadata),
                 ("collected_at", Metadata),
+            ],
+        ),
+        (
+            "accounts",
+            &[
+                ("subject_id", SubjectId),
+                ("password_hash", Credential),
+                ("status", Metadata),
+                ("created_at", Metadata),
+                ("closed_at", Metadata),
+            ],
+        ),
+        (
+            "sessions",
+            &[
+                ("token_digest", Credential),
+                ("subject_id", SubjectId),
+                ("created_at", Metadata),
+                ("expires_at", Metadata),
             ],
         ),
         (

@@ -5,6 +5,7 @@
 //! [`Vintrova`], which checks it against the data map, seals it in the vault, asks the purpose
 //! gate before opening it and writes the audit log.
 
+pub mod accounts;
 pub mod audit;
 pub mod clock;
 pub mod consent;

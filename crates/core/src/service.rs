@@ -11,6 +11,7 @@ use uuid::Uuid;
 use vintrova_policy::{LegalBasis, Policy};
 use vintrova_vault::{Place, SubjectKeys, Vault, VaultError};
 
+use crate::accounts::PasswordCost;
 use crate::audit::{Action, AuditDraft, ChainBreak, ChainSealer, ChainVerifier};
 use crate::clock::Clock;
 use crate::consent::{self, Channel, ConsentAction, ConsentEvent};
@@ -54,6 +55,10 @@ pub enum CoreError {
         "the stored value of field `{field}` of subject {subject} does not decrypt: it was altered or moved in the database; restore it from a backup"
     )]
     Unreadable { subject: Uuid, field: String },
+    #[error(transparent)]
+    Auth(#[from] crate::accounts::AuthError),
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("the audit log does not verify: {0}")]
     Tampered(#[from] ChainBreak),
 }
@@ -190,6 +195,8 @@ pub struct Vintrova {
     store: Arc<dyn Store>,
     vault: Arc<Vault>,
     clock: Arc<dyn Clock>,
+    pub(crate) password_cost: PasswordCost,
+    decoy: std::sync::OnceLock<String>,
 }
 
 impl Vintrova {
@@ -206,7 +213,25 @@ impl Vintrova {
             store,
             vault,
             clock,
+            password_cost: PasswordCost::OWASP,
+            decoy: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Hash passwords at `cost` (tests use [`PasswordCost::TEST`]).
+    pub fn with_password_cost(mut self, cost: PasswordCost) -> Self {
+        self.password_cost = cost;
+        self
+    }
+
+    pub(crate) fn decoy_hash(&self) -> String {
+        self.decoy
+            .get_or_init(|| crate::accounts::decoy_hash(self.password_cost))
+            .clone()
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     pub fn policy(&self) -> &Policy {
@@ -234,7 +259,7 @@ impl Vintrova {
         values::parse_value(&self.policy, json)
     }
 
-    fn draft(
+    pub(crate) fn draft(
         &self,
         actor: &Actor,
         action: Action,
@@ -255,11 +280,11 @@ impl Vintrova {
         }
     }
 
-    fn sealer(&self) -> ChainSealer<'_> {
+    pub(crate) fn sealer(&self) -> ChainSealer<'_> {
         ChainSealer::new(self.vault.chain())
     }
 
-    async fn anchor(&self, head: ChainHead) -> Result<()> {
+    pub(crate) async fn anchor(&self, head: ChainHead) -> Result<()> {
         self.vault
             .key_store()
             .advance_chain_anchor(head.0, &head.1)

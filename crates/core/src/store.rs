@@ -7,6 +7,7 @@
 use jiff::Timestamp;
 use uuid::Uuid;
 
+use crate::accounts::{AccountRecord, SessionRecord};
 use crate::audit::{AuditDraft, AuditRecord, ChainSealer};
 use crate::consent::ConsentEvent;
 use crate::gate::BasisEvent;
@@ -75,6 +76,7 @@ pub struct ErasureCounts {
     pub index_entries: u64,
     pub basis_events: u64,
     pub consent_events: u64,
+    pub sessions: u64,
 }
 
 /// The sequence number and hash of an appended audit entry, for the key store's anchor.
@@ -162,6 +164,35 @@ pub trait Store: Send + Sync {
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<(ErasureCounts, ChainHead), StoreError>;
+
+    async fn insert_account(
+        &self,
+        account: &AccountRecord,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn account(&self, subject: Uuid) -> Result<Option<AccountRecord>, StoreError>;
+    async fn set_password(
+        &self,
+        subject: Uuid,
+        hash: &str,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn close_account(
+        &self,
+        subject: Uuid,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    async fn session(&self, token_digest: &[u8]) -> Result<Option<SessionRecord>, StoreError>;
+    /// End sessions: all of one subject's, or the one with this digest.
+    async fn delete_sessions(
+        &self,
+        subject: Option<Uuid>,
+        token_digest: Option<&[u8]>,
+    ) -> Result<u64, StoreError>;
 
     /// Audit entries with `seq > after`, in order, at most `limit`.
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;

@@ -18,6 +18,7 @@ use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction, Type,
 };
 use uuid::Uuid;
+use vintrova_core::accounts::{AccountRecord, AccountStatus, SessionRecord};
 use vintrova_core::audit::{AuditDraft, AuditRecord, ChainSealer, GENESIS, parse_categories};
 use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::{BasisEvent, BasisEventKind};
@@ -597,14 +598,152 @@ where
                     &mut counts.consent_events,
                     "DELETE FROM consent_events WHERE subject_id = $1",
                 ),
+                (
+                    &mut counts.sessions,
+                    "DELETE FROM sessions WHERE subject_id = $1",
+                ),
             ] {
                 *counter += Self::exec(&mut tx, sql, id).await?;
             }
+            Self::exec(&mut tx, "DELETE FROM accounts WHERE subject_id = $1", id).await?;
             Self::exec(&mut tx, "DELETE FROM subjects WHERE id = $1", id).await?;
         }
         let head = Self::commit_audited(tx, audit, sealer).await?;
         DB::scrub(&self.pool).await.map_err(backend::<DB>)?;
         Ok((counts, head))
+    }
+
+    async fn insert_account(
+        &self,
+        account: &AccountRecord,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(account.subject)).await?;
+        sqlx::query::<DB>("INSERT INTO accounts (subject_id, password_hash, status, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(account.subject)
+            .bind(account.password_hash.clone())
+            .bind(account.status.as_str().to_string())
+            .bind(account.created_at.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn account(&self, subject: Uuid) -> Result<Option<AccountRecord>, StoreError> {
+        let rows = self
+            .rows_of(
+                "SELECT password_hash, status, created_at FROM accounts WHERE subject_id = $1",
+                subject,
+            )
+            .await?;
+        rows.first()
+            .map(|r| {
+                let status: String = r.get(1);
+                Ok(AccountRecord {
+                    subject,
+                    password_hash: r.get(0),
+                    status: AccountStatus::parse(&status).ok_or_else(|| {
+                        backend::<DB>(format!("unknown account status `{status}`"))
+                    })?,
+                    created_at: time::<DB>(&r.get::<String, _>(2))?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn set_password(
+        &self,
+        subject: Uuid,
+        hash: &str,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(subject)).await?;
+        sqlx::query::<DB>("UPDATE accounts SET password_hash = $2 WHERE subject_id = $1")
+            .bind(subject)
+            .bind(hash.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn close_account(
+        &self,
+        subject: Uuid,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(subject)).await?;
+        sqlx::query::<DB>(
+            "UPDATE accounts SET status = 'closed', closed_at = $2 WHERE subject_id = $1",
+        )
+        .bind(subject)
+        .bind(audit.at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        sqlx::query::<DB>(
+            "INSERT INTO sessions (token_digest, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (token_digest) DO UPDATE SET expires_at = excluded.expires_at",
+        )
+        .bind(session.token_digest.clone())
+        .bind(session.subject)
+        .bind(session.created_at.to_string())
+        .bind(session.expires_at.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        Ok(())
+    }
+
+    async fn session(&self, token_digest: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query::<DB>(
+            "SELECT subject_id, created_at, expires_at FROM sessions WHERE token_digest = $1",
+        )
+        .bind(token_digest.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        row.map(|r| {
+            Ok(SessionRecord {
+                token_digest: token_digest.to_vec(),
+                subject: r.get(0),
+                created_at: time::<DB>(&r.get::<String, _>(1))?,
+                expires_at: time::<DB>(&r.get::<String, _>(2))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_sessions(
+        &self,
+        subject: Option<Uuid>,
+        token_digest: Option<&[u8]>,
+    ) -> Result<u64, StoreError> {
+        let done = match (subject, token_digest) {
+            (Some(id), _) => {
+                sqlx::query::<DB>("DELETE FROM sessions WHERE subject_id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+            }
+            (None, Some(digest)) => {
+                sqlx::query::<DB>("DELETE FROM sessions WHERE token_digest = $1")
+                    .bind(digest.to_vec())
+                    .execute(&self.pool)
+                    .await
+            }
+            (None, None) => return Ok(0),
+        }
+        .map_err(backend::<DB>)?;
+        Ok(DB::rows_affected(&done))
     }
 
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {

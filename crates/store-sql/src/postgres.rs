@@ -57,6 +57,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "consents_events",
             include_str!("../migrations/postgres/0002_consents_events.sql"),
         ),
+        (
+            "accounts",
+            include_str!("../migrations/postgres/0003_accounts.sql"),
+        ),
     ])
     .run(&data)
     .await

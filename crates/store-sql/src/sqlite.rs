@@ -99,6 +99,10 @@ pub async fn open(
                 "consents_events",
                 include_str!("../migrations/sqlite/0002_consents_events.sql"),
             ),
+            (
+                "accounts",
+                include_str!("../migrations/sqlite/0003_accounts.sql"),
+            ),
         ],
     )
     .await?;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
+use vintrova_core::accounts::PasswordCost;
 use vintrova_core::clock::ManualClock;
 use vintrova_core::store::Store;
 use vintrova_core::{CoreError, Vintrova};
@@ -115,7 +116,8 @@ impl Harness {
             store.clone(),
             Arc::new(vault),
             clock.clone(),
-        );
+        )
+        .with_password_cost(PasswordCost::TEST);
         Harness {
             app: Arc::new(app),
             clock,
@@ -134,7 +136,8 @@ impl Harness {
             self.store.clone(),
             Arc::new(vault),
             self.clock.clone(),
-        ))
+        )
+        .with_password_cost(PasswordCost::TEST))
     }
 
     /// The data store's own connection pool, for baselines and tampering.

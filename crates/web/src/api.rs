@@ -127,7 +127,7 @@ pub struct Health {
 const STAFF_ENTRY: &str = "staff_entry";
 
 /// Parse a body, refusing bad shapes without echoing any of it back.
-fn body<T: DeserializeOwned>(bytes: &Bytes, shape: &str) -> Result<T, InvalidInput> {
+pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes, shape: &str) -> Result<T, InvalidInput> {
     let json = json_bytes(bytes)?;
     serde_json::from_value(json).map_err(|e| {
         let at = if e.is_data() {
@@ -139,7 +139,7 @@ fn body<T: DeserializeOwned>(bytes: &Bytes, shape: &str) -> Result<T, InvalidInp
     })
 }
 
-fn subject_id(raw: &str) -> Result<Uuid, InvalidInput> {
+pub(crate) fn subject_id(raw: &str) -> Result<Uuid, InvalidInput> {
     raw.parse().map_err(|_| {
         InvalidInput::one(
             "id",

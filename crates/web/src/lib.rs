@@ -4,6 +4,7 @@
 //! May not: write SQL, decide policy, or see a decrypted value other than by asking core. No
 //! personal data in URLs, logs or error bodies.
 
+pub mod accounts;
 pub mod api;
 mod problem;
 
@@ -47,7 +48,7 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::record_consent, api::record_events, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::close, api::lookup, api::verify_audit, api::policy
     ),
     modifiers(&BearerToken)
 )]
@@ -85,6 +86,14 @@ pub fn router(state: AppState) -> Router {
         .route("/subjects/{id}/bases", post(api::record_basis))
         .route("/subjects/{id}/consents", post(api::record_consent))
         .route("/subjects/{id}/events", post(api::record_events))
+        .route("/accounts", post(accounts::register))
+        .route("/accounts/password", post(accounts::change_password))
+        .route("/accounts/{id}/close", post(accounts::close))
+        .route("/sessions", post(accounts::sign_in))
+        .route(
+            "/sessions/current",
+            get(accounts::current).delete(accounts::sign_out),
+        )
         .route("/audit/verify", get(api::verify_audit))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     let v1 = protected

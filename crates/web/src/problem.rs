@@ -91,6 +91,12 @@ impl From<CoreError> for Problem {
                     refusal.to_string(),
                 )
             },
+            CoreError::Auth(auth) => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Not signed in",
+                auth.to_string(),
+            ),
             CoreError::Tampered(brk) => Problem::new(
                 StatusCode::CONFLICT,
                 "audit-tampered",

@@ -44,7 +44,21 @@ impl Api {
         body: Option<Vec<u8>>,
         token: Option<&str>,
     ) -> Reply {
+        self.call_with(method, uri, body, token, None).await
+    }
+
+    async fn call_with(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<Vec<u8>>,
+        token: Option<&str>,
+        session: Option<&str>,
+    ) -> Reply {
         let mut request = Request::builder().method(method).uri(uri);
+        if let Some(session) = session {
+            request = request.header("vintrova-session", session);
+        }
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -284,6 +298,11 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/subjects/{id}/bases",
         "/api/v1/subjects/{id}/consents",
         "/api/v1/subjects/{id}/events",
+        "/api/v1/accounts",
+        "/api/v1/accounts/password",
+        "/api/v1/accounts/{id}/close",
+        "/api/v1/sessions",
+        "/api/v1/sessions/current",
         "/api/v1/subjects/lookup",
         "/api/v1/audit/verify",
         "/api/v1/policy",
@@ -349,4 +368,122 @@ async fn analytics_events_without_cookie_consent_are_refused_with_the_reason() {
         )
         .await;
     assert_eq!(accepted.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_person_registers_signs_in_changes_password_and_closes_the_account() {
+    let api = Api::new().await;
+    let registration = json!({
+        "data": {"contact": {"first_name": "Асель", "email": "assel.test@mail.kz"}, "education": {"level": "Бакалавриат"}},
+        "password": "очень-надёжный-пароль",
+        "consents": []
+    });
+    let created = api
+        .authed("POST", "/api/v1/accounts", Some(registration.clone()))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let duplicate = api
+        .authed("POST", "/api/v1/accounts", Some(registration))
+        .await;
+    assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let body = |v: Value| Some(serde_json::to_vec(&v).unwrap());
+    let wrong = api
+        .call(
+            "POST",
+            "/api/v1/sessions",
+            body(json!({"email": "assel.test@mail.kz", "password": "nope-nope-nope"})),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        !wrong.text().contains("assel"),
+        "the refusal does not repeat the email"
+    );
+    let signed = api
+        .call(
+            "POST",
+            "/api/v1/sessions",
+            body(json!({"email": "assel.test@mail.kz", "password": "очень-надёжный-пароль"})),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::CREATED);
+    let session = signed.json()["token"].as_str().unwrap().to_string();
+
+    let current = api
+        .call_with(
+            "GET",
+            "/api/v1/sessions/current",
+            None,
+            Some(TOKEN),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(current.json()["subject"], id.as_str());
+    let change = body(
+        json!({"current_password": "очень-надёжный-пароль", "new_password": "ещё-более-надёжный"}),
+    );
+    assert_eq!(
+        api.call_with(
+            "POST",
+            "/api/v1/accounts/password",
+            change,
+            Some(TOKEN),
+            Some(&session)
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        api.call_with(
+            "DELETE",
+            "/api/v1/sessions/current",
+            None,
+            Some(TOKEN),
+            Some(&session)
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        api.call_with(
+            "GET",
+            "/api/v1/sessions/current",
+            None,
+            Some(TOKEN),
+            Some(&session)
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    assert_eq!(
+        api.authed("POST", &format!("/api/v1/accounts/{id}/close"), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let after = api
+        .call(
+            "POST",
+            "/api/v1/sessions",
+            body(json!({"email": "assel.test@mail.kz", "password": "ещё-более-надёжный"})),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+    let refused = api
+        .authed(
+            "GET",
+            &format!("/api/v1/subjects/{id}/purposes/education_access"),
+            None,
+        )
+        .await;
+    assert_eq!(refused.json()["rule"], "contract_not_in_force");
 }

@@ -1,0 +1,144 @@
+//! Accounts and sessions for the education platform's back end, which calls these with the API
+//! token on behalf of a person. The person's session token travels in the `Vintrova-Session`
+//! header, never in a URL.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use vintrova_core::CoreError;
+use vintrova_core::accounts::{AuthError, Session};
+use vintrova_core::values::InvalidInput;
+
+use crate::AppState;
+use crate::api::{body, subject_id};
+use crate::problem::Problem;
+
+pub const SESSION_HEADER: &str = "vintrova-session";
+
+/// Registration: the person's data (with `contact.email`), a password, and exactly the consents
+/// they ticked; no consent is ever assumed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub password: String,
+    #[serde(default)]
+    pub consents: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registered {
+    pub id: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrentSession {
+    pub subject: Uuid,
+}
+
+fn session_token(headers: &HeaderMap) -> Result<&str, CoreError> {
+    headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(CoreError::Auth(AuthError::NoSession))
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts", request_body = Registration,
+    responses((status = 201, body = Registered), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn register(
+    State(s): State<AppState>,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Registered>), Problem> {
+    let input: Registration = body(
+        &bytes,
+        r#"{"data": {"contact": {"email": "…"}}, "password": "…", "consents": []}"#,
+    )?;
+    let values = s.app.parse_json(&input.data)?;
+    let id = s
+        .app
+        .register(&s.actor, values, &input.password, input.consents)
+        .await?;
+    Ok((StatusCode::CREATED, Json(Registered { id })))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions", request_body = Credentials,
+    responses((status = 201, body = Session), (status = 401, body = Problem)), security(("token" = [])))]
+pub async fn sign_in(
+    State(s): State<AppState>,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Session>), Problem> {
+    let input: Credentials = body(&bytes, r#"{"email": "…", "password": "…"}"#)?;
+    let session = s.app.sign_in(&input.email, &input.password).await?;
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions/current", params(("vintrova-session" = String, Header)),
+    responses((status = 200, body = CurrentSession), (status = 401, body = Problem)), security(("token" = [])))]
+pub async fn current(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<CurrentSession>, Problem> {
+    let subject = s.app.session(session_token(&headers)?).await?;
+    Ok(Json(CurrentSession { subject }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/current", params(("vintrova-session" = String, Header)),
+    responses((status = 204)), security(("token" = [])))]
+pub async fn sign_out(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Problem> {
+    s.app.sign_out(session_token(&headers)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts/password", request_body = PasswordChange, params(("vintrova-session" = String, Header)),
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<StatusCode, Problem> {
+    let input: PasswordChange = body(&bytes, r#"{"current_password": "…", "new_password": "…"}"#)?;
+    let token = session_token(&headers)?;
+    s.app
+        .change_password(
+            &s.actor,
+            token,
+            &input.current_password,
+            &input.new_password,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/close",
+    responses((status = 204), (status = 404, body = Problem)), security(("token" = [])))]
+pub async fn close(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let id: Uuid = subject_id(&id).map_err(|e: InvalidInput| Problem::from(e))?;
+    s.app.close_account(&s.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
