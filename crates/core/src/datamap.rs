@@ -16,6 +16,9 @@ pub enum ColumnRole {
     BlindIndex,
     /// A keyed digest of consent evidence: proves a consent without holding what proved it.
     EvidenceDigest,
+    /// A keyed digest of a provider's reference for a record (an order), to find the record
+    /// when the provider calls back; the reference itself is sealed in the record's events.
+    ReferenceDigest,
     /// A credential: a password hash (argon2id) or a session token's digest. Never PD itself,
     /// deleted with the account.
     Credential,
@@ -82,6 +85,18 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("sealed", SealedPd),
                 ("source", Metadata),
                 ("collected_at", Metadata),
+                ("record_id", Metadata),
+            ],
+        ),
+        (
+            "orders",
+            &[
+                ("id", Metadata),
+                ("subject_id", SubjectId),
+                ("state", Metadata),
+                ("reference_digest", ReferenceDigest),
+                ("created_at", Metadata),
+                ("updated_at", Metadata),
             ],
         ),
         (

@@ -59,6 +59,8 @@ pub enum CoreError {
     Auth(#[from] crate::accounts::AuthError),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("{0}")]
+    Provider(String),
     #[error("the audit log does not verify: {0}")]
     Tampered(#[from] ChainBreak),
 }
@@ -372,7 +374,13 @@ impl Vintrova {
 
     /// Seal values with the subject's keys (creating the classes it lacks): profile fields one
     /// row each with their blind index, event-stored categories one event per category.
-    async fn seal(&self, subject: Uuid, values: &[FieldValue], source: &str) -> Result<Sealed> {
+    pub(crate) async fn seal(
+        &self,
+        subject: Uuid,
+        values: &[FieldValue],
+        source: &str,
+        record: Option<Uuid>,
+    ) -> Result<Sealed> {
         let now = self.clock.now();
         let classes: BTreeSet<&str> = values
             .iter()
@@ -436,6 +444,7 @@ impl Vintrova {
                 key_class: class,
                 source: source.to_string(),
                 collected_at: now,
+                record,
             });
         }
         Ok(out)
@@ -516,7 +525,7 @@ impl Vintrova {
             })
             .collect();
         self.check_event_basis(id, &values, &bases, &consents)?;
-        let sealed = self.seal(id, &values, &collection.source).await?;
+        let sealed = self.seal(id, &values, &collection.source, None).await?;
         let audit = self.draft(
             actor,
             Action::Create,
@@ -594,7 +603,7 @@ impl Vintrova {
             )
             .into());
         }
-        let sealed = self.seal(id, &values, source).await?;
+        let sealed = self.seal(id, &values, source, None).await?;
         let audit = self.draft(
             actor,
             Action::Create,
@@ -631,7 +640,7 @@ impl Vintrova {
             .into());
         }
         self.require_subject(id).await?;
-        let sealed = self.seal(id, &values, source).await?;
+        let sealed = self.seal(id, &values, source, None).await?;
         let audit = self.draft(
             actor,
             Action::Update,
@@ -690,7 +699,7 @@ impl Vintrova {
     }
 
     /// Open the values and events a grant allows. The only place a sealed value is decrypted.
-    async fn open(&self, grant: &Grant) -> Result<Vec<Opened>> {
+    pub(crate) async fn open(&self, grant: &Grant) -> Result<Vec<Opened>> {
         let subject = grant.subject();
         let keys: SubjectKeys = self.vault.subject_keys(subject).await?;
         let unreadable = |field: &str| CoreError::Unreadable {
@@ -720,6 +729,7 @@ impl Vintrova {
                 source: stored.source,
                 collected_at: stored.collected_at,
                 event: None,
+                record: None,
             });
         }
         for stored in self.store.events(subject).await? {
@@ -745,6 +755,7 @@ impl Vintrova {
                     source: stored.source.clone(),
                     collected_at: stored.collected_at,
                     event: Some(stored.id),
+                    record: stored.record,
                 });
             }
         }
@@ -1091,18 +1102,20 @@ fn event_place(subject: Uuid, event: &str) -> Place<'_> {
 
 /// What `seal` produces for the store.
 #[derive(Default)]
-struct Sealed {
-    values: Vec<SealedValue>,
-    index: Vec<IndexEntry>,
-    events: Vec<SealedEvent>,
+pub(crate) struct Sealed {
+    pub(crate) values: Vec<SealedValue>,
+    pub(crate) index: Vec<IndexEntry>,
+    pub(crate) events: Vec<SealedEvent>,
 }
 
 /// One decrypted value, from a profile row or an event.
-struct Opened {
-    field: String,
-    category: String,
-    value: Value,
-    source: String,
-    collected_at: Timestamp,
-    event: Option<Uuid>,
+pub(crate) struct Opened {
+    pub(crate) field: String,
+    pub(crate) category: String,
+    pub(crate) value: Value,
+    pub(crate) source: String,
+    pub(crate) collected_at: Timestamp,
+    pub(crate) event: Option<Uuid>,
+    /// The record (an order) an event belongs to.
+    pub(crate) record: Option<Uuid>,
 }

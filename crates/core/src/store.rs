@@ -11,6 +11,7 @@ use crate::accounts::{AccountRecord, SessionRecord};
 use crate::audit::{AuditDraft, AuditRecord, ChainSealer};
 use crate::consent::ConsentEvent;
 use crate::gate::BasisEvent;
+use crate::payments::{Order, OrderState};
 
 /// A value as stored: sealed by the subject's key of its class.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub struct SealedEvent {
     pub sealed: Vec<u8>,
     pub source: String,
     pub collected_at: Timestamp,
+    /// The record (an order) the event belongs to, if any.
+    pub record: Option<Uuid>,
 }
 
 /// Everything a new subject arrives with, stored in one transaction.
@@ -77,6 +80,7 @@ pub struct ErasureCounts {
     pub basis_events: u64,
     pub consent_events: u64,
     pub sessions: u64,
+    pub orders: u64,
 }
 
 /// The sequence number and hash of an appended audit entry, for the key store's anchor.
@@ -193,6 +197,28 @@ pub trait Store: Send + Sync {
         subject: Option<Uuid>,
         token_digest: Option<&[u8]>,
     ) -> Result<u64, StoreError>;
+
+    /// A new order with its first payment event.
+    async fn insert_order(
+        &self,
+        order: &Order,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn order(&self, id: Uuid) -> Result<Option<Order>, StoreError>;
+    async fn order_by_reference(&self, digest: &[u8]) -> Result<Option<Order>, StoreError>;
+    async fn orders(&self, subject: Uuid) -> Result<Vec<Order>, StoreError>;
+    /// Move an order to `state`, appending its payment events, in one transaction.
+    async fn advance_order(
+        &self,
+        id: Uuid,
+        state: OrderState,
+        at: Timestamp,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
 
     /// Audit entries with `seq > after`, in order, at most `limit`.
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;

@@ -22,6 +22,7 @@ use vintrova_core::accounts::{AccountRecord, AccountStatus, SessionRecord};
 use vintrova_core::audit::{AuditDraft, AuditRecord, ChainSealer, GENESIS, parse_categories};
 use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::{BasisEvent, BasisEventKind};
+use vintrova_core::payments::{Order, OrderState};
 use vintrova_core::store::{
     ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
     StoreError, SubjectRecord,
@@ -81,6 +82,10 @@ fn time<DB: Dialect>(s: &str) -> Result<Timestamp, StoreError> {
         ))
     })
 }
+
+const ORDER_BY_ID: &str = "SELECT id, subject_id, state, reference_digest, created_at, updated_at FROM orders WHERE id = $1";
+const ORDER_BY_REFERENCE: &str = "SELECT id, subject_id, state, reference_digest, created_at, updated_at FROM orders WHERE reference_digest = $1";
+const ORDERS_OF_SUBJECT: &str = "SELECT id, subject_id, state, reference_digest, created_at, updated_at FROM orders WHERE subject_id = $1 ORDER BY id";
 
 /// The data store on any [`Dialect`].
 pub struct SqlStore<DB: Database> {
@@ -241,8 +246,8 @@ where
     ) -> Result<(), StoreError> {
         for e in events {
             sqlx::query::<DB>(
-                "INSERT INTO pd_events (id, subject_id, category, key_class, sealed, source, collected_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO pd_events (id, subject_id, category, key_class, sealed, source, collected_at, record_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(e.id)
             .bind(id)
@@ -251,11 +256,25 @@ where
             .bind(e.sealed.clone())
             .bind(e.source.clone())
             .bind(e.collected_at.to_string())
+            .bind(e.record)
             .execute(&mut *conn)
             .await
             .map_err(backend::<DB>)?;
         }
         Ok(())
+    }
+
+    fn order_of(r: &DB::Row) -> Result<Order, StoreError> {
+        let state: String = r.get(2);
+        Ok(Order {
+            id: r.get(0),
+            subject: r.get(1),
+            state: OrderState::parse(&state)
+                .ok_or_else(|| backend::<DB>(format!("unknown order state `{state}`")))?,
+            reference_digest: r.get(3),
+            created_at: time::<DB>(&r.get::<String, _>(4))?,
+            updated_at: time::<DB>(&r.get::<String, _>(5))?,
+        })
     }
 
     /// Append to the chain inside the caller's write transaction.
@@ -436,7 +455,7 @@ where
     async fn events(&self, id: Uuid) -> Result<Vec<SealedEvent>, StoreError> {
         let rows = self
             .rows_of(
-                "SELECT id, category, key_class, sealed, source, collected_at FROM pd_events WHERE subject_id = $1 ORDER BY id",
+                "SELECT id, category, key_class, sealed, source, collected_at, record_id FROM pd_events WHERE subject_id = $1 ORDER BY id",
                 id,
             )
             .await?;
@@ -449,6 +468,7 @@ where
                     sealed: r.get(3),
                     source: r.get(4),
                     collected_at: time::<DB>(&r.get::<String, _>(5))?,
+                    record: r.get(6),
                 })
             })
             .collect()
@@ -602,6 +622,10 @@ where
                     &mut counts.sessions,
                     "DELETE FROM sessions WHERE subject_id = $1",
                 ),
+                (
+                    &mut counts.orders,
+                    "DELETE FROM orders WHERE subject_id = $1",
+                ),
             ] {
                 *counter += Self::exec(&mut tx, sql, id).await?;
             }
@@ -744,6 +768,78 @@ where
         }
         .map_err(backend::<DB>)?;
         Ok(DB::rows_affected(&done))
+    }
+
+    async fn insert_order(
+        &self,
+        order: &Order,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(order.subject)).await?;
+        sqlx::query::<DB>(
+            "INSERT INTO orders (id, subject_id, state, reference_digest, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(order.id)
+        .bind(order.subject)
+        .bind(order.state.as_str().to_string())
+        .bind(order.reference_digest.clone())
+        .bind(order.created_at.to_string())
+        .bind(order.updated_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        Self::put_events(&mut tx, order.subject, events).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn order(&self, id: Uuid) -> Result<Option<Order>, StoreError> {
+        self.rows_of(ORDER_BY_ID, id)
+            .await?
+            .first()
+            .map(Self::order_of)
+            .transpose()
+    }
+
+    async fn order_by_reference(&self, digest: &[u8]) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query::<DB>(ORDER_BY_REFERENCE)
+            .bind(digest.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        row.as_ref().map(Self::order_of).transpose()
+    }
+
+    async fn orders(&self, subject: Uuid) -> Result<Vec<Order>, StoreError> {
+        self.rows_of(ORDERS_OF_SUBJECT, subject)
+            .await?
+            .iter()
+            .map(Self::order_of)
+            .collect()
+    }
+
+    async fn advance_order(
+        &self,
+        id: Uuid,
+        state: OrderState,
+        at: Timestamp,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(audit.subject).await?;
+        sqlx::query::<DB>("UPDATE orders SET state = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(state.as_str().to_string())
+            .bind(at.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+        if let Some(subject) = audit.subject {
+            Self::put_events(&mut tx, subject, events).await?;
+        }
+        Self::commit_audited(tx, audit, sealer).await
     }
 
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {

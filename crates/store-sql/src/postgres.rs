@@ -61,6 +61,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "accounts",
             include_str!("../migrations/postgres/0003_accounts.sql"),
         ),
+        (
+            "orders",
+            include_str!("../migrations/postgres/0004_orders.sql"),
+        ),
     ])
     .run(&data)
     .await

@@ -103,6 +103,10 @@ pub async fn open(
                 "accounts",
                 include_str!("../migrations/sqlite/0003_accounts.sql"),
             ),
+            (
+                "orders",
+                include_str!("../migrations/sqlite/0004_orders.sql"),
+            ),
         ],
     )
     .await?;

@@ -424,7 +424,7 @@ pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
         "2030-03-01T04:00:00Z",
         "five years after the payment, in Almaty"
     );
-    assert_eq!(kept.fields.len(), 5);
+    assert_eq!(kept.fields, ["payment"], "the payment record, as one event");
     let export = h.app.export(&operator(), id).await.unwrap();
     assert!(
         export.values.iter().all(|v| v.category == "payment"),
@@ -1065,4 +1065,179 @@ pub async fn accounts_open_sign_in_change_password_and_close(h: &Harness) {
     for action in ["open_account", "change_password", "close_account"] {
         assert!(actions.iter().any(|a| a == action), "{action} is audited");
     }
+}
+
+/// Orders and payments: the provider confirms by signed callback, failures and refunds are
+/// records too, nothing is rewritten, and the payment records outlive an erasure for the five
+/// years tax law requires.
+pub async fn payments_are_confirmed_by_signed_callbacks_and_kept_five_years(h: &Harness) {
+    use vintrova_core::payments::{DevProvider, OrderState, Outcome};
+    let actor = operator();
+    let provider = DevProvider::new([7u8; 32]);
+    let forger = DevProvider::new([8u8; 32]);
+    let id = add(h, aigerim(), contract()).await;
+
+    let created = h
+        .app
+        .create_order(&actor, &provider, id, 4_500_000, "kzt", "card")
+        .await
+        .unwrap();
+    assert_eq!(created.order.state, OrderState::Pending);
+    let export = h.app.export(&actor, id).await.unwrap();
+    let reference = export
+        .values
+        .iter()
+        .find(|v| v.field == "payment.provider_reference")
+        .and_then(|v| v.value.as_str())
+        .unwrap()
+        .to_string();
+    assert!(created.checkout_url.contains(&reference));
+
+    let (body, _) = provider.callback(
+        &reference,
+        Outcome::Succeeded {
+            card_last4: Some("4242".into()),
+        },
+    );
+    let (_, forged) = forger.callback(
+        &reference,
+        Outcome::Succeeded {
+            card_last4: Some("4242".into()),
+        },
+    );
+    assert!(matches!(
+        h.app.payment_callback(&provider, &body, &forged).await,
+        Err(CoreError::Provider(_))
+    ));
+    assert_eq!(
+        h.app
+            .store()
+            .order(created.order.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        OrderState::Pending
+    );
+
+    let (body, signature) = provider.callback(
+        &reference,
+        Outcome::Succeeded {
+            card_last4: Some("4242".into()),
+        },
+    );
+    assert_eq!(
+        h.app
+            .payment_callback(&provider, &body, &signature)
+            .await
+            .unwrap()
+            .state,
+        OrderState::Paid
+    );
+    let events = h.app.store().events(id).await.unwrap().len();
+    h.app
+        .payment_callback(&provider, &body, &signature)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.app.store().events(id).await.unwrap().len(),
+        events,
+        "a repeated callback records nothing"
+    );
+
+    assert_eq!(
+        h.app
+            .refund_order(&actor, &provider, created.order.id)
+            .await
+            .unwrap()
+            .state,
+        OrderState::RefundPending
+    );
+    let (body, signature) = provider.callback(&reference, Outcome::Refunded);
+    assert_eq!(
+        h.app
+            .payment_callback(&provider, &body, &signature)
+            .await
+            .unwrap()
+            .state,
+        OrderState::Refunded
+    );
+    let statuses: Vec<String> = h
+        .app
+        .export(&actor, id)
+        .await
+        .unwrap()
+        .values
+        .into_iter()
+        .filter(|v| v.field == "payment.status")
+        .map(|v| v.value.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["pending", "succeeded", "refunded"],
+        "the history of the payment, each a record"
+    );
+
+    let failing = h
+        .app
+        .create_order(&actor, &provider, id, 990_000, "KZT", "kaspi")
+        .await
+        .unwrap();
+    let other_ref = {
+        let export = h.app.export(&actor, id).await.unwrap();
+        export
+            .values
+            .iter()
+            .filter(|v| v.field == "payment.provider_reference")
+            .map(|v| v.value.as_str().unwrap().to_string())
+            .find(|r| *r != reference)
+            .unwrap()
+    };
+    let (body, signature) = provider.callback(&other_ref, Outcome::Failed);
+    assert_eq!(
+        h.app
+            .payment_callback(&provider, &body, &signature)
+            .await
+            .unwrap()
+            .state,
+        OrderState::Failed
+    );
+    assert!(matches!(
+        h.app
+            .refund_order(&actor, &provider, failing.order.id)
+            .await,
+        Err(CoreError::Invalid(_))
+    ));
+
+    let no_contract = add(
+        h,
+        json!({"contact": {"first_name": "Без договора"}}),
+        vec![],
+    )
+    .await;
+    assert!(matches!(
+        h.app
+            .create_order(&actor, &provider, no_contract, 100, "KZT", "card")
+            .await,
+        Err(CoreError::Refused(Refusal::ContractNotInForce { .. }))
+    ));
+
+    let receipt = h.app.erase(&actor, id).await.unwrap();
+    assert_eq!(receipt.kept.len(), 1);
+    assert_eq!(receipt.kept[0].rule, "financial");
+    assert_eq!(
+        h.app.store().orders(id).await.unwrap().len(),
+        2,
+        "orders stay with their records"
+    );
+    h.clock
+        .advance(SignedDuration::from_hours(24 * 365 * 5 + 48));
+    let receipt = h.app.erase(&actor, id).await.unwrap();
+    assert!(receipt.subject_removed);
+    assert_eq!(receipt.deleted.orders, 2);
+    let stored = h.every_stored_byte().await;
+    assert!(
+        !contains(&stored, reference.as_bytes()),
+        "the provider reference is never stored in clear"
+    );
 }

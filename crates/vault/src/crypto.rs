@@ -27,6 +27,11 @@ impl SecretKey {
     pub(crate) fn expose(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// HMAC-SHA256 of `message` under this key, separated by `context` from every other use.
+    pub fn mac(&self, context: &str, message: &[u8]) -> [u8; 32] {
+        hmac(self, &[context.as_bytes(), message])
+    }
 }
 
 impl std::fmt::Debug for SecretKey {

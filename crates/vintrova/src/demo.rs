@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use vintrova_core::clock::{Clock, ManualClock};
 use vintrova_core::consent::Channel;
 use vintrova_core::gate::BasisEventKind;
+use vintrova_core::payments::{DevProvider, Outcome};
 use vintrova_core::{Actor, Collection, Vintrova};
 
 use crate::setup::Result;
@@ -192,6 +193,7 @@ pub struct Seeded {
     pub technical_events: u64,
     pub usage_events: u64,
     pub consents: u64,
+    pub orders: u64,
     /// The first few people seeded, to look at.
     pub sample: Vec<uuid::Uuid>,
 }
@@ -217,6 +219,10 @@ pub async fn seed(
 ) -> Result<Seeded> {
     let actor = Actor::new("demo", "seed");
     let mut dice = Dice(seed.max(1));
+    // The seeder is the payment system too: it confirms its own orders by signed callback.
+    let mut secret = [0u8; 32];
+    secret[..8].copy_from_slice(&seed.to_le_bytes());
+    let provider = DevProvider::new(secret);
     let mut out = Seeded::default();
     // Each person arrives a little later than the one before; their visits follow.
     let step = SignedDuration::from_secs((span.as_secs() / count.max(1) as i64).max(1));
@@ -272,6 +278,30 @@ pub async fn seed(
                 .await?;
                 out.usage_events += 1;
             }
+        }
+        if dice.chance(55) {
+            let amount = *dice.pick(&[1_990_000_i64, 4_500_000, 9_900_000, 24_900_000]);
+            let method = *dice.pick(&["card", "kaspi", "bank_transfer"]);
+            let created = app
+                .create_order(&actor, &provider, id, amount, "KZT", method)
+                .await?;
+            let reference = created
+                .checkout_url
+                .split("/checkout/")
+                .nth(1)
+                .and_then(|r| r.split('?').next())
+                .unwrap_or_default();
+            let outcome = if dice.chance(92) {
+                Outcome::Succeeded {
+                    card_last4: (method == "card").then(|| format!("{:04}", dice.below(10_000))),
+                }
+            } else {
+                Outcome::Failed
+            };
+            clock.advance(step / 16);
+            let (body, signature) = provider.callback(reference, outcome);
+            app.payment_callback(&provider, &body, &signature).await?;
+            out.orders += 1;
         }
         if out.sample.len() < 3 {
             out.sample.push(id);

@@ -381,7 +381,8 @@ async fn serve(config: &Config, listen: &str) -> Result<()> {
         rt.app.store().backend(),
         rt.app.policy().version
     );
-    let state = vintrova_web::AppState::new(rt.app.clone(), &token);
+    let provider = std::sync::Arc::new(setup::dev_provider(config)?);
+    let state = vintrova_web::AppState::new(rt.app.clone(), &token, provider);
     axum::serve(listener, vintrova_web::router(state))
         .with_graceful_shutdown(shutdown())
         .await?;

@@ -161,20 +161,36 @@ pub async fn rotate_master_key(runtime: &Runtime) -> Result<(usize, MasterKey)> 
     Ok((count, next))
 }
 
-/// The API token: read it, or create it (mode 0600) on first start.
-pub fn api_token(config: &Config) -> Result<(String, bool)> {
-    let path = config.data_dir.join(API_TOKEN);
+/// A secret the server keeps in its data directory (mode 0600), created on first start:
+/// 32 random bytes, hex. Returns it and whether it was just created.
+pub fn secret_file(config: &Config, name: &str) -> Result<(String, bool)> {
+    let path = config.data_dir.join(name);
     if path.exists() {
         return Ok((fs::read_to_string(&path)?.trim().to_string(), false));
     }
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for the API token: {e}"))?;
-    let token = hex::encode(bytes);
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for {name}: {e}"))?;
+    let secret = hex::encode(bytes);
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&path)?;
-    std::io::Write::write_all(&mut file, format!("{token}\n").as_bytes())?;
-    Ok((token, true))
+    std::io::Write::write_all(&mut file, format!("{secret}\n").as_bytes())?;
+    Ok((secret, true))
+}
+
+/// The API token, created on first start.
+pub fn api_token(config: &Config) -> Result<(String, bool)> {
+    secret_file(config, API_TOKEN)
+}
+
+/// The built-in payment provider's signing secret, created on first start.
+pub fn dev_provider(config: &Config) -> Result<vintrova_core::payments::DevProvider> {
+    let (secret, _) = secret_file(config, "payment-provider.secret")?;
+    let bytes: [u8; 32] = hex::decode(&secret)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or("the payment provider secret in the data directory is damaged; delete it to make a new one")?;
+    Ok(vintrova_core::payments::DevProvider::new(bytes))
 }

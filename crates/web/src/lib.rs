@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod payments;
 mod problem;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use sha2::{Digest, Sha256};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
+use vintrova_core::payments::PaymentProvider;
 use vintrova_core::{Actor, Vintrova};
 
 pub use problem::Problem;
@@ -29,15 +31,18 @@ pub use problem::Problem;
 pub struct AppState {
     pub app: Arc<Vintrova>,
     pub actor: Actor,
+    pub provider: Arc<dyn PaymentProvider>,
     token_digest: [u8; 32],
 }
 
 impl AppState {
     /// `api_token` is the bearer token every `/api/v1` call but the OpenAPI document needs.
-    pub fn new(app: Arc<Vintrova>, api_token: &str) -> Self {
+    /// `provider` takes payments and signs their callbacks.
+    pub fn new(app: Arc<Vintrova>, api_token: &str, provider: Arc<dyn PaymentProvider>) -> Self {
         AppState {
             app,
             actor: Actor::new("api", "token"),
+            provider,
             token_digest: Sha256::digest(api_token.as_bytes()).into(),
         }
     }
@@ -48,7 +53,7 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::close, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::close, payments::create, payments::list, payments::refund, payments::callback, api::lookup, api::verify_audit, api::policy
     ),
     modifiers(&BearerToken)
 )]
@@ -87,6 +92,11 @@ pub fn router(state: AppState) -> Router {
         .route("/subjects/{id}/consents", post(api::record_consent))
         .route("/subjects/{id}/events", post(api::record_events))
         .route("/accounts", post(accounts::register))
+        .route(
+            "/subjects/{id}/orders",
+            post(payments::create).get(payments::list),
+        )
+        .route("/orders/{id}/refund", post(payments::refund))
         .route("/accounts/password", post(accounts::change_password))
         .route("/accounts/{id}/close", post(accounts::close))
         .route("/sessions", post(accounts::sign_in))
@@ -98,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     let v1 = protected
         .route("/policy", get(api::policy))
+        .route("/payments/callback", post(payments::callback))
         .route("/openapi.json", get(openapi));
     Router::new()
         .route("/healthz", get(api::healthz))

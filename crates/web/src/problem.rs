@@ -91,6 +91,12 @@ impl From<CoreError> for Problem {
                     refusal.to_string(),
                 )
             },
+            CoreError::Provider(message) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "payment-provider",
+                "The payment provider's message was refused",
+                message,
+            ),
             CoreError::Auth(auth) => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",

@@ -4,11 +4,18 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use tower::ServiceExt;
 use vintrova_store_tests::Harness;
+
+use vintrova_core::payments::{DevProvider, Outcome};
 use vintrova_web::{AppState, router};
 
 const TOKEN: &str = "test-token-not-a-secret";
+
+fn provider() -> DevProvider {
+    DevProvider::new([9u8; 32])
+}
 
 struct Api {
     harness: Harness,
@@ -66,7 +73,11 @@ impl Api {
             .header(header::CONTENT_TYPE, "application/json")
             .body(body.map(Body::from).unwrap_or_else(Body::empty))
             .unwrap();
-        let app = router(AppState::new(self.harness.app.clone(), TOKEN));
+        let app = router(AppState::new(
+            self.harness.app.clone(),
+            TOKEN,
+            Arc::new(provider()),
+        ));
         let response = app.oneshot(request).await.unwrap();
         let status = response.status();
         let content_type = response
@@ -303,6 +314,9 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/accounts/{id}/close",
         "/api/v1/sessions",
         "/api/v1/sessions/current",
+        "/api/v1/subjects/{id}/orders",
+        "/api/v1/orders/{id}/refund",
+        "/api/v1/payments/callback",
         "/api/v1/subjects/lookup",
         "/api/v1/audit/verify",
         "/api/v1/policy",
@@ -486,4 +500,67 @@ async fn a_person_registers_signs_in_changes_password_and_closes_the_account() {
         )
         .await;
     assert_eq!(refused.json()["rule"], "contract_not_in_force");
+}
+
+#[tokio::test]
+async fn an_order_is_paid_by_a_signed_provider_callback_and_refunded() {
+    let api = Api::new().await;
+    let id = api
+        .authed("POST", "/api/v1/subjects", Some(person()))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let created = api
+        .authed(
+            "POST",
+            &format!("/api/v1/subjects/{id}/orders"),
+            Some(json!({"amount": 4_500_000, "currency": "KZT", "method": "card"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let order = created.json()["order"]["id"].as_str().unwrap().to_string();
+    let url = created.json()["checkout_url"].as_str().unwrap().to_string();
+    let reference = url
+        .split("/checkout/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+
+    let (body, signature) = provider().callback(
+        &reference,
+        Outcome::Succeeded {
+            card_last4: Some("4242".into()),
+        },
+    );
+    let callback = |body: Vec<u8>, signature: String| {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/api/v1/payments/callback")
+            .header("vintrova-signature", signature)
+            .body(Body::from(body))
+            .unwrap();
+        router(AppState::new(
+            api.harness.app.clone(),
+            TOKEN,
+            Arc::new(provider()),
+        ))
+        .oneshot(request)
+    };
+    let forged = callback(body.clone(), "00".repeat(32)).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    let paid = callback(body, signature).await.unwrap();
+    assert_eq!(paid.status(), StatusCode::OK);
+    let orders = api
+        .authed("GET", &format!("/api/v1/subjects/{id}/orders"), None)
+        .await;
+    assert_eq!(orders.json()[0]["state"], "paid");
+    let refund = api
+        .authed("POST", &format!("/api/v1/orders/{order}/refund"), None)
+        .await;
+    assert_eq!(refund.json()["state"], "refund_pending");
 }
