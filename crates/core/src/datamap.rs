@@ -100,6 +100,29 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
             ],
         ),
         (
+            "offerings",
+            &[
+                ("id", Metadata),
+                ("kind", Metadata),
+                ("level", Metadata),
+                ("title_ru", Metadata),
+                ("title_kk", Metadata),
+                ("title_en", Metadata),
+            ],
+        ),
+        (
+            "enrollments",
+            &[
+                ("id", Metadata),
+                ("subject_id", SubjectId),
+                ("course_digest", ReferenceDigest),
+                ("state", Metadata),
+                ("completed_at", Metadata),
+                ("created_at", Metadata),
+                ("updated_at", Metadata),
+            ],
+        ),
+        (
             "accounts",
             &[
                 ("subject_id", SubjectId),
@@ -184,7 +207,7 @@ impl DataMap {
                     category: category.key.clone(),
                     key_class: rule.key_class.clone(),
                     retention: rule.key.clone(),
-                    location: match category.storage {
+                    location: match policy.storage_of(category, field) {
                         Storage::Profile => SEALED_VALUES,
                         Storage::Events => SEALED_EVENTS,
                     },

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod consent;
 pub mod datamap;
 pub mod gate;
+pub mod learning;
 pub mod payments;
 pub mod retention;
 mod service;

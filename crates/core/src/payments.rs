@@ -163,7 +163,22 @@ impl PaymentProvider for DevProvider {
                 "amount {amount} {currency} is not payable"
             )));
         }
-        let reference = format!("dev_{}", Uuid::now_v7().simple());
+        // Letters only, like many real references: a run of digits could look like a card number.
+        let letters: String = Uuid::now_v7()
+            .simple()
+            .to_string()
+            .bytes()
+            .map(|b| {
+                char::from(
+                    b'a' + (if b.is_ascii_digit() {
+                        b - b'0'
+                    } else {
+                        b - b'a' + 10
+                    }),
+                )
+            })
+            .collect();
+        let reference = format!("dev_{letters}");
         Ok(ProviderPayment {
             checkout_url: format!("https://pay.dev.invalid/checkout/{reference}?order={order}"),
             reference,

@@ -21,19 +21,30 @@ pub struct RetentionNote {
     pub required_by_law: bool,
 }
 
+/// The events that start retention clocks for one person, as far as they have happened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Anchors {
+    /// The person stopped using the services (the contract ended).
+    pub service_ended: Option<Timestamp>,
+    /// The person last completed a course.
+    pub course_completed: Option<Timestamp>,
+}
+
 /// The moment a value collected at `collected_at` under `rule` falls due, if its anchor has
 /// happened. Calendar arithmetic runs in the policy's time zone, so "3 years" means the same
 /// day three years on in Almaty.
-pub fn due(policy: &Policy, rule: &RetentionRule, collected_at: Timestamp) -> Option<Timestamp> {
+pub fn due(
+    policy: &Policy,
+    rule: &RetentionRule,
+    collected_at: Timestamp,
+    anchors: &Anchors,
+) -> Option<Timestamp> {
     let anchor = match rule.anchor {
         RetentionAnchor::Recorded | RetentionAnchor::Collected => collected_at,
-        // Their anchors (account closed, course completed, ticket closed) are events of the
-        // platform; until one is recorded the value is kept for the service.
-        RetentionAnchor::ServiceEnded
-        | RetentionAnchor::CourseCompleted
-        | RetentionAnchor::TicketClosed => {
-            return None;
-        }
+        RetentionAnchor::ServiceEnded => anchors.service_ended?,
+        RetentionAnchor::CourseCompleted => anchors.course_completed?,
+        // Support tickets arrive with the support issue; until then nothing is anchored on them.
+        RetentionAnchor::TicketClosed => return None,
     };
     let tz = jiff::tz::TimeZone::get(&policy.time_zone).ok()?;
     anchor
@@ -43,12 +54,17 @@ pub fn due(policy: &Policy, rule: &RetentionRule, collected_at: Timestamp) -> Op
         .map(|z| z.timestamp())
 }
 
-pub fn note(policy: &Policy, rule: &RetentionRule, collected_at: Timestamp) -> RetentionNote {
+pub fn note(
+    policy: &Policy,
+    rule: &RetentionRule,
+    collected_at: Timestamp,
+    anchors: &Anchors,
+) -> RetentionNote {
     RetentionNote {
         rule: rule.key.clone(),
         anchor: rule.anchor,
         term: rule.term.clone(),
-        delete_after: due(policy, rule, collected_at),
+        delete_after: due(policy, rule, collected_at, anchors),
         required_by_law: rule.required_by_law,
     }
 }
@@ -64,10 +80,25 @@ mod tests {
         // 2024-02-29 21:00 UTC is already 1 March 02:00 in Almaty (UTC+5).
         let paid: Timestamp = "2024-02-29T21:00:00Z".parse().unwrap();
         assert_eq!(
-            due(&policy, rule, paid).unwrap().to_string(),
+            due(&policy, rule, paid, &Anchors::default())
+                .unwrap()
+                .to_string(),
             "2029-02-28T21:00:00Z"
         );
         let active = policy.retention_rule("active_user").unwrap();
-        assert_eq!(due(&policy, active, paid), None);
+        assert_eq!(
+            due(&policy, active, paid, &Anchors::default()),
+            None,
+            "kept while the service is used"
+        );
+        let graduate = policy.retention_rule("graduate").unwrap();
+        let anchors = Anchors {
+            course_completed: Some("2025-06-30T10:00:00Z".parse().unwrap()),
+            ..Anchors::default()
+        };
+        assert_eq!(
+            due(&policy, graduate, paid, &anchors).unwrap().to_string(),
+            "2028-06-30T10:00:00Z"
+        );
     }
 }

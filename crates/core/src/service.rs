@@ -803,11 +803,12 @@ impl Vintrova {
     pub async fn export(&self, actor: &Actor, id: Uuid) -> Result<Export> {
         let record = self.require_subject(id).await?;
         let grant = self.authorize(id, Use::Right(Right::Access)).await?;
+        let anchors = self.anchors(id).await?;
         let values: Vec<HeldValue> = self
             .open(&grant)
             .await?
             .into_iter()
-            .map(|o| self.describe(o))
+            .map(|o| self.describe(o, &anchors))
             .collect();
         let bases = self.store.basis_events(id).await?;
         let consents = self.store.consents(id).await?;
@@ -832,7 +833,32 @@ impl Vintrova {
         })
     }
 
-    fn describe(&self, o: Opened) -> HeldValue {
+    /// When this person's retention clocks started, as far as they have.
+    pub async fn anchors(&self, id: Uuid) -> Result<retention::Anchors> {
+        let contract_ended =
+            self.store
+                .basis_events(id)
+                .await?
+                .into_iter()
+                .fold(None, |ended, e| match e.kind {
+                    BasisEventKind::ContractEnded => Some(e.at),
+                    BasisEventKind::ContractStarted => None,
+                    _ => ended,
+                });
+        let course_completed = self
+            .store
+            .enrollments(id)
+            .await?
+            .into_iter()
+            .filter_map(|e| e.completed_at)
+            .max();
+        Ok(retention::Anchors {
+            service_ended: contract_ended,
+            course_completed,
+        })
+    }
+
+    fn describe(&self, o: Opened, anchors: &retention::Anchors) -> HeldValue {
         let category = self.policy.category(&o.category).expect("mapped category");
         let rule = self.policy.retention_of(category);
         HeldValue {
@@ -850,7 +876,7 @@ impl Vintrova {
                 .collect(),
             source: o.source,
             collected_at: o.collected_at,
-            retention: retention::note(&self.policy, rule, o.collected_at),
+            retention: retention::note(&self.policy, rule, o.collected_at, anchors),
             event: o.event,
         }
     }
@@ -860,6 +886,7 @@ impl Vintrova {
     /// What a law requires to keep stays, and the receipt says what, why and until when.
     pub async fn erase(&self, actor: &Actor, id: Uuid) -> Result<ErasureReceipt> {
         self.require_subject(id).await?;
+        let anchors = self.anchors(id).await?;
         let now = self.clock.now();
         // (key class, category, field, collected) of everything held, profile and events.
         let mut held: Vec<(String, String, String, Timestamp)> = Vec::new();
@@ -876,7 +903,7 @@ impl Vintrova {
             let rule = self
                 .policy
                 .retention_of(self.policy.category(category).expect("mapped category"));
-            let Some(until) = retention::due(&self.policy, rule, *collected_at) else {
+            let Some(until) = retention::due(&self.policy, rule, *collected_at, &anchors) else {
                 continue;
             };
             if rule.required_by_law && until > now {

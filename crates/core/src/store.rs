@@ -11,6 +11,7 @@ use crate::accounts::{AccountRecord, SessionRecord};
 use crate::audit::{AuditDraft, AuditRecord, ChainSealer};
 use crate::consent::ConsentEvent;
 use crate::gate::BasisEvent;
+use crate::learning::{Enrollment, EnrollmentState, Offering};
 use crate::payments::{Order, OrderState};
 
 /// A value as stored: sealed by the subject's key of its class.
@@ -81,6 +82,7 @@ pub struct ErasureCounts {
     pub consent_events: u64,
     pub sessions: u64,
     pub orders: u64,
+    pub enrollments: u64,
 }
 
 /// The sequence number and hash of an appended audit entry, for the key store's anchor.
@@ -215,6 +217,29 @@ pub trait Store: Send + Sync {
         id: Uuid,
         state: OrderState,
         at: Timestamp,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+
+    /// Add or replace a catalog offering (no personal data).
+    async fn put_offering(&self, offering: &Offering) -> Result<(), StoreError>;
+    async fn offerings(&self) -> Result<Vec<Offering>, StoreError>;
+    async fn insert_enrollment(
+        &self,
+        enrollment: &Enrollment,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn enrollment(&self, id: Uuid) -> Result<Option<Enrollment>, StoreError>;
+    async fn enrollments(&self, subject: Uuid) -> Result<Vec<Enrollment>, StoreError>;
+    async fn enrollments_by_course(&self, digest: &[u8]) -> Result<Vec<Enrollment>, StoreError>;
+    async fn advance_enrollment(
+        &self,
+        id: Uuid,
+        state: EnrollmentState,
+        completed_at: Option<Timestamp>,
         events: &[SealedEvent],
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,

@@ -136,6 +136,10 @@ pub struct Field {
     /// For `integer` fields: the smallest and largest value allowed.
     #[serde(default)]
     pub range: Option<[i64; 2]>,
+    /// Overrides the category's storage: a field only ever recorded as part of events (a
+    /// course's progress) in a category otherwise kept as a profile.
+    #[serde(default)]
+    pub storage: Option<Storage>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -302,6 +306,11 @@ impl Policy {
         self.purposes
             .iter()
             .filter(move |p| p.categories.iter().any(|c| c == category))
+    }
+
+    /// How a field is kept: its own storage, or its category's.
+    pub fn storage_of(&self, category: &Category, field: &Field) -> Storage {
+        field.storage.unwrap_or(category.storage)
     }
 
     /// The retention rule governing a category.

@@ -22,6 +22,7 @@ use vintrova_core::accounts::{AccountRecord, AccountStatus, SessionRecord};
 use vintrova_core::audit::{AuditDraft, AuditRecord, ChainSealer, GENESIS, parse_categories};
 use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::{BasisEvent, BasisEventKind};
+use vintrova_core::learning::{Enrollment, EnrollmentState, Offering};
 use vintrova_core::payments::{Order, OrderState};
 use vintrova_core::store::{
     ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
@@ -86,6 +87,23 @@ fn time<DB: Dialect>(s: &str) -> Result<Timestamp, StoreError> {
 const ORDER_BY_ID: &str = "SELECT id, subject_id, state, reference_digest, created_at, updated_at FROM orders WHERE id = $1";
 const ORDER_BY_REFERENCE: &str = "SELECT id, subject_id, state, reference_digest, created_at, updated_at FROM orders WHERE reference_digest = $1";
 const ORDERS_OF_SUBJECT: &str = "SELECT id, subject_id, state, reference_digest, created_at, updated_at FROM orders WHERE subject_id = $1 ORDER BY id";
+
+const ENROLLMENT_BY_ID: &str = "SELECT id, subject_id, course_digest, state, completed_at, created_at FROM enrollments WHERE id = $1";
+const ENROLLMENTS_OF_SUBJECT: &str = "SELECT id, subject_id, course_digest, state, completed_at, created_at FROM enrollments WHERE subject_id = $1 ORDER BY id";
+const ENROLLMENTS_BY_COURSE: &str = "SELECT id, subject_id, course_digest, state, completed_at, created_at FROM enrollments WHERE course_digest = $1 ORDER BY id";
+
+/// A unit enum's serde name (`beginner`, `webinar`), for a TEXT column.
+fn word<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn from_word<DB: Dialect, T: serde::de::DeserializeOwned>(word: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(word.to_string()))
+        .map_err(|_| backend::<DB>(format!("unknown value `{word}` in the catalog")))
+}
 
 /// The data store on any [`Dialect`].
 pub struct SqlStore<DB: Database> {
@@ -262,6 +280,20 @@ where
             .map_err(backend::<DB>)?;
         }
         Ok(())
+    }
+
+    fn enrollment_of(r: &DB::Row) -> Result<Enrollment, StoreError> {
+        let state: String = r.get(3);
+        let completed: Option<String> = r.get(4);
+        Ok(Enrollment {
+            id: r.get(0),
+            subject: r.get(1),
+            course_digest: r.get(2),
+            state: EnrollmentState::parse(&state)
+                .ok_or_else(|| backend::<DB>(format!("unknown enrollment state `{state}`")))?,
+            completed_at: completed.as_deref().map(time::<DB>).transpose()?,
+            created_at: time::<DB>(&r.get::<String, _>(5))?,
+        })
     }
 
     fn order_of(r: &DB::Row) -> Result<Order, StoreError> {
@@ -626,6 +658,10 @@ where
                     &mut counts.orders,
                     "DELETE FROM orders WHERE subject_id = $1",
                 ),
+                (
+                    &mut counts.enrollments,
+                    "DELETE FROM enrollments WHERE subject_id = $1",
+                ),
             ] {
                 *counter += Self::exec(&mut tx, sql, id).await?;
             }
@@ -836,6 +872,120 @@ where
             .execute(&mut *tx)
             .await
             .map_err(backend::<DB>)?;
+        if let Some(subject) = audit.subject {
+            Self::put_events(&mut tx, subject, events).await?;
+        }
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn put_offering(&self, o: &Offering) -> Result<(), StoreError> {
+        sqlx::query::<DB>(
+            "INSERT INTO offerings (id, kind, level, title_ru, title_kk, title_en) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, level = excluded.level,
+               title_ru = excluded.title_ru, title_kk = excluded.title_kk, title_en = excluded.title_en",
+        )
+        .bind(o.id.clone())
+        .bind(word(&o.kind))
+        .bind(word(&o.level))
+        .bind(o.title_ru.clone())
+        .bind(o.title_kk.clone())
+        .bind(o.title_en.clone())
+        .execute(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        Ok(())
+    }
+
+    async fn offerings(&self) -> Result<Vec<Offering>, StoreError> {
+        let rows = sqlx::query::<DB>(
+            "SELECT id, kind, level, title_ru, title_kk, title_en FROM offerings ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Offering {
+                    id: r.get(0),
+                    kind: from_word::<DB, _>(&r.get::<String, _>(1))?,
+                    level: from_word::<DB, _>(&r.get::<String, _>(2))?,
+                    title_ru: r.get(3),
+                    title_kk: r.get(4),
+                    title_en: r.get(5),
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_enrollment(
+        &self,
+        e: &Enrollment,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(e.subject)).await?;
+        sqlx::query::<DB>(
+            "INSERT INTO enrollments (id, subject_id, course_digest, state, completed_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, NULL, $5, $5)",
+        )
+        .bind(e.id)
+        .bind(e.subject)
+        .bind(e.course_digest.clone())
+        .bind(e.state.as_str().to_string())
+        .bind(e.created_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        Self::put_events(&mut tx, e.subject, events).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn enrollment(&self, id: Uuid) -> Result<Option<Enrollment>, StoreError> {
+        self.rows_of(ENROLLMENT_BY_ID, id)
+            .await?
+            .first()
+            .map(Self::enrollment_of)
+            .transpose()
+    }
+
+    async fn enrollments(&self, subject: Uuid) -> Result<Vec<Enrollment>, StoreError> {
+        self.rows_of(ENROLLMENTS_OF_SUBJECT, subject)
+            .await?
+            .iter()
+            .map(Self::enrollment_of)
+            .collect()
+    }
+
+    async fn enrollments_by_course(&self, digest: &[u8]) -> Result<Vec<Enrollment>, StoreError> {
+        let rows = sqlx::query::<DB>(ENROLLMENTS_BY_COURSE)
+            .bind(digest.to_vec())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        rows.iter().map(Self::enrollment_of).collect()
+    }
+
+    async fn advance_enrollment(
+        &self,
+        id: Uuid,
+        state: EnrollmentState,
+        completed_at: Option<Timestamp>,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(audit.subject).await?;
+        sqlx::query::<DB>(
+            "UPDATE enrollments SET state = $2, completed_at = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(state.as_str().to_string())
+        .bind(completed_at.map(|t| t.to_string()))
+        .bind(audit.at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
         if let Some(subject) = audit.subject {
             Self::put_events(&mut tx, subject, events).await?;
         }

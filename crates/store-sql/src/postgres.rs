@@ -65,6 +65,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "orders",
             include_str!("../migrations/postgres/0004_orders.sql"),
         ),
+        (
+            "learning",
+            include_str!("../migrations/postgres/0005_learning.sql"),
+        ),
     ])
     .run(&data)
     .await

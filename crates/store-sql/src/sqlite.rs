@@ -107,6 +107,10 @@ pub async fn open(
                 "orders",
                 include_str!("../migrations/sqlite/0004_orders.sql"),
             ),
+            (
+                "learning",
+                include_str!("../migrations/sqlite/0005_learning.sql"),
+            ),
         ],
     )
     .await?;

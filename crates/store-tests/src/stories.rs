@@ -1241,3 +1241,162 @@ pub async fn payments_are_confirmed_by_signed_callbacks_and_kept_five_years(h: &
         "the provider reference is never stored in clear"
     );
 }
+
+/// Learning: a catalog with levels, enrollment under the contract, progress and completion
+/// (which starts the 3-year clock), rosters by course, and recommendations by level that a
+/// restriction stops with its reason.
+pub async fn learning_enrolls_tracks_progress_and_recommends_by_level(h: &Harness) {
+    use vintrova_core::learning::{EnrollmentState, Level, Offering, OfferingKind};
+    let actor = operator();
+    let offer = |id: &str, kind, level| Offering {
+        id: id.into(),
+        kind,
+        level,
+        title_ru: format!("Курс {id}"),
+        title_kk: format!("Курс {id}"),
+        title_en: format!("Course {id}"),
+    };
+    for o in [
+        offer("neural-networks-101", OfferingKind::Course, Level::Beginner),
+        offer("python-for-ml", OfferingKind::Course, Level::Beginner),
+        offer("transformers", OfferingKind::Course, Level::Intermediate),
+        offer("llm-webinar", OfferingKind::Webinar, Level::Intermediate),
+        offer(
+            "mlops-consulting",
+            OfferingKind::Consultation,
+            Level::Advanced,
+        ),
+    ] {
+        h.app.add_offering(&o).await.unwrap();
+    }
+    assert!(matches!(
+        h.app
+            .add_offering(&offer("Bad Slug!", OfferingKind::Course, Level::Beginner))
+            .await,
+        Err(CoreError::Invalid(_))
+    ));
+    assert_eq!(h.app.catalog().await.unwrap().len(), 5);
+
+    let beginner = add(
+        h,
+        json!({"contact": {"first_name": "Дана"}, "education": {"level": "Бакалавриат"}}),
+        contract(),
+    )
+    .await;
+    let recs = h.app.recommendations(&actor, beginner).await.unwrap();
+    assert_eq!(recs.level, Level::Beginner);
+    let ids: Vec<&str> = recs.offerings.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids, ["neural-networks-101", "python-for-ml"]);
+
+    let enrollment = h
+        .app
+        .enroll(&actor, beginner, "neural-networks-101", "course_enrollment")
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.app
+            .enroll(&actor, beginner, "no-such-course", "course_enrollment")
+            .await,
+        Err(CoreError::Invalid(_))
+    ));
+    let after_enrolling = h.app.recommendations(&actor, beginner).await.unwrap();
+    assert_eq!(
+        after_enrolling.offerings.len(),
+        1,
+        "what one already takes is not recommended"
+    );
+
+    h.clock.advance(SignedDuration::from_hours(24 * 30));
+    h.app
+        .record_progress(&actor, enrollment.id, 60)
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.app.record_progress(&actor, enrollment.id, 140).await,
+        Err(CoreError::Invalid(_))
+    ));
+    h.clock.advance(SignedDuration::from_hours(24 * 30));
+    let done = h.app.complete(&actor, enrollment.id).await.unwrap();
+    assert_eq!(done.state, EnrollmentState::Completed);
+    assert_eq!(done.completed_at, Some(h.app.now()));
+    assert!(
+        matches!(
+            h.app.record_progress(&actor, enrollment.id, 10).await,
+            Err(CoreError::Invalid(_))
+        ),
+        "completion is final"
+    );
+    assert_eq!(
+        h.app.recommendations(&actor, beginner).await.unwrap().level,
+        Level::Intermediate,
+        "a completed course moves the level up"
+    );
+
+    assert_eq!(
+        h.app
+            .roster("neural-networks-101")
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.subject)
+            .collect::<Vec<_>>(),
+        [beginner]
+    );
+    assert!(h.app.roster("transformers").await.unwrap().is_empty());
+
+    let export = h.app.export(&actor, beginner).await.unwrap();
+    let progress: Vec<i64> = export
+        .values
+        .iter()
+        .filter(|v| v.field == "education.progress")
+        .map(|v| v.value.as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        progress,
+        [0, 60, 100],
+        "progress is a history, never rewritten"
+    );
+    let course = export
+        .values
+        .iter()
+        .find(|v| v.field == "education.course")
+        .unwrap();
+    assert_eq!(course.retention.rule, "graduate");
+    assert_eq!(
+        course.retention.delete_after.unwrap().to_string(),
+        "2028-04-30T04:00:00Z",
+        "three years after completion"
+    );
+
+    let no_contract = add(h, json!({"contact": {"first_name": "Гость"}}), vec![]).await;
+    assert!(matches!(
+        h.app
+            .enroll(&actor, no_contract, "python-for-ml", "webinar_signup")
+            .await,
+        Err(CoreError::Refused(Refusal::ContractNotInForce { .. }))
+    ));
+    h.app
+        .record_basis(
+            &actor,
+            beginner,
+            BasisEventKind::Restricted,
+            None,
+            "staff_entry",
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.app.recommendations(&actor, beginner).await,
+        Err(CoreError::Refused(Refusal::Restricted))
+    ));
+
+    let receipt = h.app.erase(&actor, beginner).await.unwrap();
+    assert_eq!(receipt.deleted.enrollments, 1);
+    assert!(
+        h.app
+            .roster("neural-networks-101")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

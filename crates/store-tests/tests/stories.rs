@@ -43,6 +43,7 @@ on_both_backends! {
     analytics_events_need_cookie_consent_and_security_events_do_not => |h| stories::analytics_events_need_cookie_consent_and_security_events_do_not(&h);
     accounts_open_sign_in_change_password_and_close => |h| stories::accounts_open_sign_in_change_password_and_close(&h);
     payments_are_confirmed_by_signed_callbacks_and_kept_five_years => |h| stories::payments_are_confirmed_by_signed_callbacks_and_kept_five_years(&h);
+    learning_enrolls_tracks_progress_and_recommends_by_level => |h| stories::learning_enrolls_tracks_progress_and_recommends_by_level(&h);
     concurrent_writes_keep_one_audit_chain => |h| stories::concurrent_writes_keep_one_audit_chain(&h);
     audit_verifies_and_catches_an_edited_entry => |h| stories::audit_tampering_is_detected(&h, Tampering::Edit);
     audit_catches_a_deleted_entry => |h| stories::audit_tampering_is_detected(&h, Tampering::Delete);

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use vintrova_core::clock::{Clock, ManualClock};
 use vintrova_core::consent::Channel;
 use vintrova_core::gate::BasisEventKind;
+use vintrova_core::learning::{Level, Offering, OfferingKind};
 use vintrova_core::payments::{DevProvider, Outcome};
 use vintrova_core::{Actor, Collection, Vintrova};
 
@@ -98,6 +99,14 @@ const COURSES: &[&str] = &[
     "Компьютерное зрение",
     "MLOps для начинающих",
     "Большие языковые модели",
+];
+const COURSE_IDS: &[&str] = &[
+    "neural-networks-101",
+    "pytorch-deep-learning",
+    "transformers-in-practice",
+    "computer-vision",
+    "mlops-basics",
+    "llm-webinar",
 ];
 const PAGES: &[&str] = &[
     "/courses",
@@ -194,6 +203,8 @@ pub struct Seeded {
     pub usage_events: u64,
     pub consents: u64,
     pub orders: u64,
+    pub enrollments: u64,
+    pub completions: u64,
     /// The first few people seeded, to look at.
     pub sample: Vec<uuid::Uuid>,
 }
@@ -223,6 +234,30 @@ pub async fn seed(
     let mut secret = [0u8; 32];
     secret[..8].copy_from_slice(&seed.to_le_bytes());
     let provider = DevProvider::new(secret);
+    for (i, title) in COURSES.iter().enumerate() {
+        let level = [
+            Level::Beginner,
+            Level::Beginner,
+            Level::Intermediate,
+            Level::Intermediate,
+            Level::Advanced,
+            Level::Advanced,
+        ][i % 6];
+        let kind = if i == 5 {
+            OfferingKind::Webinar
+        } else {
+            OfferingKind::Course
+        };
+        app.add_offering(&Offering {
+            id: COURSE_IDS[i].to_string(),
+            kind,
+            level,
+            title_ru: title.to_string(),
+            title_kk: title.to_string(),
+            title_en: COURSE_IDS[i].replace('-', " "),
+        })
+        .await?;
+    }
     let mut out = Seeded::default();
     // Each person arrives a little later than the one before; their visits follow.
     let step = SignedDuration::from_secs((span.as_secs() / count.max(1) as i64).max(1));
@@ -277,6 +312,27 @@ pub async fn seed(
                 )
                 .await?;
                 out.usage_events += 1;
+            }
+        }
+        if dice.chance(70) {
+            let enrollment = app
+                .enroll(
+                    &actor,
+                    id,
+                    dice.pick::<&str>(COURSE_IDS),
+                    "course_enrollment",
+                )
+                .await?;
+            out.enrollments += 1;
+            for _ in 0..dice.below(3) {
+                clock.advance(step / 16);
+                app.record_progress(&actor, enrollment.id, 10 + dice.below(80) as i64)
+                    .await?;
+            }
+            if dice.chance(45) {
+                clock.advance(step / 16);
+                app.complete(&actor, enrollment.id).await?;
+                out.completions += 1;
             }
         }
         if dice.chance(55) {

@@ -555,7 +555,12 @@ fn demo_seed_fills_years_of_activity_and_no_value_lands_on_disk_in_clear() {
             // A visit time is also the event's own time, which retention reads in clear.
             let is_time =
                 text.ends_with('Z') && text.parse::<f64>().is_err() && text.starts_with("20");
-            if text.chars().count() >= 4 && !is_time {
+            // Public or enumerated words are not the person's own: a course id is the public
+            // catalog's (that this person takes it is what is sealed), a payment's method and
+            // status are among a handful of words an order's workflow state also uses.
+            let public = ["education.course", "payment.method", "payment.status"]
+                .contains(&value["field"].as_str().unwrap_or_default());
+            if text.chars().count() >= 4 && !is_time && !public {
                 assert!(
                     !contains(&files, text.as_bytes()),
                     "a seeded {} is stored in clear",

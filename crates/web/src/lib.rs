@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod learning;
 pub mod payments;
 mod problem;
 
@@ -53,7 +54,7 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::close, payments::create, payments::list, payments::refund, payments::callback, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::close, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, api::lookup, api::verify_audit, api::policy
     ),
     modifiers(&BearerToken)
 )]
@@ -97,6 +98,21 @@ pub fn router(state: AppState) -> Router {
             post(payments::create).get(payments::list),
         )
         .route("/orders/{id}/refund", post(payments::refund))
+        .route(
+            "/catalog",
+            get(learning::catalog).post(learning::add_offering),
+        )
+        .route("/catalog/{offering}/roster", get(learning::roster))
+        .route(
+            "/subjects/{id}/enrollments",
+            post(learning::enroll).get(learning::enrollments),
+        )
+        .route("/enrollments/{id}/progress", post(learning::progress))
+        .route("/enrollments/{id}/cancel", post(learning::cancel))
+        .route(
+            "/subjects/{id}/recommendations",
+            get(learning::recommendations),
+        )
         .route("/accounts/password", post(accounts::change_password))
         .route("/accounts/{id}/close", post(accounts::close))
         .route("/sessions", post(accounts::sign_in))

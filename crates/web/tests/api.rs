@@ -317,6 +317,12 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/subjects/{id}/orders",
         "/api/v1/orders/{id}/refund",
         "/api/v1/payments/callback",
+        "/api/v1/catalog",
+        "/api/v1/catalog/{offering}/roster",
+        "/api/v1/subjects/{id}/enrollments",
+        "/api/v1/enrollments/{id}/progress",
+        "/api/v1/enrollments/{id}/cancel",
+        "/api/v1/subjects/{id}/recommendations",
         "/api/v1/subjects/lookup",
         "/api/v1/audit/verify",
         "/api/v1/policy",
@@ -563,4 +569,71 @@ async fn an_order_is_paid_by_a_signed_provider_callback_and_refunded() {
         .authed("POST", &format!("/api/v1/orders/{order}/refund"), None)
         .await;
     assert_eq!(refund.json()["state"], "refund_pending");
+}
+
+#[tokio::test]
+async fn a_student_enrolls_progresses_and_gets_recommendations_by_level() {
+    let api = Api::new().await;
+    for (id, level) in [
+        ("neural-networks-101", "beginner"),
+        ("transformers", "intermediate"),
+    ] {
+        let offering = json!({"id": id, "kind": "course", "level": level, "title_ru": "Курс", "title_kk": "Курс", "title_en": "Course"});
+        assert_eq!(
+            api.authed("POST", "/api/v1/catalog", Some(offering))
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let id = api
+        .authed("POST", "/api/v1/subjects", Some(person()))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let recs = api
+        .authed(
+            "GET",
+            &format!("/api/v1/subjects/{id}/recommendations"),
+            None,
+        )
+        .await;
+    assert_eq!(recs.json()["level"], "beginner");
+    assert_eq!(recs.json()["offerings"][0]["id"], "neural-networks-101");
+    assert!(
+        !recs.text().contains("Магистратура"),
+        "the reason names fields, not values"
+    );
+
+    let enrolled = api
+        .authed(
+            "POST",
+            &format!("/api/v1/subjects/{id}/enrollments"),
+            Some(json!({"offering": "neural-networks-101"})),
+        )
+        .await;
+    assert_eq!(enrolled.status, StatusCode::CREATED, "{}", enrolled.text());
+    let enrollment = enrolled.json()["id"].as_str().unwrap().to_string();
+    let done = api
+        .authed(
+            "POST",
+            &format!("/api/v1/enrollments/{enrollment}/progress"),
+            Some(json!({"percent": 100})),
+        )
+        .await;
+    assert_eq!(done.json()["state"], "completed");
+    let roster = api
+        .authed("GET", "/api/v1/catalog/neural-networks-101/roster", None)
+        .await;
+    assert_eq!(roster.json()[0]["subject"], id.as_str());
+    let after = api
+        .authed(
+            "GET",
+            &format!("/api/v1/subjects/{id}/recommendations"),
+            None,
+        )
+        .await;
+    assert_eq!(after.json()["level"], "intermediate");
 }
