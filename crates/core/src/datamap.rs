@@ -123,6 +123,17 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
             ],
         ),
         (
+            "tickets",
+            &[
+                ("id", Metadata),
+                ("subject_id", SubjectId),
+                ("state", Metadata),
+                ("closed_at", Metadata),
+                ("created_at", Metadata),
+                ("updated_at", Metadata),
+            ],
+        ),
+        (
             "accounts",
             &[
                 ("subject_id", SubjectId),
@@ -201,17 +212,19 @@ impl DataMap {
             .categories
             .iter()
             .flat_map(|category| {
-                let rule = policy.retention_of(category);
-                category.fields.iter().map(move |field| MapEntry {
-                    field: format!("{}.{}", category.key, field.key),
-                    category: category.key.clone(),
-                    key_class: rule.key_class.clone(),
-                    retention: rule.key.clone(),
-                    location: match policy.storage_of(category, field) {
-                        Storage::Profile => SEALED_VALUES,
-                        Storage::Events => SEALED_EVENTS,
-                    },
-                    blind_index: field.blind_index.then_some(BLIND_INDEX),
+                category.fields.iter().map(move |field| {
+                    let rule = policy.retention_of_field(category, field);
+                    MapEntry {
+                        field: format!("{}.{}", category.key, field.key),
+                        category: category.key.clone(),
+                        key_class: rule.key_class.clone(),
+                        retention: rule.key.clone(),
+                        location: match policy.storage_of(category, field) {
+                            Storage::Profile => SEALED_VALUES,
+                            Storage::Events => SEALED_EVENTS,
+                        },
+                        blind_index: field.blind_index.then_some(BLIND_INDEX),
+                    }
                 })
             })
             .collect();

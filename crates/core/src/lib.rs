@@ -16,6 +16,7 @@ pub mod payments;
 pub mod retention;
 mod service;
 pub mod store;
+pub mod support;
 pub mod values;
 
 pub use service::*;

@@ -22,29 +22,33 @@ pub struct RetentionNote {
 }
 
 /// The events that start retention clocks for one person, as far as they have happened.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Anchors {
     /// The person stopped using the services (the contract ended).
     pub service_ended: Option<Timestamp>,
     /// The person last completed a course.
     pub course_completed: Option<Timestamp>,
+    /// Per record: when an enrollment was completed or a support ticket closed.
+    pub records: std::collections::BTreeMap<uuid::Uuid, Timestamp>,
 }
 
 /// The moment a value collected at `collected_at` under `rule` falls due, if its anchor has
 /// happened. Calendar arithmetic runs in the policy's time zone, so "3 years" means the same
 /// day three years on in Almaty.
+/// A value of a record (an enrollment, a ticket) is anchored on that record's own event.
 pub fn due(
     policy: &Policy,
     rule: &RetentionRule,
     collected_at: Timestamp,
+    record: Option<uuid::Uuid>,
     anchors: &Anchors,
 ) -> Option<Timestamp> {
+    let own = record.and_then(|r| anchors.records.get(&r).copied());
     let anchor = match rule.anchor {
         RetentionAnchor::Recorded | RetentionAnchor::Collected => collected_at,
         RetentionAnchor::ServiceEnded => anchors.service_ended?,
-        RetentionAnchor::CourseCompleted => anchors.course_completed?,
-        // Support tickets arrive with the support issue; until then nothing is anchored on them.
-        RetentionAnchor::TicketClosed => return None,
+        RetentionAnchor::CourseCompleted => own.or(anchors.course_completed)?,
+        RetentionAnchor::TicketClosed => own?,
     };
     let tz = jiff::tz::TimeZone::get(&policy.time_zone).ok()?;
     anchor
@@ -58,13 +62,14 @@ pub fn note(
     policy: &Policy,
     rule: &RetentionRule,
     collected_at: Timestamp,
+    record: Option<uuid::Uuid>,
     anchors: &Anchors,
 ) -> RetentionNote {
     RetentionNote {
         rule: rule.key.clone(),
         anchor: rule.anchor,
         term: rule.term.clone(),
-        delete_after: due(policy, rule, collected_at, anchors),
+        delete_after: due(policy, rule, collected_at, record, anchors),
         required_by_law: rule.required_by_law,
     }
 }
@@ -80,14 +85,14 @@ mod tests {
         // 2024-02-29 21:00 UTC is already 1 March 02:00 in Almaty (UTC+5).
         let paid: Timestamp = "2024-02-29T21:00:00Z".parse().unwrap();
         assert_eq!(
-            due(&policy, rule, paid, &Anchors::default())
+            due(&policy, rule, paid, None, &Anchors::default())
                 .unwrap()
                 .to_string(),
             "2029-02-28T21:00:00Z"
         );
         let active = policy.retention_rule("active_user").unwrap();
         assert_eq!(
-            due(&policy, active, paid, &Anchors::default()),
+            due(&policy, active, paid, None, &Anchors::default()),
             None,
             "kept while the service is used"
         );
@@ -97,7 +102,9 @@ mod tests {
             ..Anchors::default()
         };
         assert_eq!(
-            due(&policy, graduate, paid, &anchors).unwrap().to_string(),
+            due(&policy, graduate, paid, None, &anchors)
+                .unwrap()
+                .to_string(),
             "2028-06-30T10:00:00Z"
         );
     }

@@ -396,12 +396,12 @@ impl Vintrova {
                 .clone()
         };
         let mut out = Sealed::default();
-        let mut events: BTreeMap<&str, serde_json::Map<String, Value>> = BTreeMap::new();
+        let mut events: BTreeMap<(&str, &str), serde_json::Map<String, Value>> = BTreeMap::new();
         for v in values {
             let entry = self.entry(&v.field);
             if entry.location == SEALED_EVENTS {
                 events
-                    .entry(&v.category)
+                    .entry((v.category.as_str(), entry.key_class.as_str()))
                     .or_default()
                     .insert(v.field.clone(), v.value.clone());
                 continue;
@@ -425,12 +425,8 @@ impl Vintrova {
                 });
             }
         }
-        for (category, fields) in events {
-            let class = self
-                .policy
-                .retention_of(self.policy.category(category).expect("mapped"))
-                .key_class
-                .clone();
+        for ((category, class), fields) in events {
+            let class = class.to_string();
             let id = Uuid::now_v7();
             let plaintext = serde_json::to_vec(&fields).expect("a JSON object serializes");
             out.events.push(SealedEvent {
@@ -730,6 +726,7 @@ impl Vintrova {
                 collected_at: stored.collected_at,
                 event: None,
                 record: None,
+                key_class: stored.key_class.clone(),
             });
         }
         for stored in self.store.events(subject).await? {
@@ -756,6 +753,7 @@ impl Vintrova {
                     collected_at: stored.collected_at,
                     event: Some(stored.id),
                     record: stored.record,
+                    key_class: stored.key_class.clone(),
                 });
             }
         }
@@ -845,22 +843,32 @@ impl Vintrova {
                     BasisEventKind::ContractStarted => None,
                     _ => ended,
                 });
-        let course_completed = self
-            .store
-            .enrollments(id)
-            .await?
-            .into_iter()
-            .filter_map(|e| e.completed_at)
-            .max();
+        let mut records = BTreeMap::new();
+        let mut course_completed = None;
+        for e in self.store.enrollments(id).await? {
+            if let Some(at) = e.completed_at {
+                records.insert(e.id, at);
+                course_completed = course_completed.max(Some(at));
+            }
+        }
+        for t in self.store.tickets(id).await? {
+            if let Some(at) = t.closed_at {
+                records.insert(t.id, at);
+            }
+        }
         Ok(retention::Anchors {
             service_ended: contract_ended,
             course_completed,
+            records,
         })
     }
 
     fn describe(&self, o: Opened, anchors: &retention::Anchors) -> HeldValue {
         let category = self.policy.category(&o.category).expect("mapped category");
-        let rule = self.policy.retention_of(category);
+        let rule = self
+            .policy
+            .rule_of_class(&o.key_class)
+            .unwrap_or_else(|| self.policy.retention_of(category));
         HeldValue {
             field: o.field,
             category: category.key.clone(),
@@ -876,7 +884,7 @@ impl Vintrova {
                 .collect(),
             source: o.source,
             collected_at: o.collected_at,
-            retention: retention::note(&self.policy, rule, o.collected_at, anchors),
+            retention: retention::note(&self.policy, rule, o.collected_at, o.record, anchors),
             event: o.event,
         }
     }
@@ -888,22 +896,35 @@ impl Vintrova {
         self.require_subject(id).await?;
         let anchors = self.anchors(id).await?;
         let now = self.clock.now();
-        // (key class, category, field, collected) of everything held, profile and events.
-        let mut held: Vec<(String, String, String, Timestamp)> = Vec::new();
+        // (key class, category, field, collected, record) of everything held.
+        let mut held: Vec<(String, String, String, Timestamp, Option<Uuid>)> = Vec::new();
         for v in self.store.values(id).await? {
             if let Some(entry) = self.map.entry(&v.field) {
-                held.push((v.key_class, entry.category.clone(), v.field, v.collected_at));
+                held.push((
+                    v.key_class,
+                    entry.category.clone(),
+                    v.field,
+                    v.collected_at,
+                    None,
+                ));
             }
         }
         for e in self.store.events(id).await? {
-            held.push((e.key_class, e.category.clone(), e.category, e.collected_at));
+            held.push((
+                e.key_class,
+                e.category.clone(),
+                e.category,
+                e.collected_at,
+                e.record,
+            ));
         }
         let mut kept: BTreeMap<String, Kept> = BTreeMap::new();
-        for (class, category, field, collected_at) in &held {
-            let rule = self
-                .policy
-                .retention_of(self.policy.category(category).expect("mapped category"));
-            let Some(until) = retention::due(&self.policy, rule, *collected_at, &anchors) else {
+        for (class, _, field, collected_at, record) in &held {
+            let Some(rule) = self.policy.rule_of_class(class) else {
+                continue;
+            };
+            let Some(until) = retention::due(&self.policy, rule, *collected_at, *record, &anchors)
+            else {
                 continue;
             };
             if rule.required_by_law && until > now {
@@ -1143,6 +1164,7 @@ pub(crate) struct Opened {
     pub(crate) source: String,
     pub(crate) collected_at: Timestamp,
     pub(crate) event: Option<Uuid>,
-    /// The record (an order) an event belongs to.
+    /// The record (an order, an enrollment, a ticket) an event belongs to.
     pub(crate) record: Option<Uuid>,
+    pub(crate) key_class: String,
 }

@@ -13,6 +13,7 @@ use crate::consent::ConsentEvent;
 use crate::gate::BasisEvent;
 use crate::learning::{Enrollment, EnrollmentState, Offering};
 use crate::payments::{Order, OrderState};
+use crate::support::{Ticket, TicketState};
 
 /// A value as stored: sealed by the subject's key of its class.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +84,7 @@ pub struct ErasureCounts {
     pub sessions: u64,
     pub orders: u64,
     pub enrollments: u64,
+    pub tickets: u64,
 }
 
 /// The sequence number and hash of an appended audit entry, for the key store's anchor.
@@ -240,6 +242,25 @@ pub trait Store: Send + Sync {
         id: Uuid,
         state: EnrollmentState,
         completed_at: Option<Timestamp>,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+
+    async fn insert_ticket(
+        &self,
+        ticket: &Ticket,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn ticket(&self, id: Uuid) -> Result<Option<Ticket>, StoreError>;
+    async fn tickets(&self, subject: Uuid) -> Result<Vec<Ticket>, StoreError>;
+    async fn advance_ticket(
+        &self,
+        id: Uuid,
+        state: TicketState,
+        closed_at: Option<Timestamp>,
         events: &[SealedEvent],
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,

@@ -183,7 +183,8 @@ type Checked = Result<(Value, Option<String>), (String, String)>;
 fn check_field(field: &Field, raw: &Value) -> Checked {
     let max_len = field.max_len.unwrap_or(DEFAULT_MAX_LEN);
     match field.kind {
-        FieldKind::Text => text(raw, max_len).map(|s| (Value::String(s), None)),
+        FieldKind::Text => text(raw, max_len, false).map(|s| (Value::String(s), None)),
+        FieldKind::Paragraph => text(raw, max_len, true).map(|s| (Value::String(s), None)),
         FieldKind::Email => email(raw).map(|s| (Value::String(s.clone()), Some(s))),
         FieldKind::Phone => phone(raw).map(|s| (Value::String(s.clone()), Some(s))),
         FieldKind::Integer => {
@@ -223,7 +224,7 @@ fn check_field(field: &Field, raw: &Value) -> Checked {
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    text(item, max_len).map_err(|(p, e)| (format!("item {i}: {p}"), e))
+                    text(item, max_len, false).map_err(|(p, e)| (format!("item {i}: {p}"), e))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((Value::from(items), None))
@@ -273,7 +274,7 @@ fn string(raw: &Value) -> Result<&str, (String, String)> {
     }
 }
 
-fn text(raw: &Value, max_len: usize) -> Result<String, (String, String)> {
+fn text(raw: &Value, max_len: usize, multiline: bool) -> Result<String, (String, String)> {
     let s = string(raw)?.trim();
     if s.is_empty() {
         return Err(bad("empty", "some text; leave the field out instead"));
@@ -285,11 +286,14 @@ fn text(raw: &Value, max_len: usize) -> Result<String, (String, String)> {
             format!("at most {max_len} characters"),
         ));
     }
-    if s.chars().any(|c| c.is_control()) {
-        return Err(bad(
-            "contains control characters",
-            "printable text on one line",
-        ));
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    if s.chars().any(|c| c.is_control() && !allowed(c)) {
+        let expected = if multiline {
+            "printable text"
+        } else {
+            "printable text on one line"
+        };
+        return Err(bad("contains control characters", expected));
     }
     if holds_card_number(s) {
         return Err(bad(

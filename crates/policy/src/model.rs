@@ -136,6 +136,10 @@ pub struct Field {
     /// For `integer` fields: the smallest and largest value allowed.
     #[serde(default)]
     pub range: Option<[i64; 2]>,
+    /// Overrides the category's retention rule: support messages are contact with the person,
+    /// kept by the support rule rather than for as long as the account lives.
+    #[serde(default)]
+    pub retention: Option<String>,
     /// Overrides the category's storage: a field only ever recorded as part of events (a
     /// course's progress) in a category otherwise kept as a profile.
     #[serde(default)]
@@ -146,6 +150,8 @@ pub struct Field {
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
     Text,
+    /// Text that may run over several lines (a message).
+    Paragraph,
     Email,
     Phone,
     Integer,
@@ -311,6 +317,20 @@ impl Policy {
     /// How a field is kept: its own storage, or its category's.
     pub fn storage_of(&self, category: &Category, field: &Field) -> Storage {
         field.storage.unwrap_or(category.storage)
+    }
+
+    /// The retention rule governing a field: its own, or its category's.
+    pub fn retention_of_field(&self, category: &Category, field: &Field) -> &RetentionRule {
+        field
+            .retention
+            .as_deref()
+            .and_then(|r| self.retention_rule(r))
+            .unwrap_or_else(|| self.retention_of(category))
+    }
+
+    /// The retention rule whose key class is `class` (one rule per class, validated).
+    pub fn rule_of_class(&self, class: &str) -> Option<&RetentionRule> {
+        self.retention_rules.iter().find(|r| r.key_class == class)
     }
 
     /// The retention rule governing a category.

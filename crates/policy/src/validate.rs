@@ -208,6 +208,14 @@ fn check(p: &Policy) -> Vec<Problem> {
             if holds_card_secrets(&field.key) {
                 c.fail(format!("{fpath}.key"), format!("`{}` would hold card data a payment may never keep; store `card_last4` and the provider's reference instead", field.key));
             }
+            if let Some(rule) = &field.retention
+                && !rules.contains(rule.as_str())
+            {
+                c.fail(
+                    format!("{fpath}.retention"),
+                    format!("`{rule}` is not a declared retention rule"),
+                );
+            }
             if field.max_len == Some(0) || field.max_len.is_some_and(|m| m > 10_000) {
                 c.fail(
                     format!("{fpath}.max_len"),

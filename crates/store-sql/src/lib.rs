@@ -28,6 +28,7 @@ use vintrova_core::store::{
     ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
     StoreError, SubjectRecord,
 };
+use vintrova_core::support::{Ticket, TicketState};
 
 pub use keys::SqlKeyStore;
 
@@ -104,6 +105,10 @@ fn from_word<DB: Dialect, T: serde::de::DeserializeOwned>(word: &str) -> Result<
     serde_json::from_value(serde_json::Value::String(word.to_string()))
         .map_err(|_| backend::<DB>(format!("unknown value `{word}` in the catalog")))
 }
+
+const TICKET_BY_ID: &str =
+    "SELECT id, subject_id, state, closed_at, created_at FROM tickets WHERE id = $1";
+const TICKETS_OF_SUBJECT: &str = "SELECT id, subject_id, state, closed_at, created_at FROM tickets WHERE subject_id = $1 ORDER BY id";
 
 /// The data store on any [`Dialect`].
 pub struct SqlStore<DB: Database> {
@@ -293,6 +298,19 @@ where
                 .ok_or_else(|| backend::<DB>(format!("unknown enrollment state `{state}`")))?,
             completed_at: completed.as_deref().map(time::<DB>).transpose()?,
             created_at: time::<DB>(&r.get::<String, _>(5))?,
+        })
+    }
+
+    fn ticket_of(r: &DB::Row) -> Result<Ticket, StoreError> {
+        let state: String = r.get(2);
+        let closed: Option<String> = r.get(3);
+        Ok(Ticket {
+            id: r.get(0),
+            subject: r.get(1),
+            state: TicketState::parse(&state)
+                .ok_or_else(|| backend::<DB>(format!("unknown ticket state `{state}`")))?,
+            closed_at: closed.as_deref().map(time::<DB>).transpose()?,
+            created_at: time::<DB>(&r.get::<String, _>(4))?,
         })
     }
 
@@ -662,6 +680,10 @@ where
                     &mut counts.enrollments,
                     "DELETE FROM enrollments WHERE subject_id = $1",
                 ),
+                (
+                    &mut counts.tickets,
+                    "DELETE FROM tickets WHERE subject_id = $1",
+                ),
             ] {
                 *counter += Self::exec(&mut tx, sql, id).await?;
             }
@@ -982,6 +1004,70 @@ where
         .bind(id)
         .bind(state.as_str().to_string())
         .bind(completed_at.map(|t| t.to_string()))
+        .bind(audit.at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        if let Some(subject) = audit.subject {
+            Self::put_events(&mut tx, subject, events).await?;
+        }
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn insert_ticket(
+        &self,
+        t: &Ticket,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(t.subject)).await?;
+        sqlx::query::<DB>(
+            "INSERT INTO tickets (id, subject_id, state, closed_at, created_at, updated_at) VALUES ($1, $2, $3, NULL, $4, $4)",
+        )
+        .bind(t.id)
+        .bind(t.subject)
+        .bind(t.state.as_str().to_string())
+        .bind(t.created_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        Self::put_events(&mut tx, t.subject, events).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn ticket(&self, id: Uuid) -> Result<Option<Ticket>, StoreError> {
+        self.rows_of(TICKET_BY_ID, id)
+            .await?
+            .first()
+            .map(Self::ticket_of)
+            .transpose()
+    }
+
+    async fn tickets(&self, subject: Uuid) -> Result<Vec<Ticket>, StoreError> {
+        self.rows_of(TICKETS_OF_SUBJECT, subject)
+            .await?
+            .iter()
+            .map(Self::ticket_of)
+            .collect()
+    }
+
+    async fn advance_ticket(
+        &self,
+        id: Uuid,
+        state: TicketState,
+        closed_at: Option<Timestamp>,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(audit.subject).await?;
+        sqlx::query::<DB>(
+            "UPDATE tickets SET state = $2, closed_at = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(state.as_str().to_string())
+        .bind(closed_at.map(|t| t.to_string()))
         .bind(audit.at.to_string())
         .execute(&mut *tx)
         .await

@@ -69,6 +69,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "learning",
             include_str!("../migrations/postgres/0005_learning.sql"),
         ),
+        (
+            "support",
+            include_str!("../migrations/postgres/0006_support.sql"),
+        ),
     ])
     .run(&data)
     .await

@@ -111,6 +111,10 @@ pub async fn open(
                 "learning",
                 include_str!("../migrations/sqlite/0005_learning.sql"),
             ),
+            (
+                "support",
+                include_str!("../migrations/sqlite/0006_support.sql"),
+            ),
         ],
     )
     .await?;

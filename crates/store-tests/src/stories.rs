@@ -1400,3 +1400,90 @@ pub async fn learning_enrolls_tracks_progress_and_recommends_by_level(h: &Harnes
             .is_empty()
     );
 }
+
+/// Support: tickets with messages from the person and from staff, sealed; closing starts the
+/// two-year clock of the support rule for that ticket's messages.
+pub async fn support_tickets_keep_messages_sealed_until_two_years_after_closing(h: &Harness) {
+    use vintrova_core::support::{Author, TicketState};
+    let actor = operator();
+    let id = add(h, aigerim(), contract()).await;
+    let question = "Не открывается ноутбук в уроке 3.\nБраузер: Firefox, ошибка 502.";
+    let ticket = h
+        .app
+        .open_ticket(&actor, id, "Ноутбук не открывается", question)
+        .await
+        .unwrap();
+    assert_eq!(ticket.state, TicketState::Open);
+    let answered = h
+        .app
+        .reply(
+            &actor,
+            ticket.id,
+            Author::Staff,
+            "Исправили, попробуйте снова.",
+        )
+        .await
+        .unwrap();
+    assert_eq!(answered.state, TicketState::Answered);
+    h.app
+        .reply(&actor, ticket.id, Author::Person, "Работает, спасибо!")
+        .await
+        .unwrap();
+    h.clock.advance(SignedDuration::from_hours(24));
+    let closed = h.app.close_ticket(&actor, ticket.id).await.unwrap();
+    assert_eq!(closed.closed_at, Some(h.app.now()));
+    assert!(matches!(
+        h.app
+            .reply(&actor, ticket.id, Author::Person, "ещё вопрос")
+            .await,
+        Err(CoreError::Invalid(_))
+    ));
+
+    let export = h.app.export(&actor, id).await.unwrap();
+    let messages: Vec<(&str, &str)> = export
+        .values
+        .iter()
+        .filter(|v| v.field == "contact.support_message")
+        .map(|v| (v.source.as_str(), v.value.as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            ("support_request", question),
+            ("staff_entry", "Исправили, попробуйте снова."),
+            ("support_request", "Работает, спасибо!")
+        ]
+    );
+    let first = export
+        .values
+        .iter()
+        .find(|v| v.field == "contact.support_message")
+        .unwrap();
+    assert_eq!(first.retention.rule, "support");
+    assert_eq!(
+        first.retention.delete_after.unwrap().to_string(),
+        "2027-03-02T04:00:00Z",
+        "two years after closing"
+    );
+    let phone = export
+        .values
+        .iter()
+        .find(|v| v.field == "contact.phone")
+        .unwrap();
+    assert_eq!(
+        phone.retention.rule, "active_user",
+        "the rest of the contact data follows the account"
+    );
+
+    let stored = h.every_stored_byte().await;
+    assert!(
+        !contains(&stored, "Работает, спасибо".as_bytes())
+            && !contains(&stored, "ошибка 502".as_bytes())
+    );
+    let stranger = add(h, json!({"contact": {"first_name": "Гость"}}), vec![]).await;
+    assert!(matches!(
+        h.app.open_ticket(&actor, stranger, "Вопрос", "Текст").await,
+        Err(CoreError::Refused(Refusal::ContractNotInForce { .. }))
+    ));
+    assert_eq!(h.app.erase(&actor, id).await.unwrap().deleted.tickets, 1);
+}

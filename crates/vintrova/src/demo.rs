@@ -15,6 +15,7 @@ use vintrova_core::consent::Channel;
 use vintrova_core::gate::BasisEventKind;
 use vintrova_core::learning::{Level, Offering, OfferingKind};
 use vintrova_core::payments::{DevProvider, Outcome};
+use vintrova_core::support::Author;
 use vintrova_core::{Actor, Collection, Vintrova};
 
 use crate::setup::Result;
@@ -107,6 +108,21 @@ const COURSE_IDS: &[&str] = &[
     "computer-vision",
     "mlops-basics",
     "llm-webinar",
+];
+const QUESTIONS: &[(&str, &str)] = &[
+    (
+        "Не открывается урок",
+        "Здравствуйте! Урок 3 не открывается,\nвидео не грузится.",
+    ),
+    ("Оплата", "Оплатил курс, но доступ не появился."),
+    (
+        "Сертификат",
+        "Когда будет готов сертификат о прохождении курса?",
+    ),
+    (
+        "Курс бойынша сұрақ",
+        "Сәлеметсіз бе! Тапсырманы қалай жіберуге болады?",
+    ),
 ];
 const PAGES: &[&str] = &[
     "/courses",
@@ -205,6 +221,7 @@ pub struct Seeded {
     pub orders: u64,
     pub enrollments: u64,
     pub completions: u64,
+    pub tickets: u64,
     /// The first few people seeded, to look at.
     pub sample: Vec<uuid::Uuid>,
 }
@@ -334,6 +351,22 @@ pub async fn seed(
                 app.complete(&actor, enrollment.id).await?;
                 out.completions += 1;
             }
+        }
+        if dice.chance(30) {
+            let (title, question) = *dice.pick(QUESTIONS);
+            let ticket = app.open_ticket(&actor, id, title, question).await?;
+            clock.advance(step / 16);
+            app.reply(
+                &actor,
+                ticket.id,
+                Author::Staff,
+                "Спасибо за обращение! Проверили и исправили, попробуйте снова.",
+            )
+            .await?;
+            if dice.chance(80) {
+                app.close_ticket(&actor, ticket.id).await?;
+            }
+            out.tickets += 1;
         }
         if dice.chance(55) {
             let amount = *dice.pick(&[1_990_000_i64, 4_500_000, 9_900_000, 24_900_000]);

@@ -9,6 +9,7 @@ pub mod api;
 pub mod learning;
 pub mod payments;
 mod problem;
+pub mod support;
 
 use std::sync::Arc;
 
@@ -54,7 +55,7 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::close, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::close, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, api::lookup, api::verify_audit, api::policy
     ),
     modifiers(&BearerToken)
 )]
@@ -113,6 +114,12 @@ pub fn router(state: AppState) -> Router {
             "/subjects/{id}/recommendations",
             get(learning::recommendations),
         )
+        .route(
+            "/subjects/{id}/tickets",
+            post(support::open).get(support::list),
+        )
+        .route("/tickets/{id}/messages", post(support::reply))
+        .route("/tickets/{id}/close", post(support::close))
         .route("/accounts/password", post(accounts::change_password))
         .route("/accounts/{id}/close", post(accounts::close))
         .route("/sessions", post(accounts::sign_in))

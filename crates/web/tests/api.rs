@@ -323,6 +323,9 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/enrollments/{id}/progress",
         "/api/v1/enrollments/{id}/cancel",
         "/api/v1/subjects/{id}/recommendations",
+        "/api/v1/subjects/{id}/tickets",
+        "/api/v1/tickets/{id}/messages",
+        "/api/v1/tickets/{id}/close",
         "/api/v1/subjects/lookup",
         "/api/v1/audit/verify",
         "/api/v1/policy",
@@ -636,4 +639,43 @@ async fn a_student_enrolls_progresses_and_gets_recommendations_by_level() {
         )
         .await;
     assert_eq!(after.json()["level"], "intermediate");
+}
+
+#[tokio::test]
+async fn a_support_ticket_is_opened_answered_and_closed() {
+    let api = Api::new().await;
+    let id = api
+        .authed("POST", "/api/v1/subjects", Some(person()))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let opened = api
+        .authed(
+            "POST",
+            &format!("/api/v1/subjects/{id}/tickets"),
+            Some(json!({"title": "Оплата", "message": "Не прошла оплата\nкартой"})),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text());
+    let ticket = opened.json()["id"].as_str().unwrap().to_string();
+    let answered = api
+        .authed(
+            "POST",
+            &format!("/api/v1/tickets/{ticket}/messages"),
+            Some(json!({"author": "staff", "message": "Проверим"})),
+        )
+        .await;
+    assert_eq!(answered.json()["state"], "answered");
+    let closed = api
+        .authed("POST", &format!("/api/v1/tickets/{ticket}/close"), None)
+        .await;
+    assert_eq!(closed.json()["state"], "closed");
+    assert_eq!(
+        api.authed("GET", &format!("/api/v1/subjects/{id}/tickets"), None)
+            .await
+            .json()[0]["state"],
+        "closed"
+    );
 }

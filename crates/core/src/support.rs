@@ -1,0 +1,192 @@
+//! Technical support and consulting (R3.1 support): tickets with messages.
+//!
+//! A ticket row keeps in clear only its state and when it closed — closing starts the two-year
+//! clock of the support rule (R8.1). Its subject line and every message, the person's and
+//! staff's alike (told apart by their source), are sealed contact events of the ticket.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::Action;
+use crate::gate::Use;
+use crate::values::InvalidInput;
+use crate::{Actor, Result, Vintrova};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TicketState {
+    /// Waiting for support.
+    Open,
+    /// Support answered; waiting for the person.
+    Answered,
+    Closed,
+}
+
+impl TicketState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketState::Open => "open",
+            TicketState::Answered => "answered",
+            TicketState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            TicketState::Open,
+            TicketState::Answered,
+            TicketState::Closed,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+}
+
+/// A ticket as stored: no PD in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Ticket {
+    pub id: Uuid,
+    pub subject: Uuid,
+    pub state: TicketState,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub closed_at: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+}
+
+/// Who wrote a message; recorded as the message's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    Person,
+    Staff,
+}
+
+impl Author {
+    fn source(self) -> &'static str {
+        match self {
+            Author::Person => "support_request",
+            Author::Staff => "staff_entry",
+        }
+    }
+}
+
+impl Vintrova {
+    /// Open a ticket with its first message, under the support purpose (contract).
+    pub async fn open_ticket(
+        &self,
+        actor: &Actor,
+        subject: Uuid,
+        title: &str,
+        message: &str,
+    ) -> Result<Ticket> {
+        self.authorize(subject, Use::Purpose("support".into()))
+            .await?;
+        let id = Uuid::now_v7();
+        let record = self.parse_json(
+            &json!({"contact": {"support_subject": title, "support_message": message}}),
+        )?;
+        let sealed = self
+            .seal(subject, &record, Author::Person.source(), Some(id))
+            .await?
+            .events;
+        let ticket = Ticket {
+            id,
+            subject,
+            state: TicketState::Open,
+            closed_at: None,
+            created_at: self.now(),
+        };
+        let audit = self.draft(
+            actor,
+            Action::Create,
+            Some(subject),
+            vec!["contact".into()],
+            Some("support".into()),
+        );
+        let head = self
+            .store()
+            .insert_ticket(&ticket, &sealed, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await?;
+        Ok(ticket)
+    }
+
+    /// Add a message: the person's reopens an answered ticket, staff's answers it.
+    pub async fn reply(
+        &self,
+        actor: &Actor,
+        ticket: Uuid,
+        author: Author,
+        message: &str,
+    ) -> Result<Ticket> {
+        let found = self.require_open_ticket(ticket).await?;
+        self.authorize(found.subject, Use::Purpose("support".into()))
+            .await?;
+        let record = self.parse_json(&json!({"contact": {"support_message": message}}))?;
+        let sealed = self
+            .seal(found.subject, &record, author.source(), Some(ticket))
+            .await?
+            .events;
+        let state = match author {
+            Author::Person => TicketState::Open,
+            Author::Staff => TicketState::Answered,
+        };
+        self.advance_ticket(actor, found, state, &sealed).await
+    }
+
+    /// Close a ticket; the two-year clock of its messages starts now.
+    pub async fn close_ticket(&self, actor: &Actor, ticket: Uuid) -> Result<Ticket> {
+        let found = self.require_open_ticket(ticket).await?;
+        self.advance_ticket(actor, found, TicketState::Closed, &[])
+            .await
+    }
+
+    async fn require_open_ticket(&self, id: Uuid) -> Result<Ticket> {
+        let found = self.store().ticket(id).await?.ok_or_else(|| {
+            InvalidInput::one(
+                "ticket",
+                "not a ticket of ours",
+                "the id `open_ticket` returned",
+            )
+        })?;
+        if found.state == TicketState::Closed {
+            return Err(
+                InvalidInput::one("ticket", "is closed", "an open ticket; open a new one").into(),
+            );
+        }
+        Ok(found)
+    }
+
+    async fn advance_ticket(
+        &self,
+        actor: &Actor,
+        found: Ticket,
+        state: TicketState,
+        sealed: &[crate::store::SealedEvent],
+    ) -> Result<Ticket> {
+        let closed_at = (state == TicketState::Closed).then(|| self.now());
+        let audit = self.draft(
+            actor,
+            Action::Update,
+            Some(found.subject),
+            vec!["contact".into()],
+            Some("support".into()),
+        );
+        let head = self
+            .store()
+            .advance_ticket(found.id, state, closed_at, sealed, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await?;
+        Ok(Ticket {
+            state,
+            closed_at,
+            ..found
+        })
+    }
+}
