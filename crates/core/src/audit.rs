@@ -25,6 +25,7 @@ pub enum Action {
     OpenAccount,
     ChangePassword,
     CloseAccount,
+    Notify,
     RotateKeys,
 }
 
@@ -42,6 +43,7 @@ impl Action {
             Action::OpenAccount => "open_account",
             Action::ChangePassword => "change_password",
             Action::CloseAccount => "close_account",
+            Action::Notify => "notify",
             Action::RotateKeys => "rotate_keys",
         }
     }

@@ -134,6 +134,15 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
             ],
         ),
         (
+            "notices",
+            &[
+                ("id", Metadata),
+                ("subject_id", SubjectId),
+                ("kind", Metadata),
+                ("queued_at", Metadata),
+            ],
+        ),
+        (
             "accounts",
             &[
                 ("subject_id", SubjectId),

@@ -127,6 +127,20 @@ pub enum Refusal {
     Restricted,
 }
 
+impl Refusal {
+    /// The rule's name, for machines (problem details, reports).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Refusal::UnknownPurpose(_) => "unknown_purpose",
+            Refusal::NoConsent { .. } => "no_consent",
+            Refusal::ConsentWithdrawn { .. } => "consent_withdrawn",
+            Refusal::ContractNotInForce { .. } => "contract_not_in_force",
+            Refusal::Objected { .. } => "objected",
+            Refusal::Restricted => "restricted",
+        }
+    }
+}
+
 /// The derived state of a subject's bases, folded from the events in order.
 #[derive(Debug, Default)]
 struct BasisState {

@@ -12,6 +12,7 @@ pub mod consent;
 pub mod datamap;
 pub mod gate;
 pub mod learning;
+pub mod notifications;
 pub mod payments;
 pub mod retention;
 mod service;

@@ -12,6 +12,7 @@ use crate::audit::{AuditDraft, AuditRecord, ChainSealer};
 use crate::consent::ConsentEvent;
 use crate::gate::BasisEvent;
 use crate::learning::{Enrollment, EnrollmentState, Offering};
+use crate::notifications::Notice;
 use crate::payments::{Order, OrderState};
 use crate::support::{Ticket, TicketState};
 
@@ -85,6 +86,7 @@ pub struct ErasureCounts {
     pub orders: u64,
     pub enrollments: u64,
     pub tickets: u64,
+    pub notices: u64,
 }
 
 /// The sequence number and hash of an appended audit entry, for the key store's anchor.
@@ -265,6 +267,16 @@ pub trait Store: Send + Sync {
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
+
+    async fn insert_notice(
+        &self,
+        notice: &Notice,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn notices(&self, subject: Uuid) -> Result<Vec<Notice>, StoreError>;
+    /// Subject ids in order, after `after`, at most `limit`: for work over everyone.
+    async fn subject_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError>;
 
     /// Audit entries with `seq > after`, in order, at most `limit`.
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;

@@ -23,6 +23,7 @@ use vintrova_core::audit::{AuditDraft, AuditRecord, ChainSealer, GENESIS, parse_
 use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::{BasisEvent, BasisEventKind};
 use vintrova_core::learning::{Enrollment, EnrollmentState, Offering};
+use vintrova_core::notifications::{Notice, NoticeKind};
 use vintrova_core::payments::{Order, OrderState};
 use vintrova_core::store::{
     ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
@@ -684,6 +685,10 @@ where
                     &mut counts.tickets,
                     "DELETE FROM tickets WHERE subject_id = $1",
                 ),
+                (
+                    &mut counts.notices,
+                    "DELETE FROM notices WHERE subject_id = $1",
+                ),
             ] {
                 *counter += Self::exec(&mut tx, sql, id).await?;
             }
@@ -1076,6 +1081,64 @@ where
             Self::put_events(&mut tx, subject, events).await?;
         }
         Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn insert_notice(
+        &self,
+        n: &Notice,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(n.subject)).await?;
+        sqlx::query::<DB>(
+            "INSERT INTO notices (id, subject_id, kind, queued_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(n.id)
+        .bind(n.subject)
+        .bind(n.kind.as_str().to_string())
+        .bind(n.queued_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn notices(&self, subject: Uuid) -> Result<Vec<Notice>, StoreError> {
+        let rows = self
+            .rows_of("SELECT id, subject_id, kind, queued_at FROM notices WHERE subject_id = $1 ORDER BY id", subject)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.get(2);
+                Ok(Notice {
+                    id: r.get(0),
+                    subject: r.get(1),
+                    kind: NoticeKind::parse(&kind)
+                        .ok_or_else(|| backend::<DB>(format!("unknown notice kind `{kind}`")))?,
+                    queued_at: time::<DB>(&r.get::<String, _>(3))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn subject_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
+        let rows = match after {
+            Some(after) => {
+                sqlx::query::<DB>("SELECT id FROM subjects WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => {
+                sqlx::query::<DB>("SELECT id FROM subjects ORDER BY id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(backend::<DB>)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {

@@ -73,6 +73,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "support",
             include_str!("../migrations/postgres/0006_support.sql"),
         ),
+        (
+            "notices",
+            include_str!("../migrations/postgres/0007_notices.sql"),
+        ),
     ])
     .run(&data)
     .await

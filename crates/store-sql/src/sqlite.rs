@@ -115,6 +115,10 @@ pub async fn open(
                 "support",
                 include_str!("../migrations/sqlite/0006_support.sql"),
             ),
+            (
+                "notices",
+                include_str!("../migrations/sqlite/0007_notices.sql"),
+            ),
         ],
     )
     .await?;

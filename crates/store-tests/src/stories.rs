@@ -1487,3 +1487,74 @@ pub async fn support_tickets_keep_messages_sealed_until_two_years_after_closing(
     ));
     assert_eq!(h.app.erase(&actor, id).await.unwrap().deleted.tickets, 1);
 }
+
+/// Notices reach only people who consented to them and did not object to direct marketing;
+/// each one sent is recorded and audited, each one not sent is counted by its rule.
+pub async fn notices_go_only_where_consent_holds_and_no_objection(h: &Harness) {
+    use vintrova_core::notifications::NoticeKind;
+    let actor = operator();
+    let consenting = |purposes: &[&str]| {
+        let c = consenting(purposes);
+        async move {
+            let values = h.app.parse_json(&json!({"contact": {"first_name": "Ученик", "email": format!("s{}@mail.kz", uuid::Uuid::now_v7().simple())}})).unwrap();
+            h.app.add_subject(&operator(), values, c).await.unwrap()
+        }
+    };
+    let yes = consenting(&["notifications"]).await;
+    let no = consenting(&[]).await;
+    let withdrawn = consenting(&["notifications"]).await;
+    let objecting = consenting(&["notifications"]).await;
+    h.app
+        .record_consent(
+            &actor,
+            withdrawn,
+            "notifications",
+            ConsentAction::Withdrawn,
+            Channel::Cabinet,
+            None,
+        )
+        .await
+        .unwrap();
+    h.app
+        .record_basis(
+            &actor,
+            objecting,
+            BasisEventKind::Objected,
+            Some("notifications".into()),
+            "cabinet",
+        )
+        .await
+        .unwrap();
+
+    let report = h
+        .app
+        .notify_all(&actor, NoticeKind::CourseUpdate)
+        .await
+        .unwrap();
+    assert_eq!(report.queued, 1);
+    let counts: Vec<(&str, u64)> = report
+        .not_sent
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(
+        counts,
+        [("consent_withdrawn", 1), ("no_consent", 1), ("objected", 1)]
+    );
+    assert_eq!(h.app.store().notices(yes).await.unwrap().len(), 1);
+    for other in [no, withdrawn, objecting] {
+        assert!(h.app.store().notices(other).await.unwrap().is_empty());
+    }
+    let notified: Vec<_> = h
+        .app
+        .store()
+        .audit_page(0, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entry.action == "notify")
+        .collect();
+    assert_eq!(notified.len(), 1);
+    assert_eq!(notified[0].entry.subject, Some(yes));
+    assert_eq!(h.app.erase(&actor, yes).await.unwrap().deleted.notices, 1);
+}

@@ -16,6 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 use vintrova_core::consent::{Channel, ConsentAction};
 use vintrova_core::gate::BasisEventKind;
+use vintrova_core::notifications::NoticeKind;
 use vintrova_core::{Actor, Collection, CoreError};
 
 use setup::{Config, Result};
@@ -64,6 +65,12 @@ enum Command {
     /// Synthetic data for demos and benchmarks.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Queue a notice for everyone who consented to notifications and did not object.
+    Notify {
+        /// `course_update` or `new_feature`.
+        #[arg(long)]
+        kind: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -315,6 +322,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let rt = setup::open_with_clock(&config, clock.clone()).await?;
             let seeded = demo::seed(&rt.app, &clock, span, subjects, seed).await?;
             print_json(&seeded)?;
+        }
+        Command::Notify { kind } => {
+            let kind = NoticeKind::parse(&kind).ok_or_else(|| {
+                format!("`{kind}` is not a notice kind; use course_update or new_feature")
+            })?;
+            let rt = setup::open(&config).await?;
+            print_json(&rt.app.notify_all(&actor, kind).await?)?;
         }
         Command::Keys(KeysCommand::Rotate) => {
             let rt = setup::open(&config).await?;

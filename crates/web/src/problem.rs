@@ -83,7 +83,7 @@ impl From<CoreError> for Problem {
                 e.to_string(),
             ),
             CoreError::Refused(refusal) => Problem {
-                rule: Some(rule_name(&refusal).to_string()),
+                rule: Some(refusal.rule().to_string()),
                 ..Problem::new(
                     StatusCode::FORBIDDEN,
                     "purpose-refused",
@@ -125,17 +125,5 @@ impl From<CoreError> for Problem {
                 }
             }
         }
-    }
-}
-
-fn rule_name(refusal: &vintrova_core::gate::Refusal) -> &'static str {
-    use vintrova_core::gate::Refusal::*;
-    match refusal {
-        UnknownPurpose(_) => "unknown_purpose",
-        NoConsent { .. } => "no_consent",
-        ConsentWithdrawn { .. } => "consent_withdrawn",
-        ContractNotInForce { .. } => "contract_not_in_force",
-        Objected { .. } => "objected",
-        Restricted => "restricted",
     }
 }

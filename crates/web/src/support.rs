@@ -1,4 +1,4 @@
-//! Support tickets and their messages.
+//! Support tickets and their messages, and notices about courses and features.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use vintrova_core::notifications::{NoticeKind, NoticeReport};
 use vintrova_core::support::{Author, Ticket};
 
 use crate::AppState;
@@ -83,4 +84,27 @@ pub async fn close(
 ) -> Result<Json<Ticket>, Problem> {
     let id = subject_id(&id)?;
     Ok(Json(s.app.close_ticket(&s.actor, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNotices {
+    pub kind: NoticeKind,
+    /// The people to notify; everyone when omitted. Only those the gate allows receive it.
+    #[serde(default)]
+    pub subjects: Option<Vec<uuid::Uuid>>,
+}
+
+#[utoipa::path(post, path = "/api/v1/notices", request_body = NewNotices,
+    responses((status = 200, body = NoticeReport), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn notify(
+    State(s): State<AppState>,
+    bytes: Bytes,
+) -> Result<Json<NoticeReport>, Problem> {
+    let input: NewNotices = body(&bytes, r#"{"kind": "course_update", "subjects": ["…"]}"#)?;
+    let report = match input.subjects {
+        Some(subjects) => s.app.notify(&s.actor, input.kind, &subjects).await?,
+        None => s.app.notify_all(&s.actor, input.kind).await?,
+    };
+    Ok(Json(report))
 }

@@ -326,6 +326,7 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/subjects/{id}/tickets",
         "/api/v1/tickets/{id}/messages",
         "/api/v1/tickets/{id}/close",
+        "/api/v1/notices",
         "/api/v1/subjects/lookup",
         "/api/v1/audit/verify",
         "/api/v1/policy",

@@ -1,0 +1,127 @@
+//! Important notices about course updates and new features (R3.1 notifications): only to people
+//! who consented and did not object to direct marketing, and every one recorded.
+//!
+//! A notice is queued per person with nothing but its kind; the address is read through the
+//! purpose gate when it is delivered, so a consent withdrawn in between still stops it.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::audit::Action;
+use crate::gate::Use;
+use crate::{Actor, CoreError, Result, Vintrova};
+
+pub const PURPOSE: &str = "notifications";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    CourseUpdate,
+    NewFeature,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::CourseUpdate => "course_update",
+            NoticeKind::NewFeature => "new_feature",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [NoticeKind::CourseUpdate, NoticeKind::NewFeature]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A queued notice: who, what kind, when. No address, no text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notice {
+    pub id: Uuid,
+    pub subject: Uuid,
+    pub kind: NoticeKind,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub queued_at: Timestamp,
+}
+
+/// What a send run did: how many were queued, and how many were not, by the gate's rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeReport {
+    pub queued: u64,
+    /// Refusals by rule (`no_consent`, `consent_withdrawn`, `objected`, `restricted`).
+    pub not_sent: BTreeMap<String, u64>,
+}
+
+impl Vintrova {
+    /// Queue a notice of `kind` for each of `subjects` the gate lets it reach.
+    pub async fn notify(
+        &self,
+        actor: &Actor,
+        kind: NoticeKind,
+        subjects: &[Uuid],
+    ) -> Result<NoticeReport> {
+        let mut report = NoticeReport::default();
+        for &subject in subjects {
+            match self.authorize(subject, Use::Purpose(PURPOSE.into())).await {
+                Ok(_) => {
+                    let notice = Notice {
+                        id: Uuid::now_v7(),
+                        subject,
+                        kind,
+                        queued_at: self.now(),
+                    };
+                    let audit = self.draft(
+                        actor,
+                        Action::Notify,
+                        Some(subject),
+                        vec!["contact".into()],
+                        Some(PURPOSE.into()),
+                    );
+                    let head = self
+                        .store()
+                        .insert_notice(&notice, &audit, &self.sealer())
+                        .await?;
+                    self.anchor(head).await?;
+                    report.queued += 1;
+                }
+                Err(CoreError::Refused(refusal)) => {
+                    *report
+                        .not_sent
+                        .entry(refusal.rule().to_string())
+                        .or_default() += 1;
+                }
+                Err(CoreError::UnknownSubject(_)) => {
+                    *report.not_sent.entry("unknown_subject".into()).or_default() += 1;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Queue a notice for everyone the gate lets it reach, page by page.
+    pub async fn notify_all(&self, actor: &Actor, kind: NoticeKind) -> Result<NoticeReport> {
+        let mut total = NoticeReport::default();
+        let mut after = None;
+        loop {
+            let page = self.store().subject_ids(after, 500).await?;
+            let Some(last) = page.last().copied() else {
+                break;
+            };
+            let report = self.notify(actor, kind, &page).await?;
+            total.queued += report.queued;
+            for (rule, n) in report.not_sent {
+                *total.not_sent.entry(rule).or_default() += n;
+            }
+            after = Some(last);
+        }
+        Ok(total)
+    }
+}
