@@ -89,12 +89,14 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
             ],
         ),
         (
-            "orders",
+            "records",
             &[
                 ("id", Metadata),
                 ("subject_id", SubjectId),
+                ("kind", Metadata),
                 ("state", Metadata),
-                ("reference_digest", ReferenceDigest),
+                ("digest", ReferenceDigest),
+                ("anchored_at", Metadata),
                 ("created_at", Metadata),
                 ("updated_at", Metadata),
             ],
@@ -108,29 +110,6 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("title_ru", Metadata),
                 ("title_kk", Metadata),
                 ("title_en", Metadata),
-            ],
-        ),
-        (
-            "enrollments",
-            &[
-                ("id", Metadata),
-                ("subject_id", SubjectId),
-                ("course_digest", ReferenceDigest),
-                ("state", Metadata),
-                ("completed_at", Metadata),
-                ("created_at", Metadata),
-                ("updated_at", Metadata),
-            ],
-        ),
-        (
-            "tickets",
-            &[
-                ("id", Metadata),
-                ("subject_id", SubjectId),
-                ("state", Metadata),
-                ("closed_at", Metadata),
-                ("created_at", Metadata),
-                ("updated_at", Metadata),
             ],
         ),
         (

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::audit::Action;
 use crate::gate::Use;
+use crate::records::{Record, RecordKind, RecordView};
 use crate::values::InvalidInput;
 use crate::{Actor, Result, Vintrova};
 
@@ -91,6 +92,34 @@ pub struct Enrollment {
     pub completed_at: Option<Timestamp>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+}
+
+impl RecordView for Enrollment {
+    const KIND: RecordKind = RecordKind::Enrollment;
+
+    fn from_record(r: Record) -> Option<Self> {
+        Some(Enrollment {
+            id: r.id,
+            subject: r.subject,
+            state: EnrollmentState::parse(&r.state)?,
+            course_digest: r.digest?,
+            completed_at: r.anchored_at,
+            created_at: r.created_at,
+        })
+    }
+
+    fn into_record(self) -> Record {
+        Record {
+            id: self.id,
+            subject: self.subject,
+            kind: Self::KIND,
+            state: self.state.as_str().to_string(),
+            digest: Some(self.course_digest),
+            anchored_at: self.completed_at,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        }
+    }
 }
 
 /// Recommendations for one person, and why.
@@ -201,12 +230,7 @@ impl Vintrova {
             vec!["education".into()],
             Some("education_access".into()),
         );
-        let head = self
-            .store()
-            .insert_enrollment(&enrollment, &sealed, &audit, &self.sealer())
-            .await?;
-        self.anchor(head).await?;
-        Ok(enrollment)
+        self.insert_record(enrollment, &sealed, &audit).await
     }
 
     /// Record progress; reaching 100 completes the enrollment, which starts the 3-year clock.
@@ -250,7 +274,7 @@ impl Vintrova {
     }
 
     async fn require_enrollment(&self, id: Uuid) -> Result<Enrollment> {
-        let found = self.store().enrollment(id).await?.ok_or_else(|| {
+        let found = self.record::<Enrollment>(id).await?.ok_or_else(|| {
             InvalidInput::one(
                 "enrollment",
                 "not an enrollment of ours",
@@ -283,31 +307,17 @@ impl Vintrova {
             vec!["education".into()],
             Some("education_access".into()),
         );
-        let head = self
-            .store()
-            .advance_enrollment(
-                found.id,
-                state,
-                completed_at,
-                sealed,
-                &audit,
-                &self.sealer(),
-            )
-            .await?;
-        self.anchor(head).await?;
-        Ok(Enrollment {
+        let next = Enrollment {
             state,
             completed_at,
             ..found
-        })
+        };
+        self.advance_record(next, sealed, &audit).await
     }
 
     /// People enrolled in one offering, for its teachers; found by the course's keyed digest.
     pub async fn roster(&self, offering: &str) -> Result<Vec<Enrollment>> {
-        Ok(self
-            .store()
-            .enrollments_by_course(&self.course_digest(offering))
-            .await?)
+        self.records_by_digest(&self.course_digest(offering)).await
     }
 
     /// Offerings at the person's level they have not taken, under the personalization purpose
@@ -334,7 +344,7 @@ impl Vintrova {
                 based_on.push(o.field.clone());
             }
         }
-        for e in self.store().enrollments(subject).await? {
+        for e in self.records::<Enrollment>(subject).await? {
             completed += usize::from(e.state == EnrollmentState::Completed);
         }
         let level = level_of(completed, experience);

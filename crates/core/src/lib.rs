@@ -14,6 +14,7 @@ pub mod gate;
 pub mod learning;
 pub mod notifications;
 pub mod payments;
+pub mod records;
 pub mod retention;
 mod service;
 pub mod store;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::audit::Action;
 use crate::gate::Use;
+use crate::records::{Record, RecordKind, RecordView};
 use crate::values::InvalidInput;
 use crate::{Actor, CoreError, Result, Vintrova};
 
@@ -66,6 +67,34 @@ pub struct Order {
     pub created_at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
+}
+
+impl RecordView for Order {
+    const KIND: RecordKind = RecordKind::Order;
+
+    fn from_record(r: Record) -> Option<Self> {
+        Some(Order {
+            id: r.id,
+            subject: r.subject,
+            state: OrderState::parse(&r.state)?,
+            reference_digest: r.digest?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+
+    fn into_record(self) -> Record {
+        Record {
+            id: self.id,
+            subject: self.subject,
+            kind: Self::KIND,
+            state: self.state.as_str().to_string(),
+            digest: Some(self.reference_digest),
+            anchored_at: None,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
 }
 
 /// What a provider answers when asked to take a payment.
@@ -275,11 +304,7 @@ impl Vintrova {
             vec!["payment".into()],
             Some("payments".into()),
         );
-        let head = self
-            .store()
-            .insert_order(&order, &sealed, &audit, &self.sealer())
-            .await?;
-        self.anchor(head).await?;
+        let order = self.insert_record(order, &sealed, &audit).await?;
         Ok(OrderCreated {
             order,
             checkout_url: payment.checkout_url,
@@ -298,9 +323,10 @@ impl Vintrova {
             .verify_callback(body, signature)
             .map_err(|e| CoreError::Provider(e.to_string()))?;
         let order = self
-            .store()
-            .order_by_reference(&self.payment_digest(&callback.reference))
+            .records_by_digest::<Order>(&self.payment_digest(&callback.reference))
             .await?
+            .into_iter()
+            .next()
             .ok_or_else(|| CoreError::Provider("the callback names no order of ours".into()))?;
         let (state, status, card) = match &callback.outcome {
             Outcome::Succeeded { card_last4 } => {
@@ -338,16 +364,8 @@ impl Vintrova {
             vec!["payment".into()],
             Some("payments".into()),
         );
-        let head = self
-            .store()
-            .advance_order(order.id, state, self.now(), &sealed, &audit, &self.sealer())
-            .await?;
-        self.anchor(head).await?;
-        Ok(Order {
-            state,
-            updated_at: self.now(),
-            ..order
-        })
+        self.advance_record(Order { state, ..order }, &sealed, &audit)
+            .await
     }
 
     /// Ask the provider to refund a paid order; its callback completes the refund.
@@ -357,7 +375,7 @@ impl Vintrova {
         provider: &dyn PaymentProvider,
         order: Uuid,
     ) -> Result<Order> {
-        let found = self.store().order(order).await?.ok_or_else(|| {
+        let found = self.record::<Order>(order).await?.ok_or_else(|| {
             InvalidInput::one(
                 "order",
                 "is not an order of ours",
@@ -395,22 +413,14 @@ impl Vintrova {
             vec!["payment".into()],
             Some("payments".into()),
         );
-        let head = self
-            .store()
-            .advance_order(
-                found.id,
-                OrderState::RefundPending,
-                self.now(),
-                &[],
-                &audit,
-                &self.sealer(),
-            )
-            .await?;
-        self.anchor(head).await?;
-        Ok(Order {
-            state: OrderState::RefundPending,
-            updated_at: self.now(),
-            ..found
-        })
+        self.advance_record(
+            Order {
+                state: OrderState::RefundPending,
+                ..found
+            },
+            &[],
+            &audit,
+        )
+        .await
     }
 }

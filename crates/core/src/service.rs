@@ -845,15 +845,12 @@ impl Vintrova {
                 });
         let mut records = BTreeMap::new();
         let mut course_completed = None;
-        for e in self.store.enrollments(id).await? {
-            if let Some(at) = e.completed_at {
-                records.insert(e.id, at);
-                course_completed = course_completed.max(Some(at));
-            }
-        }
-        for t in self.store.tickets(id).await? {
-            if let Some(at) = t.closed_at {
-                records.insert(t.id, at);
+        for r in self.store.records(id).await? {
+            if let Some(at) = r.anchored_at {
+                records.insert(r.id, at);
+                if r.kind == crate::records::RecordKind::Enrollment {
+                    course_completed = course_completed.max(Some(at));
+                }
             }
         }
         Ok(retention::Anchors {

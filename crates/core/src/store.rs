@@ -11,10 +11,9 @@ use crate::accounts::{AccountRecord, SessionRecord};
 use crate::audit::{AuditDraft, AuditRecord, ChainSealer};
 use crate::consent::ConsentEvent;
 use crate::gate::BasisEvent;
-use crate::learning::{Enrollment, EnrollmentState, Offering};
+use crate::learning::Offering;
 use crate::notifications::Notice;
-use crate::payments::{Order, OrderState};
-use crate::support::{Ticket, TicketState};
+use crate::records::{Record, RecordKind};
 
 /// A value as stored: sealed by the subject's key of its class.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +66,7 @@ pub struct SubjectRecord {
 /// What to delete of a subject in an erasure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErasurePlan {
-    /// Key classes whose values go.
+    /// Key classes whose values, events and records go.
     pub classes: Vec<String>,
     /// Nothing is kept: the subject, its basis events and its index go too.
     pub whole_subject: bool,
@@ -83,9 +82,8 @@ pub struct ErasureCounts {
     pub basis_events: u64,
     pub consent_events: u64,
     pub sessions: u64,
-    pub orders: u64,
-    pub enrollments: u64,
-    pub tickets: u64,
+    /// Orders, enrollments, tickets.
+    pub records: u64,
     pub notices: u64,
 }
 
@@ -204,70 +202,33 @@ pub trait Store: Send + Sync {
         token_digest: Option<&[u8]>,
     ) -> Result<u64, StoreError>;
 
-    /// A new order with its first payment event.
-    async fn insert_order(
+    /// A new record (order, enrollment, ticket) with its first events.
+    async fn insert_record(
         &self,
-        order: &Order,
+        record: &Record,
         events: &[SealedEvent],
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
-    async fn order(&self, id: Uuid) -> Result<Option<Order>, StoreError>;
-    async fn order_by_reference(&self, digest: &[u8]) -> Result<Option<Order>, StoreError>;
-    async fn orders(&self, subject: Uuid) -> Result<Vec<Order>, StoreError>;
-    /// Move an order to `state`, appending its payment events, in one transaction.
-    async fn advance_order(
+    /// Move a record to its state, anchor and update time, appending its events, in one transaction.
+    async fn advance_record(
         &self,
-        id: Uuid,
-        state: OrderState,
-        at: Timestamp,
+        record: &Record,
         events: &[SealedEvent],
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
-
+    async fn record(&self, id: Uuid) -> Result<Option<Record>, StoreError>;
+    /// A person's records of every kind, oldest first.
+    async fn records(&self, subject: Uuid) -> Result<Vec<Record>, StoreError>;
+    async fn records_by_digest(
+        &self,
+        kind: RecordKind,
+        digest: &[u8],
+    ) -> Result<Vec<Record>, StoreError>;
     /// Add or replace a catalog offering (no personal data).
     async fn put_offering(&self, offering: &Offering) -> Result<(), StoreError>;
     async fn offerings(&self) -> Result<Vec<Offering>, StoreError>;
-    async fn insert_enrollment(
-        &self,
-        enrollment: &Enrollment,
-        events: &[SealedEvent],
-        audit: &AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<ChainHead, StoreError>;
-    async fn enrollment(&self, id: Uuid) -> Result<Option<Enrollment>, StoreError>;
-    async fn enrollments(&self, subject: Uuid) -> Result<Vec<Enrollment>, StoreError>;
-    async fn enrollments_by_course(&self, digest: &[u8]) -> Result<Vec<Enrollment>, StoreError>;
-    async fn advance_enrollment(
-        &self,
-        id: Uuid,
-        state: EnrollmentState,
-        completed_at: Option<Timestamp>,
-        events: &[SealedEvent],
-        audit: &AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<ChainHead, StoreError>;
-
-    async fn insert_ticket(
-        &self,
-        ticket: &Ticket,
-        events: &[SealedEvent],
-        audit: &AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<ChainHead, StoreError>;
-    async fn ticket(&self, id: Uuid) -> Result<Option<Ticket>, StoreError>;
-    async fn tickets(&self, subject: Uuid) -> Result<Vec<Ticket>, StoreError>;
-    async fn advance_ticket(
-        &self,
-        id: Uuid,
-        state: TicketState,
-        closed_at: Option<Timestamp>,
-        events: &[SealedEvent],
-        audit: &AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<ChainHead, StoreError>;
-
     async fn insert_notice(
         &self,
         notice: &Notice,

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::audit::Action;
 use crate::gate::Use;
+use crate::records::{Record, RecordKind, RecordView};
 use crate::values::InvalidInput;
 use crate::{Actor, Result, Vintrova};
 
@@ -56,6 +57,33 @@ pub struct Ticket {
     pub closed_at: Option<Timestamp>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+}
+
+impl RecordView for Ticket {
+    const KIND: RecordKind = RecordKind::Ticket;
+
+    fn from_record(r: Record) -> Option<Self> {
+        Some(Ticket {
+            id: r.id,
+            subject: r.subject,
+            state: TicketState::parse(&r.state)?,
+            closed_at: r.anchored_at,
+            created_at: r.created_at,
+        })
+    }
+
+    fn into_record(self) -> Record {
+        Record {
+            id: self.id,
+            subject: self.subject,
+            kind: Self::KIND,
+            state: self.state.as_str().to_string(),
+            digest: None,
+            anchored_at: self.closed_at,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        }
+    }
 }
 
 /// Who wrote a message; recorded as the message's source.
@@ -109,12 +137,7 @@ impl Vintrova {
             vec!["contact".into()],
             Some("support".into()),
         );
-        let head = self
-            .store()
-            .insert_ticket(&ticket, &sealed, &audit, &self.sealer())
-            .await?;
-        self.anchor(head).await?;
-        Ok(ticket)
+        self.insert_record(ticket, &sealed, &audit).await
     }
 
     /// Add a message: the person's reopens an answered ticket, staff's answers it.
@@ -148,7 +171,7 @@ impl Vintrova {
     }
 
     async fn require_open_ticket(&self, id: Uuid) -> Result<Ticket> {
-        let found = self.store().ticket(id).await?.ok_or_else(|| {
+        let found = self.record::<Ticket>(id).await?.ok_or_else(|| {
             InvalidInput::one(
                 "ticket",
                 "not a ticket of ours",
@@ -178,15 +201,11 @@ impl Vintrova {
             vec!["contact".into()],
             Some("support".into()),
         );
-        let head = self
-            .store()
-            .advance_ticket(found.id, state, closed_at, sealed, &audit, &self.sealer())
-            .await?;
-        self.anchor(head).await?;
-        Ok(Ticket {
+        let next = Ticket {
             state,
             closed_at,
             ..found
-        })
+        };
+        self.advance_record(next, sealed, &audit).await
     }
 }

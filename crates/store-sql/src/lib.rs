@@ -22,14 +22,13 @@ use vintrova_core::accounts::{AccountRecord, AccountStatus, SessionRecord};
 use vintrova_core::audit::{AuditDraft, AuditRecord, ChainSealer, GENESIS, parse_categories};
 use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::{BasisEvent, BasisEventKind};
-use vintrova_core::learning::{Enrollment, EnrollmentState, Offering};
+use vintrova_core::learning::Offering;
 use vintrova_core::notifications::{Notice, NoticeKind};
-use vintrova_core::payments::{Order, OrderState};
+use vintrova_core::records::{Record, RecordKind};
 use vintrova_core::store::{
     ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
     StoreError, SubjectRecord,
 };
-use vintrova_core::support::{Ticket, TicketState};
 
 pub use keys::SqlKeyStore;
 
@@ -86,14 +85,6 @@ fn time<DB: Dialect>(s: &str) -> Result<Timestamp, StoreError> {
     })
 }
 
-const ORDER_BY_ID: &str = "SELECT id, subject_id, state, reference_digest, created_at, updated_at FROM orders WHERE id = $1";
-const ORDER_BY_REFERENCE: &str = "SELECT id, subject_id, state, reference_digest, created_at, updated_at FROM orders WHERE reference_digest = $1";
-const ORDERS_OF_SUBJECT: &str = "SELECT id, subject_id, state, reference_digest, created_at, updated_at FROM orders WHERE subject_id = $1 ORDER BY id";
-
-const ENROLLMENT_BY_ID: &str = "SELECT id, subject_id, course_digest, state, completed_at, created_at FROM enrollments WHERE id = $1";
-const ENROLLMENTS_OF_SUBJECT: &str = "SELECT id, subject_id, course_digest, state, completed_at, created_at FROM enrollments WHERE subject_id = $1 ORDER BY id";
-const ENROLLMENTS_BY_COURSE: &str = "SELECT id, subject_id, course_digest, state, completed_at, created_at FROM enrollments WHERE course_digest = $1 ORDER BY id";
-
 /// A unit enum's serde name (`beginner`, `webinar`), for a TEXT column.
 fn word<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value)
@@ -107,9 +98,11 @@ fn from_word<DB: Dialect, T: serde::de::DeserializeOwned>(word: &str) -> Result<
         .map_err(|_| backend::<DB>(format!("unknown value `{word}` in the catalog")))
 }
 
-const TICKET_BY_ID: &str =
-    "SELECT id, subject_id, state, closed_at, created_at FROM tickets WHERE id = $1";
-const TICKETS_OF_SUBJECT: &str = "SELECT id, subject_id, state, closed_at, created_at FROM tickets WHERE subject_id = $1 ORDER BY id";
+const RECORD_BY_ID: &str = "SELECT id, subject_id, kind, state, digest, anchored_at, created_at, updated_at FROM records WHERE id = $1";
+const RECORDS_OF_SUBJECT: &str = "SELECT id, subject_id, kind, state, digest, anchored_at, created_at, updated_at FROM records WHERE subject_id = $1 ORDER BY id";
+const RECORDS_BY_DIGEST: &str =
+    "SELECT id, subject_id, kind, state, digest, anchored_at, created_at, updated_at FROM records
+     WHERE kind = $1 AND digest = $2 ORDER BY id";
 
 /// The data store on any [`Dialect`].
 pub struct SqlStore<DB: Database> {
@@ -288,43 +281,19 @@ where
         Ok(())
     }
 
-    fn enrollment_of(r: &DB::Row) -> Result<Enrollment, StoreError> {
-        let state: String = r.get(3);
-        let completed: Option<String> = r.get(4);
-        Ok(Enrollment {
+    fn record_of(r: &DB::Row) -> Result<Record, StoreError> {
+        let kind: String = r.get(2);
+        let anchored: Option<String> = r.get(5);
+        Ok(Record {
             id: r.get(0),
             subject: r.get(1),
-            course_digest: r.get(2),
-            state: EnrollmentState::parse(&state)
-                .ok_or_else(|| backend::<DB>(format!("unknown enrollment state `{state}`")))?,
-            completed_at: completed.as_deref().map(time::<DB>).transpose()?,
-            created_at: time::<DB>(&r.get::<String, _>(5))?,
-        })
-    }
-
-    fn ticket_of(r: &DB::Row) -> Result<Ticket, StoreError> {
-        let state: String = r.get(2);
-        let closed: Option<String> = r.get(3);
-        Ok(Ticket {
-            id: r.get(0),
-            subject: r.get(1),
-            state: TicketState::parse(&state)
-                .ok_or_else(|| backend::<DB>(format!("unknown ticket state `{state}`")))?,
-            closed_at: closed.as_deref().map(time::<DB>).transpose()?,
-            created_at: time::<DB>(&r.get::<String, _>(4))?,
-        })
-    }
-
-    fn order_of(r: &DB::Row) -> Result<Order, StoreError> {
-        let state: String = r.get(2);
-        Ok(Order {
-            id: r.get(0),
-            subject: r.get(1),
-            state: OrderState::parse(&state)
-                .ok_or_else(|| backend::<DB>(format!("unknown order state `{state}`")))?,
-            reference_digest: r.get(3),
-            created_at: time::<DB>(&r.get::<String, _>(4))?,
-            updated_at: time::<DB>(&r.get::<String, _>(5))?,
+            kind: RecordKind::parse(&kind)
+                .ok_or_else(|| backend::<DB>(format!("unknown record kind `{kind}`")))?,
+            state: r.get(3),
+            digest: r.get(4),
+            anchored_at: anchored.as_deref().map(time::<DB>).transpose()?,
+            created_at: time::<DB>(&r.get::<String, _>(6))?,
+            updated_at: time::<DB>(&r.get::<String, _>(7))?,
         })
     }
 
@@ -630,6 +599,23 @@ where
         let mut tx = self.open_write(Some(id)).await?;
         let mut counts = ErasureCounts::default();
         for class in &plan.classes {
+            for kind in [
+                RecordKind::Order,
+                RecordKind::Enrollment,
+                RecordKind::Ticket,
+            ] {
+                if kind.key_class() == class {
+                    let done = sqlx::query::<DB>(
+                        "DELETE FROM records WHERE subject_id = $1 AND kind = $2",
+                    )
+                    .bind(id)
+                    .bind(kind.as_str().to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend::<DB>)?;
+                    counts.records += DB::rows_affected(&done);
+                }
+            }
             for (counter, sql) in [
                 (
                     &mut counts.index_entries,
@@ -674,16 +660,8 @@ where
                     "DELETE FROM sessions WHERE subject_id = $1",
                 ),
                 (
-                    &mut counts.orders,
-                    "DELETE FROM orders WHERE subject_id = $1",
-                ),
-                (
-                    &mut counts.enrollments,
-                    "DELETE FROM enrollments WHERE subject_id = $1",
-                ),
-                (
-                    &mut counts.tickets,
-                    "DELETE FROM tickets WHERE subject_id = $1",
+                    &mut counts.records,
+                    "DELETE FROM records WHERE subject_id = $1",
                 ),
                 (
                     &mut counts.notices,
@@ -833,76 +811,83 @@ where
         Ok(DB::rows_affected(&done))
     }
 
-    async fn insert_order(
+    async fn insert_record(
         &self,
-        order: &Order,
+        r: &Record,
         events: &[SealedEvent],
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
-        let mut tx = self.open_write(Some(order.subject)).await?;
+        let mut tx = self.open_write(Some(r.subject)).await?;
         sqlx::query::<DB>(
-            "INSERT INTO orders (id, subject_id, state, reference_digest, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO records (id, subject_id, kind, state, digest, anchored_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(order.id)
-        .bind(order.subject)
-        .bind(order.state.as_str().to_string())
-        .bind(order.reference_digest.clone())
-        .bind(order.created_at.to_string())
-        .bind(order.updated_at.to_string())
+        .bind(r.id)
+        .bind(r.subject)
+        .bind(r.kind.as_str().to_string())
+        .bind(r.state.clone())
+        .bind(r.digest.clone())
+        .bind(r.anchored_at.map(|t| t.to_string()))
+        .bind(r.created_at.to_string())
+        .bind(r.updated_at.to_string())
         .execute(&mut *tx)
         .await
         .map_err(backend::<DB>)?;
-        Self::put_events(&mut tx, order.subject, events).await?;
+        Self::put_events(&mut tx, r.subject, events).await?;
         Self::commit_audited(tx, audit, sealer).await
     }
 
-    async fn order(&self, id: Uuid) -> Result<Option<Order>, StoreError> {
-        self.rows_of(ORDER_BY_ID, id)
-            .await?
-            .first()
-            .map(Self::order_of)
-            .transpose()
-    }
-
-    async fn order_by_reference(&self, digest: &[u8]) -> Result<Option<Order>, StoreError> {
-        let row = sqlx::query::<DB>(ORDER_BY_REFERENCE)
-            .bind(digest.to_vec())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend::<DB>)?;
-        row.as_ref().map(Self::order_of).transpose()
-    }
-
-    async fn orders(&self, subject: Uuid) -> Result<Vec<Order>, StoreError> {
-        self.rows_of(ORDERS_OF_SUBJECT, subject)
-            .await?
-            .iter()
-            .map(Self::order_of)
-            .collect()
-    }
-
-    async fn advance_order(
+    async fn advance_record(
         &self,
-        id: Uuid,
-        state: OrderState,
-        at: Timestamp,
+        r: &Record,
         events: &[SealedEvent],
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
-        let mut tx = self.open_write(audit.subject).await?;
-        sqlx::query::<DB>("UPDATE orders SET state = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(state.as_str().to_string())
-            .bind(at.to_string())
-            .execute(&mut *tx)
+        let mut tx = self.open_write(Some(r.subject)).await?;
+        sqlx::query::<DB>(
+            "UPDATE records SET state = $2, anchored_at = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(r.id)
+        .bind(r.state.clone())
+        .bind(r.anchored_at.map(|t| t.to_string()))
+        .bind(r.updated_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        Self::put_events(&mut tx, r.subject, events).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn record(&self, id: Uuid) -> Result<Option<Record>, StoreError> {
+        self.rows_of(RECORD_BY_ID, id)
+            .await?
+            .first()
+            .map(Self::record_of)
+            .transpose()
+    }
+
+    async fn records(&self, subject: Uuid) -> Result<Vec<Record>, StoreError> {
+        self.rows_of(RECORDS_OF_SUBJECT, subject)
+            .await?
+            .iter()
+            .map(Self::record_of)
+            .collect()
+    }
+
+    async fn records_by_digest(
+        &self,
+        kind: RecordKind,
+        digest: &[u8],
+    ) -> Result<Vec<Record>, StoreError> {
+        let rows = sqlx::query::<DB>(RECORDS_BY_DIGEST)
+            .bind(kind.as_str().to_string())
+            .bind(digest.to_vec())
+            .fetch_all(&self.pool)
             .await
             .map_err(backend::<DB>)?;
-        if let Some(subject) = audit.subject {
-            Self::put_events(&mut tx, subject, events).await?;
-        }
-        Self::commit_audited(tx, audit, sealer).await
+        rows.iter().map(Self::record_of).collect()
     }
 
     async fn put_offering(&self, o: &Offering) -> Result<(), StoreError> {
@@ -942,145 +927,6 @@ where
                 })
             })
             .collect()
-    }
-
-    async fn insert_enrollment(
-        &self,
-        e: &Enrollment,
-        events: &[SealedEvent],
-        audit: &AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<ChainHead, StoreError> {
-        let mut tx = self.open_write(Some(e.subject)).await?;
-        sqlx::query::<DB>(
-            "INSERT INTO enrollments (id, subject_id, course_digest, state, completed_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, NULL, $5, $5)",
-        )
-        .bind(e.id)
-        .bind(e.subject)
-        .bind(e.course_digest.clone())
-        .bind(e.state.as_str().to_string())
-        .bind(e.created_at.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend::<DB>)?;
-        Self::put_events(&mut tx, e.subject, events).await?;
-        Self::commit_audited(tx, audit, sealer).await
-    }
-
-    async fn enrollment(&self, id: Uuid) -> Result<Option<Enrollment>, StoreError> {
-        self.rows_of(ENROLLMENT_BY_ID, id)
-            .await?
-            .first()
-            .map(Self::enrollment_of)
-            .transpose()
-    }
-
-    async fn enrollments(&self, subject: Uuid) -> Result<Vec<Enrollment>, StoreError> {
-        self.rows_of(ENROLLMENTS_OF_SUBJECT, subject)
-            .await?
-            .iter()
-            .map(Self::enrollment_of)
-            .collect()
-    }
-
-    async fn enrollments_by_course(&self, digest: &[u8]) -> Result<Vec<Enrollment>, StoreError> {
-        let rows = sqlx::query::<DB>(ENROLLMENTS_BY_COURSE)
-            .bind(digest.to_vec())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend::<DB>)?;
-        rows.iter().map(Self::enrollment_of).collect()
-    }
-
-    async fn advance_enrollment(
-        &self,
-        id: Uuid,
-        state: EnrollmentState,
-        completed_at: Option<Timestamp>,
-        events: &[SealedEvent],
-        audit: &AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<ChainHead, StoreError> {
-        let mut tx = self.open_write(audit.subject).await?;
-        sqlx::query::<DB>(
-            "UPDATE enrollments SET state = $2, completed_at = $3, updated_at = $4 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(state.as_str().to_string())
-        .bind(completed_at.map(|t| t.to_string()))
-        .bind(audit.at.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend::<DB>)?;
-        if let Some(subject) = audit.subject {
-            Self::put_events(&mut tx, subject, events).await?;
-        }
-        Self::commit_audited(tx, audit, sealer).await
-    }
-
-    async fn insert_ticket(
-        &self,
-        t: &Ticket,
-        events: &[SealedEvent],
-        audit: &AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<ChainHead, StoreError> {
-        let mut tx = self.open_write(Some(t.subject)).await?;
-        sqlx::query::<DB>(
-            "INSERT INTO tickets (id, subject_id, state, closed_at, created_at, updated_at) VALUES ($1, $2, $3, NULL, $4, $4)",
-        )
-        .bind(t.id)
-        .bind(t.subject)
-        .bind(t.state.as_str().to_string())
-        .bind(t.created_at.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend::<DB>)?;
-        Self::put_events(&mut tx, t.subject, events).await?;
-        Self::commit_audited(tx, audit, sealer).await
-    }
-
-    async fn ticket(&self, id: Uuid) -> Result<Option<Ticket>, StoreError> {
-        self.rows_of(TICKET_BY_ID, id)
-            .await?
-            .first()
-            .map(Self::ticket_of)
-            .transpose()
-    }
-
-    async fn tickets(&self, subject: Uuid) -> Result<Vec<Ticket>, StoreError> {
-        self.rows_of(TICKETS_OF_SUBJECT, subject)
-            .await?
-            .iter()
-            .map(Self::ticket_of)
-            .collect()
-    }
-
-    async fn advance_ticket(
-        &self,
-        id: Uuid,
-        state: TicketState,
-        closed_at: Option<Timestamp>,
-        events: &[SealedEvent],
-        audit: &AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<ChainHead, StoreError> {
-        let mut tx = self.open_write(audit.subject).await?;
-        sqlx::query::<DB>(
-            "UPDATE tickets SET state = $2, closed_at = $3, updated_at = $4 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(state.as_str().to_string())
-        .bind(closed_at.map(|t| t.to_string()))
-        .bind(audit.at.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend::<DB>)?;
-        if let Some(subject) = audit.subject {
-            Self::put_events(&mut tx, subject, events).await?;
-        }
-        Self::commit_audited(tx, audit, sealer).await
     }
 
     async fn insert_notice(

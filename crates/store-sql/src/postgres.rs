@@ -62,20 +62,12 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             include_str!("../migrations/postgres/0003_accounts.sql"),
         ),
         (
-            "orders",
-            include_str!("../migrations/postgres/0004_orders.sql"),
-        ),
-        (
-            "learning",
-            include_str!("../migrations/postgres/0005_learning.sql"),
-        ),
-        (
-            "support",
-            include_str!("../migrations/postgres/0006_support.sql"),
+            "records",
+            include_str!("../migrations/postgres/0004_records.sql"),
         ),
         (
             "notices",
-            include_str!("../migrations/postgres/0007_notices.sql"),
+            include_str!("../migrations/postgres/0005_notices.sql"),
         ),
     ])
     .run(&data)

@@ -104,20 +104,12 @@ pub async fn open(
                 include_str!("../migrations/sqlite/0003_accounts.sql"),
             ),
             (
-                "orders",
-                include_str!("../migrations/sqlite/0004_orders.sql"),
-            ),
-            (
-                "learning",
-                include_str!("../migrations/sqlite/0005_learning.sql"),
-            ),
-            (
-                "support",
-                include_str!("../migrations/sqlite/0006_support.sql"),
+                "records",
+                include_str!("../migrations/sqlite/0004_records.sql"),
             ),
             (
                 "notices",
-                include_str!("../migrations/sqlite/0007_notices.sql"),
+                include_str!("../migrations/sqlite/0005_notices.sql"),
             ),
         ],
     )

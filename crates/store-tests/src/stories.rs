@@ -1111,8 +1111,7 @@ pub async fn payments_are_confirmed_by_signed_callbacks_and_kept_five_years(h: &
     ));
     assert_eq!(
         h.app
-            .store()
-            .order(created.order.id)
+            .record::<vintrova_core::payments::Order>(created.order.id)
             .await
             .unwrap()
             .unwrap()
@@ -1226,7 +1225,11 @@ pub async fn payments_are_confirmed_by_signed_callbacks_and_kept_five_years(h: &
     assert_eq!(receipt.kept.len(), 1);
     assert_eq!(receipt.kept[0].rule, "financial");
     assert_eq!(
-        h.app.store().orders(id).await.unwrap().len(),
+        h.app
+            .records::<vintrova_core::payments::Order>(id)
+            .await
+            .unwrap()
+            .len(),
         2,
         "orders stay with their records"
     );
@@ -1234,7 +1237,7 @@ pub async fn payments_are_confirmed_by_signed_callbacks_and_kept_five_years(h: &
         .advance(SignedDuration::from_hours(24 * 365 * 5 + 48));
     let receipt = h.app.erase(&actor, id).await.unwrap();
     assert!(receipt.subject_removed);
-    assert_eq!(receipt.deleted.orders, 2);
+    assert_eq!(receipt.deleted.records, 2);
     let stored = h.every_stored_byte().await;
     assert!(
         !contains(&stored, reference.as_bytes()),
@@ -1391,7 +1394,7 @@ pub async fn learning_enrolls_tracks_progress_and_recommends_by_level(h: &Harnes
     ));
 
     let receipt = h.app.erase(&actor, beginner).await.unwrap();
-    assert_eq!(receipt.deleted.enrollments, 1);
+    assert_eq!(receipt.deleted.records, 1);
     assert!(
         h.app
             .roster("neural-networks-101")
@@ -1485,7 +1488,7 @@ pub async fn support_tickets_keep_messages_sealed_until_two_years_after_closing(
         h.app.open_ticket(&actor, stranger, "Вопрос", "Текст").await,
         Err(CoreError::Refused(Refusal::ContractNotInForce { .. }))
     ));
-    assert_eq!(h.app.erase(&actor, id).await.unwrap().deleted.tickets, 1);
+    assert_eq!(h.app.erase(&actor, id).await.unwrap().deleted.records, 1);
 }
 
 /// Notices reach only people who consented to them and did not object to direct marketing;

@@ -77,13 +77,7 @@ pub async fn enrollments(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Enrollment>>, Problem> {
     let id = subject_id(&id)?;
-    Ok(Json(
-        s.app
-            .store()
-            .enrollments(id)
-            .await
-            .map_err(vintrova_core::CoreError::from)?,
-    ))
+    Ok(Json(s.app.records::<Enrollment>(id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/enrollments/{id}/progress", request_body = Progress,

@@ -58,13 +58,7 @@ pub async fn list(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Order>>, Problem> {
     let id = subject_id(&id)?;
-    Ok(Json(
-        s.app
-            .store()
-            .orders(id)
-            .await
-            .map_err(vintrova_core::CoreError::from)?,
-    ))
+    Ok(Json(s.app.records::<Order>(id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refund",

@@ -52,13 +52,7 @@ pub async fn list(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Ticket>>, Problem> {
     let id = subject_id(&id)?;
-    Ok(Json(
-        s.app
-            .store()
-            .tickets(id)
-            .await
-            .map_err(vintrova_core::CoreError::from)?,
-    ))
+    Ok(Json(s.app.records::<Ticket>(id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", request_body = Reply,
