@@ -101,6 +101,28 @@ pub struct Session {
     pub expires_at: Timestamp,
 }
 
+/// A password reset as stored: the token's digest, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetRecord {
+    pub token_digest: Vec<u8>,
+    pub subject: Uuid,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+}
+
+/// A reset token for the platform to send to the address, and until when it works. Issued the
+/// same way whether or not the address has an account: an unknown address's token opens nothing.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResetIssued {
+    pub token: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: Timestamp,
+}
+
+/// How long a reset token works.
+pub const RESET_VALID: SignedDuration = SignedDuration::from_hours(1);
+
 /// Why a sign-in or session was refused; deliberately the same words for an unknown email and
 /// a wrong password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,9 +131,13 @@ pub enum AuthError {
     WrongCredentials,
     #[error("the session has expired or was ended; sign in again")]
     NoSession,
+    #[error(
+        "the reset link is not valid: it was used, has expired, or was never issued; ask for a new one"
+    )]
+    BadResetToken,
 }
 
-fn digest(token: &str) -> Vec<u8> {
+fn digest_of(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -242,13 +268,10 @@ impl Vintrova {
     }
 
     async fn open_session(&self, subject: Uuid) -> Result<Session> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| CoreError::Internal(format!("no randomness for a session: {e}")))?;
-        let token = hex::encode(bytes);
+        let token = random_token()?;
         let now = self.now();
         let record = SessionRecord {
-            token_digest: digest(&token),
+            token_digest: digest_of(&token),
             subject,
             created_at: now,
             expires_at: now
@@ -265,7 +288,7 @@ impl Vintrova {
 
     /// The subject a live session belongs to.
     pub async fn session(&self, token: &str) -> Result<Uuid> {
-        match self.store().session(&digest(token)).await? {
+        match self.store().session(&digest_of(token)).await? {
             Some(s) if s.expires_at > self.now() => Ok(s.subject),
             _ => Err(CoreError::Auth(AuthError::NoSession)),
         }
@@ -274,7 +297,7 @@ impl Vintrova {
     /// Sign out: the session ends at once.
     pub async fn sign_out(&self, token: &str) -> Result<()> {
         self.store()
-            .delete_sessions(None, Some(&digest(token)))
+            .delete_sessions(None, Some(&digest_of(token)))
             .await?;
         Ok(())
     }
@@ -314,7 +337,7 @@ impl Vintrova {
         // Keep the session the change was made from.
         self.store()
             .insert_session(&SessionRecord {
-                token_digest: digest(token),
+                token_digest: digest_of(token),
                 subject,
                 created_at: self.now(),
                 expires_at: self
@@ -322,6 +345,80 @@ impl Vintrova {
                     .checked_add(SESSION_IDLE)
                     .map_err(|e| CoreError::Internal(e.to_string()))?,
             })
+            .await?;
+        Ok(())
+    }
+
+    /// Issue a password reset token for `email`. The answer is the same for every address, so
+    /// it never tells whether one is registered; only a registered, active account's token works.
+    pub async fn request_password_reset(&self, actor: &Actor, email: &str) -> Result<ResetIssued> {
+        let token = random_token()?;
+        let expires_at = self
+            .now()
+            .checked_add(RESET_VALID)
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        if let Ok(form) = crate::values::email(&serde_json::Value::String(email.to_string()))
+        {
+            let digest = self.vault().blind_index().digest("contact.email", &form);
+            if let Some(id) = self
+                .store()
+                .find_by_index("contact.email", &digest)
+                .await?
+                .first()
+                .copied()
+                && self
+                    .store()
+                    .account(id)
+                    .await?
+                    .is_some_and(|a| a.status == AccountStatus::Active)
+            {
+                let record = ResetRecord {
+                    token_digest: digest_of(&token),
+                    subject: id,
+                    expires_at,
+                    used_at: None,
+                };
+                let audit = self.draft(actor, Action::RequestPasswordReset, Some(id), vec![], None);
+                let head = self
+                    .store()
+                    .insert_reset(&record, &audit, &self.sealer())
+                    .await?;
+                self.anchor(head).await?;
+            }
+        }
+        Ok(ResetIssued { token, expires_at })
+    }
+
+    /// Set a new password with a reset token: once, within its hour. Every session ends.
+    pub async fn reset_password(&self, actor: &Actor, token: &str, new: &str) -> Result<()> {
+        check_password(new, "new_password")?;
+        let now = self.now();
+        let digest = digest_of(token);
+        let reset = self
+            .store()
+            .reset(&digest)
+            .await?
+            .filter(|r| r.used_at.is_none() && r.expires_at > now)
+            .ok_or(CoreError::Auth(AuthError::BadResetToken))?;
+        // Spend the token first: of two racing uses, only one gets past this line.
+        if !self.store().use_reset(&digest, now).await? {
+            return Err(CoreError::Auth(AuthError::BadResetToken));
+        }
+        let password_hash = hash(self.password_cost, new.to_string()).await?;
+        let audit = self.draft(
+            actor,
+            Action::ChangePassword,
+            Some(reset.subject),
+            vec![],
+            None,
+        );
+        let head = self
+            .store()
+            .set_password(reset.subject, &password_hash, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await?;
+        self.store()
+            .delete_sessions(Some(reset.subject), None)
             .await?;
         Ok(())
     }
@@ -353,6 +450,13 @@ impl Vintrova {
         )
         .await
     }
+}
+
+fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| CoreError::Internal(format!("no randomness for a token: {e}")))?;
+    Ok(hex::encode(bytes))
 }
 
 /// A hash of a random password at the given cost, verified against when the email is unknown.

@@ -141,6 +141,15 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
             ],
         ),
         (
+            "password_resets",
+            &[
+                ("token_digest", Credential),
+                ("subject_id", SubjectId),
+                ("expires_at", Metadata),
+                ("used_at", Metadata),
+            ],
+        ),
+        (
             "audit_log",
             &[
                 ("seq", Metadata),

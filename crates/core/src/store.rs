@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use crate::accounts::{AccountRecord, SessionRecord};
+use crate::accounts::{AccountRecord, ResetRecord, SessionRecord};
 use crate::audit::{AuditDraft, AuditRecord, ChainSealer};
 use crate::consent::ConsentEvent;
 use crate::gate::BasisEvent;
@@ -195,6 +195,15 @@ pub trait Store: Send + Sync {
     ) -> Result<ChainHead, StoreError>;
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn session(&self, token_digest: &[u8]) -> Result<Option<SessionRecord>, StoreError>;
+    async fn insert_reset(
+        &self,
+        reset: &ResetRecord,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn reset(&self, token_digest: &[u8]) -> Result<Option<ResetRecord>, StoreError>;
+    /// Mark a reset token used; false when it already was.
+    async fn use_reset(&self, token_digest: &[u8], at: Timestamp) -> Result<bool, StoreError>;
     /// End sessions: all of one subject's, or the one with this digest.
     async fn delete_sessions(
         &self,

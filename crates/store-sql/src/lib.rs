@@ -18,7 +18,7 @@ use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Transaction, Type,
 };
 use uuid::Uuid;
-use vintrova_core::accounts::{AccountRecord, AccountStatus, SessionRecord};
+use vintrova_core::accounts::{AccountRecord, AccountStatus, ResetRecord, SessionRecord};
 use vintrova_core::audit::{AuditDraft, AuditRecord, ChainSealer, GENESIS, parse_categories};
 use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::{BasisEvent, BasisEventKind};
@@ -670,6 +670,12 @@ where
             ] {
                 *counter += Self::exec(&mut tx, sql, id).await?;
             }
+            Self::exec(
+                &mut tx,
+                "DELETE FROM password_resets WHERE subject_id = $1",
+                id,
+            )
+            .await?;
             Self::exec(&mut tx, "DELETE FROM accounts WHERE subject_id = $1", id).await?;
             Self::exec(&mut tx, "DELETE FROM subjects WHERE id = $1", id).await?;
         }
@@ -785,6 +791,55 @@ where
             })
         })
         .transpose()
+    }
+
+    async fn insert_reset(
+        &self,
+        r: &ResetRecord,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(r.subject)).await?;
+        sqlx::query::<DB>("INSERT INTO password_resets (token_digest, subject_id, expires_at, used_at) VALUES ($1, $2, $3, NULL)")
+            .bind(r.token_digest.clone())
+            .bind(r.subject)
+            .bind(r.expires_at.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn reset(&self, token_digest: &[u8]) -> Result<Option<ResetRecord>, StoreError> {
+        let row = sqlx::query::<DB>(
+            "SELECT subject_id, expires_at, used_at FROM password_resets WHERE token_digest = $1",
+        )
+        .bind(token_digest.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        row.map(|r| {
+            let used: Option<String> = r.get(2);
+            Ok(ResetRecord {
+                token_digest: token_digest.to_vec(),
+                subject: r.get(0),
+                expires_at: time::<DB>(&r.get::<String, _>(1))?,
+                used_at: used.as_deref().map(time::<DB>).transpose()?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn use_reset(&self, token_digest: &[u8], at: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query::<DB>(
+            "UPDATE password_resets SET used_at = $2 WHERE token_digest = $1 AND used_at IS NULL",
+        )
+        .bind(token_digest.to_vec())
+        .bind(at.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        Ok(DB::rows_affected(&done) == 1)
     }
 
     async fn delete_sessions(

@@ -69,6 +69,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "notices",
             include_str!("../migrations/postgres/0005_notices.sql"),
         ),
+        (
+            "password_resets",
+            include_str!("../migrations/postgres/0006_password_resets.sql"),
+        ),
     ])
     .run(&data)
     .await

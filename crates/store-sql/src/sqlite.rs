@@ -111,6 +111,10 @@ pub async fn open(
                 "notices",
                 include_str!("../migrations/sqlite/0005_notices.sql"),
             ),
+            (
+                "password_resets",
+                include_str!("../migrations/sqlite/0006_password_resets.sql"),
+            ),
         ],
     )
     .await?;

@@ -1561,3 +1561,90 @@ pub async fn notices_go_only_where_consent_holds_and_no_objection(h: &Harness) {
     assert_eq!(notified[0].entry.subject, Some(yes));
     assert_eq!(h.app.erase(&actor, yes).await.unwrap().deleted.notices, 1);
 }
+
+/// A password reset: the same answer for every address, one use within the hour, and every
+/// session ends.
+pub async fn password_reset_tokens_work_once_within_the_hour_and_tell_nothing(h: &Harness) {
+    use vintrova_core::accounts::AuthError;
+    let actor = operator();
+    let values = h.app.parse_json(&aigerim()).unwrap();
+    h.app
+        .register(&actor, values, "первый-пароль-123", vec![])
+        .await
+        .unwrap();
+    let session = h
+        .app
+        .sign_in("aigerim.nurlanova.test@почта.kz", "первый-пароль-123")
+        .await
+        .unwrap();
+
+    let unknown = h
+        .app
+        .request_password_reset(&actor, "nobody@mail.kz")
+        .await
+        .unwrap();
+    let known = h
+        .app
+        .request_password_reset(&actor, "Aigerim.Nurlanova.Test@почта.kz")
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown.token.len(),
+        known.token.len(),
+        "no hint whether an address is registered"
+    );
+    assert_eq!(unknown.expires_at, known.expires_at);
+    let bad =
+        |r: Result<(), CoreError>| matches!(r, Err(CoreError::Auth(AuthError::BadResetToken)));
+    assert!(bad(h
+        .app
+        .reset_password(&actor, &unknown.token, "новый-пароль-456")
+        .await));
+
+    let expired = h
+        .app
+        .request_password_reset(&actor, "aigerim.nurlanova.test@почта.kz")
+        .await
+        .unwrap();
+    h.app
+        .reset_password(&actor, &known.token, "новый-пароль-456")
+        .await
+        .unwrap();
+    assert!(
+        bad(h
+            .app
+            .reset_password(&actor, &known.token, "третий-пароль-789")
+            .await),
+        "a token works once"
+    );
+    assert!(
+        h.app.session(&session.token).await.is_err(),
+        "every session ends"
+    );
+    assert!(
+        h.app
+            .sign_in("aigerim.nurlanova.test@почта.kz", "первый-пароль-123")
+            .await
+            .is_err()
+    );
+    assert!(
+        h.app
+            .sign_in("aigerim.nurlanova.test@почта.kz", "новый-пароль-456")
+            .await
+            .is_ok()
+    );
+
+    h.clock.advance(SignedDuration::from_mins(61));
+    assert!(
+        bad(h
+            .app
+            .reset_password(&actor, &expired.token, "третий-пароль-789")
+            .await),
+        "a token lasts an hour"
+    );
+    let stored = h.every_stored_byte().await;
+    assert!(
+        !contains(&stored, known.token.as_bytes()),
+        "only the token's digest is stored"
+    );
+}

@@ -46,6 +46,7 @@ on_both_backends! {
     learning_enrolls_tracks_progress_and_recommends_by_level => |h| stories::learning_enrolls_tracks_progress_and_recommends_by_level(&h);
     support_tickets_keep_messages_sealed_until_two_years_after_closing => |h| stories::support_tickets_keep_messages_sealed_until_two_years_after_closing(&h);
     notices_go_only_where_consent_holds_and_no_objection => |h| stories::notices_go_only_where_consent_holds_and_no_objection(&h);
+    password_reset_tokens_work_once_within_the_hour_and_tell_nothing => |h| stories::password_reset_tokens_work_once_within_the_hour_and_tell_nothing(&h);
     concurrent_writes_keep_one_audit_chain => |h| stories::concurrent_writes_keep_one_audit_chain(&h);
     audit_verifies_and_catches_an_edited_entry => |h| stories::audit_tampering_is_detected(&h, Tampering::Edit);
     audit_catches_a_deleted_entry => |h| stories::audit_tampering_is_detected(&h, Tampering::Delete);

@@ -16,7 +16,10 @@ use serde::Serialize;
 use uuid::Uuid;
 use vintrova_core::consent::{Channel, ConsentAction};
 use vintrova_core::gate::BasisEventKind;
+use vintrova_core::learning::{Enrollment, Offering};
 use vintrova_core::notifications::NoticeKind;
+use vintrova_core::payments::Order;
+use vintrova_core::support::Ticket;
 use vintrova_core::{Actor, Collection, CoreError};
 
 use setup::{Config, Result};
@@ -65,11 +68,34 @@ enum Command {
     /// Synthetic data for demos and benchmarks.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// The catalog of courses, webinars and consultations.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
     /// Queue a notice for everyone who consented to notifications and did not object.
     Notify {
         /// `course_update` or `new_feature`.
         #[arg(long)]
         kind: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Close an account: every session ends, and the contract with it.
+    Close { id: String },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Print the catalog as JSON.
+    List,
+    /// Add or replace an offering from JSON `{"id", "kind", "level", "title_ru", "title_kk", "title_en"}`.
+    Add {
+        #[arg(long)]
+        json: PathBuf,
     },
 }
 
@@ -126,6 +152,8 @@ enum SubjectCommand {
         #[arg(long, default_value = "staff_written_request")]
         channel: String,
     },
+    /// Print a person's orders, enrollments and support tickets (states and times, no PD).
+    Records { id: String },
     /// Find people by an indexed field; the value is read from stdin.
     Find {
         /// `contact.email` or `contact.phone`
@@ -298,6 +326,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         .await?,
                     )?;
                 }
+                SubjectCommand::Records { id } => {
+                    let id = subject_id(&id)?;
+                    print_json(&serde_json::json!({
+                        "orders": app.records::<Order>(id).await?,
+                        "enrollments": app.records::<Enrollment>(id).await?,
+                        "tickets": app.records::<Ticket>(id).await?,
+                    }))?;
+                }
                 SubjectCommand::Find { field } => {
                     let mut value = String::new();
                     std::io::stdin().read_line(&mut value)?;
@@ -322,6 +358,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let rt = setup::open_with_clock(&config, clock.clone()).await?;
             let seeded = demo::seed(&rt.app, &clock, span, subjects, seed).await?;
             print_json(&seeded)?;
+        }
+        Command::Account(AccountCommand::Close { id }) => {
+            let rt = setup::open(&config).await?;
+            rt.app.close_account(&actor, subject_id(&id)?).await?;
+            eprintln!("account closed: its sessions ended, and the contract with them");
+        }
+        Command::Catalog(command) => {
+            let rt = setup::open(&config).await?;
+            match command {
+                CatalogCommand::List => print_json(&rt.app.catalog().await?)?,
+                CatalogCommand::Add { json } => {
+                    let offering: Offering = serde_json::from_slice(&read_input(&json)?)
+                        .map_err(|e| format!("the offering is not in the expected shape (line {}, column {}): {{\"id\", \"kind\", \"level\", \"title_ru\", \"title_kk\", \"title_en\"}}", e.line(), e.column()))?;
+                    rt.app.add_offering(&offering).await?;
+                }
+            }
         }
         Command::Notify { kind } => {
             let kind = NoticeKind::parse(&kind).ok_or_else(|| {

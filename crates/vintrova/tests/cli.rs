@@ -585,3 +585,52 @@ fn demo_seed_fills_years_of_activity_and_no_value_lands_on_disk_in_clear() {
         "no email in the progress output"
     );
 }
+
+#[test]
+fn the_catalog_accounts_and_records_are_reachable_from_the_command_line() {
+    let install = Install::new();
+    let offering = r#"{"id": "neural-networks-101", "kind": "course", "level": "beginner", "title_ru": "Нейросети", "title_kk": "Нейрондық желілер", "title_en": "Neural networks"}"#;
+    install.ok(
+        &["catalog", "add", "--json", "-"],
+        Some(offering.as_bytes()),
+    );
+    let catalog: Value = serde_json::from_str(&install.ok(&["catalog", "list"], None)).unwrap();
+    assert_eq!(catalog[0]["level"], "beginner");
+    let bad = install.run(&["catalog", "add", "--json", "-"], Some(b"{\"id\": 1}"));
+    assert!(
+        !bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("expected shape")
+    );
+
+    let id = install.add(SEED);
+    let records: Value =
+        serde_json::from_str(&install.ok(&["subject", "records", &id], None)).unwrap();
+    assert_eq!(records["orders"], serde_json::json!([]));
+    let consent = install.ok(
+        &["subject", "consent", &id, "--purpose", "notifications"],
+        None,
+    );
+    assert!(consent.contains("\"granted\""));
+    let withdrawn = install.ok(
+        &[
+            "subject",
+            "consent",
+            &id,
+            "--purpose",
+            "notifications",
+            "--withdraw",
+            "--channel",
+            "cabinet",
+        ],
+        None,
+    );
+    assert!(withdrawn.contains("\"withdrawn\""));
+    let report: Value =
+        serde_json::from_str(&install.ok(&["notify", "--kind", "course_update"], None)).unwrap();
+    assert_eq!(report["not_sent"]["consent_withdrawn"], 1);
+    let close = install.run(&["account", "close", &id], None);
+    assert_eq!(
+        close.status.code(),
+        Some(3),
+        "a subject added by staff has no account to close"
+    );
+}

@@ -11,7 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use vintrova_core::CoreError;
-use vintrova_core::accounts::{AuthError, Session};
+use vintrova_core::accounts::{AuthError, ResetIssued, Session};
 use vintrova_core::values::InvalidInput;
 
 use crate::AppState;
@@ -140,5 +140,42 @@ pub async fn close(
 ) -> Result<StatusCode, Problem> {
     let id: Uuid = subject_id(&id).map_err(|e: InvalidInput| Problem::from(e))?;
     s.app.close_account(&s.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetConfirm {
+    pub token: String,
+    pub new_password: String,
+}
+
+/// The platform sends the token to the address; the answer is the same for every address.
+#[utoipa::path(post, path = "/api/v1/accounts/password-reset", request_body = ResetRequest,
+    responses((status = 202, body = ResetIssued)), security(("token" = [])))]
+pub async fn request_reset(
+    State(s): State<AppState>,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<ResetIssued>), Problem> {
+    let input: ResetRequest = body(&bytes, r#"{"email": "…"}"#)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(s.app.request_password_reset(&s.actor, &input.email).await?),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts/password-reset/confirm", request_body = ResetConfirm,
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn confirm_reset(State(s): State<AppState>, bytes: Bytes) -> Result<StatusCode, Problem> {
+    let input: ResetConfirm = body(&bytes, r#"{"token": "…", "new_password": "…"}"#)?;
+    s.app
+        .reset_password(&s.actor, &input.token, &input.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -55,7 +55,7 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::close, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, api::lookup, api::verify_audit, api::policy
     ),
     modifiers(&BearerToken)
 )]
@@ -122,6 +122,11 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{id}/close", post(support::close))
         .route("/notices", post(support::notify))
         .route("/accounts/password", post(accounts::change_password))
+        .route("/accounts/password-reset", post(accounts::request_reset))
+        .route(
+            "/accounts/password-reset/confirm",
+            post(accounts::confirm_reset),
+        )
         .route("/accounts/{id}/close", post(accounts::close))
         .route("/sessions", post(accounts::sign_in))
         .route(

@@ -311,6 +311,8 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/subjects/{id}/events",
         "/api/v1/accounts",
         "/api/v1/accounts/password",
+        "/api/v1/accounts/password-reset",
+        "/api/v1/accounts/password-reset/confirm",
         "/api/v1/accounts/{id}/close",
         "/api/v1/sessions",
         "/api/v1/sessions/current",
@@ -487,6 +489,36 @@ async fn a_person_registers_signs_in_changes_password_and_closes_the_account() {
         StatusCode::UNAUTHORIZED
     );
 
+    let reset = api
+        .authed(
+            "POST",
+            "/api/v1/accounts/password-reset",
+            Some(json!({"email": "assel.test@mail.kz"})),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::ACCEPTED);
+    let token = reset.json()["token"].as_str().unwrap().to_string();
+    let confirm = json!({"token": token, "new_password": "после-сброса-пароль"});
+    let first = api
+        .authed(
+            "POST",
+            "/api/v1/accounts/password-reset/confirm",
+            Some(confirm.clone()),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::NO_CONTENT);
+    let again = api
+        .authed(
+            "POST",
+            "/api/v1/accounts/password-reset/confirm",
+            Some(confirm),
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNAUTHORIZED,
+        "a reset token works once"
+    );
     assert_eq!(
         api.authed("POST", &format!("/api/v1/accounts/{id}/close"), None)
             .await
@@ -497,7 +529,7 @@ async fn a_person_registers_signs_in_changes_password_and_closes_the_account() {
         .call(
             "POST",
             "/api/v1/sessions",
-            body(json!({"email": "assel.test@mail.kz", "password": "ещё-более-надёжный"})),
+            body(json!({"email": "assel.test@mail.kz", "password": "после-сброса-пароль"})),
             Some(TOKEN),
         )
         .await;
