@@ -6,6 +6,7 @@
 //! sign-in never says whether an email is registered: an unknown email costs the same hash as
 //! a wrong password. Session tokens are random; only their SHA-256 is stored.
 
+use crate::words::words;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -67,20 +68,10 @@ pub enum AccountStatus {
     Closed,
 }
 
-impl AccountStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountStatus::Active => "active",
-            AccountStatus::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [AccountStatus::Active, AccountStatus::Closed]
-            .into_iter()
-            .find(|a| a.as_str() == s)
-    }
-}
+words!(AccountStatus {
+    Active => "active",
+    Closed => "closed",
+});
 
 /// A session as stored: the token's digest, never the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -357,8 +348,7 @@ impl Vintrova {
             .now()
             .checked_add(RESET_VALID)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
-        if let Ok(form) = crate::values::email(&serde_json::Value::String(email.to_string()))
-        {
+        if let Ok(form) = crate::values::email(&serde_json::Value::String(email.to_string())) {
             let digest = self.vault().blind_index().digest("contact.email", &form);
             if let Some(id) = self
                 .store()

@@ -6,6 +6,7 @@
 //! entry; the chain's head is anchored in the key store, apart from the data, so cutting
 //! entries off the end is caught too.
 
+use crate::words::words;
 use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
@@ -30,26 +31,22 @@ pub enum Action {
     RotateKeys,
 }
 
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Read => "read",
-            Action::Update => "update",
-            Action::Export => "export",
-            Action::Erase => "erase",
-            Action::Find => "find",
-            Action::RecordBasis => "record_basis",
-            Action::RecordConsent => "record_consent",
-            Action::OpenAccount => "open_account",
-            Action::ChangePassword => "change_password",
-            Action::RequestPasswordReset => "request_password_reset",
-            Action::CloseAccount => "close_account",
-            Action::Notify => "notify",
-            Action::RotateKeys => "rotate_keys",
-        }
-    }
-}
+words!(Action {
+    Create => "create",
+    Read => "read",
+    Update => "update",
+    Export => "export",
+    Erase => "erase",
+    Find => "find",
+    RecordBasis => "record_basis",
+    RecordConsent => "record_consent",
+    OpenAccount => "open_account",
+    ChangePassword => "change_password",
+    RequestPasswordReset => "request_password_reset",
+    CloseAccount => "close_account",
+    Notify => "notify",
+    RotateKeys => "rotate_keys",
+});
 
 /// An entry's content: what happened, before or after it joins the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -5,6 +5,7 @@
 //! term, and whether data goes to third parties or abroad. The current state is derived from
 //! the events; nothing is ever rewritten.
 
+use crate::words::words;
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
@@ -34,42 +35,17 @@ pub enum Channel {
     StaffWrittenRequest,
 }
 
-impl ConsentAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConsentAction::Granted => "granted",
-            ConsentAction::Withdrawn => "withdrawn",
-        }
-    }
+words!(ConsentAction {
+    Granted => "granted",
+    Withdrawn => "withdrawn",
+});
 
-    pub fn parse(s: &str) -> Option<Self> {
-        [ConsentAction::Granted, ConsentAction::Withdrawn]
-            .into_iter()
-            .find(|a| a.as_str() == s)
-    }
-}
-
-impl Channel {
-    pub const ALL: [Channel; 4] = [
-        Channel::Form,
-        Channel::CookieBanner,
-        Channel::Cabinet,
-        Channel::StaffWrittenRequest,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Form => "form",
-            Channel::CookieBanner => "cookie_banner",
-            Channel::Cabinet => "cabinet",
-            Channel::StaffWrittenRequest => "staff_written_request",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Channel::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-}
+words!(Channel {
+    Form => "form",
+    CookieBanner => "cookie_banner",
+    Cabinet => "cabinet",
+    StaffWrittenRequest => "staff_written_request",
+});
 
 /// How long one category of the consented data is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

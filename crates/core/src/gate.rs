@@ -4,6 +4,7 @@
 //! A grant can be built only here, and opening a sealed value needs one, so no code path can
 //! decrypt without a purpose whose legal basis holds.
 
+use crate::words::words;
 use std::collections::BTreeSet;
 
 use jiff::Timestamp;
@@ -40,15 +41,11 @@ pub enum Right {
     Erasure,
 }
 
-impl Right {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Right::Access => "access",
-            Right::Rectification => "rectification",
-            Right::Erasure => "erasure",
-        }
-    }
-}
+words!(Right {
+    Access => "access",
+    Rectification => "rectification",
+    Erasure => "erasure",
+});
 
 /// A fact about the legal basis of processing one subject's data, appended, never rewritten:
 /// contracts, objections and restrictions. Consents have their own ledger (`consent`).
@@ -77,30 +74,6 @@ pub enum BasisEventKind {
 }
 
 impl BasisEventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BasisEventKind::ContractStarted => "contract_started",
-            BasisEventKind::ContractEnded => "contract_ended",
-            BasisEventKind::Objected => "objected",
-            BasisEventKind::ObjectionWithdrawn => "objection_withdrawn",
-            BasisEventKind::Restricted => "restricted",
-            BasisEventKind::RestrictionLifted => "restriction_lifted",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            BasisEventKind::ContractStarted,
-            BasisEventKind::ContractEnded,
-            BasisEventKind::Objected,
-            BasisEventKind::ObjectionWithdrawn,
-            BasisEventKind::Restricted,
-            BasisEventKind::RestrictionLifted,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-
     /// Whether the event concerns one purpose (and must name it).
     pub fn needs_purpose(self) -> bool {
         matches!(
@@ -109,6 +82,15 @@ impl BasisEventKind {
         )
     }
 }
+
+words!(BasisEventKind {
+    ContractStarted => "contract_started",
+    ContractEnded => "contract_ended",
+    Objected => "objected",
+    ObjectionWithdrawn => "objection_withdrawn",
+    Restricted => "restricted",
+    RestrictionLifted => "restriction_lifted",
+});
 
 /// Why the gate said no. Each names the rule, so the refusal can be explained to a person.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

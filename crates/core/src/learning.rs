@@ -6,6 +6,7 @@
 //! graduate's data, R8.1) and a keyed digest of the course for rosters; which course and how far
 //! along are sealed education events of the enrollment, never rewritten.
 
+use crate::words::words;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -59,25 +60,11 @@ pub enum EnrollmentState {
     Cancelled,
 }
 
-impl EnrollmentState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EnrollmentState::Enrolled => "enrolled",
-            EnrollmentState::Completed => "completed",
-            EnrollmentState::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            EnrollmentState::Enrolled,
-            EnrollmentState::Completed,
-            EnrollmentState::Cancelled,
-        ]
-        .into_iter()
-        .find(|e| e.as_str() == s)
-    }
-}
+words!(EnrollmentState {
+    Enrolled => "enrolled",
+    Completed => "completed",
+    Cancelled => "cancelled",
+});
 
 /// An enrollment as stored: no PD in clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -20,5 +20,6 @@ mod service;
 pub mod store;
 pub mod support;
 pub mod values;
+mod words;
 
 pub use service::*;

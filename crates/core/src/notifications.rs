@@ -4,6 +4,7 @@
 //! A notice is queued per person with nothing but its kind; the address is read through the
 //! purpose gate when it is delivered, so a consent withdrawn in between still stops it.
 
+use crate::words::words;
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
@@ -24,20 +25,10 @@ pub enum NoticeKind {
     NewFeature,
 }
 
-impl NoticeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeKind::CourseUpdate => "course_update",
-            NoticeKind::NewFeature => "new_feature",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [NoticeKind::CourseUpdate, NoticeKind::NewFeature]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-}
+words!(NoticeKind {
+    CourseUpdate => "course_update",
+    NewFeature => "new_feature",
+});
 
 /// A queued notice: who, what kind, when. No address, no text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,6 +6,7 @@
 //! provider's reference, to find it when the provider calls back. Providers sit behind
 //! [`PaymentProvider`]; confirmations arrive asynchronously as signed webhooks.
 
+use crate::words::words;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -30,29 +31,13 @@ pub enum OrderState {
     Refunded,
 }
 
-impl OrderState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderState::Pending => "pending",
-            OrderState::Paid => "paid",
-            OrderState::Failed => "failed",
-            OrderState::RefundPending => "refund_pending",
-            OrderState::Refunded => "refunded",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            OrderState::Pending,
-            OrderState::Paid,
-            OrderState::Failed,
-            OrderState::RefundPending,
-            OrderState::Refunded,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
-    }
-}
+words!(OrderState {
+    Pending => "pending",
+    Paid => "paid",
+    Failed => "failed",
+    RefundPending => "refund_pending",
+    Refunded => "refunded",
+});
 
 /// An order as stored: no PD in clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,6 +4,7 @@
 //! its retention clock started (a course completed, a ticket closed). Everything personal about
 //! it is sealed in events that point at it.
 
+use crate::words::words;
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -19,24 +20,6 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordKind::Order => "order",
-            RecordKind::Enrollment => "enrollment",
-            RecordKind::Ticket => "ticket",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            RecordKind::Order,
-            RecordKind::Enrollment,
-            RecordKind::Ticket,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-
     /// The key class its sealed events are kept under; erasing that class ends the record.
     pub fn key_class(self) -> &'static str {
         match self {
@@ -46,6 +29,12 @@ impl RecordKind {
         }
     }
 }
+
+words!(RecordKind {
+    Order => "order",
+    Enrollment => "enrollment",
+    Ticket => "ticket",
+});
 
 /// A record as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

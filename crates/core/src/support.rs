@@ -4,6 +4,7 @@
 //! clock of the support rule (R8.1). Its subject line and every message, the person's and
 //! staff's alike (told apart by their source), are sealed contact events of the ticket.
 
+use crate::words::words;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -26,25 +27,11 @@ pub enum TicketState {
     Closed,
 }
 
-impl TicketState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketState::Open => "open",
-            TicketState::Answered => "answered",
-            TicketState::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            TicketState::Open,
-            TicketState::Answered,
-            TicketState::Closed,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == s)
-    }
-}
+words!(TicketState {
+    Open => "open",
+    Answered => "answered",
+    Closed => "closed",
+});
 
 /// A ticket as stored: no PD in clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
