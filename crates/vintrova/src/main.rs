@@ -19,7 +19,7 @@ use vintrova_core::gate::BasisEventKind;
 use vintrova_core::learning::{Enrollment, Offering};
 use vintrova_core::notifications::NoticeKind;
 use vintrova_core::payments::Order;
-use vintrova_core::support::Ticket;
+use vintrova_core::support::{Author, Ticket};
 use vintrova_core::{Actor, Collection, CoreError};
 
 use setup::{Config, Result};
@@ -74,6 +74,25 @@ enum Command {
     /// The catalog of courses, webinars and consultations.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Enrollments in courses, webinars and consultations.
+    #[command(subcommand)]
+    Enrollment(EnrollmentCommand),
+    /// Support tickets; message texts are read from stdin.
+    #[command(subcommand)]
+    Ticket(TicketCommand),
+    /// Orders and refunds through the built-in payment provider.
+    #[command(subcommand)]
+    Order(OrderCommand),
+    /// Record technical or usage events for a purpose, from JSON `{"technical": {…}}`.
+    Event {
+        id: String,
+        #[arg(long)]
+        purpose: String,
+        #[arg(long)]
+        json: PathBuf,
+        #[arg(long, default_value = "visit_technical")]
+        source: String,
+    },
     /// Queue a notice for everyone who consented to notifications and did not object.
     Notify {
         /// `course_update` or `new_feature`.
@@ -97,6 +116,60 @@ enum CatalogCommand {
         #[arg(long)]
         json: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum EnrollmentCommand {
+    /// Enroll a person (or sign them up for a webinar, book a consultation).
+    Add {
+        id: String,
+        #[arg(long)]
+        offering: String,
+    },
+    /// Record progress in percent; 100 completes the enrollment.
+    Progress {
+        enrollment: String,
+        #[arg(long)]
+        percent: i64,
+    },
+    Cancel {
+        enrollment: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TicketCommand {
+    /// Open a ticket for a person; the first message is read from stdin.
+    Open {
+        id: String,
+        #[arg(long)]
+        title: String,
+    },
+    /// Add a message read from stdin, as the person or (with --staff) as support.
+    Reply {
+        ticket: String,
+        #[arg(long)]
+        staff: bool,
+    },
+    Close {
+        ticket: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrderCommand {
+    /// Open an order of AMOUNT minor units; prints the order and where to pay.
+    Create {
+        id: String,
+        #[arg(long)]
+        amount: i64,
+        #[arg(long, default_value = "KZT")]
+        currency: String,
+        #[arg(long, default_value = "card")]
+        method: String,
+    },
+    /// Ask the provider to refund a paid order.
+    Refund { order: String },
 }
 
 #[derive(Subcommand)]
@@ -374,6 +447,93 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     rt.app.add_offering(&offering).await?;
                 }
             }
+        }
+        Command::Enrollment(command) => {
+            let rt = setup::open(&config).await?;
+            let app = &rt.app;
+            let done = match command {
+                EnrollmentCommand::Add { id, offering } => {
+                    app.enroll(&actor, subject_id(&id)?, &offering, "course_enrollment")
+                        .await?
+                }
+                EnrollmentCommand::Progress {
+                    enrollment,
+                    percent,
+                } => {
+                    app.record_progress(&actor, subject_id(&enrollment)?, percent)
+                        .await?
+                }
+                EnrollmentCommand::Cancel { enrollment } => {
+                    app.cancel_enrollment(&actor, subject_id(&enrollment)?)
+                        .await?
+                }
+            };
+            print_json(&done)?;
+        }
+        Command::Ticket(command) => {
+            let rt = setup::open(&config).await?;
+            let app = &rt.app;
+            let stdin_text = || -> Result<String> {
+                Ok(String::from_utf8(read_input(&PathBuf::from("-"))?)
+                    .map_err(|_| "the message is not UTF-8 text")?)
+            };
+            let ticket = match command {
+                TicketCommand::Open { id, title } => {
+                    app.open_ticket(&actor, subject_id(&id)?, &title, &stdin_text()?)
+                        .await?
+                }
+                TicketCommand::Reply { ticket, staff } => {
+                    let author = if staff { Author::Staff } else { Author::Person };
+                    app.reply(&actor, subject_id(&ticket)?, author, &stdin_text()?)
+                        .await?
+                }
+                TicketCommand::Close { ticket } => {
+                    app.close_ticket(&actor, subject_id(&ticket)?).await?
+                }
+            };
+            print_json(&ticket)?;
+        }
+        Command::Order(command) => {
+            let rt = setup::open(&config).await?;
+            let provider = setup::dev_provider(&config)?;
+            match command {
+                OrderCommand::Create {
+                    id,
+                    amount,
+                    currency,
+                    method,
+                } => print_json(
+                    &rt.app
+                        .create_order(
+                            &actor,
+                            &provider,
+                            subject_id(&id)?,
+                            amount,
+                            &currency,
+                            &method,
+                        )
+                        .await?,
+                )?,
+                OrderCommand::Refund { order } => print_json(
+                    &rt.app
+                        .refund_order(&actor, &provider, subject_id(&order)?)
+                        .await?,
+                )?,
+            }
+        }
+        Command::Event {
+            id,
+            purpose,
+            json,
+            source,
+        } => {
+            let rt = setup::open(&config).await?;
+            let values = rt.app.parse(&read_input(&json)?)?;
+            print_json(
+                &rt.app
+                    .record_events(&actor, subject_id(&id)?, &purpose, values, &source)
+                    .await?,
+            )?;
         }
         Command::Notify { kind } => {
             let kind = NoticeKind::parse(&kind).ok_or_else(|| {

@@ -634,3 +634,78 @@ fn the_catalog_accounts_and_records_are_reachable_from_the_command_line() {
         "a subject added by staff has no account to close"
     );
 }
+
+#[test]
+fn enrollments_tickets_orders_and_events_are_reachable_from_the_command_line() {
+    let install = Install::new();
+    let offering = r#"{"id": "transformers", "kind": "webinar", "level": "intermediate", "title_ru": "Трансформеры", "title_kk": "Трансформерлер", "title_en": "Transformers"}"#;
+    install.ok(
+        &["catalog", "add", "--json", "-"],
+        Some(offering.as_bytes()),
+    );
+    let id = install.add(SEED);
+    let enrolled: Value = serde_json::from_str(&install.ok(
+        &["enrollment", "add", &id, "--offering", "transformers"],
+        None,
+    ))
+    .unwrap();
+    let enrollment = enrolled["id"].as_str().unwrap().to_string();
+    let done: Value = serde_json::from_str(&install.ok(
+        &["enrollment", "progress", &enrollment, "--percent", "100"],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(done["state"], "completed", "attended");
+
+    let ticket: Value = serde_json::from_str(&install.ok(
+        &["ticket", "open", &id, "--title", "Вопрос"],
+        Some("Где запись вебинара?".as_bytes()),
+    ))
+    .unwrap();
+    let ticket_id = ticket["id"].as_str().unwrap().to_string();
+    let answered: Value = serde_json::from_str(&install.ok(
+        &["ticket", "reply", &ticket_id, "--staff"],
+        Some("В кабинете".as_bytes()),
+    ))
+    .unwrap();
+    assert_eq!(answered["state"], "answered");
+    install.ok(&["ticket", "close", &ticket_id], None);
+
+    let order: Value =
+        serde_json::from_str(&install.ok(&["order", "create", &id, "--amount", "990000"], None))
+            .unwrap();
+    assert_eq!(order["order"]["state"], "pending");
+    let refused = install.run(
+        &["order", "refund", order["order"]["id"].as_str().unwrap()],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("a paid order"));
+
+    let events = install.ok(
+        &["event", &id, "--purpose", "security", "--json", "-"],
+        Some(br#"{"technical": {"ip": "203.0.113.5"}}"#),
+    );
+    assert!(events.contains('-'), "prints the event ids: {events}");
+    let analytics = install.run(
+        &[
+            "event",
+            &id,
+            "--purpose",
+            "learning_analytics",
+            "--source",
+            "analytics_cookies",
+            "--json",
+            "-",
+        ],
+        Some(br#"{"usage": {"page": "/courses"}}"#),
+    );
+    assert!(
+        String::from_utf8_lossy(&analytics.stderr).contains("consent"),
+        "analytics need the cookie consent"
+    );
+    let records: Value =
+        serde_json::from_str(&install.ok(&["subject", "records", &id], None)).unwrap();
+    assert_eq!(records["enrollments"].as_array().unwrap().len(), 1);
+    assert_eq!(records["tickets"][0]["state"], "closed");
+    assert_eq!(records["orders"].as_array().unwrap().len(), 1);
+}
