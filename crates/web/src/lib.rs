@@ -57,9 +57,69 @@ impl AppState {
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
         api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, api::lookup, api::verify_audit, api::policy
     ),
-    modifiers(&BearerToken)
+    modifiers(&BearerToken, &ProblemResponses)
 )]
 pub struct ApiDoc;
+
+/// Every operation may answer with a problem: say so once, for all of them, and give problem
+/// bodies their own media type (RFC 9457).
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+        const PROBLEM_JSON: &str = "application/problem+json";
+        let problem_ref = || Ref::from_schema_name("Problem");
+        let is_problem = |c: &RefOr<Content>| matches!(c, RefOr::T(content) if matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location == problem_ref().ref_location));
+        let common = [
+            ("400", "The request or a provider's message was refused"),
+            ("401", "No valid API token, session or reset token"),
+            ("404", "No such subject or resource"),
+            ("422", "The input was refused and nothing was stored"),
+            (
+                "500",
+                "The server could not complete the request; nothing was changed",
+            ),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for response in operation.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response
+                        && let Some(content) = response.content.shift_remove("application/json")
+                    {
+                        let media = if is_problem(&content) {
+                            PROBLEM_JSON
+                        } else {
+                            "application/json"
+                        };
+                        response.content.insert(media.to_string(), content);
+                    }
+                }
+                for (status, description) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| {
+                            RefOr::T(
+                                ResponseBuilder::new()
+                                    .description(description)
+                                    .content(PROBLEM_JSON, Content::new(Some(problem_ref())))
+                                    .build(),
+                            )
+                        });
+                }
+            }
+        }
+    }
+}
 
 struct BearerToken;
 

@@ -336,6 +336,21 @@ async fn the_openapi_document_describes_every_route() {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
     }
     assert!(doc["components"]["schemas"].get("Export").is_some());
+    for (path, method) in [
+        ("/api/v1/subjects", "post"),
+        ("/api/v1/catalog", "get"),
+        ("/healthz", "get"),
+    ] {
+        let responses = &doc["paths"][path][method]["responses"];
+        for status in ["401", "422", "500"] {
+            assert!(
+                responses[status]["content"]
+                    .get("application/problem+json")
+                    .is_some(),
+                "{method} {path} documents its {status} as a problem"
+            );
+        }
+    }
     assert_eq!(
         api.call("GET", "/api/v1/policy", None, None).await.json()["time_zone"],
         "Asia/Almaty"
