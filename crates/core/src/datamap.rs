@@ -19,6 +19,8 @@ pub enum ColumnRole {
     /// A keyed digest of a provider's reference for a record (an order), to find the record
     /// when the provider calls back; the reference itself is sealed in the record's events.
     ReferenceDigest,
+    /// A message waiting in the outbox, sealed under the outbox key and purged once delivered.
+    SealedMessage,
     /// A credential: a password hash (argon2id) or a session token's digest. Never PD itself,
     /// deleted with the account.
     Credential,
@@ -138,6 +140,22 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("subject_id", SubjectId),
                 ("created_at", Metadata),
                 ("expires_at", Metadata),
+            ],
+        ),
+        (
+            "outbox",
+            &[
+                ("id", Metadata),
+                ("subject_id", SubjectId),
+                ("kind", Metadata),
+                ("message_id", Metadata),
+                ("sealed", SealedMessage),
+                ("state", Metadata),
+                ("attempts", Metadata),
+                ("next_attempt_us", Metadata),
+                ("claimed_until_us", Metadata),
+                ("created_at", Metadata),
+                ("sent_at", Metadata),
             ],
         ),
         (

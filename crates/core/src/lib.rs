@@ -13,6 +13,7 @@ pub mod datamap;
 pub mod gate;
 pub mod learning;
 pub mod notifications;
+pub mod outbox;
 pub mod payments;
 pub mod records;
 pub mod retention;

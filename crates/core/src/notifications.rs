@@ -1,8 +1,8 @@
 //! Important notices about course updates and new features (R3.1 notifications): only to people
 //! who consented and did not object to direct marketing, and every one recorded.
 //!
-//! A notice is queued per person with nothing but its kind; the address is read through the
-//! purpose gate when it is delivered, so a consent withdrawn in between still stops it.
+//! A notice is written with its message, in one transaction; the address is read through the
+//! purpose gate, and the message waits sealed in the outbox until the worker delivers it.
 
 use crate::words::words;
 use std::collections::BTreeMap;
@@ -30,7 +30,39 @@ words!(NoticeKind {
     NewFeature => "new_feature",
 });
 
-/// A queued notice: who, what kind, when. No address, no text.
+impl NoticeKind {
+    /// The notice's title and text in a locale (ru by default).
+    pub fn text(self, locale: &str) -> (&'static str, &'static str) {
+        match (self, locale) {
+            (NoticeKind::CourseUpdate, "kk") => (
+                "Курстарыңыз жаңартылды",
+                "Сіз оқып жүрген курстарда жаңа материалдар пайда болды. Жеке кабинетіңізге кіріңіз.",
+            ),
+            (NoticeKind::CourseUpdate, "en") => (
+                "Your courses were updated",
+                "New materials were added to the courses you study. Sign in to your cabinet to see them.",
+            ),
+            (NoticeKind::CourseUpdate, _) => (
+                "Ваши курсы обновились",
+                "В курсах, которые вы проходите, появились новые материалы. Загляните в личный кабинет.",
+            ),
+            (NoticeKind::NewFeature, "kk") => (
+                "Vintrova-да жаңа мүмкіндік",
+                "Платформада жаңа мүмкіндік пайда болды. Толығырақ жеке кабинетте.",
+            ),
+            (NoticeKind::NewFeature, "en") => (
+                "Something new on Vintrova",
+                "The platform has a new feature. Read more in your cabinet.",
+            ),
+            (NoticeKind::NewFeature, _) => (
+                "Новое на Vintrova",
+                "На платформе появилась новая возможность. Подробнее — в личном кабинете.",
+            ),
+        }
+    }
+}
+
+/// A queued notice: who, what kind, when. Its message waits, sealed, in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notice {
@@ -61,13 +93,30 @@ impl Vintrova {
         let mut report = NoticeReport::default();
         for &subject in subjects {
             match self.authorize(subject, Use::Purpose(PURPOSE.into())).await {
-                Ok(_) => {
+                Ok(grant) => {
+                    let opened = self.open(&grant).await?;
+                    let Some(to) = opened
+                        .iter()
+                        .find(|o| o.field == "contact.email")
+                        .and_then(|o| o.value.as_str())
+                    else {
+                        *report.not_sent.entry("no_address".into()).or_default() += 1;
+                        continue;
+                    };
                     let notice = Notice {
                         id: Uuid::now_v7(),
                         subject,
                         kind,
                         queued_at: self.now(),
                     };
+                    let (title, body) = kind.text(&self.policy().default_locale);
+                    let message = self.outbox_entry(
+                        Some(subject),
+                        &format!("notice:{}", kind.as_str()),
+                        to,
+                        title,
+                        body,
+                    );
                     let audit = self.draft(
                         actor,
                         Action::Notify,
@@ -77,7 +126,7 @@ impl Vintrova {
                     );
                     let head = self
                         .store()
-                        .insert_notice(&notice, &audit, &self.sealer())
+                        .insert_notice(&notice, &message, &audit, &self.sealer())
                         .await?;
                     self.anchor(head).await?;
                     report.queued += 1;

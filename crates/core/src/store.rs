@@ -13,6 +13,7 @@ use crate::consent::ConsentEvent;
 use crate::gate::BasisEvent;
 use crate::learning::Offering;
 use crate::notifications::Notice;
+use crate::outbox::{OutboxEntry, OutboxState};
 use crate::records::{Record, RecordKind};
 
 /// A value as stored: sealed by the subject's key of its class.
@@ -85,6 +86,7 @@ pub struct ErasureCounts {
     /// Orders, enrollments, tickets.
     pub records: u64,
     pub notices: u64,
+    pub messages: u64,
 }
 
 /// The sequence number and hash of an appended audit entry, for the key store's anchor.
@@ -238,12 +240,32 @@ pub trait Store: Send + Sync {
     /// Add or replace a catalog offering (no personal data).
     async fn put_offering(&self, offering: &Offering) -> Result<(), StoreError>;
     async fn offerings(&self) -> Result<Vec<Offering>, StoreError>;
+    /// A notice and its message, together or not at all.
     async fn insert_notice(
         &self,
         notice: &Notice,
+        message: &OutboxEntry,
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
+    /// Claim due messages (and those whose worker's lease ran out) until `lease`.
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// Record a delivery's outcome; `purge` drops the sealed message once delivered.
+    async fn finish_outbox(
+        &self,
+        id: Uuid,
+        state: OutboxState,
+        attempts: i64,
+        next_attempt_at: Timestamp,
+        purge: bool,
+    ) -> Result<(), StoreError>;
+    /// How many messages are in each state.
+    async fn outbox_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
     async fn notices(&self, subject: Uuid) -> Result<Vec<Notice>, StoreError>;
     /// Subject ids in order, after `after`, at most `limit`: for work over everyone.
     async fn subject_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError>;

@@ -24,6 +24,7 @@ use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::{BasisEvent, BasisEventKind};
 use vintrova_core::learning::Offering;
 use vintrova_core::notifications::{Notice, NoticeKind};
+use vintrova_core::outbox::{OutboxEntry, OutboxState};
 use vintrova_core::records::{Record, RecordKind};
 use vintrova_core::store::{
     ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
@@ -41,6 +42,9 @@ pub trait Dialect: Database {
     /// Run first in a transaction that appends to the audit chain, to serialize appends
     /// across connections and servers; `None` when the write transaction already does.
     const AUDIT_LOCK: Option<&'static str>;
+    /// Appended to the outbox claim query: row locks that let concurrent workers skip each
+    /// other's claims (empty where the write transaction already serializes them).
+    const LOCK_CLAIMED: &'static str;
     /// Rows of (table, column) of the data store, ordered, without the migrations table.
     const SCHEMA: &'static str;
 
@@ -598,6 +602,9 @@ where
     ) -> Result<(ErasureCounts, ChainHead), StoreError> {
         let mut tx = self.open_write(Some(id)).await?;
         let mut counts = ErasureCounts::default();
+        // Messages waiting for this person carry their address: they go whatever else stays.
+        counts.messages +=
+            Self::exec(&mut tx, "DELETE FROM outbox WHERE subject_id = $1", id).await?;
         for class in &plan.classes {
             for kind in [
                 RecordKind::Order,
@@ -987,6 +994,7 @@ where
     async fn insert_notice(
         &self,
         n: &Notice,
+        m: &OutboxEntry,
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
@@ -1001,7 +1009,108 @@ where
         .execute(&mut *tx)
         .await
         .map_err(backend::<DB>)?;
+        sqlx::query::<DB>(
+            "INSERT INTO outbox (id, subject_id, kind, message_id, sealed, state, attempts, next_attempt_us, claimed_until_us, created_at, sent_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, NULL)",
+        )
+        .bind(m.id)
+        .bind(m.subject)
+        .bind(m.kind.clone())
+        .bind(m.message_id.clone())
+        .bind(m.sealed.clone())
+        .bind(m.state.as_str().to_string())
+        .bind(m.attempts)
+        .bind(m.next_attempt_at.as_microsecond())
+        .bind(m.created_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
         Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut tx = self.begin().await?;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT id, subject_id, kind, message_id, sealed, state, attempts, next_attempt_us, created_at FROM outbox
+             WHERE (state = 'pending' AND next_attempt_us <= $1) OR (state = 'sending' AND claimed_until_us < $1)
+             ORDER BY next_attempt_us LIMIT $2{}",
+            DB::LOCK_CLAIMED
+        ));
+        let rows = sqlx::query::<DB>(sql)
+            .bind(now.as_microsecond())
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let state: String = r.get(5);
+            let entry = OutboxEntry {
+                id: r.get(0),
+                subject: r.get(1),
+                kind: r.get(2),
+                message_id: r.get(3),
+                sealed: r.get(4),
+                state: OutboxState::parse(&state)
+                    .ok_or_else(|| backend::<DB>(format!("unknown outbox state `{state}`")))?,
+                attempts: r.get(6),
+                next_attempt_at: Timestamp::from_microsecond(r.get(7)).map_err(backend::<DB>)?,
+                created_at: time::<DB>(&r.get::<String, _>(8))?,
+            };
+            sqlx::query::<DB>(
+                "UPDATE outbox SET state = 'sending', claimed_until_us = $2 WHERE id = $1",
+            )
+            .bind(entry.id)
+            .bind(lease.as_microsecond())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+            claimed.push(entry);
+        }
+        tx.commit().await.map_err(backend::<DB>)?;
+        Ok(claimed)
+    }
+
+    async fn finish_outbox(
+        &self,
+        id: Uuid,
+        state: OutboxState,
+        attempts: i64,
+        next_attempt_at: Timestamp,
+        purge: bool,
+    ) -> Result<(), StoreError> {
+        let sql = if purge {
+            "UPDATE outbox SET state = $2, attempts = $3, next_attempt_us = $4, sealed = NULL, sent_at = $5, claimed_until_us = NULL WHERE id = $1"
+        } else {
+            "UPDATE outbox SET state = $2, attempts = $3, next_attempt_us = $4, claimed_until_us = NULL WHERE id = $1 AND $5 = $5"
+        };
+        sqlx::query::<DB>(sql)
+            .bind(id)
+            .bind(state.as_str().to_string())
+            .bind(attempts)
+            .bind(next_attempt_at.as_microsecond())
+            .bind(next_attempt_at.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        if purge {
+            DB::scrub(&self.pool).await.map_err(backend::<DB>)?;
+        }
+        Ok(())
+    }
+
+    async fn outbox_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows =
+            sqlx::query::<DB>("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend::<DB>)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn notices(&self, subject: Uuid) -> Result<Vec<Notice>, StoreError> {

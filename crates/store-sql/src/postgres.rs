@@ -21,6 +21,7 @@ impl Dialect for Postgres {
     // advisory lock ("VINTAUDT").
     const AUDIT_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(6217011736226399316)");
+    const LOCK_CLAIMED: &'static str = " FOR UPDATE SKIP LOCKED";
     const SCHEMA: &'static str =
         "SELECT table_name::text, column_name::text FROM information_schema.columns
          WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx\\_%'
@@ -72,6 +73,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
         (
             "password_resets",
             include_str!("../migrations/postgres/0006_password_resets.sql"),
+        ),
+        (
+            "outbox",
+            include_str!("../migrations/postgres/0007_outbox.sql"),
         ),
     ])
     .run(&data)

@@ -21,6 +21,7 @@ impl Dialect for Sqlite {
     // writers upgrade at once. It also serializes audit appends, so no extra lock is needed.
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const AUDIT_LOCK: Option<&'static str> = None;
+    const LOCK_CLAIMED: &'static str = "";
     const SCHEMA: &'static str =
         "SELECT m.name, p.name FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx_%'
@@ -114,6 +115,10 @@ pub async fn open(
             (
                 "password_resets",
                 include_str!("../migrations/sqlite/0006_password_resets.sql"),
+            ),
+            (
+                "outbox",
+                include_str!("../migrations/sqlite/0007_outbox.sql"),
             ),
         ],
     )

@@ -521,8 +521,8 @@ pub async fn key_rotation_rewraps_without_touching_data(h: &Harness) {
     let count = h.app.vault().rotate(&next).await.unwrap();
     assert_eq!(
         count,
-        2 + 2,
-        "two system keys and the profile and learning keys"
+        3 + 2,
+        "three system keys and the profile and learning keys"
     );
     assert_eq!(
         h.app.store().values(id).await.unwrap(),
@@ -1646,5 +1646,155 @@ pub async fn password_reset_tokens_work_once_within_the_hour_and_tell_nothing(h:
     assert!(
         !contains(&stored, known.token.as_bytes()),
         "only the token's digest is stored"
+    );
+}
+
+/// A transport that records what it sends, and can be told to fail.
+#[derive(Default)]
+pub struct Recorder {
+    pub sent: std::sync::Mutex<Vec<vintrova_core::outbox::Email>>,
+    pub failing: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl vintrova_core::outbox::Transport for Recorder {
+    async fn send(&self, email: &vintrova_core::outbox::Email) -> Result<(), String> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("mail server unavailable".into());
+        }
+        self.sent.lock().unwrap().push(email.clone());
+        Ok(())
+    }
+}
+
+/// The outbox: messages are written with the change that causes them, sealed at rest, delivered
+/// with retries; a worker that dies between sending and acknowledging loses its lease, and the
+/// repeat carries the same Message-ID; delivered messages are purged.
+pub async fn the_outbox_delivers_every_message_once_or_again_with_the_same_id(h: &Harness) {
+    use vintrova_core::notifications::NoticeKind;
+    use vintrova_core::outbox::{LEASE, Transport};
+    let actor = operator();
+    let mut people = Vec::new();
+    for i in 0..4 {
+        let values = h.app.parse_json(&json!({"contact": {"first_name": "Ученик", "email": format!("outbox.student{i}@mail.kz")}})).unwrap();
+        people.push(
+            h.app
+                .add_subject(&actor, values, consenting(&["notifications"]))
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        h.app
+            .notify_all(&actor, NoticeKind::CourseUpdate)
+            .await
+            .unwrap()
+            .queued,
+        4
+    );
+    let stored = h.every_stored_byte().await;
+    assert!(
+        !contains(&stored, b"outbox.student0@mail.kz"),
+        "waiting messages are sealed"
+    );
+
+    // A worker claims two messages, sends them, and dies before acknowledging.
+    let crashed = Recorder::default();
+    let claimed = h.app.claim_outbox(2).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    for entry in &claimed {
+        crashed
+            .send(&h.app.open_message(entry).unwrap())
+            .await
+            .unwrap();
+    }
+    // Another worker sees only the two unclaimed ones while the lease holds…
+    let recorder = Recorder::default();
+    assert_eq!(h.app.deliver(&recorder, 10).await.unwrap().sent, 2);
+    // …and the rest once it has run out.
+    h.clock.advance(LEASE + SignedDuration::from_secs(1));
+    assert_eq!(h.app.deliver(&recorder, 10).await.unwrap().sent, 2);
+    assert_eq!(
+        h.app.deliver(&recorder, 10).await.unwrap().sent,
+        0,
+        "nothing is delivered twice by a live worker"
+    );
+
+    let delivered: Vec<(String, String)> = recorder
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| (e.message_id.clone(), e.to.clone()))
+        .collect();
+    let mut addresses: Vec<&str> = delivered.iter().map(|(_, to)| to.as_str()).collect();
+    addresses.sort();
+    assert_eq!(
+        addresses,
+        [
+            "outbox.student0@mail.kz",
+            "outbox.student1@mail.kz",
+            "outbox.student2@mail.kz",
+            "outbox.student3@mail.kz"
+        ],
+        "none is missing"
+    );
+    for repeat in crashed.sent.lock().unwrap().iter() {
+        assert!(
+            delivered
+                .iter()
+                .any(|(id, to)| *id == repeat.message_id && *to == repeat.to),
+            "a repeat carries the same Message-ID"
+        );
+    }
+    assert!(
+        recorder.sent.lock().unwrap()[0].subject.contains("курсы"),
+        "Russian by default"
+    );
+
+    // A failing server: retried with backoff, not lost; once delivered, the message is purged.
+    let values = h
+        .app
+        .parse_json(&json!({"contact": {"email": "late.student@mail.kz"}}))
+        .unwrap();
+    let late = h
+        .app
+        .add_subject(&actor, values, consenting(&["notifications"]))
+        .await
+        .unwrap();
+    h.app
+        .notify(&actor, NoticeKind::NewFeature, &[late])
+        .await
+        .unwrap();
+    let sealed = h.app.claim_outbox(10).await.unwrap()[0]
+        .sealed
+        .clone()
+        .unwrap();
+    assert!(
+        contains(&h.every_stored_byte().await, &sealed),
+        "the scan sees the sealed message"
+    );
+    h.clock.advance(LEASE + SignedDuration::from_secs(1));
+    recorder
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(h.app.deliver(&recorder, 10).await.unwrap().retried, 1);
+    recorder
+        .failing
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        h.app.deliver(&recorder, 10).await.unwrap().sent,
+        0,
+        "not before its backoff"
+    );
+    h.clock.advance(SignedDuration::from_mins(2));
+    assert_eq!(h.app.deliver(&recorder, 10).await.unwrap().sent, 1);
+    assert_eq!(
+        h.app.store().outbox_counts().await.unwrap(),
+        [("sent".to_string(), 5)]
+    );
+    assert!(
+        !contains(&h.every_stored_byte().await, &sealed),
+        "a delivered message is purged"
     );
 }

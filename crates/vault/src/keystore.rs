@@ -71,6 +71,8 @@ pub enum VaultError {
 
 const BLIND_INDEX: &str = "blind_index";
 const AUDIT_CHAIN: &str = "audit_chain";
+const OUTBOX: &str = "outbox";
+const SYSTEM_KEYS: [&str; 3] = [BLIND_INDEX, AUDIT_CHAIN, OUTBOX];
 
 /// The unwrapped keys one subject has, by retention class.
 pub struct SubjectKeys {
@@ -93,39 +95,52 @@ pub struct Vault {
     store: Arc<dyn KeyStore>,
     blind_index: BlindIndexKey,
     chain: ChainKey,
+    outbox: SecretKey,
 }
 
 impl Vault {
-    /// Open the key store with `master`. On first use this creates the system keys.
+    /// Open the key store with `master`. Creates the system keys it lacks: all of them on first
+    /// use, a new one after an upgrade — but only once the existing ones proved the master key.
     pub async fn open(master: MasterKey, store: Arc<dyn KeyStore>) -> Result<Vault, VaultError> {
-        let mut system = store.system_keys().await?;
-        if system.is_empty() {
-            let fresh: Vec<StoredKey> = [BLIND_INDEX, AUDIT_CHAIN]
-                .into_iter()
-                .map(|name| {
-                    wrap(
-                        &master,
-                        KeyOwner::System(name.into()),
-                        &SecretKey::generate(),
-                    )
-                })
-                .collect();
-            store.insert_keys(&fresh).await?;
-            system = store.system_keys().await?;
-        }
-        let mut unwrapped = HashMap::new();
-        for stored in &system {
-            if let KeyOwner::System(name) = &stored.owner {
-                unwrapped.insert(name.clone(), unwrap(&master, stored)?);
+        let unwrap_all = |stored: &[StoredKey]| -> Result<HashMap<String, SecretKey>, VaultError> {
+            let mut keys = HashMap::new();
+            for s in stored {
+                if let KeyOwner::System(name) = &s.owner {
+                    keys.insert(name.clone(), unwrap(&master, s)?);
+                }
             }
+            Ok(keys)
+        };
+        let mut unwrapped = unwrap_all(&store.system_keys().await?)?;
+        let missing: Vec<StoredKey> = SYSTEM_KEYS
+            .iter()
+            .filter(|name| !unwrapped.contains_key(**name))
+            .map(|name| {
+                wrap(
+                    &master,
+                    KeyOwner::System((*name).into()),
+                    &SecretKey::generate(),
+                )
+            })
+            .collect();
+        if !missing.is_empty() {
+            store.insert_keys(&missing).await?;
+            // Read back: a concurrent first start may have stored its keys first.
+            unwrapped = unwrap_all(&store.system_keys().await?)?;
         }
         let mut take = |name: &str| unwrapped.remove(name).ok_or(VaultError::WrongMasterKey);
         Ok(Vault {
             blind_index: BlindIndexKey(take(BLIND_INDEX)?),
             chain: ChainKey(take(AUDIT_CHAIN)?),
+            outbox: take(OUTBOX)?,
             master,
             store,
         })
+    }
+
+    /// The key that seals messages waiting in the outbox; they are purged once delivered.
+    pub fn outbox(&self) -> &SecretKey {
+        &self.outbox
     }
 
     pub fn master_version(&self) -> u32 {

@@ -5,6 +5,7 @@
 //! arguments: look-up values are read from stdin.
 
 mod demo;
+mod mail;
 mod setup;
 
 use std::io::Read;
@@ -93,6 +94,9 @@ enum Command {
         #[arg(long, default_value = "visit_technical")]
         source: String,
     },
+    /// The outbox of messages waiting to be delivered.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Queue a notice for everyone who consented to notifications and did not object.
     Notify {
         /// `course_update` or `new_feature`.
@@ -170,6 +174,14 @@ enum OrderCommand {
     },
     /// Ask the provider to refund a paid order.
     Refund { order: String },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Deliver what is due now (to `DATA_DIR/mail/` as .eml files); `serve` does this every 10 s.
+    Deliver,
+    /// How many messages are in each state.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -535,6 +547,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     .await?,
             )?;
         }
+        Command::Outbox(command) => {
+            let rt = setup::open(&config).await?;
+            match command {
+                OutboxCommand::Deliver => {
+                    print_json(&rt.app.deliver(&mail_transport(&rt), 500).await?)?
+                }
+                OutboxCommand::Status => {
+                    let counts: std::collections::BTreeMap<String, i64> =
+                        rt.app.store().outbox_counts().await?.into_iter().collect();
+                    print_json(&counts)?
+                }
+            }
+        }
         Command::Notify { kind } => {
             let kind = NoticeKind::parse(&kind).ok_or_else(|| {
                 format!("`{kind}` is not a notice kind; use course_update or new_feature")
@@ -609,10 +634,43 @@ async fn serve(config: &Config, listen: &str) -> Result<()> {
     );
     let provider = std::sync::Arc::new(setup::dev_provider(config)?);
     let state = vintrova_web::AppState::new(rt.app.clone(), &token, provider);
+    spawn_delivery(&rt);
     axum::serve(listener, vintrova_web::router(state))
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+fn mail_transport(rt: &setup::Runtime) -> mail::FileTransport {
+    mail::FileTransport::new(
+        rt.config.data_dir.join("mail"),
+        &rt.app.policy().contact.email,
+    )
+}
+
+/// Deliver the outbox every ten seconds while the server runs. State lives in the database
+/// (claims with leases), so several servers may run this side by side.
+fn spawn_delivery(rt: &setup::Runtime) {
+    let app = rt.app.clone();
+    let transport = mail_transport(rt);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            match app.deliver(&transport, 100).await {
+                Ok(report) if report.sent + report.retried + report.failed > 0 => {
+                    tracing::info!(
+                        sent = report.sent,
+                        retried = report.retried,
+                        failed = report.failed,
+                        "outbox delivered"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "outbox delivery failed"),
+            }
+        }
+    });
 }
 
 async fn shutdown() {

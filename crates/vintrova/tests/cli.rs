@@ -709,3 +709,36 @@ fn enrollments_tickets_orders_and_events_are_reachable_from_the_command_line() {
     assert_eq!(records["tickets"][0]["state"], "closed");
     assert_eq!(records["orders"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn notices_leave_through_the_outbox_as_mail_files_in_the_data_directory() {
+    let install = Install::new();
+    let id = install.add(SEED);
+    install.ok(
+        &["subject", "consent", &id, "--purpose", "notifications"],
+        None,
+    );
+    let report: Value =
+        serde_json::from_str(&install.ok(&["notify", "--kind", "course_update"], None)).unwrap();
+    assert_eq!(report["queued"], 1);
+    let status: Value = serde_json::from_str(&install.ok(&["outbox", "status"], None)).unwrap();
+    assert_eq!(status["pending"], 1);
+    let delivered: Value = serde_json::from_str(&install.ok(&["outbox", "deliver"], None)).unwrap();
+    assert_eq!(delivered["sent"], 1);
+    let mail: Vec<_> = std::fs::read_dir(install.data().join("mail"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(mail.len(), 1);
+    let text = std::fs::read_to_string(&mail[0]).unwrap();
+    assert!(
+        text.contains("To: zhansaya.kuanyshbekova@mail.kz") && text.contains("Message-ID: <"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Subject: =?utf-8?B?"),
+        "a Cyrillic subject is encoded"
+    );
+    let status: Value = serde_json::from_str(&install.ok(&["outbox", "status"], None)).unwrap();
+    assert_eq!(status["sent"], 1);
+}

@@ -1,0 +1,72 @@
+//! The default mail transport: each message becomes an RFC 5322 `.eml` file in the data
+//! directory's `mail/` drop, named after its Message-ID, so a repeat after a crash overwrites the
+//! same file. SMTP is the next transport (issue 4); this one needs nothing installed.
+
+use std::path::PathBuf;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use vintrova_core::outbox::{Email, Transport};
+
+pub struct FileTransport {
+    dir: PathBuf,
+    from: String,
+}
+
+impl FileTransport {
+    pub fn new(dir: PathBuf, from: &str) -> Self {
+        FileTransport {
+            dir,
+            from: from.to_string(),
+        }
+    }
+}
+
+/// A header value in RFC 2047 encoded-word form, so Cyrillic and Kazakh subjects survive.
+fn encoded(text: &str) -> String {
+    if text.is_ascii() {
+        text.to_string()
+    } else {
+        format!("=?utf-8?B?{}?=", STANDARD.encode(text))
+    }
+}
+
+fn render(email: &Email, from: &str) -> String {
+    let date = jiff::Timestamp::now().strftime("%a, %d %b %Y %H:%M:%S +0000");
+    let body = STANDARD
+        .encode(email.body.as_bytes())
+        .as_bytes()
+        .chunks(76)
+        .map(|line| String::from_utf8_lossy(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    format!(
+        "Message-ID: {}\r\nDate: {date}\r\nFrom: Vintrova <{from}>\r\nTo: {}\r\nSubject: {}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n",
+        email.message_id,
+        email.to,
+        encoded(&email.subject),
+    )
+}
+
+#[async_trait::async_trait]
+impl Transport for FileTransport {
+    async fn send(&self, email: &Email) -> Result<(), String> {
+        let name: String = email
+            .message_id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+            .collect();
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| format!("cannot create the mail drop: {e}"))?;
+        let path = self.dir.join(format!("{name}.eml"));
+        let partial = self.dir.join(format!("{name}.eml.partial"));
+        tokio::fs::write(&partial, render(email, &self.from))
+            .await
+            .map_err(|e| format!("cannot write a message: {e}"))?;
+        tokio::fs::rename(&partial, &path)
+            .await
+            .map_err(|e| format!("cannot finish a message: {e}"))
+    }
+}
