@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod payments;
 pub mod records;
 pub mod retention;
+pub mod rights;
 mod service;
 pub mod store;
 pub mod support;

@@ -50,7 +50,7 @@ pub fn due(
         RetentionAnchor::CourseCompleted => own.or(anchors.course_completed)?,
         RetentionAnchor::TicketClosed => own?,
     };
-    let tz = jiff::tz::TimeZone::get(&policy.time_zone).ok()?;
+    let tz = policy.zone();
     anchor
         .to_zoned_datetime(tz)
         .checked_add(rule.span())

@@ -282,7 +282,18 @@ pub enum CollectionMethod {
     Automatic,
 }
 
+/// A time zone from the IANA database bundled with this build, not the host's: an outdated host
+/// database would still put Almaty at UTC+6 after 1 March 2024.
+pub fn zone(name: &str) -> Option<jiff::tz::TimeZone> {
+    jiff::tz::TimeZoneDatabase::bundled().get(name).ok()
+}
+
 impl Policy {
+    /// The policy's time zone (validated at load).
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        zone(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
     pub fn category(&self, key: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.key == key)
     }

@@ -130,7 +130,7 @@ fn check(p: &Policy) -> Vec<Problem> {
     if p.version.trim().is_empty() {
         c.fail("version", "the policy needs a version label");
     }
-    if jiff::tz::TimeZone::get(&p.time_zone).is_err() {
+    if crate::zone(&p.time_zone).is_none() {
         c.fail(
             "time_zone",
             format!("`{}` is not a known IANA time zone", p.time_zone),
