@@ -28,6 +28,9 @@ pub enum Action {
     RequestPasswordReset,
     CloseAccount,
     Notify,
+    ReceiveRequest,
+    VerifyRequest,
+    CloseRequest,
     RotateKeys,
 }
 
@@ -45,6 +48,9 @@ words!(Action {
     RequestPasswordReset => "request_password_reset",
     CloseAccount => "close_account",
     Notify => "notify",
+    ReceiveRequest => "receive_request",
+    VerifyRequest => "verify_request",
+    CloseRequest => "close_request",
     RotateKeys => "rotate_keys",
 });
 

@@ -159,6 +159,29 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
             ],
         ),
         (
+            "requests",
+            &[
+                ("id", Metadata),
+                ("subject_id", SubjectId),
+                ("right_kind", Metadata),
+                ("state", Metadata),
+                ("channel", Metadata),
+                ("received_at", Metadata),
+                ("due_on", Metadata),
+                ("overdue_from_us", Metadata),
+                ("closed_at", Metadata),
+            ],
+        ),
+        (
+            "request_codes",
+            &[
+                ("request_id", Metadata),
+                ("code_digest", Credential),
+                ("expires_at_us", Metadata),
+                ("attempts", Metadata),
+            ],
+        ),
+        (
             "password_resets",
             &[
                 ("token_digest", Credential),

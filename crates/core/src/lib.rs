@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod payments;
 pub mod records;
+pub mod requests;
 pub mod retention;
 pub mod rights;
 mod service;

@@ -61,6 +61,8 @@ pub enum CoreError {
     Internal(String),
     #[error("{0}")]
     Provider(String),
+    #[error(transparent)]
+    Verification(#[from] crate::requests::VerificationError),
     #[error("the audit log does not verify: {0}")]
     Tampered(#[from] ChainBreak),
 }
@@ -851,6 +853,11 @@ impl Vintrova {
                 if r.kind == crate::records::RecordKind::Enrollment {
                     course_completed = course_completed.max(Some(at));
                 }
+            }
+        }
+        for r in self.store.requests_of(id).await? {
+            if let Some(at) = r.closed_at {
+                records.insert(r.id, at);
             }
         }
         Ok(retention::Anchors {

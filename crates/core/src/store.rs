@@ -15,6 +15,8 @@ use crate::learning::Offering;
 use crate::notifications::Notice;
 use crate::outbox::{OutboxEntry, OutboxState};
 use crate::records::{Record, RecordKind};
+use crate::requests::{CodeRecord, Request};
+use crate::rights::RightKind;
 
 /// A value as stored: sealed by the subject's key of its class.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +89,7 @@ pub struct ErasureCounts {
     pub records: u64,
     pub notices: u64,
     pub messages: u64,
+    pub requests: u64,
 }
 
 /// The sequence number and hash of an appended audit entry, for the key store's anchor.
@@ -248,6 +251,39 @@ pub trait Store: Send + Sync {
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
+    /// A new request with its description, and for a letter its code and the message carrying it.
+    async fn insert_request(
+        &self,
+        request: &Request,
+        events: &[SealedEvent],
+        code: Option<&CodeRecord>,
+        message: Option<&OutboxEntry>,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    /// Move a request on (its state, its closing), appending its events and message.
+    async fn update_request(
+        &self,
+        request: &Request,
+        events: &[SealedEvent],
+        message: Option<&OutboxEntry>,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn request(&self, id: Uuid) -> Result<Option<Request>, StoreError>;
+    /// The person's open request for a right, if any (duplicates merge into it).
+    async fn open_request(
+        &self,
+        subject: Uuid,
+        right: RightKind,
+    ) -> Result<Option<Request>, StoreError>;
+    /// Every open request, the most urgent first.
+    async fn open_requests(&self) -> Result<Vec<Request>, StoreError>;
+    /// A person's requests, open and closed.
+    async fn requests_of(&self, subject: Uuid) -> Result<Vec<Request>, StoreError>;
+    async fn request_code(&self, request: Uuid) -> Result<Option<CodeRecord>, StoreError>;
+    /// Count a wrong try; returns the tries so far.
+    async fn count_code_attempt(&self, request: Uuid) -> Result<i64, StoreError>;
     /// Claim due messages (and those whose worker's lease ran out) until `lease`.
     async fn claim_outbox(
         &self,

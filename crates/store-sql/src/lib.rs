@@ -26,6 +26,8 @@ use vintrova_core::learning::Offering;
 use vintrova_core::notifications::{Notice, NoticeKind};
 use vintrova_core::outbox::{OutboxEntry, OutboxState};
 use vintrova_core::records::{Record, RecordKind};
+use vintrova_core::requests::{AnswerChannel, CodeRecord, Request, RequestState};
+use vintrova_core::rights::RightKind;
 use vintrova_core::store::{
     ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
     StoreError, SubjectRecord,
@@ -107,6 +109,13 @@ const RECORDS_OF_SUBJECT: &str = "SELECT id, subject_id, kind, state, digest, an
 const RECORDS_BY_DIGEST: &str =
     "SELECT id, subject_id, kind, state, digest, anchored_at, created_at, updated_at FROM records
      WHERE kind = $1 AND digest = $2 ORDER BY id";
+
+const REQUEST_BY_ID: &str = "SELECT id, subject_id, right_kind, state, channel, received_at, due_on, overdue_from_us, closed_at
+     FROM requests WHERE id = $1";
+const REQUESTS_OF_SUBJECT: &str = "SELECT id, subject_id, right_kind, state, channel, received_at, due_on, overdue_from_us, closed_at
+     FROM requests WHERE subject_id = $1 ORDER BY id";
+const OPEN_REQUESTS: &str = "SELECT id, subject_id, right_kind, state, channel, received_at, due_on, overdue_from_us, closed_at
+     FROM requests WHERE closed_at IS NULL ORDER BY overdue_from_us, id";
 
 /// The data store on any [`Dialect`].
 pub struct SqlStore<DB: Database> {
@@ -298,6 +307,48 @@ where
             anchored_at: anchored.as_deref().map(time::<DB>).transpose()?,
             created_at: time::<DB>(&r.get::<String, _>(6))?,
             updated_at: time::<DB>(&r.get::<String, _>(7))?,
+        })
+    }
+
+    async fn put_message(conn: &mut DB::Connection, m: &OutboxEntry) -> Result<(), StoreError> {
+        sqlx::query::<DB>(
+            "INSERT INTO outbox (id, subject_id, kind, message_id, sealed, state, attempts, next_attempt_us, claimed_until_us, created_at, sent_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, NULL)",
+        )
+        .bind(m.id)
+        .bind(m.subject)
+        .bind(m.kind.clone())
+        .bind(m.message_id.clone())
+        .bind(m.sealed.clone())
+        .bind(m.state.as_str().to_string())
+        .bind(m.attempts)
+        .bind(m.next_attempt_at.as_microsecond())
+        .bind(m.created_at.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend::<DB>)?;
+        Ok(())
+    }
+
+    fn request_of(r: &DB::Row) -> Result<Request, StoreError> {
+        let (right, state, channel): (String, String, String) = (r.get(2), r.get(3), r.get(4));
+        let closed: Option<String> = r.get(8);
+        let due: String = r.get(6);
+        Ok(Request {
+            id: r.get(0),
+            subject: r.get(1),
+            right: RightKind::parse(&right)
+                .ok_or_else(|| backend::<DB>(format!("unknown right `{right}`")))?,
+            state: RequestState::parse(&state)
+                .ok_or_else(|| backend::<DB>(format!("unknown request state `{state}`")))?,
+            channel: AnswerChannel::parse(&channel)
+                .ok_or_else(|| backend::<DB>(format!("unknown channel `{channel}`")))?,
+            received_at: time::<DB>(&r.get::<String, _>(5))?,
+            due_on: due
+                .parse()
+                .map_err(|_| backend::<DB>(format!("a stored date `{due}` does not parse")))?,
+            overdue_from: Timestamp::from_microsecond(r.get(7)).map_err(backend::<DB>)?,
+            closed_at: closed.as_deref().map(time::<DB>).transpose()?,
         })
     }
 
@@ -674,6 +725,14 @@ where
                     &mut counts.notices,
                     "DELETE FROM notices WHERE subject_id = $1",
                 ),
+                (
+                    &mut Default::default(),
+                    "DELETE FROM request_codes WHERE request_id IN (SELECT id FROM requests WHERE subject_id = $1)",
+                ),
+                (
+                    &mut counts.requests,
+                    "DELETE FROM requests WHERE subject_id = $1",
+                ),
             ] {
                 *counter += Self::exec(&mut tx, sql, id).await?;
             }
@@ -1009,23 +1068,150 @@ where
         .execute(&mut *tx)
         .await
         .map_err(backend::<DB>)?;
+        Self::put_message(&mut tx, m).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn insert_request(
+        &self,
+        r: &Request,
+        events: &[SealedEvent],
+        code: Option<&CodeRecord>,
+        message: Option<&OutboxEntry>,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(r.subject)).await?;
         sqlx::query::<DB>(
-            "INSERT INTO outbox (id, subject_id, kind, message_id, sealed, state, attempts, next_attempt_us, claimed_until_us, created_at, sent_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, NULL)",
+            "INSERT INTO requests (id, subject_id, right_kind, state, channel, received_at, due_on, overdue_from_us, closed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
         )
-        .bind(m.id)
-        .bind(m.subject)
-        .bind(m.kind.clone())
-        .bind(m.message_id.clone())
-        .bind(m.sealed.clone())
-        .bind(m.state.as_str().to_string())
-        .bind(m.attempts)
-        .bind(m.next_attempt_at.as_microsecond())
-        .bind(m.created_at.to_string())
+        .bind(r.id)
+        .bind(r.subject)
+        .bind(r.right.as_str().to_string())
+        .bind(r.state.as_str().to_string())
+        .bind(r.channel.as_str().to_string())
+        .bind(r.received_at.to_string())
+        .bind(r.due_on.to_string())
+        .bind(r.overdue_from.as_microsecond())
         .execute(&mut *tx)
         .await
         .map_err(backend::<DB>)?;
+        if let Some(c) = code {
+            sqlx::query::<DB>("INSERT INTO request_codes (request_id, code_digest, expires_at_us, attempts) VALUES ($1, $2, $3, 0)")
+                .bind(c.request)
+                .bind(c.digest.clone())
+                .bind(c.expires_at.as_microsecond())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend::<DB>)?;
+        }
+        Self::put_events(&mut tx, r.subject, events).await?;
+        if let Some(m) = message {
+            Self::put_message(&mut tx, m).await?;
+        }
         Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn update_request(
+        &self,
+        r: &Request,
+        events: &[SealedEvent],
+        message: Option<&OutboxEntry>,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(r.subject)).await?;
+        sqlx::query::<DB>("UPDATE requests SET state = $2, closed_at = $3 WHERE id = $1")
+            .bind(r.id)
+            .bind(r.state.as_str().to_string())
+            .bind(r.closed_at.map(|t| t.to_string()))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+        if r.state != RequestState::AwaitingVerification {
+            sqlx::query::<DB>("DELETE FROM request_codes WHERE request_id = $1")
+                .bind(r.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend::<DB>)?;
+        }
+        Self::put_events(&mut tx, r.subject, events).await?;
+        if let Some(m) = message {
+            Self::put_message(&mut tx, m).await?;
+        }
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn request(&self, id: Uuid) -> Result<Option<Request>, StoreError> {
+        self.rows_of(REQUEST_BY_ID, id)
+            .await?
+            .first()
+            .map(Self::request_of)
+            .transpose()
+    }
+
+    async fn open_request(
+        &self,
+        subject: Uuid,
+        right: RightKind,
+    ) -> Result<Option<Request>, StoreError> {
+        Ok(self
+            .requests_of(subject)
+            .await?
+            .into_iter()
+            .find(|r| r.right == right && r.closed_at.is_none()))
+    }
+
+    async fn open_requests(&self) -> Result<Vec<Request>, StoreError> {
+        let rows = sqlx::query::<DB>(OPEN_REQUESTS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        rows.iter().map(Self::request_of).collect()
+    }
+
+    async fn requests_of(&self, subject: Uuid) -> Result<Vec<Request>, StoreError> {
+        self.rows_of(REQUESTS_OF_SUBJECT, subject)
+            .await?
+            .iter()
+            .map(Self::request_of)
+            .collect()
+    }
+
+    async fn request_code(&self, request: Uuid) -> Result<Option<CodeRecord>, StoreError> {
+        let rows = self
+            .rows_of("SELECT code_digest, expires_at_us, attempts FROM request_codes WHERE request_id = $1", request)
+            .await?;
+        rows.first()
+            .map(|r| {
+                Ok(CodeRecord {
+                    request,
+                    digest: r.get(0),
+                    expires_at: Timestamp::from_microsecond(r.get(1)).map_err(backend::<DB>)?,
+                    attempts: r.get(2),
+                })
+            })
+            .transpose()
+    }
+
+    async fn count_code_attempt(&self, request: Uuid) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        Self::exec(
+            &mut tx,
+            "UPDATE request_codes SET attempts = attempts + 1 WHERE request_id = $1",
+            request,
+        )
+        .await?;
+        let attempts: i64 =
+            sqlx::query::<DB>("SELECT attempts FROM request_codes WHERE request_id = $1")
+                .bind(request)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend::<DB>)?
+                .map_or(0, |r| r.get(0));
+        tx.commit().await.map_err(backend::<DB>)?;
+        Ok(attempts)
     }
 
     async fn claim_outbox(

@@ -78,6 +78,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "outbox",
             include_str!("../migrations/postgres/0007_outbox.sql"),
         ),
+        (
+            "requests",
+            include_str!("../migrations/postgres/0008_requests.sql"),
+        ),
     ])
     .run(&data)
     .await

@@ -120,6 +120,10 @@ pub async fn open(
                 "outbox",
                 include_str!("../migrations/sqlite/0007_outbox.sql"),
             ),
+            (
+                "requests",
+                include_str!("../migrations/sqlite/0008_requests.sql"),
+            ),
         ],
     )
     .await?;

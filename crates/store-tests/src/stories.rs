@@ -1798,3 +1798,338 @@ pub async fn the_outbox_delivers_every_message_once_or_again_with_the_same_id(h:
         "a delivered message is purged"
     );
 }
+
+/// Read the one-time code out of the message the outbox holds for the next delivery.
+async fn code_from_outbox(h: &Harness) -> String {
+    let claimed = h.app.claim_outbox(10).await.unwrap();
+    let email = h.app.open_message(claimed.last().unwrap()).unwrap();
+    h.clock
+        .advance(vintrova_core::outbox::LEASE + SignedDuration::from_secs(1));
+    email
+        .body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect()
+}
+
+/// Every right, from receipt to answer, with identity first and the rejection paths.
+pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &Harness) {
+    use vintrova_core::requests::{
+        Answer, AnswerChannel, Fulfilment, RequestState, VerificationError,
+    };
+    use vintrova_core::rights::RightKind;
+    let actor = operator();
+    let values = h.app.parse_json(&aigerim()).unwrap();
+    let id = h
+        .app
+        .register(
+            &actor,
+            values,
+            "пароль-для-запросов",
+            vec!["notifications".into(), "learning_analytics".into()],
+        )
+        .await
+        .unwrap();
+    let session = h
+        .app
+        .sign_in("aigerim.nurlanova.test@почта.kz", "пароль-для-запросов")
+        .await
+        .unwrap()
+        .token;
+
+    // Information, from the cabinet: the session is the verification.
+    let info = h
+        .app
+        .request_in_cabinet(
+            &actor,
+            &session,
+            RightKind::Information,
+            "Что вы обо мне храните?",
+            AnswerChannel::Cabinet,
+        )
+        .await
+        .unwrap();
+    assert_eq!(info.state, RequestState::Verified);
+    assert_eq!(
+        info.due_on.to_string(),
+        "2025-03-31",
+        "30 days after receipt, in Almaty"
+    );
+    let again = h
+        .app
+        .request_in_cabinet(
+            &actor,
+            &session,
+            RightKind::Information,
+            "Повторно",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.id, info.id,
+        "a duplicate merges into the open request"
+    );
+    let Answer::Information(answer) = h
+        .app
+        .fulfil(&actor, info.id, Fulfilment::Information)
+        .await
+        .unwrap()
+    else {
+        panic!("information")
+    };
+    let contact = answer
+        .categories
+        .iter()
+        .find(|c| c.category == "contact")
+        .unwrap();
+    assert!(
+        contact.purposes.contains(&"notifications".to_string())
+            && contact.retention_rule == "active_user"
+    );
+    assert!(
+        matches!(
+            h.app.fulfil(&actor, info.id, Fulfilment::Information).await,
+            Err(CoreError::Invalid(_))
+        ),
+        "answered once"
+    );
+
+    // Access, by letter: nothing before the code comes back, and the code has limits.
+    let access = h
+        .app
+        .request_by_email(
+            &actor,
+            "Aigerim.Nurlanova.Test@почта.kz",
+            RightKind::Access,
+            "Прошу копию данных",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    assert_eq!(access.state, RequestState::AwaitingVerification);
+    assert!(
+        matches!(
+            h.app.fulfil(&actor, access.id, Fulfilment::Access).await,
+            Err(CoreError::Invalid(_))
+        ),
+        "nothing disclosed before verification"
+    );
+    let code = code_from_outbox(h).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert!(matches!(
+        h.app.verify_request(&actor, access.id, wrong).await,
+        Err(CoreError::Verification(VerificationError::WrongCode(4)))
+    ));
+    h.app
+        .verify_request(&actor, access.id, &code)
+        .await
+        .unwrap();
+    let Answer::Access(copy) = h
+        .app
+        .fulfil(&actor, access.id, Fulfilment::Access)
+        .await
+        .unwrap()
+    else {
+        panic!("access")
+    };
+    assert!(copy.values.iter().any(|v| v.value == json!("Айгерімжан")));
+    assert!(
+        copy.values
+            .iter()
+            .all(|v| copy.subject == id && !v.field.is_empty())
+    );
+
+    // An unknown address gets the same answer and the same work: a code goes out.
+    let before = h.app.store().outbox_counts().await.unwrap();
+    let stranger = h
+        .app
+        .request_by_email(
+            &actor,
+            "nobody.here@mail.kz",
+            RightKind::Access,
+            "Копия",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    assert_eq!(stranger.state, RequestState::AwaitingVerification);
+    assert_ne!(stranger.subject, id);
+    let after = h.app.store().outbox_counts().await.unwrap();
+    assert_ne!(
+        before, after,
+        "a code message was queued for the unknown address too"
+    );
+    for _ in 0..5 {
+        let _ = h.app.verify_request(&actor, stranger.id, "999999").await;
+    }
+    assert!(
+        matches!(
+            h.app.verify_request(&actor, stranger.id, "999999").await,
+            Err(CoreError::Verification(VerificationError::Spent))
+        ),
+        "five tries, then spent"
+    );
+
+    // A rejection carries its reason, sealed.
+    let rejected = h
+        .app
+        .request_by_email(
+            &actor,
+            "aigerim.nurlanova.test@почта.kz",
+            RightKind::Restriction,
+            "Ограничьте",
+            AnswerChannel::Post,
+        )
+        .await
+        .unwrap();
+    let rejected = h
+        .app
+        .reject_request(
+            &actor,
+            rejected.id,
+            "Не удалось подтвердить личность заявителя",
+        )
+        .await
+        .unwrap();
+    assert_eq!(rejected.state, RequestState::Rejected);
+    assert!(
+        !contains(
+            &h.every_stored_byte().await,
+            "Не удалось подтвердить".as_bytes()
+        ),
+        "the reason is sealed"
+    );
+
+    // Rectification, restriction, withdrawal and objection, from the cabinet.
+    let fix = h
+        .app
+        .request_in_cabinet(
+            &actor,
+            &session,
+            RightKind::Rectification,
+            "Исправьте место работы",
+            AnswerChannel::Cabinet,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            h.app.fulfil(&actor, fix.id, Fulfilment::Erasure).await,
+            Err(CoreError::Invalid(_))
+        ),
+        "the fulfilment must match the right"
+    );
+    let corrected = h
+        .app
+        .parse_json(&json!({"professional": {"employer": "Vintrova"}}))
+        .unwrap();
+    h.app
+        .fulfil(&actor, fix.id, Fulfilment::Rectification(corrected))
+        .await
+        .unwrap();
+    let withdrawal = h
+        .app
+        .request_in_cabinet(
+            &actor,
+            &session,
+            RightKind::ConsentWithdrawal,
+            "Отзываю согласия",
+            AnswerChannel::Cabinet,
+        )
+        .await
+        .unwrap();
+    let Answer::ConsentWithdrawal { withdrawn } = h
+        .app
+        .fulfil(&actor, withdrawal.id, Fulfilment::ConsentWithdrawal(None))
+        .await
+        .unwrap()
+    else {
+        panic!("withdrawal")
+    };
+    assert_eq!(withdrawn, ["learning_analytics", "notifications"]);
+    let objection = h
+        .app
+        .request_in_cabinet(
+            &actor,
+            &session,
+            RightKind::MarketingObjection,
+            "Не присылайте рассылки",
+            AnswerChannel::Cabinet,
+        )
+        .await
+        .unwrap();
+    h.app
+        .fulfil(&actor, objection.id, Fulfilment::MarketingObjection)
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.app.read(&actor, id, "notifications").await,
+        Err(CoreError::Refused(Refusal::Objected { .. }))
+    ));
+    let restriction = h
+        .app
+        .request_in_cabinet(
+            &actor,
+            &session,
+            RightKind::Restriction,
+            "Ограничьте обработку",
+            AnswerChannel::Cabinet,
+        )
+        .await
+        .unwrap();
+    h.app
+        .fulfil(&actor, restriction.id, Fulfilment::Restriction)
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.app.read(&actor, id, "personalization").await,
+        Err(CoreError::Refused(Refusal::Restricted))
+    ));
+
+    // The queue lists what is open, most urgent first.
+    let queue = h.app.request_queue().await.unwrap();
+    assert_eq!(
+        queue.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [stranger.id]
+    );
+
+    // Erasure: the request is answered, then the person is gone.
+    let erasure = h
+        .app
+        .request_in_cabinet(
+            &actor,
+            &session,
+            RightKind::Erasure,
+            "Удалите всё",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    let Answer::Erasure(receipt) = h
+        .app
+        .fulfil(&actor, erasure.id, Fulfilment::Erasure)
+        .await
+        .unwrap()
+    else {
+        panic!("erasure")
+    };
+    assert!(receipt.subject_removed);
+    assert!(matches!(
+        h.app.export(&actor, id).await,
+        Err(CoreError::UnknownSubject(_))
+    ));
+    let actions: Vec<String> = h
+        .app
+        .store()
+        .audit_page(0, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry.action)
+        .collect();
+    for action in ["receive_request", "verify_request", "close_request"] {
+        assert!(actions.iter().any(|a| a == action), "{action} is audited");
+    }
+}

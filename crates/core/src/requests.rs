@@ -1,0 +1,571 @@
+//! Rights requests (R6.1–R6.3): received from the signed-in person or entered by staff from a
+//! letter to info@vintrova.com, verified before anything is disclosed or changed, answered
+//! within 30 days, fulfilled through the same services everything else uses.
+//!
+//! A request row keeps in clear what the queue needs — the right, the state, the channels and
+//! the clock; its description and answer are sealed events. A letter's sender proves control of
+//! the address with a one-time code sent there; the answer to staff is the same whether or not
+//! the address is known, and so is the work: an unknown address becomes a requester of its own.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::Action;
+use crate::consent::{Channel, ConsentAction};
+use crate::gate::{BasisEventKind, Right, Use};
+use crate::rights::{RightKind, deadline};
+use crate::values::{FieldValue, InvalidInput};
+use crate::words::words;
+use crate::{Actor, Collection, CoreError, ErasureReceipt, Export, Result, Vintrova};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    AwaitingVerification,
+    Verified,
+    Completed,
+    Rejected,
+}
+
+words!(RequestState {
+    AwaitingVerification => "awaiting_verification",
+    Verified => "verified",
+    Completed => "completed",
+    Rejected => "rejected",
+});
+
+/// How the person wants the answer (R6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerChannel {
+    Email,
+    Cabinet,
+    Post,
+}
+
+words!(AnswerChannel {
+    Email => "email",
+    Cabinet => "cabinet",
+    Post => "post",
+});
+
+/// A request as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Request {
+    pub id: Uuid,
+    pub subject: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub right: RightKind,
+    pub state: RequestState,
+    pub channel: AnswerChannel,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub received_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub due_on: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub overdue_from: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub closed_at: Option<Timestamp>,
+}
+
+/// A one-time code as stored: its digest, when it stops working, how often it was tried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub request: Uuid,
+    pub digest: Vec<u8>,
+    pub expires_at: Timestamp,
+    pub attempts: i64,
+}
+
+/// How long a verification code works, and how often it may be tried.
+pub const CODE_VALID: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
+pub const CODE_ATTEMPTS: i64 = 5;
+
+/// What fulfilling a request asks for; each matches one right.
+#[derive(Debug, Clone)]
+pub enum Fulfilment {
+    Information,
+    Access,
+    Rectification(Vec<FieldValue>),
+    Erasure,
+    Restriction,
+    /// Withdraw the consent to one purpose, or to every purpose when none is named.
+    ConsentWithdrawal(Option<String>),
+    MarketingObjection,
+}
+
+impl Fulfilment {
+    fn right(&self) -> RightKind {
+        match self {
+            Fulfilment::Information => RightKind::Information,
+            Fulfilment::Access => RightKind::Access,
+            Fulfilment::Rectification(_) => RightKind::Rectification,
+            Fulfilment::Erasure => RightKind::Erasure,
+            Fulfilment::Restriction => RightKind::Restriction,
+            Fulfilment::ConsentWithdrawal(_) => RightKind::ConsentWithdrawal,
+            Fulfilment::MarketingObjection => RightKind::MarketingObjection,
+        }
+    }
+}
+
+/// What processing applies to the person (R6.1 information).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Information {
+    pub categories: Vec<CategoryInformation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CategoryInformation {
+    pub category: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub legal_basis: vintrova_policy::LegalBasis,
+    pub purposes: Vec<String>,
+    pub recipients: Vec<String>,
+    /// Countries outside Kazakhstan the recipients are in.
+    pub transfers: Vec<String>,
+    pub retention_rule: String,
+    pub retention_term: String,
+}
+
+/// The answer to a fulfilled request.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "right", rename_all = "snake_case")]
+pub enum Answer {
+    Information(Information),
+    Access(Box<Export>),
+    Rectification,
+    Erasure(ErasureReceipt),
+    Restriction,
+    ConsentWithdrawal { withdrawn: Vec<String> },
+    MarketingObjection,
+}
+
+/// Why a verification failed; the same words whatever the reason behind them, but the count.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerificationError {
+    #[error("the code is not right; {0} attempt(s) left")]
+    WrongCode(i64),
+    #[error("the code has expired or was tried too often; ask for a new one")]
+    Spent,
+}
+
+fn code_digest(vintrova: &Vintrova, request: Uuid, code: &str) -> Vec<u8> {
+    vintrova
+        .vault()
+        .blind_index()
+        .digest("request.code", &format!("{request}:{}", code.trim()))
+        .to_vec()
+}
+
+fn six_digits() -> Result<String> {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| CoreError::Internal(format!("no randomness for a code: {e}")))?;
+    Ok(format!("{:06}", u32::from_le_bytes(bytes) % 1_000_000))
+}
+
+impl Vintrova {
+    fn new_request(
+        &self,
+        subject: Uuid,
+        right: RightKind,
+        channel: AnswerChannel,
+        state: RequestState,
+    ) -> Request {
+        let received_at = self.now();
+        let clock = deadline(received_at, &self.policy().zone());
+        Request {
+            id: Uuid::now_v7(),
+            subject,
+            right,
+            state,
+            channel,
+            received_at,
+            due_on: clock.due_on,
+            overdue_from: clock.overdue_from,
+            closed_at: None,
+        }
+    }
+
+    async fn description_events(
+        &self,
+        subject: Uuid,
+        request: Uuid,
+        description: &str,
+        source: &str,
+    ) -> Result<Vec<crate::store::SealedEvent>> {
+        let values = self.parse_json(&json!({"contact": {"request_description": description}}))?;
+        Ok(self
+            .seal(subject, &values, source, Some(request))
+            .await?
+            .events)
+    }
+
+    /// A request from the signed-in person: the session is the verification.
+    pub async fn request_in_cabinet(
+        &self,
+        actor: &Actor,
+        session: &str,
+        right: RightKind,
+        description: &str,
+        channel: AnswerChannel,
+    ) -> Result<Request> {
+        let subject = self.session(session).await?;
+        if let Some(open) = self.store().open_request(subject, right).await? {
+            return Ok(open);
+        }
+        let request = self.new_request(subject, right, channel, RequestState::Verified);
+        let events = self
+            .description_events(subject, request.id, description, "cabinet")
+            .await?;
+        let audit = self.draft(
+            actor,
+            Action::ReceiveRequest,
+            Some(subject),
+            vec!["contact".into()],
+            Some(Use::Right(Right::Access).label()),
+        );
+        let head = self
+            .store()
+            .insert_request(&request, &events, None, None, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await?;
+        Ok(request)
+    }
+
+    /// A request that came by letter, entered by staff: a code goes to the address, and until it
+    /// comes back nothing is disclosed or changed. The answer is the same for any address.
+    pub async fn request_by_email(
+        &self,
+        actor: &Actor,
+        email: &str,
+        right: RightKind,
+        description: &str,
+        channel: AnswerChannel,
+    ) -> Result<Request> {
+        let values = self.parse_json(&json!({"contact": {"email": email}}))?;
+        let form = values[0].index_form.clone().unwrap_or_default();
+        let digest = self.vault().blind_index().digest("contact.email", &form);
+        let subject = match self
+            .store()
+            .find_by_index("contact.email", &digest)
+            .await?
+            .first()
+        {
+            Some(id) => *id,
+            // An unknown address becomes a requester of its own, so known and unknown addresses
+            // take the same path: a code to the address, and data only about its owner.
+            None => {
+                self.add_subject(actor, values, Collection::from("staff_entry"))
+                    .await?
+            }
+        };
+        if let Some(open) = self.store().open_request(subject, right).await? {
+            return Ok(open);
+        }
+        let request = self.new_request(subject, right, channel, RequestState::AwaitingVerification);
+        let events = self
+            .description_events(subject, request.id, description, "staff_entry")
+            .await?;
+        let code = six_digits()?;
+        let record = CodeRecord {
+            request: request.id,
+            digest: code_digest(self, request.id, &code),
+            expires_at: self
+                .now()
+                .checked_add(CODE_VALID)
+                .map_err(|e| CoreError::Internal(e.to_string()))?,
+            attempts: 0,
+        };
+        let (title, body) = code_message(&self.policy().default_locale, &code);
+        let message = self.outbox_entry(Some(subject), "request:verification", &form, title, &body);
+        let audit = self.draft(
+            actor,
+            Action::ReceiveRequest,
+            Some(subject),
+            vec!["contact".into()],
+            None,
+        );
+        let head = self
+            .store()
+            .insert_request(
+                &request,
+                &events,
+                Some(&record),
+                Some(&message),
+                &audit,
+                &self.sealer(),
+            )
+            .await?;
+        self.anchor(head).await?;
+        Ok(request)
+    }
+
+    /// Check a code the requester sent back.
+    pub async fn verify_request(
+        &self,
+        actor: &Actor,
+        request: Uuid,
+        code: &str,
+    ) -> Result<Request> {
+        let found = self
+            .require_request(request, &[RequestState::AwaitingVerification])
+            .await?;
+        let record = self.store().request_code(request).await?;
+        let Some(record) =
+            record.filter(|r| r.attempts < CODE_ATTEMPTS && r.expires_at > self.now())
+        else {
+            return Err(CoreError::Verification(VerificationError::Spent));
+        };
+        if record.digest != code_digest(self, request, code) {
+            let attempts = self.store().count_code_attempt(request).await?;
+            return Err(CoreError::Verification(VerificationError::WrongCode(
+                (CODE_ATTEMPTS - attempts).max(0),
+            )));
+        }
+        let verified = Request {
+            state: RequestState::Verified,
+            ..found
+        };
+        let audit = self.draft(
+            actor,
+            Action::VerifyRequest,
+            Some(verified.subject),
+            vec![],
+            None,
+        );
+        let head = self
+            .store()
+            .update_request(&verified, &[], None, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await?;
+        Ok(verified)
+    }
+
+    async fn require_request(&self, id: Uuid, states: &[RequestState]) -> Result<Request> {
+        let found = self.store().request(id).await?.ok_or_else(|| {
+            InvalidInput::one(
+                "request",
+                "not a request of ours",
+                "the id the request was given",
+            )
+        })?;
+        if !states.contains(&found.state) {
+            return Err(InvalidInput::one(
+                "request",
+                format!("is {}", found.state.as_str()),
+                "a request in that step",
+            )
+            .into());
+        }
+        Ok(found)
+    }
+
+    /// Open requests by deadline, the most urgent first.
+    pub async fn request_queue(&self) -> Result<Vec<Request>> {
+        Ok(self.store().open_requests().await?)
+    }
+
+    /// Fulfil a verified request through the same services everything else uses, and close it.
+    pub async fn fulfil(
+        &self,
+        actor: &Actor,
+        request: Uuid,
+        fulfilment: Fulfilment,
+    ) -> Result<Answer> {
+        let found = self
+            .require_request(request, &[RequestState::Verified])
+            .await?;
+        if fulfilment.right() != found.right {
+            return Err(InvalidInput::one(
+                "fulfilment",
+                format!(
+                    "answers `{}`, the request asks for `{}`",
+                    fulfilment.right().as_str(),
+                    found.right.as_str()
+                ),
+                "the fulfilment of the right requested",
+            )
+            .into());
+        }
+        let subject = found.subject;
+        // Close first: an erasure may take the request with it, and the answer must not be lost.
+        let closed = Request {
+            state: RequestState::Completed,
+            closed_at: Some(self.now()),
+            ..found
+        };
+        let audit = self.draft(actor, Action::CloseRequest, Some(subject), vec![], None);
+        let head = self
+            .store()
+            .update_request(&closed, &[], None, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await?;
+        Ok(match fulfilment {
+            Fulfilment::Information => Answer::Information(self.information(actor, subject).await?),
+            Fulfilment::Access => Answer::Access(Box::new(self.export(actor, subject).await?)),
+            Fulfilment::Rectification(values) => {
+                self.update_subject(actor, subject, values, "staff_entry")
+                    .await?;
+                Answer::Rectification
+            }
+            Fulfilment::Erasure => Answer::Erasure(self.erase(actor, subject).await?),
+            Fulfilment::Restriction => {
+                self.record_basis(
+                    actor,
+                    subject,
+                    BasisEventKind::Restricted,
+                    None,
+                    "staff_entry",
+                )
+                .await?;
+                Answer::Restriction
+            }
+            Fulfilment::ConsentWithdrawal(purpose) => {
+                let current = crate::consent::current(&self.store().consents(subject).await?);
+                let mut withdrawn = Vec::new();
+                for (p, action) in current {
+                    if action == ConsentAction::Granted
+                        && purpose.as_ref().is_none_or(|only| *only == p)
+                    {
+                        self.record_consent(
+                            actor,
+                            subject,
+                            &p,
+                            ConsentAction::Withdrawn,
+                            Channel::StaffWrittenRequest,
+                            None,
+                        )
+                        .await?;
+                        withdrawn.push(p);
+                    }
+                }
+                Answer::ConsentWithdrawal { withdrawn }
+            }
+            Fulfilment::MarketingObjection => {
+                self.record_basis(
+                    actor,
+                    subject,
+                    BasisEventKind::Objected,
+                    Some(crate::notifications::PURPOSE.into()),
+                    "staff_entry",
+                )
+                .await?;
+                Answer::MarketingObjection
+            }
+        })
+    }
+
+    /// Reject a request, with the reason the person will read (sealed, never logged).
+    pub async fn reject_request(
+        &self,
+        actor: &Actor,
+        request: Uuid,
+        reason: &str,
+    ) -> Result<Request> {
+        let found = self
+            .require_request(
+                request,
+                &[RequestState::AwaitingVerification, RequestState::Verified],
+            )
+            .await?;
+        let values = self.parse_json(&json!({"contact": {"request_answer": reason}}))?;
+        let events = self
+            .seal(found.subject, &values, "staff_entry", Some(request))
+            .await?
+            .events;
+        let rejected = Request {
+            state: RequestState::Rejected,
+            closed_at: Some(self.now()),
+            ..found
+        };
+        let audit = self.draft(
+            actor,
+            Action::CloseRequest,
+            Some(rejected.subject),
+            vec!["contact".into()],
+            None,
+        );
+        let head = self
+            .store()
+            .update_request(&rejected, &events, None, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await?;
+        Ok(rejected)
+    }
+
+    /// Which categories, purposes, bases, recipients, transfers and retention apply to a person.
+    pub async fn information(&self, actor: &Actor, subject: Uuid) -> Result<Information> {
+        let export = self.export(actor, subject).await?;
+        let mut held: Vec<&str> = export.values.iter().map(|v| v.category.as_str()).collect();
+        held.sort();
+        held.dedup();
+        let policy = self.policy();
+        let categories = held
+            .into_iter()
+            .filter_map(|key| policy.category(key))
+            .map(|c| {
+                let purposes: Vec<String> = policy
+                    .purposes_using(&c.key)
+                    .map(|p| p.key.clone())
+                    .collect();
+                let recipients: Vec<&vintrova_policy::Recipient> = policy
+                    .recipients
+                    .iter()
+                    .filter(|r| {
+                        r.categories.contains(&c.key)
+                            && r.purposes.iter().any(|p| purposes.contains(p))
+                    })
+                    .collect();
+                let mut transfers: Vec<String> = recipients
+                    .iter()
+                    .flat_map(|r| r.countries.iter())
+                    .filter(|country| **country != policy.operator.country)
+                    .cloned()
+                    .collect();
+                transfers.sort();
+                transfers.dedup();
+                let rule = policy.retention_of(c);
+                CategoryInformation {
+                    category: c.key.clone(),
+                    legal_basis: c.legal_basis,
+                    purposes,
+                    recipients: recipients.iter().map(|r| r.key.clone()).collect(),
+                    transfers,
+                    retention_rule: rule.key.clone(),
+                    retention_term: rule.term.clone(),
+                }
+            })
+            .collect();
+        Ok(Information { categories })
+    }
+}
+
+fn code_message(locale: &str, code: &str) -> (&'static str, String) {
+    match locale {
+        "kk" => (
+            "Сұранысты растау коды",
+            format!("Дербес деректер бойынша сұранысты растау коды: {code}. Ол 30 минут жарамды."),
+        ),
+        "en" => (
+            "Your confirmation code",
+            format!(
+                "The code to confirm your personal data request: {code}. It works for 30 minutes."
+            ),
+        ),
+        _ => (
+            "Код подтверждения запроса",
+            format!(
+                "Код для подтверждения запроса о персональных данных: {code}. Он действует 30 минут."
+            ),
+        ),
+    }
+}
