@@ -87,6 +87,20 @@ pub struct CodeRecord {
 pub const CODE_VALID: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
 pub const CODE_ATTEMPTS: i64 = 5;
 
+/// An open request as the queue shows it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Queued {
+    pub request: Request,
+    /// Calendar days left in Almaty; negative once overdue.
+    pub days_left: i64,
+    pub due_soon: bool,
+    pub overdue: bool,
+}
+
+/// Requests with this many days or fewer left are flagged for staff.
+pub const REMIND_DAYS: i64 = 7;
+
 /// What fulfilling a request asks for; each matches one right.
 #[derive(Debug, Clone)]
 pub enum Fulfilment {
@@ -369,9 +383,29 @@ impl Vintrova {
         Ok(found)
     }
 
-    /// Open requests by deadline, the most urgent first.
-    pub async fn request_queue(&self) -> Result<Vec<Request>> {
-        Ok(self.store().open_requests().await?)
+    /// Open requests by deadline, the most urgent first, with the days each has left.
+    pub async fn request_queue(&self) -> Result<Vec<Queued>> {
+        let zone = self.policy().zone();
+        let now = self.now();
+        Ok(self
+            .store()
+            .open_requests()
+            .await?
+            .into_iter()
+            .map(|request| {
+                let clock = crate::rights::Deadline {
+                    due_on: request.due_on,
+                    overdue_from: request.overdue_from,
+                };
+                let days_left = crate::rights::days_left(&clock, now, &zone);
+                Queued {
+                    overdue: now >= request.overdue_from,
+                    due_soon: (0..=REMIND_DAYS).contains(&days_left),
+                    days_left,
+                    request,
+                }
+            })
+            .collect())
     }
 
     /// Fulfil a verified request through the same services everything else uses, and close it.

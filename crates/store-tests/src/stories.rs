@@ -2091,7 +2091,7 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
     // The queue lists what is open, most urgent first.
     let queue = h.app.request_queue().await.unwrap();
     assert_eq!(
-        queue.iter().map(|r| r.id).collect::<Vec<_>>(),
+        queue.iter().map(|r| r.request.id).collect::<Vec<_>>(),
         [stranger.id]
     );
 

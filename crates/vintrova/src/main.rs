@@ -20,6 +20,8 @@ use vintrova_core::gate::BasisEventKind;
 use vintrova_core::learning::{Enrollment, Offering};
 use vintrova_core::notifications::NoticeKind;
 use vintrova_core::payments::Order;
+use vintrova_core::requests::{AnswerChannel, Fulfilment};
+use vintrova_core::rights::RightKind;
 use vintrova_core::support::{Author, Ticket};
 use vintrova_core::{Actor, Collection, CoreError};
 
@@ -94,6 +96,9 @@ enum Command {
         #[arg(long, default_value = "visit_technical")]
         source: String,
     },
+    /// Rights requests (R6): enter, verify, fulfil, reject, list by deadline.
+    #[command(subcommand)]
+    Request(RequestCommand),
     /// The outbox of messages waiting to be delivered.
     #[command(subcommand)]
     Outbox(OutboxCommand),
@@ -174,6 +179,38 @@ enum OrderCommand {
     },
     /// Ask the provider to refund a paid order.
     Refund { order: String },
+}
+
+#[derive(Subcommand)]
+enum RequestCommand {
+    /// Enter a request that came by letter; `{"email", "description"}` is read from stdin, and a
+    /// one-time code goes to the address.
+    Add {
+        /// information, access, rectification, erasure, restriction, consent_withdrawal,
+        /// marketing_objection
+        #[arg(long)]
+        right: String,
+        /// email, cabinet or post
+        #[arg(long, default_value = "email")]
+        channel: String,
+    },
+    /// Check the code the requester sent back.
+    Verify {
+        id: String,
+        #[arg(long)]
+        code: String,
+    },
+    /// Fulfil a verified request; for rectification the corrected data is read from stdin.
+    Fulfil {
+        id: String,
+        /// For consent_withdrawal: only this purpose (all when omitted).
+        #[arg(long)]
+        purpose: Option<String>,
+    },
+    /// Reject a request; the reason is read from stdin and kept sealed.
+    Reject { id: String },
+    /// Open requests, the most urgent first, with days left.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -546,6 +583,78 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     .record_events(&actor, subject_id(&id)?, &purpose, values, &source)
                     .await?,
             )?;
+        }
+        Command::Request(command) => {
+            let rt = setup::open(&config).await?;
+            let app = &rt.app;
+            match command {
+                RequestCommand::Add { right, channel } => {
+                    let right = RightKind::parse(&right).ok_or_else(|| {
+                        format!(
+                            "`{right}` is not a right; use one of {}",
+                            RightKind::ALL
+                                .iter()
+                                .map(|r| r.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })?;
+                    let channel = AnswerChannel::parse(&channel).ok_or_else(|| {
+                        format!("`{channel}` is not an answer channel; use email, cabinet or post")
+                    })?;
+                    #[derive(serde::Deserialize)]
+                    struct Letter {
+                        email: String,
+                        description: String,
+                    }
+                    let letter: Letter = serde_json::from_slice(&read_input(&PathBuf::from("-"))?)
+                        .map_err(|e| {
+                            format!(
+                                "stdin is not {{\"email\", \"description\"}} (line {}, column {})",
+                                e.line(),
+                                e.column()
+                            )
+                        })?;
+                    print_json(
+                        &app.request_by_email(
+                            &actor,
+                            &letter.email,
+                            right,
+                            &letter.description,
+                            channel,
+                        )
+                        .await?,
+                    )?;
+                }
+                RequestCommand::Verify { id, code } => {
+                    print_json(&app.verify_request(&actor, subject_id(&id)?, &code).await?)?
+                }
+                RequestCommand::Fulfil { id, purpose } => {
+                    let id = subject_id(&id)?;
+                    let request = app.store().request(id).await?.ok_or("no such request")?;
+                    let fulfilment = match request.right {
+                        RightKind::Information => Fulfilment::Information,
+                        RightKind::Access => Fulfilment::Access,
+                        RightKind::Rectification => {
+                            Fulfilment::Rectification(app.parse(&read_input(&PathBuf::from("-"))?)?)
+                        }
+                        RightKind::Erasure => Fulfilment::Erasure,
+                        RightKind::Restriction => Fulfilment::Restriction,
+                        RightKind::ConsentWithdrawal => Fulfilment::ConsentWithdrawal(purpose),
+                        RightKind::MarketingObjection => Fulfilment::MarketingObjection,
+                    };
+                    print_json(&app.fulfil(&actor, id, fulfilment).await?)?;
+                }
+                RequestCommand::Reject { id } => {
+                    let reason = String::from_utf8(read_input(&PathBuf::from("-"))?)
+                        .map_err(|_| "the reason is not UTF-8 text")?;
+                    print_json(
+                        &app.reject_request(&actor, subject_id(&id)?, reason.trim())
+                            .await?,
+                    )?;
+                }
+                RequestCommand::List => print_json(&app.request_queue().await?)?,
+            }
         }
         Command::Outbox(command) => {
             let rt = setup::open(&config).await?;

@@ -742,3 +742,58 @@ fn notices_leave_through_the_outbox_as_mail_files_in_the_data_directory() {
     let status: Value = serde_json::from_str(&install.ok(&["outbox", "status"], None)).unwrap();
     assert_eq!(status["sent"], 1);
 }
+
+#[test]
+fn a_request_by_letter_is_entered_verified_and_answered_from_the_command_line() {
+    let install = Install::new();
+    let id = install.add(SEED);
+    let letter = r#"{"email": "zhansaya.kuanyshbekova@mail.kz", "description": "Прошу сведения о моих данных"}"#;
+    let request: Value = serde_json::from_str(&install.ok(
+        &["request", "add", "--right", "information"],
+        Some(letter.as_bytes()),
+    ))
+    .unwrap();
+    assert_eq!(request["subject"], id.as_str());
+    let request_id = request["id"].as_str().unwrap().to_string();
+    let early = install.run(&["request", "fulfil", &request_id], None);
+    assert!(!early.status.success(), "nothing before verification");
+    install.ok(&["outbox", "deliver"], None);
+    let mail: Vec<_> = std::fs::read_dir(install.data().join("mail"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let text = std::fs::read_to_string(&mail[0]).unwrap();
+    let body: String = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    use base64::Engine;
+    let decoded = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap(),
+    )
+    .unwrap();
+    let code: String = decoded
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    let wrong = install.run(&["request", "verify", &request_id, "--code", "nope"], None);
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("attempt(s) left"));
+    install.ok(&["request", "verify", &request_id, "--code", &code], None);
+    let listed: Value = serde_json::from_str(&install.ok(&["request", "list"], None)).unwrap();
+    assert_eq!(listed[0]["days_left"], 30);
+    let answer: Value =
+        serde_json::from_str(&install.ok(&["request", "fulfil", &request_id], None)).unwrap();
+    assert_eq!(answer["right"], "information");
+    assert!(
+        answer["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["category"] == "professional")
+    );
+}

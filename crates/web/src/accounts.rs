@@ -56,7 +56,7 @@ pub struct CurrentSession {
     pub subject: Uuid,
 }
 
-fn session_token(headers: &HeaderMap) -> Result<&str, CoreError> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Result<&str, CoreError> {
     headers
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())

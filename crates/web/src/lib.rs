@@ -9,6 +9,7 @@ pub mod api;
 pub mod learning;
 pub mod payments;
 mod problem;
+pub mod requests;
 pub mod support;
 
 use std::sync::Arc;
@@ -55,7 +56,7 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::verify, requests::fulfil, requests::reject, api::lookup, api::verify_audit, api::policy
     ),
     modifiers(&BearerToken, &ProblemResponses)
 )]
@@ -181,6 +182,11 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{id}/messages", post(support::reply))
         .route("/tickets/{id}/close", post(support::close))
         .route("/notices", post(support::notify))
+        .route("/requests", post(requests::by_letter).get(requests::queue))
+        .route("/requests/cabinet", post(requests::in_cabinet))
+        .route("/requests/{id}/verify", post(requests::verify))
+        .route("/requests/{id}/fulfil", post(requests::fulfil))
+        .route("/requests/{id}/reject", post(requests::reject))
         .route("/accounts/password", post(accounts::change_password))
         .route("/accounts/password-reset", post(accounts::request_reset))
         .route(

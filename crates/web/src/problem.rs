@@ -97,6 +97,12 @@ impl From<CoreError> for Problem {
                 "The payment provider's message was refused",
                 message,
             ),
+            CoreError::Verification(v) => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "verification-failed",
+                "The code was not accepted",
+                v.to_string(),
+            ),
             CoreError::Auth(auth) => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",

@@ -329,6 +329,11 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/tickets/{id}/messages",
         "/api/v1/tickets/{id}/close",
         "/api/v1/notices",
+        "/api/v1/requests",
+        "/api/v1/requests/cabinet",
+        "/api/v1/requests/{id}/verify",
+        "/api/v1/requests/{id}/fulfil",
+        "/api/v1/requests/{id}/reject",
         "/api/v1/subjects/lookup",
         "/api/v1/audit/verify",
         "/api/v1/policy",
@@ -726,4 +731,105 @@ async fn a_support_ticket_is_opened_answered_and_closed() {
             .json()[0]["state"],
         "closed"
     );
+}
+
+#[tokio::test]
+async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_addresses_look_the_same() {
+    let api = Api::new().await;
+    let id = api
+        .authed("POST", "/api/v1/subjects", Some(person()))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let letter = |email: &str| json!({"email": email, "right": "access", "description": "Прошу копию", "channel": "email"});
+    let known = api
+        .authed(
+            "POST",
+            "/api/v1/requests",
+            Some(letter("yerlan.zh@finance.kz")),
+        )
+        .await;
+    let unknown = api
+        .authed("POST", "/api/v1/requests", Some(letter("stranger@mail.kz")))
+        .await;
+    assert_eq!(
+        (known.status, unknown.status),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
+    );
+    let keys = |r: &Reply| {
+        r.json()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(&known),
+        keys(&unknown),
+        "the same answer for a known and an unknown address"
+    );
+    assert_eq!(known.json()["subject"], id.as_str());
+    assert_eq!(known.json()["state"], "awaiting_verification");
+
+    let request = known.json()["id"].as_str().unwrap().to_string();
+    let early = api
+        .authed(
+            "POST",
+            &format!("/api/v1/requests/{request}/fulfil"),
+            Some(json!({"right": "access"})),
+        )
+        .await;
+    assert_eq!(
+        early.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nothing before verification"
+    );
+    let wrong = api
+        .authed(
+            "POST",
+            &format!("/api/v1/requests/{request}/verify"),
+            Some(json!({"code": "abcdef"})),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+
+    // The code went to the address through the outbox.
+    let app = &api.harness.app;
+    let claimed = app.claim_outbox(10).await.unwrap();
+    let to_known = claimed
+        .iter()
+        .map(|m| app.open_message(m).unwrap())
+        .find(|e| e.to == "yerlan.zh@finance.kz")
+        .unwrap();
+    let code: String = to_known
+        .body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    let verified = api
+        .authed(
+            "POST",
+            &format!("/api/v1/requests/{request}/verify"),
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(verified.json()["state"], "verified");
+
+    let queue = api.authed("GET", "/api/v1/requests", None).await;
+    assert_eq!(queue.json().as_array().unwrap().len(), 2);
+    assert_eq!(queue.json()[0]["days_left"], 30);
+    let answer = api
+        .authed(
+            "POST",
+            &format!("/api/v1/requests/{request}/fulfil"),
+            Some(json!({"right": "access"})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    assert_eq!(answer.json()["right"], "access");
+    assert_eq!(answer.json()["subject"], id.as_str());
 }

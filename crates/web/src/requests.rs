@@ -1,0 +1,172 @@
+//! Rights requests: entered by staff from a letter, or made by the signed-in person; verified,
+//! fulfilled or rejected, in a queue ordered by deadline.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use vintrova_core::requests::{AnswerChannel, Fulfilment, Queued, Request};
+use vintrova_core::rights::RightKind;
+
+use crate::AppState;
+use crate::accounts::session_token;
+use crate::api::{body, subject_id};
+use crate::problem::Problem;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LetterRequest {
+    /// The address the letter came from; the code goes there.
+    pub email: String,
+    #[schema(value_type = String, example = "access")]
+    pub right: RightKind,
+    pub description: String,
+    pub channel: AnswerChannel,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CabinetRequest {
+    #[schema(value_type = String, example = "erasure")]
+    pub right: RightKind,
+    pub description: String,
+    pub channel: AnswerChannel,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Code {
+    pub code: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    /// What the person will read; sealed, never logged.
+    pub reason: String,
+}
+
+/// What to do for the request: the right it asks for, and for rectification the corrected data,
+/// for a consent withdrawal the purpose (all when omitted).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FulfilInput {
+    #[schema(value_type = String, example = "rectification")]
+    pub right: RightKind,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub data: Option<Value>,
+    #[serde(default)]
+    pub purpose: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/requests", request_body = LetterRequest,
+    responses((status = 202, body = Request), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn by_letter(
+    State(s): State<AppState>,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Request>), Problem> {
+    let input: LetterRequest = body(
+        &bytes,
+        r#"{"email": "…", "right": "access", "description": "…", "channel": "email"}"#,
+    )?;
+    let request = s
+        .app
+        .request_by_email(
+            &s.actor,
+            &input.email,
+            input.right,
+            &input.description,
+            input.channel,
+        )
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(request)))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/cabinet", request_body = CabinetRequest, params(("vintrova-session" = String, Header)),
+    responses((status = 201, body = Request), (status = 401, body = Problem)), security(("token" = [])))]
+pub async fn in_cabinet(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Request>), Problem> {
+    let input: CabinetRequest = body(
+        &bytes,
+        r#"{"right": "access", "description": "…", "channel": "cabinet"}"#,
+    )?;
+    let session = session_token(&headers)?;
+    let request = s
+        .app
+        .request_in_cabinet(
+            &s.actor,
+            session,
+            input.right,
+            &input.description,
+            input.channel,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(request)))
+}
+
+#[utoipa::path(get, path = "/api/v1/requests", responses((status = 200, body = Vec<Queued>)), security(("token" = [])))]
+pub async fn queue(State(s): State<AppState>) -> Result<Json<Vec<Queued>>, Problem> {
+    Ok(Json(s.app.request_queue().await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/verify", request_body = Code,
+    responses((status = 200, body = Request), (status = 401, body = Problem)), security(("token" = [])))]
+pub async fn verify(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Request>, Problem> {
+    let id = subject_id(&id)?;
+    let input: Code = body(&bytes, r#"{"code": "123456"}"#)?;
+    Ok(Json(s.app.verify_request(&s.actor, id, &input.code).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", request_body = FulfilInput,
+    responses((status = 200, description = "The answer: information, a copy, an erasure receipt, …"), (status = 422, body = Problem)),
+    security(("token" = [])))]
+pub async fn fulfil(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let id = subject_id(&id)?;
+    let input: FulfilInput = body(
+        &bytes,
+        r#"{"right": "rectification", "data": {"contact": {…}}}"#,
+    )?;
+    let fulfilment = match input.right {
+        RightKind::Information => Fulfilment::Information,
+        RightKind::Access => Fulfilment::Access,
+        RightKind::Rectification => Fulfilment::Rectification(
+            s.app
+                .parse_json(input.data.as_ref().unwrap_or(&Value::Null))?,
+        ),
+        RightKind::Erasure => Fulfilment::Erasure,
+        RightKind::Restriction => Fulfilment::Restriction,
+        RightKind::ConsentWithdrawal => Fulfilment::ConsentWithdrawal(input.purpose),
+        RightKind::MarketingObjection => Fulfilment::MarketingObjection,
+    };
+    let answer = s.app.fulfil(&s.actor, id, fulfilment).await?;
+    Ok(Json(serde_json::to_value(answer).unwrap_or_default()))
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/reject", request_body = Rejection,
+    responses((status = 200, body = Request), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn reject(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Request>, Problem> {
+    let id = subject_id(&id)?;
+    let input: Rejection = body(&bytes, r#"{"reason": "…"}"#)?;
+    Ok(Json(
+        s.app.reject_request(&s.actor, id, &input.reason).await?,
+    ))
+}
