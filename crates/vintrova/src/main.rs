@@ -5,7 +5,6 @@
 //! arguments: look-up values are read from stdin.
 
 mod demo;
-mod mail;
 mod setup;
 
 use std::io::Read;
@@ -19,6 +18,7 @@ use vintrova_core::consent::{Channel, ConsentAction};
 use vintrova_core::gate::BasisEventKind;
 use vintrova_core::learning::{Enrollment, Offering};
 use vintrova_core::notifications::NoticeKind;
+use vintrova_core::outbox::Transport;
 use vintrova_core::payments::Order;
 use vintrova_core::requests::{AnswerChannel, Fulfilment};
 use vintrova_core::rights::RightKind;
@@ -660,7 +660,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let rt = setup::open(&config).await?;
             match command {
                 OutboxCommand::Deliver => {
-                    print_json(&rt.app.deliver(&mail_transport(&rt), 500).await?)?
+                    print_json(&rt.app.deliver(mail_transport(&rt)?.as_ref(), 500).await?)?
                 }
                 OutboxCommand::Status => {
                     let counts: std::collections::BTreeMap<String, i64> =
@@ -743,30 +743,35 @@ async fn serve(config: &Config, listen: &str) -> Result<()> {
     );
     let provider = std::sync::Arc::new(setup::dev_provider(config)?);
     let state = vintrova_web::AppState::new(rt.app.clone(), &token, provider);
-    spawn_delivery(&rt);
+    spawn_delivery(&rt)?;
     axum::serve(listener, vintrova_web::router(state))
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
 }
 
-fn mail_transport(rt: &setup::Runtime) -> mail::FileTransport {
-    mail::FileTransport::new(
-        rt.config.data_dir.join("mail"),
-        &rt.app.policy().contact.email,
-    )
+/// SMTP when `VINTROVA_SMTP_URL` is set, `.eml` files in `DATA_DIR/mail/` otherwise.
+fn mail_transport(rt: &setup::Runtime) -> Result<Box<dyn Transport>> {
+    let from = &rt.app.policy().contact.email;
+    Ok(match std::env::var("VINTROVA_SMTP_URL") {
+        Ok(url) if !url.is_empty() => Box::new(vintrova_mail::SmtpTransport::new(&url, from)?),
+        _ => Box::new(vintrova_mail::FileTransport::new(
+            rt.config.data_dir.join("mail"),
+            from,
+        )),
+    })
 }
 
 /// Deliver the outbox every ten seconds while the server runs. State lives in the database
 /// (claims with leases), so several servers may run this side by side.
-fn spawn_delivery(rt: &setup::Runtime) {
+fn spawn_delivery(rt: &setup::Runtime) -> Result<()> {
     let app = rt.app.clone();
-    let transport = mail_transport(rt);
+    let transport = mail_transport(rt)?;
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
         loop {
             tick.tick().await;
-            match app.deliver(&transport, 100).await {
+            match app.deliver(transport.as_ref(), 100).await {
                 Ok(report) if report.sent + report.retried + report.failed > 0 => {
                     tracing::info!(
                         sent = report.sent,
@@ -780,6 +785,7 @@ fn spawn_delivery(rt: &setup::Runtime) {
             }
         }
     });
+    Ok(())
 }
 
 async fn shutdown() {

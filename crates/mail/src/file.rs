@@ -1,4 +1,4 @@
-//! The default mail transport: each message becomes an RFC 5322 `.eml` file in the data
+//! The default transport: each message becomes an RFC 5322 `.eml` file in the data
 //! directory's `mail/` drop, named after its Message-ID, so a repeat after a crash overwrites the
 //! same file. SMTP is the next transport (issue 4); this one needs nothing installed.
 
