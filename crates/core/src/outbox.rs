@@ -93,7 +93,30 @@ impl Vintrova {
         body: &str,
     ) -> OutboxEntry {
         let id = Uuid::now_v7();
-        let message_id = format!("<{id}@vintrova.outbox>");
+        self.outbox_entry_as(
+            id,
+            format!("<{id}@vintrova.outbox>"),
+            subject,
+            kind,
+            to,
+            title,
+            body,
+        )
+    }
+
+    /// A message with a Message-ID the caller chose: the same event always makes the same
+    /// message, and the outbox keeps one message per Message-ID.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn outbox_entry_as(
+        &self,
+        id: Uuid,
+        message_id: String,
+        subject: Option<Uuid>,
+        kind: &str,
+        to: &str,
+        title: &str,
+        body: &str,
+    ) -> OutboxEntry {
         let email = Email {
             message_id: message_id.clone(),
             to: to.to_string(),

@@ -101,6 +101,9 @@ pub struct Queued {
 /// Requests with this many days or fewer left are flagged for staff.
 pub const REMIND_DAYS: i64 = 7;
 
+/// Days before the deadline staff are reminded, unless configured otherwise.
+pub const DEFAULT_REMINDERS: [i64; 3] = [7, 3, 1];
+
 /// What fulfilling a request asks for; each matches one right.
 #[derive(Debug, Clone)]
 pub enum Fulfilment {
@@ -406,6 +409,64 @@ impl Vintrova {
                 }
             })
             .collect())
+    }
+
+    /// Remind the data protection service of every open request that has reached one of the
+    /// `points` (days left) or is overdue. Each reminder is sent once: its Message-ID is made
+    /// from the request and the point. Reminders name the request, the right and the date,
+    /// never the person.
+    pub async fn remind_staff(&self, points: &[i64]) -> Result<u64> {
+        let to = self.policy().contact.email.clone();
+        let mut sent = 0;
+        for queued in self.request_queue().await? {
+            let request = &queued.request;
+            let mut due: Vec<String> = points
+                .iter()
+                .filter(|p| queued.days_left <= **p && queued.days_left >= 0)
+                .map(|p| format!("{p}d"))
+                .collect();
+            if queued.overdue {
+                due.push("overdue".into());
+            }
+            for point in due {
+                let title = if queued.overdue {
+                    format!(
+                        "ПРОСРОЧЕН запрос {} ({})",
+                        request.id,
+                        request.right.as_str()
+                    )
+                } else {
+                    format!(
+                        "Запрос {} ({}): осталось {} дн.",
+                        request.id,
+                        request.right.as_str(),
+                        queued.days_left
+                    )
+                };
+                let body = format!(
+                    "Запрос {} ({}) получен {}, срок ответа — {} (время Алматы). Осталось дней: {}.",
+                    request.id,
+                    request.right.as_str(),
+                    request.received_at,
+                    request.due_on,
+                    queued.days_left
+                );
+                let message_id = format!("<reminder-{}-{point}@vintrova.outbox>", request.id);
+                let entry = self.outbox_entry_as(
+                    Uuid::now_v7(),
+                    message_id,
+                    None,
+                    "request:reminder",
+                    &to,
+                    &title,
+                    &body,
+                );
+                if self.store().enqueue(&entry).await? {
+                    sent += 1;
+                }
+            }
+        }
+        Ok(sent)
     }
 
     /// Fulfil a verified request through the same services everything else uses, and close it.

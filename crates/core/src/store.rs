@@ -284,6 +284,8 @@ pub trait Store: Send + Sync {
     async fn request_code(&self, request: Uuid) -> Result<Option<CodeRecord>, StoreError>;
     /// Count a wrong try; returns the tries so far.
     async fn count_code_attempt(&self, request: Uuid) -> Result<i64, StoreError>;
+    /// Put a message in the outbox on its own; false when one with its Message-ID is there.
+    async fn enqueue(&self, message: &OutboxEntry) -> Result<bool, StoreError>;
     /// Claim due messages (and those whose worker's lease ran out) until `lease`.
     async fn claim_outbox(
         &self,

@@ -310,10 +310,11 @@ where
         })
     }
 
-    async fn put_message(conn: &mut DB::Connection, m: &OutboxEntry) -> Result<(), StoreError> {
-        sqlx::query::<DB>(
+    /// Write a message; one with the same Message-ID already there stays as it is. True when written.
+    async fn put_message(conn: &mut DB::Connection, m: &OutboxEntry) -> Result<bool, StoreError> {
+        let done = sqlx::query::<DB>(
             "INSERT INTO outbox (id, subject_id, kind, message_id, sealed, state, attempts, next_attempt_us, claimed_until_us, created_at, sent_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, NULL)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, NULL) ON CONFLICT (message_id) DO NOTHING",
         )
         .bind(m.id)
         .bind(m.subject)
@@ -327,7 +328,7 @@ where
         .execute(&mut *conn)
         .await
         .map_err(backend::<DB>)?;
-        Ok(())
+        Ok(DB::rows_affected(&done) == 1)
     }
 
     fn request_of(r: &DB::Row) -> Result<Request, StoreError> {
@@ -1212,6 +1213,13 @@ where
                 .map_or(0, |r| r.get(0));
         tx.commit().await.map_err(backend::<DB>)?;
         Ok(attempts)
+    }
+
+    async fn enqueue(&self, message: &OutboxEntry) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let written = Self::put_message(&mut tx, message).await?;
+        tx.commit().await.map_err(backend::<DB>)?;
+        Ok(written)
     }
 
     async fn claim_outbox(

@@ -2133,3 +2133,83 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         assert!(actions.iter().any(|a| a == action), "{action} is audited");
     }
 }
+
+/// Staff are reminded at the configured points before a deadline and when it passes, once per
+/// point, in messages that name the request and never the person.
+pub async fn staff_are_reminded_before_deadlines_once_per_point(h: &Harness) {
+    use vintrova_core::requests::AnswerChannel;
+    use vintrova_core::rights::RightKind;
+    let actor = operator();
+    let values = h.app.parse_json(&aigerim()).unwrap();
+    h.app
+        .register(&actor, values, "пароль-для-напоминаний", vec![])
+        .await
+        .unwrap();
+    let session = h
+        .app
+        .sign_in("aigerim.nurlanova.test@почта.kz", "пароль-для-напоминаний")
+        .await
+        .unwrap()
+        .token;
+    let request = h
+        .app
+        .request_in_cabinet(
+            &actor,
+            &session,
+            RightKind::Access,
+            "Копию, пожалуйста",
+            AnswerChannel::Cabinet,
+        )
+        .await
+        .unwrap();
+    let points = [7, 3, 1];
+    assert_eq!(
+        h.app.remind_staff(&points).await.unwrap(),
+        0,
+        "30 days left"
+    );
+    h.clock.advance(SignedDuration::from_hours(24 * 24));
+    assert_eq!(
+        h.app.remind_staff(&points).await.unwrap(),
+        1,
+        "6 days left: the 7-day reminder"
+    );
+    assert_eq!(
+        h.app.remind_staff(&points).await.unwrap(),
+        0,
+        "once per point"
+    );
+    h.clock.advance(SignedDuration::from_hours(24 * 4));
+    assert_eq!(
+        h.app.remind_staff(&points).await.unwrap(),
+        1,
+        "2 days left: the 3-day reminder"
+    );
+    h.clock.advance(SignedDuration::from_hours(24 * 3));
+    let queue = h.app.request_queue().await.unwrap();
+    assert!(queue[0].overdue && queue[0].days_left < 0);
+    assert_eq!(h.app.remind_staff(&points).await.unwrap(), 1, "overdue");
+
+    let recorder = Recorder::default();
+    h.app.deliver(&recorder, 50).await.unwrap();
+    let reminders: Vec<_> = recorder
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.message_id.starts_with("<reminder-"))
+        .cloned()
+        .collect();
+    assert_eq!(reminders.len(), 3);
+    for r in &reminders {
+        assert_eq!(
+            r.to, "info@vintrova.com",
+            "reminders go to the data protection service"
+        );
+        assert!(r.subject.contains(&request.id.to_string()));
+        assert!(
+            !r.body.contains("aigerim") && !r.body.contains("Айгер"),
+            "reminders never name the person"
+        );
+    }
+}

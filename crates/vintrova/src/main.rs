@@ -211,6 +211,12 @@ enum RequestCommand {
     Reject { id: String },
     /// Open requests, the most urgent first, with days left.
     List,
+    /// Remind the data protection service of requests nearing or past their deadline.
+    Remind {
+        /// Days before the deadline to remind at.
+        #[arg(long, value_delimiter = ',', default_values_t = vintrova_core::requests::DEFAULT_REMINDERS)]
+        days: Vec<i64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -654,6 +660,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     )?;
                 }
                 RequestCommand::List => print_json(&app.request_queue().await?)?,
+                RequestCommand::Remind { days } => {
+                    print_json(&serde_json::json!({"reminders": app.remind_staff(&days).await?}))?
+                }
             }
         }
         Command::Outbox(command) => {
@@ -771,6 +780,12 @@ fn spawn_delivery(rt: &setup::Runtime) -> Result<()> {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
         loop {
             tick.tick().await;
+            if let Err(e) = app
+                .remind_staff(&vintrova_core::requests::DEFAULT_REMINDERS)
+                .await
+            {
+                tracing::error!(error = %e, "request reminders failed");
+            }
             match app.deliver(transport.as_ref(), 100).await {
                 Ok(report) if report.sent + report.retried + report.failed > 0 => {
                     tracing::info!(
