@@ -128,7 +128,7 @@ pub enum AuthError {
     BadResetToken,
 }
 
-fn digest_of(token: &str) -> Vec<u8> {
+pub(crate) fn digest_of(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -442,7 +442,7 @@ impl Vintrova {
     }
 }
 
-fn random_token() -> Result<String> {
+pub(crate) fn random_token() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| CoreError::Internal(format!("no randomness for a token: {e}")))?;

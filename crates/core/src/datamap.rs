@@ -182,6 +182,15 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
             ],
         ),
         (
+            "downloads",
+            &[
+                ("token_digest", Credential),
+                ("subject_id", SubjectId),
+                ("sealed", SealedMessage),
+                ("expires_at_us", Metadata),
+            ],
+        ),
+        (
             "password_resets",
             &[
                 ("token_digest", Credential),

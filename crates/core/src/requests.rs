@@ -157,12 +157,48 @@ pub struct CategoryInformation {
 #[serde(tag = "right", rename_all = "snake_case")]
 pub enum Answer {
     Information(Information),
-    Access(Box<Export>),
+    Access {
+        copy: Box<Export>,
+        /// The same copy, to download as JSON or as a readable page, until the link expires.
+        download: Download,
+    },
     Rectification,
     Erasure(ErasureReceipt),
     Restriction,
-    ConsentWithdrawal { withdrawn: Vec<String> },
+    ConsentWithdrawal {
+        withdrawn: Vec<String>,
+    },
     MarketingObjection,
+}
+
+/// A link to a copy of one's data, and until when it works.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Download {
+    pub token: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub expires_at: Timestamp,
+}
+
+/// A download as stored: the token's digest, the sealed copy, its expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadRecord {
+    pub digest: Vec<u8>,
+    pub subject: Uuid,
+    pub sealed: Vec<u8>,
+    pub expires_at: Timestamp,
+}
+
+/// How long a download link works.
+pub const DOWNLOAD_VALID: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 7);
+
+fn download_place(digest: &str) -> vintrova_vault::Place<'_> {
+    vintrova_vault::Place {
+        subject: Uuid::nil(),
+        table: "downloads",
+        column: "sealed",
+        row: digest,
+    }
 }
 
 /// Why a verification failed; the same words whatever the reason behind them, but the count.
@@ -492,6 +528,7 @@ impl Vintrova {
             .into());
         }
         let subject = found.subject;
+        let found_for_answer = found.clone();
         // Close first: an erasure may take the request with it, and the answer must not be lost.
         let closed = Request {
             state: RequestState::Completed,
@@ -506,7 +543,14 @@ impl Vintrova {
         self.anchor(head).await?;
         Ok(match fulfilment {
             Fulfilment::Information => Answer::Information(self.information(actor, subject).await?),
-            Fulfilment::Access => Answer::Access(Box::new(self.export(actor, subject).await?)),
+            Fulfilment::Access => {
+                let copy = self.export(actor, subject).await?;
+                let download = self.issue_download(&found_for_answer, &copy).await?;
+                Answer::Access {
+                    copy: Box::new(copy),
+                    download,
+                }
+            }
             Fulfilment::Rectification(values) => {
                 self.update_subject(actor, subject, values, "staff_entry")
                     .await?;
@@ -557,6 +601,67 @@ impl Vintrova {
                 Answer::MarketingObjection
             }
         })
+    }
+
+    /// Keep a copy for download behind a random token, and tell the person where it is when
+    /// they asked for an answer by email.
+    async fn issue_download(&self, request: &Request, copy: &Export) -> Result<Download> {
+        let token = crate::accounts::random_token()?;
+        let digest = crate::accounts::digest_of(&token);
+        let expires_at = self
+            .now()
+            .checked_add(DOWNLOAD_VALID)
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let plaintext = serde_json::to_vec(copy).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let record = DownloadRecord {
+            sealed: vintrova_vault::seal(
+                self.vault().outbox(),
+                &download_place(&hex::encode(&digest)),
+                &plaintext,
+            ),
+            digest,
+            subject: request.subject,
+            expires_at,
+        };
+        let address = copy
+            .values
+            .iter()
+            .find(|v| v.field == "contact.email")
+            .and_then(|v| v.value.as_str());
+        let message = match (request.channel, address) {
+            (AnswerChannel::Email, Some(to)) => {
+                let link = format!(
+                    "{}/api/v1/downloads/{token}",
+                    self.policy().operator.website.trim_end_matches('/')
+                );
+                let (title, body) =
+                    download_message(&self.policy().default_locale, &link, expires_at);
+                Some(self.outbox_entry(None, "request:answer", to, title, &body))
+            }
+            _ => None,
+        };
+        self.store()
+            .insert_download(&record, message.as_ref())
+            .await?;
+        Ok(Download { token, expires_at })
+    }
+
+    /// The copy behind a download token, while the link works.
+    pub async fn download(&self, token: &str) -> Result<serde_json::Value> {
+        let digest = crate::accounts::digest_of(token);
+        let record = self
+            .store()
+            .download(&digest)
+            .await?
+            .filter(|r| r.expires_at > self.now())
+            .ok_or(CoreError::Gone)?;
+        let plaintext = vintrova_vault::open(
+            self.vault().outbox(),
+            &download_place(&hex::encode(&digest)),
+            &record.sealed,
+        )
+        .ok_or_else(|| CoreError::Internal("a stored copy does not open".into()))?;
+        serde_json::from_slice(&plaintext).map_err(|e| CoreError::Internal(e.to_string()))
     }
 
     /// Reject a request, with the reason the person will read (sealed, never logged).
@@ -641,6 +746,25 @@ impl Vintrova {
             })
             .collect();
         Ok(Information { categories })
+    }
+}
+
+fn download_message(locale: &str, link: &str, until: Timestamp) -> (&'static str, String) {
+    match locale {
+        "kk" => (
+            "Деректеріңіздің көшірмесі дайын",
+            format!(
+                "Көшірмені мына сілтеме бойынша жүктеп алыңыз: {link} (сілтеме {until} дейін жарамды)."
+            ),
+        ),
+        "en" => (
+            "A copy of your data is ready",
+            format!("Download it here: {link} (the link works until {until})."),
+        ),
+        _ => (
+            "Копия ваших данных готова",
+            format!("Скачайте её по ссылке: {link} (ссылка действует до {until})."),
+        ),
     }
 }
 

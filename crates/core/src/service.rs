@@ -63,6 +63,8 @@ pub enum CoreError {
     Provider(String),
     #[error(transparent)]
     Verification(#[from] crate::requests::VerificationError),
+    #[error("the link has expired or never existed; ask for a new copy")]
+    Gone,
     #[error("the audit log does not verify: {0}")]
     Tampered(#[from] ChainBreak),
 }

@@ -15,7 +15,7 @@ use crate::learning::Offering;
 use crate::notifications::Notice;
 use crate::outbox::{OutboxEntry, OutboxState};
 use crate::records::{Record, RecordKind};
-use crate::requests::{CodeRecord, Request};
+use crate::requests::{CodeRecord, DownloadRecord, Request};
 use crate::rights::RightKind;
 
 /// A value as stored: sealed by the subject's key of its class.
@@ -284,6 +284,13 @@ pub trait Store: Send + Sync {
     async fn request_code(&self, request: Uuid) -> Result<Option<CodeRecord>, StoreError>;
     /// Count a wrong try; returns the tries so far.
     async fn count_code_attempt(&self, request: Uuid) -> Result<i64, StoreError>;
+    /// Keep a copy for download, with the message that tells the person where it is.
+    async fn insert_download(
+        &self,
+        download: &DownloadRecord,
+        message: Option<&OutboxEntry>,
+    ) -> Result<(), StoreError>;
+    async fn download(&self, digest: &[u8]) -> Result<Option<DownloadRecord>, StoreError>;
     /// Put a message in the outbox on its own; false when one with its Message-ID is there.
     async fn enqueue(&self, message: &OutboxEntry) -> Result<bool, StoreError>;
     /// Claim due messages (and those whose worker's lease ran out) until `lease`.

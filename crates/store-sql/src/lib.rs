@@ -26,7 +26,7 @@ use vintrova_core::learning::Offering;
 use vintrova_core::notifications::{Notice, NoticeKind};
 use vintrova_core::outbox::{OutboxEntry, OutboxState};
 use vintrova_core::records::{Record, RecordKind};
-use vintrova_core::requests::{AnswerChannel, CodeRecord, Request, RequestState};
+use vintrova_core::requests::{AnswerChannel, CodeRecord, DownloadRecord, Request, RequestState};
 use vintrova_core::rights::RightKind;
 use vintrova_core::store::{
     ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
@@ -657,6 +657,7 @@ where
         // Messages waiting for this person carry their address: they go whatever else stays.
         counts.messages +=
             Self::exec(&mut tx, "DELETE FROM outbox WHERE subject_id = $1", id).await?;
+        Self::exec(&mut tx, "DELETE FROM downloads WHERE subject_id = $1", id).await?;
         for class in &plan.classes {
             for kind in [
                 RecordKind::Order,
@@ -1213,6 +1214,45 @@ where
                 .map_or(0, |r| r.get(0));
         tx.commit().await.map_err(backend::<DB>)?;
         Ok(attempts)
+    }
+
+    async fn insert_download(
+        &self,
+        d: &DownloadRecord,
+        message: Option<&OutboxEntry>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query::<DB>("INSERT INTO downloads (token_digest, subject_id, sealed, expires_at_us) VALUES ($1, $2, $3, $4)")
+            .bind(d.digest.clone())
+            .bind(d.subject)
+            .bind(d.sealed.clone())
+            .bind(d.expires_at.as_microsecond())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+        if let Some(m) = message {
+            Self::put_message(&mut tx, m).await?;
+        }
+        tx.commit().await.map_err(backend::<DB>)
+    }
+
+    async fn download(&self, digest: &[u8]) -> Result<Option<DownloadRecord>, StoreError> {
+        let row = sqlx::query::<DB>(
+            "SELECT subject_id, sealed, expires_at_us FROM downloads WHERE token_digest = $1",
+        )
+        .bind(digest.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        row.map(|r| {
+            Ok(DownloadRecord {
+                digest: digest.to_vec(),
+                subject: r.get(0),
+                sealed: r.get(1),
+                expires_at: Timestamp::from_microsecond(r.get(2)).map_err(backend::<DB>)?,
+            })
+        })
+        .transpose()
     }
 
     async fn enqueue(&self, message: &OutboxEntry) -> Result<bool, StoreError> {

@@ -82,6 +82,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "requests",
             include_str!("../migrations/postgres/0008_requests.sql"),
         ),
+        (
+            "downloads",
+            include_str!("../migrations/postgres/0009_downloads.sql"),
+        ),
     ])
     .run(&data)
     .await

@@ -124,6 +124,10 @@ pub async fn open(
                 "requests",
                 include_str!("../migrations/sqlite/0008_requests.sql"),
             ),
+            (
+                "downloads",
+                include_str!("../migrations/sqlite/0009_downloads.sql"),
+            ),
         ],
     )
     .await?;

@@ -1926,7 +1926,7 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         .verify_request(&actor, access.id, &code)
         .await
         .unwrap();
-    let Answer::Access(copy) = h
+    let Answer::Access { copy, download } = h
         .app
         .fulfil(&actor, access.id, Fulfilment::Access)
         .await
@@ -1934,6 +1934,26 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
     else {
         panic!("access")
     };
+    let downloaded = h.app.download(&download.token).await.unwrap();
+    assert_eq!(
+        downloaded["values"].as_array().unwrap().len(),
+        copy.values.len(),
+        "the link gives the same copy"
+    );
+    let answer_mail = h
+        .app
+        .claim_outbox(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| h.app.open_message(&m).unwrap())
+        .find(|e| e.body.contains(&download.token));
+    assert!(
+        answer_mail.is_some(),
+        "the answer by email carries the link"
+    );
+    h.clock
+        .advance(vintrova_core::outbox::LEASE + SignedDuration::from_secs(1));
     assert!(copy.values.iter().any(|v| v.value == json!("Айгерімжан")));
     assert!(
         copy.values
@@ -2093,6 +2113,12 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
     assert_eq!(
         queue.iter().map(|r| r.request.id).collect::<Vec<_>>(),
         [stranger.id]
+    );
+
+    h.clock.advance(SignedDuration::from_hours(24 * 8));
+    assert!(
+        matches!(h.app.download(&download.token).await, Err(CoreError::Gone)),
+        "download links expire"
     );
 
     // Erasure: the request is answered, then the person is gone.

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod downloads;
 pub mod learning;
 pub mod payments;
 mod problem;
@@ -56,7 +57,7 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::verify, requests::fulfil, requests::reject, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::verify, requests::fulfil, requests::reject, downloads::download, api::lookup, api::verify_audit, api::policy
     ),
     modifiers(&BearerToken, &ProblemResponses)
 )]
@@ -204,6 +205,7 @@ pub fn router(state: AppState) -> Router {
     let v1 = protected
         .route("/policy", get(api::policy))
         .route("/payments/callback", post(payments::callback))
+        .route("/downloads/{token}", get(downloads::download))
         .route("/openapi.json", get(openapi));
     Router::new()
         .route("/healthz", get(api::healthz))

@@ -97,6 +97,12 @@ impl From<CoreError> for Problem {
                 "The payment provider's message was refused",
                 message,
             ),
+            CoreError::Gone => Problem::new(
+                StatusCode::GONE,
+                "gone",
+                "The link no longer works",
+                e.to_string(),
+            ),
             CoreError::Verification(v) => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "verification-failed",

@@ -334,6 +334,7 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/requests/{id}/verify",
         "/api/v1/requests/{id}/fulfil",
         "/api/v1/requests/{id}/reject",
+        "/api/v1/downloads/{token}",
         "/api/v1/subjects/lookup",
         "/api/v1/audit/verify",
         "/api/v1/policy",
@@ -831,5 +832,36 @@ async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_address
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
     assert_eq!(answer.json()["right"], "access");
-    assert_eq!(answer.json()["subject"], id.as_str());
+    assert_eq!(answer.json()["copy"]["subject"], id.as_str());
+    let token = answer.json()["download"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = api
+        .call(
+            "GET",
+            &format!("/api/v1/downloads/{token}?lang=kk"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.content_type.starts_with("text/html"));
+    assert!(
+        page.text().contains("Байланыс ақпараты") && page.text().contains("Ерлан"),
+        "a readable page in Kazakh"
+    );
+    let json = api
+        .call(
+            "GET",
+            &format!("/api/v1/downloads/{token}?format=json"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(json.json()["subject"], id.as_str());
+    let forged = api
+        .call("GET", "/api/v1/downloads/not-a-token", None, None)
+        .await;
+    assert_eq!(forged.status, StatusCode::GONE);
 }
