@@ -286,12 +286,64 @@ impl Vintrova {
             vec!["contact".into()],
             Some(Use::Right(Right::Access).label()),
         );
+        // The acknowledgement says when the answer is due; it goes with the request.
+        let ack = match self.address_of(subject).await? {
+            Some(to) => {
+                let (title, body) =
+                    ack_message(&self.policy().default_locale, request.right, request.due_on);
+                Some(self.outbox_entry(None, "request:acknowledgement", &to, title, &body))
+            }
+            None => None,
+        };
         let head = self
             .store()
-            .insert_request(&request, &events, None, None, &audit, &self.sealer())
+            .insert_request(
+                &request,
+                &events,
+                None,
+                ack.as_ref(),
+                &audit,
+                &self.sealer(),
+            )
             .await?;
         self.anchor(head).await?;
         Ok(request)
+    }
+
+    /// The address on record, read for answering the person's own request (a legal obligation,
+    /// so it holds under a restriction too).
+    async fn address_of(&self, subject: Uuid) -> Result<Option<String>> {
+        let grant = self.authorize(subject, Use::Right(Right::Access)).await?;
+        Ok(self
+            .open(&grant)
+            .await?
+            .into_iter()
+            .find(|o| o.field == "contact.email")
+            .and_then(|o| o.value.as_str().map(str::to_string)))
+    }
+
+    /// Tell the person their request was answered, when they asked for answers by email. The
+    /// answer itself (a copy, a receipt) is in the cabinet or behind its link.
+    async fn answered(&self, request: &Request, to: Option<String>, outcome: &str) -> Result<()> {
+        if request.channel != AnswerChannel::Email {
+            return Ok(());
+        }
+        if let Some(to) = to {
+            let (title, body) =
+                answer_message(&self.policy().default_locale, request.right, outcome);
+            let message_id = format!("<answer-{}@vintrova.outbox>", request.id);
+            let entry = self.outbox_entry_as(
+                Uuid::now_v7(),
+                message_id,
+                None,
+                "request:answer",
+                &to,
+                title,
+                &body,
+            );
+            self.store().enqueue(&entry).await?;
+        }
+        Ok(())
     }
 
     /// A request that came by letter, entered by staff: a code goes to the address, and until it
@@ -529,6 +581,7 @@ impl Vintrova {
         }
         let subject = found.subject;
         let found_for_answer = found.clone();
+        let address = self.address_of(subject).await?;
         // Close first: an erasure may take the request with it, and the answer must not be lost.
         let closed = Request {
             state: RequestState::Completed,
@@ -541,7 +594,7 @@ impl Vintrova {
             .update_request(&closed, &[], None, &audit, &self.sealer())
             .await?;
         self.anchor(head).await?;
-        Ok(match fulfilment {
+        let answer = match fulfilment {
             Fulfilment::Information => Answer::Information(self.information(actor, subject).await?),
             Fulfilment::Access => {
                 let copy = self.export(actor, subject).await?;
@@ -600,7 +653,12 @@ impl Vintrova {
                 .await?;
                 Answer::MarketingObjection
             }
-        })
+        };
+        if !matches!(answer, Answer::Access { .. }) {
+            self.answered(&found_for_answer, address, "fulfilled")
+                .await?;
+        }
+        Ok(answer)
     }
 
     /// Keep a copy for download behind a random token, and tell the person where it is when
@@ -682,6 +740,7 @@ impl Vintrova {
             .seal(found.subject, &values, "staff_entry", Some(request))
             .await?
             .events;
+        let address = self.address_of(found.subject).await?;
         let rejected = Request {
             state: RequestState::Rejected,
             closed_at: Some(self.now()),
@@ -699,6 +758,7 @@ impl Vintrova {
             .update_request(&rejected, &events, None, &audit, &self.sealer())
             .await?;
         self.anchor(head).await?;
+        self.answered(&rejected, address, reason).await?;
         Ok(rejected)
     }
 
@@ -746,6 +806,42 @@ impl Vintrova {
             })
             .collect();
         Ok(Information { categories })
+    }
+}
+
+fn ack_message(locale: &str, right: RightKind, due: Date) -> (&'static str, String) {
+    let right = right.as_str();
+    match locale {
+        "kk" => (
+            "Сұранысыңыз қабылданды",
+            format!("Сіздің сұранысыңыз ({right}) қабылданды. Жауап {due} дейін беріледі."),
+        ),
+        "en" => (
+            "We received your request",
+            format!("We received your request ({right}) and will answer by {due}."),
+        ),
+        _ => (
+            "Ваш запрос получен",
+            format!("Мы получили ваш запрос ({right}) и ответим до {due}."),
+        ),
+    }
+}
+
+fn answer_message(locale: &str, right: RightKind, outcome: &str) -> (&'static str, String) {
+    let right = right.as_str();
+    match locale {
+        "kk" => (
+            "Сұранысыңызға жауап",
+            format!("Сіздің сұранысыңыз ({right}) қаралды: {outcome}."),
+        ),
+        "en" => (
+            "The answer to your request",
+            format!("Your request ({right}) was answered: {outcome}."),
+        ),
+        _ => (
+            "Ответ на ваш запрос",
+            format!("Ваш запрос ({right}) рассмотрен: {outcome}."),
+        ),
     }
 }
 

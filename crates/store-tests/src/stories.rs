@@ -1837,6 +1837,12 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         .await
         .unwrap()
         .token;
+    add(
+        h,
+        json!({"contact": {"first_name": "Студент-сосед", "email": "neighbour.student@mail.kz"}}),
+        contract(),
+    )
+    .await;
 
     // Information, from the cabinet: the session is the verification.
     let info = h
@@ -1934,6 +1940,11 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
     else {
         panic!("access")
     };
+    let others = serde_json::to_string(&copy).unwrap();
+    assert!(
+        !others.contains("Студент-сосед") && !others.contains("neighbour.student@mail.kz"),
+        "nothing of anyone else"
+    );
     let downloaded = h.app.download(&download.token).await.unwrap();
     assert_eq!(
         downloaded["values"].as_array().unwrap().len(),
@@ -2155,6 +2166,22 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         .into_iter()
         .map(|e| e.entry.action)
         .collect();
+    // The erasure's answer still reaches the person: it was written before their address went.
+    h.clock
+        .advance(vintrova_core::outbox::LEASE + SignedDuration::from_secs(1));
+    let recorder = Recorder::default();
+    h.app.deliver(&recorder, 100).await.unwrap();
+    let sent = recorder.sent.lock().unwrap().clone();
+    assert!(
+        sent.iter()
+            .any(|e| e.to == "aigerim.nurlanova.test@почта.kz" && e.body.contains("(erasure)")),
+        "the answer to the erasure request"
+    );
+    assert!(
+        sent.iter()
+            .any(|e| e.body.contains("(information)") && e.body.contains("2025-03-31")),
+        "an acknowledgement with the due date"
+    );
     for action in ["receive_request", "verify_request", "close_request"] {
         assert!(actions.iter().any(|a| a == action), "{action} is audited");
     }
