@@ -402,6 +402,19 @@ where
             .map_err(backend::<DB>)
     }
 
+    /// The row of `sql` whose key (bound as `$1`) is these bytes: a token's digest.
+    async fn row_by_digest(
+        &self,
+        sql: &'static str,
+        digest: &[u8],
+    ) -> Result<Option<DB::Row>, StoreError> {
+        sqlx::query::<DB>(sql)
+            .bind(digest.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend::<DB>)
+    }
+
     /// A write transaction, after checking that `subject` (if any) exists.
     async fn open_write(
         &self,
@@ -843,13 +856,12 @@ where
     }
 
     async fn session(&self, token_digest: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
-        let row = sqlx::query::<DB>(
-            "SELECT subject_id, created_at, expires_at FROM sessions WHERE token_digest = $1",
-        )
-        .bind(token_digest.to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend::<DB>)?;
+        let row = self
+            .row_by_digest(
+                "SELECT subject_id, created_at, expires_at FROM sessions WHERE token_digest = $1",
+                token_digest,
+            )
+            .await?;
         row.map(|r| {
             Ok(SessionRecord {
                 token_digest: token_digest.to_vec(),
@@ -879,13 +891,7 @@ where
     }
 
     async fn reset(&self, token_digest: &[u8]) -> Result<Option<ResetRecord>, StoreError> {
-        let row = sqlx::query::<DB>(
-            "SELECT subject_id, expires_at, used_at FROM password_resets WHERE token_digest = $1",
-        )
-        .bind(token_digest.to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend::<DB>)?;
+        let row = self.row_by_digest("SELECT subject_id, expires_at, used_at FROM password_resets WHERE token_digest = $1", token_digest).await?;
         row.map(|r| {
             let used: Option<String> = r.get(2);
             Ok(ResetRecord {
@@ -1237,13 +1243,12 @@ where
     }
 
     async fn download(&self, digest: &[u8]) -> Result<Option<DownloadRecord>, StoreError> {
-        let row = sqlx::query::<DB>(
-            "SELECT subject_id, sealed, expires_at_us FROM downloads WHERE token_digest = $1",
-        )
-        .bind(digest.to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend::<DB>)?;
+        let row = self
+            .row_by_digest(
+                "SELECT subject_id, sealed, expires_at_us FROM downloads WHERE token_digest = $1",
+                digest,
+            )
+            .await?;
         row.map(|r| {
             Ok(DownloadRecord {
                 digest: digest.to_vec(),
