@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::audit::Action;
 use crate::consent::{Channel, ConsentAction};
 use crate::gate::{BasisEventKind, Right, Use};
+use crate::outbox::OutboxEntry;
 use crate::rights::{RightKind, deadline};
 use crate::values::{FieldValue, InvalidInput};
 use crate::words::words;
@@ -322,28 +323,48 @@ impl Vintrova {
             .and_then(|o| o.value.as_str().map(str::to_string)))
     }
 
-    /// Tell the person their request was answered, when they asked for answers by email. The
-    /// answer itself (a copy, a receipt) is in the cabinet or behind its link.
-    async fn answered(&self, request: &Request, to: Option<String>, outcome: &str) -> Result<()> {
-        if request.channel != AnswerChannel::Email {
-            return Ok(());
-        }
-        if let Some(to) = to {
-            let (title, body) =
-                answer_message(&self.policy().default_locale, request.right, outcome);
-            let message_id = format!("<answer-{}@vintrova.outbox>", request.id);
-            let entry = self.outbox_entry_as(
-                Uuid::now_v7(),
-                message_id,
-                None,
-                "request:answer",
-                &to,
-                title,
-                &body,
-            );
-            self.store().enqueue(&entry).await?;
-        }
-        Ok(())
+    /// The message telling the person their request was handled, when they asked for answers
+    /// by email. The answer itself (a copy, a receipt) is in the cabinet or behind its link.
+    fn answer_entry(
+        &self,
+        request: &Request,
+        to: Option<String>,
+        outcome: &str,
+    ) -> Option<OutboxEntry> {
+        let to = to.filter(|_| request.channel == AnswerChannel::Email)?;
+        let (title, body) = answer_message(&self.policy().default_locale, request.right, outcome);
+        let message_id = format!("<answer-{}@vintrova.outbox>", request.id);
+        Some(self.outbox_entry_as(
+            Uuid::now_v7(),
+            message_id,
+            None,
+            "request:answer",
+            &to,
+            title,
+            &body,
+        ))
+    }
+
+    /// Close a request with its events and its answer, in one transaction.
+    async fn close_request(
+        &self,
+        actor: &Actor,
+        closed: &Request,
+        events: &[crate::store::SealedEvent],
+        message: Option<&OutboxEntry>,
+    ) -> Result<()> {
+        let audit = self.draft(
+            actor,
+            Action::CloseRequest,
+            Some(closed.subject),
+            vec!["contact".into()],
+            None,
+        );
+        let head = self
+            .store()
+            .update_request(closed, events, message, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await
     }
 
     /// A request that came by letter, entered by staff: a code goes to the address, and until it
@@ -582,18 +603,24 @@ impl Vintrova {
         let subject = found.subject;
         let found_for_answer = found.clone();
         let address = self.address_of(subject).await?;
-        // Close first: an erasure may take the request with it, and the answer must not be lost.
+        // The close and its answer are written together. An erasure takes the request with it,
+        // so it is closed first; every other right is closed once its work is done.
+        let is_erasure = matches!(fulfilment, Fulfilment::Erasure);
+        // Access answers with its download link instead (see issue_download).
+        let message = if matches!(fulfilment, Fulfilment::Access) {
+            None
+        } else {
+            self.answer_entry(&found, address, "fulfilled")
+        };
         let closed = Request {
             state: RequestState::Completed,
             closed_at: Some(self.now()),
             ..found
         };
-        let audit = self.draft(actor, Action::CloseRequest, Some(subject), vec![], None);
-        let head = self
-            .store()
-            .update_request(&closed, &[], None, &audit, &self.sealer())
-            .await?;
-        self.anchor(head).await?;
+        if is_erasure {
+            self.close_request(actor, &closed, &[], message.as_ref())
+                .await?;
+        }
         let answer = match fulfilment {
             Fulfilment::Information => Answer::Information(self.information(actor, subject).await?),
             Fulfilment::Access => {
@@ -654,8 +681,8 @@ impl Vintrova {
                 Answer::MarketingObjection
             }
         };
-        if !matches!(answer, Answer::Access { .. }) {
-            self.answered(&found_for_answer, address, "fulfilled")
+        if !is_erasure {
+            self.close_request(actor, &closed, &[], message.as_ref())
                 .await?;
         }
         Ok(answer)
@@ -746,19 +773,9 @@ impl Vintrova {
             closed_at: Some(self.now()),
             ..found
         };
-        let audit = self.draft(
-            actor,
-            Action::CloseRequest,
-            Some(rejected.subject),
-            vec!["contact".into()],
-            None,
-        );
-        let head = self
-            .store()
-            .update_request(&rejected, &events, None, &audit, &self.sealer())
+        let message = self.answer_entry(&rejected, address, reason);
+        self.close_request(actor, &rejected, &events, message.as_ref())
             .await?;
-        self.anchor(head).await?;
-        self.answered(&rejected, address, reason).await?;
         Ok(rejected)
     }
 
