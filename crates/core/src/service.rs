@@ -317,21 +317,23 @@ impl Vintrova {
         Ok(())
     }
 
+    fn unknown_purpose(&self, purpose: &str) -> InvalidInput {
+        let known: Vec<&str> = self
+            .policy
+            .purposes
+            .iter()
+            .map(|p| p.key.as_str())
+            .collect();
+        InvalidInput::one(
+            "purpose",
+            format!("`{purpose}` is not a purpose of the policy"),
+            format!("one of {}", known.join(", ")),
+        )
+    }
+
     pub(crate) fn check_consent_purpose(&self, purpose: &str) -> Result<(), InvalidInput> {
         match self.policy.purpose(purpose) {
-            None => {
-                let known: Vec<&str> = self
-                    .policy
-                    .purposes
-                    .iter()
-                    .map(|p| p.key.as_str())
-                    .collect();
-                Err(InvalidInput::one(
-                    "purpose",
-                    format!("`{purpose}` is not a purpose of the policy"),
-                    format!("one of {}", known.join(", ")),
-                ))
-            }
+            None => Err(self.unknown_purpose(purpose)),
             Some(p) if p.legal_basis != LegalBasis::Consent => Err(InvalidInput::one(
                 "purpose",
                 format!("`{purpose}` does not rest on consent, so a consent to it means nothing"),
@@ -359,19 +361,7 @@ impl Vintrova {
                 ),
                 "no purpose",
             )),
-            (true, Some(p)) if self.policy.purpose(p).is_none() => {
-                let known: Vec<&str> = self
-                    .policy
-                    .purposes
-                    .iter()
-                    .map(|p| p.key.as_str())
-                    .collect();
-                Err(InvalidInput::one(
-                    "purpose",
-                    format!("`{p}` is not a purpose of the policy"),
-                    format!("one of {}", known.join(", ")),
-                ))
-            }
+            (true, Some(p)) if self.policy.purpose(p).is_none() => Err(self.unknown_purpose(p)),
             _ => Ok(()),
         }
     }
