@@ -58,6 +58,10 @@ pub struct AccountRecord {
     pub password_hash: String,
     pub status: AccountStatus,
     pub created_at: Timestamp,
+    /// The last sign-in; `None` until the first.
+    pub last_seen_at: Option<Timestamp>,
+    /// When the person was warned the unused account will close; cleared by a sign-in.
+    pub idle_notice_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -218,6 +222,8 @@ impl Vintrova {
             password_hash,
             status: AccountStatus::Active,
             created_at: self.now(),
+            last_seen_at: None,
+            idle_notice_at: None,
         };
         let audit = self.draft(actor, Action::OpenAccount, Some(id), vec![], None);
         let head = self

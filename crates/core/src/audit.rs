@@ -32,6 +32,15 @@ pub enum Action {
     VerifyRequest,
     CloseRequest,
     RotateKeys,
+    PlaceHold,
+    ReleaseHold,
+    /// The retention sweep deleted what fell due.
+    Expire,
+    /// The retention sweep pruned the log's oldest part.
+    PruneAudit,
+    /// Warned that an unused account will close.
+    WarnIdle,
+    RestoreBackup,
 }
 
 words!(Action {
@@ -52,6 +61,12 @@ words!(Action {
     VerifyRequest => "verify_request",
     CloseRequest => "close_request",
     RotateKeys => "rotate_keys",
+    PlaceHold => "place_hold",
+    ReleaseHold => "release_hold",
+    Expire => "expire",
+    PruneAudit => "prune_audit",
+    WarnIdle => "warn_idle",
+    RestoreBackup => "restore_backup",
 });
 
 /// An entry's content: what happened, before or after it joins the chain.
@@ -147,24 +162,33 @@ pub struct ChainBreak {
 pub struct ChainVerifier<'a> {
     key: &'a ChainKey,
     anchor: Option<(i64, Vec<u8>)>,
+    /// Entries up to here were pruned (an interrupted prune may have left some).
+    cut: i64,
     expected_seq: i64,
     prev: Vec<u8>,
 }
 
 impl<'a> ChainVerifier<'a> {
-    /// `anchor` is the (seq, hash) of the head as the key store last recorded it.
-    pub fn new(key: &'a ChainKey, anchor: Option<(i64, Vec<u8>)>) -> Self {
+    /// `anchor` is the (seq, hash) of the head as the key store last recorded it; `checkpoint`
+    /// the (seq, hash) of the last entry pruned, where the chain now starts.
+    pub fn new(
+        key: &'a ChainKey,
+        anchor: Option<(i64, Vec<u8>)>,
+        checkpoint: Option<(i64, Vec<u8>)>,
+    ) -> Self {
+        let (cut, prev) = checkpoint.unwrap_or((0, GENESIS.to_vec()));
         ChainVerifier {
             key,
             anchor,
-            expected_seq: 1,
-            prev: GENESIS.to_vec(),
+            cut,
+            expected_seq: cut + 1,
+            prev,
         }
     }
 
     /// Entries verified so far.
     pub fn count(&self) -> i64 {
-        self.expected_seq - 1
+        self.expected_seq - 1 - self.cut
     }
 
     pub fn feed(&mut self, record: &AuditRecord) -> Result<(), ChainBreak> {
@@ -172,6 +196,19 @@ impl<'a> ChainVerifier<'a> {
             seq,
             reason: reason.to_string(),
         };
+        if record.seq < self.cut {
+            return Ok(());
+        }
+        if record.seq == self.cut {
+            return if record.hash == self.prev {
+                Ok(())
+            } else {
+                Err(fail(
+                    record.seq,
+                    "it is not the entry the checkpoint of the pruned log recorded",
+                ))
+            };
+        }
         if record.seq > self.expected_seq {
             return Err(fail(
                 self.expected_seq,
@@ -214,6 +251,7 @@ impl<'a> ChainVerifier<'a> {
     /// The chain must reach at least as far as the anchor kept in the key store.
     pub fn finish(self) -> Result<i64, ChainBreak> {
         let last = self.expected_seq - 1;
+        let count = self.count();
         match self.anchor {
             Some((seq, _)) if last < seq => Err(ChainBreak {
                 seq: last + 1,
@@ -221,7 +259,7 @@ impl<'a> ChainVerifier<'a> {
                     "it is missing: the log ends at entry {last} but entry {seq} was written; entries were cut off the end"
                 ),
             }),
-            _ => Ok(last),
+            _ => Ok(count),
         }
     }
 }

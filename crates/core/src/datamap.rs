@@ -131,6 +131,8 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("status", Metadata),
                 ("created_at", Metadata),
                 ("closed_at", Metadata),
+                ("last_seen_at", Metadata),
+                ("idle_notice_at", Metadata),
             ],
         ),
         (
@@ -211,6 +213,30 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("purpose", Metadata),
                 ("prev_hash", Metadata),
                 ("hash", Metadata),
+            ],
+        ),
+        (
+            "legal_holds",
+            &[
+                ("seq", Metadata),
+                ("hold_id", Metadata),
+                ("action", Metadata),
+                ("subject_id", SubjectId),
+                ("categories", Metadata),
+                // A case or order number, checked to hold no address or number that could
+                // name a person.
+                ("reference", Metadata),
+                ("until", Metadata),
+                ("actor", Metadata),
+                ("at", Metadata),
+            ],
+        ),
+        (
+            "leases",
+            &[
+                ("name", Metadata),
+                ("holder", Metadata),
+                ("until_us", Metadata),
             ],
         ),
     ]

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod consent;
 pub mod datamap;
 pub mod gate;
+pub mod holds;
 pub mod learning;
 pub mod notifications;
 pub mod outbox;
@@ -22,6 +23,7 @@ pub mod rights;
 mod service;
 pub mod store;
 pub mod support;
+pub mod sweep;
 pub mod values;
 mod words;
 

@@ -23,11 +23,14 @@ pub const PURPOSE: &str = "notifications";
 pub enum NoticeKind {
     CourseUpdate,
     NewFeature,
+    /// An account unused for long will close (sent under the contract, not marketing).
+    AccountIdle,
 }
 
 words!(NoticeKind {
     CourseUpdate => "course_update",
     NewFeature => "new_feature",
+    AccountIdle => "account_idle",
 });
 
 impl NoticeKind {
@@ -53,6 +56,18 @@ impl NoticeKind {
             (NoticeKind::NewFeature, "en") => (
                 "Something new on Vintrova",
                 "The platform has a new feature. Read more in your cabinet.",
+            ),
+            (NoticeKind::AccountIdle, "kk") => (
+                "Аккаунтыңыз жабылады",
+                "Сіз аккаунтыңызға ұзақ уақыт кірмедіңіз. Төменде көрсетілген күнге дейін кірмесеңіз, аккаунт жабылады және деректеріңіз құпиялылық саясатына сәйкес жойылады. Аккаунтты сақтау үшін жай ғана кіріңіз. Жабылу күні:",
+            ),
+            (NoticeKind::AccountIdle, "en") => (
+                "Your account will close",
+                "You have not signed in for a long time. Unless you sign in by the date below, your account will close and your data will be deleted as our privacy policy says. To keep it, simply sign in. Closing date:",
+            ),
+            (NoticeKind::AccountIdle, _) => (
+                "Ваш аккаунт будет закрыт",
+                "Вы давно не входили в аккаунт. Если вы не войдёте до указанной ниже даты, аккаунт будет закрыт, а ваши данные удалены согласно политике конфиденциальности. Чтобы сохранить аккаунт, просто войдите в него. Дата закрытия:",
             ),
             (NoticeKind::NewFeature, _) => (
                 "Новое на Vintrova",

@@ -4,6 +4,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 use vintrova_policy::{Policy, RetentionAnchor, RetentionRule};
 
+use crate::consent::{ConsentAction, ConsentEvent};
+use crate::gate::{BasisEvent, BasisEventKind};
+use crate::records::{Record, RecordKind};
+use crate::requests::Request;
+
 /// The retention that applies to one value, as an export shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -28,14 +33,80 @@ pub struct Anchors {
     pub service_ended: Option<Timestamp>,
     /// The person last completed a course.
     pub course_completed: Option<Timestamp>,
-    /// Per record: when an enrollment was completed or a support ticket closed.
+    /// Per record: when an enrollment was completed or a support ticket or request closed.
     pub records: std::collections::BTreeMap<uuid::Uuid, Timestamp>,
+}
+
+impl Anchors {
+    /// The anchors a person's history sets. The service ends when the contract ends (an
+    /// account closed, by the person or for idleness); for someone who never had a contract —
+    /// a subscriber, a visitor — when the last consent they gave is withdrawn.
+    pub fn of(
+        bases: &[BasisEvent],
+        consents: &[ConsentEvent],
+        records: &[Record],
+        requests: &[Request],
+    ) -> Anchors {
+        let mut had_contract = false;
+        let mut service_ended = None;
+        for e in bases {
+            match e.kind {
+                BasisEventKind::ContractStarted => {
+                    had_contract = true;
+                    service_ended = None;
+                }
+                BasisEventKind::ContractEnded => service_ended = Some(e.at),
+                _ => {}
+            }
+        }
+        if !had_contract && !consents.is_empty() {
+            let mut last: std::collections::BTreeMap<&str, &ConsentEvent> = Default::default();
+            for c in consents {
+                last.insert(c.purpose.as_str(), c);
+            }
+            if last.values().all(|c| c.action == ConsentAction::Withdrawn) {
+                service_ended = last.values().map(|c| c.at).max();
+            }
+        }
+        let mut anchors = Anchors {
+            service_ended,
+            ..Anchors::default()
+        };
+        for r in records {
+            if let Some(at) = r.anchored_at {
+                anchors.records.insert(r.id, at);
+                if r.kind == RecordKind::Enrollment {
+                    anchors.course_completed = anchors.course_completed.max(Some(at));
+                }
+            }
+        }
+        for r in requests {
+            if let Some(at) = r.closed_at {
+                anchors.records.insert(r.id, at);
+            }
+        }
+        anchors
+    }
+}
+
+/// `start` plus `span`, counted in the policy's calendar.
+fn after(policy: &Policy, start: Timestamp, span: jiff::Span) -> Option<Timestamp> {
+    start
+        .to_zoned_datetime(policy.zone())
+        .checked_add(span)
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 /// The moment a value collected at `collected_at` under `rule` falls due, if its anchor has
 /// happened. Calendar arithmetic runs in the policy's time zone, so "3 years" means the same
 /// day three years on in Almaty.
-/// A value of a record (an enrollment, a ticket) is anchored on that record's own event.
+///
+/// A value of a record (an enrollment, a ticket, a request) is anchored on that record's own
+/// event. Learning data: a completed course's record is kept its term after completion; a
+/// course left unfinished leaves nothing to certify and goes when the service ends; the
+/// education profile stays while the person uses the services, then its term after the last
+/// completion.
 pub fn due(
     policy: &Policy,
     rule: &RetentionRule,
@@ -43,19 +114,24 @@ pub fn due(
     record: Option<uuid::Uuid>,
     anchors: &Anchors,
 ) -> Option<Timestamp> {
+    let span = rule.span();
     let own = record.and_then(|r| anchors.records.get(&r).copied());
-    let anchor = match rule.anchor {
-        RetentionAnchor::Recorded | RetentionAnchor::Collected => collected_at,
-        RetentionAnchor::ServiceEnded => anchors.service_ended?,
-        RetentionAnchor::CourseCompleted => own.or(anchors.course_completed)?,
-        RetentionAnchor::TicketClosed => own?,
-    };
-    let tz = policy.zone();
-    anchor
-        .to_zoned_datetime(tz)
-        .checked_add(rule.span())
-        .ok()
-        .map(|z| z.timestamp())
+    match rule.anchor {
+        RetentionAnchor::Recorded | RetentionAnchor::Collected => after(policy, collected_at, span),
+        RetentionAnchor::ServiceEnded => after(policy, anchors.service_ended?, span),
+        RetentionAnchor::TicketClosed => after(policy, own?, span),
+        RetentionAnchor::CourseCompleted => match (record, own) {
+            (_, Some(completed)) => after(policy, completed, span),
+            (Some(_), None) => anchors.service_ended,
+            (None, None) => {
+                let ended = anchors.service_ended?;
+                Some(match anchors.course_completed {
+                    Some(c) => after(policy, c, span)?.max(ended),
+                    None => ended,
+                })
+            }
+        },
+    }
 }
 
 pub fn note(
@@ -97,15 +173,27 @@ mod tests {
             "kept while the service is used"
         );
         let graduate = policy.retention_rule("graduate").unwrap();
-        let anchors = Anchors {
+        let mut anchors = Anchors {
             course_completed: Some("2025-06-30T10:00:00Z".parse().unwrap()),
             ..Anchors::default()
         };
+        assert_eq!(
+            due(&policy, graduate, paid, None, &anchors),
+            None,
+            "a graduate's education profile stays while they use the services"
+        );
+        anchors.service_ended = Some("2026-01-10T10:00:00Z".parse().unwrap());
         assert_eq!(
             due(&policy, graduate, paid, None, &anchors)
                 .unwrap()
                 .to_string(),
             "2028-06-30T10:00:00Z"
+        );
+        let unfinished = uuid::Uuid::nil();
+        assert_eq!(
+            due(&policy, graduate, paid, Some(unfinished), &anchors),
+            anchors.service_ended,
+            "an unfinished course goes with the account"
         );
     }
 }

@@ -670,7 +670,7 @@ impl Vintrova {
         self.anchor(head).await
     }
 
-    async fn require_subject(&self, id: Uuid) -> Result<SubjectRecord> {
+    pub(crate) async fn require_subject(&self, id: Uuid) -> Result<SubjectRecord> {
         self.store
             .subject(id)
             .await?
@@ -827,36 +827,12 @@ impl Vintrova {
 
     /// When this person's retention clocks started, as far as they have.
     pub async fn anchors(&self, id: Uuid) -> Result<retention::Anchors> {
-        let contract_ended =
-            self.store
-                .basis_events(id)
-                .await?
-                .into_iter()
-                .fold(None, |ended, e| match e.kind {
-                    BasisEventKind::ContractEnded => Some(e.at),
-                    BasisEventKind::ContractStarted => None,
-                    _ => ended,
-                });
-        let mut records = BTreeMap::new();
-        let mut course_completed = None;
-        for r in self.store.records(id).await? {
-            if let Some(at) = r.anchored_at {
-                records.insert(r.id, at);
-                if r.kind == crate::records::RecordKind::Enrollment {
-                    course_completed = course_completed.max(Some(at));
-                }
-            }
-        }
-        for r in self.store.requests_of(id).await? {
-            if let Some(at) = r.closed_at {
-                records.insert(r.id, at);
-            }
-        }
-        Ok(retention::Anchors {
-            service_ended: contract_ended,
-            course_completed,
-            records,
-        })
+        Ok(retention::Anchors::of(
+            &self.store.basis_events(id).await?,
+            &self.store.consents(id).await?,
+            &self.store.records(id).await?,
+            &self.store.requests_of(id).await?,
+        ))
     }
 
     fn describe(&self, o: Opened, anchors: &retention::Anchors) -> HeldValue {
@@ -1099,8 +1075,14 @@ impl Vintrova {
             .chain_anchor()
             .await
             .map_err(VaultError::from)?;
-        let mut verifier = ChainVerifier::new(self.vault.chain(), anchor);
-        let mut after = 0;
+        let checkpoint = self
+            .vault
+            .key_store()
+            .chain_checkpoint()
+            .await
+            .map_err(VaultError::from)?;
+        let mut after = checkpoint.as_ref().map_or(0, |c| c.0 - 1);
+        let mut verifier = ChainVerifier::new(self.vault.chain(), anchor, checkpoint);
         loop {
             let page = self.store.audit_page(after, 1000).await?;
             let Some(last) = page.last() else { break };

@@ -11,6 +11,7 @@ use crate::accounts::{AccountRecord, ResetRecord, SessionRecord};
 use crate::audit::{AuditDraft, AuditRecord, ChainSealer};
 use crate::consent::ConsentEvent;
 use crate::gate::BasisEvent;
+use crate::holds::HoldEvent;
 use crate::learning::Offering;
 use crate::notifications::Notice;
 use crate::outbox::{OutboxEntry, OutboxState};
@@ -90,6 +91,68 @@ pub struct ErasureCounts {
     pub notices: u64,
     pub messages: u64,
     pub requests: u64,
+}
+
+/// A stored value's place and age, without its content: what the sweep decides on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueMeta {
+    pub field: String,
+    pub key_class: String,
+    pub collected_at: Timestamp,
+}
+
+/// A stored event's place and age, without its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMeta {
+    pub id: Uuid,
+    pub category: String,
+    pub key_class: String,
+    pub collected_at: Timestamp,
+    pub record: Option<Uuid>,
+}
+
+/// Everything the retention sweep needs to know of one person, and nothing it may not: no
+/// sealed byte, no index digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inventory {
+    pub subject: Uuid,
+    pub values: Vec<ValueMeta>,
+    pub events: Vec<EventMeta>,
+    pub records: Vec<Record>,
+    pub requests: Vec<Request>,
+    pub bases: Vec<BasisEvent>,
+    pub consents: Vec<ConsentEvent>,
+    pub account: Option<AccountRecord>,
+}
+
+/// What the sweep deletes of one person in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expiry {
+    pub subject: Uuid,
+    /// Profile fields, with their blind index entries.
+    pub fields: Vec<String>,
+    pub events: Vec<Uuid>,
+    /// Orders, enrollments, tickets.
+    pub records: Vec<Uuid>,
+    pub requests: Vec<Uuid>,
+    /// Nothing is left: the subject and everything about the relationship go too.
+    pub whole_subject: bool,
+}
+
+/// Rows that outlived their use, removed by the sweep: counts of each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Leftovers {
+    /// Sessions past their expiry.
+    pub sessions: u64,
+    /// Password reset tokens used or past their hour.
+    pub password_resets: u64,
+    /// Copies behind download links past their seven days.
+    pub downloads: u64,
+    /// Delivered or abandoned messages (already emptied) older than the logs term.
+    pub outbox: u64,
+    /// Records of notices sent, older than the logs term.
+    pub notices: u64,
 }
 
 /// The sequence number and hash of an appended audit entry, for the key store's anchor.
@@ -317,6 +380,55 @@ pub trait Store: Send + Sync {
 
     /// Audit entries with `seq > after`, in order, at most `limit`.
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// What the sweep needs of the subjects after `after` (in id order), at most `limit`.
+    async fn inventory(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Inventory>, StoreError>;
+    /// Delete what an expiry names, with its audit entry, in one transaction. Does not scrub:
+    /// the sweep scrubs once at the end.
+    async fn expire(
+        &self,
+        expiry: &Expiry,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    /// Make sure bytes of deleted rows do not survive in the database's files.
+    async fn scrub(&self) -> Result<(), StoreError>;
+    /// Count (and unless `count_only`, delete) the leftovers: sessions, resets and downloads
+    /// expired at `now`; finished messages and notices from before `logs_cutoff`.
+    async fn leftovers(
+        &self,
+        now: Timestamp,
+        logs_cutoff: Timestamp,
+        count_only: bool,
+    ) -> Result<Leftovers, StoreError>;
+    /// Delete audit entries with `seq <= through` (after the key store recorded the cut), at
+    /// most `limit` per call; returns how many went.
+    async fn prune_audit(&self, through: i64, limit: i64) -> Result<u64, StoreError>;
+    /// Append to the holds ledger.
+    async fn append_hold(
+        &self,
+        event: &HoldEvent,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn hold_events(&self) -> Result<Vec<HoldEvent>, StoreError>;
+    /// Take the lease `name` for `holder` until `until` if it is free at `now` (or already
+    /// this holder's). True when taken.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Give a lease back early (only its holder can).
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+    /// Note that an unused account was warned; a sign-in clears it.
+    async fn mark_idle_notice(&self, subject: Uuid, at: Timestamp) -> Result<(), StoreError>;
 
     /// Every table and its columns as the database has them (for the data map check).
     async fn schema(&self) -> Result<Vec<(String, Vec<String>)>, StoreError>;

@@ -22,7 +22,7 @@ pub struct FieldProblem {
 }
 
 /// Why an input was refused: every problem found, each naming its field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
 #[error("the input was refused and nothing was stored: {}", describe(.problems))]
 pub struct InvalidInput {
     pub problems: Vec<FieldProblem>,
@@ -37,6 +37,29 @@ fn describe(problems: &[FieldProblem]) -> String {
 }
 
 impl InvalidInput {
+    /// Note one more problem, for checks that report everything wrong at once.
+    pub fn push(
+        &mut self,
+        field: impl Into<String>,
+        problem: impl Into<String>,
+        expected: impl Into<String>,
+    ) {
+        self.problems.push(FieldProblem {
+            field: field.into(),
+            problem: problem.into(),
+            expected: expected.into(),
+        });
+    }
+
+    /// `Ok` when no problem was found.
+    pub fn into_result(self) -> Result<(), InvalidInput> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+
     pub fn one(
         field: impl Into<String>,
         problem: impl Into<String>,

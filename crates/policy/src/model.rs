@@ -229,6 +229,31 @@ pub struct RetentionRule {
     /// A law requires keeping it for the whole term: an erasure request does not shorten it.
     #[serde(default)]
     pub required_by_law: bool,
+    /// For the rule of active users: when a person who no longer signs in stops counting as
+    /// one.
+    #[serde(default)]
+    pub idle: Option<Idle>,
+}
+
+/// An account unused for `after` is warned; still unused `notice` later, it is closed and the
+/// person no longer counts as using the services.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Idle {
+    /// ISO 8601 duration without a sign-in before the warning, e.g. "P2Y".
+    pub after: String,
+    /// ISO 8601 duration between the warning and the closing, e.g. "P30D".
+    pub notice: String,
+}
+
+impl Idle {
+    pub fn after_span(&self) -> jiff::Span {
+        self.after.parse().unwrap_or_default()
+    }
+
+    pub fn notice_span(&self) -> jiff::Span {
+        self.notice.parse().unwrap_or_default()
+    }
 }
 
 impl RetentionRule {

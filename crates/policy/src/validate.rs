@@ -276,6 +276,23 @@ fn check(p: &Policy) -> Vec<Problem> {
             ),
             Ok(_) => {}
         }
+        if let Some(idle) = &r.idle {
+            if r.anchor != RetentionAnchor::ServiceEnded {
+                c.fail(
+                    format!("{path}.idle"),
+                    "only the rule of data kept while the service is used can end on idleness",
+                );
+            }
+            for (name, value) in [("after", &idle.after), ("notice", &idle.notice)] {
+                match value.parse::<jiff::Span>() {
+                    Ok(span) if span.is_positive() => {}
+                    _ => c.fail(
+                        format!("{path}.idle.{name}"),
+                        format!("`{value}` is not a positive ISO 8601 duration such as `P30D`"),
+                    ),
+                }
+            }
+        }
         if !KEY_CLASSES.contains(&r.key_class.as_str()) {
             c.fail(
                 format!("{path}.key_class"),

@@ -110,6 +110,45 @@ where
     }
 }
 
+impl<DB> SqlKeyStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    Vec<u8>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    i64: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    /// A (seq, hash) mark on the audit chain: the anchor at its head, the checkpoint at its cut.
+    async fn chain_mark(
+        &self,
+        sql: &'static str,
+        action: &'static str,
+    ) -> Result<Option<(i64, Vec<u8>)>, KeyStoreError> {
+        let row = sqlx::query::<DB>(sql)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(action))?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    async fn move_chain_mark(
+        &self,
+        sql: &'static str,
+        seq: i64,
+        hash: &[u8],
+        action: &'static str,
+    ) -> Result<(), KeyStoreError> {
+        sqlx::query::<DB>(sql)
+            .bind(seq)
+            .bind(hash.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(failed(action))?;
+        Ok(())
+    }
+}
+
 #[async_trait::async_trait]
 impl<DB> KeyStore for SqlKeyStore<DB>
 where
@@ -208,23 +247,40 @@ where
     }
 
     async fn chain_anchor(&self) -> Result<Option<(i64, Vec<u8>)>, KeyStoreError> {
-        let row = sqlx::query::<DB>("SELECT seq, hash FROM chain_anchor WHERE id = 1")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(failed("read the audit anchor"))?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        self.chain_mark(
+            "SELECT seq, hash FROM chain_anchor WHERE id = 1",
+            "read the audit anchor",
+        )
+        .await
     }
 
     async fn advance_chain_anchor(&self, seq: i64, hash: &[u8]) -> Result<(), KeyStoreError> {
-        sqlx::query::<DB>(
+        self.move_chain_mark(
             "INSERT INTO chain_anchor (id, seq, hash) VALUES (1, $1, $2)
              ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE excluded.seq > chain_anchor.seq",
+            seq,
+            hash,
+            "advance the audit anchor",
         )
-        .bind(seq)
-        .bind(hash.to_vec())
-        .execute(&self.pool)
         .await
-        .map_err(failed("advance the audit anchor"))?;
-        Ok(())
+    }
+
+    async fn chain_checkpoint(&self) -> Result<Option<(i64, Vec<u8>)>, KeyStoreError> {
+        self.chain_mark(
+            "SELECT seq, hash FROM chain_checkpoint WHERE id = 1",
+            "read the audit checkpoint",
+        )
+        .await
+    }
+
+    async fn set_chain_checkpoint(&self, seq: i64, hash: &[u8]) -> Result<(), KeyStoreError> {
+        self.move_chain_mark(
+            "INSERT INTO chain_checkpoint (id, seq, hash) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE excluded.seq > chain_checkpoint.seq",
+            seq,
+            hash,
+            "record the audit checkpoint",
+        )
+        .await
     }
 }

@@ -11,6 +11,7 @@ mod keys;
 pub mod postgres;
 pub mod sqlite;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use jiff::Timestamp;
@@ -22,6 +23,7 @@ use vintrova_core::accounts::{AccountRecord, AccountStatus, ResetRecord, Session
 use vintrova_core::audit::{AuditDraft, AuditRecord, ChainSealer, GENESIS, parse_categories};
 use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::{BasisEvent, BasisEventKind};
+use vintrova_core::holds::{HoldAction, HoldEvent};
 use vintrova_core::learning::Offering;
 use vintrova_core::notifications::{Notice, NoticeKind};
 use vintrova_core::outbox::{OutboxEntry, OutboxState};
@@ -29,8 +31,8 @@ use vintrova_core::records::{Record, RecordKind};
 use vintrova_core::requests::{AnswerChannel, CodeRecord, DownloadRecord, Request, RequestState};
 use vintrova_core::rights::RightKind;
 use vintrova_core::store::{
-    ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
-    StoreError, SubjectRecord,
+    ChainHead, ErasureCounts, ErasurePlan, EventMeta, Expiry, IndexEntry, Inventory, Leftovers,
+    NewSubject, SealedEvent, SealedValue, Store, StoreError, SubjectRecord, ValueMeta,
 };
 
 pub use keys::SqlKeyStore;
@@ -49,6 +51,9 @@ pub trait Dialect: Database {
     const LOCK_CLAIMED: &'static str;
     /// Rows of (table, column) of the data store, ordered, without the migrations table.
     const SCHEMA: &'static str;
+    /// Delete a subject's (`$1`) events whose ids are in a JSON array of UUID strings (`$2`):
+    /// one statement per batch instead of one per row.
+    const DELETE_EVENTS: &'static str;
 
     fn rows_affected(result: &Self::QueryResult) -> u64;
 
@@ -104,18 +109,33 @@ fn from_word<DB: Dialect, T: serde::de::DeserializeOwned>(word: &str) -> Result<
         .map_err(|_| backend::<DB>(format!("unknown value `{word}` in the catalog")))
 }
 
-const RECORD_BY_ID: &str = "SELECT id, subject_id, kind, state, digest, anchored_at, created_at, updated_at FROM records WHERE id = $1";
-const RECORDS_OF_SUBJECT: &str = "SELECT id, subject_id, kind, state, digest, anchored_at, created_at, updated_at FROM records WHERE subject_id = $1 ORDER BY id";
-const RECORDS_BY_DIGEST: &str =
-    "SELECT id, subject_id, kind, state, digest, anchored_at, created_at, updated_at FROM records
-     WHERE kind = $1 AND digest = $2 ORDER BY id";
+// Row shapes read in more than one place, each written once; the subject id sits where the
+// row mappers skip it, so many subjects can be read at once.
+macro_rules! records {
+    () => {
+        "SELECT id, subject_id, kind, state, digest, anchored_at, created_at, updated_at FROM records"
+    };
+}
+macro_rules! requests {
+    () => {
+        "SELECT id, subject_id, right_kind, state, channel, received_at, due_on, overdue_from_us, closed_at FROM requests"
+    };
+}
+const BASES: &str = "SELECT kind, purpose, channel, at, subject_id FROM basis_events";
+const CONSENTS: &str = "SELECT purpose, action, policy_version, channel, evidence, terms, at, subject_id FROM consent_events";
+const ACCOUNTS: &str = "SELECT password_hash, status, created_at, last_seen_at, idle_notice_at, subject_id FROM accounts";
+const RECORDS: &str = records!();
+const REQUESTS: &str = requests!();
 
-const REQUEST_BY_ID: &str = "SELECT id, subject_id, right_kind, state, channel, received_at, due_on, overdue_from_us, closed_at
-     FROM requests WHERE id = $1";
-const REQUESTS_OF_SUBJECT: &str = "SELECT id, subject_id, right_kind, state, channel, received_at, due_on, overdue_from_us, closed_at
-     FROM requests WHERE subject_id = $1 ORDER BY id";
-const OPEN_REQUESTS: &str = "SELECT id, subject_id, right_kind, state, channel, received_at, due_on, overdue_from_us, closed_at
-     FROM requests WHERE closed_at IS NULL ORDER BY overdue_from_us, id";
+const RECORD_BY_ID: &str = concat!(records!(), " WHERE id = $1");
+const RECORDS_OF_SUBJECT: &str = concat!(records!(), " WHERE subject_id = $1 ORDER BY id");
+const RECORDS_BY_DIGEST: &str = concat!(records!(), " WHERE kind = $1 AND digest = $2 ORDER BY id");
+const REQUEST_BY_ID: &str = concat!(requests!(), " WHERE id = $1");
+const REQUESTS_OF_SUBJECT: &str = concat!(requests!(), " WHERE subject_id = $1 ORDER BY id");
+const OPEN_REQUESTS: &str = concat!(
+    requests!(),
+    " WHERE closed_at IS NULL ORDER BY overdue_from_us, id"
+);
 
 /// The data store on any [`Dialect`].
 pub struct SqlStore<DB: Database> {
@@ -353,6 +373,160 @@ where
         })
     }
 
+    fn basis_of(r: &DB::Row) -> Result<BasisEvent, StoreError> {
+        let kind: String = r.get(0);
+        Ok(BasisEvent {
+            kind: BasisEventKind::parse(&kind)
+                .ok_or_else(|| backend::<DB>(format!("unknown basis event kind `{kind}`")))?,
+            purpose: r.get(1),
+            channel: r.get(2),
+            at: time::<DB>(&r.get::<String, _>(3))?,
+        })
+    }
+
+    fn consent_of(r: &DB::Row) -> Result<ConsentEvent, StoreError> {
+        let (action, channel, terms): (String, String, String) = (r.get(1), r.get(3), r.get(5));
+        Ok(ConsentEvent {
+            purpose: r.get(0),
+            action: ConsentAction::parse(&action)
+                .ok_or_else(|| backend::<DB>(format!("unknown consent action `{action}`")))?,
+            policy_version: r.get(2),
+            channel: Channel::parse(&channel)
+                .ok_or_else(|| backend::<DB>(format!("unknown consent channel `{channel}`")))?,
+            evidence: r.get(4),
+            terms: serde_json::from_str(&terms).map_err(backend::<DB>)?,
+            at: time::<DB>(&r.get::<String, _>(6))?,
+        })
+    }
+
+    fn account_of(r: &DB::Row) -> Result<AccountRecord, StoreError> {
+        let status: String = r.get(1);
+        let optional_time = |i: usize| {
+            r.get::<Option<String>, _>(i)
+                .as_deref()
+                .map(time::<DB>)
+                .transpose()
+        };
+        Ok(AccountRecord {
+            subject: r.get(5),
+            password_hash: r.get(0),
+            status: AccountStatus::parse(&status)
+                .ok_or_else(|| backend::<DB>(format!("unknown account status `{status}`")))?,
+            created_at: time::<DB>(&r.get::<String, _>(2))?,
+            last_seen_at: optional_time(3)?,
+            idle_notice_at: optional_time(4)?,
+        })
+    }
+
+    /// Delete a subject and everything about it, counting what went.
+    async fn delete_subject(
+        tx: &mut DB::Connection,
+        id: Uuid,
+        counts: &mut ErasureCounts,
+    ) -> Result<(), StoreError> {
+        Self::exec(&mut *tx, "DELETE FROM outbox WHERE subject_id = $1", id).await?;
+        Self::exec(&mut *tx, "DELETE FROM downloads WHERE subject_id = $1", id).await?;
+        for (counter, sql) in [
+            (
+                &mut counts.index_entries,
+                "DELETE FROM blind_index WHERE subject_id = $1",
+            ),
+            (
+                &mut counts.values,
+                "DELETE FROM pd_values WHERE subject_id = $1",
+            ),
+            (
+                &mut counts.events,
+                "DELETE FROM pd_events WHERE subject_id = $1",
+            ),
+            (
+                &mut counts.basis_events,
+                "DELETE FROM basis_events WHERE subject_id = $1",
+            ),
+            (
+                &mut counts.consent_events,
+                "DELETE FROM consent_events WHERE subject_id = $1",
+            ),
+            (
+                &mut counts.sessions,
+                "DELETE FROM sessions WHERE subject_id = $1",
+            ),
+            (
+                &mut counts.records,
+                "DELETE FROM records WHERE subject_id = $1",
+            ),
+            (
+                &mut counts.notices,
+                "DELETE FROM notices WHERE subject_id = $1",
+            ),
+            (
+                &mut Default::default(),
+                "DELETE FROM request_codes WHERE request_id IN (SELECT id FROM requests WHERE subject_id = $1)",
+            ),
+            (
+                &mut counts.requests,
+                "DELETE FROM requests WHERE subject_id = $1",
+            ),
+        ] {
+            *counter += Self::exec(&mut *tx, sql, id).await?;
+        }
+        Self::exec(
+            &mut *tx,
+            "DELETE FROM password_resets WHERE subject_id = $1",
+            id,
+        )
+        .await?;
+        Self::exec(&mut *tx, "DELETE FROM accounts WHERE subject_id = $1", id).await?;
+        Self::exec(&mut *tx, "DELETE FROM subjects WHERE id = $1", id).await?;
+        Ok(())
+    }
+
+    /// Rows whose time (second column: text, or integer microseconds) is at or before
+    /// `cutoff`, keyed by the first column: counted, and unless `count_only` deleted, a batch
+    /// per transaction.
+    async fn stale<K>(
+        &self,
+        select: &'static str,
+        delete: &'static str,
+        cutoff: Timestamp,
+        count_only: bool,
+    ) -> Result<u64, StoreError>
+    where
+        K: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB> + Send + 'static,
+    {
+        let rows = sqlx::query::<DB>(select)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        let mut keys = Vec::new();
+        for r in rows {
+            let at = match r.try_get::<i64, _>(1) {
+                Ok(us) => Timestamp::from_microsecond(us).map_err(backend::<DB>)?,
+                Err(_) => time::<DB>(&r.get::<String, _>(1))?,
+            };
+            if at <= cutoff {
+                keys.push(r.get::<K, _>(0));
+            }
+        }
+        let stale = keys.len() as u64;
+        if count_only {
+            return Ok(stale);
+        }
+        let mut keys = keys.into_iter().peekable();
+        while keys.peek().is_some() {
+            let mut tx = self.begin().await?;
+            for key in keys.by_ref().take(vintrova_core::sweep::BATCH) {
+                sqlx::query::<DB>(delete)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend::<DB>)?;
+            }
+            tx.commit().await.map_err(backend::<DB>)?;
+        }
+        Ok(stale)
+    }
+
     /// Append to the chain inside the caller's write transaction.
     async fn put_audit(
         conn: &mut DB::Connection,
@@ -394,8 +568,8 @@ where
     }
 
     /// All rows of `sql` for one subject (bound as `$1`).
-    async fn rows_of(&self, sql: &'static str, id: Uuid) -> Result<Vec<DB::Row>, StoreError> {
-        sqlx::query::<DB>(sql)
+    async fn rows_of(&self, sql: &str, id: Uuid) -> Result<Vec<DB::Row>, StoreError> {
+        sqlx::query::<DB>(sqlx::AssertSqlSafe(sql.to_string()))
             .bind(id)
             .fetch_all(&self.pool)
             .await
@@ -514,31 +688,9 @@ where
 
     async fn consents(&self, id: Uuid) -> Result<Vec<ConsentEvent>, StoreError> {
         let rows = self
-            .rows_of(
-                "SELECT purpose, action, policy_version, channel, evidence, terms, at FROM consent_events
-                 WHERE subject_id = $1 ORDER BY id",
-                id,
-            )
+            .rows_of(&format!("{CONSENTS} WHERE subject_id = $1 ORDER BY id"), id)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let (action, channel, terms): (String, String, String) =
-                    (r.get(1), r.get(3), r.get(5));
-                Ok(ConsentEvent {
-                    purpose: r.get(0),
-                    action: ConsentAction::parse(&action).ok_or_else(|| {
-                        backend::<DB>(format!("unknown consent action `{action}`"))
-                    })?,
-                    policy_version: r.get(2),
-                    channel: Channel::parse(&channel).ok_or_else(|| {
-                        backend::<DB>(format!("unknown consent channel `{channel}`"))
-                    })?,
-                    evidence: r.get(4),
-                    terms: serde_json::from_str(&terms).map_err(backend::<DB>)?,
-                    at: time::<DB>(&r.get::<String, _>(6))?,
-                })
-            })
-            .collect()
+        rows.iter().map(Self::consent_of).collect()
     }
 
     async fn events(&self, id: Uuid) -> Result<Vec<SealedEvent>, StoreError> {
@@ -622,21 +774,9 @@ where
 
     async fn basis_events(&self, id: Uuid) -> Result<Vec<BasisEvent>, StoreError> {
         let rows = self
-            .rows_of("SELECT kind, purpose, channel, at FROM basis_events WHERE subject_id = $1 ORDER BY id", id)
+            .rows_of(&format!("{BASES} WHERE subject_id = $1 ORDER BY id"), id)
             .await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.get(0);
-                Ok(BasisEvent {
-                    kind: BasisEventKind::parse(&kind).ok_or_else(|| {
-                        backend::<DB>(format!("unknown basis event kind `{kind}`"))
-                    })?,
-                    purpose: r.get(1),
-                    channel: r.get(2),
-                    at: time::<DB>(&r.get::<String, _>(3))?,
-                })
-            })
-            .collect()
+        rows.iter().map(Self::basis_of).collect()
     }
 
     async fn find_by_index(&self, field: &str, digest: &[u8]) -> Result<Vec<Uuid>, StoreError> {
@@ -696,6 +836,7 @@ where
                      AND field IN (SELECT field FROM pd_values WHERE subject_id = $1 AND key_class = $2)",
                 ),
                 (&mut counts.values, "DELETE FROM pd_values WHERE subject_id = $1 AND key_class = $2"),
+                (&mut counts.events, "DELETE FROM pd_events WHERE subject_id = $1 AND key_class = $2"),
             ] {
                 let done = sqlx::query::<DB>(sql)
                     .bind(id)
@@ -707,58 +848,7 @@ where
             }
         }
         if plan.whole_subject {
-            for (counter, sql) in [
-                (
-                    &mut counts.index_entries,
-                    "DELETE FROM blind_index WHERE subject_id = $1",
-                ),
-                (
-                    &mut counts.values,
-                    "DELETE FROM pd_values WHERE subject_id = $1",
-                ),
-                (
-                    &mut counts.events,
-                    "DELETE FROM pd_events WHERE subject_id = $1",
-                ),
-                (
-                    &mut counts.basis_events,
-                    "DELETE FROM basis_events WHERE subject_id = $1",
-                ),
-                (
-                    &mut counts.consent_events,
-                    "DELETE FROM consent_events WHERE subject_id = $1",
-                ),
-                (
-                    &mut counts.sessions,
-                    "DELETE FROM sessions WHERE subject_id = $1",
-                ),
-                (
-                    &mut counts.records,
-                    "DELETE FROM records WHERE subject_id = $1",
-                ),
-                (
-                    &mut counts.notices,
-                    "DELETE FROM notices WHERE subject_id = $1",
-                ),
-                (
-                    &mut Default::default(),
-                    "DELETE FROM request_codes WHERE request_id IN (SELECT id FROM requests WHERE subject_id = $1)",
-                ),
-                (
-                    &mut counts.requests,
-                    "DELETE FROM requests WHERE subject_id = $1",
-                ),
-            ] {
-                *counter += Self::exec(&mut tx, sql, id).await?;
-            }
-            Self::exec(
-                &mut tx,
-                "DELETE FROM password_resets WHERE subject_id = $1",
-                id,
-            )
-            .await?;
-            Self::exec(&mut tx, "DELETE FROM accounts WHERE subject_id = $1", id).await?;
-            Self::exec(&mut tx, "DELETE FROM subjects WHERE id = $1", id).await?;
+            Self::delete_subject(&mut tx, id, &mut counts).await?;
         }
         let head = Self::commit_audited(tx, audit, sealer).await?;
         DB::scrub(&self.pool).await.map_err(backend::<DB>)?;
@@ -785,24 +875,9 @@ where
 
     async fn account(&self, subject: Uuid) -> Result<Option<AccountRecord>, StoreError> {
         let rows = self
-            .rows_of(
-                "SELECT password_hash, status, created_at FROM accounts WHERE subject_id = $1",
-                subject,
-            )
+            .rows_of(&format!("{ACCOUNTS} WHERE subject_id = $1"), subject)
             .await?;
-        rows.first()
-            .map(|r| {
-                let status: String = r.get(1);
-                Ok(AccountRecord {
-                    subject,
-                    password_hash: r.get(0),
-                    status: AccountStatus::parse(&status).ok_or_else(|| {
-                        backend::<DB>(format!("unknown account status `{status}`"))
-                    })?,
-                    created_at: time::<DB>(&r.get::<String, _>(2))?,
-                })
-            })
-            .transpose()
+        rows.first().map(Self::account_of).transpose()
     }
 
     async fn set_password(
@@ -840,7 +915,10 @@ where
         Self::commit_audited(tx, audit, sealer).await
     }
 
+    /// A session is the account in use: it also moves the last sign-in and clears an idle
+    /// warning, in the same transaction.
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
         sqlx::query::<DB>(
             "INSERT INTO sessions (token_digest, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (token_digest) DO UPDATE SET expires_at = excluded.expires_at",
@@ -849,10 +927,18 @@ where
         .bind(session.subject)
         .bind(session.created_at.to_string())
         .bind(session.expires_at.to_string())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend::<DB>)?;
-        Ok(())
+        sqlx::query::<DB>(
+            "UPDATE accounts SET last_seen_at = $2, idle_notice_at = NULL WHERE subject_id = $1",
+        )
+        .bind(session.subject)
+        .bind(session.created_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        tx.commit().await.map_err(backend::<DB>)
     }
 
     async fn session(&self, token_digest: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
@@ -1417,6 +1503,345 @@ where
                 })
             })
             .collect()
+    }
+
+    async fn inventory(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Inventory>, StoreError> {
+        let lo = after.unwrap_or(Uuid::nil());
+        let ids: Vec<Uuid> =
+            sqlx::query::<DB>("SELECT id FROM subjects WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(lo)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend::<DB>)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+        let Some(&hi) = ids.last() else {
+            return Ok(vec![]);
+        };
+        let mut page: BTreeMap<Uuid, Inventory> = ids
+            .iter()
+            .map(|&subject| {
+                (
+                    subject,
+                    Inventory {
+                        subject,
+                        values: vec![],
+                        events: vec![],
+                        records: vec![],
+                        requests: vec![],
+                        bases: vec![],
+                        consents: vec![],
+                        account: None,
+                    },
+                )
+            })
+            .collect();
+        // Each table once for the whole page: the subjects' ids are a contiguous range.
+        let range = |select: &str, subject_column: usize| {
+            let sql =
+                format!("{select} WHERE subject_id > $1 AND subject_id <= $2 ORDER BY subject_id");
+            async move {
+                let rows = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
+                    .bind(lo)
+                    .bind(hi)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend::<DB>)?;
+                Ok::<_, StoreError>(
+                    rows.into_iter()
+                        .map(|r| (r.get::<Uuid, _>(subject_column), r))
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        for (subject, r) in range(
+            "SELECT field, key_class, collected_at, subject_id FROM pd_values",
+            3,
+        )
+        .await?
+        {
+            if let Some(inv) = page.get_mut(&subject) {
+                inv.values.push(ValueMeta {
+                    field: r.get(0),
+                    key_class: r.get(1),
+                    collected_at: time::<DB>(&r.get::<String, _>(2))?,
+                });
+            }
+        }
+        for (subject, r) in range(
+            "SELECT id, category, key_class, collected_at, record_id, subject_id FROM pd_events",
+            5,
+        )
+        .await?
+        {
+            if let Some(inv) = page.get_mut(&subject) {
+                inv.events.push(EventMeta {
+                    id: r.get(0),
+                    category: r.get(1),
+                    key_class: r.get(2),
+                    collected_at: time::<DB>(&r.get::<String, _>(3))?,
+                    record: r.get(4),
+                });
+            }
+        }
+        for (subject, r) in range(RECORDS, 1).await? {
+            if let Some(inv) = page.get_mut(&subject) {
+                inv.records.push(Self::record_of(&r)?);
+            }
+        }
+        for (subject, r) in range(REQUESTS, 1).await? {
+            if let Some(inv) = page.get_mut(&subject) {
+                inv.requests.push(Self::request_of(&r)?);
+            }
+        }
+        for (subject, r) in range(BASES, 4).await? {
+            if let Some(inv) = page.get_mut(&subject) {
+                inv.bases.push(Self::basis_of(&r)?);
+            }
+        }
+        for (subject, r) in range(CONSENTS, 7).await? {
+            if let Some(inv) = page.get_mut(&subject) {
+                inv.consents.push(Self::consent_of(&r)?);
+            }
+        }
+        for (subject, r) in range(ACCOUNTS, 5).await? {
+            if let Some(inv) = page.get_mut(&subject) {
+                inv.account = Some(Self::account_of(&r)?);
+            }
+        }
+        // Within a subject, events and ledgers in the order they were written.
+        let mut page: Vec<Inventory> = page.into_values().collect();
+        for inv in &mut page {
+            inv.events.sort_by_key(|e| e.id);
+            inv.records.sort_by_key(|r| r.id);
+            inv.requests.sort_by_key(|r| r.id);
+        }
+        Ok(page)
+    }
+
+    async fn expire(
+        &self,
+        expiry: &Expiry,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let id = expiry.subject;
+        let mut tx = self.open_write(Some(id)).await?;
+        if !expiry.events.is_empty() {
+            let ids: Vec<String> = expiry.events.iter().map(Uuid::to_string).collect();
+            sqlx::query::<DB>(DB::DELETE_EVENTS)
+                .bind(id)
+                .bind(serde_json::to_string(&ids).expect("strings serialize"))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend::<DB>)?;
+        }
+        for field in &expiry.fields {
+            for sql in [
+                "DELETE FROM blind_index WHERE subject_id = $1 AND field = $2",
+                "DELETE FROM pd_values WHERE subject_id = $1 AND field = $2",
+            ] {
+                sqlx::query::<DB>(sql)
+                    .bind(id)
+                    .bind(field.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend::<DB>)?;
+            }
+        }
+        for record in &expiry.records {
+            for sql in [
+                "DELETE FROM pd_events WHERE record_id = $1",
+                "DELETE FROM records WHERE id = $1",
+            ] {
+                Self::exec(&mut tx, sql, *record).await?;
+            }
+        }
+        for request in &expiry.requests {
+            for sql in [
+                "DELETE FROM pd_events WHERE record_id = $1",
+                "DELETE FROM request_codes WHERE request_id = $1",
+                "DELETE FROM requests WHERE id = $1",
+            ] {
+                Self::exec(&mut tx, sql, *request).await?;
+            }
+        }
+        if expiry.whole_subject {
+            Self::delete_subject(&mut tx, id, &mut ErasureCounts::default()).await?;
+        }
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn scrub(&self) -> Result<(), StoreError> {
+        DB::scrub(&self.pool).await.map_err(backend::<DB>)
+    }
+
+    async fn leftovers(
+        &self,
+        now: Timestamp,
+        logs_cutoff: Timestamp,
+        count_only: bool,
+    ) -> Result<Leftovers, StoreError> {
+        Ok(Leftovers {
+            sessions: self
+                .stale::<Vec<u8>>(
+                    "SELECT token_digest, expires_at FROM sessions",
+                    "DELETE FROM sessions WHERE token_digest = $1",
+                    now,
+                    count_only,
+                )
+                .await?,
+            password_resets: self
+                .stale::<Vec<u8>>(
+                    "SELECT token_digest, COALESCE(used_at, expires_at) FROM password_resets",
+                    "DELETE FROM password_resets WHERE token_digest = $1",
+                    now,
+                    count_only,
+                )
+                .await?,
+            downloads: self
+                .stale::<Vec<u8>>(
+                    "SELECT token_digest, expires_at_us FROM downloads",
+                    "DELETE FROM downloads WHERE token_digest = $1",
+                    now,
+                    count_only,
+                )
+                .await?,
+            outbox: self
+                .stale::<Uuid>(
+                    "SELECT id, created_at FROM outbox WHERE state IN ('sent', 'failed')",
+                    "DELETE FROM outbox WHERE id = $1",
+                    logs_cutoff,
+                    count_only,
+                )
+                .await?,
+            notices: self
+                .stale::<Uuid>(
+                    "SELECT id, queued_at FROM notices",
+                    "DELETE FROM notices WHERE id = $1",
+                    logs_cutoff,
+                    count_only,
+                )
+                .await?,
+        })
+    }
+
+    async fn prune_audit(&self, through: i64, limit: i64) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query::<DB>(
+            "DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE seq <= $1 ORDER BY seq LIMIT $2)",
+        )
+        .bind(through)
+        .bind(limit)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        tx.commit().await.map_err(backend::<DB>)?;
+        Ok(DB::rows_affected(&done))
+    }
+
+    async fn append_hold(
+        &self,
+        event: &HoldEvent,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(None).await?;
+        sqlx::query::<DB>(
+            "INSERT INTO legal_holds (hold_id, action, subject_id, categories, reference, until, actor, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(event.hold)
+        .bind(event.action.as_str().to_string())
+        .bind(event.subject)
+        .bind(serde_json::to_string(&event.categories).expect("strings serialize"))
+        .bind(event.reference.clone())
+        .bind(event.until.map(|t| t.to_string()))
+        .bind(event.actor.clone())
+        .bind(event.at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn hold_events(&self) -> Result<Vec<HoldEvent>, StoreError> {
+        let rows = sqlx::query::<DB>(
+            "SELECT hold_id, action, subject_id, categories, reference, until, actor, at
+             FROM legal_holds ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        rows.iter()
+            .map(|r| {
+                let action: String = r.get(1);
+                Ok(HoldEvent {
+                    hold: r.get(0),
+                    action: HoldAction::parse(&action)
+                        .ok_or_else(|| backend::<DB>(format!("unknown hold action `{action}`")))?,
+                    subject: r.get(2),
+                    categories: serde_json::from_str(&r.get::<String, _>(3))
+                        .map_err(backend::<DB>)?,
+                    reference: r.get(4),
+                    until: r
+                        .get::<Option<String>, _>(5)
+                        .as_deref()
+                        .map(time::<DB>)
+                        .transpose()?,
+                    actor: r.get(6),
+                    at: time::<DB>(&r.get::<String, _>(7))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query::<DB>(
+            "INSERT INTO leases (name, holder, until_us) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_us = excluded.until_us
+             WHERE leases.until_us <= $4 OR leases.holder = excluded.holder",
+        )
+        .bind(name.to_string())
+        .bind(holder.to_string())
+        .bind(until.as_microsecond())
+        .bind(now.as_microsecond())
+        .execute(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        Ok(DB::rows_affected(&done) == 1)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query::<DB>("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name.to_string())
+            .bind(holder.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(())
+    }
+
+    async fn mark_idle_notice(&self, subject: Uuid, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query::<DB>("UPDATE accounts SET idle_notice_at = $2 WHERE subject_id = $1")
+            .bind(subject)
+            .bind(at.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(())
     }
 
     async fn schema(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {

@@ -27,6 +27,9 @@ impl Dialect for Postgres {
          WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx\\_%'
          ORDER BY table_name, ordinal_position";
 
+    const DELETE_EVENTS: &'static str = "DELETE FROM pd_events WHERE subject_id = $1
+         AND id IN (SELECT value::uuid FROM jsonb_array_elements_text($2::jsonb))";
+
     fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
         result.rows_affected()
     }
@@ -85,6 +88,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
         (
             "downloads",
             include_str!("../migrations/postgres/0009_downloads.sql"),
+        ),
+        (
+            "retention",
+            include_str!("../migrations/postgres/0010_retention.sql"),
         ),
     ])
     .run(&data)

@@ -27,6 +27,9 @@ impl Dialect for Sqlite {
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx_%'
          ORDER BY m.name, p.cid";
 
+    const DELETE_EVENTS: &'static str = "DELETE FROM pd_events WHERE subject_id = $1
+         AND id IN (SELECT unhex(replace(value, '-', '')) FROM json_each($2))";
+
     fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
         result.rows_affected()
     }
@@ -128,15 +131,25 @@ pub async fn open(
                 "downloads",
                 include_str!("../migrations/sqlite/0009_downloads.sql"),
             ),
+            (
+                "retention",
+                include_str!("../migrations/sqlite/0010_retention.sql"),
+            ),
         ],
     )
     .await?;
     let keys = open_pool(
         keys_path,
-        &[(
-            "initial",
-            include_str!("../migrations/sqlite/0001_keys.sql"),
-        )],
+        &[
+            (
+                "initial",
+                include_str!("../migrations/sqlite/0001_keys.sql"),
+            ),
+            (
+                "checkpoint",
+                include_str!("../migrations/sqlite/0002_keys_checkpoint.sql"),
+            ),
+        ],
     )
     .await?;
     Ok((SqlStore::new(data), SqlKeyStore::new(keys)))

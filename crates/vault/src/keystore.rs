@@ -53,6 +53,10 @@ pub trait KeyStore: Send + Sync {
     async fn chain_anchor(&self) -> Result<Option<(i64, Vec<u8>)>, KeyStoreError>;
     /// Move the anchor forward to (seq, hash); an anchor already further is left alone.
     async fn advance_chain_anchor(&self, seq: i64, hash: &[u8]) -> Result<(), KeyStoreError>;
+    /// Where the pruned audit log was cut: (sequence number, hash) of the last pruned entry.
+    async fn chain_checkpoint(&self) -> Result<Option<(i64, Vec<u8>)>, KeyStoreError>;
+    /// Move the cut forward to (seq, hash); a cut already further is left alone.
+    async fn set_chain_checkpoint(&self, seq: i64, hash: &[u8]) -> Result<(), KeyStoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]
