@@ -1,6 +1,7 @@
 //! Every story on SQLite and on PostgreSQL, in one test binary and one run.
 
 use vintrova_store_tests::Harness;
+use vintrova_store_tests::retention;
 use vintrova_store_tests::stories::{self, Tampering};
 
 macro_rules! on_both_backends {
@@ -56,4 +57,9 @@ on_both_backends! {
     audit_catches_an_inserted_entry => |h| stories::audit_tampering_is_detected(&h, Tampering::Insert);
     audit_catches_reordered_entries => |h| stories::audit_tampering_is_detected(&h, Tampering::Reorder);
     audit_catches_entries_cut_off_the_end => |h| stories::audit_tampering_is_detected(&h, Tampering::Truncate);
+    six_years_each_rule_deletes_on_its_day_and_not_a_day_before => |h| retention::six_years_each_rule_deletes_on_its_day_and_not_a_day_before(&h);
+    a_hold_keeps_data_past_its_date_until_released => |h| retention::a_hold_keeps_data_past_its_date_until_released(&h);
+    the_dry_run_reports_what_the_real_run_then_does => |h| retention::the_dry_run_reports_what_the_real_run_then_does(&h);
+    the_pruned_audit_log_verifies_from_its_checkpoint_and_catches_tampering => |h| retention::the_pruned_audit_log_verifies_from_its_checkpoint_and_catches_tampering(&h);
+    one_sweep_at_a_time_across_servers => |h| retention::one_sweep_at_a_time_across_servers(&h);
 }

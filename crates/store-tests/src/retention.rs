@@ -1,0 +1,561 @@
+//! Retention stories: a platform lived through six years, legal holds, dry runs, the audit log
+//! pruned behind its checkpoint, the sweep's lease.
+
+use std::collections::BTreeSet;
+
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use serde_json::json;
+use uuid::Uuid;
+use vintrova_core::holds::HoldScope;
+use vintrova_core::learning::{Level, Offering, OfferingKind};
+use vintrova_core::payments::{DevProvider, Outcome};
+use vintrova_core::sweep::{SweepOptions, SweepReceipt};
+use vintrova_core::{Actor, CoreError};
+
+use crate::stories::{aigerim, aigerim_needles};
+use crate::{Harness, contains};
+
+fn staff() -> Actor {
+    Actor::new("test", "dpo")
+}
+
+fn system() -> Actor {
+    Actor::new("system", "retention")
+}
+
+/// `t` plus a calendar span, counted in Almaty as the policy says.
+fn plus(t: Timestamp, span: jiff::Span) -> Timestamp {
+    let almaty = jiff::tz::TimeZone::get("Asia/Almaty").expect("the bundled zone database");
+    let z = t.to_zoned_datetime(almaty);
+    z.checked_add(span).expect("in range").timestamp()
+}
+
+async fn sweep(h: &Harness) -> SweepReceipt {
+    h.app
+        .sweep(&system(), SweepOptions::default())
+        .await
+        .expect("the sweep runs")
+}
+
+/// What is stored, by kind and id, as the store's own inventory reports it.
+async fn stored(h: &Harness) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut after = None;
+    loop {
+        let page = h.app.store().inventory(after, 100).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.subject);
+        for inv in page {
+            out.insert(format!("subject:{}", inv.subject));
+            for v in inv.values {
+                out.insert(format!("value:{}:{}", inv.subject, v.field));
+            }
+            for e in inv.events {
+                out.insert(format!("event:{}", e.id));
+            }
+            for r in inv.records {
+                out.insert(format!("record:{}", r.id));
+            }
+        }
+    }
+    out
+}
+
+/// One thing stored and the moment it must be gone.
+struct Expect {
+    what: String,
+    label: &'static str,
+    gone_at: Timestamp,
+}
+
+fn email_of(name: &str) -> String {
+    format!("{name}.retention.test@mail.kz")
+}
+
+/// Six years of a small platform. Day by day at each rule's edge — the day before and the day
+/// itself — and every month in between, the sweep runs and everything stored is checked: present
+/// while its date has not come, gone from the day it has.
+pub async fn six_years_each_rule_deletes_on_its_day_and_not_a_day_before(h: &Harness) {
+    let actor = staff();
+    let t0 = h.app.now();
+    h.app
+        .add_offering(&Offering {
+            id: "neural-networks-101".into(),
+            kind: OfferingKind::Course,
+            level: Level::Beginner,
+            title_ru: "Нейросети".into(),
+            title_kk: "Нейрондық желілер".into(),
+            title_en: "Neural networks".into(),
+        })
+        .await
+        .unwrap();
+    let password = "Шымкент-2025-пароль";
+    let register = |name: &'static str, mut doc: serde_json::Value| {
+        doc["contact"]["email"] = json!(email_of(name));
+        if let Some(c) = doc["contact"].as_object_mut() {
+            c.remove("phone");
+        }
+        let app = h.app.clone();
+        async move {
+            let values = app.parse_json(&doc).unwrap();
+            app.register(&staff(), values, password, vec![])
+                .await
+                .unwrap()
+        }
+    };
+    // Alice and Bob carry the needles; Carol, who stays, carries none of them.
+    let alice = register("alice", aigerim()).await;
+    let bob = register("bob", aigerim()).await;
+    let carol = register("carol", json!({"contact": {"first_name": "Каролина"}})).await;
+    for name in ["bob", "carol"] {
+        h.app.sign_in(&email_of(name), password).await.unwrap();
+    }
+    let technical = || {
+        h.app
+            .parse_json(&json!({"technical": {"ip": "10.1.2.3", "browser": "Firefox 140"}}))
+            .unwrap()
+    };
+    let mut expect: Vec<Expect> = vec![];
+    let mut logs_events = vec![];
+    for who in [alice, carol] {
+        let ids = h
+            .app
+            .record_events(&actor, who, "security", technical(), "visit_technical")
+            .await
+            .unwrap();
+        logs_events.extend(ids);
+    }
+    for id in &logs_events {
+        expect.push(Expect {
+            what: format!("event:{id}"),
+            label: "a visit's technical data (logs, 1 year)",
+            gone_at: plus(t0, 1.year()),
+        });
+    }
+
+    // Day 10: Alice pays; financial records stay five years from the payment.
+    h.clock.advance(SignedDuration::from_hours(24 * 10));
+    let paid = h.app.now();
+    let provider = DevProvider::new([7u8; 32]);
+    let order = h
+        .app
+        .create_order(&actor, &provider, alice, 4_500_000, "kzt", "card")
+        .await
+        .unwrap()
+        .order;
+    let reference = h
+        .app
+        .export(&actor, alice)
+        .await
+        .unwrap()
+        .values
+        .into_iter()
+        .find(|v| v.field == "payment.provider_reference")
+        .and_then(|v| v.value.as_str().map(str::to_string))
+        .unwrap();
+    let (body, signature) = provider.callback(&reference, Outcome::Succeeded { card_last4: None });
+    h.app
+        .payment_callback(&provider, &body, &signature)
+        .await
+        .unwrap();
+    let financial_until = plus(paid, 5.years());
+    expect.push(Expect {
+        what: format!("record:{}", order.id),
+        label: "an order (financial, 5 years after payment)",
+        gone_at: financial_until,
+    });
+
+    // Day 30: Alice completes a course; its record stays three years after completion.
+    h.clock.advance(SignedDuration::from_hours(24 * 20));
+    let enrollment = h
+        .app
+        .enroll(&actor, alice, "neural-networks-101", "course_enrollment")
+        .await
+        .unwrap();
+    h.app.complete(&actor, enrollment.id).await.unwrap();
+    let completed = h.app.now();
+    expect.push(Expect {
+        what: format!("record:{}", enrollment.id),
+        label: "a completed course (graduate, 3 years after completion)",
+        gone_at: plus(completed, 3.years()),
+    });
+
+    // Day 60: Alice's support ticket closes; kept two years after closing.
+    h.clock.advance(SignedDuration::from_hours(24 * 30));
+    let ticket = h
+        .app
+        .open_ticket(&actor, alice, "Вопрос по оплате", "Где мой чек?")
+        .await
+        .unwrap();
+    h.app.close_ticket(&actor, ticket.id).await.unwrap();
+    expect.push(Expect {
+        what: format!("record:{}", ticket.id),
+        label: "a support ticket (support, 2 years after closing)",
+        gone_at: plus(h.app.now(), 2.years()),
+    });
+
+    // Day 400 (within the loop below): Alice closes her account. Her profile goes with the
+    // service; her education profile three years after her last completion; she is gone once
+    // her payment is.
+    let closed = plus(t0, 400.days());
+    for field in [
+        "contact.email",
+        "contact.first_name",
+        "professional.employer",
+    ] {
+        expect.push(Expect {
+            what: format!("value:{alice}:{field}"),
+            label: "an active user's profile (while the service is used)",
+            gone_at: closed,
+        });
+    }
+    expect.push(Expect {
+        what: format!("value:{alice}:education.level"),
+        label: "a graduate's education profile (3 years after the last completion)",
+        gone_at: plus(completed, 3.years()).max(closed),
+    });
+    expect.push(Expect {
+        what: format!("subject:{alice}"),
+        label: "the person, once nothing is left",
+        gone_at: financial_until,
+    });
+    // Carol signs in every quarter: her profile is never due.
+    expect.push(Expect {
+        what: format!("value:{carol}:contact.email"),
+        label: "a profile still in use",
+        gone_at: plus(t0, 100.years()),
+    });
+
+    // Bob never comes back: warned two years after his last sign-in, closed thirty days later.
+    let bob_warned = plus(t0, 2.years());
+    let bob_closed = plus(bob_warned, 30.days());
+    for what in [
+        format!("value:{bob}:contact.email"),
+        format!("subject:{bob}"),
+    ] {
+        expect.push(Expect {
+            what,
+            label: "an unused account's profile (closed after the warning ran out)",
+            gone_at: bob_closed,
+        });
+    }
+
+    let mut moments: BTreeSet<Timestamp> = BTreeSet::new();
+    let end = plus(t0, 6.years());
+    let mut month = plus(h.app.now(), 1.day());
+    while month < end {
+        moments.insert(month);
+        month = plus(month, 1.month());
+    }
+    for e in &expect {
+        if e.gone_at < end {
+            moments.insert(plus(e.gone_at, (-1).day()));
+            moments.insert(e.gone_at);
+        }
+    }
+    moments.insert(bob_warned);
+    moments.insert(closed);
+    let mut carol_seen = t0;
+    let seeded = h.app.now();
+    for moment in moments.into_iter().filter(|m| *m > seeded) {
+        h.clock.set(moment);
+        if moment == closed {
+            h.app.close_account(&actor, alice).await.unwrap();
+        }
+        if moment.duration_since(carol_seen) >= SignedDuration::from_hours(24 * 90) {
+            h.app
+                .sign_in(&email_of("carol"), password)
+                .await
+                .expect("Carol still has her account");
+            carol_seen = moment;
+        }
+        let receipt = sweep(h).await;
+        if moment == bob_warned {
+            assert_eq!(receipt.accounts_warned, 1, "Bob is warned on the day");
+        }
+        if moment == bob_closed {
+            assert_eq!(
+                receipt.accounts_closed, 1,
+                "Bob's account closes on the day"
+            );
+        }
+        let now = stored(h).await;
+        for e in &expect {
+            let present = now.contains(&e.what);
+            assert_eq!(
+                present,
+                moment < e.gone_at,
+                "{} at {moment}: due {}, {}",
+                e.label,
+                e.gone_at,
+                if present {
+                    "still stored"
+                } else {
+                    "already gone"
+                }
+            );
+        }
+    }
+    let warnings = h.app.store().notices(carol).await.unwrap();
+    assert!(warnings.is_empty(), "Carol, who signs in, is never warned");
+    assert!(matches!(
+        h.app.export(&actor, alice).await,
+        Err(CoreError::UnknownSubject(_))
+    ));
+    let bytes = h.every_stored_byte().await;
+    for needle in aigerim_needles()
+        .into_iter()
+        .map(str::to_string)
+        .chain([email_of("alice"), email_of("bob")])
+    {
+        assert!(
+            !contains(&bytes, needle.as_bytes()),
+            "`{needle}` outlived its retention somewhere in the database"
+        );
+    }
+    h.app.verify_audit().await.expect("the pruned log verifies");
+}
+
+async fn visitor(h: &Harness) -> (Uuid, Uuid) {
+    let values = h
+        .app
+        .parse_json(&json!({"contact": {"email": email_of("visitor")}}))
+        .unwrap();
+    let id = h
+        .app
+        .add_subject(
+            &staff(),
+            values,
+            vintrova_core::Collection::from("staff_entry"),
+        )
+        .await
+        .unwrap();
+    let events = h
+        .app
+        .record_events(
+            &staff(),
+            id,
+            "security",
+            h.app
+                .parse_json(&json!({"technical": {"ip": "10.9.8.7"}}))
+                .unwrap(),
+            "visit_technical",
+        )
+        .await
+        .unwrap();
+    (id, events[0])
+}
+
+/// A hold keeps data past its date, is audited, refuses a reference that could name someone,
+/// and once released lets the next sweep delete.
+pub async fn a_hold_keeps_data_past_its_date_until_released(h: &Harness) {
+    let (id, event) = visitor(h).await;
+    let refused = h
+        .app
+        .place_hold(
+            &staff(),
+            HoldScope {
+                subject: Some(id),
+                categories: vec!["technical".into()],
+            },
+            "письмо от visitor@mail.kz",
+            None,
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(CoreError::Invalid(e)) if e.problems[0].field == "reference"),
+        "{refused:?}"
+    );
+    let unknown = h
+        .app
+        .place_hold(
+            &staff(),
+            HoldScope {
+                subject: None,
+                categories: vec!["passport".into()],
+            },
+            "Дело № 2-118/2026",
+            None,
+        )
+        .await;
+    assert!(
+        matches!(&unknown, Err(CoreError::Invalid(e)) if e.problems[0].field == "categories[0]")
+    );
+    let hold = h
+        .app
+        .place_hold(
+            &staff(),
+            HoldScope {
+                subject: Some(id),
+                categories: vec!["technical".into()],
+            },
+            "Дело № 2-118/2026",
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(audit_actions(h).await.iter().any(|a| a == "place_hold"));
+    h.clock.set(plus(h.app.now(), 1.year()));
+    h.clock.advance(SignedDuration::from_hours(24 * 40));
+    let held = sweep(h).await;
+    assert_eq!(held.held.len(), 1, "{held:?}");
+    assert_eq!(held.held[0].category, "technical");
+    assert_eq!(held.held[0].events, 1);
+    assert!(stored(h).await.contains(&format!("event:{event}")));
+
+    h.app.release_hold(&staff(), hold.id).await.unwrap();
+    let released = h.app.holds().await.unwrap();
+    assert!(released[0].released_at.is_some());
+    let after = sweep(h).await;
+    assert!(after.held.is_empty());
+    assert!(!stored(h).await.contains(&format!("event:{event}")));
+
+    let actions = audit_actions(h).await;
+    for action in ["release_hold", "expire"] {
+        assert!(actions.iter().any(|a| a == action), "`{action}` is audited");
+    }
+}
+
+async fn audit_actions(h: &Harness) -> Vec<String> {
+    h.app
+        .store()
+        .audit_page(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.entry.action)
+        .collect()
+}
+
+/// The dry run decides like the real run and changes nothing; both report the same counts.
+pub async fn the_dry_run_reports_what_the_real_run_then_does(h: &Harness) {
+    for _ in 0..3 {
+        visitor(h).await;
+    }
+    let closing = aigerim();
+    let values = h.app.parse_json(&closing).unwrap();
+    let person = h
+        .app
+        .register(&staff(), values, "Шымкент-2025-пароль", vec![])
+        .await
+        .unwrap();
+    h.app.close_account(&staff(), person).await.unwrap();
+    h.clock.set(plus(h.app.now(), 13.months()));
+    let before = stored(h).await;
+    let dry = h
+        .app
+        .sweep(
+            &system(),
+            SweepOptions {
+                dry_run: true,
+                ..SweepOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored(h).await, before, "a dry run deletes nothing");
+    assert!(dry.total_deleted() > 0);
+    let ahead = h
+        .app
+        .sweep(
+            &system(),
+            SweepOptions {
+                dry_run: false,
+                as_of: Some(plus(h.app.now(), 1.day())),
+            },
+        )
+        .await;
+    assert!(
+        matches!(&ahead, Err(CoreError::Invalid(e)) if e.problems[0].field == "as_of"),
+        "a real run may not look ahead"
+    );
+    let real = sweep(h).await;
+    assert_eq!(
+        SweepReceipt {
+            dry_run: true,
+            ..real.clone()
+        },
+        dry,
+        "the dry run and the real run report the same counts"
+    );
+    assert!(real.subjects_removed >= 1);
+    let again = sweep(h).await;
+    assert_eq!(again.total_deleted(), 0, "nothing is left to delete");
+}
+
+/// Entries older than a year are pruned behind a checkpoint; the rest still verifies, and
+/// tampering with it is still caught.
+pub async fn the_pruned_audit_log_verifies_from_its_checkpoint_and_catches_tampering(h: &Harness) {
+    for _ in 0..5 {
+        visitor(h).await;
+    }
+    let before = h.app.verify_audit().await.unwrap().entries;
+    h.clock.set(plus(h.app.now(), 1.year()));
+    visitor(h).await;
+    let receipt = sweep(h).await;
+    assert!(
+        receipt.audit_entries_pruned >= 10,
+        "the year-old entries go: {receipt:?}"
+    );
+    let after = h.app.verify_audit().await.expect("the rest verifies");
+    assert!(after.entries < before, "{} < {before}", after.entries);
+    let first = h.app.store().audit_page(0, 1).await.unwrap()[0].seq;
+    h.tamper(&format!(
+        "UPDATE audit_log SET actor = 'test:someone-else' WHERE seq = {}",
+        first + 1
+    ))
+    .await;
+    assert!(matches!(
+        h.app.verify_audit().await,
+        Err(CoreError::Tampered(_))
+    ));
+    h.tamper(&format!("DELETE FROM audit_log WHERE seq <= {}", first + 1))
+        .await;
+    let cut = h.app.verify_audit().await;
+    assert!(
+        matches!(&cut, Err(CoreError::Tampered(b)) if b.reason.contains("missing")),
+        "deleting past the checkpoint is caught: {cut:?}"
+    );
+}
+
+/// Two servers never sweep at once: the lease lives in the database.
+pub async fn one_sweep_at_a_time_across_servers(h: &Harness) {
+    let now = h.app.now();
+    let store = h.app.store();
+    assert!(
+        store
+            .take_lease(
+                vintrova_core::sweep::LEASE,
+                "server-a",
+                now,
+                now + 60.minutes()
+            )
+            .await
+            .unwrap()
+    );
+    let refused = h
+        .app
+        .sweep_exclusively(&system(), "server-b", SweepOptions::default())
+        .await
+        .unwrap();
+    assert!(refused.is_none(), "server B waits while A holds the lease");
+    h.clock.advance(SignedDuration::from_mins(61));
+    let taken = h
+        .app
+        .sweep_exclusively(&system(), "server-b", SweepOptions::default())
+        .await
+        .unwrap();
+    assert!(taken.is_some(), "a crashed holder's lease runs out");
+    assert!(
+        store
+            .take_lease(
+                vintrova_core::sweep::LEASE,
+                "server-a",
+                h.app.now(),
+                h.app.now() + 60.minutes()
+            )
+            .await
+            .unwrap(),
+        "B gave the lease back when done"
+    );
+}
