@@ -12,6 +12,7 @@ pub mod consent;
 pub mod datamap;
 pub mod gate;
 pub mod holds;
+pub mod journal;
 pub mod learning;
 pub mod notifications;
 pub mod outbox;

@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::consent::{self, Channel, ConsentAction, ConsentEvent};
 use crate::datamap::{DataMap, SEALED_EVENTS, SEALED_VALUES};
 use crate::gate::{self, BasisEvent, BasisEventKind, Grant, Refusal, Right, Use};
+use crate::journal::ErasureJournal;
 use crate::retention::{self, RetentionNote};
 use crate::store::{
     ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
@@ -203,6 +204,7 @@ pub struct Vintrova {
     clock: Arc<dyn Clock>,
     pub(crate) password_cost: PasswordCost,
     decoy: std::sync::OnceLock<String>,
+    journal: Option<Arc<dyn ErasureJournal>>,
 }
 
 impl Vintrova {
@@ -221,7 +223,26 @@ impl Vintrova {
             clock,
             password_cost: PasswordCost::OWASP,
             decoy: std::sync::OnceLock::new(),
+            journal: None,
         }
+    }
+
+    /// Record every erasure, and every person the sweep removes, in `journal` first, so a
+    /// restored backup can erase them again.
+    pub fn with_erasure_journal(mut self, journal: Arc<dyn ErasureJournal>) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    pub(crate) fn journal_erasure(&self, subject: Uuid) -> Result<()> {
+        if let Some(journal) = &self.journal {
+            journal.record(subject).map_err(|e| {
+                CoreError::Internal(format!(
+                    "cannot write the erasure journal ({e}); nothing was erased, fix the data directory and try again"
+                ))
+            })?;
+        }
+        Ok(())
     }
 
     /// Hash passwords at `cost` (tests use [`PasswordCost::TEST`]).
@@ -933,6 +954,7 @@ impl Vintrova {
             classes: classes.clone(),
             whole_subject: kept.is_empty(),
         };
+        self.journal_erasure(id)?;
         // Keys first: from this moment every copy of these values, in any backup, is noise.
         let keys_destroyed = self.vault.destroy(id, &classes).await?;
         let audit = self.draft(
@@ -1094,6 +1116,13 @@ impl Vintrova {
         Ok(AuditReport {
             entries: verifier.finish()?,
         })
+    }
+
+    /// Record that a backup was restored, before its erasures are re-applied.
+    pub async fn audit_restore(&self, actor: &Actor) -> Result<()> {
+        let audit = self.draft(actor, Action::RestoreBackup, None, vec![], None);
+        let head = self.store.append_audit(&audit, &self.sealer()).await?;
+        self.anchor(head).await
     }
 
     /// Record a key rotation in the audit log.

@@ -416,8 +416,8 @@ pub trait Store: Send + Sync {
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
     async fn hold_events(&self) -> Result<Vec<HoldEvent>, StoreError>;
-    /// Take the lease `name` for `holder` until `until` if it is free at `now` (or already
-    /// this holder's). True when taken.
+    /// Take the lease `name` for `holder` until `until` if it is free at `now` (never held, given
+    /// back, or run out — even by the same holder). True when taken.
     async fn take_lease(
         &self,
         name: &str,

@@ -419,6 +419,9 @@ impl Vintrova {
         if plan.is_empty() {
             return Ok(());
         }
+        if plan.expiry.whole_subject {
+            self.journal_erasure(subject)?;
+        }
         // Keys first: from this moment every copy of these rows, in any backup, is noise.
         let classes: Vec<String> = if plan.expiry.whole_subject {
             self.policy()

@@ -9,6 +9,7 @@
 
 mod keys;
 pub mod postgres;
+pub mod snapshot;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -1812,7 +1813,7 @@ where
         let done = sqlx::query::<DB>(
             "INSERT INTO leases (name, holder, until_us) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_us = excluded.until_us
-             WHERE leases.until_us <= $4 OR leases.holder = excluded.holder",
+             WHERE leases.until_us <= $4",
         )
         .bind(name.to_string())
         .bind(holder.to_string())

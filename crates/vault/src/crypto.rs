@@ -77,7 +77,8 @@ pub fn open(key: &SecretKey, place: &Place<'_>, sealed: &[u8]) -> Option<Vec<u8>
     open_with_aad(key, &place.associated_data(), sealed)
 }
 
-pub(crate) fn seal_with_aad(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+/// Seal with caller-chosen associated data (backup chunks bind their file and position).
+pub fn seal_with_aad(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let cipher = XChaCha20Poly1305::new(key.expose().into());
     let mut nonce = [0u8; NONCE_LEN];
     getrandom::fill(&mut nonce).expect("the operating system's random source is unavailable");
@@ -96,7 +97,7 @@ pub(crate) fn seal_with_aad(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> Ve
     out
 }
 
-pub(crate) fn open_with_aad(key: &SecretKey, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+pub fn open_with_aad(key: &SecretKey, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
     if sealed.len() < NONCE_LEN + TAG_LEN {
         return None;
     }

@@ -11,6 +11,8 @@ mod crypto;
 mod keyfile;
 mod keystore;
 
-pub use crypto::{BlindIndexKey, ChainKey, DataKey, Place, SecretKey, open, seal};
+pub use crypto::{
+    BlindIndexKey, ChainKey, DataKey, Place, SecretKey, open, open_with_aad, seal, seal_with_aad,
+};
 pub use keyfile::{KeyFileError, MasterKey};
 pub use keystore::{KeyOwner, KeyStore, KeyStoreError, StoredKey, SubjectKeys, Vault, VaultError};

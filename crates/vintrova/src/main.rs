@@ -4,6 +4,7 @@
 //! goes to stdout as JSON; messages for people go to stderr. Personal data never appears in
 //! arguments: look-up values are read from stdin.
 
+mod backup;
 mod demo;
 mod setup;
 
@@ -102,12 +103,77 @@ enum Command {
     /// The outbox of messages waiting to be delivered.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Retention (R8): the sweep that deletes what fell due.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+    /// Legal holds: keep data past its date while a lawful reason requires it.
+    #[command(subcommand)]
+    Hold(HoldCommand),
+    /// Encrypted backups that keep erasures erased.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Queue a notice for everyone who consented to notifications and did not object.
     Notify {
         /// `course_update` or `new_feature`.
         #[arg(long)]
         kind: String,
     },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Delete everything due (or, with --dry-run, count it) and print the receipt.
+    Run {
+        /// Decide and count; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Decide as of the end of this day (YYYY-MM-DD, policy time zone); a future day only
+        /// with --dry-run.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Print the receipt as JSON (the default prints a table).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum HoldCommand {
+    /// Place a hold on a person's data, on categories of everyone's, or both.
+    Place {
+        /// The legal reference: a case or order number, never a name.
+        #[arg(long)]
+        reference: String,
+        #[arg(long)]
+        subject: Option<String>,
+        /// A category to keep; repeat for several.
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        /// The day it lapses by itself (YYYY-MM-DD); until released when omitted.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Release a hold: the next sweep deletes what it kept, once due.
+    Release { id: String },
+    /// Every hold, placed and released, as JSON.
+    List,
+}
+
+#[derive(Subcommand)]
+enum BackupCommand {
+    /// Write an encrypted, consistent copy of the data and key store to FILE.
+    Create {
+        #[arg(long)]
+        out: PathBuf,
+        /// Days the backup stays restorable; then its key is forgotten.
+        #[arg(long, env = "VINTROVA_BACKUP_KEY_DAYS", default_value_t = backup::DEFAULT_KEY_DAYS)]
+        key_days: i64,
+    },
+    /// Check that FILE opens with its key and is whole.
+    Verify { file: PathBuf },
+    /// Restore FILE into the current --data-dir / --database-url (server stopped), then erase
+    /// again everyone erased since, and sweep.
+    Restore { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -685,6 +751,82 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let rt = setup::open(&config).await?;
             print_json(&rt.app.notify_all(&actor, kind).await?)?;
         }
+        Command::Retention(RetentionCommand::Run {
+            dry_run,
+            as_of,
+            json,
+        }) => {
+            let rt = setup::open(&config).await?;
+            let as_of = as_of
+                .map(|day| end_of_day(rt.app.policy(), &day, "--as-of"))
+                .transpose()?;
+            let receipt = rt
+                .app
+                .sweep(
+                    &Actor::new("cli", "retention"),
+                    vintrova_core::sweep::SweepOptions { as_of, dry_run },
+                )
+                .await?;
+            if !dry_run {
+                backup::expire_keys(&config.data_dir, rt.app.now())?;
+            }
+            if json {
+                print_json(&receipt)?;
+            } else {
+                print_receipt(&receipt);
+            }
+        }
+        Command::Hold(command) => {
+            let rt = setup::open(&config).await?;
+            match command {
+                HoldCommand::Place {
+                    reference,
+                    subject,
+                    categories,
+                    until,
+                } => {
+                    let scope = vintrova_core::holds::HoldScope {
+                        subject: subject.as_deref().map(subject_id).transpose()?,
+                        categories,
+                    };
+                    let until = until
+                        .map(|day| end_of_day(rt.app.policy(), &day, "--until"))
+                        .transpose()?;
+                    print_json(&rt.app.place_hold(&actor, scope, &reference, until).await?)?;
+                }
+                HoldCommand::Release { id } => {
+                    let id = id.parse().map_err(|_| {
+                        format!("`{id}` is not a hold id; expected a UUID as `hold list` prints")
+                    })?;
+                    print_json(&rt.app.release_hold(&actor, id).await?)?;
+                }
+                HoldCommand::List => print_json(&rt.app.holds().await?)?,
+            }
+        }
+        Command::Backup(BackupCommand::Create { out, key_days }) => {
+            let rt = setup::open(&config).await?;
+            let summary = backup::create(&rt, &out, key_days).await?;
+            eprintln!(
+                "backup written to {}; restorable until {} (its key is in {})",
+                out.display(),
+                summary.header.key_expires_at,
+                config.data_dir.join(backup::KEYRING).display()
+            );
+            print_json(&summary)?;
+        }
+        Command::Backup(BackupCommand::Verify { file }) => {
+            print_json(&backup::verify(&config.data_dir, &file)?)?;
+        }
+        Command::Backup(BackupCommand::Restore { file }) => {
+            let restored = backup::restore(&config, &file).await?;
+            eprintln!(
+                "restored backup {}; {} erasure(s) re-applied, {} value(s) and event(s) swept",
+                restored.backup.header.id,
+                restored.erasures_reapplied,
+                restored.sweep.total_deleted()
+            );
+            print_json(&restored)?;
+        }
         Command::Keys(KeysCommand::Rotate) => {
             let rt = setup::open(&config).await?;
             let (count, next) = setup::rotate_master_key(&rt).await?;
@@ -699,6 +841,67 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The last moment of a calendar day in the policy's time zone.
+fn end_of_day(policy: &vintrova_policy::Policy, day: &str, flag: &str) -> Result<jiff::Timestamp> {
+    let date: jiff::civil::Date = day
+        .parse()
+        .map_err(|_| format!("{flag} `{day}` is not a date; expected YYYY-MM-DD"))?;
+    let next = date
+        .tomorrow()
+        .map_err(|_| format!("{flag} `{day}` is out of range"))?;
+    let start = next
+        .to_zoned_datetime(policy.zone())
+        .map_err(|e| format!("{flag} `{day}`: {e}"))?;
+    Ok(start.timestamp() - jiff::SignedDuration::from_nanos(1))
+}
+
+fn print_receipt(r: &vintrova_core::sweep::SweepReceipt) {
+    println!(
+        "{} as of {}",
+        if r.dry_run {
+            "Retention dry run (nothing changed)"
+        } else {
+            "Retention sweep"
+        },
+        r.as_of
+    );
+    println!(
+        "{:<14} {:<14} {:>10} {:>10}",
+        "rule", "category", "values", "events"
+    );
+    for c in &r.deleted {
+        println!(
+            "{:<14} {:<14} {:>10} {:>10}",
+            c.rule, c.category, c.values, c.events
+        );
+    }
+    for c in &r.records_deleted {
+        println!("{:<14} {:<14} {:>10} records", c.rule, c.kind, c.records);
+    }
+    for c in &r.held {
+        println!(
+            "held by a legal hold: {} {} ({} values, {} events)",
+            c.rule, c.category, c.values, c.events
+        );
+    }
+    println!(
+        "key classes emptied {}, people removed {}, accounts warned {}, closed {}, audit entries pruned {}",
+        r.key_classes_emptied,
+        r.subjects_removed,
+        r.accounts_warned,
+        r.accounts_closed,
+        r.audit_entries_pruned
+    );
+    println!(
+        "leftovers: sessions {}, password resets {}, downloads {}, messages {}, notices {}",
+        r.leftovers.sessions,
+        r.leftovers.password_resets,
+        r.leftovers.downloads,
+        r.leftovers.outbox,
+        r.leftovers.notices
+    );
 }
 
 fn check_policy(file: Option<&std::path::Path>) -> ExitCode {
@@ -753,6 +956,7 @@ async fn serve(config: &Config, listen: &str) -> Result<()> {
     let provider = std::sync::Arc::new(setup::dev_provider(config)?);
     let state = vintrova_web::AppState::new(rt.app.clone(), &token, provider);
     spawn_delivery(&rt)?;
+    spawn_retention(&rt);
     axum::serve(listener, vintrova_web::router(state))
         .with_graceful_shutdown(shutdown())
         .await?;
@@ -801,6 +1005,47 @@ fn spawn_delivery(rt: &setup::Runtime) -> Result<()> {
         }
     });
     Ok(())
+}
+
+/// The daily retention sweep. Two leases in the database make it run once a day across all
+/// servers (`retention.daily`, taken for 24 hours) and never twice at once (the sweep's own).
+fn spawn_retention(rt: &setup::Runtime) {
+    let app = rt.app.clone();
+    let data_dir = rt.config.data_dir.clone();
+    let holder = format!("server-{}", Uuid::now_v7());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = app.now();
+            let day = now + jiff::SignedDuration::from_hours(24);
+            match app
+                .store()
+                .take_lease("retention.daily", &holder, now, day)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot take the retention lease");
+                    continue;
+                }
+            }
+            let actor = Actor::new("system", "retention");
+            match app
+                .sweep_exclusively(&actor, &holder, Default::default())
+                .await
+            {
+                Ok(Some(_)) => {
+                    if let Err(e) = backup::expire_keys(&data_dir, app.now()) {
+                        tracing::error!(error = %e, "cannot expire backup keys");
+                    }
+                }
+                Ok(None) => tracing::info!("another server is sweeping"),
+                Err(e) => tracing::error!(error = %e, "the retention sweep failed"),
+            }
+        }
+    });
 }
 
 async fn shutdown() {

@@ -44,6 +44,35 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("vintrova.db").display()))
     }
+
+    /// The SQLite data file and key store file, when the backend is SQLite.
+    pub fn sqlite_files(&self) -> Option<(PathBuf, PathBuf)> {
+        let url = self.database_url();
+        let path = url
+            .strip_prefix("sqlite://")
+            .or(url.strip_prefix("sqlite:"))?;
+        let path = path.split('?').next().unwrap_or(path);
+        Some((PathBuf::from(path), self.data_dir.join("keys.db")))
+    }
+}
+
+/// The backend opened, by kind: backups need what only the backend itself can do.
+#[derive(Clone)]
+pub enum Backend {
+    Sqlite(
+        vintrova_store_sql::sqlite::SqliteStore,
+        vintrova_store_sql::sqlite::SqliteKeyStore,
+    ),
+    Postgres(vintrova_store_sql::postgres::PgStore),
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(..) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
 }
 
 /// Read and validate a policy: the shipped one, or `file`.
@@ -61,6 +90,7 @@ pub struct Runtime {
     pub app: Arc<Vintrova>,
     pub master: MasterKey,
     pub config: Config,
+    pub backend: Backend,
 }
 
 fn ensure_data_dir(dir: &Path) -> Result<()> {
@@ -74,15 +104,19 @@ fn ensure_data_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn open_backend(config: &Config) -> Result<(Arc<dyn Store>, Arc<dyn KeyStore>)> {
+type Opened = (Arc<dyn Store>, Arc<dyn KeyStore>, Backend);
+
+pub async fn open_backend(config: &Config) -> Result<Opened> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         let (store, keys) =
             vintrova_store_sql::sqlite::open(&url, &config.data_dir.join("keys.db")).await?;
-        Ok((Arc::new(store), Arc::new(keys)))
+        let backend = Backend::Sqlite(store.clone(), keys.clone());
+        Ok((Arc::new(store), Arc::new(keys), backend))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let (store, keys) = vintrova_store_sql::postgres::open(&url).await?;
-        Ok((Arc::new(store), Arc::new(keys)))
+        let backend = Backend::Postgres(store.clone());
+        Ok((Arc::new(store), Arc::new(keys), backend))
     } else {
         Err("--database-url must start with sqlite:// or postgres://".into())
     }
@@ -138,14 +172,18 @@ pub async fn open(config: &Config) -> Result<Runtime> {
 pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Runtime> {
     ensure_data_dir(&config.data_dir)?;
     let policy = Arc::new(load_policy(config.policy_file.as_deref())?);
-    let (store, keys) = open_backend(config).await?;
+    let (store, keys, backend) = open_backend(config).await?;
     let master = settle_master_key(config, keys.as_ref()).await?;
     let vault = Vault::open(master.clone(), keys).await?;
-    let app = Vintrova::new(policy, store, Arc::new(vault), clock);
+    let journal = Arc::new(crate::backup::FileJournal::new(
+        config.data_dir.join(crate::backup::JOURNAL),
+    ));
+    let app = Vintrova::new(policy, store, Arc::new(vault), clock).with_erasure_journal(journal);
     Ok(Runtime {
         app: Arc::new(app),
         master,
         config: config.clone(),
+        backend,
     })
 }
 

@@ -797,3 +797,204 @@ fn a_request_by_letter_is_entered_verified_and_answered_from_the_command_line() 
             .any(|c| c["category"] == "professional")
     );
 }
+
+/// A second person, who is not erased: the restore must bring her back whole.
+const KEPT: &str = r#"{"contact": {"first_name": "Динара", "email": "dinara.kept@mail.kz"}}"#;
+
+/// Backup → erase → restore the old backup: the erased person stays gone, her values appear
+/// nowhere, the other person is back whole, and the backup itself holds nothing in clear.
+fn backup_restore_keeps_an_erasure_erased(
+    install: &Install,
+    stored: impl Fn() -> Vec<u8>,
+    sealed_of: impl Fn(&str) -> Vec<Vec<u8>>,
+) {
+    let erased = install.add(SEED);
+    let sealed = sealed_of(&erased);
+    assert!(!sealed.is_empty());
+    let kept = install.add(KEPT);
+    let file = install.dir.path().join("nightly.vbak");
+    let file_arg = file.to_str().unwrap();
+    let created: Value =
+        serde_json::from_str(&install.ok(&["backup", "create", "--out", file_arg], None)).unwrap();
+    assert!(created["parts"].as_array().unwrap().len() >= 2, "{created}");
+    let backup_bytes = std::fs::read(&file).unwrap();
+    for value in SEED_VALUES {
+        assert!(
+            !contains(&backup_bytes, value.as_bytes()),
+            "the backup holds `{value}` in clear"
+        );
+    }
+    install.ok(&["backup", "verify", file_arg], None);
+
+    install.ok(&["subject", "erase", &erased], None);
+    let restored: Value =
+        serde_json::from_str(&install.ok(&["backup", "restore", file_arg], None)).unwrap();
+    assert_eq!(restored["erasures_reapplied"], 1, "{restored}");
+    assert_eq!(
+        install
+            .run(&["subject", "export", &erased], None)
+            .status
+            .code(),
+        Some(3),
+        "the erased person does not come back with the backup"
+    );
+    assert!(
+        install
+            .ok(&["subject", "export", &kept], None)
+            .contains("dinara.kept@mail.kz")
+    );
+    let bytes = stored();
+    for value in SEED_VALUES {
+        assert!(
+            !contains(&bytes, value.as_bytes()),
+            "`{value}` is in the restored data"
+        );
+    }
+    for blob in &sealed {
+        assert!(
+            !contains(&bytes, blob),
+            "a sealed value of the erased person is back in the restored data"
+        );
+    }
+    install.audit_entries();
+
+    let mut damaged = backup_bytes.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    std::fs::write(&file, &damaged).unwrap();
+    let refused = install.run(&["backup", "verify", file_arg], None);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("altered"));
+    std::fs::write(&file, &backup_bytes[..backup_bytes.len() - 100]).unwrap();
+    let cut = install.run(&["backup", "restore", file_arg], None);
+    assert!(
+        String::from_utf8_lossy(&cut.stderr).contains("cut short"),
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
+    );
+    assert!(
+        install
+            .ok(&["subject", "export", &kept], None)
+            .contains("dinara.kept@mail.kz"),
+        "a refused restore changes nothing"
+    );
+}
+
+#[test]
+fn backup_then_erasure_then_restore_keeps_the_person_erased_on_sqlite() {
+    let install = Install::new();
+    backup_restore_keeps_an_erasure_erased(
+        &install,
+        || read_tree(&install.data()),
+        |id| stored_blobs(&install.data().join("vintrova.db"), id),
+    );
+    let journal = std::fs::read_to_string(install.data().join("erasures.journal")).unwrap();
+    assert!(
+        journal.lines().all(|l| l.parse::<uuid::Uuid>().is_ok()),
+        "the journal holds subject ids only"
+    );
+}
+
+#[test]
+fn backup_then_erasure_then_restore_keeps_the_person_erased_on_postgresql() {
+    let admin = std::env::var(vintrova_store_tests::POSTGRES_ENV)
+        .unwrap_or_else(|_| vintrova_store_tests::POSTGRES_DEFAULT.to_string());
+    let database = format!("vintrova_cli_{}", uuid_simple());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pool = rt
+        .block_on(sqlx::PgPool::connect(&admin))
+        .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
+    rt.block_on(sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {database}"))).execute(&pool))
+        .unwrap();
+    let url = format!("{}/{database}", admin.rsplit_once('/').unwrap().0);
+    let mut install = Install::new();
+    install.extra = vec!["--database-url".into(), url.clone()];
+    let stored = || {
+        rt.block_on(async {
+            let db = sqlx::PgPool::connect(&url).await.unwrap();
+            let mut out = Vec::new();
+            for table in ["pd_values", "pd_events", "blind_index", "vault.vault_keys"] {
+                for row in sqlx::query(AssertSqlSafe(format!("SELECT * FROM {table}")))
+                    .fetch_all(&db)
+                    .await
+                    .unwrap()
+                {
+                    for i in 0..row.len() {
+                        if let Ok(Some(b)) = row.try_get::<Option<Vec<u8>>, _>(i) {
+                            out.extend(b);
+                        } else if let Ok(Some(t)) = row.try_get::<Option<String>, _>(i) {
+                            out.extend(t.into_bytes());
+                        }
+                    }
+                }
+            }
+            db.close().await;
+            out
+        })
+    };
+    let sealed_of = |id: &str| {
+        rt.block_on(async {
+            let db = sqlx::PgPool::connect(&url).await.unwrap();
+            let id: uuid::Uuid = id.parse().unwrap();
+            let rows = sqlx::query("SELECT sealed FROM pd_values WHERE subject_id = $1")
+                .bind(id)
+                .fetch_all(&db)
+                .await
+                .unwrap();
+            db.close().await;
+            rows.iter().map(|r| r.get::<Vec<u8>, _>(0)).collect()
+        })
+    };
+    backup_restore_keeps_an_erasure_erased(&install, stored, sealed_of);
+    rt.block_on(
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE {database} WITH (FORCE)"
+        )))
+        .execute(&pool),
+    )
+    .unwrap();
+}
+
+#[test]
+fn retention_run_prints_the_same_counts_dry_and_real() {
+    let install = Install::new();
+    install.add(SEED);
+    let bad = install.run(&["retention", "run", "--as-of", "26.11.2026"], None);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--as-of"));
+    let future = install.run(
+        &["retention", "run", "--as-of", "2099-01-01", "--json"],
+        None,
+    );
+    assert!(!future.status.success(), "a real run may not look ahead");
+    let dry: Value = serde_json::from_str(&install.ok(
+        &[
+            "retention",
+            "run",
+            "--dry-run",
+            "--as-of",
+            "2099-01-01",
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(dry["dry_run"], true);
+    assert!(
+        dry["audit_entries_pruned"].as_u64().unwrap() >= 1,
+        "by 2099 the audit entries are long due: {dry}"
+    );
+    let today: Value =
+        serde_json::from_str(&install.ok(&["retention", "run", "--dry-run", "--json"], None))
+            .unwrap();
+    let real: Value =
+        serde_json::from_str(&install.ok(&["retention", "run", "--json"], None)).unwrap();
+    let strip = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("dry_run");
+        v.as_object_mut().unwrap().remove("as_of");
+        v
+    };
+    assert_eq!(strip(today), strip(real));
+    let table = install.ok(&["retention", "run", "--dry-run"], None);
+    assert!(table.contains("Retention dry run"), "{table}");
+}
