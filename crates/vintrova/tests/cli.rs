@@ -465,18 +465,9 @@ fn the_server_starts_serves_health_and_stops_on_sigterm() {
 
 #[test]
 fn the_cli_works_the_same_on_postgresql() {
-    let admin = std::env::var(vintrova_store_tests::POSTGRES_ENV)
-        .unwrap_or_else(|_| vintrova_store_tests::POSTGRES_DEFAULT.to_string());
-    let database = format!("vintrova_cli_{}", uuid_simple());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let pool = rt
-        .block_on(sqlx::PgPool::connect(&admin))
-        .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
-    rt.block_on(sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {database}"))).execute(&pool))
-        .unwrap();
-    let base = admin.rsplit_once('/').unwrap().0;
+    let (rt, pool, database, url) = fresh_postgres_database();
     let mut install = Install::new();
-    install.extra = vec!["--database-url".into(), format!("{base}/{database}")];
+    install.extra = vec!["--database-url".into(), url];
     let id = install.add(SEED);
     assert!(
         install
@@ -509,6 +500,21 @@ fn the_cli_works_the_same_on_postgresql() {
         .execute(&pool),
     )
     .unwrap();
+}
+
+/// A new database on the test server: (runtime, admin pool, name, URL). PostgreSQL is required.
+fn fresh_postgres_database() -> (tokio::runtime::Runtime, sqlx::PgPool, String, String) {
+    let admin = std::env::var(vintrova_store_tests::POSTGRES_ENV)
+        .unwrap_or_else(|_| vintrova_store_tests::POSTGRES_DEFAULT.to_string());
+    let database = format!("vintrova_cli_{}", uuid_simple());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pool = rt
+        .block_on(sqlx::PgPool::connect(&admin))
+        .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
+    rt.block_on(sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {database}"))).execute(&pool))
+        .unwrap();
+    let url = format!("{}/{database}", admin.rsplit_once('/').unwrap().0);
+    (rt, pool, database, url)
 }
 
 fn uuid_simple() -> String {
@@ -897,16 +903,7 @@ fn backup_then_erasure_then_restore_keeps_the_person_erased_on_sqlite() {
 
 #[test]
 fn backup_then_erasure_then_restore_keeps_the_person_erased_on_postgresql() {
-    let admin = std::env::var(vintrova_store_tests::POSTGRES_ENV)
-        .unwrap_or_else(|_| vintrova_store_tests::POSTGRES_DEFAULT.to_string());
-    let database = format!("vintrova_cli_{}", uuid_simple());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let pool = rt
-        .block_on(sqlx::PgPool::connect(&admin))
-        .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin}: {e}"));
-    rt.block_on(sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {database}"))).execute(&pool))
-        .unwrap();
-    let url = format!("{}/{database}", admin.rsplit_once('/').unwrap().0);
+    let (rt, pool, database, url) = fresh_postgres_database();
     let mut install = Install::new();
     install.extra = vec!["--database-url".into(), url.clone()];
     let stored = || {
