@@ -118,32 +118,9 @@ impl Vintrova {
                         *report.not_sent.entry("no_address".into()).or_default() += 1;
                         continue;
                     };
-                    let notice = Notice {
-                        id: Uuid::now_v7(),
-                        subject,
-                        kind,
-                        queued_at: self.now(),
-                    };
-                    let (title, body) = kind.text(&self.policy().default_locale);
-                    let message = self.outbox_entry(
-                        Some(subject),
-                        &format!("notice:{}", kind.as_str()),
-                        to,
-                        title,
-                        body,
-                    );
-                    let audit = self.draft(
-                        actor,
-                        Action::Notify,
-                        Some(subject),
-                        vec!["contact".into()],
-                        Some(PURPOSE.into()),
-                    );
-                    let head = self
-                        .store()
-                        .insert_notice(&notice, &message, &audit, &self.sealer())
+                    let (_, body) = kind.text(&self.policy().default_locale);
+                    self.queue_notice(actor, Action::Notify, PURPOSE, subject, kind, to, body)
                         .await?;
-                    self.anchor(head).await?;
                     report.queued += 1;
                 }
                 Err(CoreError::Refused(refusal)) => {
@@ -159,6 +136,47 @@ impl Vintrova {
             }
         }
         Ok(report)
+    }
+
+    /// Write a notice and its sealed message (to `to`, with `body`) in one transaction, audited
+    /// as `action` for `purpose`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn queue_notice(
+        &self,
+        actor: &Actor,
+        action: Action,
+        purpose: &str,
+        subject: Uuid,
+        kind: NoticeKind,
+        to: &str,
+        body: &str,
+    ) -> Result<()> {
+        let notice = Notice {
+            id: Uuid::now_v7(),
+            subject,
+            kind,
+            queued_at: self.now(),
+        };
+        let (title, _) = kind.text(&self.policy().default_locale);
+        let message = self.outbox_entry(
+            Some(subject),
+            &format!("notice:{}", kind.as_str()),
+            to,
+            title,
+            body,
+        );
+        let audit = self.draft(
+            actor,
+            action,
+            Some(subject),
+            vec!["contact".into()],
+            Some(purpose.into()),
+        );
+        let head = self
+            .store()
+            .insert_notice(&notice, &message, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await
     }
 
     /// Queue a notice for everyone the gate lets it reach, page by page.

@@ -18,7 +18,7 @@ use crate::audit::Action;
 use crate::datamap::DataMap;
 use crate::gate::Use;
 use crate::holds::Hold;
-use crate::notifications::{Notice, NoticeKind};
+use crate::notifications::NoticeKind;
 use crate::records::RecordKind;
 use crate::retention::{self, Anchors};
 use crate::store::{Expiry, Inventory, Leftovers};
@@ -491,35 +491,18 @@ impl Vintrova {
         };
         if let Some(to) = address {
             let kind = NoticeKind::AccountIdle;
-            let notice = Notice {
-                id: Uuid::now_v7(),
-                subject,
-                kind,
-                queued_at: self.now(),
-            };
-            let locale = self.policy().default_locale.clone();
-            let (title, body) = kind.text(&locale);
+            let (_, body) = kind.text(&self.policy().default_locale);
             let date = closes_at.to_zoned_datetime(self.policy().zone()).date();
-            let body = format!("{body}\n\n{date}");
-            let message = self.outbox_entry(
-                Some(subject),
-                &format!("notice:{}", kind.as_str()),
-                &to,
-                title,
-                &body,
-            );
-            let audit = self.draft(
+            self.queue_notice(
                 actor,
                 Action::WarnIdle,
-                Some(subject),
-                vec!["contact".into()],
-                Some("education_access".into()),
-            );
-            let head = self
-                .store()
-                .insert_notice(&notice, &message, &audit, &self.sealer())
-                .await?;
-            self.anchor(head).await?;
+                "education_access",
+                subject,
+                kind,
+                &to,
+                &format!("{body}\n\n{date}"),
+            )
+            .await?;
         }
         self.store().mark_idle_notice(subject, self.now()).await?;
         Ok(())
