@@ -126,6 +126,8 @@ pub enum AuthError {
     WrongCredentials,
     #[error("the session has expired or was ended; sign in again")]
     NoSession,
+    #[error("{}", crate::staff::SIGN_IN_REFUSED)]
+    StaffRefused,
     #[error(
         "the reset link is not valid: it was used, has expired, or was never issued; ask for a new one"
     )]
@@ -136,7 +138,7 @@ pub(crate) fn digest_of(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-fn check_password(password: &str, field: &str) -> Result<(), InvalidInput> {
+pub(crate) fn check_password(password: &str, field: &str) -> Result<(), InvalidInput> {
     let chars = password.chars().count();
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&chars) {
         return Err(InvalidInput::one(
@@ -149,7 +151,7 @@ fn check_password(password: &str, field: &str) -> Result<(), InvalidInput> {
 }
 
 /// Hash on a blocking thread: argon2 takes tens of milliseconds by design.
-async fn hash(cost: PasswordCost, password: String) -> Result<String> {
+pub(crate) async fn hash(cost: PasswordCost, password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
         cost.hasher()
             .hash_password(password.as_bytes())
@@ -160,7 +162,7 @@ async fn hash(cost: PasswordCost, password: String) -> Result<String> {
     .map_err(|e| CoreError::Internal(format!("password hashing task failed: {e}")))?
 }
 
-async fn verify(cost: PasswordCost, password: String, stored: String) -> bool {
+pub(crate) async fn verify(cost: PasswordCost, password: String, stored: String) -> bool {
     tokio::task::spawn_blocking(move || {
         cost.hasher()
             .verify_password(password.as_bytes(), stored.as_str())

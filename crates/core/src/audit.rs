@@ -41,6 +41,21 @@ pub enum Action {
     /// Warned that an unused account will close.
     WarnIdle,
     RestoreBackup,
+    AddStaff,
+    ReissueEnrollment,
+    EnrollStaff,
+    StaffSignIn,
+    StaffSignInFailed,
+    /// Too many failed sign-ins: the account is locked for a while.
+    LockStaff,
+    EnableStaff,
+    DisableStaff,
+    RecordPaperwork,
+    ReportIncident,
+    UpdateIncident,
+    /// Told the affected people of an incident.
+    NotifyIncident,
+    RecordAssessment,
 }
 
 words!(Action {
@@ -67,6 +82,19 @@ words!(Action {
     PruneAudit => "prune_audit",
     WarnIdle => "warn_idle",
     RestoreBackup => "restore_backup",
+    AddStaff => "add_staff",
+    ReissueEnrollment => "reissue_enrollment",
+    EnrollStaff => "enroll_staff",
+    StaffSignIn => "staff_sign_in",
+    StaffSignInFailed => "staff_sign_in_failed",
+    LockStaff => "lock_staff",
+    EnableStaff => "enable_staff",
+    DisableStaff => "disable_staff",
+    RecordPaperwork => "record_paperwork",
+    ReportIncident => "report_incident",
+    UpdateIncident => "update_incident",
+    NotifyIncident => "notify_incident",
+    RecordAssessment => "record_assessment",
 });
 
 /// An entry's content: what happened, before or after it joins the chain.

@@ -26,6 +26,12 @@ pub enum ColumnRole {
     Credential,
     /// Data about the processing (times, names of fields, purposes, hashes), never PD.
     Metadata,
+    /// A staff member's work handle: data of the company's own staff, kept under their
+    /// employment, not of the people this policy is about.
+    StaffHandle,
+    /// A ledger entry's JSON body (paperwork, incidents, assessments): staff-written text
+    /// checked to carry no address or personal number, and subject ids.
+    LedgerBody,
 }
 
 /// The tables of the data store and the role of each column.
@@ -237,6 +243,44 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("name", Metadata),
                 ("holder", Metadata),
                 ("until_us", Metadata),
+            ],
+        ),
+        (
+            "staff",
+            &[
+                ("id", Metadata),
+                ("login", StaffHandle),
+                ("role", Metadata),
+                ("password_hash", Credential),
+                // Sealed under a key derived from the vault's.
+                ("totp_sealed", Credential),
+                ("totp_last_step", Metadata),
+                ("enrollment_digest", Credential),
+                ("enrollment_expires", Metadata),
+                ("failed_attempts", Metadata),
+                ("locked_until", Metadata),
+                ("active", Metadata),
+                ("created_at", Metadata),
+            ],
+        ),
+        (
+            "staff_sessions",
+            &[
+                ("token_digest", Credential),
+                ("staff_id", Metadata),
+                ("created_at", Metadata),
+                ("last_seen_at", Metadata),
+            ],
+        ),
+        (
+            "ledger",
+            &[
+                ("seq", Metadata),
+                ("book", Metadata),
+                ("entity", Metadata),
+                ("at", Metadata),
+                ("actor", Metadata),
+                ("body", LedgerBody),
             ],
         ),
     ]

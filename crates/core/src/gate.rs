@@ -22,6 +22,29 @@ pub enum Use {
     /// Answering the subject's own right (R6.1); the law obliges the operator to, so it holds
     /// even while processing is restricted.
     Right(Right),
+    /// A duty the law puts on the operator toward the person, which no consent or objection
+    /// can stop; it reaches only the categories the duty needs.
+    Duty(Duty),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    /// Telling a person that an incident affected their data (R7.9): their address only.
+    BreachNotice,
+}
+
+impl Duty {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Duty::BreachNotice => "breach_notice",
+        }
+    }
+
+    fn categories(self) -> &'static [&'static str] {
+        match self {
+            Duty::BreachNotice => &["contact"],
+        }
+    }
 }
 
 impl Use {
@@ -30,6 +53,7 @@ impl Use {
         match self {
             Use::Purpose(p) => p.clone(),
             Use::Right(r) => format!("right:{}", r.as_str()),
+            Use::Duty(d) => format!("duty:{}", d.as_str()),
         }
     }
 }
@@ -198,6 +222,7 @@ pub fn decide(
     let state = BasisState::fold(events, consents);
     let categories: BTreeSet<String> = match &use_ {
         Use::Right(_) => policy.categories.iter().map(|c| c.key.clone()).collect(),
+        Use::Duty(duty) => duty.categories().iter().map(|c| c.to_string()).collect(),
         Use::Purpose(key) => {
             let purpose = policy
                 .purpose(key)

@@ -134,11 +134,7 @@ impl Vintrova {
                 "the legal reference is empty or too long",
                 format!("a case or order number of 1 to {REFERENCE_MAX} characters"),
             );
-        } else if reference.contains('@')
-            || reference
-                .split(|c: char| !c.is_ascii_digit())
-                .any(|run| run.len() >= 10)
-        {
+        } else if crate::values::looks_personal(reference) {
             problems.push(
                 "reference",
                 "the legal reference looks like it carries an email address or a personal number",

@@ -6,14 +6,17 @@
 //! gate before opening it and writes the audit log.
 
 pub mod accounts;
+pub mod assessments;
 pub mod audit;
 pub mod clock;
 pub mod consent;
 pub mod datamap;
 pub mod gate;
 pub mod holds;
+pub mod incidents;
 pub mod journal;
 pub mod learning;
+pub mod ledger;
 pub mod notifications;
 pub mod outbox;
 pub mod payments;
@@ -22,10 +25,12 @@ pub mod requests;
 pub mod retention;
 pub mod rights;
 mod service;
+pub mod staff;
 pub mod store;
 pub mod support;
 pub mod sweep;
 pub mod values;
 mod words;
+pub mod workdays;
 
 pub use service::*;

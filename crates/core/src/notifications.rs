@@ -25,12 +25,16 @@ pub enum NoticeKind {
     NewFeature,
     /// An account unused for long will close (sent under the contract, not marketing).
     AccountIdle,
+    /// A security incident affected the person's data (R7.9; sent by law, whatever the
+    /// consents).
+    Incident,
 }
 
 words!(NoticeKind {
     CourseUpdate => "course_update",
     NewFeature => "new_feature",
     AccountIdle => "account_idle",
+    Incident => "incident",
 });
 
 impl NoticeKind {
@@ -68,6 +72,18 @@ impl NoticeKind {
             (NoticeKind::AccountIdle, _) => (
                 "Ваш аккаунт будет закрыт",
                 "Вы давно не входили в аккаунт. Если вы не войдёте до указанной ниже даты, аккаунт будет закрыт, а ваши данные удалены согласно политике конфиденциальности. Чтобы сохранить аккаунт, просто войдите в него. Дата закрытия:",
+            ),
+            (NoticeKind::Incident, "kk") => (
+                "Деректеріңізге қатысты қауіпсіздік оқиғасы",
+                "Сіздің дербес деректеріңізге қатысты қауіпсіздік оқиғасы болды. Не болғаны және біз қандай шаралар қабылдағанымыз төменде жазылған. Сұрақтарыңыз болса, info@vintrova.com мекенжайына жазыңыз.",
+            ),
+            (NoticeKind::Incident, "en") => (
+                "A security incident concerning your data",
+                "A security incident affected your personal data. What happened and what we have done about it is written below. If you have questions, write to info@vintrova.com.",
+            ),
+            (NoticeKind::Incident, _) => (
+                "Инцидент безопасности, затронувший ваши данные",
+                "Произошёл инцидент безопасности, затронувший ваши персональные данные. Что случилось и какие меры мы приняли, описано ниже. Если у вас есть вопросы, напишите на info@vintrova.com.",
             ),
             (NoticeKind::NewFeature, _) => (
                 "Новое на Vintrova",

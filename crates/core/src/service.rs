@@ -24,19 +24,40 @@ use crate::store::{
     StoreError, SubjectRecord,
 };
 use crate::values::{self, FieldValue, InvalidInput};
+use crate::workdays::WorkCalendar;
 
 /// Who acts: written to the audit log as is. Never a person's name or email.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(String);
+pub struct Actor {
+    name: String,
+    /// Why a person opened the data, in their own declaration (staff name one on every
+    /// access, R7.7); the audit log keeps it on every entry the access writes.
+    stated_purpose: Option<String>,
+}
 
 impl Actor {
     /// `kind:id`, e.g. `cli:operator`, `api:token-3`, `system:retention`.
     pub fn new(kind: &str, id: &str) -> Self {
-        Actor(format!("{kind}:{id}"))
+        Actor {
+            name: format!("{kind}:{id}"),
+            stated_purpose: None,
+        }
+    }
+
+    /// The same actor acting for `purpose` (checked by whoever builds it).
+    pub fn for_purpose(self, purpose: &str) -> Self {
+        Actor {
+            stated_purpose: Some(purpose.to_string()),
+            ..self
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.name
+    }
+
+    pub fn stated_purpose(&self) -> Option<&str> {
+        self.stated_purpose.as_deref()
     }
 }
 
@@ -58,6 +79,8 @@ pub enum CoreError {
     Unreadable { subject: Uuid, field: String },
     #[error(transparent)]
     Auth(#[from] crate::accounts::AuthError),
+    #[error("access denied: {0}")]
+    Denied(#[from] crate::staff::AccessDenied),
     #[error("internal error: {0}")]
     Internal(String),
     #[error("{0}")]
@@ -205,6 +228,7 @@ pub struct Vintrova {
     pub(crate) password_cost: PasswordCost,
     decoy: std::sync::OnceLock<String>,
     journal: Option<Arc<dyn ErasureJournal>>,
+    calendar: WorkCalendar,
 }
 
 impl Vintrova {
@@ -224,6 +248,7 @@ impl Vintrova {
             password_cost: PasswordCost::OWASP,
             decoy: std::sync::OnceLock::new(),
             journal: None,
+            calendar: WorkCalendar::kazakhstan(),
         }
     }
 
@@ -243,6 +268,17 @@ impl Vintrova {
             })?;
         }
         Ok(())
+    }
+
+    /// Count working days on `calendar` (Kazakhstan's by default; decrees come from
+    /// configuration).
+    pub fn with_calendar(mut self, calendar: WorkCalendar) -> Self {
+        self.calendar = calendar;
+        self
+    }
+
+    pub fn calendar(&self) -> &WorkCalendar {
+        &self.calendar
     }
 
     /// Hash passwords at `cost` (tests use [`PasswordCost::TEST`]).
@@ -303,7 +339,8 @@ impl Vintrova {
             action: action.as_str().to_string(),
             subject,
             categories,
-            purpose,
+            // A person's declared reason is the one the log must show for their access.
+            purpose: actor.stated_purpose.clone().or(purpose),
         }
     }
 

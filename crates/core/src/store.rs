@@ -13,11 +13,13 @@ use crate::consent::ConsentEvent;
 use crate::gate::BasisEvent;
 use crate::holds::HoldEvent;
 use crate::learning::Offering;
+use crate::ledger::LedgerEntry;
 use crate::notifications::Notice;
 use crate::outbox::{OutboxEntry, OutboxState};
 use crate::records::{Record, RecordKind};
 use crate::requests::{CodeRecord, DownloadRecord, Request};
 use crate::rights::RightKind;
+use crate::staff::{StaffLookup, StaffRecord, StaffSessionRecord};
 
 /// A value as stored: sealed by the subject's key of its class.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -431,5 +433,46 @@ pub trait Store: Send + Sync {
     async fn mark_idle_notice(&self, subject: Uuid, at: Timestamp) -> Result<(), StoreError>;
 
     /// Every table and its columns as the database has them (for the data map check).
+    /// Insert or replace a staff account; with `audit`, the change is logged in the same
+    /// transaction and the new chain head returned.
+    async fn put_staff(
+        &self,
+        staff: &StaffRecord,
+        audit: Option<&AuditDraft>,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<ChainHead>, StoreError>;
+    async fn find_staff(&self, by: StaffLookup<'_>) -> Result<Option<StaffRecord>, StoreError>;
+    async fn all_staff(&self) -> Result<Vec<StaffRecord>, StoreError>;
+    async fn insert_staff_session(&self, session: &StaffSessionRecord) -> Result<(), StoreError>;
+    async fn staff_session(
+        &self,
+        token_digest: &[u8],
+    ) -> Result<Option<StaffSessionRecord>, StoreError>;
+    async fn touch_staff_session(
+        &self,
+        token_digest: &[u8],
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// End the sessions of one staff member, or one session.
+    async fn delete_staff_sessions(
+        &self,
+        staff: Option<Uuid>,
+        token_digest: Option<&[u8]>,
+    ) -> Result<u64, StoreError>;
+
+    /// Append to a ledger, with its audit entry, in one transaction.
+    async fn append_ledger(
+        &self,
+        entry: &LedgerEntry,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    /// A book's entries (of one entity, or all), in the order they were appended.
+    async fn ledger(
+        &self,
+        book: &str,
+        entity: Option<Uuid>,
+    ) -> Result<Vec<LedgerEntry>, StoreError>;
+
     async fn schema(&self) -> Result<Vec<(String, Vec<String>)>, StoreError>;
 }

@@ -447,6 +447,16 @@ pub fn phone(raw: &Value) -> Result<String, (String, String)> {
     Ok(format!("+{e164}"))
 }
 
+/// Whether free text written by staff into a record kept in clear (a hold's reference, an
+/// incident's description) looks like it carries an email address or a personal number (an
+/// IIN, a phone, a card): such text is refused, since the record outlives every erasure.
+pub fn looks_personal(text: &str) -> bool {
+    text.contains('@')
+        || text
+            .split(|c: char| !c.is_ascii_digit())
+            .any(|run| run.len() >= 10)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,11 +26,13 @@ use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::{BasisEvent, BasisEventKind};
 use vintrova_core::holds::{HoldAction, HoldEvent};
 use vintrova_core::learning::Offering;
+use vintrova_core::ledger::LedgerEntry;
 use vintrova_core::notifications::{Notice, NoticeKind};
 use vintrova_core::outbox::{OutboxEntry, OutboxState};
 use vintrova_core::records::{Record, RecordKind};
 use vintrova_core::requests::{AnswerChannel, CodeRecord, DownloadRecord, Request, RequestState};
 use vintrova_core::rights::RightKind;
+use vintrova_core::staff::{Role, StaffLookup, StaffRecord, StaffSessionRecord};
 use vintrova_core::store::{
     ChainHead, ErasureCounts, ErasurePlan, EventMeta, Expiry, IndexEntry, Inventory, Leftovers,
     NewSubject, SealedEvent, SealedValue, Store, StoreError, SubjectRecord, ValueMeta,
@@ -124,6 +126,7 @@ macro_rules! requests {
 }
 const BASES: &str = "SELECT kind, purpose, channel, at, subject_id FROM basis_events";
 const CONSENTS: &str = "SELECT purpose, action, policy_version, channel, evidence, terms, at, subject_id FROM consent_events";
+const STAFF: &str = "SELECT id, login, role, password_hash, totp_sealed, totp_last_step, enrollment_digest, enrollment_expires, failed_attempts, locked_until, active, created_at FROM staff";
 const ACCOUNTS: &str = "SELECT password_hash, status, created_at, last_seen_at, idle_notice_at, subject_id FROM accounts";
 const RECORDS: &str = records!();
 const REQUESTS: &str = requests!();
@@ -174,6 +177,7 @@ where
     Vec<u8>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     Option<Vec<u8>>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     i64: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    Option<i64>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     usize: ColumnIndex<DB::Row>,
 {
     async fn begin(&self) -> Result<sqlx::Transaction<'static, DB>, StoreError> {
@@ -602,6 +606,31 @@ where
         Ok(tx)
     }
 
+    fn staff_of(r: &DB::Row) -> Result<StaffRecord, StoreError> {
+        let role: String = r.get(2);
+        let optional_time = |i: usize| {
+            r.get::<Option<String>, _>(i)
+                .as_deref()
+                .map(time::<DB>)
+                .transpose()
+        };
+        Ok(StaffRecord {
+            id: r.get(0),
+            login: r.get(1),
+            role: Role::parse(&role)
+                .ok_or_else(|| backend::<DB>(format!("unknown staff role `{role}`")))?,
+            password_hash: r.get(3),
+            totp_sealed: r.get(4),
+            totp_last_step: r.get(5),
+            enrollment_digest: r.get(6),
+            enrollment_expires: optional_time(7)?,
+            failed_attempts: r.get(8),
+            locked_until: optional_time(9)?,
+            active: r.get::<i64, _>(10) != 0,
+            created_at: time::<DB>(&r.get::<String, _>(11))?,
+        })
+    }
+
     /// Append the audit entry of the change and commit both together.
     async fn commit_audited(
         mut tx: Transaction<'static, DB>,
@@ -627,6 +656,7 @@ where
     Vec<u8>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     Option<Vec<u8>>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     i64: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    Option<i64>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     usize: ColumnIndex<DB::Row>,
 {
     fn backend(&self) -> &'static str {
@@ -1843,6 +1873,201 @@ where
             .await
             .map_err(backend::<DB>)?;
         Ok(())
+    }
+
+    async fn put_staff(
+        &self,
+        staff: &StaffRecord,
+        audit: Option<&AuditDraft>,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<ChainHead>, StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query::<DB>(
+            "INSERT INTO staff (id, login, role, password_hash, totp_sealed, totp_last_step,
+                 enrollment_digest, enrollment_expires, failed_attempts, locked_until, active, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT (id) DO UPDATE SET login = excluded.login, role = excluded.role,
+                 password_hash = excluded.password_hash, totp_sealed = excluded.totp_sealed,
+                 totp_last_step = excluded.totp_last_step, enrollment_digest = excluded.enrollment_digest,
+                 enrollment_expires = excluded.enrollment_expires, failed_attempts = excluded.failed_attempts,
+                 locked_until = excluded.locked_until, active = excluded.active",
+        )
+        .bind(staff.id)
+        .bind(staff.login.clone())
+        .bind(staff.role.as_str().to_string())
+        .bind(staff.password_hash.clone())
+        .bind(staff.totp_sealed.clone())
+        .bind(staff.totp_last_step)
+        .bind(staff.enrollment_digest.clone())
+        .bind(staff.enrollment_expires.map(|t| t.to_string()))
+        .bind(staff.failed_attempts)
+        .bind(staff.locked_until.map(|t| t.to_string()))
+        .bind(i64::from(staff.active))
+        .bind(staff.created_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        match audit {
+            Some(audit) => Self::commit_audited(tx, audit, sealer).await.map(Some),
+            None => {
+                tx.commit().await.map_err(backend::<DB>)?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn find_staff(&self, by: StaffLookup<'_>) -> Result<Option<StaffRecord>, StoreError> {
+        let query = match by {
+            StaffLookup::Id(id) => {
+                sqlx::query::<DB>(sqlx::AssertSqlSafe(format!("{STAFF} WHERE id = $1"))).bind(id)
+            }
+            StaffLookup::Login(login) => {
+                sqlx::query::<DB>(sqlx::AssertSqlSafe(format!("{STAFF} WHERE login = $1")))
+                    .bind(login.to_string())
+            }
+            StaffLookup::Enrollment(digest) => sqlx::query::<DB>(sqlx::AssertSqlSafe(format!(
+                "{STAFF} WHERE enrollment_digest = $1"
+            )))
+            .bind(digest.to_vec()),
+        };
+        let row = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        row.as_ref().map(Self::staff_of).transpose()
+    }
+
+    async fn all_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
+        let rows = sqlx::query::<DB>(sqlx::AssertSqlSafe(format!(
+            "{STAFF} ORDER BY created_at, id"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        rows.iter().map(Self::staff_of).collect()
+    }
+
+    async fn insert_staff_session(&self, session: &StaffSessionRecord) -> Result<(), StoreError> {
+        sqlx::query::<DB>(
+            "INSERT INTO staff_sessions (token_digest, staff_id, created_at, last_seen_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(session.token_digest.clone())
+        .bind(session.staff)
+        .bind(session.created_at.to_string())
+        .bind(session.last_seen_at.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        Ok(())
+    }
+
+    async fn staff_session(
+        &self,
+        token_digest: &[u8],
+    ) -> Result<Option<StaffSessionRecord>, StoreError> {
+        let row = self
+            .row_by_digest(
+                "SELECT staff_id, created_at, last_seen_at FROM staff_sessions WHERE token_digest = $1",
+                token_digest,
+            )
+            .await?;
+        row.map(|r| {
+            Ok(StaffSessionRecord {
+                token_digest: token_digest.to_vec(),
+                staff: r.get(0),
+                created_at: time::<DB>(&r.get::<String, _>(1))?,
+                last_seen_at: time::<DB>(&r.get::<String, _>(2))?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn touch_staff_session(
+        &self,
+        token_digest: &[u8],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query::<DB>("UPDATE staff_sessions SET last_seen_at = $2 WHERE token_digest = $1")
+            .bind(token_digest.to_vec())
+            .bind(at.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(())
+    }
+
+    async fn delete_staff_sessions(
+        &self,
+        staff: Option<Uuid>,
+        token_digest: Option<&[u8]>,
+    ) -> Result<u64, StoreError> {
+        let done = match (staff, token_digest) {
+            (Some(id), _) => {
+                sqlx::query::<DB>("DELETE FROM staff_sessions WHERE staff_id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+            }
+            (None, Some(digest)) => {
+                sqlx::query::<DB>("DELETE FROM staff_sessions WHERE token_digest = $1")
+                    .bind(digest.to_vec())
+                    .execute(&self.pool)
+                    .await
+            }
+            (None, None) => return Ok(0),
+        }
+        .map_err(backend::<DB>)?;
+        Ok(DB::rows_affected(&done))
+    }
+
+    async fn append_ledger(
+        &self,
+        entry: &LedgerEntry,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(None).await?;
+        sqlx::query::<DB>(
+            "INSERT INTO ledger (book, entity, at, actor, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(entry.book.clone())
+        .bind(entry.entity)
+        .bind(entry.at.to_string())
+        .bind(entry.actor.clone())
+        .bind(entry.body.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+    async fn ledger(
+        &self,
+        book: &str,
+        entity: Option<Uuid>,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        const LEDGER: &str = "SELECT book, entity, at, actor, body FROM ledger WHERE book = $1";
+        let query = match entity {
+            Some(id) => sqlx::query::<DB>(sqlx::AssertSqlSafe(format!(
+                "{LEDGER} AND entity = $2 ORDER BY seq"
+            )))
+            .bind(book.to_string())
+            .bind(id),
+            None => sqlx::query::<DB>(sqlx::AssertSqlSafe(format!("{LEDGER} ORDER BY seq")))
+                .bind(book.to_string()),
+        };
+        let rows = query.fetch_all(&self.pool).await.map_err(backend::<DB>)?;
+        rows.iter()
+            .map(|r| {
+                Ok(LedgerEntry {
+                    book: r.get(0),
+                    entity: r.get(1),
+                    at: time::<DB>(&r.get::<String, _>(2))?,
+                    actor: r.get(3),
+                    body: serde_json::from_str(&r.get::<String, _>(4)).map_err(backend::<DB>)?,
+                })
+            })
+            .collect()
     }
 
     async fn schema(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {

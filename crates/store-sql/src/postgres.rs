@@ -93,6 +93,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "retention",
             include_str!("../migrations/postgres/0010_retention.sql"),
         ),
+        (
+            "staff_ledgers",
+            include_str!("../migrations/postgres/0011_staff_ledgers.sql"),
+        ),
     ])
     .run(&data)
     .await

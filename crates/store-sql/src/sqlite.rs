@@ -135,6 +135,10 @@ pub async fn open(
                 "retention",
                 include_str!("../migrations/sqlite/0010_retention.sql"),
             ),
+            (
+                "staff_ledgers",
+                include_str!("../migrations/sqlite/0011_staff_ledgers.sql"),
+            ),
         ],
     )
     .await?;

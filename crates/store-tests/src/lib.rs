@@ -7,6 +7,7 @@
 //! PostgreSQL half fails, saying where it looked.
 
 pub mod retention;
+pub mod staff;
 pub mod stories;
 
 use std::path::Path;

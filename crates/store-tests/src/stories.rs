@@ -51,7 +51,7 @@ pub fn aigerim_needles() -> Vec<&'static str> {
     ]
 }
 
-async fn add(h: &Harness, doc: Value, bases: Vec<(BasisEventKind, Option<String>)>) -> Uuid {
+pub async fn add(h: &Harness, doc: Value, bases: Vec<(BasisEventKind, Option<String>)>) -> Uuid {
     let values = h.app.parse_json(&doc).expect("valid input");
     h.app
         .add_subject(
@@ -66,7 +66,7 @@ async fn add(h: &Harness, doc: Value, bases: Vec<(BasisEventKind, Option<String>
         .expect("subject stored")
 }
 
-fn contract() -> Vec<(BasisEventKind, Option<String>)> {
+pub fn contract() -> Vec<(BasisEventKind, Option<String>)> {
     vec![(BasisEventKind::ContractStarted, None)]
 }
 

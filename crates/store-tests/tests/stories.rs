@@ -2,6 +2,7 @@
 
 use vintrova_store_tests::Harness;
 use vintrova_store_tests::retention;
+use vintrova_store_tests::staff;
 use vintrova_store_tests::stories::{self, Tampering};
 
 macro_rules! on_both_backends {
@@ -57,6 +58,11 @@ on_both_backends! {
     audit_catches_an_inserted_entry => |h| stories::audit_tampering_is_detected(&h, Tampering::Insert);
     audit_catches_reordered_entries => |h| stories::audit_tampering_is_detected(&h, Tampering::Reorder);
     audit_catches_entries_cut_off_the_end => |h| stories::audit_tampering_is_detected(&h, Tampering::Truncate);
+    staff_enroll_sign_in_with_a_second_factor_and_are_locked_after_five_failures => |h| staff::staff_enroll_sign_in_with_a_second_factor_and_are_locked_after_five_failures(&h);
+    staff_sessions_end_after_idle_and_absolute_timeouts_and_when_disabled => |h| staff::staff_sessions_end_after_idle_and_absolute_timeouts_and_when_disabled(&h);
+    lapsed_training_refuses_personal_data_the_same_day_with_its_reason => |h| staff::lapsed_training_refuses_personal_data_the_same_day_with_its_reason(&h);
+    incidents_run_on_the_working_day_clock_and_tell_the_people_affected => |h| staff::incidents_run_on_the_working_day_clock_and_tell_the_people_affected(&h);
+    audits_and_risk_assessments_keep_findings_and_follow_ups => |h| staff::audits_and_risk_assessments_keep_findings_and_follow_ups(&h);
     six_years_each_rule_deletes_on_its_day_and_not_a_day_before => |h| retention::six_years_each_rule_deletes_on_its_day_and_not_a_day_before(&h);
     a_hold_keeps_data_past_its_date_until_released => |h| retention::a_hold_keeps_data_past_its_date_until_released(&h);
     the_dry_run_reports_what_the_real_run_then_does => |h| retention::the_dry_run_reports_what_the_real_run_then_does(&h);

@@ -1,0 +1,85 @@
+//! Append-only ledgers of the practice's own records — staff paperwork, incidents, audits and
+//! risk assessments. An entry is written once, with the audit entry that records it, and never
+//! rewritten; each concept folds its book's entries into its current picture.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::audit::Action;
+use crate::{Actor, CoreError, Result, Vintrova};
+
+/// One entry: which book, which thing in it, when, by whom, and what (a JSON document whose
+/// shape the book's concept owns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerEntry {
+    pub book: String,
+    pub entity: Uuid,
+    pub at: Timestamp,
+    pub actor: String,
+    pub body: serde_json::Value,
+}
+
+impl LedgerEntry {
+    /// The body in its concept's shape; a body that no longer parses is a damaged store.
+    pub fn body<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_value(self.body.clone()).map_err(|e| {
+            CoreError::Internal(format!(
+                "ledger `{}` entry for {} does not parse ({e}); restore the database from a backup",
+                self.book, self.entity
+            ))
+        })
+    }
+}
+
+/// The audit entry that goes with a ledger entry: its action, and the subject and categories
+/// it concerns (none for most books).
+pub(crate) struct Audited {
+    pub action: Action,
+    pub subject: Option<Uuid>,
+    pub categories: Vec<String>,
+}
+
+impl Vintrova {
+    /// Append `body` to `book` for `entity`, with its audit entry, in one transaction.
+    pub(crate) async fn append_ledger<T: Serialize>(
+        &self,
+        actor: &Actor,
+        book: &str,
+        entity: Uuid,
+        body: &T,
+        audited: Audited,
+    ) -> Result<LedgerEntry> {
+        let entry = LedgerEntry {
+            book: book.to_string(),
+            entity,
+            at: self.now(),
+            actor: actor.as_str().to_string(),
+            body: serde_json::to_value(body)
+                .map_err(|e| CoreError::Internal(format!("ledger body: {e}")))?,
+        };
+        let audit = self.draft(
+            actor,
+            audited.action,
+            audited.subject,
+            audited.categories,
+            None,
+        );
+        let head = self
+            .store()
+            .append_ledger(&entry, &audit, &self.sealer())
+            .await?;
+        self.anchor(head).await?;
+        Ok(entry)
+    }
+
+    /// Every entry of `book` (for one entity, or all), oldest first.
+    pub(crate) async fn ledger(
+        &self,
+        book: &str,
+        entity: Option<Uuid>,
+    ) -> Result<Vec<LedgerEntry>> {
+        Ok(self.store().ledger(book, entity).await?)
+    }
+}
