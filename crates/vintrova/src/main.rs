@@ -6,6 +6,7 @@
 
 mod backup;
 mod demo;
+mod practice;
 mod setup;
 
 use std::io::Read;
@@ -46,17 +47,55 @@ struct Cli {
     /// A policy file to enforce instead of the one shipped with this build.
     #[arg(long, global = true, env = "VINTROVA_POLICY")]
     policy: Option<PathBuf>,
+    /// Decrees moving days off this year (TOML: `holidays = ["YYYY-MM-DD", …]`,
+    /// `workdays = [...]`), on top of Kazakhstan's calendar built in.
+    #[arg(long, global = true, env = "VINTROVA_CALENDAR")]
+    calendar: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[arg(long, env = "VINTROVA_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// PEM certificate chain to serve HTTPS with (TLS 1.2 and 1.3 only).
+    #[arg(long, env = "VINTROVA_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    #[arg(long, env = "VINTROVA_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// For development: HTTPS with a self-signed certificate kept in the data directory.
+    #[arg(long, conflicts_with = "tls_cert")]
+    self_signed: bool,
+    /// Plain HTTP on a non-loopback address, for a TLS-terminating proxy in front.
+    #[arg(long, env = "VINTROVA_BEHIND_TLS_PROXY")]
+    behind_tls_proxy: bool,
+    /// Peers whose `X-Forwarded-For` is believed (loopback when none is given).
+    #[arg(
+        long = "trusted-proxy",
+        env = "VINTROVA_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where staff reach the server, for the enrollment link printed at first start.
+    #[arg(long, env = "VINTROVA_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Run the HTTP API.
-    Serve {
-        #[arg(long, env = "VINTROVA_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
-    },
+    /// Run the server: the API, the staff console and the background jobs.
+    Serve(ServeArgs),
+    /// Staff accounts, their roles and paperwork (R7.6, R7.7).
+    #[command(subcommand)]
+    Staff(practice::StaffCommand),
+    /// The incident register (R7.9).
+    #[command(subcommand)]
+    Incident(practice::IncidentCommand),
+    /// Security audits and risk assessments (R7.8).
+    #[command(subcommand)]
+    Assessment(practice::AssessmentCommand),
     /// Personal data of one person.
     #[command(subcommand)]
     Subject(SubjectCommand),
@@ -385,13 +424,17 @@ const EXIT_TAMPERED: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VINTROVA_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // Structured logs: JSON lines with VINTROVA_LOG_FORMAT=json, for a log shipper.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VINTROVA_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("VINTROVA_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -439,6 +482,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         data_dir: cli.data_dir,
         database_url: cli.database_url,
         policy_file: cli.policy,
+        calendar_file: cli.calendar,
     };
     let actor = Actor::new("cli", "operator");
     match cli.command {
@@ -446,7 +490,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let file = file.or(config.policy_file.clone());
             return Ok(check_policy(file.as_deref()));
         }
-        Command::Serve { listen } => serve(&config, &listen).await?,
+        Command::Serve(args) => serve(&config, args).await?,
+        Command::Staff(practice::StaffCommand::Matrix) => {
+            print!("{}", vintrova_web::access::matrix_markdown())
+        }
+        Command::Staff(command) => {
+            practice::staff(&setup::open(&config).await?, &actor, command).await?
+        }
+        Command::Incident(command) => {
+            practice::incident(&setup::open(&config).await?, &actor, command).await?
+        }
+        Command::Assessment(command) => {
+            practice::assessment(&setup::open(&config).await?, &actor, command).await?
+        }
         Command::Subject(command) => {
             let rt = setup::open(&config).await?;
             let app = &rt.app;
@@ -935,7 +991,7 @@ fn check_policy(file: Option<&std::path::Path>) -> ExitCode {
     }
 }
 
-async fn serve(config: &Config, listen: &str) -> Result<()> {
+async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     let rt = setup::open(config).await?;
     let (token, created) = setup::api_token(config)?;
     if created {
@@ -944,23 +1000,101 @@ async fn serve(config: &Config, listen: &str) -> Result<()> {
             config.data_dir.join("api-token").display()
         );
     }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = std::net::TcpListener::bind(&args.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener.local_addr()?;
+    let tls = match (&args.tls_cert, &args.tls_key, args.self_signed) {
+        (Some(cert), Some(key), _) => Some(vintrova_web::tls::server_config(
+            &std::fs::read(cert).map_err(|e| format!("cannot read {}: {e}", cert.display()))?,
+            &std::fs::read(key).map_err(|e| format!("cannot read {}: {e}", key.display()))?,
+        )?),
+        (_, _, true) => {
+            let (cert, key) = setup::self_signed_certificate(config, local)?;
+            Some(vintrova_web::tls::server_config(&cert, &key)?)
+        }
+        _ => None,
+    };
+    if tls.is_none() && !local.ip().is_loopback() && !args.behind_tls_proxy {
+        return Err(format!(
+            "refusing plain HTTP on {local}: personal data travels only over TLS (R7.1). Give --tls-cert and --tls-key, or --behind-tls-proxy when a proxy in front terminates TLS"
+        )
+        .into());
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{local}"));
+    let operator = Actor::new("system", "first-start");
+    if let Some(enrollment) = rt.app.first_administrator(&operator).await? {
+        eprintln!("  No administrator has enrolled yet.");
+        practice::print_enrollment(&enrollment, &public_url)?;
+    }
     eprintln!(
-        "Vintrova is serving on http://{} ({} backend, policy {}); the API is described at /api/v1/openapi.json",
-        listener.local_addr()?,
+        "Vintrova is serving on {scheme}://{local} ({} backend, policy {}); the API is described at /api/v1/openapi.json, the staff console is at /staff",
         rt.app.store().backend(),
         rt.app.policy().version
     );
+    if tls.is_none() {
+        eprintln!(
+            "  Plain HTTP: put a TLS-terminating proxy in front, or serve with --tls-cert/--tls-key. Staff cookies are `Secure`; browsers send them over HTTPS or to localhost only."
+        );
+    }
     let provider = std::sync::Arc::new(setup::dev_provider(config)?);
-    let state = vintrova_web::AppState::new(rt.app.clone(), &token, provider);
+    let proxies = if args.trusted_proxies.is_empty() {
+        vintrova_web::security::TrustedProxies::loopback()
+    } else {
+        vintrova_web::security::TrustedProxies::new(args.trusted_proxies.clone())
+    };
+    let state =
+        vintrova_web::AppState::new(rt.app.clone(), &token, provider).with_trusted_proxies(proxies);
     spawn_delivery(&rt)?;
     spawn_retention(&rt);
-    axum::serve(listener, vintrova_web::router(state))
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    spawn_audit_check(&rt);
+    let router = vintrova_web::router(state);
+    match tls {
+        Some(config) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown().await;
+                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            vintrova_web::tls::serve(listener, router, config, handle).await?;
+        }
+        None => {
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown())
+            .await?;
+        }
+    }
     Ok(())
+}
+
+/// Verify the audit chain every hour, for the `vintrova_audit_chain_ok` gauge; a break is
+/// logged as an error for the operator's alerting.
+fn spawn_audit_check(rt: &setup::Runtime) {
+    let app = rt.app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let verified = app.verify_audit().await;
+            if let Err(e) = &verified {
+                tracing::error!(error = %e, "the audit chain does not verify");
+            }
+            vintrova_web::metrics::audit_verified(
+                verified.is_ok(),
+                verified.map(|r| r.entries).unwrap_or(0),
+                app.now(),
+            );
+        }
+    });
 }
 
 /// SMTP when `VINTROVA_SMTP_URL` is set, `.eml` files in `DATA_DIR/mail/` otherwise.
@@ -1036,7 +1170,8 @@ fn spawn_retention(rt: &setup::Runtime) {
                 .sweep_exclusively(&actor, &holder, Default::default())
                 .await
             {
-                Ok(Some(_)) => {
+                Ok(Some(receipt)) => {
+                    vintrova_web::metrics::sweep_finished(&receipt);
                     if let Err(e) = backup::expire_keys(&data_dir, app.now()) {
                         tracing::error!(error = %e, "cannot expire backup keys");
                     }

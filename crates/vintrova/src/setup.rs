@@ -9,6 +9,7 @@ use std::sync::Arc;
 use vintrova_core::Vintrova;
 use vintrova_core::clock::{Clock, SystemClock};
 use vintrova_core::store::Store;
+use vintrova_core::workdays::WorkCalendar;
 use vintrova_policy::Policy;
 use vintrova_vault::{KeyStore, MasterKey, Vault};
 
@@ -28,6 +29,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub policy_file: Option<PathBuf>,
+    pub calendar_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -178,13 +180,67 @@ pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<R
     let journal = Arc::new(crate::backup::FileJournal::new(
         config.data_dir.join(crate::backup::JOURNAL),
     ));
-    let app = Vintrova::new(policy, store, Arc::new(vault), clock).with_erasure_journal(journal);
+    let app = Vintrova::new(policy, store, Arc::new(vault), clock)
+        .with_erasure_journal(journal)
+        .with_calendar(load_calendar(config.calendar_file.as_deref())?);
     Ok(Runtime {
         app: Arc::new(app),
         master,
         config: config.clone(),
         backend,
     })
+}
+
+/// The development certificate: made once with rcgen for localhost and the listening
+/// address, kept in `DATA_DIR/tls/` so browsers can be told to trust it once.
+pub fn self_signed_certificate(
+    config: &Config,
+    local: std::net::SocketAddr,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let dir = config.data_dir.join("tls");
+    let (cert, key) = (dir.join("self-signed.crt"), dir.join("self-signed.key"));
+    if !cert.exists() || !key.exists() {
+        fs::create_dir_all(&dir)?;
+        let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        if !local.ip().is_unspecified() {
+            names.push(local.ip().to_string());
+        }
+        let (cert_pem, key_pem) = vintrova_web::tls::self_signed(&names)?;
+        fs::write(&cert, cert_pem)?;
+        write_secret(&key, key_pem.as_bytes())?;
+        eprintln!(
+            "  Made a self-signed certificate for development: {} (browsers will warn; never use it in production)",
+            cert.display()
+        );
+    }
+    Ok((fs::read(&cert)?, fs::read(&key)?))
+}
+
+/// Kazakhstan's working-day calendar with this year's decrees from `file`.
+pub fn load_calendar(file: Option<&Path>) -> Result<WorkCalendar> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Decrees {
+        #[serde(default)]
+        holidays: Vec<jiff::civil::Date>,
+        #[serde(default)]
+        workdays: Vec<jiff::civil::Date>,
+    }
+    let calendar = WorkCalendar::kazakhstan();
+    let Some(file) = file else {
+        return Ok(calendar);
+    };
+    let text = fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the calendar {}: {e}", file.display()))?;
+    let decrees: Decrees = toml::from_str(&text).map_err(|e| {
+        format!(
+            "the calendar {} is not valid: {e}; expected `holidays = [\"YYYY-MM-DD\"]` and `workdays = [...]`",
+            file.display()
+        )
+    })?;
+    Ok(calendar
+        .with_holidays(decrees.holidays)
+        .with_workdays(decrees.workdays))
 }
 
 /// Re-wrap every key under a new master key. The new key is on disk before the key store
@@ -209,13 +265,19 @@ pub fn secret_file(config: &Config, name: &str) -> Result<(String, bool)> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for {name}: {e}"))?;
     let secret = hex::encode(bytes);
+    write_secret(&path, format!("{secret}\n").as_bytes())?;
+    Ok((secret, true))
+}
+
+/// Write a new file only its owner may read (mode 0600).
+fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&path)?;
-    std::io::Write::write_all(&mut file, format!("{secret}\n").as_bytes())?;
-    Ok((secret, true))
+        .open(path)?;
+    std::io::Write::write_all(&mut file, bytes)?;
+    Ok(())
 }
 
 /// The API token, created on first start.

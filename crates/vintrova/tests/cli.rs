@@ -995,3 +995,270 @@ fn retention_run_prints_the_same_counts_dry_and_real() {
     let table = install.ok(&["retention", "run", "--dry-run"], None);
     assert!(table.contains("Retention dry run"), "{table}");
 }
+
+/// One HTTPS exchange with the test server, trusting its self-signed certificate.
+fn https(
+    addr: &str,
+    cert: &Path,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(cert).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connection = rustls::ClientConnection::new(
+        std::sync::Arc::new(config),
+        ServerName::try_from("localhost").unwrap(),
+    )
+    .unwrap();
+    let tcp = std::net::TcpStream::connect(addr).unwrap();
+    let mut tls = rustls::StreamOwned::new(connection, tcp);
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    tls.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let _ = tls.read_to_end(&mut response);
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[test]
+fn a_seeded_run_over_tls_logs_no_personal_data_and_first_start_prints_an_enrollment_link() {
+    let install = Install::new();
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(install.data())
+        .args(["serve", "--listen", "127.0.0.1:0", "--self-signed"])
+        .env_remove("VINTROVA_DATABASE_URL")
+        .env("VINTROVA_LOG", "debug,sqlx=warn")
+        .env("VINTROVA_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A reader keeps every byte the server logs, and says where it listens once it knows.
+    let mut stderr = child.stderr.take().unwrap();
+    let (tell, listening) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut told = false;
+        loop {
+            let n = stderr.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                break all;
+            }
+            all.extend_from_slice(&buf[..n]);
+            let seen = String::from_utf8_lossy(&all).into_owned();
+            if !told
+                && let Some(rest) = seen.split("serving on https://").nth(1)
+                && let Some((addr, _)) = rest.split_once(' ')
+            {
+                told = true;
+                let _ = tell.send((addr.to_string(), seen.clone()));
+            }
+        }
+    });
+    let (addr, first_start) = listening.recv().expect("the server starts");
+    assert!(
+        first_start.contains("/staff/enroll?token="),
+        "{first_start}"
+    );
+    assert!(
+        !first_start.to_lowercase().contains("password:"),
+        "no default password"
+    );
+
+    let cert = install.data().join("tls/self-signed.crt");
+    let token = std::fs::read_to_string(install.data().join("api-token")).unwrap();
+    let bearer = format!("Bearer {}", token.trim());
+    let auth = [("Authorization", bearer.as_str())];
+    let created = https(
+        &addr,
+        &cert,
+        "POST",
+        "/api/v1/subjects",
+        &auth,
+        &format!(r#"{{"data": {SEED}, "bases": [{{"kind": "contract_started"}}]}}"#),
+    );
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    assert!(created.to_lowercase().contains("strict-transport-security"));
+    let id = created
+        .split("\"id\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let export = https(
+        &addr,
+        &cert,
+        "GET",
+        &format!("/api/v1/subjects/{id}/export"),
+        &auth,
+        "",
+    );
+    assert!(export.contains("Қуанышбекова"), "the data is served");
+    https(
+        &addr,
+        &cert,
+        "POST",
+        "/api/v1/subjects/lookup",
+        &auth,
+        r#"{"field": "contact.email", "value": "zhansaya.kuanyshbekova@mail.kz"}"#,
+    );
+    https(
+        &addr,
+        &cert,
+        "POST",
+        "/api/v1/accounts",
+        &auth,
+        r#"{"data": {"contact": {"first_name": "Әлихан", "email": "alikhan.unique.logcheck@mail.kz"}}, "password": "Уникальный-пароль-XYZ-42"}"#,
+    );
+    https(
+        &addr,
+        &cert,
+        "POST",
+        "/api/v1/sessions",
+        &auth,
+        r#"{"email": "alikhan.unique.logcheck@mail.kz", "password": "wrong-Уникальный-пароль"}"#,
+    );
+    https(
+        &addr,
+        &cert,
+        "POST",
+        "/api/v1/requests",
+        &auth,
+        r#"{"email": "zhansaya.kuanyshbekova@mail.kz", "right": "access", "description": "Прошу копию моих данных Жансая", "channel": "email"}"#,
+    );
+    https(
+        &addr,
+        &cert,
+        "POST",
+        "/api/v1/subjects",
+        &auth,
+        r#"{"data": {"contact": {"email": "not-an-email-Қуанышбекова"}}}"#,
+    );
+    https(
+        &addr,
+        &cert,
+        "POST",
+        "/api/v1/staff/sessions",
+        &[],
+        r#"{"login": "admin", "password": "Уникальный-пароль-XYZ-42", "code": "123456"}"#,
+    );
+    let metrics = https(&addr, &cert, "GET", "/metrics", &[], "");
+    assert!(metrics.contains("vintrova_http_requests_total"));
+
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let logs = reader.join().unwrap();
+    let mut distinctive: Vec<&str> = SEED_VALUES.to_vec();
+    distinctive.extend([
+        "Әлихан",
+        "alikhan.unique.logcheck",
+        "Уникальный-пароль",
+        "Прошу копию",
+    ]);
+    for value in distinctive {
+        assert!(
+            !contains(&logs, value.as_bytes()),
+            "the server log carries `{value}`"
+        );
+    }
+    let text = String::from_utf8_lossy(&logs);
+    let mut structured = 0;
+    for line in text.lines().filter(|l| l.starts_with('{')) {
+        let entry: Value = serde_json::from_str(line).expect("every log line is JSON");
+        assert!(entry.get("level").is_some() && entry.get("timestamp").is_some());
+        structured += 1;
+    }
+    assert!(
+        structured > 5,
+        "structured request logs were written: {text}"
+    );
+}
+
+#[test]
+fn staff_incidents_and_assessments_from_the_command_line() {
+    let install = Install::new();
+    let out = install.run(&["staff", "add", "s.agent", "--role", "support"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/staff/enroll?token="));
+    let staff: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = staff["staff"].as_str().unwrap();
+    let member: Value = serde_json::from_str(&install.ok(
+        &[
+            "staff",
+            "paperwork",
+            id,
+            "--kind",
+            "agreement",
+            "--on",
+            "2026-01-15",
+            "--reference",
+            "NDA-7",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(member["paperwork"]["agreement"]["reference"], "NDA-7");
+    let bad = install.run(&["staff", "add", "x@mail.kz", "--role", "support"], None);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("login"));
+
+    let subject = install.add(SEED);
+    let report = format!(
+        r#"{{"detected_at": "2026-11-20T05:00:00Z", "description": "Misdirected support export", "categories": ["contact"], "subjects": ["{subject}"]}}"#
+    );
+    let incident: Value =
+        serde_json::from_str(&install.ok(&["incident", "report", "-"], Some(report.as_bytes())))
+            .unwrap();
+    // Friday 20 November 2026: due at the end of Monday 23 November, Almaty.
+    assert_eq!(incident["authority"]["due_at"], "2026-11-23T19:00:00Z");
+    let incident_id = incident["id"].as_str().unwrap();
+    let notices: Value =
+        serde_json::from_str(&install.ok(&["incident", "notify", incident_id], None)).unwrap();
+    assert_eq!(notices["queued"], 1);
+    let list: Value = serde_json::from_str(&install.ok(&["incident", "list"], None)).unwrap();
+    assert_eq!(list[0]["subjects_notified"], 1);
+
+    let assessment = r#"{"kind": "security_audit", "conducted_on": "2026-10-01", "scope": "TLS and sessions", "conducted_by": "internal", "findings": ["HSTS preload not requested"], "follow_ups": [{"action": "Request preload", "due_on": "2026-12-31"}]}"#;
+    let recorded: Value = serde_json::from_str(
+        &install.ok(&["assessment", "record", "-"], Some(assessment.as_bytes())),
+    )
+    .unwrap();
+    assert_eq!(recorded["findings"][0], "HSTS preload not requested");
+    assert!(install.audit_entries().contains("entries"));
+    let matrix = install.ok(&["staff", "matrix"], None);
+    assert_eq!(
+        matrix,
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/ACCESS.md"))
+            .unwrap()
+    );
+}

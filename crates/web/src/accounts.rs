@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -14,9 +14,10 @@ use vintrova_core::CoreError;
 use vintrova_core::accounts::{AuthError, ResetIssued, Session};
 use vintrova_core::values::InvalidInput;
 
-use crate::AppState;
+use crate::access::Caller;
 use crate::api::{body, subject_id};
 use crate::problem::Problem;
+use crate::security::Door;
 
 pub const SESSION_HEADER: &str = "vintrova-session";
 
@@ -65,10 +66,7 @@ pub(crate) fn session_token(headers: &HeaderMap) -> Result<&str, CoreError> {
 
 #[utoipa::path(post, path = "/api/v1/accounts", request_body = Registration,
     responses((status = 201, body = Registered), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn register(
-    State(s): State<AppState>,
-    bytes: Bytes,
-) -> Result<(StatusCode, Json<Registered>), Problem> {
+pub async fn register(s: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Registered>), Problem> {
     let input: Registration = body(
         &bytes,
         r#"{"data": {"contact": {"email": "…"}}, "password": "…", "consents": []}"#,
@@ -83,31 +81,23 @@ pub async fn register(
 
 #[utoipa::path(post, path = "/api/v1/sessions", request_body = Credentials,
     responses((status = 201, body = Session), (status = 401, body = Problem)), security(("token" = [])))]
-pub async fn sign_in(
-    State(s): State<AppState>,
-    bytes: Bytes,
-) -> Result<(StatusCode, Json<Session>), Problem> {
+pub async fn sign_in(s: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Session>), Problem> {
     let input: Credentials = body(&bytes, r#"{"email": "…", "password": "…"}"#)?;
+    s.limits.account(Door::SignIn, &input.email, s.app.now())?;
     let session = s.app.sign_in(&input.email, &input.password).await?;
     Ok((StatusCode::CREATED, Json(session)))
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions/current", params(("vintrova-session" = String, Header)),
     responses((status = 200, body = CurrentSession), (status = 401, body = Problem)), security(("token" = [])))]
-pub async fn current(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<CurrentSession>, Problem> {
+pub async fn current(s: Caller, headers: HeaderMap) -> Result<Json<CurrentSession>, Problem> {
     let subject = s.app.session(session_token(&headers)?).await?;
     Ok(Json(CurrentSession { subject }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/sessions/current", params(("vintrova-session" = String, Header)),
     responses((status = 204)), security(("token" = [])))]
-pub async fn sign_out(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-) -> Result<StatusCode, Problem> {
+pub async fn sign_out(s: Caller, headers: HeaderMap) -> Result<StatusCode, Problem> {
     s.app.sign_out(session_token(&headers)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -115,7 +105,7 @@ pub async fn sign_out(
 #[utoipa::path(post, path = "/api/v1/accounts/password", request_body = PasswordChange, params(("vintrova-session" = String, Header)),
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
 pub async fn change_password(
-    State(s): State<AppState>,
+    s: Caller,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<StatusCode, Problem> {
@@ -134,10 +124,7 @@ pub async fn change_password(
 
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/close",
     responses((status = 204), (status = 404, body = Problem)), security(("token" = [])))]
-pub async fn close(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
+pub async fn close(s: Caller, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     let id: Uuid = subject_id(&id).map_err(|e: InvalidInput| Problem::from(e))?;
     s.app.close_account(&s.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -160,10 +147,12 @@ pub struct ResetConfirm {
 #[utoipa::path(post, path = "/api/v1/accounts/password-reset", request_body = ResetRequest,
     responses((status = 202, body = ResetIssued)), security(("token" = [])))]
 pub async fn request_reset(
-    State(s): State<AppState>,
+    s: Caller,
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<ResetIssued>), Problem> {
     let input: ResetRequest = body(&bytes, r#"{"email": "…"}"#)?;
+    s.limits
+        .account(Door::PasswordReset, &input.email, s.app.now())?;
     Ok((
         StatusCode::ACCEPTED,
         Json(s.app.request_password_reset(&s.actor, &input.email).await?),
@@ -172,7 +161,7 @@ pub async fn request_reset(
 
 #[utoipa::path(post, path = "/api/v1/accounts/password-reset/confirm", request_body = ResetConfirm,
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn confirm_reset(State(s): State<AppState>, bytes: Bytes) -> Result<StatusCode, Problem> {
+pub async fn confirm_reset(s: Caller, bytes: Bytes) -> Result<StatusCode, Problem> {
     let input: ResetConfirm = body(&bytes, r#"{"token": "…", "new_password": "…"}"#)?;
     s.app
         .reset_password(&s.actor, &input.token, &input.new_password)

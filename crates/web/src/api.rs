@@ -15,6 +15,7 @@ use vintrova_core::values::{InvalidInput, json_bytes};
 use vintrova_core::{AuditReport, Collection, ErasureReceipt, Export, PurposeView};
 
 use crate::AppState;
+use crate::access::Caller;
 use crate::problem::Problem;
 
 type ApiResult<T> = Result<T, Problem>;
@@ -119,8 +120,11 @@ pub struct Found {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
+    /// `ok`, or `unavailable` when the database or the key store does not answer.
     pub status: &'static str,
     pub backend: &'static str,
+    pub database: bool,
+    pub key_store: bool,
     pub policy_version: String,
 }
 
@@ -149,21 +153,31 @@ pub(crate) fn subject_id(raw: &str) -> Result<Uuid, InvalidInput> {
     })
 }
 
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
-pub async fn healthz(State(s): State<AppState>) -> Json<Health> {
-    Json(Health {
-        status: "ok",
-        backend: s.app.store().backend(),
-        policy_version: s.app.policy().version.clone(),
-    })
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn healthz(State(s): State<AppState>) -> (StatusCode, Json<Health>) {
+    // One indexed read from each: the database, and the key store kept apart from it.
+    let database = s.app.store().subject(Uuid::nil()).await.is_ok();
+    let key_store = s.app.vault().key_store().chain_anchor().await.is_ok();
+    let ok = database && key_store;
+    (
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(Health {
+            status: if ok { "ok" } else { "unavailable" },
+            backend: s.app.store().backend(),
+            database,
+            key_store,
+            policy_version: s.app.policy().version.clone(),
+        }),
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/subjects", request_body = NewSubject,
     responses((status = 201, body = Created), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn create_subject(
-    State(s): State<AppState>,
-    bytes: Bytes,
-) -> ApiResult<(StatusCode, Json<Created>)> {
+pub async fn create_subject(s: Caller, bytes: Bytes) -> ApiResult<(StatusCode, Json<Created>)> {
     let input: NewSubject = body(
         &bytes,
         r#"{"data": {"contact": {…}}, "source": "…", "bases": [{"kind": "…"}], "consents": ["…"], "channel": "form"}"#,
@@ -186,7 +200,7 @@ pub async fn create_subject(
 #[utoipa::path(patch, path = "/api/v1/subjects/{id}", request_body = SubjectUpdate,
     responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
 pub async fn update_subject(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<StatusCode> {
@@ -200,17 +214,14 @@ pub async fn update_subject(
 
 #[utoipa::path(get, path = "/api/v1/subjects/{id}/export",
     responses((status = 200, body = Export), (status = 404, body = Problem)), security(("token" = [])))]
-pub async fn export_subject(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Export>> {
+pub async fn export_subject(s: Caller, Path(id): Path<String>) -> ApiResult<Json<Export>> {
     Ok(Json(s.app.export(&s.actor, subject_id(&id)?).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/subjects/{id}/purposes/{purpose}",
     responses((status = 200, body = PurposeView), (status = 403, body = Problem), (status = 404, body = Problem)), security(("token" = [])))]
 pub async fn read_for_purpose(
-    State(s): State<AppState>,
+    s: Caller,
     Path((id, purpose)): Path<(String, String)>,
 ) -> ApiResult<Json<PurposeView>> {
     Ok(Json(
@@ -220,17 +231,14 @@ pub async fn read_for_purpose(
 
 #[utoipa::path(delete, path = "/api/v1/subjects/{id}",
     responses((status = 200, body = ErasureReceipt), (status = 404, body = Problem)), security(("token" = [])))]
-pub async fn erase_subject(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ErasureReceipt>> {
+pub async fn erase_subject(s: Caller, Path(id): Path<String>) -> ApiResult<Json<ErasureReceipt>> {
     Ok(Json(s.app.erase(&s.actor, subject_id(&id)?).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/subjects/{id}/bases", request_body = RecordBasis,
     responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
 pub async fn record_basis(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<StatusCode> {
@@ -249,7 +257,7 @@ pub async fn record_basis(
 #[utoipa::path(post, path = "/api/v1/subjects/{id}/consents", request_body = ConsentInput,
     responses((status = 201, body = ConsentEvent), (status = 404, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
 pub async fn record_consent(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<ConsentEvent>)> {
@@ -276,7 +284,7 @@ pub async fn record_consent(
     responses((status = 201, body = Recorded), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("token" = [])))]
 pub async fn record_events(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<Recorded>)> {
@@ -296,7 +304,7 @@ pub async fn record_events(
 
 #[utoipa::path(post, path = "/api/v1/subjects/lookup", request_body = Lookup,
     responses((status = 200, body = Found), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn lookup(State(s): State<AppState>, bytes: Bytes) -> ApiResult<Json<Found>> {
+pub async fn lookup(s: Caller, bytes: Bytes) -> ApiResult<Json<Found>> {
     let input: Lookup = body(&bytes, r#"{"field": "contact.email", "value": "…"}"#)?;
     let subjects = s.app.find(&s.actor, &input.field, &input.value).await?;
     Ok(Json(Found { subjects }))
@@ -304,8 +312,14 @@ pub async fn lookup(State(s): State<AppState>, bytes: Bytes) -> ApiResult<Json<F
 
 #[utoipa::path(get, path = "/api/v1/audit/verify",
     responses((status = 200, body = AuditReport), (status = 409, body = Problem)), security(("token" = [])))]
-pub async fn verify_audit(State(s): State<AppState>) -> ApiResult<Json<AuditReport>> {
-    Ok(Json(s.app.verify_audit().await?))
+pub async fn verify_audit(s: Caller) -> ApiResult<Json<AuditReport>> {
+    let verified = s.app.verify_audit().await;
+    crate::metrics::audit_verified(
+        verified.is_ok(),
+        verified.as_ref().map(|r| r.entries).unwrap_or(0),
+        s.app.now(),
+    );
+    Ok(Json(verified?))
 }
 
 #[utoipa::path(get, path = "/api/v1/policy", responses((status = 200, description = "The policy in force, as data")))]

@@ -2,13 +2,13 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use vintrova_core::learning::{Enrollment, Offering, Recommendations};
 
-use crate::AppState;
+use crate::access::Caller;
 use crate::api::{body, subject_id};
 use crate::problem::Problem;
 
@@ -29,13 +29,13 @@ pub struct Progress {
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog", responses((status = 200, body = Vec<Offering>)), security(("token" = [])))]
-pub async fn catalog(State(s): State<AppState>) -> Result<Json<Vec<Offering>>, Problem> {
+pub async fn catalog(s: Caller) -> Result<Json<Vec<Offering>>, Problem> {
     Ok(Json(s.app.catalog().await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/catalog", request_body = Offering,
     responses((status = 204), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn add_offering(State(s): State<AppState>, bytes: Bytes) -> Result<StatusCode, Problem> {
+pub async fn add_offering(s: Caller, bytes: Bytes) -> Result<StatusCode, Problem> {
     let offering: Offering = body(
         &bytes,
         r#"{"id": "neural-networks-101", "kind": "course", "level": "beginner", "title_ru": "…", "title_kk": "…", "title_en": "…"}"#,
@@ -46,7 +46,7 @@ pub async fn add_offering(State(s): State<AppState>, bytes: Bytes) -> Result<Sta
 
 #[utoipa::path(get, path = "/api/v1/catalog/{offering}/roster", responses((status = 200, body = Vec<Enrollment>)), security(("token" = [])))]
 pub async fn roster(
-    State(s): State<AppState>,
+    s: Caller,
     Path(offering): Path<String>,
 ) -> Result<Json<Vec<Enrollment>>, Problem> {
     Ok(Json(s.app.roster(&offering).await?))
@@ -55,7 +55,7 @@ pub async fn roster(
 #[utoipa::path(post, path = "/api/v1/subjects/{id}/enrollments", request_body = NewEnrollment,
     responses((status = 201, body = Enrollment), (status = 403, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
 pub async fn enroll(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<Enrollment>), Problem> {
@@ -73,7 +73,7 @@ pub async fn enroll(
 
 #[utoipa::path(get, path = "/api/v1/subjects/{id}/enrollments", responses((status = 200, body = Vec<Enrollment>)), security(("token" = [])))]
 pub async fn enrollments(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Enrollment>>, Problem> {
     let id = subject_id(&id)?;
@@ -83,7 +83,7 @@ pub async fn enrollments(
 #[utoipa::path(post, path = "/api/v1/enrollments/{id}/progress", request_body = Progress,
     responses((status = 200, body = Enrollment), (status = 422, body = Problem)), security(("token" = [])))]
 pub async fn progress(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Enrollment>, Problem> {
@@ -96,10 +96,7 @@ pub async fn progress(
 
 #[utoipa::path(post, path = "/api/v1/enrollments/{id}/cancel",
     responses((status = 200, body = Enrollment), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn cancel(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Enrollment>, Problem> {
+pub async fn cancel(s: Caller, Path(id): Path<String>) -> Result<Json<Enrollment>, Problem> {
     let id = subject_id(&id)?;
     Ok(Json(s.app.cancel_enrollment(&s.actor, id).await?))
 }
@@ -107,7 +104,7 @@ pub async fn cancel(
 #[utoipa::path(get, path = "/api/v1/subjects/{id}/recommendations",
     responses((status = 200, body = Recommendations), (status = 403, body = Problem)), security(("token" = [])))]
 pub async fn recommendations(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Recommendations>, Problem> {
     let id = subject_id(&id)?;

@@ -4,51 +4,68 @@
 //! May not: write SQL, decide policy, or see a decrypted value other than by asking core. No
 //! personal data in URLs, logs or error bodies.
 
+pub mod access;
 pub mod accounts;
 pub mod api;
+pub mod console;
 pub mod downloads;
 pub mod learning;
+pub mod metrics;
 pub mod payments;
 mod problem;
 pub mod requests;
+pub mod security;
+pub mod staff;
 pub mod support;
+pub mod tls;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use vintrova_core::payments::PaymentProvider;
 use vintrova_core::{Actor, Vintrova};
 
 pub use problem::Problem;
+use security::{Limits, TrustedProxies};
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub app: Arc<Vintrova>,
-    pub actor: Actor,
     pub provider: Arc<dyn PaymentProvider>,
+    /// Who the platform's back end is in the audit log.
+    platform: Actor,
     token_digest: [u8; 32],
+    limits: Arc<Limits>,
+    proxies: TrustedProxies,
 }
 
 impl AppState {
-    /// `api_token` is the bearer token every `/api/v1` call but the OpenAPI document needs.
+    /// `api_token` is the bearer token the platform's back end calls `/api/v1` with.
     /// `provider` takes payments and signs their callbacks.
     pub fn new(app: Arc<Vintrova>, api_token: &str, provider: Arc<dyn PaymentProvider>) -> Self {
         AppState {
             app,
-            actor: Actor::new("api", "token"),
+            platform: Actor::new("api", "token"),
             provider,
             token_digest: Sha256::digest(api_token.as_bytes()).into(),
+            limits: Arc::new(Limits::default()),
+            proxies: TrustedProxies::loopback(),
         }
+    }
+
+    /// Believe `X-Forwarded-For` only from these peers (loopback by default).
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
+        self
     }
 }
 
@@ -57,7 +74,7 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::verify, requests::fulfil, requests::reject, downloads::download, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, staff::sign_in, staff::current, staff::sign_out, staff::list, staff::add, staff::paperwork, staff::reissue, staff::activate, staff::incidents, staff::report, staff::incident, staff::step, staff::notify, staff::assessments, staff::record_assessment, staff::follow_up_done, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::verify, requests::fulfil, requests::reject, downloads::download, api::lookup, api::verify_audit, api::policy
     ),
     modifiers(&BearerToken, &ProblemResponses)
 )]
@@ -138,8 +155,12 @@ impl utoipa::Modify for BearerToken {
 
 /// Bodies up to this size reach the validator, so an oversized value is refused by name.
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// The console's forms are small.
+const FORM_LIMIT: usize = 16 * 1024;
 
 pub fn router(state: AppState) -> Router {
+    // Record from the first request on, not from the first scrape.
+    metrics::handle();
     let protected = Router::new()
         .route("/subjects", post(api::create_subject))
         .route("/subjects/lookup", post(api::lookup))
@@ -201,25 +222,59 @@ pub fn router(state: AppState) -> Router {
             get(accounts::current).delete(accounts::sign_out),
         )
         .route("/audit/verify", get(api::verify_audit))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+        .route("/staff", get(staff::list).post(staff::add))
+        .route("/staff/{id}/paperwork", post(staff::paperwork))
+        .route("/staff/{id}/enrollment", post(staff::reissue))
+        .route("/staff/{id}/active", post(staff::activate))
+        .route(
+            "/staff/sessions/current",
+            get(staff::current).delete(staff::sign_out),
+        )
+        .route("/incidents", get(staff::incidents).post(staff::report))
+        .route("/incidents/{id}", get(staff::incident))
+        .route("/incidents/{id}/steps", post(staff::step))
+        .route("/incidents/{id}/notify", post(staff::notify))
+        .route(
+            "/assessments",
+            get(staff::assessments).post(staff::record_assessment),
+        )
+        .route(
+            "/assessments/{id}/follow-ups/{index}/done",
+            post(staff::follow_up_done),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), access::guard));
     let v1 = protected
         .route("/policy", get(api::policy))
         .route("/payments/callback", post(payments::callback))
         .route("/downloads/{token}", get(downloads::download))
+        .route("/staff/sessions", post(staff::sign_in))
         .route("/openapi.json", get(openapi));
+    let console = Router::new()
+        .route("/staff", get(console::home))
+        .route(
+            "/staff/sign-in",
+            get(console::sign_in_page).post(console::sign_in),
+        )
+        .route(
+            "/staff/enroll",
+            get(console::enroll_page).post(console::enroll),
+        )
+        .route("/staff/sign-out", post(console::sign_out))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT));
     Router::new()
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::scrape))
+        .route("/assets/console.css", get(console::stylesheet))
         .nest("/api/v1", v1)
+        .merge(console)
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::throttle,
+        ))
+        .layer(middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
+        .layer(middleware::from_fn(security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -236,27 +291,4 @@ async fn not_found() -> Problem {
         "No such resource",
         "See /api/v1/openapi.json for the API.",
     )
-}
-
-async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| <[u8; 32]>::from(Sha256::digest(t.trim().as_bytes())));
-    if presented == Some(state.token_digest) {
-        return next.run(request).await;
-    }
-    let mut response = Problem::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "A valid API token is required",
-        "Send `Authorization: Bearer <token>`; the token is in the data directory's `api-token` file.",
-    )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
 }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use vintrova_core::payments::{Order, OrderCreated};
 
 use crate::AppState;
+use crate::access::Caller;
 use crate::api::{body, subject_id};
 use crate::problem::Problem;
 
@@ -28,7 +29,7 @@ pub struct NewOrder {
 #[utoipa::path(post, path = "/api/v1/subjects/{id}/orders", request_body = NewOrder,
     responses((status = 201, body = OrderCreated), (status = 403, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
 pub async fn create(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<OrderCreated>), Problem> {
@@ -53,20 +54,14 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/subjects/{id}/orders",
     responses((status = 200, body = Vec<Order>)), security(("token" = [])))]
-pub async fn list(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Vec<Order>>, Problem> {
+pub async fn list(s: Caller, Path(id): Path<String>) -> Result<Json<Vec<Order>>, Problem> {
     let id = subject_id(&id)?;
     Ok(Json(s.app.records::<Order>(id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refund",
     responses((status = 200, body = Order), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn refund(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Order>, Problem> {
+pub async fn refund(s: Caller, Path(id): Path<String>) -> Result<Json<Order>, Problem> {
     let id = subject_id(&id)?;
     Ok(Json(
         s.app

@@ -25,6 +25,9 @@ pub struct Problem {
     /// For server errors: the id to quote to the operator, who finds it in the log.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+    /// For a rate limit: seconds until the next attempt may pass (`Retry-After`).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -37,6 +40,7 @@ impl Problem {
             problems: Vec::new(),
             rule: None,
             operation: None,
+            retry_after: None,
         }
     }
 
@@ -57,12 +61,18 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -115,6 +125,15 @@ impl From<CoreError> for Problem {
                 "Not signed in",
                 auth.to_string(),
             ),
+            CoreError::Denied(denied) => Problem {
+                rule: Some(denied.rule().to_string()),
+                ..Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "access-denied",
+                    "Access denied",
+                    denied.to_string(),
+                )
+            },
             CoreError::Tampered(brk) => Problem::new(
                 StatusCode::CONFLICT,
                 "audit-tampered",

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use vintrova_core::requests::{AnswerChannel, Fulfilment, Queued, Request};
 use vintrova_core::rights::RightKind;
 
-use crate::AppState;
+use crate::access::Caller;
 use crate::accounts::session_token;
 use crate::api::{body, subject_id};
 use crate::problem::Problem;
@@ -65,10 +65,7 @@ pub struct FulfilInput {
 
 #[utoipa::path(post, path = "/api/v1/requests", request_body = LetterRequest,
     responses((status = 202, body = Request), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn by_letter(
-    State(s): State<AppState>,
-    bytes: Bytes,
-) -> Result<(StatusCode, Json<Request>), Problem> {
+pub async fn by_letter(s: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Request>), Problem> {
     let input: LetterRequest = body(
         &bytes,
         r#"{"email": "…", "right": "access", "description": "…", "channel": "email"}"#,
@@ -89,7 +86,7 @@ pub async fn by_letter(
 #[utoipa::path(post, path = "/api/v1/requests/cabinet", request_body = CabinetRequest, params(("vintrova-session" = String, Header)),
     responses((status = 201, body = Request), (status = 401, body = Problem)), security(("token" = [])))]
 pub async fn in_cabinet(
-    State(s): State<AppState>,
+    s: Caller,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<Request>), Problem> {
@@ -112,14 +109,14 @@ pub async fn in_cabinet(
 }
 
 #[utoipa::path(get, path = "/api/v1/requests", responses((status = 200, body = Vec<Queued>)), security(("token" = [])))]
-pub async fn queue(State(s): State<AppState>) -> Result<Json<Vec<Queued>>, Problem> {
+pub async fn queue(s: Caller) -> Result<Json<Vec<Queued>>, Problem> {
     Ok(Json(s.app.request_queue().await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/{id}/verify", request_body = Code,
     responses((status = 200, body = Request), (status = 401, body = Problem)), security(("token" = [])))]
 pub async fn verify(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Request>, Problem> {
@@ -132,7 +129,7 @@ pub async fn verify(
     responses((status = 200, description = "The answer: information, a copy, an erasure receipt, …"), (status = 422, body = Problem)),
     security(("token" = [])))]
 pub async fn fulfil(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, Problem> {
@@ -160,7 +157,7 @@ pub async fn fulfil(
 #[utoipa::path(post, path = "/api/v1/requests/{id}/reject", request_body = Rejection,
     responses((status = 200, body = Request), (status = 422, body = Problem)), security(("token" = [])))]
 pub async fn reject(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Request>, Problem> {

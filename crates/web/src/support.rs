@@ -2,14 +2,14 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use vintrova_core::notifications::{NoticeKind, NoticeReport};
 use vintrova_core::support::{Author, Ticket};
 
-use crate::AppState;
+use crate::access::Caller;
 use crate::api::{body, subject_id};
 use crate::problem::Problem;
 
@@ -30,7 +30,7 @@ pub struct Reply {
 #[utoipa::path(post, path = "/api/v1/subjects/{id}/tickets", request_body = NewTicket,
     responses((status = 201, body = Ticket), (status = 403, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
 pub async fn open(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<Ticket>), Problem> {
@@ -47,10 +47,7 @@ pub async fn open(
 }
 
 #[utoipa::path(get, path = "/api/v1/subjects/{id}/tickets", responses((status = 200, body = Vec<Ticket>)), security(("token" = [])))]
-pub async fn list(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Vec<Ticket>>, Problem> {
+pub async fn list(s: Caller, Path(id): Path<String>) -> Result<Json<Vec<Ticket>>, Problem> {
     let id = subject_id(&id)?;
     Ok(Json(s.app.records::<Ticket>(id).await?))
 }
@@ -58,7 +55,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", request_body = Reply,
     responses((status = 200, body = Ticket), (status = 422, body = Problem)), security(("token" = [])))]
 pub async fn reply(
-    State(s): State<AppState>,
+    s: Caller,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Ticket>, Problem> {
@@ -72,10 +69,7 @@ pub async fn reply(
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/close", responses((status = 200, body = Ticket), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn close(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Ticket>, Problem> {
+pub async fn close(s: Caller, Path(id): Path<String>) -> Result<Json<Ticket>, Problem> {
     let id = subject_id(&id)?;
     Ok(Json(s.app.close_ticket(&s.actor, id).await?))
 }
@@ -91,10 +85,7 @@ pub struct NewNotices {
 
 #[utoipa::path(post, path = "/api/v1/notices", request_body = NewNotices,
     responses((status = 200, body = NoticeReport), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn notify(
-    State(s): State<AppState>,
-    bytes: Bytes,
-) -> Result<Json<NoticeReport>, Problem> {
+pub async fn notify(s: Caller, bytes: Bytes) -> Result<Json<NoticeReport>, Problem> {
     let input: NewNotices = body(&bytes, r#"{"kind": "course_update", "subjects": ["…"]}"#)?;
     let report = match input.subjects {
         Some(subjects) => s.app.notify(&s.actor, input.kind, &subjects).await?,

@@ -9,6 +9,10 @@ use tower::ServiceExt;
 use vintrova_store_tests::Harness;
 
 use vintrova_core::payments::{DevProvider, Outcome};
+use vintrova_core::staff::{Role, code_at};
+use vintrova_store_tests::staff;
+use vintrova_web::access::{ENDPOINTS, matrix_markdown};
+use vintrova_web::security::SECURITY_HEADERS;
 use vintrova_web::{AppState, router};
 
 const TOKEN: &str = "test-token-not-a-secret";
@@ -19,11 +23,14 @@ fn provider() -> DevProvider {
 
 struct Api {
     harness: Harness,
+    /// One router for the whole test, so rate limits count across calls.
+    router: axum::Router,
 }
 
 struct Reply {
     status: StatusCode,
     content_type: String,
+    headers: axum::http::HeaderMap,
     body: Vec<u8>,
 }
 
@@ -35,12 +42,57 @@ impl Reply {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    fn problem_type(&self) -> String {
+        serde_json::from_slice::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v["type"].as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
 }
+
+/// A signed-in staff member: the session cookie and the CSRF token for changing calls.
+#[derive(Clone)]
+struct Staff {
+    login: String,
+    secret: String,
+    cookie: String,
+    csrf: String,
+}
+
+const STAFF_PASSWORD: &str = "Пароль-сотрудника-2025";
 
 impl Api {
     async fn new() -> Self {
-        Api {
-            harness: Harness::sqlite().await,
+        let harness = Harness::sqlite().await;
+        let router = router(AppState::new(
+            harness.app.clone(),
+            TOKEN,
+            Arc::new(provider()),
+        ));
+        Api { harness, router }
+    }
+
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            content_type,
+            headers,
+            body,
         }
     }
 
@@ -73,30 +125,7 @@ impl Api {
             .header(header::CONTENT_TYPE, "application/json")
             .body(body.map(Body::from).unwrap_or_else(Body::empty))
             .unwrap();
-        let app = router(AppState::new(
-            self.harness.app.clone(),
-            TOKEN,
-            Arc::new(provider()),
-        ));
-        let response = app.oneshot(request).await.unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        Reply {
-            status,
-            content_type,
-            body,
-        }
+        self.send(request).await
     }
 
     async fn authed(&self, method: &str, uri: &str, body: Option<Value>) -> Reply {
@@ -108,6 +137,70 @@ impl Api {
         )
         .await
     }
+
+    /// A staff member of `role`, enrolled, with current paperwork, signed in over the API.
+    async fn staff(&self, login: &str, role: Role) -> Staff {
+        let h = &self.harness;
+        let (id, secret) = staff::enrolled(h, login, role, STAFF_PASSWORD).await;
+        staff::paperwork(h, id, h.app.now().to_zoned_datetime(almaty()).date()).await;
+        self.sign_in(login, &secret).await
+    }
+
+    /// A new session for an enrolled staff member, signed in over the API.
+    async fn sign_in(&self, login: &str, secret: &str) -> Staff {
+        let h = &self.harness;
+        h.clock.advance(jiff::SignedDuration::from_secs(30));
+        let code = code_at(secret, h.app.now()).unwrap();
+        let reply = self
+            .call(
+                "POST",
+                "/api/v1/staff/sessions",
+                Some(
+                    serde_json::to_vec(
+                        &json!({"login": login, "password": STAFF_PASSWORD, "code": code}),
+                    )
+                    .unwrap(),
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        let set_cookie = reply.headers[header::SET_COOKIE].to_str().unwrap();
+        Staff {
+            login: login.to_string(),
+            secret: secret.to_string(),
+            cookie: set_cookie.split(';').next().unwrap().to_string(),
+            csrf: reply.json()["csrf"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// A call by a staff member, naming `purpose`.
+    async fn as_staff(
+        &self,
+        staff: &Staff,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+        purpose: Option<&str>,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::COOKIE, &staff.cookie)
+            .header("x-csrf-token", &staff.csrf)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(purpose) = purpose {
+            request = request.header("vintrova-purpose", purpose);
+        }
+        let body = body
+            .map(|b| Body::from(serde_json::to_vec(&b).unwrap()))
+            .unwrap_or_else(Body::empty);
+        self.send(request.body(body).unwrap()).await
+    }
+}
+
+fn almaty() -> jiff::tz::TimeZone {
+    vintrova_policy::zone("Asia/Almaty").unwrap()
 }
 
 fn person() -> Value {
@@ -187,10 +280,9 @@ async fn a_subject_goes_through_the_api_from_creation_to_erasure() {
     assert_eq!(refused.content_type, "application/problem+json");
     assert_eq!(refused.json()["rule"], "consent_withdrawn");
 
-    let verify = api.authed("GET", "/api/v1/audit/verify", None).await;
+    let verify = api.harness.app.verify_audit().await.unwrap();
     assert_eq!(
-        verify.json()["entries"],
-        6,
+        verify.entries, 6,
         "create, export, read, update, find, basis; the refusal read nothing"
     );
 
@@ -340,6 +432,31 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/policy",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
+    }
+    // Every protected endpoint of the access table is documented with its method, and every
+    // documented path outside the public few is in the access table.
+    for (method, path, _) in ENDPOINTS {
+        assert!(
+            doc["paths"][path].get(method.to_lowercase()).is_some(),
+            "{method} {path} is not documented"
+        );
+    }
+    let public = [
+        "/healthz",
+        "/api/v1/policy",
+        "/api/v1/payments/callback",
+        "/api/v1/downloads/{token}",
+        "/api/v1/staff/sessions",
+    ];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            assert!(
+                public.contains(&path.as_str())
+                    || ENDPOINTS.iter().any(|(m, p, _)| *m == method && p == path),
+                "{method} {path} has no permission in the access table"
+            );
+        }
     }
     assert!(doc["components"]["schemas"].get("Export").is_some());
     for (path, method) in [
@@ -622,10 +739,27 @@ async fn an_order_is_paid_by_a_signed_provider_callback_and_refunded() {
         .authed("GET", &format!("/api/v1/subjects/{id}/orders"), None)
         .await;
     assert_eq!(orders.json()[0]["state"], "paid");
-    let refund = api
+    // Refunds are finance's: the platform's token cannot make one.
+    let by_platform = api
         .authed("POST", &format!("/api/v1/orders/{order}/refund"), None)
         .await;
-    assert_eq!(refund.json()["state"], "refund_pending");
+    assert_eq!(by_platform.status, StatusCode::FORBIDDEN);
+    let finance = api.staff("d.omarov", Role::Finance).await;
+    let refund = api
+        .as_staff(
+            &finance,
+            "POST",
+            &format!("/api/v1/orders/{order}/refund"),
+            None,
+            Some("payments"),
+        )
+        .await;
+    assert_eq!(
+        refund.json()["state"],
+        "refund_pending",
+        "{}",
+        refund.text()
+    );
 }
 
 #[tokio::test]
@@ -776,11 +910,14 @@ async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_address
     assert_eq!(known.json()["state"], "awaiting_verification");
 
     let request = known.json()["id"].as_str().unwrap().to_string();
+    let dpo = api.staff("g.sadykova", Role::Dpo).await;
     let early = api
-        .authed(
+        .as_staff(
+            &dpo,
             "POST",
             &format!("/api/v1/requests/{request}/fulfil"),
             Some(json!({"right": "access"})),
+            Some("rights_request"),
         )
         .await;
     assert_eq!(
@@ -789,10 +926,12 @@ async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_address
         "nothing before verification"
     );
     let wrong = api
-        .authed(
+        .as_staff(
+            &dpo,
             "POST",
             &format!("/api/v1/requests/{request}/verify"),
             Some(json!({"code": "abcdef"})),
+            Some("rights_request"),
         )
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -812,22 +951,34 @@ async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_address
         .take(6)
         .collect();
     let verified = api
-        .authed(
+        .as_staff(
+            &dpo,
             "POST",
             &format!("/api/v1/requests/{request}/verify"),
             Some(json!({"code": code})),
+            Some("rights_request"),
         )
         .await;
     assert_eq!(verified.json()["state"], "verified");
 
-    let queue = api.authed("GET", "/api/v1/requests", None).await;
+    let queue = api
+        .as_staff(
+            &dpo,
+            "GET",
+            "/api/v1/requests",
+            None,
+            Some("rights_request"),
+        )
+        .await;
     assert_eq!(queue.json().as_array().unwrap().len(), 2);
     assert_eq!(queue.json()[0]["days_left"], 30);
     let answer = api
-        .authed(
+        .as_staff(
+            &dpo,
             "POST",
             &format!("/api/v1/requests/{request}/fulfil"),
             Some(json!({"right": "access"})),
+            Some("rights_request"),
         )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
@@ -864,4 +1015,646 @@ async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_address
         .call("GET", "/api/v1/downloads/not-a-token", None, None)
         .await;
     assert_eq!(forged.status, StatusCode::GONE);
+}
+
+/// Put `{id}`-like placeholders into a route template so it matches.
+fn concrete(template: &str) -> String {
+    template
+        .replace("{purpose}", "support")
+        .replace("{offering}", "neural-networks-101")
+        .replace("{index}", "0")
+        .replace("{id}", "0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b")
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_each_role_as_the_written_matrix_says() {
+    use vintrova_core::staff::Principal;
+    let api = Api::new().await;
+    let mut staff = vec![];
+    for role in Role::ALL {
+        staff.push((
+            *role,
+            api.staff(&format!("matrix.{}", role.as_str()), *role).await,
+        ));
+    }
+    // Signing out last, so each session lives through the whole table.
+    let mut endpoints: Vec<_> = ENDPOINTS.to_vec();
+    endpoints.sort_by_key(|(m, p, _)| (*m == "DELETE" && p.contains("sessions"), p.to_string()));
+    let mut cells = 0;
+    for (method, template, permission) in endpoints {
+        let uri = concrete(template);
+        let mut answers = vec![(
+            Principal::Platform,
+            api.call(method, &uri, Some(b"{}".to_vec()), Some(TOKEN))
+                .await,
+        )];
+        for (role, member) in &staff {
+            answers.push((
+                Principal::Staff(*role),
+                api.as_staff(
+                    member,
+                    method,
+                    &uri,
+                    Some(json!({})),
+                    Some("rights_request"),
+                )
+                .await,
+            ));
+        }
+        for (principal, reply) in answers {
+            let denied = reply.problem_type() == "https://vintrova.com/problems/access-denied";
+            assert_eq!(
+                !denied,
+                permission.allows(principal),
+                "{method} {template} as {}: {} {}",
+                principal.as_str(),
+                reply.status,
+                reply.text()
+            );
+            assert_ne!(
+                reply.problem_type(),
+                "https://vintrova.com/problems/unauthorized",
+                "{method} {template}: the credentials were accepted"
+            );
+            if denied {
+                assert_eq!(reply.status, StatusCode::FORBIDDEN);
+            }
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, ENDPOINTS.len() * 6);
+
+    // The written matrix is the enforced one.
+    let written =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/ACCESS.md"))
+            .expect("docs/ACCESS.md exists");
+    assert_eq!(
+        written,
+        matrix_markdown(),
+        "docs/ACCESS.md differs from the code: regenerate it"
+    );
+}
+
+#[tokio::test]
+async fn staff_with_lapsed_training_are_refused_personal_data_with_the_reason_the_same_day() {
+    let api = Api::new().await;
+    let id = api
+        .authed("POST", "/api/v1/subjects", Some(person()))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let agent = api.staff("m.akhmetova", Role::Support).await;
+    let export = format!("/api/v1/subjects/{id}/export");
+    let ok = api
+        .as_staff(&agent, "GET", &export, None, Some("support"))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    let unnamed = api.as_staff(&agent, "GET", &export, None, None).await;
+    assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unnamed.json()["problems"][0]["field"], "purpose");
+
+    // Training recorded on day one (1 March 2025) lapses on 1 March 2026, at midnight Almaty.
+    // The last minute of 28 February it still opens the export…
+    api.harness
+        .clock
+        .set("2026-02-28T18:58:00Z".parse().unwrap());
+    let before = api.sign_in(&agent.login, &agent.secret).await;
+    let still = api
+        .as_staff(&before, "GET", &export, None, Some("support"))
+        .await;
+    assert_eq!(still.status, StatusCode::OK, "{}", still.text());
+    // …and from midnight it does not, in the same session.
+    api.harness
+        .clock
+        .set("2026-02-28T19:00:00Z".parse().unwrap());
+    let fresh = before;
+    let refused = api
+        .as_staff(&fresh, "GET", &export, None, Some("support"))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json()["rule"], "training_lapsed");
+    assert!(
+        refused.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("lapsed on 2026-03-01")
+    );
+    // The console still opens; it shows why personal data does not.
+    let home = api
+        .send(
+            Request::builder()
+                .uri("/staff")
+                .header(header::COOKIE, &fresh.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text().contains("lapsed on 2026-03-01"));
+}
+
+fn assert_secure_headers(reply: &Reply, what: &str) {
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(
+            reply.headers.get(*name).map(|v| v.to_str().unwrap()),
+            Some(*value),
+            "{name} on {what}"
+        );
+    }
+    let csp = reply.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe"),
+        "{what}"
+    );
+    for cookie in reply.headers.get_all(header::SET_COOKIE) {
+        let cookie = cookie.to_str().unwrap();
+        assert!(cookie.starts_with("__Host-"), "{what}: {cookie}");
+        for flag in ["; Path=/", "; Secure", "; HttpOnly", "; SameSite=Strict"] {
+            assert!(cookie.contains(flag), "{what}: {cookie} lacks {flag}");
+        }
+        assert!(
+            !cookie.contains("Domain="),
+            "{what}: a __Host- cookie has no Domain"
+        );
+    }
+}
+
+fn form(uri: &str, cookie: &str, fields: &[(&str, &str)]) -> Request<Body> {
+    let body: String = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
+        .collect::<Vec<_>>()
+        .join("&");
+    Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn get(uri: &str, cookie: &str) -> Request<Body> {
+    Request::builder()
+        .uri(uri)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn set_cookie(reply: &Reply) -> String {
+    reply.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap() + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn every_html_page_carries_the_security_headers_and_host_only_secure_cookies() {
+    let api = Api::new().await;
+    let h = &api.harness;
+    let enrollment = h
+        .app
+        .add_staff(
+            &vintrova_core::Actor::new("test", "admin"),
+            "k.seitkali",
+            Role::Auditor,
+        )
+        .await
+        .unwrap();
+
+    // Enrollment, as a person does it in the browser.
+    let page = api
+        .send(get(
+            &format!("/staff/enroll?token={}", enrollment.token),
+            "",
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.content_type.starts_with("text/html"));
+    assert_secure_headers(&page, "the enrollment page");
+    let form_cookie = set_cookie(&page);
+    let secret = {
+        let html = page.text();
+        let start = html.find("<code>").unwrap() + 6;
+        html[start..].split('<').next().unwrap().to_string()
+    };
+    let csrf = hidden(&page.text(), "csrf");
+    let code = code_at(&secret, h.app.now()).unwrap();
+    let forged = api
+        .send(form(
+            "/staff/enroll",
+            &form_cookie,
+            &[
+                ("token", &enrollment.token),
+                ("password", STAFF_PASSWORD),
+                ("code", &code),
+                ("csrf", "forged"),
+            ],
+        ))
+        .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "a form without its CSRF token is refused"
+    );
+    assert_secure_headers(&forged, "the CSRF refusal");
+    let done = api
+        .send(form(
+            "/staff/enroll",
+            &form_cookie,
+            &[
+                ("token", &enrollment.token),
+                ("password", STAFF_PASSWORD),
+                ("code", &code),
+                ("csrf", &csrf),
+            ],
+        ))
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+
+    // Sign-in page, a failed and a good sign-in, the console, sign-out.
+    let page = api.send(get("/staff/sign-in", "")).await;
+    assert_secure_headers(&page, "the sign-in page");
+    let form_cookie = set_cookie(&page);
+    let csrf = hidden(&page.text(), "csrf");
+    let wrong = api
+        .send(form(
+            "/staff/sign-in",
+            &form_cookie,
+            &[
+                ("login", "k.seitkali"),
+                ("password", "wrong-password"),
+                ("code", "000000"),
+                ("csrf", &csrf),
+            ],
+        ))
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_secure_headers(&wrong, "a failed sign-in");
+    h.clock.advance(jiff::SignedDuration::from_secs(30));
+    let code = code_at(&secret, h.app.now()).unwrap();
+    let signed_in = api
+        .send(form(
+            "/staff/sign-in",
+            &form_cookie,
+            &[
+                ("login", "k.seitkali"),
+                ("password", STAFF_PASSWORD),
+                ("code", &code),
+                ("csrf", &csrf),
+            ],
+        ))
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_secure_headers(&signed_in, "the sign-in redirect");
+    let session = set_cookie(&signed_in);
+    assert!(session.starts_with("__Host-vintrova-staff="));
+    let home = api.send(get("/staff", &session)).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text().contains("k.seitkali") && home.text().contains("Инциденты"));
+    assert_secure_headers(&home, "the console");
+    let csrf = hidden(&home.text(), "csrf");
+    let bad_out = api
+        .send(form("/staff/sign-out", &session, &[("csrf", "x")]))
+        .await;
+    assert_eq!(bad_out.status, StatusCode::FORBIDDEN);
+    let out = api
+        .send(form("/staff/sign-out", &session, &[("csrf", &csrf)]))
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_secure_headers(&out, "sign-out");
+    assert!(
+        out.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let after = api.send(get("/staff", &session)).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "the session ended");
+
+    for uri in [
+        "/staff/enroll?token=used-or-unknown",
+        "/nowhere",
+        "/healthz",
+        "/api/v1/policy",
+    ] {
+        let reply = api.send(get(uri, "")).await;
+        assert_secure_headers(&reply, uri);
+    }
+}
+
+#[tokio::test]
+async fn staff_api_changes_need_the_sessions_csrf_token() {
+    let api = Api::new().await;
+    let admin = api.staff("b.admin", Role::Admin).await;
+    let body = json!({"login": "new.agent", "role": "support"});
+    let without = Staff {
+        csrf: "not-the-token".into(),
+        ..admin.clone()
+    };
+    let refused = api
+        .as_staff(&without, "POST", "/api/v1/staff", Some(body.clone()), None)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.problem_type(), "https://vintrova.com/problems/csrf");
+    let added = api
+        .as_staff(&admin, "POST", "/api/v1/staff", Some(body), None)
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text());
+    assert!(
+        added.json()["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("/staff/enroll?token=")
+    );
+    // Reads need no token.
+    assert_eq!(
+        api.as_staff(
+            &Staff {
+                csrf: String::new(),
+                ..admin.clone()
+            },
+            "GET",
+            "/api/v1/staff",
+            None,
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+}
+
+fn from(ip: &str, request: Request<Body>) -> Request<Body> {
+    let mut request = request;
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+            ip.parse().unwrap(),
+            50000,
+        )));
+    request
+}
+
+fn staff_sign_in(login: &str, password: &str, code: &str) -> Request<Body> {
+    Request::builder()
+        .method("POST")
+        .uri("/api/v1/staff/sessions")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            serde_json::to_vec(&json!({"login": login, "password": password, "code": code}))
+                .unwrap(),
+        ))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_flood_of_sign_ins_from_one_client_is_throttled_while_others_still_sign_in() {
+    let api = Api::new().await;
+    let h = &api.harness;
+    let (_, secret) = staff::enrolled(h, "a.legit", Role::Support, STAFF_PASSWORD).await;
+    // An attacker at 203.0.113.7 guesses logins: ten attempts are answered, then 429s.
+    for i in 0..10 {
+        let reply = api
+            .send(from(
+                "203.0.113.7",
+                staff_sign_in(&format!("guess.{i}"), "password-guess", "123456"),
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let throttled = api
+        .send(from(
+            "203.0.113.7",
+            staff_sign_in("guess.10", "password-guess", "123456"),
+        ))
+        .await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        throttled.headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
+    // Through the local proxy, the forwarded address is the client: still throttled; an
+    // address a client wrote further left is not believed.
+    let mut proxied = staff_sign_in("guess.11", "password-guess", "123456");
+    proxied.headers_mut().insert(
+        "x-forwarded-for",
+        "198.51.100.9, 203.0.113.7".parse().unwrap(),
+    );
+    assert_eq!(
+        api.send(from("127.0.0.1", proxied)).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // A forwarded header from a peer that is not a trusted proxy changes nothing.
+    let mut spoofed = staff_sign_in("guess.12", "password-guess", "123456");
+    spoofed
+        .headers_mut()
+        .insert("x-forwarded-for", "192.0.2.1".parse().unwrap());
+    assert_eq!(
+        api.send(from("203.0.113.7", spoofed)).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Meanwhile a colleague at another address signs in.
+    h.clock.advance(jiff::SignedDuration::from_secs(30));
+    let code = code_at(&secret, h.app.now()).unwrap();
+    let ok = api
+        .send(from(
+            "198.51.100.2",
+            staff_sign_in("a.legit", STAFF_PASSWORD, &code),
+        ))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+
+    // Per account too: guessing one account's password from many addresses stops at five
+    // attempts in the window, the colleague's own sign-in counted.
+    for i in 0..4 {
+        let reply = api
+            .send(from(
+                &format!("192.0.2.{i}"),
+                staff_sign_in("a.legit", "wrong-password", "000000"),
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let locked_out = api
+        .send(from(
+            "192.0.2.99",
+            staff_sign_in("a.legit", "wrong-password", "000000"),
+        ))
+        .await;
+    assert_eq!(locked_out.status, StatusCode::TOO_MANY_REQUESTS);
+    // After the window, the attacker's address may try again.
+    h.clock.advance(jiff::SignedDuration::from_mins(16));
+    let later = api
+        .send(from(
+            "203.0.113.7",
+            staff_sign_in("guess.13", "password-guess", "123456"),
+        ))
+        .await;
+    assert_eq!(later.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_report_the_practice() {
+    let api = Api::new().await;
+    let id = api
+        .authed("POST", "/api/v1/subjects", Some(person()))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.authed("GET", &format!("/api/v1/subjects/{id}/export"), None)
+        .await;
+    let auditor = api.staff("n.auditor", Role::Auditor).await;
+    assert_eq!(
+        api.as_staff(&auditor, "GET", "/api/v1/audit/verify", None, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let metrics = api.call("GET", "/metrics", None, None).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    let text = metrics.text();
+    assert!(
+        text.contains(r#"route="/api/v1/subjects/{id}/export""#),
+        "{text}"
+    );
+    assert!(!text.contains(&id), "no id in a label");
+    assert!(!text.contains("yerlan"), "no personal data");
+    for series in [
+        "vintrova_http_requests_total",
+        "vintrova_http_request_duration_seconds",
+        "vintrova_outbox_messages",
+        "vintrova_requests_open",
+        "vintrova_requests_overdue",
+        "vintrova_incidents_authority_overdue",
+        "vintrova_audit_chain_ok 1",
+    ] {
+        assert!(text.contains(series), "{series} missing");
+    }
+    let health = api.call("GET", "/healthz", None, None).await;
+    assert_eq!(health.json()["database"], true);
+    assert_eq!(health.json()["key_store"], true);
+}
+
+/// A ClientHello offering at most TLS 1.1 (no `supported_versions` extension), as an old client
+/// sends it; rustls's client cannot be made to.
+fn tls11_client_hello() -> Vec<u8> {
+    let mut body = vec![0x03, 0x02];
+    body.extend([7u8; 32]);
+    body.push(0);
+    // Suites rustls would take under TLS 1.2, so the version alone is refused.
+    let suites = [0xc0, 0x2b, 0xc0, 0x2f, 0xc0, 0x13, 0x00, 0x2f];
+    body.extend((suites.len() as u16).to_be_bytes());
+    body.extend(suites);
+    body.extend([1, 0]);
+    let name = b"localhost";
+    let mut sni = ((name.len() + 3) as u16).to_be_bytes().to_vec();
+    sni.push(0);
+    sni.extend((name.len() as u16).to_be_bytes());
+    sni.extend(name);
+    let mut extensions = vec![0x00, 0x00];
+    extensions.extend((sni.len() as u16).to_be_bytes());
+    extensions.extend(sni);
+    body.extend((extensions.len() as u16).to_be_bytes());
+    body.extend(extensions);
+    let mut handshake = vec![0x01];
+    handshake.extend(&(body.len() as u32).to_be_bytes()[1..]);
+    handshake.extend(body);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend((handshake.len() as u16).to_be_bytes());
+    record.extend(handshake);
+    record
+}
+
+#[tokio::test]
+async fn the_server_speaks_tls_1_2_and_1_3_with_its_certificate_and_refuses_tls_1_1() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use vintrova_web::tls;
+
+    let api = Api::new().await;
+    let (cert_pem, key_pem) = tls::self_signed(&["localhost".to_string()]).unwrap();
+    let config = tls::server_config(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = axum_server::Handle::new();
+    // Bound before the server task starts: connections wait in the backlog, no sleep needed.
+    tokio::spawn(tls::serve(
+        listener,
+        api.router.clone(),
+        config,
+        handle.clone(),
+    ));
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(cert_pem.as_bytes()).unwrap())
+        .unwrap();
+    for versions in [
+        &[&rustls::version::TLS13][..],
+        &[&rustls::version::TLS12][..],
+    ] {
+        let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots.clone())
+        .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut stream = connector
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await
+            .expect("a TLS handshake with the server's certificate");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.ok();
+        let answer = String::from_utf8_lossy(&answer).to_lowercase();
+        assert!(answer.starts_with("http/1.1 200"), "{answer}");
+        assert!(answer.contains("strict-transport-security: max-age=63072000"));
+    }
+
+    // A client that speaks TLS 1.1 at most gets an alert, never a ServerHello.
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(&tls11_client_hello()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tcp.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers at once")
+    .ok();
+    assert!(!answer.is_empty(), "the server says why");
+    assert_eq!(answer[0], 0x15, "a TLS alert, not a handshake: {answer:?}");
+    assert_eq!(answer.get(5), Some(&2), "a fatal alert");
+    assert!(
+        matches!(answer.get(6), Some(40 | 70)),
+        "handshake_failure or protocol_version: no version in common"
+    );
+    handle.shutdown();
 }
