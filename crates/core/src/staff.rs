@@ -508,7 +508,12 @@ impl Vintrova {
     pub async fn first_administrator(&self, actor: &Actor) -> Result<Option<Enrollment>> {
         let staff = self.store().all_staff().await?;
         if staff.is_empty() {
-            return self.add_staff(actor, "admin", Role::Admin).await.map(Some);
+            return match self.add_staff(actor, "admin", Role::Admin).await {
+                Ok(enrollment) => Ok(Some(enrollment)),
+                // Another server starting beside this one made it first, and printed its link.
+                Err(_) if !self.store().all_staff().await?.is_empty() => Ok(None),
+                Err(e) => Err(e),
+            };
         }
         let admins: Vec<&StaffRecord> = staff
             .iter()

@@ -71,6 +71,9 @@ pub async fn register(s: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Regis
         &bytes,
         r#"{"data": {"contact": {"email": "…"}}, "password": "…", "consents": []}"#,
     )?;
+    if let Some(email) = input.data["contact"]["email"].as_str() {
+        s.limits.account(Door::Registration, email, s.app.now())?;
+    }
     let values = s.app.parse_json(&input.data)?;
     let id = s
         .app

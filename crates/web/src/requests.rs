@@ -15,6 +15,7 @@ use crate::access::Caller;
 use crate::accounts::session_token;
 use crate::api::{body, subject_id};
 use crate::problem::Problem;
+use crate::security::Door;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +71,8 @@ pub async fn by_letter(s: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Requ
         &bytes,
         r#"{"email": "…", "right": "access", "description": "…", "channel": "email"}"#,
     )?;
+    s.limits
+        .account(Door::RequestIntake, &input.email, s.app.now())?;
     let request = s
         .app
         .request_by_email(
@@ -95,6 +98,8 @@ pub async fn in_cabinet(
         r#"{"right": "access", "description": "…", "channel": "cabinet"}"#,
     )?;
     let session = session_token(&headers)?;
+    s.limits
+        .account(Door::RequestIntake, session, s.app.now())?;
     let request = s
         .app
         .request_in_cabinet(
