@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::audit::Action;
-use crate::ledger::Audited;
 use crate::values::{InvalidInput, looks_personal};
 use crate::words::words;
 use crate::{Actor, CoreError, Result, Vintrova};
@@ -162,19 +161,9 @@ impl Vintrova {
     }
 
     async fn append_assessment(&self, actor: &Actor, id: Uuid, event: &Event) -> Result<()> {
-        self.append_ledger(
-            actor,
-            BOOK,
-            id,
-            event,
-            Audited {
-                action: Action::RecordAssessment,
-                subject: None,
-                categories: vec![],
-            },
-        )
-        .await
-        .map(|_| ())
+        self.append_ledger(actor, (BOOK, id), event, Action::RecordAssessment, vec![])
+            .await
+            .map(|_| ())
     }
 
     pub async fn assessment(&self, id: Uuid) -> Result<Assessment> {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::audit::Action;
 use crate::gate::{Duty, Use};
-use crate::ledger::{Audited, LedgerEntry};
+use crate::ledger::LedgerEntry;
 use crate::notifications::NoticeKind;
 use crate::values::{InvalidInput, looks_personal};
 use crate::{Actor, CoreError, Result, Vintrova};
@@ -327,18 +327,8 @@ impl Vintrova {
         action: Action,
         categories: Vec<String>,
     ) -> Result<LedgerEntry> {
-        self.append_ledger(
-            actor,
-            BOOK,
-            id,
-            event,
-            Audited {
-                action,
-                subject: None,
-                categories,
-            },
-        )
-        .await
+        self.append_ledger(actor, (BOOK, id), event, action, categories)
+            .await
     }
 
     pub async fn incident(&self, id: Uuid) -> Result<Incident> {
@@ -502,12 +492,7 @@ impl Vintrova {
                 }
                 Err(e) => return Err(e),
             };
-            let opened = self.open(&grant).await?;
-            let Some(to) = opened
-                .iter()
-                .find(|o| o.field == "contact.email")
-                .and_then(|o| o.value.as_str())
-            else {
+            let Some(to) = self.address(&grant).await? else {
                 report.unreachable += 1;
                 continue;
             };
@@ -517,7 +502,7 @@ impl Vintrova {
                 &duty.label(),
                 *subject,
                 NoticeKind::Incident,
-                to,
+                &to,
                 &body,
             )
             .await?;

@@ -33,23 +33,16 @@ impl LedgerEntry {
     }
 }
 
-/// The audit entry that goes with a ledger entry: its action, and the subject and categories
-/// it concerns (none for most books).
-pub(crate) struct Audited {
-    pub action: Action,
-    pub subject: Option<Uuid>,
-    pub categories: Vec<String>,
-}
-
 impl Vintrova {
-    /// Append `body` to `book` for `entity`, with its audit entry, in one transaction.
+    /// Append `body` to `book` for `entity`, with its audit entry (`action`, touching
+    /// `categories`; no subject's data is in a ledger), in one transaction.
     pub(crate) async fn append_ledger<T: Serialize>(
         &self,
         actor: &Actor,
-        book: &str,
-        entity: Uuid,
+        (book, entity): (&str, Uuid),
         body: &T,
-        audited: Audited,
+        action: Action,
+        categories: Vec<String>,
     ) -> Result<LedgerEntry> {
         let entry = LedgerEntry {
             book: book.to_string(),
@@ -59,13 +52,7 @@ impl Vintrova {
             body: serde_json::to_value(body)
                 .map_err(|e| CoreError::Internal(format!("ledger body: {e}")))?,
         };
-        let audit = self.draft(
-            actor,
-            audited.action,
-            audited.subject,
-            audited.categories,
-            None,
-        );
+        let audit = self.draft(actor, action, None, categories, None);
         let head = self
             .store()
             .append_ledger(&entry, &audit, &self.sealer())

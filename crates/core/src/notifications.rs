@@ -125,17 +125,12 @@ impl Vintrova {
         for &subject in subjects {
             match self.authorize(subject, Use::Purpose(PURPOSE.into())).await {
                 Ok(grant) => {
-                    let opened = self.open(&grant).await?;
-                    let Some(to) = opened
-                        .iter()
-                        .find(|o| o.field == "contact.email")
-                        .and_then(|o| o.value.as_str())
-                    else {
+                    let Some(to) = self.address(&grant).await? else {
                         *report.not_sent.entry("no_address".into()).or_default() += 1;
                         continue;
                     };
                     let (_, body) = kind.text(&self.policy().default_locale);
-                    self.queue_notice(actor, Action::Notify, PURPOSE, subject, kind, to, body)
+                    self.queue_notice(actor, Action::Notify, PURPOSE, subject, kind, &to, body)
                         .await?;
                     report.queued += 1;
                 }

@@ -315,12 +315,7 @@ impl Vintrova {
     /// so it holds under a restriction too).
     async fn address_of(&self, subject: Uuid) -> Result<Option<String>> {
         let grant = self.authorize(subject, Use::Right(Right::Access)).await?;
-        Ok(self
-            .open(&grant)
-            .await?
-            .into_iter()
-            .find(|o| o.field == "contact.email")
-            .and_then(|o| o.value.as_str().map(str::to_string)))
+        self.address(&grant).await
     }
 
     /// The message telling the person their request was handled, when they asked for answers

@@ -747,6 +747,17 @@ impl Vintrova {
     }
 
     /// Open the values and events a grant allows. The only place a sealed value is decrypted.
+    /// The address a grant reaches: the person's email, when the grant covers contact data and
+    /// one is on record.
+    pub(crate) async fn address(&self, grant: &Grant) -> Result<Option<String>> {
+        Ok(self
+            .open(grant)
+            .await?
+            .into_iter()
+            .find(|o| o.field == "contact.email")
+            .and_then(|o| o.value.as_str().map(str::to_string)))
+    }
+
     pub(crate) async fn open(&self, grant: &Grant) -> Result<Vec<Opened>> {
         let subject = grant.subject();
         let keys: SubjectKeys = self.vault.subject_keys(subject).await?;

@@ -21,7 +21,6 @@ use vintrova_vault::{SecretKey, open_with_aad, seal_with_aad};
 
 use crate::accounts::{digest_of, hash, random_token, verify};
 use crate::audit::Action;
-use crate::ledger::Audited;
 use crate::values::InvalidInput;
 use crate::words::words;
 use crate::{Actor, CoreError, Result, Vintrova};
@@ -879,14 +878,10 @@ impl Vintrova {
         };
         self.append_ledger(
             actor,
-            PAPERWORK,
-            record.id,
+            (PAPERWORK, record.id),
             &paper,
-            Audited {
-                action: Action::RecordPaperwork,
-                subject: None,
-                categories: vec![],
-            },
+            Action::RecordPaperwork,
+            vec![],
         )
         .await?;
         self.staff_member(record.id).await

@@ -480,12 +480,7 @@ impl Vintrova {
             .authorize(subject, Use::Purpose("education_access".into()))
             .await
         {
-            Ok(grant) => self
-                .open(&grant)
-                .await?
-                .into_iter()
-                .find(|o| o.field == "contact.email")
-                .and_then(|o| o.value.as_str().map(str::to_string)),
+            Ok(grant) => self.address(&grant).await?,
             Err(CoreError::Refused(_)) => None,
             Err(other) => return Err(other),
         };

@@ -606,6 +606,37 @@ where
         Ok(tx)
     }
 
+    /// End the sessions in `table` of one owner, or the one with `token_digest`.
+    async fn end_sessions(
+        &self,
+        table: &str,
+        owner_column: &str,
+        owner: Option<Uuid>,
+        token_digest: Option<&[u8]>,
+    ) -> Result<u64, StoreError> {
+        let done = match (owner, token_digest) {
+            (Some(id), _) => {
+                sqlx::query::<DB>(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE {owner_column} = $1"
+                )))
+                .bind(id)
+                .execute(&self.pool)
+                .await
+            }
+            (None, Some(digest)) => {
+                sqlx::query::<DB>(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE token_digest = $1"
+                )))
+                .bind(digest.to_vec())
+                .execute(&self.pool)
+                .await
+            }
+            (None, None) => return Ok(0),
+        }
+        .map_err(backend::<DB>)?;
+        Ok(DB::rows_affected(&done))
+    }
+
     fn staff_of(r: &DB::Row) -> Result<StaffRecord, StoreError> {
         let role: String = r.get(2);
         let optional_time = |i: usize| {
@@ -1038,23 +1069,8 @@ where
         subject: Option<Uuid>,
         token_digest: Option<&[u8]>,
     ) -> Result<u64, StoreError> {
-        let done = match (subject, token_digest) {
-            (Some(id), _) => {
-                sqlx::query::<DB>("DELETE FROM sessions WHERE subject_id = $1")
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-            }
-            (None, Some(digest)) => {
-                sqlx::query::<DB>("DELETE FROM sessions WHERE token_digest = $1")
-                    .bind(digest.to_vec())
-                    .execute(&self.pool)
-                    .await
-            }
-            (None, None) => return Ok(0),
-        }
-        .map_err(backend::<DB>)?;
-        Ok(DB::rows_affected(&done))
+        self.end_sessions("sessions", "subject_id", subject, token_digest)
+            .await
     }
 
     async fn insert_record(
@@ -2001,23 +2017,8 @@ where
         staff: Option<Uuid>,
         token_digest: Option<&[u8]>,
     ) -> Result<u64, StoreError> {
-        let done = match (staff, token_digest) {
-            (Some(id), _) => {
-                sqlx::query::<DB>("DELETE FROM staff_sessions WHERE staff_id = $1")
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-            }
-            (None, Some(digest)) => {
-                sqlx::query::<DB>("DELETE FROM staff_sessions WHERE token_digest = $1")
-                    .bind(digest.to_vec())
-                    .execute(&self.pool)
-                    .await
-            }
-            (None, None) => return Ok(0),
-        }
-        .map_err(backend::<DB>)?;
-        Ok(DB::rows_affected(&done))
+        self.end_sessions("staff_sessions", "staff_id", staff, token_digest)
+            .await
     }
 
     async fn append_ledger(

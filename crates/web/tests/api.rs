@@ -138,6 +138,15 @@ impl Api {
         .await
     }
 
+    /// A person stored by the platform; their id.
+    async fn add_person(&self) -> String {
+        let created = self
+            .authed("POST", "/api/v1/subjects", Some(person()))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+        created.json()["id"].as_str().unwrap().to_string()
+    }
+
     /// A staff member of `role`, enrolled, with current paperwork, signed in over the API.
     async fn staff(&self, login: &str, role: Role) -> Staff {
         let h = &self.harness;
@@ -685,13 +694,7 @@ async fn a_person_registers_signs_in_changes_password_and_closes_the_account() {
 #[tokio::test]
 async fn an_order_is_paid_by_a_signed_provider_callback_and_refunded() {
     let api = Api::new().await;
-    let id = api
-        .authed("POST", "/api/v1/subjects", Some(person()))
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = api.add_person().await;
     let created = api
         .authed(
             "POST",
@@ -777,13 +780,7 @@ async fn a_student_enrolls_progresses_and_gets_recommendations_by_level() {
             StatusCode::NO_CONTENT
         );
     }
-    let id = api
-        .authed("POST", "/api/v1/subjects", Some(person()))
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = api.add_person().await;
     let recs = api
         .authed(
             "GET",
@@ -832,13 +829,7 @@ async fn a_student_enrolls_progresses_and_gets_recommendations_by_level() {
 #[tokio::test]
 async fn a_support_ticket_is_opened_answered_and_closed() {
     let api = Api::new().await;
-    let id = api
-        .authed("POST", "/api/v1/subjects", Some(person()))
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = api.add_person().await;
     let opened = api
         .authed(
             "POST",
@@ -871,13 +862,7 @@ async fn a_support_ticket_is_opened_answered_and_closed() {
 #[tokio::test]
 async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_addresses_look_the_same() {
     let api = Api::new().await;
-    let id = api
-        .authed("POST", "/api/v1/subjects", Some(person()))
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = api.add_person().await;
     let letter = |email: &str| json!({"email": email, "right": "access", "description": "Прошу копию", "channel": "email"});
     let known = api
         .authed(
@@ -1098,13 +1083,7 @@ async fn every_endpoint_answers_each_role_as_the_written_matrix_says() {
 #[tokio::test]
 async fn staff_with_lapsed_training_are_refused_personal_data_with_the_reason_the_same_day() {
     let api = Api::new().await;
-    let id = api
-        .authed("POST", "/api/v1/subjects", Some(person()))
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = api.add_person().await;
     let agent = api.staff("m.akhmetova", Role::Support).await;
     let export = format!("/api/v1/subjects/{id}/export");
     let ok = api
@@ -1514,13 +1493,7 @@ async fn a_flood_of_sign_ins_from_one_client_is_throttled_while_others_still_sig
 #[tokio::test]
 async fn metrics_count_requests_by_route_template_and_report_the_practice() {
     let api = Api::new().await;
-    let id = api
-        .authed("POST", "/api/v1/subjects", Some(person()))
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = api.add_person().await;
     api.authed("GET", &format!("/api/v1/subjects/{id}/export"), None)
         .await;
     let auditor = api.staff("n.auditor", Role::Auditor).await;
