@@ -491,6 +491,11 @@ impl Vintrova {
     }
 
     /// Open requests by deadline, the most urgent first, with the days each has left.
+    /// A person's own requests, for their cabinet: rights, states and deadlines, no content.
+    pub async fn requests_of(&self, subject: Uuid) -> Result<Vec<Request>> {
+        Ok(self.store().requests_of(subject).await?)
+    }
+
     pub async fn request_queue(&self) -> Result<Vec<Queued>> {
         let zone = self.policy().zone();
         let now = self.now();

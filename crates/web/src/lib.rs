@@ -9,12 +9,14 @@ pub mod accounts;
 pub mod api;
 pub mod console;
 pub mod downloads;
+pub mod i18n;
 pub mod learning;
 pub mod metrics;
 pub mod payments;
 mod problem;
 pub mod requests;
 pub mod security;
+pub mod site;
 pub mod staff;
 pub mod support;
 pub mod tls;
@@ -22,7 +24,7 @@ pub mod tls;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -260,11 +262,28 @@ pub fn router(state: AppState) -> Router {
             get(console::enroll_page).post(console::enroll),
         )
         .route("/staff/sign-out", post(console::sign_out))
+        .route("/", get(site::home))
+        .route("/policy", get(site::policy))
+        .route("/lang", get(site::switch_language))
+        .route("/cookies", post(site::cookies))
+        .route("/register", get(site::register_page).post(site::register))
+        .route("/sign-in", get(site::sign_in_page).post(site::sign_in))
+        .route("/sign-out", post(site::sign_out))
+        .route("/me", get(site::my_data))
+        .route(
+            "/me/consents",
+            get(site::consents_page).post(site::change_consent),
+        )
+        .route(
+            "/me/requests",
+            get(site::requests_page).post(site::file_request),
+        )
         .layer(DefaultBodyLimit::max(FORM_LIMIT));
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::scrape))
         .route("/assets/console.css", get(console::stylesheet))
+        .route("/assets/site.css", get(site::stylesheet))
         .nest("/api/v1", v1)
         .merge(console)
         .fallback(not_found)
@@ -284,11 +303,20 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }
 
-async fn not_found() -> Problem {
-    Problem::new(
-        StatusCode::NOT_FOUND,
-        "not-found",
-        "No such resource",
-        "See /api/v1/openapi.json for the API.",
-    )
+/// A problem for the API's paths, a page in the visitor's language for the rest.
+async fn not_found(
+    State(state): State<AppState>,
+    visit: site::Visit,
+    uri: axum::http::Uri,
+) -> Response {
+    if uri.path().starts_with("/api/") {
+        return Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "No such resource",
+            "See /api/v1/openapi.json for the API.",
+        )
+        .into_response();
+    }
+    site::not_found(State(state), visit).await
 }

@@ -118,16 +118,18 @@ impl Door {
     /// The door a route template leads to, if it is one.
     pub fn of(method: &str, template: &str) -> Option<Door> {
         match (method, template) {
-            ("POST", "/api/v1/sessions") => Some(Door::SignIn),
+            ("POST", "/api/v1/sessions" | "/sign-in") => Some(Door::SignIn),
             ("POST", "/api/v1/staff/sessions" | "/staff/sign-in" | "/staff/enroll") => {
                 Some(Door::StaffSignIn)
             }
-            ("POST", "/api/v1/accounts") => Some(Door::Registration),
+            ("POST", "/api/v1/accounts" | "/register") => Some(Door::Registration),
             (
                 "POST",
                 "/api/v1/accounts/password-reset" | "/api/v1/accounts/password-reset/confirm",
             ) => Some(Door::PasswordReset),
-            ("POST", "/api/v1/requests" | "/api/v1/requests/cabinet") => Some(Door::RequestIntake),
+            ("POST", "/api/v1/requests" | "/api/v1/requests/cabinet" | "/me/requests") => {
+                Some(Door::RequestIntake)
+            }
             _ => None,
         }
     }

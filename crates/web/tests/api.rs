@@ -1631,3 +1631,347 @@ async fn the_server_speaks_tls_1_2_and_1_3_with_its_certificate_and_refuses_tls_
     );
     handle.shutdown();
 }
+
+/// The browser's side of a conversation: cookies kept between requests.
+#[derive(Default)]
+struct Browser {
+    jar: std::collections::BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, reply: &Reply) {
+        for c in reply.headers.get_all(header::SET_COOKIE) {
+            let pair = c.to_str().unwrap().split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() || c.to_str().unwrap().contains("Max-Age=0") {
+                self.jar.remove(k);
+            } else {
+                self.jar.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+
+    async fn get(&mut self, api: &Api, uri: &str) -> Reply {
+        let reply = api.send(get(uri, &self.cookie_header())).await;
+        self.keep(&reply);
+        reply
+    }
+
+    async fn post(&mut self, api: &Api, uri: &str, fields: &[(&str, &str)]) -> Reply {
+        let encoded: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let body = serde_urlencoded_form(&encoded);
+        let request = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::from(body))
+            .unwrap();
+        let reply = api.send(request).await;
+        self.keep(&reply);
+        reply
+    }
+}
+
+/// `application/x-www-form-urlencoded`, percent-encoding every byte outside the unreserved set.
+fn serde_urlencoded_form(fields: &[(String, String)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+const PERSON_EMAIL: &str = "saule.tulegenova.pages@mail.kz";
+const PERSON_NAME: &str = "Сәуле";
+
+/// Register, sign in, and land on "my data".
+async fn registered(api: &Api, browser: &mut Browser) {
+    let page = browser.get(api, "/register").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text().contains("checked"), "no consent box is ticked");
+    let csrf = hidden(&page.text(), "csrf");
+    let done = browser
+        .post(
+            api,
+            "/register",
+            &[
+                ("csrf", &csrf),
+                ("first_name", PERSON_NAME),
+                ("email", PERSON_EMAIL),
+                ("password", "Пароль-Сәуле-2025"),
+                ("consent", "notifications"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::CREATED, "{}", done.text());
+    let csrf = hidden(&done.text(), "csrf");
+    let signed_in = browser
+        .post(
+            api,
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", PERSON_EMAIL),
+                ("password", "Пароль-Сәуле-2025"),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.headers[header::LOCATION], "/me");
+    assert!(browser.jar.contains_key("__Host-vintrova-session"));
+}
+
+#[tokio::test]
+async fn a_person_registers_sees_their_data_withdraws_a_consent_and_files_a_request_in_the_browser()
+{
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    // Refusing cookies is one click, like accepting.
+    let home = browser.get(&api, "/").await;
+    assert!(home.text().contains("value=\"accept\"") && home.text().contains("value=\"refuse\""));
+    let csrf = hidden(&home.text(), "csrf");
+    let refused = browser
+        .post(
+            &api,
+            "/cookies",
+            &[("csrf", &csrf), ("choice", "refuse"), ("next", "/")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.jar["__Host-vintrova-cookies"], "essential");
+    assert!(
+        !browser
+            .get(&api, "/")
+            .await
+            .text()
+            .contains("value=\"refuse\""),
+        "asked once"
+    );
+
+    registered(&api, &mut browser).await;
+    let me = browser.get(&api, "/me").await;
+    assert_eq!(me.status, StatusCode::OK);
+    let text = me.text();
+    assert!(
+        text.contains(PERSON_EMAIL) && text.contains(PERSON_NAME),
+        "every value held is shown"
+    );
+    assert!(
+        text.contains("Регистрационная форма на сайте"),
+        "with its source"
+    );
+    assert!(
+        text.contains("Согласие"),
+        "and its basis (contact data: consent, the policy says)"
+    );
+    assert!(
+        text.contains("пока вы пользуетесь услугами"),
+        "and when it goes"
+    );
+
+    let consents = browser.get(&api, "/me/consents").await;
+    assert!(
+        consents.text().contains("value=\"withdrawn\""),
+        "notifications can be withdrawn"
+    );
+    let csrf = hidden(&consents.text(), "csrf");
+    let forged = browser
+        .post(
+            &api,
+            "/me/consents",
+            &[
+                ("csrf", "forged"),
+                ("purpose", "notifications"),
+                ("action", "withdrawn"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let withdrawn = browser
+        .post(
+            &api,
+            "/me/consents",
+            &[
+                ("csrf", &csrf),
+                ("purpose", "notifications"),
+                ("action", "withdrawn"),
+            ],
+        )
+        .await;
+    assert_eq!(withdrawn.status, StatusCode::OK);
+    assert!(withdrawn.text().contains("Готово"));
+    let found = api
+        .authed(
+            "POST",
+            "/api/v1/subjects/lookup",
+            Some(json!({"field": "contact.email", "value": PERSON_EMAIL})),
+        )
+        .await
+        .json()["subjects"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = api
+        .authed(
+            "GET",
+            &format!("/api/v1/subjects/{found}/purposes/notifications"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        refused.json()["rule"],
+        "consent_withdrawn",
+        "the withdrawal took effect at once"
+    );
+
+    let requests = browser.get(&api, "/me/requests").await;
+    for right in [
+        "information",
+        "access",
+        "rectification",
+        "erasure",
+        "restriction",
+        "consent_withdrawal",
+        "marketing_objection",
+    ] {
+        assert!(
+            requests.text().contains(&format!("value=\"{right}\"")),
+            "{right} can be filed"
+        );
+    }
+    let csrf = hidden(&requests.text(), "csrf");
+    let filed = browser
+        .post(
+            &api,
+            "/me/requests",
+            &[
+                ("csrf", &csrf),
+                ("right", "access"),
+                ("description", "Копия"),
+            ],
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::OK);
+    assert!(filed.text().contains("Запрос принят"), "{}", filed.text());
+    assert!(
+        filed.text().contains("Выполнен") || filed.text().contains("Подтверждён"),
+        "its state is shown"
+    );
+
+    let csrf = hidden(&filed.text(), "csrf");
+    let out = browser.post(&api, "/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let after = browser.get(&api, "/me").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert_eq!(after.headers[header::LOCATION], "/sign-in");
+}
+
+#[tokio::test]
+async fn every_page_in_every_language_is_translated_has_a_csp_and_no_personal_data_in_urls() {
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    registered(&api, &mut browser).await;
+    let keys: Vec<String> =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/locales/ru/site.ftl"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.to_string()))
+            .collect();
+    let pages = [
+        "/",
+        "/policy",
+        "/register",
+        "/sign-in",
+        "/me",
+        "/me/consents",
+        "/me/requests",
+        "/no-such-page",
+    ];
+    for (lang, heading) in [
+        ("ru", "Политика конфиденциальности"),
+        ("kk", "Құпиялылық саясаты"),
+        ("en", "Privacy policy"),
+    ] {
+        for page in pages {
+            let reply = browser.get(&api, &format!("{page}?lang={lang}")).await;
+            let html = reply.text();
+            assert!(
+                reply.status.is_success() || reply.status == StatusCode::NOT_FOUND,
+                "{page} {lang}: {}",
+                reply.status
+            );
+            assert!(
+                html.contains(&format!("<html lang=\"{lang}\">")),
+                "{page} in {lang}"
+            );
+            assert!(
+                html.contains(heading),
+                "{page} in {lang} has the navigation in its language"
+            );
+            assert_secure_headers(&reply, page);
+            for key in &keys {
+                assert!(
+                    !html.contains(&format!(">{key}<")),
+                    "{page} in {lang} shows the key {key}"
+                );
+            }
+            assert!(html.len() < 300_000, "{page} is small");
+            for url in html
+                .split("href=\"")
+                .skip(1)
+                .chain(html.split("action=\"").skip(1))
+            {
+                let url = url.split('"').next().unwrap();
+                assert!(
+                    !url.contains("saule") && !url.contains("%40") && !url.contains('@')
+                        || url.starts_with("mailto:info@"),
+                    "{page}: {url}"
+                );
+            }
+        }
+    }
+    // The language sticks, and the switch goes back only to a local page.
+    let switched = browser.get(&api, "/lang?to=kk&next=/policy").await;
+    assert_eq!(switched.headers[header::LOCATION], "/policy");
+    assert!(
+        browser
+            .get(&api, "/")
+            .await
+            .text()
+            .contains("<html lang=\"kk\">")
+    );
+    let outside = browser.get(&api, "/lang?to=en&next=//evil.example").await;
+    assert_eq!(outside.headers[header::LOCATION], "/");
+    // The policy page is the policy: every purpose and retention rule, with its terms.
+    let policy = browser.get(&api, "/policy?lang=en").await.text();
+    for text in [
+        "Processing payments and keeping financial records",
+        "Data of graduates",
+        "info@vintrova.com",
+        "Kentau",
+    ] {
+        assert!(policy.contains(text), "the policy page shows {text}");
+    }
+}

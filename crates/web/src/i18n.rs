@@ -1,0 +1,174 @@
+//! The pages' three languages (R1.2): Russian by default, Kazakh and English one click away.
+//! Texts live in `locales/{ru,kk,en}/site.ftl` (Fluent, for Russian and Kazakh plural rules);
+//! a test checks every key exists in all three and every key a template uses exists. Dates are
+//! written the locale's way, in Almaty time.
+
+use std::collections::HashMap;
+
+use axum::http::HeaderMap;
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{Loader, static_loader};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use unic_langid::LanguageIdentifier;
+
+use crate::access::cookie;
+
+static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "ru",
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+/// The language cookie: remembered between visits, this origin only.
+pub const LANG_COOKIE: &str = "__Host-vintrova-lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Ru,
+    Kk,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::Ru, Lang::Kk, Lang::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ru => "ru",
+            Lang::Kk => "kk",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// The page's language: `?lang=` first (a link someone shared), then the cookie, then
+    /// Russian.
+    pub fn of(query_lang: Option<&str>, headers: &HeaderMap) -> Lang {
+        query_lang
+            .and_then(Lang::parse)
+            .or_else(|| cookie(headers, LANG_COOKIE).and_then(Lang::parse))
+            .unwrap_or(Lang::Ru)
+    }
+
+    fn id(self) -> LanguageIdentifier {
+        self.code()
+            .parse()
+            .expect("ru, kk and en are language identifiers")
+    }
+}
+
+/// The texts of one language, as templates use them.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+impl Tr {
+    pub fn new(lang: Lang) -> Self {
+        Tr { lang }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    /// The text for `key`; a missing key shows as itself (and fails the key test).
+    pub fn get(&self, key: &str) -> String {
+        LOCALES
+            .try_lookup(&self.lang.id(), key)
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    /// The text for `key` with its `{ $name }` arguments.
+    pub fn with(&self, key: &str, args: &[(&str, String)]) -> String {
+        let args: HashMap<std::borrow::Cow<'static, str>, FluentValue> = args
+            .iter()
+            .map(|(k, v)| (k.to_string().into(), FluentValue::from(v.clone())))
+            .collect();
+        LOCALES
+            .try_lookup_with_args(&self.lang.id(), key, &args)
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    /// A day as the locale writes it: «26 ноября 2026 г.», «2026 ж. 26 қараша», "26 November 2026".
+    pub fn date(&self, day: Date) -> String {
+        self.with(
+            "date-format",
+            &[
+                ("day", day.day().to_string()),
+                ("month", self.get(&format!("month-{}", day.month()))),
+                ("year", day.year().to_string()),
+            ],
+        )
+    }
+
+    /// A moment as its day in Almaty.
+    pub fn day_of(&self, at: Timestamp) -> String {
+        let zone = vintrova_policy::zone("Asia/Almaty").expect("the bundled zone database");
+        self.date(at.to_zoned_datetime(zone).date())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn keys(lang: &str) -> BTreeSet<String> {
+        let path = format!("{}/locales/{lang}/site.ftl", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_string()))
+            .filter(|k| !k.starts_with('#') && !k.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn every_key_exists_in_all_three_languages() {
+        let ru = keys("ru");
+        assert!(ru.len() > 100);
+        for lang in ["kk", "en"] {
+            assert_eq!(ru, keys(lang), "{lang} differs from ru");
+        }
+    }
+
+    #[test]
+    fn every_key_the_templates_and_pages_use_is_translated() {
+        let known = keys("ru");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        let mut sources: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect();
+        sources.push(include_str!("site.rs").to_string());
+        let mut used = BTreeSet::new();
+        for source in &sources {
+            for marker in ["t.get(\"", "t.with(\""] {
+                for piece in source.split(marker).skip(1) {
+                    used.insert(piece.split('"').next().unwrap().to_string());
+                }
+            }
+        }
+        assert!(used.len() > 50, "{used:?}");
+        let missing: Vec<_> = used.difference(&known).collect();
+        assert!(missing.is_empty(), "untranslated keys: {missing:?}");
+    }
+
+    #[test]
+    fn dates_are_written_the_locales_way() {
+        let day = jiff::civil::date(2026, 11, 26);
+        assert_eq!(Tr::new(Lang::Ru).date(day), "26 ноября 2026 г.");
+        assert_eq!(Tr::new(Lang::Kk).date(day), "2026 ж. 26 қараша");
+        assert_eq!(Tr::new(Lang::En).date(day), "26 November 2026");
+        // 19:30 UTC is already the next day in Almaty (UTC+5).
+        let late: Timestamp = "2026-11-26T19:30:00Z".parse().unwrap();
+        assert_eq!(Tr::new(Lang::En).day_of(late), "27 November 2026");
+    }
+}

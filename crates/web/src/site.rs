@@ -1,0 +1,878 @@
+//! The public site and the person's privacy center, server-rendered in three languages and
+//! usable without JavaScript: home, the policy rendered from `policy/vintrova.toml`, the cookie
+//! banner (refusing as easy as accepting), registration with unticked consents, sign-in, "my
+//! data", consents with one-click withdrawal, and rights requests.
+//!
+//! Every form carries a CSRF token: a double-submit cookie before sign-in, the session's own
+//! token after. The person's session travels in a `__Host-` cookie; no personal datum is ever
+//! in a URL.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use vintrova_core::consent::{Channel, ConsentAction};
+use vintrova_core::requests::AnswerChannel;
+use vintrova_core::rights::RightKind;
+use vintrova_core::staff::csrf_token;
+use vintrova_core::{Actor, CoreError};
+use vintrova_policy::LegalBasis;
+
+use crate::AppState;
+use crate::access::{cookie, same_token};
+use crate::i18n::{LANG_COOKIE, Lang, Tr};
+use crate::security::Door;
+
+/// The person's session.
+pub const SESSION_COOKIE: &str = "__Host-vintrova-session";
+/// The pre-session forms' double-submit token.
+pub const FORM_COOKIE: &str = "__Host-vintrova-form";
+/// The cookie banner's answer: `analytics` or `essential`. Itself essential.
+pub const CHOICE_COOKIE: &str = "__Host-vintrova-cookies";
+
+fn host_cookie(name: &str, value: &str, max_age: Option<u32>) -> HeaderValue {
+    let age = max_age
+        .map(|s| format!("; Max-Age={s}"))
+        .unwrap_or_default();
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict{age}"
+    ))
+    .expect("tokens and words are header values")
+}
+
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's randomness");
+    hex::encode(bytes)
+}
+
+/// One visit: its language, who is signed in, its CSRF token, and the cookies to set.
+pub struct Visit {
+    pub t: Tr,
+    path: String,
+    session: Option<(String, Uuid)>,
+    form_token: String,
+    cookies: Vec<HeaderValue>,
+    cookie_choice: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Visit {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let query = Query::<LangQuery>::try_from_uri(&parts.uri)
+            .map(|q| q.0.lang)
+            .unwrap_or(None);
+        let lang = Lang::of(query.as_deref(), &parts.headers);
+        let mut cookies = vec![];
+        if query.as_deref().and_then(Lang::parse).is_some() {
+            cookies.push(host_cookie(LANG_COOKIE, lang.code(), Some(31_536_000)));
+        }
+        let session = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) => state
+                .app
+                .session(token)
+                .await
+                .ok()
+                .map(|subject| (token.to_string(), subject)),
+            None => None,
+        };
+        let form_token = match cookie(&parts.headers, FORM_COOKIE) {
+            Some(token) if token.len() == 64 => token.to_string(),
+            _ => {
+                let token = random_token();
+                cookies.push(host_cookie(FORM_COOKIE, &token, None));
+                token
+            }
+        };
+        Ok(Visit {
+            t: Tr::new(lang),
+            path: parts.uri.path().to_string(),
+            session,
+            form_token,
+            cookies,
+            cookie_choice: cookie(&parts.headers, CHOICE_COOKIE).map(str::to_string),
+        })
+    }
+}
+
+impl Visit {
+    /// The token this visit's forms carry.
+    fn csrf(&self) -> String {
+        match &self.session {
+            Some((token, _)) => csrf_token(token),
+            None => self.form_token.clone(),
+        }
+    }
+
+    fn csrf_ok(&self, presented: &str) -> bool {
+        same_token(presented, &self.csrf())
+    }
+
+    fn subject(&self) -> Option<Uuid> {
+        self.session.as_ref().map(|(_, s)| *s)
+    }
+
+    fn actor(&self) -> Option<Actor> {
+        self.subject().map(|s| Actor::new("person", &s.to_string()))
+    }
+
+    fn chrome(&self, state: &AppState) -> Chrome {
+        let policy = state.app.policy();
+        let t = self.t;
+        let contact = &policy.contact;
+        let days: Vec<String> = contact
+            .hours
+            .days
+            .iter()
+            .map(|d| t.get(&format!("day-{}", format!("{d:?}").to_lowercase())))
+            .collect();
+        Chrome {
+            t,
+            path: self.path.clone(),
+            signed_in: self.session.is_some(),
+            cookie_banner: self.cookie_choice.is_none(),
+            csrf: self.csrf(),
+            languages: Lang::ALL
+                .into_iter()
+                .map(|l| (l.code(), Tr::new(l).get("lang-name"), l == t.lang))
+                .collect(),
+            message: None,
+            problems: vec![],
+            contact_name: contact.name.get(t.code()).to_string(),
+            contact_email: contact.email.clone(),
+            contact_phone: contact.phone.clone(),
+            hours: t.with(
+                "footer-hours",
+                &[
+                    ("days", days.join(", ")),
+                    ("opens", contact.hours.opens.strftime("%H:%M").to_string()),
+                    ("closes", contact.hours.closes.strftime("%H:%M").to_string()),
+                ],
+            ),
+            operator: policy.operator.name.clone(),
+        }
+    }
+
+    /// Render a page with this visit's cookies.
+    fn page(self, status: StatusCode, page: impl Template) -> Response {
+        let body = page.render().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a page failed to render");
+            String::from("<!doctype html><title>Vintrova</title><p>Error</p>")
+        });
+        self.respond((status, Html(body)).into_response())
+    }
+
+    fn respond(self, mut response: Response) -> Response {
+        for c in self.cookies {
+            response.headers_mut().append(header::SET_COOKIE, c);
+        }
+        response
+    }
+
+    fn redirect(self, to: &str) -> Response {
+        self.respond(Redirect::to(to).into_response())
+    }
+}
+
+/// What every page shares: language, navigation, the banner, the footer's contacts.
+pub struct Chrome {
+    pub t: Tr,
+    pub path: String,
+    pub signed_in: bool,
+    pub cookie_banner: bool,
+    pub csrf: String,
+    pub languages: Vec<(&'static str, String, bool)>,
+    pub message: Option<String>,
+    pub problems: Vec<String>,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub contact_phone: String,
+    pub hours: String,
+    pub operator: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    c: Chrome,
+    notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    c: Chrome,
+    title: String,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+struct PolicyPage {
+    c: Chrome,
+    version: String,
+    operator: String,
+    address: String,
+    categories: Vec<(String, String, String)>,
+    purposes: Vec<(String, String, String)>,
+    retention: Vec<(String, String, String)>,
+    recipients: Vec<(String, String, String)>,
+    rights: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    c: Chrome,
+    consents: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    c: Chrome,
+}
+
+struct DataRow {
+    field: String,
+    value: String,
+    purposes: String,
+    basis: String,
+    source: String,
+    deleted: String,
+}
+
+#[derive(Template)]
+#[template(path = "me.html")]
+struct MePage {
+    c: Chrome,
+    rows: Vec<DataRow>,
+}
+
+struct ConsentRow {
+    key: String,
+    name: String,
+    state: String,
+    granted: bool,
+}
+
+#[derive(Template)]
+#[template(path = "consents.html")]
+struct ConsentsPage {
+    c: Chrome,
+    rows: Vec<ConsentRow>,
+}
+
+struct RequestRow {
+    right: String,
+    received: String,
+    state: String,
+    due: String,
+}
+
+#[derive(Template)]
+#[template(path = "requests.html")]
+struct RequestsPage {
+    c: Chrome,
+    rows: Vec<RequestRow>,
+    rights: Vec<(String, String)>,
+}
+
+fn basis(t: &Tr, basis: LegalBasis) -> String {
+    t.get(&format!("basis-{}", basis.as_str()))
+}
+
+fn right_name(t: &Tr, right: RightKind) -> String {
+    t.get(&format!("right-{}", right.as_str()))
+}
+
+pub async fn home(State(state): State<AppState>, visit: Visit) -> Response {
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, HomePage { c, notice: None })
+}
+
+pub async fn policy(State(state): State<AppState>, visit: Visit) -> Response {
+    let p = state.app.policy();
+    let t = visit.t;
+    let lang = t.code();
+    let category_name = |key: &str| {
+        p.category(key)
+            .map_or(key.to_string(), |c| c.name.get(lang).to_string())
+    };
+    let page = PolicyPage {
+        version: t.with(
+            "policy-version",
+            &[
+                ("version", p.version.clone()),
+                ("date", t.date(p.effective)),
+            ],
+        ),
+        operator: t.with("policy-operator", &[("name", p.operator.name.clone())]),
+        address: p.contact.address.clone(),
+        categories: p
+            .categories
+            .iter()
+            .map(|c| {
+                let fields: Vec<&str> = c.fields.iter().map(|f| f.name.get(lang)).collect();
+                (
+                    c.name.get(lang).to_string(),
+                    fields.join(", "),
+                    basis(&t, c.legal_basis),
+                )
+            })
+            .collect(),
+        purposes: p
+            .purposes
+            .iter()
+            .map(|pu| {
+                let categories: Vec<String> =
+                    pu.categories.iter().map(|c| category_name(c)).collect();
+                (
+                    pu.name.get(lang).to_string(),
+                    basis(&t, pu.legal_basis),
+                    categories.join(", "),
+                )
+            })
+            .collect(),
+        retention: p
+            .retention_rules
+            .iter()
+            .map(|r| {
+                (
+                    r.name.get(lang).to_string(),
+                    r.term.clone(),
+                    r.ground.get(lang).to_string(),
+                )
+            })
+            .collect(),
+        recipients: p
+            .recipients
+            .iter()
+            .map(|r| {
+                let countries: Vec<String> = r
+                    .countries
+                    .iter()
+                    .map(|code| {
+                        p.countries
+                            .iter()
+                            .find(|c| &c.code == code)
+                            .map_or(code.clone(), |c| c.name.get(lang).to_string())
+                    })
+                    .collect();
+                (
+                    r.name.get(lang).to_string(),
+                    r.role.get(lang).to_string(),
+                    countries.join(", "),
+                )
+            })
+            .collect(),
+        rights: RightKind::ALL.iter().map(|r| right_name(&t, *r)).collect(),
+        c: visit.chrome(&state),
+    };
+    visit.page(StatusCode::OK, page)
+}
+
+#[derive(Deserialize)]
+pub struct LangSwitch {
+    to: String,
+    next: Option<String>,
+}
+
+/// Switch language and go back where the person was (a local path only).
+pub async fn switch_language(Query(q): Query<LangSwitch>) -> Response {
+    let lang = Lang::parse(&q.to).unwrap_or(Lang::Ru);
+    let next = q
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or_else(|| "/".into());
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        host_cookie(LANG_COOKIE, lang.code(), Some(31_536_000)),
+    );
+    response
+}
+
+#[derive(Deserialize)]
+pub struct CookieChoice {
+    csrf: String,
+    choice: String,
+    next: Option<String>,
+}
+
+/// The banner's answer: remembered in an essential cookie, and for a signed-in person recorded
+/// in the consent ledger as a cookie-banner consent to analytics.
+pub async fn cookies(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<CookieChoice>,
+) -> Response {
+    if !visit.csrf_ok(&form.csrf) {
+        return expired(&state, visit);
+    }
+    let accept = form.choice == "accept";
+    if let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) {
+        let action = if accept {
+            ConsentAction::Granted
+        } else {
+            ConsentAction::Withdrawn
+        };
+        if let Err(e) = state
+            .app
+            .record_consent(
+                &actor,
+                subject,
+                "learning_analytics",
+                action,
+                Channel::CookieBanner,
+                None,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "the cookie choice could not be recorded");
+        }
+    }
+    let next = form
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    let mut visit = visit;
+    visit.cookies.push(host_cookie(
+        CHOICE_COOKIE,
+        if accept { "analytics" } else { "essential" },
+        Some(31_536_000),
+    ));
+    visit.redirect(&next)
+}
+
+fn expired(state: &AppState, visit: Visit) -> Response {
+    let c = visit.chrome(state);
+    let t = visit.t;
+    visit.page(
+        StatusCode::FORBIDDEN,
+        MessagePage {
+            c,
+            title: t.get("form-expired"),
+            text: t.get("form-expired"),
+        },
+    )
+}
+
+fn consent_purposes(state: &AppState, t: &Tr) -> Vec<(String, String)> {
+    state
+        .app
+        .policy()
+        .purposes
+        .iter()
+        .filter(|p| p.legal_basis == LegalBasis::Consent)
+        .map(|p| (p.key.clone(), p.name.get(t.code()).to_string()))
+        .collect()
+}
+
+pub async fn register_page(State(state): State<AppState>, visit: Visit) -> Response {
+    let consents = consent_purposes(&state, &visit.t);
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, RegisterPage { c, consents })
+}
+
+/// The registration form: repeated `consent` fields, so read as pairs.
+pub async fn register(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let one = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    if !visit.csrf_ok(&one("csrf")) {
+        return expired(&state, visit);
+    }
+    let consents: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "consent")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let email = one("email");
+    if let Err(throttled) = state
+        .limits
+        .account(Door::Registration, &email, state.app.now())
+    {
+        return visit.respond(throttled.into_response());
+    }
+    let mut contact = json!({ "email": email });
+    for name in ["first_name", "last_name"] {
+        let value = one(name);
+        if !value.is_empty() {
+            contact[name] = Value::String(value);
+        }
+    }
+    let outcome = match state.app.parse_json(&json!({ "contact": contact })) {
+        Ok(values) => {
+            state
+                .app
+                .register(
+                    &Actor::new("site", "registration"),
+                    values,
+                    &one("password"),
+                    consents,
+                )
+                .await
+        }
+        Err(invalid) => Err(CoreError::Invalid(invalid)),
+    };
+    match outcome {
+        Ok(_) => {
+            let mut c = visit.chrome(&state);
+            c.message = Some(visit.t.get("register-done"));
+            visit.page(StatusCode::CREATED, SignInPage { c })
+        }
+        Err(CoreError::Invalid(invalid)) => {
+            let consents = consent_purposes(&state, &visit.t);
+            let mut c = visit.chrome(&state);
+            c.problems = invalid
+                .problems
+                .iter()
+                .map(|p| format!("{}: {} — {}", p.field, p.problem, p.expected))
+                .collect();
+            visit.page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                RegisterPage { c, consents },
+            )
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
+fn failed(state: &AppState, visit: Visit, e: CoreError) -> Response {
+    let operation = Uuid::now_v7();
+    tracing::error!(%operation, error = %e, "a page failed");
+    let c = visit.chrome(state);
+    visit.page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        MessagePage {
+            c,
+            title: "Vintrova".into(),
+            text: format!("{operation}"),
+        },
+    )
+}
+
+pub async fn sign_in_page(State(state): State<AppState>, visit: Visit) -> Response {
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, SignInPage { c })
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    if !visit.csrf_ok(&form.csrf) {
+        return expired(&state, visit);
+    }
+    if let Err(throttled) = state
+        .limits
+        .account(Door::SignIn, &form.email, state.app.now())
+    {
+        return visit.respond(throttled.into_response());
+    }
+    match state.app.sign_in(&form.email, &form.password).await {
+        Ok(session) => {
+            let mut visit = visit;
+            visit
+                .cookies
+                .push(host_cookie(SESSION_COOKIE, &session.token, None));
+            visit.redirect("/me")
+        }
+        Err(_) => {
+            let mut c = visit.chrome(&state);
+            c.problems = vec![visit.t.get("sign-in-failed")];
+            visit.page(StatusCode::UNAUTHORIZED, SignInPage { c })
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if !visit.csrf_ok(&form.csrf) {
+        return expired(&state, visit);
+    }
+    if let Some((token, _)) = &visit.session {
+        let _ = state.app.sign_out(token).await;
+    }
+    let mut visit = visit;
+    visit.session = None;
+    visit.cookies.push(host_cookie(SESSION_COOKIE, "", Some(0)));
+    visit.redirect("/")
+}
+
+/// "My data": every value held, with its purposes, basis, source and deletion date.
+pub async fn my_data(State(state): State<AppState>, visit: Visit) -> Response {
+    let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) else {
+        return visit.redirect("/sign-in");
+    };
+    let export = match state.app.export(&actor, subject).await {
+        Ok(export) => export,
+        Err(e) => return failed(&state, visit, e),
+    };
+    let t = visit.t;
+    let p = state.app.policy();
+    let lang = t.code();
+    let rows = export
+        .values
+        .iter()
+        .map(|v| DataRow {
+            field: p.field(&v.field).map_or(v.field.clone(), |(c, f)| {
+                format!("{} — {}", c.name.get(lang), f.name.get(lang))
+            }),
+            value: match &v.value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+            purposes: v
+                .purposes
+                .iter()
+                .map(|u| {
+                    p.purpose(&u.purpose)
+                        .map_or(u.purpose.clone(), |pu| pu.name.get(lang).to_string())
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            basis: basis(&t, v.legal_basis),
+            source: p
+                .sources
+                .iter()
+                .find(|s| s.key == v.source)
+                .map_or(v.source.clone(), |s| s.name.get(lang).to_string()),
+            deleted: v
+                .retention
+                .delete_after
+                .map_or_else(|| t.get("me-while-used"), |at| t.day_of(at)),
+        })
+        .collect();
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, MePage { c, rows })
+}
+
+pub async fn consents_page(State(state): State<AppState>, visit: Visit) -> Response {
+    render_consents(&state, visit, None).await
+}
+
+async fn render_consents(state: &AppState, visit: Visit, message: Option<String>) -> Response {
+    let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) else {
+        return visit.redirect("/sign-in");
+    };
+    let export = match state.app.export(&actor, subject).await {
+        Ok(export) => export,
+        Err(e) => return failed(state, visit, e),
+    };
+    let t = visit.t;
+    let rows = consent_purposes(state, &t)
+        .into_iter()
+        .map(|(key, name)| {
+            let last = export.consents.iter().rev().find(|e| e.purpose == key);
+            let (state, granted) = match last {
+                Some(e) if e.action == ConsentAction::Granted => (
+                    t.with("consents-granted", &[("date", t.day_of(e.at))]),
+                    true,
+                ),
+                Some(e) => (
+                    t.with("consents-withdrawn", &[("date", t.day_of(e.at))]),
+                    false,
+                ),
+                None => (t.get("consents-none"), false),
+            };
+            ConsentRow {
+                key,
+                name,
+                state,
+                granted,
+            }
+        })
+        .collect();
+    let mut c = visit.chrome(state);
+    c.message = message;
+    visit.page(StatusCode::OK, ConsentsPage { c, rows })
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    csrf: String,
+    purpose: String,
+    action: String,
+}
+
+/// One click: give or withdraw a consent, recorded in the ledger from the cabinet.
+pub async fn change_consent(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    if !visit.csrf_ok(&form.csrf) {
+        return expired(&state, visit);
+    }
+    let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) else {
+        return visit.redirect("/sign-in");
+    };
+    let action = if form.action == "granted" {
+        ConsentAction::Granted
+    } else {
+        ConsentAction::Withdrawn
+    };
+    match state
+        .app
+        .record_consent(
+            &actor,
+            subject,
+            &form.purpose,
+            action,
+            Channel::Cabinet,
+            None,
+        )
+        .await
+    {
+        Ok(_) => {
+            let done = visit.t.get("consents-done");
+            render_consents(&state, visit, Some(done)).await
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
+pub async fn requests_page(State(state): State<AppState>, visit: Visit) -> Response {
+    render_requests(&state, visit, None).await
+}
+
+async fn render_requests(state: &AppState, visit: Visit, message: Option<String>) -> Response {
+    let Some(subject) = visit.subject() else {
+        return visit.redirect("/sign-in");
+    };
+    let requests = match state.app.requests_of(subject).await {
+        Ok(r) => r,
+        Err(e) => return failed(state, visit, e),
+    };
+    let t = visit.t;
+    let rows = requests
+        .iter()
+        .map(|r| RequestRow {
+            right: right_name(&t, r.right),
+            received: t.day_of(r.received_at),
+            state: t.get(&format!("state-{}", r.state.as_str())),
+            due: t.date(r.due_on),
+        })
+        .collect();
+    let rights = RightKind::ALL
+        .iter()
+        .map(|r| (r.as_str().to_string(), right_name(&t, *r)))
+        .collect();
+    let mut c = visit.chrome(state);
+    c.message = message;
+    visit.page(StatusCode::OK, RequestsPage { c, rows, rights })
+}
+
+#[derive(Deserialize)]
+pub struct RequestForm {
+    csrf: String,
+    right: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// File a rights request from the cabinet: the session is the identity check.
+pub async fn file_request(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<RequestForm>,
+) -> Response {
+    if !visit.csrf_ok(&form.csrf) {
+        return expired(&state, visit);
+    }
+    let (Some(actor), Some((token, _))) = (visit.actor(), visit.session.clone()) else {
+        return visit.redirect("/sign-in");
+    };
+    let Some(right) = RightKind::parse(&form.right) else {
+        return render_requests(&state, visit, None).await;
+    };
+    if let Err(throttled) = state
+        .limits
+        .account(Door::RequestIntake, &token, state.app.now())
+    {
+        return visit.respond(throttled.into_response());
+    }
+    match state
+        .app
+        .request_in_cabinet(
+            &actor,
+            &token,
+            right,
+            &form.description,
+            AnswerChannel::Cabinet,
+        )
+        .await
+    {
+        Ok(request) => {
+            let filed = visit
+                .t
+                .with("requests-filed", &[("date", visit.t.date(request.due_on))]);
+            render_requests(&state, visit, Some(filed)).await
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
+/// 404 as a page, in the visitor's language.
+pub async fn not_found(State(state): State<AppState>, visit: Visit) -> Response {
+    let c = visit.chrome(&state);
+    let t = visit.t;
+    visit.page(
+        StatusCode::NOT_FOUND,
+        MessagePage {
+            c,
+            title: t.get("not-found-title"),
+            text: t.get("not-found-text"),
+        },
+    )
+}
+
+pub const STYLESHEET: &str = include_str!("../assets/site.css");
+
+pub async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        STYLESHEET,
+    )
+        .into_response()
+}
