@@ -148,6 +148,7 @@ mod tests {
             .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
             .collect();
         sources.push(include_str!("site.rs").to_string());
+        sources.push(include_str!("console.rs").to_string());
         let mut used = BTreeSet::new();
         for source in &sources {
             for marker in ["t.get(\"", "t.with(\""] {

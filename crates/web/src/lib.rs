@@ -262,6 +262,19 @@ pub fn router(state: AppState) -> Router {
             get(console::enroll_page).post(console::enroll),
         )
         .route("/staff/sign-out", post(console::sign_out))
+        .route("/staff/requests", get(console::requests))
+        .route("/staff/requests/{id}/verify", post(console::verify_request))
+        .route("/staff/requests/{id}/fulfil", post(console::fulfil_request))
+        .route(
+            "/staff/lookup",
+            get(console::lookup_page).post(console::lookup),
+        )
+        .route("/staff/subjects/{id}", get(console::subject))
+        .route("/staff/incidents", get(console::incidents))
+        .route("/staff/audit", get(console::audit))
+        .route("/staff/team", get(console::team).post(console::add_staff))
+        .route("/staff/team/paperwork", post(console::record_paperwork))
+        .route("/staff/recipients", get(console::recipients))
         .route("/", get(site::home))
         .route("/policy", get(site::policy))
         .route("/lang", get(site::switch_language))
@@ -282,7 +295,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::scrape))
-        .route("/assets/console.css", get(console::stylesheet))
         .route("/assets/site.css", get(site::stylesheet))
         .nest("/api/v1", v1)
         .merge(console)

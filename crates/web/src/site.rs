@@ -35,7 +35,7 @@ pub const FORM_COOKIE: &str = "__Host-vintrova-form";
 /// The cookie banner's answer: `analytics` or `essential`. Itself essential.
 pub const CHOICE_COOKIE: &str = "__Host-vintrova-cookies";
 
-fn host_cookie(name: &str, value: &str, max_age: Option<u32>) -> HeaderValue {
+pub(crate) fn host_cookie(name: &str, value: &str, max_age: Option<u32>) -> HeaderValue {
     let age = max_age
         .map(|s| format!("; Max-Age={s}"))
         .unwrap_or_default();
@@ -56,8 +56,8 @@ pub struct Visit {
     pub t: Tr,
     path: String,
     session: Option<(String, Uuid)>,
-    form_token: String,
-    cookies: Vec<HeaderValue>,
+    pub(crate) form_token: String,
+    pub(crate) cookies: Vec<HeaderValue>,
     cookie_choice: Option<String>,
 }
 
@@ -130,7 +130,7 @@ impl Visit {
         self.subject().map(|s| Actor::new("person", &s.to_string()))
     }
 
-    fn chrome(&self, state: &AppState) -> Chrome {
+    pub(crate) fn chrome(&self, state: &AppState) -> Chrome {
         let policy = state.app.policy();
         let t = self.t;
         let contact = &policy.contact;
@@ -140,9 +140,22 @@ impl Visit {
             .iter()
             .map(|d| t.get(&format!("day-{}", format!("{d:?}").to_lowercase())))
             .collect();
+        let mut nav = vec![("/policy".to_string(), t.get("nav-policy"))];
+        if self.session.is_some() {
+            nav.push(("/me".into(), t.get("nav-my-data")));
+            nav.push(("/me/consents".into(), t.get("nav-consents")));
+            nav.push(("/me/requests".into(), t.get("nav-requests")));
+        } else {
+            nav.push(("/register".into(), t.get("nav-register")));
+            nav.push(("/sign-in".into(), t.get("nav-sign-in")));
+        }
         Chrome {
             t,
             path: self.path.clone(),
+            home: "/".into(),
+            brand: t.get("site-name"),
+            nav,
+            sign_out: self.session.is_some().then(|| "/sign-out".to_string()),
             signed_in: self.session.is_some(),
             cookie_banner: self.cookie_choice.is_none(),
             csrf: self.csrf(),
@@ -168,7 +181,7 @@ impl Visit {
     }
 
     /// Render a page with this visit's cookies.
-    fn page(self, status: StatusCode, page: impl Template) -> Response {
+    pub(crate) fn page(self, status: StatusCode, page: impl Template) -> Response {
         let body = page.render().unwrap_or_else(|e| {
             tracing::error!(error = %e, "a page failed to render");
             String::from("<!doctype html><title>Vintrova</title><p>Error</p>")
@@ -176,14 +189,14 @@ impl Visit {
         self.respond((status, Html(body)).into_response())
     }
 
-    fn respond(self, mut response: Response) -> Response {
+    pub(crate) fn respond(self, mut response: Response) -> Response {
         for c in self.cookies {
             response.headers_mut().append(header::SET_COOKIE, c);
         }
         response
     }
 
-    fn redirect(self, to: &str) -> Response {
+    pub(crate) fn redirect(self, to: &str) -> Response {
         self.respond(Redirect::to(to).into_response())
     }
 }
@@ -192,6 +205,11 @@ impl Visit {
 pub struct Chrome {
     pub t: Tr,
     pub path: String,
+    pub home: String,
+    pub brand: String,
+    pub nav: Vec<(String, String)>,
+    /// Where the sign-out form posts, when someone is signed in.
+    pub sign_out: Option<String>,
     pub signed_in: bool,
     pub cookie_banner: bool,
     pub csrf: String,
@@ -547,11 +565,7 @@ pub async fn register(
         Err(CoreError::Invalid(invalid)) => {
             let consents = consent_purposes(&state, &visit.t);
             let mut c = visit.chrome(&state);
-            c.problems = invalid
-                .problems
-                .iter()
-                .map(|p| format!("{}: {} — {}", p.field, p.problem, p.expected))
-                .collect();
+            c.problems = problems_of(&invalid);
             visit.page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 RegisterPage { c, consents },
@@ -559,6 +573,15 @@ pub async fn register(
         }
         Err(e) => failed(&state, visit, e),
     }
+}
+
+/// A refused form's problems, field by field, never repeating a value.
+fn problems_of(invalid: &vintrova_core::values::InvalidInput) -> Vec<String> {
+    invalid
+        .problems
+        .iter()
+        .map(|p| format!("{}: {} — {}", p.field, p.problem, p.expected))
+        .collect()
 }
 
 fn failed(state: &AppState, visit: Visit, e: CoreError) -> Response {
@@ -773,10 +796,15 @@ pub async fn change_consent(
 }
 
 pub async fn requests_page(State(state): State<AppState>, visit: Visit) -> Response {
-    render_requests(&state, visit, None).await
+    render_requests(&state, visit, None, vec![]).await
 }
 
-async fn render_requests(state: &AppState, visit: Visit, message: Option<String>) -> Response {
+async fn render_requests(
+    state: &AppState,
+    visit: Visit,
+    message: Option<String>,
+    problems: Vec<String>,
+) -> Response {
     let Some(subject) = visit.subject() else {
         return visit.redirect("/sign-in");
     };
@@ -798,9 +826,15 @@ async fn render_requests(state: &AppState, visit: Visit, message: Option<String>
         .iter()
         .map(|r| (r.as_str().to_string(), right_name(&t, *r)))
         .collect();
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let mut c = visit.chrome(state);
     c.message = message;
-    visit.page(StatusCode::OK, RequestsPage { c, rows, rights })
+    c.problems = problems;
+    visit.page(status, RequestsPage { c, rows, rights })
 }
 
 #[derive(Deserialize)]
@@ -824,7 +858,7 @@ pub async fn file_request(
         return visit.redirect("/sign-in");
     };
     let Some(right) = RightKind::parse(&form.right) else {
-        return render_requests(&state, visit, None).await;
+        return render_requests(&state, visit, None, vec![]).await;
     };
     if let Err(throttled) = state
         .limits
@@ -847,7 +881,10 @@ pub async fn file_request(
             let filed = visit
                 .t
                 .with("requests-filed", &[("date", visit.t.date(request.due_on))]);
-            render_requests(&state, visit, Some(filed)).await
+            render_requests(&state, visit, Some(filed), vec![]).await
+        }
+        Err(CoreError::Invalid(invalid)) => {
+            render_requests(&state, visit, None, problems_of(&invalid)).await
         }
         Err(e) => failed(&state, visit, e),
     }

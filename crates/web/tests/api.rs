@@ -1315,10 +1315,11 @@ async fn every_html_page_carries_the_security_headers_and_host_only_secure_cooki
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert_secure_headers(&out, "sign-out");
     assert!(
-        out.headers[header::SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .contains("Max-Age=0")
+        out.headers.get_all(header::SET_COOKIE).iter().any(|c| {
+            let c = c.to_str().unwrap();
+            c.starts_with("__Host-vintrova-staff=;") && c.contains("Max-Age=0")
+        }),
+        "the session cookie is cleared"
     );
     let after = api.send(get("/staff", &session)).await;
     assert_eq!(after.status, StatusCode::SEE_OTHER, "the session ended");
@@ -1974,4 +1975,161 @@ async fn every_page_in_every_language_is_translated_has_a_csp_and_no_personal_da
     ] {
         assert!(policy.contains(text), "the policy page shows {text}");
     }
+}
+
+#[tokio::test]
+async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_languages() {
+    let api = Api::new().await;
+    let mut person = Browser::default();
+    registered(&api, &mut person).await;
+    let requests = person.get(&api, "/me/requests").await;
+    let csrf = hidden(&requests.text(), "csrf");
+    let filed = person
+        .post(
+            &api,
+            "/me/requests",
+            &[
+                ("csrf", &csrf),
+                ("right", "access"),
+                ("description", "Копия всех данных"),
+            ],
+        )
+        .await;
+    assert!(filed.text().contains("Запрос принят"));
+
+    let dpo = api.staff("g.sadykova", Role::Dpo).await;
+    let mut staff = Browser::default();
+    let (name, value) = dpo.cookie.split_once('=').unwrap();
+    staff.jar.insert(name.into(), value.into());
+
+    let queue = staff.get(&api, "/staff/requests").await;
+    assert_eq!(queue.status, StatusCode::OK, "{}", queue.text());
+    let html = queue.text();
+    assert!(
+        html.contains("<svg") && html.contains("Открытые запросы по оставшимся дням"),
+        "the chart"
+    );
+    assert!(html.contains("осталось дней: 30"), "{html}");
+    let action = html
+        .split("action=\"/staff/requests/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        action.ends_with("/fulfil"),
+        "a cabinet request is verified by its session"
+    );
+    let csrf = hidden(&html, "csrf");
+    let done = staff
+        .post(
+            &api,
+            &format!("/staff/requests/{action}"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert!(
+        staff
+            .get(&api, "/staff/requests")
+            .await
+            .text()
+            .contains("Запросов пока нет")
+    );
+
+    // Look-up asks for a purpose; the audit log keeps it.
+    let lookup = staff.get(&api, "/staff/lookup").await;
+    let csrf = hidden(&lookup.text(), "csrf");
+    let found = staff
+        .post(
+            &api,
+            "/staff/lookup",
+            &[
+                ("csrf", &csrf),
+                ("field", "contact.email"),
+                ("value", PERSON_EMAIL),
+                ("purpose", "support"),
+            ],
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK);
+    let link = found
+        .text()
+        .split("href=\"/staff/subjects/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    assert!(!link.contains('@'), "no personal data in the link");
+    let subject = staff.get(&api, &format!("/staff/subjects/{link}")).await;
+    assert!(
+        subject.text().contains(PERSON_EMAIL),
+        "support sees the contact data"
+    );
+    let log = api.harness.app.store().audit_page(0, 1000).await.unwrap();
+    assert!(log.iter().any(|r| r.entry.action == "read"
+        && r.entry.purpose.as_deref() == Some("support")
+        && r.entry.actor.starts_with("staff:dpo:")));
+
+    let audit = staff.get(&api, "/staff/audit").await;
+    assert!(
+        audit.text().contains("Цепочка проверена"),
+        "{}",
+        audit.text()
+    );
+    let team = staff.get(&api, "/staff/team").await;
+    assert!(team.text().contains("g.sadykova") && team.text().contains("Записать документ"));
+
+    // Every console page, in every language: translated, with its CSP.
+    let keys: Vec<String> =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/locales/ru/site.ftl"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.to_string()))
+            .collect();
+    for lang in ["ru", "kk", "en"] {
+        for page in [
+            "/staff",
+            "/staff/requests",
+            "/staff/lookup",
+            "/staff/incidents",
+            "/staff/audit",
+            "/staff/team",
+            "/staff/recipients",
+            "/staff/sign-in",
+        ] {
+            let reply = staff.get(&api, &format!("{page}?lang={lang}")).await;
+            assert_eq!(reply.status, StatusCode::OK, "{page} {lang}");
+            let html = reply.text();
+            assert!(html.contains(&format!("<html lang=\"{lang}\">")));
+            assert_secure_headers(&reply, page);
+            for key in &keys {
+                assert!(
+                    !html.contains(&format!(">{key}<")),
+                    "{page} in {lang} shows the key {key}"
+                );
+            }
+        }
+    }
+
+    // A support agent is told why the queue stays shut.
+    let agent = api.staff("d.support", Role::Support).await;
+    let mut support = Browser::default();
+    let (name, value) = agent.cookie.split_once('=').unwrap();
+    support.jar.insert(name.into(), value.into());
+    let shut = support.get(&api, "/staff/requests?lang=en").await;
+    assert_eq!(shut.status, StatusCode::FORBIDDEN);
+    assert!(shut.text().contains("may not handle_requests"));
+    assert!(
+        !support
+            .get(&api, "/staff")
+            .await
+            .text()
+            .contains("/staff/requests"),
+        "and is not offered it"
+    );
 }
