@@ -190,6 +190,16 @@ pub struct DownloadRecord {
     pub expires_at: Timestamp,
 }
 
+fn open_copy(app: &Vintrova, record: &DownloadRecord) -> Result<serde_json::Value> {
+    let plaintext = vintrova_vault::open(
+        app.vault().outbox(),
+        &download_place(&hex::encode(&record.digest)),
+        &record.sealed,
+    )
+    .ok_or_else(|| CoreError::Internal("a stored copy does not open".into()))?;
+    serde_json::from_slice(&plaintext).map_err(|e| CoreError::Internal(e.to_string()))
+}
+
 /// How long a download link works.
 pub const DOWNLOAD_VALID: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 7);
 
@@ -740,13 +750,24 @@ impl Vintrova {
             .await?
             .filter(|r| r.expires_at > self.now())
             .ok_or(CoreError::Gone)?;
-        let plaintext = vintrova_vault::open(
-            self.vault().outbox(),
-            &download_place(&hex::encode(&digest)),
-            &record.sealed,
-        )
-        .ok_or_else(|| CoreError::Internal("a stored copy does not open".into()))?;
-        serde_json::from_slice(&plaintext).map_err(|e| CoreError::Internal(e.to_string()))
+        open_copy(self, &record)
+    }
+
+    /// The newest copy an access request made for this person, while it is kept, for their
+    /// cabinet (the session is the credential there).
+    pub async fn latest_copy(&self, subject: Uuid) -> Result<Option<serde_json::Value>> {
+        let now = self.now();
+        match self
+            .store()
+            .downloads_of(subject)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|r| r.expires_at > now)
+        {
+            Some(record) => open_copy(self, &record).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Reject a request, with the reason the person will read (sealed, never logged).

@@ -356,6 +356,8 @@ pub trait Store: Send + Sync {
         message: Option<&OutboxEntry>,
     ) -> Result<(), StoreError>;
     async fn download(&self, digest: &[u8]) -> Result<Option<DownloadRecord>, StoreError>;
+    /// A person's copies waiting for download, oldest first.
+    async fn downloads_of(&self, subject: Uuid) -> Result<Vec<DownloadRecord>, StoreError>;
     /// Put a message in the outbox on its own; false when one with its Message-ID is there.
     async fn enqueue(&self, message: &OutboxEntry) -> Result<bool, StoreError>;
     /// Claim due messages (and those whose worker's lease ran out) until `lease`.

@@ -606,6 +606,15 @@ where
         Ok(tx)
     }
 
+    fn download_of(r: &DB::Row) -> Result<DownloadRecord, StoreError> {
+        Ok(DownloadRecord {
+            subject: r.get(0),
+            sealed: r.get(1),
+            expires_at: Timestamp::from_microsecond(r.get(2)).map_err(backend::<DB>)?,
+            digest: r.get(3),
+        })
+    }
+
     /// End the sessions in `table` of one owner, or the one with `token_digest`.
     async fn end_sessions(
         &self,
@@ -1378,19 +1387,21 @@ where
     async fn download(&self, digest: &[u8]) -> Result<Option<DownloadRecord>, StoreError> {
         let row = self
             .row_by_digest(
-                "SELECT subject_id, sealed, expires_at_us FROM downloads WHERE token_digest = $1",
+                "SELECT subject_id, sealed, expires_at_us, token_digest FROM downloads WHERE token_digest = $1",
                 digest,
             )
             .await?;
-        row.map(|r| {
-            Ok(DownloadRecord {
-                digest: digest.to_vec(),
-                subject: r.get(0),
-                sealed: r.get(1),
-                expires_at: Timestamp::from_microsecond(r.get(2)).map_err(backend::<DB>)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(Self::download_of).transpose()
+    }
+
+    async fn downloads_of(&self, subject: Uuid) -> Result<Vec<DownloadRecord>, StoreError> {
+        let rows = self
+            .rows_of(
+                "SELECT subject_id, sealed, expires_at_us, token_digest FROM downloads WHERE subject_id = $1 ORDER BY expires_at_us",
+                subject,
+            )
+            .await?;
+        rows.iter().map(Self::download_of).collect()
     }
 
     async fn enqueue(&self, message: &OutboxEntry) -> Result<bool, StoreError> {

@@ -79,7 +79,7 @@ fn words(lang: &str) -> [&'static str; 6] {
 }
 
 /// A plain, self-contained page: no scripts, no outside resources.
-fn render(policy: &Policy, copy: &Value, lang: &str) -> String {
+pub(crate) fn render(policy: &Policy, copy: &Value, lang: &str) -> String {
     let [title, datum, value, basis, until, while_used] = words(lang);
     let mut rows = String::new();
     for v in copy["values"].as_array().into_iter().flatten() {

@@ -283,6 +283,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", get(site::sign_in_page).post(site::sign_in))
         .route("/sign-out", post(site::sign_out))
         .route("/me", get(site::my_data))
+        .route("/me/copy", get(site::my_copy))
         .route(
             "/me/consents",
             get(site::consents_page).post(site::change_consent),

@@ -890,6 +890,45 @@ pub async fn file_request(
     }
 }
 
+#[derive(Deserialize)]
+pub struct CopyFormat {
+    format: Option<String>,
+}
+
+/// The copy an access request made, from the cabinet: a readable page in the visitor's
+/// language, or JSON.
+pub async fn my_copy(
+    State(state): State<AppState>,
+    visit: Visit,
+    Query(format): Query<CopyFormat>,
+) -> Response {
+    let Some(subject) = visit.subject() else {
+        return visit.redirect("/sign-in");
+    };
+    match state.app.latest_copy(subject).await {
+        Ok(Some(copy)) if format.format.as_deref() == Some("json") => {
+            visit.respond(axum::Json(copy).into_response())
+        }
+        Ok(Some(copy)) => {
+            let page = crate::downloads::render(state.app.policy(), &copy, visit.t.code());
+            visit.respond(Html(page).into_response())
+        }
+        Ok(None) => {
+            let c = visit.chrome(&state);
+            let t = visit.t;
+            visit.page(
+                StatusCode::NOT_FOUND,
+                MessagePage {
+                    c,
+                    title: t.get("copy-title"),
+                    text: t.get("copy-none"),
+                },
+            )
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
 /// 404 as a page, in the visitor's language.
 pub async fn not_found(State(state): State<AppState>, visit: Visit) -> Response {
     let c = visit.chrome(&state);

@@ -2038,6 +2038,15 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
             .text()
             .contains("Запросов пока нет")
     );
+    let copy = person.get(&api, "/me/copy?lang=kk").await;
+    assert_eq!(copy.status, StatusCode::OK);
+    assert!(copy.text().contains(PERSON_EMAIL) && copy.text().contains("Байланыс ақпараты"));
+    let json = person.get(&api, "/me/copy?format=json").await;
+    assert_eq!(
+        json.json()["values"].as_array().unwrap().len(),
+        3,
+        "every value held, as in my data"
+    );
 
     // Look-up asks for a purpose; the audit log keeps it.
     let lookup = staff.get(&api, "/staff/lookup").await;

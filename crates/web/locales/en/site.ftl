@@ -224,3 +224,5 @@ team-add-submit = Add
 team-link = Hand { $login } the one-time link in person or on a channel of its own. It works for 72 hours.
 team-link-caption = Enrollment link
 recipients-version = As policy version { $version } says.
+copy-title = A copy of my data
+copy-none = There is no copy yet: it appears once we answer a request for a copy.
