@@ -1262,3 +1262,41 @@ fn staff_incidents_and_assessments_from_the_command_line() {
             .unwrap()
     );
 }
+
+/// The browser journeys (e2e/journeys.test.mjs): playwright-core drives Debian's Chromium
+/// against this binary. Chromium and Node are required, like PostgreSQL: the test fails, never
+/// skips, and says how to install what is missing.
+#[test]
+fn the_browser_journeys_pass_in_chromium() {
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../e2e");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "the browser journeys need Chromium at {chromium}: `apt-get install -y chromium` (.ci/run does it)"
+    );
+    if !e2e.join("node_modules/playwright-core").exists() {
+        let installed = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&e2e)
+            .output()
+            .expect("npm runs (Node 20 is needed for the browser journeys)");
+        assert!(
+            installed.status.success(),
+            "npm ci failed: {}",
+            String::from_utf8_lossy(&installed.stderr)
+        );
+    }
+    let run = Command::new("node")
+        .args(["--test", "journeys.test.mjs"])
+        .current_dir(&e2e)
+        .env("VINTROVA_BIN", BIN)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs");
+    assert!(
+        run.status.success(),
+        "the browser journeys failed:\n{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
