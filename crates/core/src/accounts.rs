@@ -115,6 +115,24 @@ pub struct ResetIssued {
     pub expires_at: Timestamp,
 }
 
+/// The reset mail's title and text in a locale (ru by default).
+fn reset_message(locale: &str) -> (&'static str, &'static str) {
+    match locale {
+        "kk" => (
+            "Құпиясөзді қалпына келтіру",
+            "Құпиясөзді қалпына келтіру сұралды. Жаңа құпиясөз орнату үшін сілтемені ашыңыз; ол бір сағат жарамды. Егер сіз сұрамасаңыз, бұл хатты елемеңіз.",
+        ),
+        "en" => (
+            "Resetting your password",
+            "Someone asked to reset your password. Open the link to set a new one; it works for one hour. If it was not you, ignore this message.",
+        ),
+        _ => (
+            "Восстановление пароля",
+            "Поступил запрос на восстановление пароля. Откройте ссылку, чтобы задать новый пароль; она действует один час. Если это были не вы, просто проигнорируйте письмо.",
+        ),
+    }
+}
+
 /// How long a reset token works.
 pub const RESET_VALID: SignedDuration = SignedDuration::from_hours(1);
 
@@ -351,6 +369,35 @@ impl Vintrova {
     /// Issue a password reset token for `email`. The answer is the same for every address, so
     /// it never tells whether one is registered; only a registered, active account's token works.
     pub async fn request_password_reset(&self, actor: &Actor, email: &str) -> Result<ResetIssued> {
+        Ok(self.issue_reset(actor, email).await?.0)
+    }
+
+    /// The site's own reset: the link goes to the address through the outbox, in `locale`, and
+    /// the page says the same for every address. `link` makes the page's URL from the token.
+    pub async fn send_password_reset(
+        &self,
+        actor: &Actor,
+        email: &str,
+        locale: &str,
+        link: impl Fn(&str) -> String,
+    ) -> Result<()> {
+        let (issued, account) = self.issue_reset(actor, email).await?;
+        if let Some((subject, to)) = account {
+            let (title, text) = reset_message(locale);
+            let body = format!("{text}\n\n{}\n", link(&issued.token));
+            let entry = self.outbox_entry(Some(subject), "account:reset", &to, title, &body);
+            self.store().enqueue(&entry).await?;
+        }
+        Ok(())
+    }
+
+    /// A reset token, and the account and normalized address it opens, if any.
+    async fn issue_reset(
+        &self,
+        actor: &Actor,
+        email: &str,
+    ) -> Result<(ResetIssued, Option<(Uuid, String)>)> {
+        let mut account = None;
         let token = random_token()?;
         let expires_at = self
             .now()
@@ -382,9 +429,10 @@ impl Vintrova {
                     .insert_reset(&record, &audit, &self.sealer())
                     .await?;
                 self.anchor(head).await?;
+                account = Some((id, form));
             }
         }
-        Ok(ResetIssued { token, expires_at })
+        Ok((ResetIssued { token, expires_at }, account))
     }
 
     /// Set a new password with a reset token: once, within its hour. Every session ends.

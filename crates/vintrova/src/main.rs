@@ -1046,8 +1046,9 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     } else {
         vintrova_web::security::TrustedProxies::new(args.trusted_proxies.clone())
     };
-    let state =
-        vintrova_web::AppState::new(rt.app.clone(), &token, provider).with_trusted_proxies(proxies);
+    let state = vintrova_web::AppState::new(rt.app.clone(), &token, provider)
+        .with_trusted_proxies(proxies)
+        .with_public_url(&public_url);
     spawn_delivery(&rt)?;
     spawn_retention(&rt);
     spawn_audit_check(&rt);

@@ -48,6 +48,8 @@ pub struct AppState {
     token_digest: [u8; 32],
     limits: Arc<Limits>,
     proxies: TrustedProxies,
+    /// Where people reach this server: the base of links sent by mail.
+    public_url: String,
 }
 
 impl AppState {
@@ -55,13 +57,20 @@ impl AppState {
     /// `provider` takes payments and signs their callbacks.
     pub fn new(app: Arc<Vintrova>, api_token: &str, provider: Arc<dyn PaymentProvider>) -> Self {
         AppState {
-            app,
             platform: Actor::new("api", "token"),
             provider,
             token_digest: Sha256::digest(api_token.as_bytes()).into(),
             limits: Arc::new(Limits::default()),
             proxies: TrustedProxies::loopback(),
+            public_url: app.policy().operator.website.clone(),
+            app,
         }
+    }
+
+    /// The address links in mail point at (the policy's website by default).
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = url.to_string();
+        self
     }
 
     /// Believe `X-Forwarded-For` only from these peers (loopback by default).
@@ -282,6 +291,11 @@ pub fn router(state: AppState) -> Router {
         .route("/register", get(site::register_page).post(site::register))
         .route("/sign-in", get(site::sign_in_page).post(site::sign_in))
         .route("/sign-out", post(site::sign_out))
+        .route("/password-reset", get(site::reset_page).post(site::reset))
+        .route(
+            "/password-reset/confirm",
+            get(site::reset_confirm_page).post(site::reset_confirm),
+        )
         .route("/me", get(site::my_data))
         .route("/me/copy", get(site::my_copy))
         .route(

@@ -125,7 +125,10 @@ impl Door {
             ("POST", "/api/v1/accounts" | "/register") => Some(Door::Registration),
             (
                 "POST",
-                "/api/v1/accounts/password-reset" | "/api/v1/accounts/password-reset/confirm",
+                "/api/v1/accounts/password-reset"
+                | "/api/v1/accounts/password-reset/confirm"
+                | "/password-reset"
+                | "/password-reset/confirm",
             ) => Some(Door::PasswordReset),
             ("POST", "/api/v1/requests" | "/api/v1/requests/cabinet" | "/me/requests") => {
                 Some(Door::RequestIntake)

@@ -929,6 +929,130 @@ pub async fn my_copy(
     }
 }
 
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage {
+    c: Chrome,
+    token: Option<String>,
+}
+
+pub async fn reset_page(State(state): State<AppState>, visit: Visit) -> Response {
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, ResetPage { c, token: None })
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    csrf: String,
+    email: String,
+}
+
+/// Ask for a reset link: the same answer for every address; a registered one gets the link by
+/// mail, pointing at this server's configured address (never the request's Host header).
+pub async fn reset(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    if !visit.csrf_ok(&form.csrf) {
+        return expired(&state, visit);
+    }
+    if let Err(throttled) = state
+        .limits
+        .account(Door::PasswordReset, &form.email, state.app.now())
+    {
+        return visit.respond(throttled.into_response());
+    }
+    let base = state.public_url.trim_end_matches('/').to_string();
+    let sent = state
+        .app
+        .send_password_reset(
+            &Actor::new("site", "password-reset"),
+            &form.email,
+            visit.t.code(),
+            |token| format!("{base}/password-reset/confirm?token={token}"),
+        )
+        .await;
+    match sent {
+        Ok(()) => {
+            let mut c = visit.chrome(&state);
+            c.message = Some(visit.t.get("reset-sent"));
+            visit.page(StatusCode::OK, ResetPage { c, token: None })
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: String,
+}
+
+pub async fn reset_confirm_page(
+    State(state): State<AppState>,
+    visit: Visit,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    let c = visit.chrome(&state);
+    visit.page(
+        StatusCode::OK,
+        ResetPage {
+            c,
+            token: Some(q.token),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ResetConfirmForm {
+    csrf: String,
+    token: String,
+    password: String,
+}
+
+pub async fn reset_confirm(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<ResetConfirmForm>,
+) -> Response {
+    if !visit.csrf_ok(&form.csrf) {
+        return expired(&state, visit);
+    }
+    let t = visit.t;
+    match state
+        .app
+        .reset_password(
+            &Actor::new("site", "password-reset"),
+            &form.token,
+            &form.password,
+        )
+        .await
+    {
+        Ok(()) => {
+            let mut c = visit.chrome(&state);
+            c.message = Some(t.get("reset-done"));
+            visit.page(StatusCode::OK, SignInPage { c })
+        }
+        Err(CoreError::Invalid(invalid)) => {
+            let mut c = visit.chrome(&state);
+            c.problems = problems_of(&invalid);
+            visit.page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ResetPage {
+                    c,
+                    token: Some(form.token),
+                },
+            )
+        }
+        Err(CoreError::Auth(_)) => {
+            let mut c = visit.chrome(&state);
+            c.problems = vec![t.get("reset-invalid")];
+            visit.page(StatusCode::UNAUTHORIZED, ResetPage { c, token: None })
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
 /// 404 as a page, in the visitor's language.
 pub async fn not_found(State(state): State<AppState>, visit: Visit) -> Response {
     let c = visit.chrome(&state);

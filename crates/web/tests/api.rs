@@ -1909,6 +1909,8 @@ async fn every_page_in_every_language_is_translated_has_a_csp_and_no_personal_da
         "/me/consents",
         "/me/requests",
         "/no-such-page",
+        "/password-reset",
+        "/me/copy",
     ];
     for (lang, heading) in [
         ("ru", "Политика конфиденциальности"),
@@ -2141,4 +2143,90 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
             .contains("/staff/requests"),
         "and is not offered it"
     );
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_from_a_mailed_link_and_unknown_addresses_look_the_same() {
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    registered(&api, &mut browser).await;
+    let mut stranger = Browser::default();
+    for (who, email) in [
+        (&mut browser, PERSON_EMAIL),
+        (&mut stranger, "nobody.here@mail.kz"),
+    ] {
+        let page = who.get(&api, "/password-reset?lang=en").await;
+        let csrf = hidden(&page.text(), "csrf");
+        let sent = who
+            .post(
+                &api,
+                "/password-reset",
+                &[("csrf", &csrf), ("email", email)],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::OK);
+        assert!(
+            sent.text().contains("If there is such an account"),
+            "the same words for both"
+        );
+    }
+    let app = &api.harness.app;
+    let mails: Vec<_> = app
+        .claim_outbox(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| app.open_message(m).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1, "only the registered address gets a link");
+    assert_eq!(mails[0].to, PERSON_EMAIL);
+    assert!(
+        mails[0].body.contains("one hour"),
+        "in the language the page was in"
+    );
+    let link = mails[0]
+        .body
+        .split_whitespace()
+        .find(|w| w.contains("/password-reset/confirm?token="))
+        .unwrap();
+    assert!(
+        link.starts_with("https://vintrova.com/"),
+        "the configured address, never the Host header"
+    );
+    let path = link.trim_start_matches("https://vintrova.com");
+    let page = stranger.get(&api, path).await;
+    let csrf = hidden(&page.text(), "csrf");
+    let token = hidden(&page.text(), "token");
+    let done = stranger
+        .post(
+            &api,
+            "/password-reset/confirm",
+            &[
+                ("csrf", &csrf),
+                ("token", &token),
+                ("password", "Новый-пароль-Сәуле-7"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
+    let again = stranger
+        .post(
+            &api,
+            "/password-reset/confirm",
+            &[
+                ("csrf", &csrf),
+                ("token", &token),
+                ("password", "Ещё-один-пароль-77"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "a link works once");
+    let signed_in = api
+        .authed(
+            "POST",
+            "/api/v1/sessions",
+            Some(json!({"email": PERSON_EMAIL, "password": "Новый-пароль-Сәуле-7"})),
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::CREATED);
 }
