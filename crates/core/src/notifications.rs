@@ -190,6 +190,11 @@ impl Vintrova {
         self.anchor(head).await
     }
 
+    /// The notices sent to a person, for their cabinet: kinds and times.
+    pub async fn notices_of(&self, subject: Uuid) -> Result<Vec<Notice>> {
+        Ok(self.store().notices(subject).await?)
+    }
+
     /// Queue a notice for everyone the gate lets it reach, page by page.
     pub async fn notify_all(&self, actor: &Actor, kind: NoticeKind) -> Result<NoticeReport> {
         let mut total = NoticeReport::default();

@@ -299,6 +299,11 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(site::my_data))
         .route("/me/copy", get(site::my_copy))
         .route(
+            "/me/profile",
+            get(site::profile_page).post(site::update_profile),
+        )
+        .route("/me/activity", get(site::activity))
+        .route(
             "/me/consents",
             get(site::consents_page).post(site::change_consent),
         )

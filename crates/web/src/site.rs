@@ -145,6 +145,8 @@ impl Visit {
             nav.push(("/me".into(), t.get("nav-my-data")));
             nav.push(("/me/consents".into(), t.get("nav-consents")));
             nav.push(("/me/requests".into(), t.get("nav-requests")));
+            nav.push(("/me/profile".into(), t.get("nav-profile")));
+            nav.push(("/me/activity".into(), t.get("nav-activity")));
         } else {
             nav.push(("/register".into(), t.get("nav-register")));
             nav.push(("/sign-in".into(), t.get("nav-sign-in")));
@@ -1051,6 +1053,218 @@ pub async fn reset_confirm(
         }
         Err(e) => failed(&state, visit, e),
     }
+}
+
+/// A field of the profile form: a field of the data map the person may correct themselves.
+struct ProfileField {
+    id: String,
+    name: String,
+    label: String,
+    value: String,
+    kind: &'static str,
+    max: usize,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    c: Chrome,
+    fields: Vec<ProfileField>,
+}
+
+/// What the profile form offers: the person's own contact, professional and education fields.
+const PROFILE: &[&str] = &[
+    "contact.first_name",
+    "contact.last_name",
+    "contact.email",
+    "contact.phone",
+    "professional.employer",
+    "professional.position",
+    "professional.it_experience_years",
+    "education.level",
+    "education.specialization",
+];
+
+async fn render_profile(
+    state: &AppState,
+    visit: Visit,
+    message: Option<String>,
+    problems: Vec<String>,
+) -> Response {
+    let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) else {
+        return visit.redirect("/sign-in");
+    };
+    let export = match state.app.export(&actor, subject).await {
+        Ok(export) => export,
+        Err(e) => return failed(state, visit, e),
+    };
+    let policy = state.app.policy();
+    let lang = visit.t.code();
+    let fields = PROFILE
+        .iter()
+        .filter_map(|key| policy.field(key).map(|(c, f)| (key, c, f)))
+        .map(|(key, c, f)| ProfileField {
+            id: key.replace('.', "-"),
+            name: key.to_string(),
+            label: format!("{} — {}", c.name.get(lang), f.name.get(lang)),
+            value: export
+                .values
+                .iter()
+                .find(|v| v.field == *key)
+                .map(|v| match &v.value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default(),
+            kind: if key.ends_with("email") {
+                "email"
+            } else if key.ends_with("years") {
+                "number"
+            } else {
+                "text"
+            },
+            max: f.max_len.unwrap_or(200),
+        })
+        .collect();
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut c = visit.chrome(state);
+    c.message = message;
+    c.problems = problems;
+    visit.page(status, ProfilePage { c, fields })
+}
+
+pub async fn profile_page(State(state): State<AppState>, visit: Visit) -> Response {
+    render_profile(&state, visit, None, vec![]).await
+}
+
+/// Correcting one's own data is rectification (R6.1): the changed fields are replaced, with
+/// their blind indexes, and the audit log says so.
+pub async fn update_profile(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
+    if !visit.csrf_ok(csrf.unwrap_or_default()) {
+        return expired(&state, visit);
+    }
+    let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) else {
+        return visit.redirect("/sign-in");
+    };
+    let mut doc = json!({});
+    for (key, value) in &fields {
+        let value = value.trim();
+        if value.is_empty() || !PROFILE.contains(&key.as_str()) {
+            continue;
+        }
+        let (category, field) = key
+            .split_once('.')
+            .expect("profile keys are category.field");
+        doc[category][field] = match (key.ends_with("years"), value.parse::<i64>()) {
+            (true, Ok(n)) => json!(n),
+            _ => json!(value),
+        };
+    }
+    let updated = match state.app.parse_json(&doc) {
+        Ok(values) => {
+            state
+                .app
+                .update_subject(&actor, subject, values, "cabinet")
+                .await
+        }
+        Err(invalid) => Err(CoreError::Invalid(invalid)),
+    };
+    match updated {
+        Ok(()) => {
+            let saved = visit.t.get("profile-saved");
+            render_profile(&state, visit, Some(saved), vec![]).await
+        }
+        Err(CoreError::Invalid(invalid)) => {
+            render_profile(&state, visit, None, problems_of(&invalid)).await
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "activity.html")]
+struct ActivityPage {
+    c: Chrome,
+    sections: Vec<(String, Vec<String>)>,
+}
+
+/// Learning, support tickets, payments and notices: what happened and when, in the person's
+/// language (the amounts and courses themselves are in "my data").
+pub async fn activity(State(state): State<AppState>, visit: Visit) -> Response {
+    use vintrova_core::learning::Enrollment;
+    use vintrova_core::payments::Order;
+    use vintrova_core::support::Ticket;
+    let Some(subject) = visit.subject() else {
+        return visit.redirect("/sign-in");
+    };
+    let t = visit.t;
+    let app = &state.app;
+    let (enrollments, tickets, orders, notices) = match (
+        app.records::<Enrollment>(subject).await,
+        app.records::<Ticket>(subject).await,
+        app.records::<Order>(subject).await,
+        app.notices_of(subject).await,
+    ) {
+        (Ok(e), Ok(ti), Ok(o), Ok(n)) => (e, ti, o, n),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
+            return failed(&state, visit, e);
+        }
+    };
+    let line = |state: &str, at: jiff::Timestamp| format!("{} — {}", t.day_of(at), state);
+    let sections = vec![
+        (
+            t.get("activity-learning"),
+            enrollments
+                .iter()
+                .map(|e| {
+                    line(
+                        &t.get(&format!("enrollment-{}", e.state.as_str())),
+                        e.created_at,
+                    )
+                })
+                .collect(),
+        ),
+        (
+            t.get("activity-tickets"),
+            tickets
+                .iter()
+                .map(|k| {
+                    line(
+                        &t.get(&format!("ticket-{}", k.state.as_str())),
+                        k.created_at,
+                    )
+                })
+                .collect(),
+        ),
+        (
+            t.get("activity-payments"),
+            orders
+                .iter()
+                .map(|o| line(&t.get(&format!("order-{}", o.state.as_str())), o.created_at))
+                .collect(),
+        ),
+        (
+            t.get("activity-notices"),
+            notices
+                .iter()
+                .map(|n| line(n.kind.text(t.code()).0, n.queued_at))
+                .collect(),
+        ),
+    ];
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, ActivityPage { c, sections })
 }
 
 /// 404 as a page, in the visitor's language.

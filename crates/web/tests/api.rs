@@ -1911,6 +1911,8 @@ async fn every_page_in_every_language_is_translated_has_a_csp_and_no_personal_da
         "/no-such-page",
         "/password-reset",
         "/me/copy",
+        "/me/profile",
+        "/me/activity",
     ];
     for (lang, heading) in [
         ("ru", "Политика конфиденциальности"),
@@ -2229,4 +2231,49 @@ async fn a_forgotten_password_is_reset_from_a_mailed_link_and_unknown_addresses_
         )
         .await;
     assert_eq!(signed_in.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_person_corrects_their_profile_and_follows_their_activity() {
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    registered(&api, &mut browser).await;
+    let page = browser.get(&api, "/me/profile").await;
+    assert!(
+        page.text().contains(&format!("value=\"{PERSON_NAME}\"")),
+        "pre-filled with what is held"
+    );
+    let csrf = hidden(&page.text(), "csrf");
+    let bad = browser
+        .post(
+            &api,
+            "/me/profile",
+            &[("csrf", &csrf), ("contact.phone", "not a phone")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("contact.phone") && !bad.text().contains("value=\"not a phone\""));
+    let saved = browser
+        .post(
+            &api,
+            "/me/profile",
+            &[
+                ("csrf", &csrf),
+                ("contact.first_name", PERSON_NAME),
+                ("contact.last_name", "Тулегенова"),
+                ("professional.it_experience_years", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+    let me = browser.get(&api, "/me").await.text();
+    assert!(
+        me.contains("Тулегенова") && me.contains("Личный кабинет"),
+        "the correction is held, from the cabinet"
+    );
+    let activity = browser.get(&api, "/me/activity?lang=en").await;
+    assert_eq!(activity.status, StatusCode::OK);
+    for heading in ["Learning", "Support tickets", "Payments", "Notices"] {
+        assert!(activity.text().contains(heading));
+    }
 }
