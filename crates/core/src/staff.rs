@@ -110,6 +110,8 @@ pub enum Permission {
     NotifyIncidentSubjects,
     ViewAssessments,
     RecordAssessments,
+    /// What retention will delete in the coming months, and the legal holds.
+    ViewRetention,
     Console,
 }
 
@@ -136,6 +138,7 @@ words!(Permission {
     NotifyIncidentSubjects => "notify_incident_subjects",
     ViewAssessments => "view_assessments",
     RecordAssessments => "record_assessments",
+    ViewRetention => "view_retention",
     Console => "console",
 });
 
@@ -164,7 +167,7 @@ impl Permission {
             ],
             SupportTickets => &[Platform, Staff(Support)],
             SendNotices => &[Platform, Staff(Dpo)],
-            VerifyAudit | ViewIncidents | ViewAssessments | ViewStaff => {
+            VerifyAudit | ViewIncidents | ViewAssessments | ViewStaff | ViewRetention => {
                 &[Staff(Dpo), Staff(Auditor), Staff(Admin)]
             }
             ManageStaff => &[Staff(Admin)],

@@ -327,7 +327,76 @@ fn plan(
     out
 }
 
+/// What the sweep will delete by the end of one month: the console's look ahead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MonthAhead {
+    /// The month's last day (Almaty).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub month_end: jiff::civil::Date,
+    /// Values, events and records falling due by the month's end after those of the months
+    /// before it (the first month also counts anything already due and not yet swept).
+    pub items: u64,
+    /// People of whom nothing will be left by its end, counting earlier months.
+    pub subjects_removed: u64,
+}
+
 impl Vintrova {
+    /// What falls due in each of the next `months` calendar months, read in one pass over the
+    /// inventory with the sweep's own plan (so the look ahead and the sweep cannot disagree).
+    pub async fn expiring_by_month(&self, months: usize) -> Result<Vec<MonthAhead>> {
+        let zone = self.policy().zone();
+        let today = self.now().to_zoned_datetime(zone.clone()).date();
+        let mut ends = Vec::with_capacity(months);
+        let mut first = today.first_of_month();
+        for _ in 0..months {
+            let next = first
+                .checked_add(1.months())
+                .map_err(|e| CoreError::Internal(e.to_string()))?;
+            let end = next
+                .to_zoned_datetime(zone.clone())
+                .map_err(|e| CoreError::Internal(e.to_string()))?
+                .timestamp();
+            ends.push((
+                next.yesterday()
+                    .map_err(|e| CoreError::Internal(e.to_string()))?,
+                end,
+            ));
+            first = next;
+        }
+        let holds = self.holds().await?;
+        let mut totals = vec![(0u64, 0u64); months];
+        let mut after = None;
+        loop {
+            let page = self.store().inventory(after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.subject);
+            for inv in &page {
+                for (i, (_, end)) in ends.iter().enumerate() {
+                    let plan = plan(self.policy(), self.data_map(), inv, &holds, *end);
+                    let items = plan.deleted.values().map(|(v, e)| v + e).sum::<u64>()
+                        + plan.records.values().sum::<u64>();
+                    totals[i].0 += items;
+                    totals[i].1 += u64::from(plan.expiry.whole_subject);
+                }
+            }
+        }
+        let mut before = 0;
+        Ok(ends
+            .iter()
+            .zip(totals)
+            .map(|((month_end, _), (cumulative, removed))| {
+                let items = cumulative.saturating_sub(before);
+                before = cumulative;
+                MonthAhead {
+                    month_end: *month_end,
+                    items,
+                    subjects_removed: removed,
+                }
+            })
+            .collect())
+    }
+
     /// Run the retention sweep over everyone.
     pub async fn sweep(&self, actor: &Actor, options: SweepOptions) -> Result<SweepReceipt> {
         let now = self.now();

@@ -559,3 +559,26 @@ pub async fn one_sweep_at_a_time_across_servers(h: &Harness) {
         "B gave the lease back when done"
     );
 }
+
+/// The console's look ahead: what falls due month by month is what the sweep then deletes by
+/// each month's end.
+pub async fn the_look_ahead_by_month_matches_what_the_sweep_then_deletes(h: &Harness) {
+    for _ in 0..3 {
+        visitor(h).await;
+    }
+    // Day one is 1 March 2025; the visits' logs fall due on 1 March 2026.
+    h.clock.set("2025-12-15T04:00:00Z".parse().unwrap());
+    let ahead = h.app.expiring_by_month(6).await.unwrap();
+    assert_eq!(ahead.len(), 6);
+    assert_eq!(ahead[0].month_end, jiff::civil::date(2025, 12, 31));
+    assert_eq!(ahead[3].month_end, jiff::civil::date(2026, 3, 31));
+    assert!(ahead[3].items > 0, "the logs fall due in March: {ahead:?}");
+    let by_february: u64 = ahead[..3].iter().map(|m| m.items).sum();
+    // The sweep at the end of February deletes what the first three months said, and at the end
+    // of May the rest.
+    h.clock.set("2026-02-28T18:59:00Z".parse().unwrap());
+    assert_eq!(sweep(h).await.total_deleted(), by_february);
+    h.clock.set("2026-05-31T18:59:00Z".parse().unwrap());
+    let rest: u64 = ahead[3..].iter().map(|m| m.items).sum();
+    assert_eq!(sweep(h).await.total_deleted(), rest);
+}

@@ -63,6 +63,7 @@ on_both_backends! {
     lapsed_training_refuses_personal_data_the_same_day_with_its_reason => |h| staff::lapsed_training_refuses_personal_data_the_same_day_with_its_reason(&h);
     incidents_run_on_the_working_day_clock_and_tell_the_people_affected => |h| staff::incidents_run_on_the_working_day_clock_and_tell_the_people_affected(&h);
     audits_and_risk_assessments_keep_findings_and_follow_ups => |h| staff::audits_and_risk_assessments_keep_findings_and_follow_ups(&h);
+    the_look_ahead_by_month_matches_what_the_sweep_then_deletes => |h| retention::the_look_ahead_by_month_matches_what_the_sweep_then_deletes(&h);
     six_years_each_rule_deletes_on_its_day_and_not_a_day_before => |h| retention::six_years_each_rule_deletes_on_its_day_and_not_a_day_before(&h);
     a_hold_keeps_data_past_its_date_until_released => |h| retention::a_hold_keeps_data_past_its_date_until_released(&h);
     the_dry_run_reports_what_the_real_run_then_does => |h| retention::the_dry_run_reports_what_the_real_run_then_does(&h);

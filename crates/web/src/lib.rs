@@ -280,6 +280,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/staff/subjects/{id}", get(console::subject))
         .route("/staff/incidents", get(console::incidents))
+        .route("/staff/retention", get(console::retention))
         .route("/staff/audit", get(console::audit))
         .route("/staff/team", get(console::team).post(console::add_staff))
         .route("/staff/team/paperwork", post(console::record_paperwork))
