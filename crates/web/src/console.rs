@@ -943,7 +943,13 @@ pub async fn audit(State(state): State<AppState>, staff: StaffVisit) -> Response
         state.app.now(),
     );
     let status = match &verified {
-        Ok(report) => Block::Text(t.with("audit-ok", &[("entries", report.entries.to_string())])),
+        Ok(report) => Block::Text(t.with(
+            "audit-ok",
+            &[(
+                "entries",
+                t.number(u64::try_from(report.entries).unwrap_or(0)),
+            )],
+        )),
         Err(e) => Block::Heading(t.with("audit-broken", &[("reason", e.to_string())])),
     };
     let head = state
@@ -1270,8 +1276,8 @@ pub async fn retention(State(state): State<AppState>, staff: StaffVisit) -> Resp
                 .map(|m| {
                     vec![
                         Cell::Text(label(m.month_end)),
-                        Cell::Text(m.items.to_string()),
-                        Cell::Text(m.subjects_removed.to_string()),
+                        Cell::Text(t.number(m.items)),
+                        Cell::Text(t.number(m.subjects_removed)),
                     ]
                 })
                 .collect(),

@@ -108,6 +108,24 @@ impl Tr {
         )
     }
 
+    /// A whole number grouped the locale's way: «12 345» in Russian and Kazakh (a narrow
+    /// no-break space), "12,345" in English.
+    pub fn number(&self, n: u64) -> String {
+        let separator = match self.lang {
+            Lang::En => ",",
+            Lang::Ru | Lang::Kk => "\u{202f}",
+        };
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, d) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push_str(separator);
+            }
+            out.push(d);
+        }
+        out
+    }
+
     /// A moment as its day in Almaty.
     pub fn day_of(&self, at: Timestamp) -> String {
         let zone = vintrova_policy::zone("Asia/Almaty").expect("the bundled zone database");
@@ -171,5 +189,8 @@ mod tests {
         // 19:30 UTC is already the next day in Almaty (UTC+5).
         let late: Timestamp = "2026-11-26T19:30:00Z".parse().unwrap();
         assert_eq!(Tr::new(Lang::En).day_of(late), "27 November 2026");
+        assert_eq!(Tr::new(Lang::En).number(1_234_567), "1,234,567");
+        assert_eq!(Tr::new(Lang::Ru).number(12_345), "12\u{202f}345");
+        assert_eq!(Tr::new(Lang::Kk).number(999), "999");
     }
 }
