@@ -254,6 +254,28 @@ impl StaffVisit {
         self.visit.page(status, ConsolePage { c, title, blocks })
     }
 
+    /// Let a form in: its CSRF token must be the session's and the matrix must allow
+    /// `permission` (with `purpose`). The actor to act as, or the answer to send.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the page to answer with, made once per request"
+    )]
+    fn admit(
+        self,
+        state: &AppState,
+        csrf: &str,
+        permission: Permission,
+        purpose: Option<&str>,
+    ) -> Result<(StaffVisit, Actor), Response> {
+        if !self.csrf_ok(csrf) {
+            return Err(self.expired(state));
+        }
+        match self.permit(state, permission, purpose) {
+            Ok(actor) => Ok((self, actor)),
+            Err(reason) => Err(self.denied(state, reason)),
+        }
+    }
+
     fn expired(self, state: &AppState) -> Response {
         let reason = self.t().get("form-expired");
         self.denied(state, reason)
@@ -713,12 +735,14 @@ pub async fn verify_request(
     Path(id): Path<Uuid>,
     Form(form): Form<VerifyForm>,
 ) -> Response {
-    if !staff.csrf_ok(&form.csrf) {
-        return staff.expired(&state);
-    }
-    let actor = match staff.permit(&state, Permission::HandleRequests, Some("rights_request")) {
-        Ok(a) => a,
-        Err(reason) => return staff.denied(&state, reason),
+    let (staff, actor) = match staff.admit(
+        &state,
+        &form.csrf,
+        Permission::HandleRequests,
+        Some("rights_request"),
+    ) {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
     };
     match state.app.verify_request(&actor, id, &form.code).await {
         Ok(_) => staff.visit.redirect("/staff/requests"),
@@ -733,12 +757,14 @@ pub async fn fulfil_request(
     Path(id): Path<Uuid>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if !staff.csrf_ok(&form.csrf) {
-        return staff.expired(&state);
-    }
-    let actor = match staff.permit(&state, Permission::HandleRequests, Some("rights_request")) {
-        Ok(a) => a,
-        Err(reason) => return staff.denied(&state, reason),
+    let (staff, actor) = match staff.admit(
+        &state,
+        &form.csrf,
+        Permission::HandleRequests,
+        Some("rights_request"),
+    ) {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
     };
     let queue = match state.app.request_queue().await {
         Ok(q) => q,
@@ -837,14 +863,16 @@ pub async fn lookup(
     staff: StaffVisit,
     Form(form): Form<LookupForm>,
 ) -> Response {
-    if !staff.csrf_ok(&form.csrf) {
-        return staff.expired(&state);
-    }
-    let t = staff.t();
-    let actor = match staff.permit(&state, Permission::ReadSubject, Some(&form.purpose)) {
-        Ok(a) => a,
-        Err(reason) => return staff.denied(&state, reason),
+    let (staff, actor) = match staff.admit(
+        &state,
+        &form.csrf,
+        Permission::ReadSubject,
+        Some(&form.purpose),
+    ) {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
     };
+    let t = staff.t();
     let found = match state.app.find(&actor, &form.field, &form.value).await {
         Ok(found) => found,
         Err(e) => return staff.failed(&state, e),
@@ -1133,12 +1161,9 @@ pub async fn record_paperwork(
     staff: StaffVisit,
     Form(form): Form<PaperworkForm>,
 ) -> Response {
-    if !staff.csrf_ok(&form.csrf) {
-        return staff.expired(&state);
-    }
-    let actor = match staff.permit(&state, Permission::RecordPaperwork, None) {
-        Ok(a) => a,
-        Err(reason) => return staff.denied(&state, reason),
+    let (staff, actor) = match staff.admit(&state, &form.csrf, Permission::RecordPaperwork, None) {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
     };
     let kind = PaperKind::parse(&form.kind).unwrap_or(PaperKind::Training);
     let paper = Paper {
@@ -1165,14 +1190,11 @@ pub async fn add_staff(
     staff: StaffVisit,
     Form(form): Form<AddStaffForm>,
 ) -> Response {
-    if !staff.csrf_ok(&form.csrf) {
-        return staff.expired(&state);
-    }
-    let t = staff.t();
-    let actor = match staff.permit(&state, Permission::ManageStaff, None) {
-        Ok(a) => a,
-        Err(reason) => return staff.denied(&state, reason),
+    let (staff, actor) = match staff.admit(&state, &form.csrf, Permission::ManageStaff, None) {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
     };
+    let t = staff.t();
     let role = Role::parse(&form.role).unwrap_or(Role::Support);
     match state.app.add_staff(&actor, &form.login, role).await {
         Ok(enrollment) => {

@@ -122,6 +122,29 @@ impl Visit {
         same_token(presented, &self.csrf())
     }
 
+    /// Let a form in: its CSRF token must be this visit's, and when it names an account, the
+    /// account's knocks on `door` must be within their limit. Otherwise, the answer to send.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the page to answer with, made once per request"
+    )]
+    fn admit(
+        self,
+        state: &AppState,
+        csrf: &str,
+        account: Option<(Door, &str)>,
+    ) -> Result<Visit, Response> {
+        if !self.csrf_ok(csrf) {
+            return Err(expired(state, self));
+        }
+        if let Some((door, account)) = account
+            && let Err(throttled) = state.limits.account(door, account, state.app.now())
+        {
+            return Err(self.respond(throttled.into_response()));
+        }
+        Ok(self)
+    }
+
     fn subject(&self) -> Option<Uuid> {
         self.session.as_ref().map(|(_, s)| *s)
     }
@@ -441,9 +464,10 @@ pub async fn cookies(
     visit: Visit,
     Form(form): Form<CookieChoice>,
 ) -> Response {
-    if !visit.csrf_ok(&form.csrf) {
-        return expired(&state, visit);
-    }
+    let visit = match visit.admit(&state, &form.csrf, None) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
     let accept = form.choice == "accept";
     if let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) {
         let action = if accept {
@@ -617,15 +641,10 @@ pub async fn sign_in(
     visit: Visit,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    if !visit.csrf_ok(&form.csrf) {
-        return expired(&state, visit);
-    }
-    if let Err(throttled) = state
-        .limits
-        .account(Door::SignIn, &form.email, state.app.now())
-    {
-        return visit.respond(throttled.into_response());
-    }
+    let visit = match visit.admit(&state, &form.csrf, Some((Door::SignIn, &form.email))) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
     match state.app.sign_in(&form.email, &form.password).await {
         Ok(session) => {
             let mut visit = visit;
@@ -652,9 +671,10 @@ pub async fn sign_out(
     visit: Visit,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if !visit.csrf_ok(&form.csrf) {
-        return expired(&state, visit);
-    }
+    let visit = match visit.admit(&state, &form.csrf, None) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
     if let Some((token, _)) = &visit.session {
         let _ = state.app.sign_out(token).await;
     }
@@ -766,9 +786,10 @@ pub async fn change_consent(
     visit: Visit,
     Form(form): Form<ConsentForm>,
 ) -> Response {
-    if !visit.csrf_ok(&form.csrf) {
-        return expired(&state, visit);
-    }
+    let visit = match visit.admit(&state, &form.csrf, None) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
     let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) else {
         return visit.redirect("/sign-in");
     };
@@ -853,9 +874,10 @@ pub async fn file_request(
     visit: Visit,
     Form(form): Form<RequestForm>,
 ) -> Response {
-    if !visit.csrf_ok(&form.csrf) {
-        return expired(&state, visit);
-    }
+    let visit = match visit.admit(&state, &form.csrf, None) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
     let (Some(actor), Some((token, _))) = (visit.actor(), visit.session.clone()) else {
         return visit.redirect("/sign-in");
     };
@@ -956,15 +978,10 @@ pub async fn reset(
     visit: Visit,
     Form(form): Form<ResetForm>,
 ) -> Response {
-    if !visit.csrf_ok(&form.csrf) {
-        return expired(&state, visit);
-    }
-    if let Err(throttled) = state
-        .limits
-        .account(Door::PasswordReset, &form.email, state.app.now())
-    {
-        return visit.respond(throttled.into_response());
-    }
+    let visit = match visit.admit(&state, &form.csrf, Some((Door::PasswordReset, &form.email))) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
     let base = state.public_url.trim_end_matches('/').to_string();
     let sent = state
         .app
@@ -1017,9 +1034,10 @@ pub async fn reset_confirm(
     visit: Visit,
     Form(form): Form<ResetConfirmForm>,
 ) -> Response {
-    if !visit.csrf_ok(&form.csrf) {
-        return expired(&state, visit);
-    }
+    let visit = match visit.admit(&state, &form.csrf, None) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
     let t = visit.t;
     match state
         .app
