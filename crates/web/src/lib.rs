@@ -288,7 +288,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(site::home))
         .route("/policy", get(site::policy))
         .route("/lang", get(site::switch_language))
-        .route("/cookies", post(site::cookies))
+        .route("/cookies", get(site::cookies_page).post(site::cookies))
         .route("/register", get(site::register_page).post(site::register))
         .route("/sign-in", get(site::sign_in_page).post(site::sign_in))
         .route("/sign-out", post(site::sign_out))

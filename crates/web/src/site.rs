@@ -450,6 +450,26 @@ pub async fn switch_language(Query(q): Query<LangSwitch>) -> Response {
     response
 }
 
+#[derive(Template)]
+#[template(path = "cookies.html")]
+struct CookiesPage {
+    c: Chrome,
+    current: String,
+}
+
+/// Cookie preferences: the banner's question, asked again whenever the person wants.
+pub async fn cookies_page(State(state): State<AppState>, visit: Visit) -> Response {
+    let t = visit.t;
+    let current = t.get(match visit.cookie_choice.as_deref() {
+        Some("analytics") => "cookie-now-analytics",
+        Some(_) => "cookie-now-essential",
+        None => "cookie-now-none",
+    });
+    let mut c = visit.chrome(&state);
+    c.cookie_banner = false;
+    visit.page(StatusCode::OK, CookiesPage { c, current })
+}
+
 #[derive(Deserialize)]
 pub struct CookieChoice {
     csrf: String,

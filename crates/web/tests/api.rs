@@ -1770,6 +1770,18 @@ async fn a_person_registers_sees_their_data_withdraws_a_consent_and_files_a_requ
             .contains("value=\"refuse\""),
         "asked once"
     );
+    // …and the choice can be changed at any time from the footer's cookie settings.
+    let settings = browser.get(&api, "/cookies").await;
+    assert!(settings.text().contains("только необходимые cookie"));
+    let csrf = hidden(&settings.text(), "csrf");
+    browser
+        .post(
+            &api,
+            "/cookies",
+            &[("csrf", &csrf), ("choice", "accept"), ("next", "/cookies")],
+        )
+        .await;
+    assert_eq!(browser.jar["__Host-vintrova-cookies"], "analytics");
 
     registered(&api, &mut browser).await;
     let me = browser.get(&api, "/me").await;
@@ -1913,6 +1925,7 @@ async fn every_page_in_every_language_is_translated_has_a_csp_and_no_personal_da
         "/me/copy",
         "/me/profile",
         "/me/activity",
+        "/cookies",
     ];
     for (lang, heading) in [
         ("ru", "Политика конфиденциальности"),

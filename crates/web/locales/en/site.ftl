@@ -275,3 +275,7 @@ month-short-9 = Sep
 month-short-10 = Oct
 month-short-11 = Nov
 month-short-12 = Dec
+cookie-settings = Cookie settings
+cookie-now-analytics = Now: analytics allowed.
+cookie-now-essential = Now: only necessary cookies.
+cookie-now-none = You have not chosen yet: only necessary cookies are used.

@@ -275,3 +275,7 @@ month-short-9 = қыр
 month-short-10 = қаз
 month-short-11 = қар
 month-short-12 = жел
+cookie-settings = Cookie баптаулары
+cookie-now-analytics = Қазір: аналитикаға рұқсат берілген.
+cookie-now-essential = Қазір: тек қажетті cookie.
+cookie-now-none = Сіз әлі таңдамадыңыз: тек қажетті cookie қолданылады.

@@ -275,3 +275,7 @@ month-short-9 = сен
 month-short-10 = окт
 month-short-11 = ноя
 month-short-12 = дек
+cookie-settings = Настройки cookie
+cookie-now-analytics = Сейчас: разрешена аналитика.
+cookie-now-essential = Сейчас: только необходимые cookie.
+cookie-now-none = Вы ещё не выбрали: используются только необходимые cookie.
