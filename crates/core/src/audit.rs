@@ -56,6 +56,9 @@ pub enum Action {
     /// Told the affected people of an incident.
     NotifyIncident,
     RecordAssessment,
+    /// Data left for a recipient (R5.2).
+    Disclose,
+    RecordAgreement,
 }
 
 words!(Action {
@@ -95,6 +98,8 @@ words!(Action {
     UpdateIncident => "update_incident",
     NotifyIncident => "notify_incident",
     RecordAssessment => "record_assessment",
+    Disclose => "disclose",
+    RecordAgreement => "record_agreement",
 });
 
 /// An entry's content: what happened, before or after it joins the chain.

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod clock;
 pub mod consent;
 pub mod datamap;
+pub mod disclosures;
 pub mod gate;
 pub mod holds;
 pub mod incidents;

@@ -137,6 +137,8 @@ impl Fulfilment {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Information {
     pub categories: Vec<CategoryInformation>,
+    /// Every disclosure of the person's data: to whom, where, which categories, why, when.
+    pub disclosures: Vec<crate::disclosures::Disclosure>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -843,7 +845,10 @@ impl Vintrova {
                 }
             })
             .collect();
-        Ok(Information { categories })
+        Ok(Information {
+            categories,
+            disclosures: self.disclosures(Some(subject)).await?,
+        })
     }
 }
 

@@ -81,6 +81,8 @@ pub enum CoreError {
     Auth(#[from] crate::accounts::AuthError),
     #[error("access denied: {0}")]
     Denied(#[from] crate::staff::AccessDenied),
+    #[error("disclosure refused: {0}")]
+    Disclosure(#[from] crate::disclosures::DisclosureRefusal),
     #[error("internal error: {0}")]
     Internal(String),
     #[error("{0}")]

@@ -112,6 +112,11 @@ pub enum Permission {
     RecordAssessments,
     /// What retention will delete in the coming months, and the legal holds.
     ViewRetention,
+    /// Hand data to a recipient (R5.2).
+    Disclose,
+    /// The disclosure log and the recipients register with its agreements.
+    ViewDisclosures,
+    RecordAgreements,
     Console,
 }
 
@@ -139,6 +144,9 @@ words!(Permission {
     ViewAssessments => "view_assessments",
     RecordAssessments => "record_assessments",
     ViewRetention => "view_retention",
+    Disclose => "disclose",
+    ViewDisclosures => "view_disclosures",
+    RecordAgreements => "record_agreements",
     Console => "console",
 });
 
@@ -153,7 +161,8 @@ impl Permission {
             RegisterPeople | ServeAccounts => &[Platform],
             ReadSubject | RectifySubject | FileRequests => &[Platform, Staff(Dpo), Staff(Support)],
             EraseSubject => &[Platform, Staff(Dpo)],
-            HandleRequests | NotifyIncidentSubjects => &[Staff(Dpo)],
+            HandleRequests | NotifyIncidentSubjects | Disclose | RecordAgreements => &[Staff(Dpo)],
+            ViewDisclosures => &[Staff(Dpo), Staff(Auditor)],
             Orders => &[Platform, Staff(Finance)],
             Refunds => &[Staff(Finance)],
             Learning => &[Platform, Staff(Support)],
@@ -205,6 +214,7 @@ impl Permission {
                 | SupportTickets
                 | SendNotices
                 | NotifyIncidentSubjects
+                | Disclose
         )
     }
 }

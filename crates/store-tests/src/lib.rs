@@ -6,6 +6,7 @@
 //! backends in the same `cargo test`. PostgreSQL is never skipped: when it is unreachable the
 //! PostgreSQL half fails, saying where it looked.
 
+pub mod disclosures;
 pub mod retention;
 pub mod staff;
 pub mod stories;

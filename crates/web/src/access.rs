@@ -100,6 +100,10 @@ pub const ENDPOINTS: &[(&str, &str, Permission)] = {
             "/api/v1/assessments/{id}/follow-ups/{index}/done",
             RecordAssessments,
         ),
+        ("GET", "/api/v1/recipients", ViewDisclosures),
+        ("POST", "/api/v1/recipients/agreements", RecordAgreements),
+        ("GET", "/api/v1/disclosures", ViewDisclosures),
+        ("POST", "/api/v1/disclosures", Disclose),
     ]
 };
 

@@ -125,6 +125,15 @@ impl From<CoreError> for Problem {
                 "Not signed in",
                 auth.to_string(),
             ),
+            CoreError::Disclosure(refusal) => Problem {
+                rule: Some(refusal.rule().to_string()),
+                ..Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "disclosure-refused",
+                    "The disclosure was refused; nothing left",
+                    refusal.to_string(),
+                )
+            },
             CoreError::Denied(denied) => Problem {
                 rule: Some(denied.rule().to_string()),
                 ..Problem::new(

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use vintrova_core::assessments::{Assessment, AssessmentRecord};
+use vintrova_core::disclosures::{Agreement, Disclosure, DisclosureRequest, RegisteredRecipient};
 use vintrova_core::incidents::{Incident, IncidentNotices, IncidentReport, IncidentStep};
 use vintrova_core::staff::{Enrollment, Paper, Role, StaffMember, StaffSession};
 use vintrova_core::values::InvalidInput;
@@ -315,5 +316,44 @@ pub async fn follow_up_done(
             .app
             .complete_follow_up(&caller.actor, id_of(&id, "id")?, index, input.on)
             .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/recipients", responses((status = 200, body = [RegisteredRecipient])))]
+pub async fn recipients(caller: Caller) -> ApiResult<Json<Vec<RegisteredRecipient>>> {
+    Ok(Json(caller.app.recipients().await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/recipients/agreements", request_body = Agreement,
+    responses((status = 201, body = Agreement)))]
+pub async fn record_agreement(
+    caller: Caller,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<Agreement>)> {
+    let input: Agreement = body(
+        &bytes,
+        r#"{"recipient": "payment_systems", "signed_on": "2026-01-15", "reference": "NDA-PS-2026-01"}"#,
+    )?;
+    Ok((
+        StatusCode::CREATED,
+        Json(caller.app.record_agreement(&caller.actor, input).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/disclosures", responses((status = 200, body = [Disclosure])))]
+pub async fn disclosures(caller: Caller) -> ApiResult<Json<Vec<Disclosure>>> {
+    Ok(Json(caller.app.disclosures(None).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/disclosures", request_body = DisclosureRequest,
+    responses((status = 201, body = Disclosure), (status = 403, body = Problem)))]
+pub async fn disclose(caller: Caller, bytes: Bytes) -> ApiResult<(StatusCode, Json<Disclosure>)> {
+    let input: DisclosureRequest = body(
+        &bytes,
+        r#"{"recipient": "payment_systems", "country": "KZ", "subjects": ["…"], "categories": ["payment"], "purpose": "payments", "legal_ground": "…", "legal_reference": null}"#,
+    )?;
+    Ok((
+        StatusCode::CREATED,
+        Json(caller.app.disclose(&caller.actor, input).await?),
     ))
 }
