@@ -131,7 +131,7 @@ pub fn level_of(completed: usize, experience_years: i64) -> Level {
 }
 
 impl Vintrova {
-    fn course_digest(&self, course: &str) -> Vec<u8> {
+    pub(crate) fn course_digest(&self, course: &str) -> Vec<u8> {
         self.vault()
             .blind_index()
             .digest("education.course", course)

@@ -6,6 +6,7 @@
 //! gate before opening it and writes the audit log.
 
 pub mod accounts;
+pub mod analytics;
 pub mod assessments;
 pub mod audit;
 pub mod clock;

@@ -117,6 +117,8 @@ pub enum Permission {
     /// The disclosure log and the recipients register with its agreements.
     ViewDisclosures,
     RecordAgreements,
+    /// The anonymized learning-effectiveness report.
+    ViewAnalytics,
     Console,
 }
 
@@ -147,6 +149,7 @@ words!(Permission {
     Disclose => "disclose",
     ViewDisclosures => "view_disclosures",
     RecordAgreements => "record_agreements",
+    ViewAnalytics => "view_analytics",
     Console => "console",
 });
 
@@ -163,6 +166,7 @@ impl Permission {
             EraseSubject => &[Platform, Staff(Dpo)],
             HandleRequests | NotifyIncidentSubjects | Disclose | RecordAgreements => &[Staff(Dpo)],
             ViewDisclosures => &[Staff(Dpo), Staff(Auditor)],
+            ViewAnalytics => &[Staff(Dpo), Staff(Auditor), Staff(Admin)],
             Orders => &[Platform, Staff(Finance)],
             Refunds => &[Staff(Finance)],
             Learning => &[Platform, Staff(Support)],

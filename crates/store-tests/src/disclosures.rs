@@ -135,3 +135,107 @@ fn aigerim_twin() -> serde_json::Value {
     doc["contact"]["phone"] = serde_json::json!("+7 701 555 44 34");
     doc
 }
+
+/// Anonymized analytics end to end: only consenting learners are in the release, every group
+/// holds at least k, and it leaves for an analytics recipient only as an anonymized disclosure.
+pub async fn anonymized_analytics_reach_an_analytics_recipient_only_as_k_anonymous_groups(
+    h: &Harness,
+) {
+    use vintrova_core::consent::{Channel, ConsentAction};
+    use vintrova_core::learning::{Level, Offering, OfferingKind};
+    h.app
+        .add_offering(&Offering {
+            id: "neural-networks-101".into(),
+            kind: OfferingKind::Course,
+            level: Level::Beginner,
+            title_ru: "Нейросети".into(),
+            title_kk: "Нейрондық желілер".into(),
+            title_en: "Neural networks".into(),
+        })
+        .await
+        .unwrap();
+    let actor = Actor::new("test", "platform");
+    let mut consenting = 0;
+    // Twelve of fourteen consent; half of them complete: two groups of six.
+    for i in 0..14 {
+        let mut doc =
+            serde_json::json!({"contact": {"email": format!("learner{i}.analytics@mail.kz")}});
+        doc["contact"]["first_name"] = serde_json::json!("Ученик");
+        let id = add(h, doc, contract()).await;
+        if i < 12 {
+            h.app
+                .record_consent(
+                    &actor,
+                    id,
+                    "learning_analytics",
+                    ConsentAction::Granted,
+                    Channel::CookieBanner,
+                    None,
+                )
+                .await
+                .unwrap();
+            consenting += 1;
+        }
+        let enrollment = h
+            .app
+            .enroll(&actor, id, "neural-networks-101", "course_enrollment")
+            .await
+            .unwrap();
+        if i % 2 == 0 {
+            h.app
+                .record_progress(&actor, enrollment.id, 100)
+                .await
+                .unwrap();
+        }
+    }
+    let release = h.app.analytics(5).await.unwrap();
+    assert_eq!(
+        release.rows.len() as u64 + release.suppressed,
+        consenting,
+        "only the learners who consented"
+    );
+    assert!(release.rows.len() >= 5);
+    let rates = vintrova_core::analytics::completion_rates(&release);
+    assert_eq!(rates.len(), 1);
+    assert!(rates[0].rate > 0.0 && rates[0].rate < 1.0);
+    assert!(
+        matches!(h.app.analytics(4).await, Err(CoreError::Invalid(_))),
+        "k below five"
+    );
+
+    assert_eq!(
+        refused(
+            h.app
+                .export_analytics(&dpo(), "analytics_services", "DE", 5)
+                .await
+        ),
+        DisclosureRefusal::NoAgreement("analytics_services".into())
+    );
+    h.app
+        .record_agreement(
+            &dpo(),
+            Agreement {
+                recipient: "analytics_services".into(),
+                signed_on: date(2025, 2, 1),
+                reference: "DPA-AN-7".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let (_, disclosure) = h
+        .app
+        .export_analytics(&dpo(), "analytics_services", "DE", 5)
+        .await
+        .unwrap();
+    assert!(disclosure.anonymized && disclosure.subjects.is_empty() && disclosure.cross_border);
+    // Exporting to a recipient that receives named data is no way around the rule either way:
+    // a payment system is not allowed the education category or the analytics purpose.
+    assert!(matches!(
+        refused(
+            h.app
+                .export_analytics(&dpo(), "payment_systems", "KZ", 5)
+                .await
+        ),
+        DisclosureRefusal::CategoryNotAllowed { .. }
+    ));
+}

@@ -104,6 +104,8 @@ pub const ENDPOINTS: &[(&str, &str, Permission)] = {
         ("POST", "/api/v1/recipients/agreements", RecordAgreements),
         ("GET", "/api/v1/disclosures", ViewDisclosures),
         ("POST", "/api/v1/disclosures", Disclose),
+        ("GET", "/api/v1/analytics/report", ViewAnalytics),
+        ("POST", "/api/v1/analytics/exports", Disclose),
     ]
 };
 

@@ -11,6 +11,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use vintrova_core::analytics::{AnalyticsRelease, CompletionRate, MIN_K, completion_rates};
 use vintrova_core::assessments::{Assessment, AssessmentRecord};
 use vintrova_core::disclosures::{Agreement, Disclosure, DisclosureRequest, RegisteredRecipient};
 use vintrova_core::incidents::{Incident, IncidentNotices, IncidentReport, IncidentStep};
@@ -355,5 +356,74 @@ pub async fn disclose(caller: Caller, bytes: Bytes) -> ApiResult<(StatusCode, Js
     Ok((
         StatusCode::CREATED,
         Json(caller.app.disclose(&caller.actor, input).await?),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct KQuery {
+    /// The smallest group size, 5 or more (5 when omitted).
+    pub k: Option<usize>,
+}
+
+/// Completion by course and level, from the anonymized release.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnalyticsReport {
+    pub release: AnalyticsRelease,
+    pub completion: Vec<CompletionRate>,
+}
+
+#[utoipa::path(get, path = "/api/v1/analytics/report", params(KQuery),
+    responses((status = 200, body = AnalyticsReport), (status = 422, body = Problem)))]
+pub async fn analytics_report(
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<KQuery>,
+) -> ApiResult<Json<AnalyticsReport>> {
+    let release = caller.app.analytics(q.k.unwrap_or(MIN_K)).await?;
+    Ok(Json(AnalyticsReport {
+        completion: completion_rates(&release),
+        release,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyticsExport {
+    pub recipient: String,
+    pub country: String,
+    #[serde(default)]
+    pub k: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnalyticsExported {
+    pub release: AnalyticsRelease,
+    pub disclosure: Disclosure,
+}
+
+#[utoipa::path(post, path = "/api/v1/analytics/exports", request_body = AnalyticsExport,
+    responses((status = 201, body = AnalyticsExported), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn export_analytics(
+    caller: Caller,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<AnalyticsExported>)> {
+    let input: AnalyticsExport = body(
+        &bytes,
+        r#"{"recipient": "analytics_services", "country": "KZ", "k": 5}"#,
+    )?;
+    let (release, disclosure) = caller
+        .app
+        .export_analytics(
+            &caller.actor,
+            &input.recipient,
+            &input.country,
+            input.k.unwrap_or(MIN_K),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AnalyticsExported {
+            release,
+            disclosure,
+        }),
     ))
 }

@@ -2124,6 +2124,7 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
             "/staff/lookup",
             "/staff/incidents",
             "/staff/retention",
+            "/staff/analytics",
             "/staff/audit",
             "/staff/team",
             "/staff/recipients",
