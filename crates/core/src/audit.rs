@@ -59,6 +59,7 @@ pub enum Action {
     /// Data left for a recipient (R5.2).
     Disclose,
     RecordAgreement,
+    PublishPolicy,
 }
 
 words!(Action {
@@ -100,6 +101,7 @@ words!(Action {
     RecordAssessment => "record_assessment",
     Disclose => "disclose",
     RecordAgreement => "record_agreement",
+    PublishPolicy => "publish_policy",
 });
 
 /// An entry's content: what happened, before or after it joins the chain.

@@ -31,18 +31,21 @@ pub enum Use {
 pub enum Duty {
     /// Telling a person that an incident affected their data (R7.9): their address only.
     BreachNotice,
+    /// Telling a person the policy will change (R10.1): their address only.
+    PolicyNotice,
 }
 
 impl Duty {
     pub fn as_str(self) -> &'static str {
         match self {
             Duty::BreachNotice => "breach_notice",
+            Duty::PolicyNotice => "policy_notice",
         }
     }
 
     fn categories(self) -> &'static [&'static str] {
         match self {
-            Duty::BreachNotice => &["contact"],
+            Duty::BreachNotice | Duty::PolicyNotice => &["contact"],
         }
     }
 }

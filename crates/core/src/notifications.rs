@@ -28,6 +28,8 @@ pub enum NoticeKind {
     /// A security incident affected the person's data (R7.9; sent by law, whatever the
     /// consents).
     Incident,
+    /// The privacy policy will change (R10.1; sent by law).
+    PolicyChange,
 }
 
 words!(NoticeKind {
@@ -35,6 +37,7 @@ words!(NoticeKind {
     NewFeature => "new_feature",
     AccountIdle => "account_idle",
     Incident => "incident",
+    PolicyChange => "policy_change",
 });
 
 impl NoticeKind {
@@ -84,6 +87,18 @@ impl NoticeKind {
             (NoticeKind::Incident, _) => (
                 "Инцидент безопасности, затронувший ваши данные",
                 "Произошёл инцидент безопасности, затронувший ваши персональные данные. Что случилось и какие меры мы приняли, описано ниже. Если у вас есть вопросы, напишите на info@vintrova.com.",
+            ),
+            (NoticeKind::PolicyChange, "kk") => (
+                "Құпиялылық саясаты өзгереді",
+                "Біздің құпиялылық саясатымыз өзгереді. Не өзгеретінін сайттан оқыңыз. Жаңа нұсқа мына күннен бастап қолданылады:",
+            ),
+            (NoticeKind::PolicyChange, "en") => (
+                "Our privacy policy is changing",
+                "Our privacy policy is changing. Read what changes on the website. The new version applies from:",
+            ),
+            (NoticeKind::PolicyChange, _) => (
+                "Политика конфиденциальности изменится",
+                "Наша политика конфиденциальности изменится. Что меняется — на сайте. Новая редакция действует с:",
             ),
             (NoticeKind::NewFeature, _) => (
                 "Новое на Vintrova",

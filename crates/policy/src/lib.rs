@@ -6,9 +6,11 @@
 //! Every other crate learns what a category, purpose or retention period is from this model;
 //! none of them spells one out.
 
+mod diff;
 mod model;
 mod validate;
 
+pub use diff::{Change, PolicyDiff, diff};
 pub use model::*;
 pub use validate::{Problem, load};
 

@@ -239,3 +239,72 @@ pub async fn anonymized_analytics_reach_an_analytics_recipient_only_as_k_anonymo
         DisclosureRefusal::CategoryNotAllowed { .. }
     ));
 }
+
+/// R10.1: a material change needs 30 days' notice; every person is told exactly once, however
+/// often the announcement runs; the notice stands until the date.
+pub async fn a_material_policy_change_needs_thirty_days_and_reaches_everyone_once(h: &Harness) {
+    for i in 0..3 {
+        let doc = serde_json::json!({"contact": {"email": format!("policy.reader{i}@mail.kz")}});
+        add(h, doc, contract()).await;
+    }
+    let shipped = include_str!("../../../policy/vintrova.toml");
+    let next = shipped
+        .replacen("version = \"", "version = \"next-", 1)
+        .replacen("term = \"P5Y\"", "term = \"P6Y\"", 1);
+    let diff = h.app.diff_policy(&next).await.unwrap();
+    assert!(diff.is_material(), "{diff:?}");
+    let today = h.app.now().to_zoned_datetime(h.app.policy().zone()).date();
+    let in_days = |n: i64| today.checked_add(jiff::Span::new().days(n)).unwrap();
+    let admin = Actor::new("staff", "dpo:test");
+    let early = h.app.publish_policy(&admin, &next, in_days(29)).await;
+    assert!(
+        matches!(&early, Err(CoreError::Invalid(e)) if e.problems[0].field == "effective"),
+        "{early:?}"
+    );
+    assert!(h.app.policy_versions().await.unwrap().is_empty());
+    let published = h
+        .app
+        .publish_policy(&admin, &next, in_days(30))
+        .await
+        .unwrap();
+    assert!(published.material);
+    assert!(
+        h.app
+            .publish_policy(&admin, &next, in_days(40))
+            .await
+            .is_err(),
+        "once"
+    );
+
+    let first = h
+        .app
+        .announce_policy(&admin, &published.version)
+        .await
+        .unwrap();
+    assert_eq!(first.queued, 3);
+    let again = h
+        .app
+        .announce_policy(&admin, &published.version)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.queued, again.already_told),
+        (0, 3),
+        "exactly once each"
+    );
+
+    assert_eq!(
+        h.app.pending_policy().await.unwrap().map(|v| v.version),
+        Some(published.version.clone())
+    );
+    h.clock.set(plus_days(h.app.now(), 31));
+    assert!(
+        h.app.pending_policy().await.unwrap().is_none(),
+        "the notice ends on the date"
+    );
+}
+
+fn plus_days(t: jiff::Timestamp, days: i64) -> jiff::Timestamp {
+    t.checked_add(jiff::SignedDuration::from_hours(24 * days))
+        .unwrap()
+}

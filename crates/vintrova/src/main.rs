@@ -409,6 +409,24 @@ enum PolicyCommand {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// What a new policy file changes against the newest published version.
+    Diff {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Publish a new version; a material change needs an effective date 30 days ahead, and
+    /// everyone is told through the outbox.
+    Publish {
+        #[arg(long)]
+        file: PathBuf,
+        /// YYYY-MM-DD, in Almaty.
+        #[arg(long)]
+        effective: jiff::civil::Date,
+    },
+    /// Tell everyone not yet told of a published version (resumes a cut-short run).
+    Announce { version: String },
+    /// Every published version, oldest first.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -489,6 +507,53 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Policy(PolicyCommand::Check { file }) => {
             let file = file.or(config.policy_file.clone());
             return Ok(check_policy(file.as_deref()));
+        }
+        Command::Policy(PolicyCommand::Diff { file }) => {
+            let rt = setup::open(&config).await?;
+            let text = String::from_utf8(read_input(&file)?)?;
+            print_json(&rt.app.diff_policy(&text).await?)?;
+        }
+        Command::Policy(PolicyCommand::Publish { file, effective }) => {
+            let rt = setup::open(&config).await?;
+            let text = String::from_utf8(read_input(&file)?)?;
+            let published = rt.app.publish_policy(&actor, &text, effective).await?;
+            if published.material {
+                let told = rt.app.announce_policy(&actor, &published.version).await?;
+                eprintln!(
+                    "published {} (material), effective {}; {} people told through the outbox",
+                    published.version, published.effective, told.queued
+                );
+            }
+            print_json(&serde_json::json!({
+                "version": published.version,
+                "effective": published.effective,
+                "material": published.material,
+                "changes": published.changes,
+            }))?;
+        }
+        Command::Policy(PolicyCommand::Announce { version }) => {
+            let rt = setup::open(&config).await?;
+            print_json(&rt.app.announce_policy(&actor, &version).await?)?;
+        }
+        Command::Policy(PolicyCommand::List) => {
+            let rt = setup::open(&config).await?;
+            let versions: Vec<serde_json::Value> = rt
+                .app
+                .policy_versions()
+                .await?
+                .into_iter()
+                .map(|v| {
+                    serde_json::json!({
+                        "version": v.version,
+                        "replaces": v.replaces,
+                        "effective": v.effective,
+                        "published_at": v.published_at,
+                        "material": v.material,
+                        "changes": v.changes.len(),
+                    })
+                })
+                .collect();
+            print_json(&versions)?;
         }
         Command::Serve(args) => serve(&config, args).await?,
         Command::Staff(practice::StaffCommand::Matrix) => {

@@ -1300,3 +1300,61 @@ fn the_browser_journeys_pass_in_chromium() {
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+#[test]
+fn policy_versions_are_diffed_published_thirty_days_ahead_and_listed() {
+    let install = Install::new();
+    install.add(SEED);
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../policy/vintrova.toml"
+    ))
+    .unwrap();
+    let next = shipped
+        .replacen("version = \"", "version = \"cli-next-", 1)
+        .replacen("term = \"P3Y\"", "term = \"P4Y\"", 1);
+    let file = install.dir.path().join("next.toml");
+    std::fs::write(&file, next).unwrap();
+    let file = file.to_str().unwrap();
+    let diff: Value =
+        serde_json::from_str(&install.ok(&["policy", "diff", "--file", file], None)).unwrap();
+    assert!(
+        diff["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["area"] == "retention" && c["material"] == true)
+    );
+    let almaty = jiff::tz::TimeZone::get("Asia/Almaty").unwrap();
+    let today = jiff::Timestamp::now().to_zoned_datetime(almaty).date();
+    let day = |n: i64| {
+        today
+            .checked_add(jiff::Span::new().days(n))
+            .unwrap()
+            .to_string()
+    };
+    let early = install.run(
+        &["policy", "publish", "--file", file, "--effective", &day(29)],
+        None,
+    );
+    assert!(!early.status.success());
+    assert!(String::from_utf8_lossy(&early.stderr).contains("effective"));
+    let published: Value = serde_json::from_str(&install.ok(
+        &["policy", "publish", "--file", file, "--effective", &day(30)],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(published["material"], true);
+    let list: Value = serde_json::from_str(&install.ok(&["policy", "list"], None)).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let announce: Value = serde_json::from_str(&install.ok(
+        &["policy", "announce", published["version"].as_str().unwrap()],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(
+        announce["queued"], 0,
+        "everyone was told when it was published"
+    );
+    assert_eq!(announce["already_told"], 1);
+}

@@ -343,9 +343,18 @@ fn right_name(t: &Tr, right: RightKind) -> String {
     t.get(&format!("right-{}", right.as_str()))
 }
 
+/// Home, with the notice of a policy change until it takes effect (R10.1).
 pub async fn home(State(state): State<AppState>, visit: Visit) -> Response {
+    let notice = match state.app.pending_policy().await {
+        Ok(pending) => pending.map(|v| {
+            visit
+                .t
+                .with("home-notice", &[("date", visit.t.date(v.effective))])
+        }),
+        Err(e) => return failed(&state, visit, e),
+    };
     let c = visit.chrome(&state);
-    visit.page(StatusCode::OK, HomePage { c, notice: None })
+    visit.page(StatusCode::OK, HomePage { c, notice })
 }
 
 pub async fn policy(State(state): State<AppState>, visit: Visit) -> Response {

@@ -12,6 +12,7 @@ use vintrova_core::payments::{DevProvider, Outcome};
 use vintrova_core::staff::{Role, code_at};
 use vintrova_store_tests::staff;
 use vintrova_web::access::{ENDPOINTS, matrix_markdown};
+use vintrova_web::i18n::{Lang, Tr};
 use vintrova_web::security::SECURITY_HEADERS;
 use vintrova_web::{AppState, router};
 
@@ -2291,4 +2292,42 @@ async fn a_person_corrects_their_profile_and_follows_their_activity() {
     for heading in ["Learning", "Support tickets", "Payments", "Notices"] {
         assert!(activity.text().contains(heading));
     }
+}
+
+#[tokio::test]
+async fn the_home_page_announces_a_published_change_until_it_takes_effect() {
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    assert!(
+        !browser
+            .get(&api, "/")
+            .await
+            .text()
+            .contains("class=\"notice\"")
+    );
+    let shipped = include_str!("../../../policy/vintrova.toml");
+    let next = shipped
+        .replacen("version = \"", "version = \"home-next-", 1)
+        .replacen("term = \"P5Y\"", "term = \"P6Y\"", 1);
+    let h = &api.harness;
+    let today = h.app.now().to_zoned_datetime(almaty()).date();
+    let effective = today.checked_add(jiff::Span::new().days(30)).unwrap();
+    h.app
+        .publish_policy(&vintrova_core::Actor::new("test", "dpo"), &next, effective)
+        .await
+        .unwrap();
+    let home = browser.get(&api, "/?lang=en").await.text();
+    assert!(
+        home.contains("class=\"notice\"")
+            && home.contains(&format!("changes on {}", Tr::new(Lang::En).date(effective))),
+        "{home}"
+    );
+    h.clock.advance(jiff::SignedDuration::from_hours(24 * 31));
+    assert!(
+        !browser
+            .get(&api, "/")
+            .await
+            .text()
+            .contains("class=\"notice\"")
+    );
 }
