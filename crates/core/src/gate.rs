@@ -134,6 +134,10 @@ pub enum Refusal {
     Objected { purpose: String },
     #[error("processing of this person's data is restricted: only storage is allowed (R6.1)")]
     Restricted,
+    #[error(
+        "purpose `{purpose}` now rests on consent (policy {since}); it waits until the person consents under it"
+    )]
+    ConsentToRenew { purpose: String, since: String },
 }
 
 impl Refusal {
@@ -146,6 +150,7 @@ impl Refusal {
             Refusal::ContractNotInForce { .. } => "contract_not_in_force",
             Refusal::Objected { .. } => "objected",
             Refusal::Restricted => "restricted",
+            Refusal::ConsentToRenew { .. } => "consent_to_renew",
         }
     }
 }

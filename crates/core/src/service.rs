@@ -231,6 +231,9 @@ pub struct Vintrova {
     decoy: std::sync::OnceLock<String>,
     journal: Option<Arc<dyn ErasureJournal>>,
     calendar: WorkCalendar,
+    /// Purposes whose basis became consent in a published version: the versions a consent must
+    /// have been given under to count (R10.1).
+    renewals: BTreeMap<String, (String, Vec<String>)>,
 }
 
 impl Vintrova {
@@ -251,6 +254,7 @@ impl Vintrova {
             decoy: std::sync::OnceLock::new(),
             journal: None,
             calendar: WorkCalendar::kazakhstan(),
+            renewals: BTreeMap::new(),
         }
     }
 
@@ -742,10 +746,64 @@ impl Vintrova {
         self.require_subject(id).await?;
         let bases = self.store.basis_events(id).await?;
         let consents = self.store.consents(id).await?;
-        gate::decide(&self.policy, id, &bases, &consents, use_).map_err(|refusal| {
+        let renewal = match &use_ {
+            Use::Purpose(p) => self.renewals.get(p).map(|r| (p.clone(), r.clone())),
+            Use::Right(_) | Use::Duty(_) => None,
+        };
+        let refused = |refusal: gate::Refusal| {
             tracing::info!(subject = %id, rule = %refusal, "purpose gate refused");
             CoreError::Refused(refusal)
-        })
+        };
+        let grant = gate::decide(&self.policy, id, &bases, &consents, use_).map_err(refused)?;
+        if let Some((purpose, (since, versions))) = renewal {
+            let renewed = consents
+                .iter()
+                .rfind(|c| c.purpose == purpose)
+                .is_some_and(|c| versions.contains(&c.policy_version));
+            if !renewed {
+                return Err(refused(gate::Refusal::ConsentToRenew { purpose, since }));
+            }
+        }
+        Ok(grant)
+    }
+
+    /// Switch to the newest published policy version whose day has come, and note which
+    /// purposes moved onto consent on the way (their older consents no longer count).
+    pub async fn with_published_policy(self) -> Result<Self> {
+        let today = self.now().to_zoned_datetime(self.policy.zone()).date();
+        let in_force: Vec<crate::versions::PublishedVersion> = self
+            .policy_versions()
+            .await?
+            .into_iter()
+            .filter(|v| v.effective <= today)
+            .collect();
+        let mut renewals: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+        for (i, version) in in_force.iter().enumerate() {
+            let diff = vintrova_policy::PolicyDiff {
+                changes: version.changes.clone(),
+                ..Default::default()
+            };
+            for purpose in diff.now_on_consent() {
+                let since: Vec<String> = in_force[i..].iter().map(|v| v.version.clone()).collect();
+                renewals.insert(purpose, (version.version.clone(), since));
+            }
+        }
+        let mut app = self;
+        if let Some(latest) = in_force.last()
+            && latest.version != app.policy.version
+        {
+            let policy = vintrova_policy::load(&latest.text).map_err(|e| {
+                CoreError::Internal(format!(
+                    "published policy {} does not load ({e}); restore it from a backup",
+                    latest.version
+                ))
+            })?;
+            tracing::info!(version = %policy.version, "the published policy is in force");
+            app.map = DataMap::from_policy(&policy);
+            app.policy = Arc::new(policy);
+        }
+        app.renewals = renewals;
+        Ok(app)
     }
 
     /// Open the values and events a grant allows. The only place a sealed value is decrypted.

@@ -28,6 +28,20 @@ impl PolicyDiff {
         self.changes.iter().any(|c| c.material)
     }
 
+    /// Purposes whose basis became consent: processing that relied on the old basis waits
+    /// for each person's consent given under the new version.
+    pub fn now_on_consent(&self) -> Vec<String> {
+        self.changes
+            .iter()
+            .filter(|c| {
+                c.area == "basis"
+                    && c.what
+                        .ends_with(&format!("→ {}", crate::LegalBasis::Consent.as_str()))
+            })
+            .map(|c| c.key.clone())
+            .collect()
+    }
+
     /// Purposes whose legal basis changed: processing that relied on the old basis must wait
     /// for each person's consent under the new one.
     pub fn basis_changes(&self) -> Vec<String> {

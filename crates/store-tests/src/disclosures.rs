@@ -308,3 +308,83 @@ fn plus_days(t: jiff::Timestamp, days: i64) -> jiff::Timestamp {
     t.checked_add(jiff::SignedDuration::from_hours(24 * days))
         .unwrap()
 }
+
+/// R10.1: when a purpose moves onto consent, processing that rested on the old basis pauses for
+/// each person from the new version's day until they consent under it.
+pub async fn a_basis_change_pauses_processing_until_the_person_consents_again(h: &Harness) {
+    use vintrova_core::consent::{Channel, ConsentAction};
+    use vintrova_core::gate::Refusal;
+    let person = add(h, aigerim(), contract()).await;
+    let actor = Actor::new("test", "platform");
+    assert!(
+        h.app.read(&actor, person, "personalization").await.is_ok(),
+        "on the contract"
+    );
+    let shipped = include_str!("../../../policy/vintrova.toml");
+    let marker = "key = \"personalization\"";
+    let at = shipped.find(marker).unwrap();
+    let (head, tail) = shipped.split_at(at);
+    let next = format!(
+        "{}{}",
+        head.replacen("version = \"", "version = \"consent-", 1),
+        tail.replacen("legal_basis = \"contract\"", "legal_basis = \"consent\"", 1)
+    );
+    let today = h.app.now().to_zoned_datetime(h.app.policy().zone()).date();
+    let effective = today.checked_add(jiff::Span::new().days(30)).unwrap();
+    let published = h
+        .app
+        .publish_policy(&actor, &next, effective)
+        .await
+        .unwrap();
+    assert!(
+        published
+            .changes
+            .iter()
+            .any(|c| c.area == "basis" && c.key == "personalization")
+    );
+
+    // Until the day, nothing changes — even after a restart.
+    let before = h
+        .reopen(h.master.clone())
+        .await
+        .unwrap()
+        .with_published_policy()
+        .await
+        .unwrap();
+    assert!(before.read(&actor, person, "personalization").await.is_ok());
+
+    // From the day, a restarted server runs the new version: personalization waits for consent.
+    h.clock.set(
+        effective
+            .to_zoned_datetime(h.app.policy().zone())
+            .unwrap()
+            .timestamp(),
+    );
+    let after = h
+        .reopen(h.master.clone())
+        .await
+        .unwrap()
+        .with_published_policy()
+        .await
+        .unwrap();
+    assert_eq!(after.policy().version, published.version);
+    assert!(matches!(
+        after.read(&actor, person, "personalization").await,
+        Err(CoreError::Refused(Refusal::NoConsent { .. }))
+    ));
+    after
+        .record_consent(
+            &actor,
+            person,
+            "personalization",
+            ConsentAction::Granted,
+            Channel::Cabinet,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        after.read(&actor, person, "personalization").await.is_ok(),
+        "resumed with the consent"
+    );
+}

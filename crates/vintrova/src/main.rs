@@ -1142,8 +1142,9 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Verify the audit chain every hour, for the `vintrova_audit_chain_ok` gauge; a break is
-/// logged as an error for the operator's alerting.
+/// Verify the audit chain every hour, for the `vintrova_audit_chain_ok` gauge (a break is
+/// logged as an error for the operator's alerting), and say when a published policy version
+/// is due to be applied.
 fn spawn_audit_check(rt: &setup::Runtime) {
     let app = rt.app.clone();
     tokio::spawn(async move {
@@ -1159,6 +1160,17 @@ fn spawn_audit_check(rt: &setup::Runtime) {
                 verified.map(|r| r.entries).unwrap_or(0),
                 app.now(),
             );
+            // A published policy version whose day has come applies from the next start.
+            let today = app.now().to_zoned_datetime(app.policy().zone()).date();
+            if let Ok(versions) = app.policy_versions().await
+                && let Some(due) = versions.iter().rfind(|v| v.effective <= today)
+                && due.version != app.policy().version
+            {
+                tracing::warn!(
+                    version = %due.version,
+                    "a published policy version is in force from today: restart the server to apply it"
+                );
+            }
         }
     });
 }

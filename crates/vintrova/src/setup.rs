@@ -182,7 +182,9 @@ pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<R
     ));
     let app = Vintrova::new(policy, store, Arc::new(vault), clock)
         .with_erasure_journal(journal)
-        .with_calendar(load_calendar(config.calendar_file.as_deref())?);
+        .with_calendar(load_calendar(config.calendar_file.as_deref())?)
+        .with_published_policy()
+        .await?;
     Ok(Runtime {
         app: Arc::new(app),
         master,
