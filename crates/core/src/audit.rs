@@ -60,6 +60,7 @@ pub enum Action {
     Disclose,
     RecordAgreement,
     PublishPolicy,
+    PlanTransfer,
 }
 
 words!(Action {
@@ -102,6 +103,7 @@ words!(Action {
     Disclose => "disclose",
     RecordAgreement => "record_agreement",
     PublishPolicy => "publish_policy",
+    PlanTransfer => "plan_transfer",
 });
 
 /// An entry's content: what happened, before or after it joins the chain.

@@ -76,6 +76,10 @@ pub enum DisclosureRefusal {
         "no signed confidentiality agreement with `{0}` is on record; record it before anything goes to them"
     )]
     NoAgreement(String),
+    #[error(
+        "named people's data may go to `{recipient}` in `{country}` only under a planned transfer whose day has come and of which they were told (R9.2)"
+    )]
+    TransferNotAnnounced { recipient: String, country: String },
 }
 
 impl DisclosureRefusal {
@@ -89,6 +93,7 @@ impl DisclosureRefusal {
             DisclosureRefusal::NotAnonymized(_) => "not_anonymized",
             DisclosureRefusal::NoLegalReference => "no_legal_reference",
             DisclosureRefusal::NoAgreement(_) => "no_agreement",
+            DisclosureRefusal::TransferNotAnnounced { .. } => "transfer_not_announced",
         }
     }
 }
@@ -323,6 +328,19 @@ impl Vintrova {
         }
         problems.into_result()?;
         self.check_disclosure(&request).await?;
+        if !request.anonymized
+            && !request.subjects.is_empty()
+            && !self
+                .transfer_in_force(&request.recipient, &request.country)
+                .await?
+        {
+            return Err(CoreError::Disclosure(
+                DisclosureRefusal::TransferNotAnnounced {
+                    recipient: request.recipient.clone(),
+                    country: request.country.clone(),
+                },
+            ));
+        }
         let operator_country = &self.policy().operator.country;
         let disclosure = Disclosure {
             id: Uuid::now_v7(),

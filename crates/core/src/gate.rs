@@ -33,6 +33,8 @@ pub enum Duty {
     BreachNotice,
     /// Telling a person the policy will change (R10.1): their address only.
     PolicyNotice,
+    /// Telling a person their data will go abroad (R9.2): their address only.
+    TransferNotice,
 }
 
 impl Duty {
@@ -40,12 +42,13 @@ impl Duty {
         match self {
             Duty::BreachNotice => "breach_notice",
             Duty::PolicyNotice => "policy_notice",
+            Duty::TransferNotice => "transfer_notice",
         }
     }
 
     fn categories(self) -> &'static [&'static str] {
         match self {
-            Duty::BreachNotice | Duty::PolicyNotice => &["contact"],
+            Duty::BreachNotice | Duty::PolicyNotice | Duty::TransferNotice => &["contact"],
         }
     }
 }

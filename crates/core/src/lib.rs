@@ -31,6 +31,7 @@ pub mod staff;
 pub mod store;
 pub mod support;
 pub mod sweep;
+pub mod transfers;
 pub mod values;
 pub mod versions;
 mod words;

@@ -30,6 +30,8 @@ pub enum NoticeKind {
     Incident,
     /// The privacy policy will change (R10.1; sent by law).
     PolicyChange,
+    /// The person's data will go abroad (R9.2; sent by law).
+    TransferAbroad,
 }
 
 words!(NoticeKind {
@@ -38,6 +40,7 @@ words!(NoticeKind {
     AccountIdle => "account_idle",
     Incident => "incident",
     PolicyChange => "policy_change",
+    TransferAbroad => "transfer_abroad",
 });
 
 impl NoticeKind {
@@ -99,6 +102,18 @@ impl NoticeKind {
             (NoticeKind::PolicyChange, _) => (
                 "Политика конфиденциальности изменится",
                 "Наша политика конфиденциальности изменится. Что меняется — на сайте. Новая редакция действует с:",
+            ),
+            (NoticeKind::TransferAbroad, "kk") => (
+                "Деректеріңіз шетелге беріледі",
+                "Деректеріңіз шарт және қосымша қорғау шаралары негізінде деректерді тиісті қорғайтын елге беріледі. Ел және басталу күні:",
+            ),
+            (NoticeKind::TransferAbroad, "en") => (
+                "Your data will go abroad",
+                "Your data will be transferred, under a contract and extra safeguards, to a country with adequate protection. The country and the first day:",
+            ),
+            (NoticeKind::TransferAbroad, _) => (
+                "Ваши данные будут переданы за рубеж",
+                "Ваши данные будут передаваться на основании договора и с дополнительными мерами защиты в страну с надлежащей защитой данных. Страна и дата начала:",
             ),
             (NoticeKind::NewFeature, _) => (
                 "Новое на Vintrova",

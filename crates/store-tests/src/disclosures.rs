@@ -388,3 +388,110 @@ pub async fn a_basis_change_pauses_processing_until_the_person_consents_again(h:
         "resumed with the consent"
     );
 }
+
+/// R9.2: named people's data goes abroad only under a planned transfer — to an adequate country
+/// in the recipient's register entry, with its contract and safeguards — after the people were
+/// told and once its day has come.
+pub async fn data_goes_abroad_only_after_a_planned_transfer_was_announced_and_began(h: &Harness) {
+    use vintrova_core::transfers::Transfer;
+    let person = add(h, aigerim(), contract()).await;
+    let actor = Actor::new("staff", "dpo:test").for_purpose("support");
+    // The next version lets cloud providers in Germany hold support data; it takes effect in 30 days.
+    let shipped = include_str!("../../../policy/vintrova.toml");
+    let marker = "key = \"cloud_providers\"";
+    let at = shipped.find(marker).unwrap();
+    let (head, tail) = shipped.split_at(at);
+    let next = format!(
+        "{}{}",
+        head.replacen("version = \"", "version = \"abroad-", 1),
+        tail.replacen("countries = [\"KZ\"]", "countries = [\"KZ\", \"DE\"]", 1)
+    );
+    let today = h.app.now().to_zoned_datetime(h.app.policy().zone()).date();
+    let effective = today.checked_add(jiff::Span::new().days(30)).unwrap();
+    h.app
+        .publish_policy(&actor, &next, effective)
+        .await
+        .unwrap();
+    h.clock.set(
+        effective
+            .to_zoned_datetime(h.app.policy().zone())
+            .unwrap()
+            .timestamp(),
+    );
+    let app = h
+        .reopen(h.master.clone())
+        .await
+        .unwrap()
+        .with_published_policy()
+        .await
+        .unwrap();
+    app.record_agreement(
+        &actor,
+        Agreement {
+            recipient: "cloud_providers".into(),
+            signed_on: date(2025, 2, 1),
+            reference: "DPA-CLOUD-3".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let to_germany = DisclosureRequest {
+        recipient: "cloud_providers".into(),
+        country: "DE".into(),
+        subjects: vec![person],
+        categories: vec!["contact".into()],
+        purpose: "support".into(),
+        legal_ground: "Hosting contract H-7, standard clauses".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        refused(app.disclose(&actor, to_germany.clone()).await),
+        DisclosureRefusal::TransferNotAnnounced { .. }
+    ));
+    let plan = |country: &str, starts_on| Transfer {
+        id: uuid::Uuid::nil(),
+        recipient: "cloud_providers".into(),
+        country: country.into(),
+        categories: vec!["contact".into()],
+        starts_on,
+        contract: "Hosting contract H-7 of 01.02.2025".into(),
+        safeguards: "Standard contractual clauses; encryption at rest with keys in Kazakhstan"
+            .into(),
+        planned_at: None,
+    };
+    let tomorrow = effective.tomorrow().unwrap();
+    assert!(matches!(
+        refused(app.plan_transfer(&actor, plan("US", tomorrow)).await),
+        DisclosureRefusal::CountryNotListed { .. }
+    ));
+    assert!(
+        app.plan_transfer(&actor, plan("DE", effective))
+            .await
+            .is_err(),
+        "no time to tell anyone"
+    );
+    let planned = app
+        .plan_transfer(&actor, plan("DE", tomorrow))
+        .await
+        .unwrap();
+    assert_eq!(
+        planned.told, 1,
+        "the person whose contact data would go is told"
+    );
+    assert!(
+        matches!(
+            refused(app.disclose(&actor, to_germany.clone()).await),
+            DisclosureRefusal::TransferNotAnnounced { .. }
+        ),
+        "not before its day"
+    );
+    h.clock.set(
+        tomorrow
+            .to_zoned_datetime(h.app.policy().zone())
+            .unwrap()
+            .timestamp(),
+    );
+    let sent = app.disclose(&actor, to_germany).await.unwrap();
+    assert!(sent.cross_border);
+    assert_eq!(app.transfers().await.unwrap().len(), 1);
+}

@@ -81,6 +81,9 @@ struct ServeArgs {
     /// Where staff reach the server, for the enrollment link printed at first start.
     #[arg(long, env = "VINTROVA_PUBLIC_URL")]
     public_url: Option<String>,
+    /// The country the primary database is in (ISO 3166 code), as declared by the operator.
+    #[arg(long, env = "VINTROVA_STORAGE_COUNTRY", default_value = "KZ")]
+    storage_country: String,
 }
 
 #[derive(Subcommand)]
@@ -1090,6 +1093,19 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{local}"));
+    // Kazakhstan's law on personal data wants its citizens' data in a primary database inside
+    // the country; a declaration elsewhere is allowed to start, loudly.
+    if !args
+        .storage_country
+        .eq_ignore_ascii_case(&rt.app.policy().operator.country)
+    {
+        eprintln!(
+            "  WARNING: the primary database is declared to be in {} (VINTROVA_STORAGE_COUNTRY). The law of {} requires the primary database of personal data inside the country; keep it there and transfer abroad only as the policy allows.",
+            args.storage_country,
+            rt.app.policy().operator.country
+        );
+        tracing::warn!(storage_country = %args.storage_country, "the primary database is declared outside the operator's country");
+    }
     let operator = Actor::new("system", "first-start");
     if let Some(enrollment) = rt.app.first_administrator(&operator).await? {
         eprintln!("  No administrator has enrolled yet.");

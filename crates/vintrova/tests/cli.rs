@@ -1358,3 +1358,34 @@ fn policy_versions_are_diffed_published_thirty_days_ahead_and_listed() {
     );
     assert_eq!(announce["already_told"], 1);
 }
+
+#[test]
+fn the_server_warns_when_the_primary_database_is_declared_outside_kazakhstan() {
+    let install = Install::new();
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(install.data())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("VINTROVA_DATABASE_URL")
+        .env("VINTROVA_STORAGE_COUNTRY", "DE")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 512];
+    while !seen.contains("serving on") {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "the server exited: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    assert!(
+        seen.contains("WARNING: the primary database is declared to be in DE"),
+        "{seen}"
+    );
+}

@@ -106,6 +106,8 @@ pub const ENDPOINTS: &[(&str, &str, Permission)] = {
         ("POST", "/api/v1/disclosures", Disclose),
         ("GET", "/api/v1/analytics/report", ViewAnalytics),
         ("POST", "/api/v1/analytics/exports", Disclose),
+        ("GET", "/api/v1/transfers", ViewDisclosures),
+        ("POST", "/api/v1/transfers", Disclose),
     ]
 };
 

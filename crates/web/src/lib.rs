@@ -85,7 +85,7 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, staff::sign_in, staff::current, staff::sign_out, staff::list, staff::add, staff::paperwork, staff::reissue, staff::activate, staff::incidents, staff::report, staff::incident, staff::step, staff::notify, staff::assessments, staff::record_assessment, staff::follow_up_done, staff::recipients, staff::record_agreement, staff::disclosures, staff::disclose, staff::analytics_report, staff::export_analytics, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::verify, requests::fulfil, requests::reject, downloads::download, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, staff::sign_in, staff::current, staff::sign_out, staff::list, staff::add, staff::paperwork, staff::reissue, staff::activate, staff::incidents, staff::report, staff::incident, staff::step, staff::notify, staff::assessments, staff::record_assessment, staff::follow_up_done, staff::recipients, staff::record_agreement, staff::disclosures, staff::disclose, staff::analytics_report, staff::export_analytics, staff::transfers, staff::plan_transfer, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::verify, requests::fulfil, requests::reject, downloads::download, api::lookup, api::verify_audit, api::policy
     ),
     modifiers(&BearerToken, &ProblemResponses)
 )]
@@ -261,6 +261,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/analytics/report", get(staff::analytics_report))
         .route("/analytics/exports", post(staff::export_analytics))
+        .route(
+            "/transfers",
+            get(staff::transfers).post(staff::plan_transfer),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), access::guard));
     let v1 = protected
         .route("/policy", get(api::policy))

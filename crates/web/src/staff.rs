@@ -16,6 +16,7 @@ use vintrova_core::assessments::{Assessment, AssessmentRecord};
 use vintrova_core::disclosures::{Agreement, Disclosure, DisclosureRequest, RegisteredRecipient};
 use vintrova_core::incidents::{Incident, IncidentNotices, IncidentReport, IncidentStep};
 use vintrova_core::staff::{Enrollment, Paper, Role, StaffMember, StaffSession};
+use vintrova_core::transfers::{Transfer, TransferPlanned};
 use vintrova_core::values::InvalidInput;
 
 use crate::AppState;
@@ -425,5 +426,26 @@ pub async fn export_analytics(
             release,
             disclosure,
         }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/transfers", responses((status = 200, body = [Transfer])))]
+pub async fn transfers(caller: Caller) -> ApiResult<Json<Vec<Transfer>>> {
+    Ok(Json(caller.app.transfers().await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/transfers", request_body = Transfer,
+    responses((status = 201, body = TransferPlanned), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn plan_transfer(
+    caller: Caller,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<TransferPlanned>)> {
+    let input: Transfer = body(
+        &bytes,
+        r#"{"recipient": "cloud_providers", "country": "DE", "categories": ["contact"], "starts_on": "2027-01-15", "contract": "…", "safeguards": "…"}"#,
+    )?;
+    Ok((
+        StatusCode::CREATED,
+        Json(caller.app.plan_transfer(&caller.actor, input).await?),
     ))
 }
