@@ -300,6 +300,8 @@ pub fn router(state: AppState) -> Router {
         .route("/staff/recipients", get(console::recipients))
         .route("/", get(site::home))
         .route("/policy", get(site::policy))
+        .route("/policy/versions", get(site::policy_archive))
+        .route("/policy/versions/{version}", get(site::policy_version))
         .route("/lang", get(site::switch_language))
         .route("/cookies", get(site::cookies_page).post(site::cookies))
         .route("/register", get(site::register_page).post(site::register))

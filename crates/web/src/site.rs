@@ -358,7 +358,57 @@ pub async fn home(State(state): State<AppState>, visit: Visit) -> Response {
 }
 
 pub async fn policy(State(state): State<AppState>, visit: Visit) -> Response {
-    let p = state.app.policy();
+    let policy = state.app.policy().clone();
+    render_policy(&state, visit, &policy)
+}
+
+/// One version of the archive, rendered like the policy in force.
+pub async fn policy_version(
+    State(state): State<AppState>,
+    visit: Visit,
+    axum::extract::Path(version): axum::extract::Path<String>,
+) -> Response {
+    let found = match state.app.policy_versions().await {
+        Ok(versions) => versions.into_iter().find(|v| v.version == version),
+        Err(e) => return failed(&state, visit, e),
+    };
+    match found.and_then(|v| vintrova_policy::load(&v.text).ok()) {
+        Some(policy) => render_policy(&state, visit, &policy),
+        None => not_found(State(state), visit).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "archive.html")]
+struct ArchivePage {
+    c: Chrome,
+    rows: Vec<(String, String, String, bool)>,
+}
+
+/// The public archive: every published version, with its date and whether it changed much.
+pub async fn policy_archive(State(state): State<AppState>, visit: Visit) -> Response {
+    let versions = match state.app.policy_versions().await {
+        Ok(v) => v,
+        Err(e) => return failed(&state, visit, e),
+    };
+    let t = visit.t;
+    let rows = versions
+        .iter()
+        .rev()
+        .map(|v| {
+            (
+                v.version.clone(),
+                t.date(v.effective),
+                t.day_of(v.published_at),
+                v.material,
+            )
+        })
+        .collect();
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, ArchivePage { c, rows })
+}
+
+fn render_policy(state: &AppState, visit: Visit, p: &vintrova_policy::Policy) -> Response {
     let t = visit.t;
     let lang = t.code();
     let category_name = |key: &str| {
@@ -433,7 +483,7 @@ pub async fn policy(State(state): State<AppState>, visit: Visit) -> Response {
             })
             .collect(),
         rights: RightKind::ALL.iter().map(|r| right_name(&t, *r)).collect(),
-        c: visit.chrome(&state),
+        c: visit.chrome(state),
     };
     visit.page(StatusCode::OK, page)
 }

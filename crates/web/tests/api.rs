@@ -1927,6 +1927,7 @@ async fn every_page_in_every_language_is_translated_has_a_csp_and_no_personal_da
         "/me/profile",
         "/me/activity",
         "/cookies",
+        "/policy/versions",
     ];
     for (lang, heading) in [
         ("ru", "Политика конфиденциальности"),
@@ -2322,6 +2323,17 @@ async fn the_home_page_announces_a_published_change_until_it_takes_effect() {
             && home.contains(&format!("changes on {}", Tr::new(Lang::En).date(effective))),
         "{home}"
     );
+    let archive = browser.get(&api, "/policy/versions?lang=en").await;
+    assert!(
+        archive.text().contains("home-next-"),
+        "the archive lists it"
+    );
+    let version = h.app.policy_versions().await.unwrap()[0].version.clone();
+    let archived = browser
+        .get(&api, &format!("/policy/versions/{version}"))
+        .await;
+    assert_eq!(archived.status, StatusCode::OK);
+    assert!(archived.text().contains(&version), "readable, whole");
     h.clock.advance(jiff::SignedDuration::from_hours(24 * 31));
     assert!(
         !browser
