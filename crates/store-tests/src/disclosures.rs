@@ -247,10 +247,7 @@ pub async fn a_material_policy_change_needs_thirty_days_and_reaches_everyone_onc
         let doc = serde_json::json!({"contact": {"email": format!("policy.reader{i}@mail.kz")}});
         add(h, doc, contract()).await;
     }
-    let shipped = include_str!("../../../policy/vintrova.toml");
-    let next = shipped
-        .replacen("version = \"", "version = \"next-", 1)
-        .replacen("term = \"P5Y\"", "term = \"P6Y\"", 1);
+    let next = next_policy("next", "[[retention]]", "term = \"P5Y\"", "term = \"P6Y\"");
     let diff = h.app.diff_policy(&next).await.unwrap();
     assert!(diff.is_material(), "{diff:?}");
     let today = h.app.now().to_zoned_datetime(h.app.policy().zone()).date();
@@ -320,22 +317,13 @@ pub async fn a_basis_change_pauses_processing_until_the_person_consents_again(h:
         h.app.read(&actor, person, "personalization").await.is_ok(),
         "on the contract"
     );
-    let shipped = include_str!("../../../policy/vintrova.toml");
-    let marker = "key = \"personalization\"";
-    let at = shipped.find(marker).unwrap();
-    let (head, tail) = shipped.split_at(at);
-    let next = format!(
-        "{}{}",
-        head.replacen("version = \"", "version = \"consent-", 1),
-        tail.replacen("legal_basis = \"contract\"", "legal_basis = \"consent\"", 1)
+    let next = next_policy(
+        "consent",
+        "key = \"personalization\"",
+        "legal_basis = \"contract\"",
+        "legal_basis = \"consent\"",
     );
-    let today = h.app.now().to_zoned_datetime(h.app.policy().zone()).date();
-    let effective = today.checked_add(jiff::Span::new().days(30)).unwrap();
-    let published = h
-        .app
-        .publish_policy(&actor, &next, effective)
-        .await
-        .unwrap();
+    let (effective, published) = publish_in_thirty_days(h, &actor, &next).await;
     assert!(
         published
             .changes
@@ -344,29 +332,12 @@ pub async fn a_basis_change_pauses_processing_until_the_person_consents_again(h:
     );
 
     // Until the day, nothing changes — even after a restart.
-    let before = h
-        .reopen(h.master.clone())
-        .await
-        .unwrap()
-        .with_published_policy()
-        .await
-        .unwrap();
+    let before = restarted(h).await;
     assert!(before.read(&actor, person, "personalization").await.is_ok());
 
     // From the day, a restarted server runs the new version: personalization waits for consent.
-    h.clock.set(
-        effective
-            .to_zoned_datetime(h.app.policy().zone())
-            .unwrap()
-            .timestamp(),
-    );
-    let after = h
-        .reopen(h.master.clone())
-        .await
-        .unwrap()
-        .with_published_policy()
-        .await
-        .unwrap();
+    h.clock.set(start_of(h, effective));
+    let after = restarted(h).await;
     assert_eq!(after.policy().version, published.version);
     assert!(matches!(
         after.read(&actor, person, "personalization").await,
@@ -397,34 +368,15 @@ pub async fn data_goes_abroad_only_after_a_planned_transfer_was_announced_and_be
     let person = add(h, aigerim(), contract()).await;
     let actor = Actor::new("staff", "dpo:test").for_purpose("support");
     // The next version lets cloud providers in Germany hold support data; it takes effect in 30 days.
-    let shipped = include_str!("../../../policy/vintrova.toml");
-    let marker = "key = \"cloud_providers\"";
-    let at = shipped.find(marker).unwrap();
-    let (head, tail) = shipped.split_at(at);
-    let next = format!(
-        "{}{}",
-        head.replacen("version = \"", "version = \"abroad-", 1),
-        tail.replacen("countries = [\"KZ\"]", "countries = [\"KZ\", \"DE\"]", 1)
+    let next = next_policy(
+        "abroad",
+        "key = \"cloud_providers\"",
+        "countries = [\"KZ\"]",
+        "countries = [\"KZ\", \"DE\"]",
     );
-    let today = h.app.now().to_zoned_datetime(h.app.policy().zone()).date();
-    let effective = today.checked_add(jiff::Span::new().days(30)).unwrap();
-    h.app
-        .publish_policy(&actor, &next, effective)
-        .await
-        .unwrap();
-    h.clock.set(
-        effective
-            .to_zoned_datetime(h.app.policy().zone())
-            .unwrap()
-            .timestamp(),
-    );
-    let app = h
-        .reopen(h.master.clone())
-        .await
-        .unwrap()
-        .with_published_policy()
-        .await
-        .unwrap();
+    let (effective, _) = publish_in_thirty_days(h, &actor, &next).await;
+    h.clock.set(start_of(h, effective));
+    let app = restarted(h).await;
     app.record_agreement(
         &actor,
         Agreement {
@@ -485,13 +437,48 @@ pub async fn data_goes_abroad_only_after_a_planned_transfer_was_announced_and_be
         ),
         "not before its day"
     );
-    h.clock.set(
-        tomorrow
-            .to_zoned_datetime(h.app.policy().zone())
-            .unwrap()
-            .timestamp(),
-    );
+    h.clock.set(start_of(h, tomorrow));
     let sent = app.disclose(&actor, to_germany).await.unwrap();
     assert!(sent.cross_border);
     assert_eq!(app.transfers().await.unwrap().len(), 1);
+}
+
+/// The shipped policy as a new version `prefix-…`, with `from` replaced by `to` in the section
+/// that starts at `section`.
+fn next_policy(prefix: &str, section: &str, from: &str, to: &str) -> String {
+    let shipped = include_str!("../../../policy/vintrova.toml");
+    let (head, tail) = shipped.split_at(shipped.find(section).expect("the section exists"));
+    format!(
+        "{}{}",
+        head.replacen("version = \"", &format!("version = \"{prefix}-"), 1),
+        tail.replacen(from, to, 1)
+    )
+}
+
+/// The server as it starts again now, with whatever published version is in force.
+async fn restarted(h: &Harness) -> vintrova_core::Vintrova {
+    h.reopen(h.master.clone())
+        .await
+        .unwrap()
+        .with_published_policy()
+        .await
+        .unwrap()
+}
+
+/// Publish `text` to take effect in 30 days; that day.
+async fn publish_in_thirty_days(
+    h: &Harness,
+    actor: &Actor,
+    text: &str,
+) -> (jiff::civil::Date, vintrova_core::versions::PublishedVersion) {
+    let today = h.app.now().to_zoned_datetime(h.app.policy().zone()).date();
+    let effective = today.checked_add(jiff::Span::new().days(30)).unwrap();
+    let published = h.app.publish_policy(actor, text, effective).await.unwrap();
+    (effective, published)
+}
+
+fn start_of(h: &Harness, day: jiff::civil::Date) -> jiff::Timestamp {
+    day.to_zoned_datetime(h.app.policy().zone())
+        .unwrap()
+        .timestamp()
 }
