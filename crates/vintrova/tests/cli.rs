@@ -415,14 +415,18 @@ fn policy_check_prints_every_problem_and_the_server_refuses_a_bad_policy() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("educaton"));
 }
 
-#[test]
-fn the_server_starts_serves_health_and_stops_on_sigterm() {
-    let install = Install::new();
+/// Start `serve` on a free loopback port with `envs`; the running child, its address, and what
+/// it said until it was listening.
+fn serve_until_listening(
+    install: &Install,
+    envs: &[(&str, &str)],
+) -> (std::process::Child, String, String) {
     let mut child = Command::new(BIN)
         .arg("--data-dir")
         .arg(install.data())
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env_remove("VINTROVA_DATABASE_URL")
+        .envs(envs.iter().copied())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -440,6 +444,13 @@ fn the_server_starts_serves_health_and_stops_on_sigterm() {
             break addr.to_string();
         }
     };
+    (child, addr, seen)
+}
+
+#[test]
+fn the_server_starts_serves_health_and_stops_on_sigterm() {
+    let install = Install::new();
+    let (mut child, addr, _) = serve_until_listening(&install, &[]);
     let mut stream = std::net::TcpStream::connect(&addr).unwrap();
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -1362,23 +1373,8 @@ fn policy_versions_are_diffed_published_thirty_days_ahead_and_listed() {
 #[test]
 fn the_server_warns_when_the_primary_database_is_declared_outside_kazakhstan() {
     let install = Install::new();
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(install.data())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("VINTROVA_DATABASE_URL")
-        .env("VINTROVA_STORAGE_COUNTRY", "DE")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let mut seen = String::new();
-    let mut buf = [0u8; 512];
-    while !seen.contains("serving on") {
-        let n = stderr.read(&mut buf).unwrap();
-        assert!(n > 0, "the server exited: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
+    let (mut child, _, seen) =
+        serve_until_listening(&install, &[("VINTROVA_STORAGE_COUNTRY", "DE")]);
     Command::new("kill")
         .arg(child.id().to_string())
         .status()
