@@ -444,6 +444,8 @@ fn serve_until_listening(
             break addr.to_string();
         }
     };
+    // Keep the pipe open: the server goes on writing to stderr.
+    child.stderr = Some(stderr);
     (child, addr, seen)
 }
 
