@@ -32,6 +32,7 @@ pub mod store;
 pub mod support;
 pub mod sweep;
 pub mod transfers;
+pub mod transparency;
 pub mod values;
 pub mod versions;
 mod words;

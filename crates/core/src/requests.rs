@@ -139,6 +139,8 @@ pub struct Information {
     pub categories: Vec<CategoryInformation>,
     /// Every disclosure of the person's data: to whom, where, which categories, why, when.
     pub disclosures: Vec<crate::disclosures::Disclosure>,
+    /// Who touched the person's data: roles, categories, purposes, times.
+    pub who_looked: Vec<crate::transparency::Access>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -848,6 +850,7 @@ impl Vintrova {
         Ok(Information {
             categories,
             disclosures: self.disclosures(Some(subject)).await?,
+            who_looked: self.who_looked(subject).await?,
         })
     }
 }

@@ -384,6 +384,8 @@ pub trait Store: Send + Sync {
 
     /// Audit entries with `seq > after`, in order, at most `limit`.
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
+    /// One person's audit entries, oldest first.
+    async fn audit_of(&self, subject: Uuid) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// What the sweep needs of the subjects after `after` (in id order), at most `limit`.
     async fn inventory(

@@ -126,6 +126,7 @@ macro_rules! requests {
 }
 const BASES: &str = "SELECT kind, purpose, channel, at, subject_id FROM basis_events";
 const CONSENTS: &str = "SELECT purpose, action, policy_version, channel, evidence, terms, at, subject_id FROM consent_events";
+const AUDIT: &str = "SELECT seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash FROM audit_log";
 const STAFF: &str = "SELECT id, login, role, password_hash, totp_sealed, totp_last_step, enrollment_digest, enrollment_expires, failed_attempts, locked_until, active, created_at FROM staff";
 const ACCOUNTS: &str = "SELECT password_hash, status, created_at, last_seen_at, idle_notice_at, subject_id FROM accounts";
 const RECORDS: &str = records!();
@@ -604,6 +605,22 @@ where
             Self::subject_exists(&mut tx, id).await?;
         }
         Ok(tx)
+    }
+
+    fn audit_record_of(r: &DB::Row) -> Result<AuditRecord, StoreError> {
+        Ok(AuditRecord {
+            seq: r.get(0),
+            entry: AuditDraft {
+                at: time::<DB>(&r.get::<String, _>(1))?,
+                actor: r.get(2),
+                action: r.get(3),
+                subject: r.get(4),
+                categories: parse_categories(&r.get::<String, _>(5)),
+                purpose: r.get(6),
+            },
+            prev_hash: r.get(7),
+            hash: r.get(8),
+        })
     }
 
     fn download_of(r: &DB::Row) -> Result<DownloadRecord, StoreError> {
@@ -1535,32 +1552,25 @@ where
     }
 
     async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = sqlx::query::<DB>(
-            "SELECT seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash
-             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
+        let rows = sqlx::query::<DB>(sqlx::AssertSqlSafe(format!(
+            "{AUDIT} WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await
         .map_err(backend::<DB>)?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    seq: r.get(0),
-                    entry: AuditDraft {
-                        at: time::<DB>(&r.get::<String, _>(1))?,
-                        actor: r.get(2),
-                        action: r.get(3),
-                        subject: r.get(4),
-                        categories: parse_categories(&r.get::<String, _>(5)),
-                        purpose: r.get(6),
-                    },
-                    prev_hash: r.get(7),
-                    hash: r.get(8),
-                })
-            })
-            .collect()
+        rows.iter().map(Self::audit_record_of).collect()
+    }
+
+    async fn audit_of(&self, subject: Uuid) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = self
+            .rows_of(
+                &format!("{AUDIT} WHERE subject_id = $1 ORDER BY seq"),
+                subject,
+            )
+            .await?;
+        rows.iter().map(Self::audit_record_of).collect()
     }
 
     async fn inventory(

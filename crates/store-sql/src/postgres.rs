@@ -97,6 +97,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "staff_ledgers",
             include_str!("../migrations/postgres/0011_staff_ledgers.sql"),
         ),
+        (
+            "audit_by_subject",
+            include_str!("../migrations/postgres/0012_audit_by_subject.sql"),
+        ),
     ])
     .run(&data)
     .await

@@ -139,6 +139,10 @@ pub async fn open(
                 "staff_ledgers",
                 include_str!("../migrations/sqlite/0011_staff_ledgers.sql"),
             ),
+            (
+                "audit_by_subject",
+                include_str!("../migrations/sqlite/0012_audit_by_subject.sql"),
+            ),
         ],
     )
     .await?;

@@ -507,3 +507,53 @@ pub async fn audits_and_risk_assessments_keep_findings_and_follow_ups(h: &Harnes
     );
     assert_eq!(h.app.assessments().await.unwrap().len(), 1);
 }
+
+/// Issue 9: the person's list of who looked, from the audit log — staff by role with their
+/// purpose, the platform's processing grouped by month — and nothing of anyone else.
+pub async fn who_looked_lists_staff_by_role_and_purpose_and_groups_the_rest(h: &Harness) {
+    use vintrova_core::transparency::Accessor;
+    let me = add(h, aigerim(), contract()).await;
+    let mut someone = aigerim();
+    someone["contact"]["email"] = serde_json::json!("someone.else.test@mail.kz");
+    someone["contact"]["phone"] = serde_json::json!("+7 701 555 00 11");
+    let other = add(h, someone, contract()).await;
+    let platform = Actor::new("api", "token");
+    for _ in 0..3 {
+        h.app.read(&platform, me, "personalization").await.unwrap();
+    }
+    let agent =
+        Actor::new("staff", "support:0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b").for_purpose("support");
+    h.app.read(&agent, me, "support").await.unwrap();
+    h.app
+        .read(&agent.clone().for_purpose("legal_claim"), other, "support")
+        .await
+        .unwrap();
+
+    let list = h.app.who_looked(me).await.unwrap();
+    let staff: Vec<_> = list
+        .iter()
+        .filter(|a| a.who == Accessor::Staff("support".into()))
+        .collect();
+    assert_eq!(staff.len(), 1);
+    assert_eq!(staff[0].purpose.as_deref(), Some("support"));
+    let platform_reads = list
+        .iter()
+        .find(|a| a.who == Accessor::Platform && a.action == "read")
+        .expect("the platform's reads");
+    assert_eq!(platform_reads.times, 3, "grouped by month");
+    assert!(
+        list.iter()
+            .all(|a| a.purpose.as_deref() != Some("legal_claim")),
+        "no one else's"
+    );
+    let info = h
+        .app
+        .information(&Actor::new("test", "dpo"), me)
+        .await
+        .unwrap();
+    assert!(
+        info.who_looked
+            .iter()
+            .any(|a| a.who == Accessor::Staff("support".into()))
+    );
+}

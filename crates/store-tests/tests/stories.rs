@@ -70,6 +70,7 @@ on_both_backends! {
     a_material_policy_change_needs_thirty_days_and_reaches_everyone_once => |h| disclosures::a_material_policy_change_needs_thirty_days_and_reaches_everyone_once(&h);
     a_basis_change_pauses_processing_until_the_person_consents_again => |h| disclosures::a_basis_change_pauses_processing_until_the_person_consents_again(&h);
     data_goes_abroad_only_after_a_planned_transfer_was_announced_and_began => |h| disclosures::data_goes_abroad_only_after_a_planned_transfer_was_announced_and_began(&h);
+    who_looked_lists_staff_by_role_and_purpose_and_groups_the_rest => |h| staff::who_looked_lists_staff_by_role_and_purpose_and_groups_the_rest(&h);
     six_years_each_rule_deletes_on_its_day_and_not_a_day_before => |h| retention::six_years_each_rule_deletes_on_its_day_and_not_a_day_before(&h);
     a_hold_keeps_data_past_its_date_until_released => |h| retention::a_hold_keeps_data_past_its_date_until_released(&h);
     the_dry_run_reports_what_the_real_run_then_does => |h| retention::the_dry_run_reports_what_the_real_run_then_does(&h);

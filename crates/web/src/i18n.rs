@@ -85,6 +85,11 @@ impl Tr {
             .unwrap_or_else(|| key.to_string())
     }
 
+    /// The text for `key`, if there is one.
+    pub fn find(&self, key: &str) -> Option<String> {
+        LOCALES.try_lookup(&self.lang.id(), key)
+    }
+
     /// The text for `key` with its `{ $name }` arguments.
     pub fn with(&self, key: &str, args: &[(&str, String)]) -> String {
         let args: HashMap<std::borrow::Cow<'static, str>, FluentValue> = args

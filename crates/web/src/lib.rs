@@ -319,6 +319,7 @@ pub fn router(state: AppState) -> Router {
             get(site::profile_page).post(site::update_profile),
         )
         .route("/me/activity", get(site::activity))
+        .route("/me/access", get(site::who_looked))
         .route(
             "/me/consents",
             get(site::consents_page).post(site::change_consent),

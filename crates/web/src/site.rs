@@ -170,6 +170,7 @@ impl Visit {
             nav.push(("/me/requests".into(), t.get("nav-requests")));
             nav.push(("/me/profile".into(), t.get("nav-profile")));
             nav.push(("/me/activity".into(), t.get("nav-activity")));
+            nav.push(("/me/access".into(), t.get("nav-access")));
         } else {
             nav.push(("/register".into(), t.get("nav-register")));
             nav.push(("/sign-in".into(), t.get("nav-sign-in")));
@@ -1362,6 +1363,77 @@ pub async fn activity(State(state): State<AppState>, visit: Visit) -> Response {
     ];
     let c = visit.chrome(&state);
     visit.page(StatusCode::OK, ActivityPage { c, sections })
+}
+
+#[derive(Template)]
+#[template(path = "access.html")]
+struct AccessPage {
+    c: Chrome,
+    rows: Vec<(String, String, String, String, String, String)>,
+}
+
+/// "Who looked at my data": every access, by role, categories and purpose, from the audit log.
+pub async fn who_looked(State(state): State<AppState>, visit: Visit) -> Response {
+    use vintrova_core::transparency::Accessor;
+    let Some(subject) = visit.subject() else {
+        return visit.redirect("/sign-in");
+    };
+    let accesses = match state.app.who_looked(subject).await {
+        Ok(a) => a,
+        Err(e) => return failed(&state, visit, e),
+    };
+    let t = visit.t;
+    let p = state.app.policy();
+    let lang = t.code();
+    let rows = accesses
+        .iter()
+        .map(|a| {
+            let when = if a.times == 1 {
+                t.day_of(a.first)
+            } else {
+                format!("{} – {}", t.day_of(a.first), t.day_of(a.last))
+            };
+            let who = match &a.who {
+                Accessor::Staff(role) => t.with(
+                    "who-staff",
+                    &[(
+                        "role",
+                        t.find(&format!("role-{role}"))
+                            .unwrap_or_else(|| role.clone()),
+                    )],
+                ),
+                Accessor::You => t.get("who-you"),
+                Accessor::Platform => t.get("who-platform"),
+                Accessor::System => t.get("who-system"),
+                Accessor::Operator => t.get("who-operator"),
+            };
+            let what = t
+                .find(&format!("action-{}", a.action))
+                .unwrap_or_else(|| a.action.replace('_', " "));
+            let categories = a
+                .categories
+                .iter()
+                .map(|c| {
+                    p.category(c)
+                        .map_or(c.clone(), |c| c.name.get(lang).to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let why = a
+                .purpose
+                .as_deref()
+                .map(|purpose| {
+                    p.purpose(purpose)
+                        .map(|pu| pu.name.get(lang).to_string())
+                        .or_else(|| t.find(&format!("duty-{purpose}")))
+                        .unwrap_or_else(|| purpose.replace('_', " "))
+                })
+                .unwrap_or_default();
+            (when, who, what, categories, why, t.number(a.times))
+        })
+        .collect();
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, AccessPage { c, rows })
 }
 
 /// 404 as a page, in the visitor's language.

@@ -1926,6 +1926,7 @@ async fn every_page_in_every_language_is_translated_has_a_csp_and_no_personal_da
         "/me/copy",
         "/me/profile",
         "/me/activity",
+        "/me/access",
         "/cookies",
         "/policy/versions",
     ];
@@ -2341,5 +2342,88 @@ async fn the_home_page_announces_a_published_change_until_it_takes_effect() {
             .await
             .text()
             .contains("class=\"notice\"")
+    );
+}
+
+#[tokio::test]
+async fn a_person_sees_who_looked_at_their_data_by_role_and_purpose_and_nothing_of_anyone_else() {
+    let api = Api::new().await;
+    let mut person = Browser::default();
+    registered(&api, &mut person).await;
+    let other = api.add_person().await;
+    let me = api
+        .authed(
+            "POST",
+            "/api/v1/subjects/lookup",
+            Some(json!({"field": "contact.email", "value": PERSON_EMAIL})),
+        )
+        .await
+        .json()["subjects"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dpo = api.staff("g.sadykova", Role::Dpo).await;
+    let mut staff = Browser::default();
+    let (name, value) = dpo.cookie.split_once('=').unwrap();
+    staff.jar.insert(name.into(), value.into());
+    assert_eq!(
+        staff
+            .get(&api, &format!("/staff/subjects/{me}?purpose=support"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        staff
+            .get(
+                &api,
+                &format!("/staff/subjects/{other}?purpose=rights_request")
+            )
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for (lang, role, purpose, elsewhere) in [
+        (
+            "ru",
+            "сотрудник: ответственный за защиту данных",
+            "Обеспечение технической поддержки",
+            "Ответ на запрос субъекта",
+        ),
+        (
+            "kk",
+            "қызметкер: деректерді қорғауға жауапты",
+            "Техникалық қолдау",
+            "Субъект сұрауына жауап",
+        ),
+        (
+            "en",
+            "staff: data protection officer",
+            "Technical support and consulting",
+            "Answering a rights request",
+        ),
+    ] {
+        let page = person.get(&api, &format!("/me/access?lang={lang}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = page.text();
+        assert!(
+            html.contains(role) && html.contains(purpose),
+            "{lang}: {html}"
+        );
+        assert!(
+            !html.contains(elsewhere),
+            "{lang}: another person's access leaked"
+        );
+        assert!(!html.contains("g.sadykova"), "a role, never a name");
+    }
+    let list = api
+        .harness
+        .app
+        .who_looked(me.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        list.iter()
+            .all(|a| a.purpose.as_deref() != Some("rights_request"))
     );
 }
