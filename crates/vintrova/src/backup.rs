@@ -365,12 +365,12 @@ impl Progress {
         self.done += n;
         if self.done - self.shown >= 64 << 20 {
             self.shown = self.done;
-            eprintln!("  {} {} MiB …", self.verb, self.done >> 20);
+            say!("  {} {} MiB …", self.verb, self.done >> 20);
         }
     }
 
     fn done(&self) {
-        eprintln!(
+        say!(
             "  {} {:.1} MiB in all",
             self.verb,
             self.done as f64 / 1_048_576.0

@@ -399,7 +399,7 @@ pub async fn seed(
         let percent = (n + 1) * 100 / count;
         if percent >= last_report + 5 || n + 1 == count {
             last_report = percent;
-            eprintln!("seeded {}/{count} people ({percent}%)", n + 1);
+            say!("seeded {}/{count} people ({percent}%)", n + 1);
         }
     }
     Ok(out)

@@ -4,6 +4,15 @@
 //! goes to stdout as JSON; messages for people go to stderr. Personal data never appears in
 //! arguments: look-up values are read from stdin.
 
+/// A message for people on stderr. Unlike `eprintln!`, a closed stderr (a daemon started
+/// without one) loses the message instead of stopping the process.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod backup;
 mod demo;
 mod practice;
@@ -459,7 +468,7 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say!("error: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_ERROR);
         }
     };
@@ -471,7 +480,7 @@ fn main() -> ExitCode {
                 Some(CoreError::Tampered(_)) => EXIT_TAMPERED,
                 _ => EXIT_ERROR,
             };
-            eprintln!("error: {e}");
+            say!("error: {e}");
             ExitCode::from(code)
         }
     }
@@ -522,9 +531,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let published = rt.app.publish_policy(&actor, &text, effective).await?;
             if published.material {
                 let told = rt.app.announce_policy(&actor, &published.version).await?;
-                eprintln!(
+                say!(
                     "published {} (material), effective {}; {} people told through the outbox",
-                    published.version, published.effective, told.queued
+                    published.version,
+                    published.effective,
+                    told.queued
                 );
             }
             print_json(&serde_json::json!({
@@ -602,7 +613,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 SubjectCommand::Erase { id } => {
                     let receipt = app.erase(&actor, subject_id(&id)?).await?;
                     for kept in &receipt.kept {
-                        eprintln!(
+                        say!(
                             "kept by law: {} ({}) until {}",
                             kept.fields.join(", "),
                             kept.rule,
@@ -680,7 +691,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Account(AccountCommand::Close { id }) => {
             let rt = setup::open(&config).await?;
             rt.app.close_account(&actor, subject_id(&id)?).await?;
-            eprintln!("account closed: its sessions ended, and the contract with them");
+            say!("account closed: its sessions ended, and the contract with them");
         }
         Command::Catalog(command) => {
             let rt = setup::open(&config).await?;
@@ -930,7 +941,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backup(BackupCommand::Create { out, key_days }) => {
             let rt = setup::open(&config).await?;
             let summary = backup::create(&rt, &out, key_days).await?;
-            eprintln!(
+            say!(
                 "backup written to {}; restorable until {} (its key is in {})",
                 out.display(),
                 summary.header.key_expires_at,
@@ -943,7 +954,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Backup(BackupCommand::Restore { file }) => {
             let restored = backup::restore(&config, &file).await?;
-            eprintln!(
+            say!(
                 "restored backup {}; {} erasure(s) re-applied, {} value(s) and event(s) swept",
                 restored.backup.header.id,
                 restored.erasures_reapplied,
@@ -955,7 +966,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let rt = setup::open(&config).await?;
             let (count, next) = setup::rotate_master_key(&rt).await?;
             rt.app.audit_key_rotation(&actor).await?;
-            eprintln!(
+            say!(
                 "rotated: {count} keys re-wrapped under master key v{} in {}.\n\
                  Back that file up now. The v{} key no longer opens this data; keep it only beside backups made before the rotation.",
                 next.version,
@@ -1045,14 +1056,14 @@ fn check_policy(file: Option<&std::path::Path>) -> ExitCode {
             match e.downcast_ref::<vintrova_policy::PolicyError>() {
                 Some(problems) => {
                     for p in problems.problems() {
-                        eprintln!("{p}");
+                        say!("{p}");
                     }
-                    eprintln!(
+                    say!(
                         "the policy is invalid: {} problem(s)",
                         problems.problems().len()
                     );
                 }
-                None => eprintln!("error: {e}"),
+                None => say!("error: {e}"),
             }
             ExitCode::from(EXIT_ERROR)
         }
@@ -1063,7 +1074,7 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     let rt = setup::open(config).await?;
     let (token, created) = setup::api_token(config)?;
     if created {
-        eprintln!(
+        say!(
             "  Created the API token in {} (mode 0600); send it as `Authorization: Bearer <token>`.",
             config.data_dir.join("api-token").display()
         );
@@ -1099,7 +1110,7 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
         .storage_country
         .eq_ignore_ascii_case(&rt.app.policy().operator.country)
     {
-        eprintln!(
+        say!(
             "  WARNING: the primary database is declared to be in {} (VINTROVA_STORAGE_COUNTRY). The law of {} requires the primary database of personal data inside the country; keep it there and transfer abroad only as the policy allows.",
             args.storage_country,
             rt.app.policy().operator.country
@@ -1108,16 +1119,16 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     }
     let operator = Actor::new("system", "first-start");
     if let Some(enrollment) = rt.app.first_administrator(&operator).await? {
-        eprintln!("  No administrator has enrolled yet.");
+        say!("  No administrator has enrolled yet.");
         practice::print_enrollment(&enrollment, &public_url)?;
     }
-    eprintln!(
+    say!(
         "Vintrova is serving on {scheme}://{local} ({} backend, policy {}); the API is described at /api/v1/openapi.json, the staff console is at /staff",
         rt.app.store().backend(),
         rt.app.policy().version
     );
     if tls.is_none() {
-        eprintln!(
+        say!(
             "  Plain HTTP: put a TLS-terminating proxy in front, or serve with --tls-cert/--tls-key. Staff cookies are `Secure`; browsers send them over HTTPS or to localhost only."
         );
     }

@@ -134,7 +134,7 @@ fn json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> Result<T> {
 
 /// The enrollment link to hand to the new staff member, on a channel of its own.
 pub fn print_enrollment(enrollment: &Enrollment, public_url: &str) -> Result<()> {
-    eprintln!(
+    say!(
         "One-time enrollment link for `{}` ({}), valid until {}:\n\n  {}/staff/enroll?token={}\n\nHand it over in person or on a channel of its own; it sets the password and second factor.",
         enrollment.login,
         enrollment.role.as_str(),

@@ -154,7 +154,7 @@ async fn settle_master_key(config: &Config, keys: &dyn KeyStore) -> Result<Maste
     }
     let key = MasterKey::generate(1);
     key.write_new(&current)?;
-    eprintln!(
+    say!(
         "\n  Vintrova created a new master key: {path}  (mode 0600)\n\
          \n  Every personal datum Vintrova stores is encrypted under this key. Without it the data\n\
          \x20 cannot be read by anyone, you included. Back it up now to a place other than this\n\
@@ -210,7 +210,7 @@ pub fn self_signed_certificate(
         let (cert_pem, key_pem) = vintrova_web::tls::self_signed(&names)?;
         fs::write(&cert, cert_pem)?;
         write_secret(&key, key_pem.as_bytes())?;
-        eprintln!(
+        say!(
             "  Made a self-signed certificate for development: {} (browsers will warn; never use it in production)",
             cert.display()
         );
