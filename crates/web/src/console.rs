@@ -28,7 +28,7 @@ use vintrova_core::{Actor, CoreError};
 use crate::AppState;
 use crate::access::{STAFF_COOKIE, cookie, same_token};
 use crate::i18n::Tr;
-use crate::site::{Chrome, Visit};
+use crate::site::{Chrome, CsrfOnly, Visit};
 use crate::staff::{cleared_cookie, session_cookie, staff_sign_in};
 
 /// A bar of a chart, laid out on the server: the page needs no script to draw it.
@@ -494,11 +494,6 @@ pub async fn enroll(
             ],
         ),
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
 }
 
 pub async fn sign_out(

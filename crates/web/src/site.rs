@@ -741,9 +741,10 @@ pub async fn sign_in(
     }
 }
 
+/// A form that carries nothing but its CSRF token (sign-out, a button).
 #[derive(Deserialize)]
 pub struct CsrfOnly {
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 pub async fn sign_out(
