@@ -498,7 +498,8 @@ impl Vintrova {
     }
 }
 
-pub(crate) fn random_token() -> Result<String> {
+/// 32 random bytes, hex: session, reset, enrollment and form tokens.
+pub fn random_token() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| CoreError::Internal(format!("no randomness for a token: {e}")))?;

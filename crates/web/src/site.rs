@@ -45,12 +45,6 @@ pub(crate) fn host_cookie(name: &str, value: &str, max_age: Option<u32>) -> Head
     .expect("tokens and words are header values")
 }
 
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's randomness");
-    hex::encode(bytes)
-}
-
 /// One visit: its language, who is signed in, its CSRF token, and the cookies to set.
 pub struct Visit {
     pub t: Tr,
@@ -93,7 +87,8 @@ impl FromRequestParts<AppState> for Visit {
         let form_token = match cookie(&parts.headers, FORM_COOKIE) {
             Some(token) if token.len() == 64 => token.to_string(),
             _ => {
-                let token = random_token();
+                let token = vintrova_core::accounts::random_token()
+                    .expect("the operating system's randomness");
                 cookies.push(host_cookie(FORM_COOKIE, &token, None));
                 token
             }
