@@ -10,7 +10,7 @@ use crate::words::words;
 use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
-use vintrova_vault::ChainKey;
+use vintrova_vault::{Anchor, ChainKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -198,7 +198,7 @@ pub struct ChainBreak {
 /// Walks a chain page by page, keeping only the last link in memory.
 pub struct ChainVerifier<'a> {
     key: &'a ChainKey,
-    anchor: Option<(i64, Vec<u8>)>,
+    anchors: Vec<Anchor>,
     /// Entries up to here were pruned (an interrupted prune may have left some).
     cut: i64,
     expected_seq: i64,
@@ -206,17 +206,17 @@ pub struct ChainVerifier<'a> {
 }
 
 impl<'a> ChainVerifier<'a> {
-    /// `anchor` is the (seq, hash) of the head as the key store last recorded it; `checkpoint`
-    /// the (seq, hash) of the last entry pruned, where the chain now starts.
+    /// `anchors` are the heads as the key store and the head file last recorded them;
+    /// `checkpoint` the (seq, hash) of the last entry pruned, where the chain now starts.
     pub fn new(
         key: &'a ChainKey,
-        anchor: Option<(i64, Vec<u8>)>,
+        anchors: Vec<Anchor>,
         checkpoint: Option<(i64, Vec<u8>)>,
     ) -> Self {
         let (cut, prev) = checkpoint.unwrap_or((0, GENESIS.to_vec()));
         ChainVerifier {
             key,
-            anchor,
+            anchors,
             cut,
             expected_seq: cut + 1,
             prev,
@@ -271,13 +271,14 @@ impl<'a> ChainVerifier<'a> {
                 "its content or hash was changed after it was written",
             ));
         }
-        if let Some((seq, hash)) = &self.anchor
-            && *seq == record.seq
-            && *hash != record.hash
+        if let Some(anchor) = self
+            .anchors
+            .iter()
+            .find(|a| a.seq == record.seq && a.hash != record.hash)
         {
             return Err(fail(
                 record.seq,
-                "it is not the entry the key store's anchor recorded",
+                &format!("it is not the entry {} recorded", anchor.place),
             ));
         }
         self.prev = record.hash.clone();
@@ -285,18 +286,18 @@ impl<'a> ChainVerifier<'a> {
         Ok(())
     }
 
-    /// The chain must reach at least as far as the anchor kept in the key store.
+    /// The chain must reach at least as far as every anchor.
     pub fn finish(self) -> Result<i64, ChainBreak> {
         let last = self.expected_seq - 1;
-        let count = self.count();
-        match self.anchor {
-            Some((seq, _)) if last < seq => Err(ChainBreak {
+        match self.anchors.iter().find(|a| a.seq > last) {
+            Some(anchor) => Err(ChainBreak {
                 seq: last + 1,
                 reason: format!(
-                    "it is missing: the log ends at entry {last} but entry {seq} was written; entries were cut off the end"
+                    "it is missing: the log ends at entry {last} but {} recorded entry {}; entries were cut off the end",
+                    anchor.place, anchor.seq
                 ),
             }),
-            _ => Ok(count),
+            None => Ok(self.count()),
         }
     }
 }

@@ -35,6 +35,8 @@ pub enum Duty {
     PolicyNotice,
     /// Telling a person their data will go abroad (R9.2): their address only.
     TransferNotice,
+    /// Sending a person the receipt of their data's erasure (R8.2): their address only.
+    ErasureReceipt,
 }
 
 impl Duty {
@@ -43,12 +45,16 @@ impl Duty {
             Duty::BreachNotice => "breach_notice",
             Duty::PolicyNotice => "policy_notice",
             Duty::TransferNotice => "transfer_notice",
+            Duty::ErasureReceipt => "erasure_receipt",
         }
     }
 
     fn categories(self) -> &'static [&'static str] {
         match self {
-            Duty::BreachNotice | Duty::PolicyNotice | Duty::TransferNotice => &["contact"],
+            Duty::BreachNotice
+            | Duty::PolicyNotice
+            | Duty::TransferNotice
+            | Duty::ErasureReceipt => &["contact"],
         }
     }
 }

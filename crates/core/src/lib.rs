@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod notifications;
 pub mod outbox;
 pub mod payments;
+pub mod receipts;
 pub mod records;
 pub mod requests;
 pub mod retention;

@@ -21,6 +21,15 @@ pub struct Email {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// A text file travelling with the message (an erasure receipt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub file_name: String,
+    pub text: String,
 }
 
 /// How mail leaves: SMTP, a directory of `.eml` files, a test's recorder.
@@ -118,12 +127,24 @@ impl Vintrova {
         body: &str,
     ) -> OutboxEntry {
         let email = Email {
-            message_id: message_id.clone(),
+            message_id,
             to: to.to_string(),
             subject: title.to_string(),
             body: body.to_string(),
+            attachment: None,
         };
-        let plaintext = serde_json::to_vec(&email).expect("an email serializes");
+        self.outbox_message(id, subject, kind, &email)
+    }
+
+    /// A message sealed as it is, attachment and all.
+    pub(crate) fn outbox_message(
+        &self,
+        id: Uuid,
+        subject: Option<Uuid>,
+        kind: &str,
+        email: &Email,
+    ) -> OutboxEntry {
+        let plaintext = serde_json::to_vec(email).expect("an email serializes");
         OutboxEntry {
             id,
             subject,
@@ -133,7 +154,7 @@ impl Vintrova {
                 &place(&id.to_string()),
                 &plaintext,
             )),
-            message_id,
+            message_id: email.message_id.clone(),
             state: OutboxState::Pending,
             attempts: 0,
             next_attempt_at: self.now(),

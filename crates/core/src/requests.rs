@@ -620,8 +620,13 @@ impl Vintrova {
         // The close and its answer are written together. An erasure takes the request with it,
         // so it is closed first; every other right is closed once its work is done.
         let is_erasure = matches!(fulfilment, Fulfilment::Erasure);
-        // Access answers with its download link instead (see issue_download).
-        let message = if matches!(fulfilment, Fulfilment::Access) {
+        // Access answers with its download link instead (see issue_download), erasure with its
+        // signed receipt — by email unless the person asked for post, since the cabinet goes
+        // with the erasure; by post, staff print the receipt the answer carries.
+        let receipt_to = address
+            .clone()
+            .filter(|_| is_erasure && found.channel != AnswerChannel::Post);
+        let message = if matches!(fulfilment, Fulfilment::Access | Fulfilment::Erasure) {
             None
         } else {
             self.answer_entry(&found, address, "fulfilled")
@@ -650,7 +655,9 @@ impl Vintrova {
                     .await?;
                 Answer::Rectification
             }
-            Fulfilment::Erasure => Answer::Erasure(self.erase(actor, subject).await?),
+            Fulfilment::Erasure => {
+                Answer::Erasure(self.erase_for(actor, subject, receipt_to).await?)
+            }
             Fulfilment::Restriction => {
                 self.record_basis(
                     actor,

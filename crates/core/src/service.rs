@@ -18,10 +18,12 @@ use crate::consent::{self, Channel, ConsentAction, ConsentEvent};
 use crate::datamap::{DataMap, SEALED_EVENTS, SEALED_VALUES};
 use crate::gate::{self, BasisEvent, BasisEventKind, Grant, Refusal, Right, Use};
 use crate::journal::ErasureJournal;
+use crate::outbox::{Attachment, Email};
+use crate::receipts::{self, ErasureCause, KeptPart, ReceiptBody, SignedReceipt};
 use crate::retention::{self, RetentionNote};
 use crate::store::{
-    ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, SealedEvent, SealedValue, Store,
-    StoreError, SubjectRecord,
+    ChainHead, ErasureCounts, ErasurePlan, IndexEntry, NewSubject, ReceiptRecord, Receipted,
+    SealedEvent, SealedValue, Store, StoreError, SubjectRecord,
 };
 use crate::values::{self, FieldValue, InvalidInput};
 use crate::workdays::WorkCalendar;
@@ -212,6 +214,8 @@ pub struct ErasureReceipt {
     pub kept: Vec<Kept>,
     /// True when nothing is left: the subject is unknown from now on.
     pub subject_removed: bool,
+    /// The person's signed receipt (the server keeps only its hash).
+    pub signed: SignedReceipt,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -355,11 +359,7 @@ impl Vintrova {
     }
 
     pub(crate) async fn anchor(&self, head: ChainHead) -> Result<()> {
-        self.vault
-            .key_store()
-            .advance_chain_anchor(head.0, &head.1)
-            .await
-            .map_err(VaultError::from)?;
+        self.vault.anchor(head.0, &head.1).await?;
         Ok(())
     }
 
@@ -994,6 +994,16 @@ impl Vintrova {
     /// rows, events and index entries, leaving no trace of the values in the database files.
     /// What a law requires to keep stays, and the receipt says what, why and until when.
     pub async fn erase(&self, actor: &Actor, id: Uuid) -> Result<ErasureReceipt> {
+        self.erase_for(actor, id, None).await
+    }
+
+    /// Erase, and send the signed receipt to `to` with the erasure itself.
+    pub(crate) async fn erase_for(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        to: Option<String>,
+    ) -> Result<ErasureReceipt> {
         self.require_subject(id).await?;
         let anchors = self.anchors(id).await?;
         let now = self.clock.now();
@@ -1053,14 +1063,30 @@ impl Vintrova {
             .into_iter()
             .filter(|c| !kept.contains_key(c))
             .collect();
-        let categories = held
+        let categories: BTreeSet<String> = held
             .iter()
             .filter(|h| classes.contains(&h.0))
             .map(|h| h.1.clone())
             .collect();
+        let kept_parts = kept
+            .values()
+            .map(|k| KeptPart {
+                categories: held
+                    .iter()
+                    .filter(|h| h.0 == k.key_class)
+                    .map(|h| h.1.clone())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+                rule: k.rule.clone(),
+                until: k.until,
+            })
+            .collect();
+        let signed = self.sign_receipt(ErasureCause::Request, &categories, kept_parts);
         let plan = ErasurePlan {
             classes: classes.clone(),
             whole_subject: kept.is_empty(),
+            receipt: Some(self.receipted(&signed, ErasureCause::Request, to)),
         };
         self.journal_erasure(id)?;
         // Keys first: from this moment every copy of these values, in any backup, is noise.
@@ -1069,7 +1095,7 @@ impl Vintrova {
             actor,
             Action::Erase,
             Some(id),
-            categories,
+            categories.into_iter().collect(),
             Some(Use::Right(Right::Erasure).label()),
         );
         let (deleted, head) = self.store.erase(id, &plan, &audit, &self.sealer()).await?;
@@ -1082,7 +1108,69 @@ impl Vintrova {
             deleted,
             kept: kept.into_values().collect(),
             subject_removed: plan.whole_subject,
+            signed,
         })
+    }
+
+    /// A receipt of `destroyed` and `kept`, signed now.
+    pub(crate) fn sign_receipt(
+        &self,
+        cause: ErasureCause,
+        destroyed: &BTreeSet<String>,
+        kept: Vec<KeptPart>,
+    ) -> SignedReceipt {
+        let key = self.vault.signing();
+        receipts::sign(
+            &ReceiptBody {
+                format: receipts::FORMAT.into(),
+                receipt: Uuid::now_v7(),
+                issuer: self.policy.operator.name.clone(),
+                cause,
+                erased_at: self.clock.now(),
+                destroyed: destroyed.iter().cloned().collect(),
+                kept,
+                signing_key: key.public().fingerprint(),
+            },
+            key,
+        )
+    }
+
+    /// The receipt's hash to keep and, with an address, the message that carries it.
+    pub(crate) fn receipted(
+        &self,
+        signed: &SignedReceipt,
+        cause: ErasureCause,
+        to: Option<String>,
+    ) -> Receipted {
+        let locale = &self.policy.default_locale;
+        let message = to.map(|to| {
+            let (title, text) = receipts::message(locale, cause);
+            let email = Email {
+                message_id: format!("<receipt-{}@vintrova.outbox>", signed.id),
+                to,
+                subject: title.into(),
+                body: format!("{text}\n\n{}", receipts::explanation(locale)),
+                attachment: Some(Attachment {
+                    file_name: signed.file_name(),
+                    text: signed.text.clone(),
+                }),
+            };
+            self.outbox_message(Uuid::now_v7(), None, "erasure:receipt", &email)
+        });
+        Receipted {
+            record: ReceiptRecord {
+                id: signed.id,
+                digest: signed.digest(),
+                cause: cause.as_str().into(),
+                issued_at: self.clock.now(),
+            },
+            message,
+        }
+    }
+
+    /// The receipt with this text, if this server issued it (the server keeps only hashes).
+    pub async fn issued_receipt(&self, text: &str) -> Result<Option<ReceiptRecord>> {
+        Ok(self.store.receipt(&receipts::digest(text)).await?)
     }
 
     fn consent_event(
@@ -1199,12 +1287,7 @@ impl Vintrova {
 
     /// Walk the whole audit chain; `Err(Tampered)` names the first entry that does not verify.
     pub async fn verify_audit(&self) -> Result<AuditReport> {
-        let anchor = self
-            .vault
-            .key_store()
-            .chain_anchor()
-            .await
-            .map_err(VaultError::from)?;
+        let anchors = self.vault.anchors().await?;
         let checkpoint = self
             .vault
             .key_store()
@@ -1212,7 +1295,7 @@ impl Vintrova {
             .await
             .map_err(VaultError::from)?;
         let mut after = checkpoint.as_ref().map_or(0, |c| c.0 - 1);
-        let mut verifier = ChainVerifier::new(self.vault.chain(), anchor, checkpoint);
+        let mut verifier = ChainVerifier::new(self.vault.chain(), anchors, checkpoint);
         loop {
             let page = self.store.audit_page(after, 1000).await?;
             let Some(last) = page.last() else { break };

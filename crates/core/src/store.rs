@@ -76,6 +76,26 @@ pub struct ErasurePlan {
     pub classes: Vec<String>,
     /// Nothing is kept: the subject, its basis events and its index go too.
     pub whole_subject: bool,
+    pub receipt: Option<Receipted>,
+}
+
+/// A signed erasure receipt as the server keeps it: its hash, never its text or whose it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptRecord {
+    pub id: Uuid,
+    pub digest: Vec<u8>,
+    /// `request` or `retention`.
+    pub cause: String,
+    pub issued_at: Timestamp,
+}
+
+/// A receipt's record and, when the person has a channel, the message that carries it: written
+/// in the erasure's own transaction, so there is never an erasure without its receipt or a
+/// receipt for an erasure that did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipted {
+    pub record: ReceiptRecord,
+    pub message: Option<OutboxEntry>,
 }
 
 /// What an erasure deleted: counts, never values.
@@ -139,6 +159,8 @@ pub struct Expiry {
     pub requests: Vec<Uuid>,
     /// Nothing is left: the subject and everything about the relationship go too.
     pub whole_subject: bool,
+    /// The receipt of a removal, written with it.
+    pub receipt: Option<Receipted>,
 }
 
 /// Rows that outlived their use, removed by the sweep: counts of each.
@@ -242,6 +264,9 @@ pub trait Store: Send + Sync {
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<(ErasureCounts, ChainHead), StoreError>;
+
+    /// The receipt with this hash, if this server issued it.
+    async fn receipt(&self, digest: &[u8]) -> Result<Option<ReceiptRecord>, StoreError>;
 
     async fn insert_account(
         &self,

@@ -16,9 +16,10 @@ use vintrova_policy::Policy;
 use crate::accounts::AccountStatus;
 use crate::audit::Action;
 use crate::datamap::DataMap;
-use crate::gate::Use;
+use crate::gate::{Duty, Use};
 use crate::holds::Hold;
 use crate::notifications::NoticeKind;
+use crate::receipts::ErasureCause;
 use crate::records::RecordKind;
 use crate::retention::{self, Anchors};
 use crate::store::{Expiry, Inventory, Leftovers};
@@ -488,8 +489,20 @@ impl Vintrova {
         if plan.is_empty() {
             return Ok(());
         }
+        let mut receipt = None;
         if plan.expiry.whole_subject {
             self.journal_erasure(subject)?;
+            // The address is read before the keys go: the receipt is the last thing sent.
+            let to = match self
+                .authorize(subject, Use::Duty(Duty::ErasureReceipt))
+                .await
+            {
+                Ok(grant) => self.address(&grant).await?,
+                Err(CoreError::Refused(_)) => None,
+                Err(other) => return Err(other),
+            };
+            let signed = self.sign_receipt(ErasureCause::Retention, &plan.categories, vec![]);
+            receipt = Some(self.receipted(&signed, ErasureCause::Retention, to));
         }
         // Keys first: from this moment every copy of these rows, in any backup, is noise.
         let classes: Vec<String> = if plan.expiry.whole_subject {
@@ -508,6 +521,7 @@ impl Vintrova {
         let mut events = plan.expiry.events.chunks(BATCH).peekable();
         let mut last = plan.expiry.clone();
         last.events.clear();
+        last.receipt = receipt;
         // Events go in batches; the last batch takes the profile rows, records and requests.
         while let Some(chunk) = events.next() {
             if events.peek().is_none() && chunk.len() + last.fields.len() <= BATCH {

@@ -31,18 +31,45 @@ fn encoded(text: &str) -> String {
     }
 }
 
-fn render(email: &Email, from: &str) -> String {
-    let date = jiff::Timestamp::now().strftime("%a, %d %b %Y %H:%M:%S +0000");
-    let body = STANDARD
-        .encode(email.body.as_bytes())
+/// Base64 in lines of 76, as MIME wants it.
+fn base64_lines(bytes: &[u8]) -> String {
+    STANDARD
+        .encode(bytes)
         .as_bytes()
         .chunks(76)
         .map(|line| String::from_utf8_lossy(line).into_owned())
         .collect::<Vec<_>>()
-        .join("\r\n");
+        .join("\r\n")
+}
+
+const TEXT: &str = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64";
+
+fn render(email: &Email, from: &str) -> String {
+    let date = jiff::Timestamp::now().strftime("%a, %d %b %Y %H:%M:%S +0000");
+    let body = base64_lines(email.body.as_bytes());
+    let content = match &email.attachment {
+        None => format!("{TEXT}\r\n\r\n{body}\r\n"),
+        // Base64 keeps the attachment's bytes exact: a signed receipt must arrive unchanged.
+        Some(file) => {
+            // Base64 has no '-', so no line of a part can look like the boundary.
+            let boundary: String = email
+                .message_id
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
+            let boundary = format!("--vintrova-{boundary}");
+            format!(
+                "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
+                 --{boundary}\r\n{TEXT}\r\n\r\n{body}\r\n\
+                 --{boundary}\r\n{TEXT}\r\nContent-Disposition: attachment; filename=\"{}\"\r\n\r\n{}\r\n\
+                 --{boundary}--\r\n",
+                file.file_name,
+                base64_lines(file.text.as_bytes()),
+            )
+        }
+    };
     format!(
-        "Message-ID: {}\r\nDate: {date}\r\nFrom: Vintrova <{from}>\r\nTo: {}\r\nSubject: {}\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n",
+        "Message-ID: {}\r\nDate: {date}\r\nFrom: Vintrova <{from}>\r\nTo: {}\r\nSubject: {}\r\nMIME-Version: 1.0\r\n{content}",
         email.message_id,
         email.to,
         encoded(&email.subject),

@@ -1,8 +1,8 @@
 //! SMTP delivery. The Message-ID the outbox fixed travels in the message, so a repeat after a
 //! crash is recognisably the same message.
 
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Message};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment, Body, Mailbox, Message, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use vintrova_core::outbox::{Email, Transport};
 
@@ -32,14 +32,32 @@ impl Transport for SmtpTransport {
             .to
             .parse()
             .map_err(|_| "the recipient is not an address".to_string())?;
-        let message = Message::builder()
+        let builder = Message::builder()
             .message_id(Some(email.message_id.clone()))
             .from(self.from.clone())
             .to(to)
-            .subject(email.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(email.body.clone())
-            .map_err(|e| format!("the message cannot be built: {e}"))?;
+            .subject(email.subject.clone());
+        let message = match &email.attachment {
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(email.body.clone()),
+            Some(file) => builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(email.body.clone()))
+                    // Base64, so no relay rewrites a line ending of a signed receipt.
+                    .singlepart(
+                        Attachment::new(file.file_name.clone()).body(
+                            Body::new_with_encoding(
+                                file.text.clone(),
+                                ContentTransferEncoding::Base64,
+                            )
+                            .map_err(|_| "the attachment cannot be encoded".to_string())?,
+                            ContentType::TEXT_PLAIN,
+                        ),
+                    ),
+            ),
+        }
+        .map_err(|e| format!("the message cannot be built: {e}"))?;
         self.inner
             .send(message)
             .await

@@ -35,7 +35,8 @@ use vintrova_core::rights::RightKind;
 use vintrova_core::staff::{Role, StaffLookup, StaffRecord, StaffSessionRecord};
 use vintrova_core::store::{
     ChainHead, ErasureCounts, ErasurePlan, EventMeta, Expiry, IndexEntry, Inventory, Leftovers,
-    NewSubject, SealedEvent, SealedValue, Store, StoreError, SubjectRecord, ValueMeta,
+    NewSubject, ReceiptRecord, Receipted, SealedEvent, SealedValue, Store, StoreError,
+    SubjectRecord, ValueMeta,
 };
 
 pub use keys::SqlKeyStore;
@@ -355,6 +356,31 @@ where
         .await
         .map_err(backend::<DB>)?;
         Ok(DB::rows_affected(&done) == 1)
+    }
+
+    /// Keep a receipt's hash and queue the message carrying it.
+    async fn put_receipt(
+        conn: &mut DB::Connection,
+        receipt: Option<&Receipted>,
+    ) -> Result<(), StoreError> {
+        let Some(receipt) = receipt else {
+            return Ok(());
+        };
+        let r = &receipt.record;
+        sqlx::query::<DB>(
+            "INSERT INTO erasure_receipts (digest, id, cause, issued_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(r.digest.clone())
+        .bind(r.id)
+        .bind(r.cause.clone())
+        .bind(r.issued_at.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend::<DB>)?;
+        if let Some(message) = &receipt.message {
+            Self::put_message(conn, message).await?;
+        }
+        Ok(())
     }
 
     fn request_of(r: &DB::Row) -> Result<Request, StoreError> {
@@ -938,9 +964,30 @@ where
         if plan.whole_subject {
             Self::delete_subject(&mut tx, id, &mut counts).await?;
         }
+        Self::put_receipt(&mut tx, plan.receipt.as_ref()).await?;
         let head = Self::commit_audited(tx, audit, sealer).await?;
         DB::scrub(&self.pool).await.map_err(backend::<DB>)?;
         Ok((counts, head))
+    }
+
+    async fn receipt(&self, digest: &[u8]) -> Result<Option<ReceiptRecord>, StoreError> {
+        let row = sqlx::query::<DB>(
+            "SELECT id, cause, issued_at FROM erasure_receipts WHERE digest = $1",
+        )
+        .bind(digest.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        row.map(|r| {
+            let issued_at: String = r.get(2);
+            Ok(ReceiptRecord {
+                id: r.get(0),
+                digest: digest.to_vec(),
+                cause: r.get(1),
+                issued_at: time::<DB>(&issued_at)?,
+            })
+        })
+        .transpose()
     }
 
     async fn insert_account(
@@ -1743,6 +1790,7 @@ where
         if expiry.whole_subject {
             Self::delete_subject(&mut tx, id, &mut ErasureCounts::default()).await?;
         }
+        Self::put_receipt(&mut tx, expiry.receipt.as_ref()).await?;
         Self::commit_audited(tx, audit, sealer).await
     }
 

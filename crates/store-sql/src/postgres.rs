@@ -101,6 +101,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "audit_by_subject",
             include_str!("../migrations/postgres/0012_audit_by_subject.sql"),
         ),
+        (
+            "erasure_receipts",
+            include_str!("../migrations/postgres/0013_erasure_receipts.sql"),
+        ),
     ])
     .run(&data)
     .await

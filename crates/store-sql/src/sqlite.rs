@@ -143,6 +143,10 @@ pub async fn open(
                 "audit_by_subject",
                 include_str!("../migrations/sqlite/0012_audit_by_subject.sql"),
             ),
+            (
+                "erasure_receipts",
+                include_str!("../migrations/sqlite/0013_erasure_receipts.sql"),
+            ),
         ],
     )
     .await?;

@@ -7,6 +7,7 @@
 //! PostgreSQL half fails, saying where it looked.
 
 pub mod disclosures;
+pub mod receipts;
 pub mod retention;
 pub mod staff;
 pub mod stories;
@@ -21,7 +22,7 @@ use vintrova_core::clock::ManualClock;
 use vintrova_core::store::Store;
 use vintrova_core::{CoreError, Vintrova};
 use vintrova_policy::Policy;
-use vintrova_vault::{KeyStore, MasterKey, Vault};
+use vintrova_vault::{HeadFile, KeyStore, MasterKey, Vault};
 
 /// Where the PostgreSQL half of the suite connects to create its fresh databases.
 pub const POSTGRES_ENV: &str = "VINTROVA_TEST_POSTGRES_URL";
@@ -37,6 +38,7 @@ pub fn shipped_policy() -> Arc<Policy> {
 enum Raw {
     Sqlite {
         data: sqlx::SqlitePool,
+        keys: sqlx::SqlitePool,
         dir: tempfile::TempDir,
     },
     Postgres {
@@ -60,6 +62,8 @@ pub struct Harness {
     store: Arc<dyn Store>,
     keys: Arc<dyn KeyStore>,
     raw: Raw,
+    /// Where the signed audit head is kept, outside the database.
+    outside: tempfile::TempDir,
 }
 
 /// 2025-03-01 09:00 in Almaty: the suite's day one.
@@ -76,6 +80,7 @@ impl Harness {
             .expect("SQLite opens");
         let raw = Raw::Sqlite {
             data: store.pool().clone(),
+            keys: keys.pool().clone(),
             dir,
         };
         Self::build(Arc::new(store), Arc::new(keys), raw).await
@@ -111,9 +116,11 @@ impl Harness {
     async fn build(store: Arc<dyn Store>, keys: Arc<dyn KeyStore>, raw: Raw) -> Harness {
         let master = MasterKey::generate(1);
         let clock = Arc::new(ManualClock::starting_at(day_one()));
+        let outside = tempfile::tempdir().expect("a temporary directory");
         let vault = Vault::open(master.clone(), keys.clone())
             .await
-            .expect("a fresh vault opens");
+            .expect("a fresh vault opens")
+            .with_head_file(HeadFile::at(outside.path().join("audit-head")));
         let app = Vintrova::new(
             shipped_policy(),
             store.clone(),
@@ -128,7 +135,34 @@ impl Harness {
             store,
             keys,
             raw,
+            outside,
         }
+    }
+
+    /// Move the key store's audit anchor back to (seq, hash), as someone who can write the
+    /// whole database (on PostgreSQL the key store is a schema of it) could.
+    pub async fn rewind_key_store_anchor(&self, seq: i64, hash: &[u8]) {
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        match &self.raw {
+            Raw::Sqlite { keys, .. } => sqlx::raw_sql(AssertSqlSafe(format!(
+                "UPDATE chain_anchor SET seq = {seq}, hash = X'{hex}' WHERE id = 1"
+            )))
+            .execute(keys)
+            .await
+            .map(|_| ()),
+            Raw::Postgres { pool, .. } => sqlx::raw_sql(AssertSqlSafe(format!(
+                "UPDATE vault.chain_anchor SET seq = {seq}, hash = '\\x{hex}'::bytea WHERE id = 1"
+            )))
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        }
+        .expect("the anchor is rewound");
+    }
+
+    /// The signed audit head outside the database.
+    pub fn head_file(&self) -> std::path::PathBuf {
+        self.outside.path().join("audit-head")
     }
 
     /// The same data opened again with `master`, as a restarted server would.

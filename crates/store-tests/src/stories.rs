@@ -425,6 +425,20 @@ pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
         "five years after the payment, in Almaty"
     );
     assert_eq!(kept.fields, ["payment"], "the payment record, as one event");
+    // The person's signed receipt says the same: what went, and what stays until when.
+    let signed =
+        vintrova_core::receipts::verify(&receipt.signed.text, &h.app.vault().signing().public())
+            .unwrap();
+    assert_eq!(
+        signed.kept,
+        [vintrova_core::receipts::KeptPart {
+            categories: vec!["payment".into()],
+            rule: "financial".into(),
+            until: kept.until,
+        }]
+    );
+    assert!(signed.destroyed.contains(&"contact".to_string()));
+    assert!(!signed.destroyed.contains(&"payment".to_string()));
     let export = h.app.export(&operator(), id).await.unwrap();
     assert!(
         export.values.iter().all(|v| v.category == "payment"),
@@ -604,6 +618,9 @@ pub enum Tampering {
     Insert,
     Reorder,
     Truncate,
+    /// Cut off the end and move the key store's anchor back too: only the head file outside
+    /// the database still knows.
+    TruncateAndRewind,
 }
 
 /// The audit chain verifies untouched, and each kind of tampering names the first bad entry.
@@ -631,17 +648,30 @@ pub async fn audit_tampering_is_detected(h: &Harness, how: Tampering) {
              UPDATE audit_log SET seq = 2 WHERE seq = 3;
              UPDATE audit_log SET seq = 3 WHERE seq = -2"
         }
-        Tampering::Truncate => "DELETE FROM audit_log WHERE seq = 3",
+        Tampering::Truncate | Tampering::TruncateAndRewind => {
+            "DELETE FROM audit_log WHERE seq = 3"
+        }
     };
     h.tamper(sql).await;
+    if matches!(how, Tampering::TruncateAndRewind) {
+        let second = h.app.store().audit_page(1, 1).await.unwrap();
+        h.rewind_key_store_anchor(2, &second[0].hash).await;
+        // The database alone now tells a consistent story...
+        let without_head = h.reopen(h.master.clone()).await.unwrap();
+        assert_eq!(without_head.verify_audit().await.unwrap().entries, 2);
+        assert!(h.head_file().exists());
+    }
+    // ...but not to a server that keeps its head outside it.
     match h.app.verify_audit().await {
         Err(CoreError::Tampered(brk)) => {
-            let expected = if matches!(how, Tampering::Truncate) {
-                3
-            } else {
-                2
+            let expected = match how {
+                Tampering::Truncate | Tampering::TruncateAndRewind => 3,
+                _ => 2,
             };
             assert_eq!(brk.seq, expected, "{}", brk.reason);
+            if matches!(how, Tampering::TruncateAndRewind) {
+                assert!(brk.reason.contains("head file"), "{}", brk.reason);
+            }
         }
         other => panic!("tampering went unnoticed: {other:?}"),
     }
@@ -2166,7 +2196,8 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         .into_iter()
         .map(|e| e.entry.action)
         .collect();
-    // The erasure's answer still reaches the person: it was written before their address went.
+    // The erasure's answer, its signed receipt, still reaches the person: it was written with
+    // the erasure, from the address read before it went.
     h.clock
         .advance(vintrova_core::outbox::LEASE + SignedDuration::from_secs(1));
     let recorder = Recorder::default();
@@ -2174,7 +2205,7 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
     let sent = recorder.sent.lock().unwrap().clone();
     assert!(
         sent.iter()
-            .any(|e| e.to == "aigerim.nurlanova.test@почта.kz" && e.body.contains("(erasure)")),
+            .any(|e| e.to == "aigerim.nurlanova.test@почта.kz" && e.attachment.is_some()),
         "the answer to the erasure request"
     );
     assert!(

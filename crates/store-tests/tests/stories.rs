@@ -2,6 +2,7 @@
 
 use vintrova_store_tests::Harness;
 use vintrova_store_tests::disclosures;
+use vintrova_store_tests::receipts;
 use vintrova_store_tests::retention;
 use vintrova_store_tests::staff;
 use vintrova_store_tests::stories::{self, Tampering};
@@ -59,6 +60,9 @@ on_both_backends! {
     audit_catches_an_inserted_entry => |h| stories::audit_tampering_is_detected(&h, Tampering::Insert);
     audit_catches_reordered_entries => |h| stories::audit_tampering_is_detected(&h, Tampering::Reorder);
     audit_catches_entries_cut_off_the_end => |h| stories::audit_tampering_is_detected(&h, Tampering::Truncate);
+    an_erasure_request_is_answered_with_a_signed_receipt_and_the_server_keeps_only_its_hash => |h| receipts::an_erasure_request_is_answered_with_a_signed_receipt_and_the_server_keeps_only_its_hash(&h);
+    a_person_the_sweep_removes_gets_a_signed_receipt_by_email => |h| receipts::a_person_the_sweep_removes_gets_a_signed_receipt_by_email(&h);
+    audit_catches_the_end_cut_off_even_with_the_key_store_anchor_rewound => |h| stories::audit_tampering_is_detected(&h, Tampering::TruncateAndRewind);
     staff_enroll_sign_in_with_a_second_factor_and_are_locked_after_five_failures => |h| staff::staff_enroll_sign_in_with_a_second_factor_and_are_locked_after_five_failures(&h);
     staff_sessions_end_after_idle_and_absolute_timeouts_and_when_disabled => |h| staff::staff_sessions_end_after_idle_and_absolute_timeouts_and_when_disabled(&h);
     lapsed_training_refuses_personal_data_the_same_day_with_its_reason => |h| staff::lapsed_training_refuses_personal_data_the_same_day_with_its_reason(&h);

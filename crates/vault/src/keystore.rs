@@ -6,6 +6,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::crypto::{open_with_aad, seal_with_aad};
+use crate::head::{HeadFile, HeadFileError};
+use crate::signing::SigningKey;
 use crate::{BlindIndexKey, ChainKey, DataKey, MasterKey, SecretKey};
 
 /// Whose key a stored key is.
@@ -71,12 +73,24 @@ pub enum VaultError {
     WrongMasterKey,
     #[error(transparent)]
     Store(#[from] KeyStoreError),
+    #[error(transparent)]
+    HeadFile(#[from] HeadFileError),
+}
+
+/// One place that remembers how far the audit chain reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// Where it is kept, for the message when the chain falls short of it.
+    pub place: String,
+    pub seq: i64,
+    pub hash: Vec<u8>,
 }
 
 const BLIND_INDEX: &str = "blind_index";
 const AUDIT_CHAIN: &str = "audit_chain";
 const OUTBOX: &str = "outbox";
-const SYSTEM_KEYS: [&str; 3] = [BLIND_INDEX, AUDIT_CHAIN, OUTBOX];
+const SIGNING: &str = "signing";
+const SYSTEM_KEYS: [&str; 4] = [BLIND_INDEX, AUDIT_CHAIN, OUTBOX, SIGNING];
 
 /// The unwrapped keys one subject has, by retention class.
 pub struct SubjectKeys {
@@ -100,6 +114,8 @@ pub struct Vault {
     blind_index: BlindIndexKey,
     chain: ChainKey,
     outbox: SecretKey,
+    signing: SigningKey,
+    head: Option<HeadFile>,
 }
 
 impl Vault {
@@ -137,9 +153,54 @@ impl Vault {
             blind_index: BlindIndexKey(take(BLIND_INDEX)?),
             chain: ChainKey(take(AUDIT_CHAIN)?),
             outbox: take(OUTBOX)?,
+            signing: SigningKey::from_seed(&take(SIGNING)?),
+            head: None,
             master,
             store,
         })
+    }
+
+    /// Record the audit chain's head in `file` too, outside the database, on every append.
+    pub fn with_head_file(mut self, file: HeadFile) -> Self {
+        self.head = Some(file);
+        self
+    }
+
+    /// The server's signing key (erasure receipts, the audit head).
+    pub fn signing(&self) -> &SigningKey {
+        &self.signing
+    }
+
+    /// Move the audit chain's anchors forward to (seq, hash): the key store's, and the head
+    /// file's when there is one.
+    pub async fn anchor(&self, seq: i64, hash: &[u8]) -> Result<(), VaultError> {
+        self.store.advance_chain_anchor(seq, hash).await?;
+        if let Some(head) = &self.head {
+            head.record(&self.signing, seq, hash)?;
+        }
+        Ok(())
+    }
+
+    /// Every anchor the chain must reach, each checked to be genuine.
+    pub async fn anchors(&self) -> Result<Vec<Anchor>, VaultError> {
+        let mut anchors = vec![];
+        if let Some((seq, hash)) = self.store.chain_anchor().await? {
+            anchors.push(Anchor {
+                place: "the key store".into(),
+                seq,
+                hash,
+            });
+        }
+        if let Some(head) = &self.head
+            && let Some((seq, hash)) = head.read(&self.signing.public())?
+        {
+            anchors.push(Anchor {
+                place: format!("the head file {}", head.path().display()),
+                seq,
+                hash,
+            });
+        }
+        Ok(anchors)
     }
 
     /// The key that seals messages waiting in the outbox; they are purged once delivered.

@@ -632,6 +632,17 @@ pub async fn restore(config: &Config, file: &Path) -> Result<Restored> {
             import.commit().await?;
         }
     }
+    // The restored log ends where the backup's did. The head recorded since names entries the
+    // restore rolled back: it is kept beside as evidence, and the head starts from the restored
+    // log.
+    let head = config.audit_head_path();
+    if head.exists() {
+        let stamp = jiff::Timestamp::now().as_second();
+        fs::rename(
+            &head,
+            head.with_extension(format!("before-restore-{stamp}")),
+        )?;
+    }
     let rt = crate::setup::open(config).await?;
     let actor = vintrova_core::Actor::new("system", "restore");
     rt.app.audit_restore(&actor).await?;

@@ -31,6 +31,7 @@ use vintrova_core::learning::{Enrollment, Offering};
 use vintrova_core::notifications::NoticeKind;
 use vintrova_core::outbox::Transport;
 use vintrova_core::payments::Order;
+use vintrova_core::receipts::ReceiptError;
 use vintrova_core::requests::{AnswerChannel, Fulfilment};
 use vintrova_core::rights::RightKind;
 use vintrova_core::support::{Author, Ticket};
@@ -60,6 +61,11 @@ struct Cli {
     /// `workdays = [...]`), on top of Kazakhstan's calendar built in.
     #[arg(long, global = true, env = "VINTROVA_CALENDAR")]
     calendar: Option<PathBuf>,
+    /// Where the signed head of the audit chain is kept, outside the database
+    /// (`DATA_DIR/audit-head` by default; a mount the database's administrators cannot write
+    /// is better).
+    #[arg(long, global = true, env = "VINTROVA_AUDIT_HEAD")]
+    audit_head: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -114,6 +120,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Signed erasure receipts: check one, print the key that signs them.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
     /// The policy as data.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -414,6 +423,21 @@ enum AuditCommand {
 }
 
 #[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Check an erasure receipt's signature and print what it says; exit 0 when it verifies,
+    /// 4 when it does not.
+    Verify {
+        file: PathBuf,
+        /// The published public key (PEM) to check with, offline; without it, this
+        /// installation's key, and whether this server issued the receipt.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Print the public key that signs receipts (PEM), as the site publishes it.
+    Key,
+}
+
+#[derive(Subcommand)]
 enum PolicyCommand {
     /// Validate a policy file; print every problem with its path.
     Check {
@@ -478,6 +502,7 @@ fn main() -> ExitCode {
             let code = match e.downcast_ref::<CoreError>() {
                 Some(CoreError::UnknownSubject(_)) => EXIT_UNKNOWN_SUBJECT,
                 Some(CoreError::Tampered(_)) => EXIT_TAMPERED,
+                _ if e.downcast_ref::<ReceiptError>().is_some() => EXIT_TAMPERED,
                 _ => EXIT_ERROR,
             };
             say!("error: {e}");
@@ -513,6 +538,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         database_url: cli.database_url,
         policy_file: cli.policy,
         calendar_file: cli.calendar,
+        audit_head: cli.audit_head,
     };
     let actor = Actor::new("cli", "operator");
     match cli.command {
@@ -677,6 +703,57 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let rt = setup::open(&config).await?;
             let report = rt.app.verify_audit().await?;
             println!("audit log intact: {} entries verified", report.entries);
+        }
+        Command::Receipt(ReceiptCommand::Key) => {
+            let rt = setup::open(&config).await?;
+            print!("{}", rt.app.vault().signing().public().to_pem());
+        }
+        Command::Receipt(ReceiptCommand::Verify { file, key }) => {
+            let text = String::from_utf8(read_input(&file)?)
+                .map_err(|_| format!("{} is not a text file", file.display()))?;
+            let (public, rt) = match key {
+                Some(path) => {
+                    let pem = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    let public = vintrova_vault::PublicKey::from_pem(&pem).ok_or_else(|| {
+                        format!(
+                            "{} is not an Ed25519 public key in PEM (-----BEGIN PUBLIC KEY-----)",
+                            path.display()
+                        )
+                    })?;
+                    (public, None)
+                }
+                None => {
+                    let rt = setup::open(&config).await?;
+                    (rt.app.vault().signing().public(), Some(rt))
+                }
+            };
+            let body = vintrova_core::receipts::verify(&text, &public)?;
+            println!(
+                "receipt {} verifies with key {}",
+                body.receipt,
+                public.fingerprint()
+            );
+            println!("issued by:  {}", body.issuer);
+            println!("cause:      {}", body.cause.as_str());
+            println!("erased at:  {}", body.erased_at);
+            println!("destroyed:  {}", body.destroyed.join(", "));
+            for kept in &body.kept {
+                println!(
+                    "kept:       {} under the rule `{}` until {}",
+                    kept.categories.join(", "),
+                    kept.rule,
+                    kept.until
+                );
+            }
+            if let Some(rt) = rt {
+                match rt.app.issued_receipt(&text).await? {
+                    Some(r) => println!("issued here: yes, on {}", r.issued_at),
+                    None => println!(
+                        "issued here: no record of it (signed with this key, but not by this database)"
+                    ),
+                }
+            }
         }
         Command::Demo(DemoCommand::Seed {
             subjects,

@@ -11,7 +11,7 @@ use vintrova_core::clock::{Clock, SystemClock};
 use vintrova_core::store::Store;
 use vintrova_core::workdays::WorkCalendar;
 use vintrova_policy::Policy;
-use vintrova_vault::{KeyStore, MasterKey, Vault};
+use vintrova_vault::{HeadFile, KeyStore, MasterKey, Vault};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Result<T> = std::result::Result<T, Error>;
@@ -22,6 +22,7 @@ pub const SHIPPED_POLICY: &str = include_str!("../../../policy/vintrova.toml");
 const MASTER_KEY: &str = "master.key";
 const MASTER_KEY_NEXT: &str = "master.key.next";
 const API_TOKEN: &str = "api-token";
+const AUDIT_HEAD: &str = "audit-head";
 
 /// Where things are, from the command line and environment.
 #[derive(Debug, Clone)]
@@ -30,11 +31,18 @@ pub struct Config {
     pub database_url: Option<String>,
     pub policy_file: Option<PathBuf>,
     pub calendar_file: Option<PathBuf>,
+    pub audit_head: Option<PathBuf>,
 }
 
 impl Config {
     pub fn master_key_path(&self) -> PathBuf {
         self.data_dir.join(MASTER_KEY)
+    }
+
+    pub fn audit_head_path(&self) -> PathBuf {
+        self.audit_head
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(AUDIT_HEAD))
     }
 
     fn next_key_path(&self) -> PathBuf {
@@ -176,7 +184,9 @@ pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<R
     let policy = Arc::new(load_policy(config.policy_file.as_deref())?);
     let (store, keys, backend) = open_backend(config).await?;
     let master = settle_master_key(config, keys.as_ref()).await?;
-    let vault = Vault::open(master.clone(), keys).await?;
+    let vault = Vault::open(master.clone(), keys)
+        .await?
+        .with_head_file(HeadFile::at(config.audit_head_path()));
     let journal = Arc::new(crate::backup::FileJournal::new(
         config.data_dir.join(crate::backup::JOURNAL),
     ));

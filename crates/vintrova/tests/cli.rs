@@ -328,6 +328,99 @@ fn audit_verify_names_the_first_tampered_entry() {
     }
 }
 
+/// Someone who can write every table — the log and the key store's anchor alike — still cannot
+/// cut the newest entries off unseen: the signed head lives in a file outside the database.
+#[test]
+fn audit_verify_catches_the_end_cut_off_even_with_the_key_store_anchor_rewound() {
+    let install = Install::new();
+    for _ in 0..3 {
+        install.add(r#"{"contact": {"first_name": "Дана"}}"#);
+    }
+    assert!(install.data().join("audit-head").exists());
+    let data = install.data().join("vintrova.db");
+    sql(&data, "DELETE FROM audit_log WHERE seq = 3");
+    sql(
+        &install.data().join("keys.db"),
+        &format!(
+            "ATTACH DATABASE '{}' AS d; UPDATE chain_anchor SET seq = 2, hash = (SELECT hash FROM d.audit_log WHERE seq = 2) WHERE id = 1",
+            data.display()
+        ),
+    );
+    let out = install.run(&["audit", "verify"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("entry 3") && stderr.contains("head file"),
+        "{stderr}"
+    );
+}
+
+/// The documented way to check a receipt with standard tools (README, "Erasure receipts").
+const OPENSSL_PROCEDURE: &str = "sed '$d' receipt.txt > receipt.body
+tail -n 1 receipt.txt | cut -d' ' -f2 | base64 -d > receipt.sig
+openssl pkeyutl -verify -pubin -inkey vintrova-receipt-key.pem -rawin -in receipt.body -sigfile receipt.sig";
+
+#[test]
+fn an_erasure_receipt_verifies_with_the_cli_and_with_openssl_and_fails_after_any_changed_byte() {
+    let install = Install::new();
+    let id = install.add(SEED);
+    let erased: Value =
+        serde_json::from_str(&install.ok(&["subject", "erase", &id], None)).unwrap();
+    let text = erased["signed"]["text"].as_str().unwrap().to_string();
+    for value in SEED_VALUES {
+        assert!(!text.contains(value), "the receipt names `{value}`");
+    }
+    assert!(!text.contains(&id));
+    let dir = install.dir.path();
+    std::fs::write(dir.join("receipt.txt"), &text).unwrap();
+    let key = install.ok(&["receipt", "key"], None);
+    assert!(key.starts_with("-----BEGIN PUBLIC KEY-----"));
+    std::fs::write(dir.join("vintrova-receipt-key.pem"), &key).unwrap();
+    let receipt = dir.join("receipt.txt");
+    let receipt = receipt.to_str().unwrap();
+
+    // This installation's key: it verifies, and the server knows it issued it.
+    let here = install.ok(&["receipt", "verify", receipt], None);
+    assert!(
+        here.contains("verifies") && here.contains("issued here: yes"),
+        "{here}"
+    );
+    assert!(here.contains("destroyed:  contact"), "{here}");
+    // Offline, with the published key only.
+    let published = dir.join("vintrova-receipt-key.pem");
+    let offline = Command::new(BIN)
+        .args(["receipt", "verify", receipt, "--key"])
+        .arg(&published)
+        .output()
+        .unwrap();
+    assert!(offline.status.success());
+    let openssl = |dir: &Path| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(OPENSSL_PROCEDURE)
+            .current_dir(dir)
+            .output()
+            .expect("sh and openssl run")
+    };
+    let checked = openssl(dir);
+    assert!(
+        checked.status.success()
+            && String::from_utf8_lossy(&checked.stdout).contains("Signature Verified Successfully"),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    // Any changed byte, anywhere in the file, and neither accepts it.
+    for at in [0, text.len() / 2, text.len() - 5] {
+        let mut bytes = text.clone().into_bytes();
+        bytes[at] ^= 0x01;
+        std::fs::write(dir.join("receipt.txt"), &bytes).unwrap();
+        let out = install.run(&["receipt", "verify", receipt], None);
+        assert_eq!(out.status.code(), Some(4), "byte {at}");
+        assert!(!openssl(dir).status.success(), "openssl, byte {at}");
+    }
+}
+
 #[test]
 fn rotating_the_master_key_keeps_everyone_readable_and_retires_the_old_key() {
     let install = Install::new();

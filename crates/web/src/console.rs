@@ -10,15 +10,15 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 use vintrova_core::incidents::{ClockState, Incident};
-use vintrova_core::requests::Fulfilment;
+use vintrova_core::requests::{Answer, AnswerChannel, Fulfilment};
 use vintrova_core::rights::RightKind;
 use vintrova_core::staff::{
     Paper, PaperKind, Permission, Role, STAFF_DUTIES, StaffMember, csrf_token,
@@ -780,7 +780,23 @@ pub async fn fulfil_request(
             return staff.denied(&state, text);
         }
     };
+    let by_post = found.request.channel == AnswerChannel::Post;
     match state.app.fulfil(&actor, id, fulfilment).await {
+        // By post, the person's receipt goes on paper: this is the one moment it exists here.
+        Ok(Answer::Erasure(erased)) if by_post => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "text/plain; charset=utf-8".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", erased.signed.file_name()),
+                ),
+            ],
+            erased.signed.text,
+        )
+            .into_response(),
         Ok(_) => staff.redirect_requests(),
         Err(e) => staff.failed(&state, e),
     }

@@ -165,6 +165,9 @@ impl utoipa::Modify for BearerToken {
 }
 
 /// Bodies up to this size reach the validator, so an oversized value is refused by name.
+/// Where the key that signs erasure receipts is published.
+pub const RECEIPT_KEY_PATH: &str = "/.well-known/vintrova-receipt-key.pem";
+
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// The console's forms are small.
 const FORM_LIMIT: usize = 16 * 1024;
@@ -333,6 +336,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::scrape))
         .route("/assets/site.css", get(site::stylesheet))
+        .route(RECEIPT_KEY_PATH, get(site::receipt_key))
         .nest("/api/v1", v1)
         .merge(console)
         .fallback(not_found)

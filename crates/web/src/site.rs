@@ -271,6 +271,9 @@ struct PolicyPage {
     retention: Vec<(String, String, String)>,
     recipients: Vec<(String, String, String)>,
     rights: Vec<String>,
+    /// The key that signs erasure receipts: PEM, and its fingerprint.
+    receipt_key: String,
+    receipt_fingerprint: String,
 }
 
 #[derive(Template)]
@@ -479,6 +482,8 @@ fn render_policy(state: &AppState, visit: Visit, p: &vintrova_policy::Policy) ->
             })
             .collect(),
         rights: RightKind::ALL.iter().map(|r| right_name(&t, *r)).collect(),
+        receipt_key: state.app.vault().signing().public().to_pem(),
+        receipt_fingerprint: state.app.vault().signing().public().fingerprint(),
         c: visit.chrome(state),
     };
     visit.page(StatusCode::OK, page)
@@ -1447,6 +1452,15 @@ pub async fn not_found(State(state): State<AppState>, visit: Visit) -> Response 
 }
 
 pub const STYLESHEET: &str = include_str!("../assets/site.css");
+
+/// The public key that signs erasure receipts, where a verifier knows to look.
+pub async fn receipt_key(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        state.app.vault().signing().public().to_pem(),
+    )
+        .into_response()
+}
 
 pub async fn stylesheet() -> Response {
     (

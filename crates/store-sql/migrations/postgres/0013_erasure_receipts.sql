@@ -1,0 +1,8 @@
+-- Signed erasure receipts: the server keeps each one's hash, never its text or whose it was
+-- (the person may no longer exist), so a receipt shown later can be recognised as issued here.
+CREATE TABLE erasure_receipts (
+    digest BYTEA PRIMARY KEY,
+    id UUID NOT NULL UNIQUE,
+    cause TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);

@@ -1,0 +1,157 @@
+//! Signed erasure receipts (issue 9): every erasure, asked for or by retention, leaves the person
+//! a receipt that verifies with the published key, names categories and rules and nothing of
+//! them, travels by email exactly as signed, and of which the server keeps only the hash.
+
+use jiff::{SignedDuration, ToSpan};
+use vintrova_core::receipts::{self, ErasureCause, ReceiptError};
+use vintrova_core::requests::{Answer, AnswerChannel, Fulfilment};
+use vintrova_core::rights::RightKind;
+use vintrova_core::sweep::SweepOptions;
+use vintrova_core::{Actor, CoreError};
+
+use crate::stories::{Recorder, aigerim, aigerim_needles};
+use crate::{Harness, contains};
+
+const EMAIL: &str = "aigerim.nurlanova.test@почта.kz";
+const PASSWORD: &str = "пароль-для-квитанции";
+
+fn staff() -> Actor {
+    Actor::new("test", "dpo")
+}
+
+async fn deliver(h: &Harness) -> Vec<vintrova_core::outbox::Email> {
+    let recorder = Recorder::default();
+    h.app.deliver(&recorder, 100).await.unwrap();
+    recorder.sent.lock().unwrap().clone()
+}
+
+/// Check a receipt as a person would: its text, the published key, nothing else.
+fn check(h: &Harness, text: &str) -> Result<receipts::ReceiptBody, ReceiptError> {
+    let published = h.app.vault().signing().public().to_pem();
+    let key = vintrova_vault::PublicKey::from_pem(&published).expect("the published key reads");
+    receipts::verify(text, &key)
+}
+
+pub async fn an_erasure_request_is_answered_with_a_signed_receipt_and_the_server_keeps_only_its_hash(
+    h: &Harness,
+) {
+    let values = h.app.parse_json(&aigerim()).unwrap();
+    let id = h
+        .app
+        .register(&staff(), values, PASSWORD, vec!["notifications".into()])
+        .await
+        .unwrap();
+    let session = h.app.sign_in(EMAIL, PASSWORD).await.unwrap().token;
+    let request = h
+        .app
+        .request_in_cabinet(
+            &staff(),
+            &session,
+            RightKind::Erasure,
+            "Удалите мои данные",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    deliver(h).await;
+    let Answer::Erasure(erased) = h
+        .app
+        .fulfil(&staff(), request.id, Fulfilment::Erasure)
+        .await
+        .unwrap()
+    else {
+        panic!("an erasure answers with its receipt")
+    };
+    let text = erased.signed.text.clone();
+
+    let body = check(h, &text).expect("the receipt verifies with the published key");
+    assert_eq!(body.cause, ErasureCause::Request);
+    assert_eq!(body.erased_at, h.app.now());
+    assert!(body.destroyed.contains(&"contact".to_string()), "{body:?}");
+    assert!(body.kept.is_empty(), "nothing was held by law");
+    assert_eq!(
+        body.signing_key,
+        h.app.vault().signing().public().fingerprint()
+    );
+    // Nothing of the person: no value, no id, no address.
+    for needle in aigerim_needles()
+        .into_iter()
+        .chain([EMAIL])
+        .map(str::to_string)
+        .chain([id.to_string(), request.id.to_string()])
+    {
+        assert!(!text.contains(&needle), "the receipt names `{needle}`");
+    }
+    // Changing any one byte breaks it.
+    let tampered = text.replacen("contact", "cantact", 1);
+    assert!(matches!(
+        check(h, &tampered),
+        Err(ReceiptError::BadSignature { .. })
+    ));
+
+    // It reaches the person's address as an attachment, byte for byte, after their data went.
+    let sent = deliver(h).await;
+    let letter = sent
+        .iter()
+        .find(|e| e.attachment.is_some())
+        .expect("the receipt is sent");
+    assert_eq!(letter.to, EMAIL);
+    assert_eq!(letter.attachment.as_ref().unwrap().text, text);
+    assert!(matches!(
+        h.app.export(&staff(), id).await,
+        Err(CoreError::UnknownSubject(_))
+    ));
+
+    // The server recognises it by its hash and holds nothing more of it.
+    let issued = h.app.issued_receipt(&text).await.unwrap().expect("issued");
+    assert_eq!(
+        (issued.id, issued.cause.as_str()),
+        (body.receipt, "request")
+    );
+    assert!(h.app.issued_receipt(&tampered).await.unwrap().is_none());
+    let stored = h.every_stored_byte().await;
+    assert!(
+        !contains(&stored, text.as_bytes()) && !contains(&stored, b"\"destroyed\""),
+        "the receipt's text is not kept"
+    );
+}
+
+pub async fn a_person_the_sweep_removes_gets_a_signed_receipt_by_email(h: &Harness) {
+    let values = h.app.parse_json(&aigerim()).unwrap();
+    let id = h
+        .app
+        .register(&staff(), values, PASSWORD, vec![])
+        .await
+        .unwrap();
+    h.app.close_account(&staff(), id).await.unwrap();
+    deliver(h).await;
+    let ended = h.app.now();
+    let almaty = jiff::tz::TimeZone::get("Asia/Almaty").unwrap();
+    let later = ended
+        .to_zoned_datetime(almaty)
+        .checked_add(13.months())
+        .unwrap()
+        .timestamp();
+    h.clock.set(later);
+    let swept = h
+        .app
+        .sweep(&Actor::new("system", "retention"), SweepOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(swept.subjects_removed, 1);
+    h.clock.advance(SignedDuration::from_secs(1));
+    let sent = deliver(h).await;
+    let letter = sent
+        .iter()
+        .find(|e| e.attachment.is_some())
+        .expect("the receipt is sent before the address goes");
+    assert_eq!(letter.to, EMAIL);
+    let text = &letter.attachment.as_ref().unwrap().text;
+    let body = check(h, text).expect("the receipt verifies");
+    assert_eq!(body.cause, ErasureCause::Retention);
+    assert!(body.destroyed.contains(&"contact".to_string()), "{body:?}");
+    assert!(body.kept.is_empty());
+    assert!(!text.contains(&id.to_string()));
+    let issued = h.app.issued_receipt(text).await.unwrap().expect("issued");
+    assert_eq!(issued.cause, "retention");
+}
