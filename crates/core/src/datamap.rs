@@ -139,6 +139,16 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("closed_at", Metadata),
                 ("last_seen_at", Metadata),
                 ("idle_notice_at", Metadata),
+                ("access_digest_since", Metadata),
+            ],
+        ),
+        (
+            "erasure_receipts",
+            &[
+                ("digest", Metadata),
+                ("id", Metadata),
+                ("cause", Metadata),
+                ("issued_at", Metadata),
             ],
         ),
         (

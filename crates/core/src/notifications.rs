@@ -32,6 +32,8 @@ pub enum NoticeKind {
     PolicyChange,
     /// The person's data will go abroad (R9.2; sent by law).
     TransferAbroad,
+    /// The monthly digest of who looked at the person's data, which they asked for.
+    AccessDigest,
 }
 
 words!(NoticeKind {
@@ -41,6 +43,7 @@ words!(NoticeKind {
     Incident => "incident",
     PolicyChange => "policy_change",
     TransferAbroad => "transfer_abroad",
+    AccessDigest => "access_digest",
 });
 
 impl NoticeKind {
@@ -114,6 +117,18 @@ impl NoticeKind {
             (NoticeKind::TransferAbroad, _) => (
                 "Ваши данные будут переданы за рубеж",
                 "Ваши данные будут передаваться на основании договора и с дополнительными мерами защиты в страну с надлежащей защитой данных. Страна и дата начала:",
+            ),
+            (NoticeKind::AccessDigest, "kk") => (
+                "Деректеріңізді кім қарады: айлық есеп",
+                "Өткен айда деректеріңізге кім және не үшін жүгінді:",
+            ),
+            (NoticeKind::AccessDigest, "en") => (
+                "Who looked at your data: the monthly digest",
+                "Who used your data last month, and for what:",
+            ),
+            (NoticeKind::AccessDigest, _) => (
+                "Кто обращался к вашим данным: ежемесячная сводка",
+                "Кто и для чего обращался к вашим данным в прошлом месяце:",
             ),
             (NoticeKind::NewFeature, _) => (
                 "Новое на Vintrova",

@@ -1309,6 +1309,28 @@ impl Vintrova {
         })
     }
 
+    /// Run `job` only if no other server holds the lease `name`; `None` when one does. The
+    /// lease lives in the database, so it holds across servers; a crashed holder's lease runs
+    /// out after `minutes`.
+    pub async fn exclusively<T>(
+        &self,
+        name: &str,
+        holder: &str,
+        minutes: i64,
+        job: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<Option<T>> {
+        let now = self.now();
+        let until = now
+            .checked_add(jiff::SignedDuration::from_mins(minutes))
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        if !self.store.take_lease(name, holder, now, until).await? {
+            return Ok(None);
+        }
+        let result = job.await;
+        self.store.release_lease(name, holder).await?;
+        result.map(Some)
+    }
+
     /// Record that a backup was restored, before its erasures are re-applied.
     pub async fn audit_restore(&self, actor: &Actor) -> Result<()> {
         let audit = self.draft(actor, Action::RestoreBackup, None, vec![], None);

@@ -460,6 +460,21 @@ pub trait Store: Send + Sync {
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
     /// Note that an unused account was warned; a sign-in clears it.
     async fn mark_idle_notice(&self, subject: Uuid, at: Timestamp) -> Result<(), StoreError>;
+    /// Subscribe the person to the monthly digest of who looked at their data (`Some(since)`),
+    /// or end it (`None`).
+    async fn set_access_digest(
+        &self,
+        subject: Uuid,
+        since: Option<Timestamp>,
+    ) -> Result<(), StoreError>;
+    /// Since when the person receives the digest; `None` when they do not.
+    async fn access_digest(&self, subject: Uuid) -> Result<Option<Timestamp>, StoreError>;
+    /// Subscribers with an open account, in id order after `after`.
+    async fn access_digest_subscribers(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Uuid>, StoreError>;
 
     /// Every table and its columns as the database has them (for the data map check).
     /// Insert or replace a staff account; with `audit`, the change is logged in the same

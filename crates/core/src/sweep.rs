@@ -638,14 +638,8 @@ impl Vintrova {
         holder: &str,
         options: SweepOptions,
     ) -> Result<Option<SweepReceipt>> {
-        let now = self.now();
-        let until = now + LEASE_MINUTES.minutes();
-        if !self.store().take_lease(LEASE, holder, now, until).await? {
-            return Ok(None);
-        }
-        let result = self.sweep(actor, options).await;
-        self.store().release_lease(LEASE, holder).await?;
-        result.map(Some)
+        self.exclusively(LEASE, holder, LEASE_MINUTES, self.sweep(actor, options))
+            .await
     }
 }
 

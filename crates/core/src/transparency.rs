@@ -6,11 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
+use jiff::{Timestamp, ToSpan};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::{Result, Vintrova};
+use crate::audit::Action;
+use crate::gate::{Right, Use};
+use crate::notifications::NoticeKind;
+use crate::{Actor, CoreError, Result, Vintrova};
 
 /// Who touched the data, as the person may be told.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -104,5 +107,150 @@ impl Vintrova {
         lines.extend(grouped.into_values());
         lines.sort_by_key(|a| std::cmp::Reverse(a.last));
         Ok(lines)
+    }
+
+    /// Start (`on`) or stop the monthly email digest of who looked at the person's data.
+    pub async fn set_access_digest(&self, subject: Uuid, on: bool) -> Result<()> {
+        let since = on.then(|| self.now());
+        Ok(self.store().set_access_digest(subject, since).await?)
+    }
+
+    /// Since when the person receives the digest, if they asked for it.
+    pub async fn access_digest(&self, subject: Uuid) -> Result<Option<Timestamp>> {
+        Ok(self.store().access_digest(subject).await?)
+    }
+
+    /// The lease that keeps two servers from sending the same month's digests at once.
+    pub const DIGEST_LEASE: &'static str = "transparency.digest";
+
+    /// Send every subscriber the digest of the last whole calendar month (Almaty), once: a
+    /// subscriber already sent one this month is skipped, so the job may run hourly. Returns
+    /// how many were queued.
+    pub async fn send_access_digests(&self, actor: &Actor) -> Result<u64> {
+        let zone = self.policy().zone();
+        let today = self.now().to_zoned_datetime(zone.clone()).date();
+        let this_month = today
+            .first_of_month()
+            .to_zoned_datetime(zone.clone())
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let last_month = this_month
+            .checked_sub(1.month())
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let (from, to) = (last_month.timestamp(), this_month.timestamp());
+        let mut queued = 0;
+        let mut after = None;
+        loop {
+            let page = self.store().access_digest_subscribers(after, 500).await?;
+            let Some(last) = page.last().copied() else {
+                break;
+            };
+            after = Some(last);
+            for subject in page {
+                let sent = self
+                    .notices_of(subject)
+                    .await?
+                    .iter()
+                    .any(|n| n.kind == NoticeKind::AccessDigest && n.queued_at >= to);
+                if sent {
+                    continue;
+                }
+                let access = Use::Right(Right::Access);
+                let grant = match self.authorize(subject, access.clone()).await {
+                    Ok(grant) => grant,
+                    Err(CoreError::Refused(_) | CoreError::UnknownSubject(_)) => continue,
+                    Err(e) => return Err(e),
+                };
+                let Some(address) = self.address(&grant).await? else {
+                    continue;
+                };
+                let lines: Vec<Access> = self
+                    .who_looked(subject)
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.who != Accessor::You && a.last >= from && a.first < to)
+                    .collect();
+                let body = self.digest_text(&lines, last_month.date());
+                self.queue_notice(
+                    actor,
+                    Action::Notify,
+                    &access.label(),
+                    subject,
+                    NoticeKind::AccessDigest,
+                    &address,
+                    &body,
+                )
+                .await?;
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// The digest's text in the policy's default language: one line per access or group.
+    fn digest_text(&self, lines: &[Access], month: jiff::civil::Date) -> String {
+        let policy = self.policy();
+        let locale = policy.default_locale.as_str();
+        let zone = policy.zone();
+        let (_, intro) = NoticeKind::AccessDigest.text(locale);
+        let (staff, platform, system, operator, times, nobody) = match locale {
+            "kk" => (
+                "қызметкер",
+                "платформа",
+                "жүйе",
+                "оператор",
+                "рет",
+                "Өткен айда деректеріңізге ешкім жүгінбеді.",
+            ),
+            "en" => (
+                "staff",
+                "the platform",
+                "the system",
+                "the operator",
+                "times",
+                "Nobody used your data last month.",
+            ),
+            _ => (
+                "сотрудник",
+                "платформа",
+                "система",
+                "оператор",
+                "раз",
+                "В прошлом месяце к вашим данным никто не обращался.",
+            ),
+        };
+        let mut text = format!("{intro} {}\n\n", month.strftime("%Y-%m"));
+        if lines.is_empty() {
+            text.push_str(nobody);
+            text.push('\n');
+        }
+        for a in lines {
+            let who = match &a.who {
+                Accessor::Staff(role) => format!("{staff} ({role})"),
+                Accessor::Platform => platform.into(),
+                Accessor::Operator => operator.into(),
+                Accessor::System | Accessor::You => system.into(),
+            };
+            let categories: Vec<&str> = a
+                .categories
+                .iter()
+                .map(|c| {
+                    policy
+                        .category(c)
+                        .map_or(c.as_str(), |c| c.name.get(locale))
+                })
+                .collect();
+            let purpose = a.purpose.as_deref().map_or(String::new(), |p| {
+                let name = policy.purpose(p).map_or(p, |p| p.name.get(locale));
+                format!(" — {name}")
+            });
+            let day = a.last.to_zoned_datetime(zone.clone()).date();
+            text.push_str(&format!(
+                "- {day}: {who}, {}, {}{purpose} ({} {times})\n",
+                a.action,
+                categories.join(", "),
+                a.times
+            ));
+        }
+        text
     }
 }

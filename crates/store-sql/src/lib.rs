@@ -1960,6 +1960,50 @@ where
         Ok(())
     }
 
+    async fn set_access_digest(
+        &self,
+        subject: Uuid,
+        since: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        sqlx::query::<DB>("UPDATE accounts SET access_digest_since = $2 WHERE subject_id = $1")
+            .bind(subject)
+            .bind(since.map(|t| t.to_string()))
+            .execute(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(())
+    }
+
+    async fn access_digest(&self, subject: Uuid) -> Result<Option<Timestamp>, StoreError> {
+        let since: Option<Option<String>> = sqlx::query_scalar::<DB, Option<String>>(
+            "SELECT access_digest_since FROM accounts WHERE subject_id = $1",
+        )
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        since.flatten().map(|t| time::<DB>(&t)).transpose()
+    }
+
+    async fn access_digest_subscribers(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        sqlx::query_scalar::<DB, Uuid>(
+            "SELECT subject_id FROM accounts
+             WHERE access_digest_since IS NOT NULL AND status = 'active'
+               AND subject_id > $1
+             ORDER BY subject_id LIMIT $2",
+        )
+        // The nil id sorts first on both backends.
+        .bind(after.unwrap_or(Uuid::nil()))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend::<DB>)
+    }
+
     async fn put_staff(
         &self,
         staff: &StaffRecord,

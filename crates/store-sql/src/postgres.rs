@@ -105,6 +105,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "erasure_receipts",
             include_str!("../migrations/postgres/0013_erasure_receipts.sql"),
         ),
+        (
+            "access_digest",
+            include_str!("../migrations/postgres/0014_access_digest.sql"),
+        ),
     ])
     .run(&data)
     .await

@@ -147,6 +147,10 @@ pub async fn open(
                 "erasure_receipts",
                 include_str!("../migrations/sqlite/0013_erasure_receipts.sql"),
             ),
+            (
+                "access_digest",
+                include_str!("../migrations/sqlite/0014_access_digest.sql"),
+            ),
         ],
     )
     .await?;

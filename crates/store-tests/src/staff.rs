@@ -557,3 +557,64 @@ pub async fn who_looked_lists_staff_by_role_and_purpose_and_groups_the_rest(h: &
             .any(|a| a.who == Accessor::Staff("support".into()))
     );
 }
+
+/// Issue 9: a person who asked for it gets, once a month, an email of who used their data in
+/// the month before — staff by role and purpose — and nothing of anyone else; asked to stop,
+/// it stops.
+pub async fn the_monthly_digest_tells_a_subscriber_who_looked_last_month_once(h: &Harness) {
+    let password = "пароль-для-сводки";
+    let values = h.app.parse_json(&aigerim()).unwrap();
+    let me = h
+        .app
+        .register(&Actor::new("test", "site"), values, password, vec![])
+        .await
+        .unwrap();
+    let other = add(
+        h,
+        serde_json::json!({"contact": {"first_name": "Другой", "email": "other.digest@mail.kz"}}),
+        contract(),
+    )
+    .await;
+    assert_eq!(h.app.access_digest(me).await.unwrap(), None);
+    h.app.set_access_digest(me, true).await.unwrap();
+    assert_eq!(h.app.access_digest(me).await.unwrap(), Some(h.app.now()));
+    let system = Actor::new("system", "digest");
+    let deliver = || async {
+        let recorder = Recorder::default();
+        h.clock
+            .advance(vintrova_core::outbox::LEASE + SignedDuration::from_secs(1));
+        h.app.deliver(&recorder, 100).await.unwrap();
+        recorder.sent.lock().unwrap().clone()
+    };
+    deliver().await;
+
+    let agent =
+        Actor::new("staff", "support:0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b").for_purpose("support");
+    h.app.read(&agent, me, "support").await.unwrap();
+    h.app
+        .read(&agent.clone().for_purpose("legal_claim"), other, "support")
+        .await
+        .unwrap();
+    // Day one is 1 March: April's first day brings March's digest.
+    h.clock.set("2025-04-01T00:00:00Z".parse().unwrap());
+    assert_eq!(h.app.send_access_digests(&system).await.unwrap(), 1);
+    assert_eq!(
+        h.app.send_access_digests(&system).await.unwrap(),
+        0,
+        "once a month, however often the job runs"
+    );
+    let sent = deliver().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "aigerim.nurlanova.test@почта.kz");
+    assert!(sent[0].body.contains("2025-03"), "{}", sent[0].body);
+    assert!(sent[0].body.contains("(support)"), "{}", sent[0].body);
+    assert!(
+        !sent[0].body.contains("legal_claim") && !sent[0].body.contains("Другой"),
+        "nothing of anyone else: {}",
+        sent[0].body
+    );
+
+    h.app.set_access_digest(me, false).await.unwrap();
+    h.clock.set("2025-05-01T00:00:00Z".parse().unwrap());
+    assert_eq!(h.app.send_access_digests(&system).await.unwrap(), 0);
+}

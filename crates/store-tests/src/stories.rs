@@ -535,8 +535,8 @@ pub async fn key_rotation_rewraps_without_touching_data(h: &Harness) {
     let count = h.app.vault().rotate(&next).await.unwrap();
     assert_eq!(
         count,
-        3 + 2,
-        "three system keys and the profile and learning keys"
+        4 + 2,
+        "four system keys and the profile and learning keys"
     );
     assert_eq!(
         h.app.store().values(id).await.unwrap(),

@@ -1251,6 +1251,7 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
 /// is due to be applied.
 fn spawn_audit_check(rt: &setup::Runtime) {
     let app = rt.app.clone();
+    let holder = lease_holder();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
@@ -1264,6 +1265,18 @@ fn spawn_audit_check(rt: &setup::Runtime) {
                 verified.map(|r| r.entries).unwrap_or(0),
                 app.now(),
             );
+            // The monthly digest of who looked, for whoever asked (once a month each; one
+            // server at a time).
+            let actor = Actor::new("system", "digest");
+            let digests = app.send_access_digests(&actor);
+            match app
+                .exclusively(vintrova_core::Vintrova::DIGEST_LEASE, &holder, 60, digests)
+                .await
+            {
+                Ok(Some(n)) if n > 0 => tracing::info!(queued = n, "monthly access digests"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "the monthly access digests failed"),
+            }
             // A published policy version whose day has come applies from the next start.
             let today = app.now().to_zoned_datetime(app.policy().zone()).date();
             if let Ok(versions) = app.policy_versions().await
@@ -1323,12 +1336,17 @@ fn spawn_delivery(rt: &setup::Runtime) -> Result<()> {
     Ok(())
 }
 
+/// This server's name on the leases its jobs take.
+fn lease_holder() -> String {
+    format!("server-{}", Uuid::now_v7())
+}
+
 /// The daily retention sweep. Two leases in the database make it run once a day across all
 /// servers (`retention.daily`, taken for 24 hours) and never twice at once (the sweep's own).
 fn spawn_retention(rt: &setup::Runtime) {
     let app = rt.app.clone();
     let data_dir = rt.config.data_dir.clone();
-    let holder = format!("server-{}", Uuid::now_v7());
+    let holder = lease_holder();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {

@@ -323,6 +323,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/me/activity", get(site::activity))
         .route("/me/access", get(site::who_looked))
+        .route("/me/access/digest", post(site::change_digest))
         .route(
             "/me/consents",
             get(site::consents_page).post(site::change_consent),

@@ -1371,6 +1371,33 @@ pub async fn activity(State(state): State<AppState>, visit: Visit) -> Response {
 struct AccessPage {
     c: Chrome,
     rows: Vec<(String, String, String, String, String, String)>,
+    /// "Receiving since …" when the person asked for the monthly digest.
+    digest: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct DigestForm {
+    csrf: String,
+    on: String,
+}
+
+/// Start or stop the monthly email digest of who looked.
+pub async fn change_digest(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<DigestForm>,
+) -> Response {
+    let visit = match visit.admit(&state, &form.csrf, None) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
+    let Some(subject) = visit.subject() else {
+        return visit.redirect("/sign-in");
+    };
+    match state.app.set_access_digest(subject, form.on == "yes").await {
+        Ok(()) => visit.redirect("/me/access#digest"),
+        Err(e) => failed(&state, visit, e),
+    }
 }
 
 /// "Who looked at my data": every access, by role, categories and purpose, from the audit log.
@@ -1379,9 +1406,12 @@ pub async fn who_looked(State(state): State<AppState>, visit: Visit) -> Response
     let Some(subject) = visit.subject() else {
         return visit.redirect("/sign-in");
     };
-    let accesses = match state.app.who_looked(subject).await {
-        Ok(a) => a,
-        Err(e) => return failed(&state, visit, e),
+    let (accesses, digest) = match (
+        state.app.who_looked(subject).await,
+        state.app.access_digest(subject).await,
+    ) {
+        (Ok(a), Ok(d)) => (a, d),
+        (Err(e), _) | (_, Err(e)) => return failed(&state, visit, e),
     };
     let t = visit.t;
     let p = state.app.policy();
@@ -1433,8 +1463,9 @@ pub async fn who_looked(State(state): State<AppState>, visit: Visit) -> Response
             (when, who, what, categories, why, t.number(a.times))
         })
         .collect();
+    let digest = digest.map(|since| t.with("digest-since", &[("date", t.day_of(since))]));
     let c = visit.chrome(&state);
-    visit.page(StatusCode::OK, AccessPage { c, rows })
+    visit.page(StatusCode::OK, AccessPage { c, rows, digest })
 }
 
 /// 404 as a page, in the visitor's language.

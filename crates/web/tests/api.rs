@@ -337,6 +337,32 @@ async fn the_api_refuses_callers_without_the_token() {
     );
 }
 
+/// The key that signs erasure receipts is published where a verifier looks, and on the policy
+/// page with its fingerprint, in every language.
+#[tokio::test]
+async fn the_receipt_key_is_published_at_a_well_known_url_and_on_the_policy_page() {
+    let api = Api::new().await;
+    let key = api.harness.app.vault().signing().public();
+    let reply = api
+        .call("GET", vintrova_web::RECEIPT_KEY_PATH, None, None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.text(),
+        key.to_pem(),
+        "the published PEM is this server's key"
+    );
+    for lang in ["ru", "kk", "en"] {
+        let page = api
+            .call("GET", &format!("/policy?lang={lang}"), None, None)
+            .await
+            .text();
+        assert!(page.contains(&key.fingerprint()), "{lang}");
+        assert!(page.contains(vintrova_web::RECEIPT_KEY_PATH), "{lang}");
+        assert!(page.contains("BEGIN PUBLIC KEY"), "{lang}");
+    }
+}
+
 #[tokio::test]
 async fn problems_name_the_field_and_never_repeat_the_value() {
     let api = Api::new().await;
@@ -2426,4 +2452,29 @@ async fn a_person_sees_who_looked_at_their_data_by_role_and_purpose_and_nothing_
         list.iter()
             .all(|a| a.purpose.as_deref() != Some("rights_request"))
     );
+
+    // The monthly email: asked for in one click, stopped in one.
+    let subject: uuid::Uuid = me.parse().unwrap();
+    for (on, expected) in [
+        ("yes", "Вы получаете ежемесячное письмо"),
+        ("no", "Раз в месяц"),
+    ] {
+        let page = person.get(&api, "/me/access?lang=ru").await;
+        let csrf = hidden(&page.text(), "csrf");
+        let done = person
+            .post(&api, "/me/access/digest", &[("csrf", &csrf), ("on", on)])
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{on}");
+        let html = person.get(&api, "/me/access?lang=ru").await.text();
+        assert!(html.contains(expected), "{on}: {html}");
+        assert_eq!(
+            api.harness
+                .app
+                .access_digest(subject)
+                .await
+                .unwrap()
+                .is_some(),
+            on == "yes"
+        );
+    }
 }
