@@ -1658,9 +1658,12 @@ where
             })
             .collect();
         // Each table once for the whole page: the subjects' ids are a contiguous range.
-        let range = |select: &str, subject_column: usize| {
-            let sql =
-                format!("{select} WHERE subject_id > $1 AND subject_id <= $2 ORDER BY subject_id");
+        // Within a subject, rows come in the order they were written (`then`): the ledgers
+        // (bases, consents) are read as histories, and equal timestamps must not reorder them.
+        let range = |select: &str, subject_column: usize, then: &str| {
+            let sql = format!(
+                "{select} WHERE subject_id > $1 AND subject_id <= $2 ORDER BY subject_id, {then}"
+            );
             async move {
                 let rows = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql))
                     .bind(lo)
@@ -1678,6 +1681,7 @@ where
         for (subject, r) in range(
             "SELECT field, key_class, collected_at, subject_id FROM pd_values",
             3,
+            "field",
         )
         .await?
         {
@@ -1692,6 +1696,7 @@ where
         for (subject, r) in range(
             "SELECT id, category, key_class, collected_at, record_id, subject_id FROM pd_events",
             5,
+            "id",
         )
         .await?
         {
@@ -1705,27 +1710,27 @@ where
                 });
             }
         }
-        for (subject, r) in range(RECORDS, 1).await? {
+        for (subject, r) in range(RECORDS, 1, "id").await? {
             if let Some(inv) = page.get_mut(&subject) {
                 inv.records.push(Self::record_of(&r)?);
             }
         }
-        for (subject, r) in range(REQUESTS, 1).await? {
+        for (subject, r) in range(REQUESTS, 1, "id").await? {
             if let Some(inv) = page.get_mut(&subject) {
                 inv.requests.push(Self::request_of(&r)?);
             }
         }
-        for (subject, r) in range(BASES, 4).await? {
+        for (subject, r) in range(BASES, 4, "id").await? {
             if let Some(inv) = page.get_mut(&subject) {
                 inv.bases.push(Self::basis_of(&r)?);
             }
         }
-        for (subject, r) in range(CONSENTS, 7).await? {
+        for (subject, r) in range(CONSENTS, 7, "id").await? {
             if let Some(inv) = page.get_mut(&subject) {
                 inv.consents.push(Self::consent_of(&r)?);
             }
         }
-        for (subject, r) in range(ACCOUNTS, 5).await? {
+        for (subject, r) in range(ACCOUNTS, 5, "subject_id").await? {
             if let Some(inv) = page.get_mut(&subject) {
                 inv.account = Some(Self::account_of(&r)?);
             }

@@ -9,6 +9,7 @@
 pub mod disclosures;
 pub mod receipts;
 pub mod retention;
+pub mod servers;
 pub mod staff;
 pub mod stories;
 

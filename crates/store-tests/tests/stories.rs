@@ -4,6 +4,7 @@ use vintrova_store_tests::Harness;
 use vintrova_store_tests::disclosures;
 use vintrova_store_tests::receipts;
 use vintrova_store_tests::retention;
+use vintrova_store_tests::servers;
 use vintrova_store_tests::staff;
 use vintrova_store_tests::stories::{self, Tampering};
 
@@ -63,6 +64,7 @@ on_both_backends! {
     an_erasure_request_is_answered_with_a_signed_receipt_and_the_server_keeps_only_its_hash => |h| receipts::an_erasure_request_is_answered_with_a_signed_receipt_and_the_server_keeps_only_its_hash(&h);
     a_person_the_sweep_removes_gets_a_signed_receipt_by_email => |h| receipts::a_person_the_sweep_removes_gets_a_signed_receipt_by_email(&h);
     the_monthly_digest_tells_a_subscriber_who_looked_last_month_once => |h| staff::the_monthly_digest_tells_a_subscriber_who_looked_last_month_once(&h);
+    two_servers_run_every_job_side_by_side_and_nothing_is_done_twice => |h| servers::two_servers_run_every_job_side_by_side_and_nothing_is_done_twice(&h);
     audit_catches_the_end_cut_off_even_with_the_key_store_anchor_rewound => |h| stories::audit_tampering_is_detected(&h, Tampering::TruncateAndRewind);
     staff_enroll_sign_in_with_a_second_factor_and_are_locked_after_five_failures => |h| staff::staff_enroll_sign_in_with_a_second_factor_and_are_locked_after_five_failures(&h);
     staff_sessions_end_after_idle_and_absolute_timeouts_and_when_disabled => |h| staff::staff_sessions_end_after_idle_and_absolute_timeouts_and_when_disabled(&h);
