@@ -15,20 +15,12 @@ use std::time::{Duration, Instant};
 use jiff::SignedDuration;
 use serde_json::json;
 use uuid::Uuid;
+use vintrova_bench::{Figure, Stats, env_number, harness, on_pool, percentile, print_header, save};
 use vintrova_core::sweep::SweepOptions;
 use vintrova_core::{Actor, Collection};
-use vintrova_store_tests::{Harness, RawPool};
+use vintrova_store_tests::Harness;
 
 const PER_PERSON: usize = 100;
-
-macro_rules! on_pool {
-    ($pool:expr, |$p:ident| $body:expr) => {
-        match $pool {
-            RawPool::Sqlite($p) => $body,
-            RawPool::Postgres($p) => $body,
-        }
-    };
-}
 
 /// Expired events for `people` people, 500 rows per statement; returns the people.
 async fn seed(h: &Harness, people: usize, collected_at: &str) -> Vec<Uuid> {
@@ -90,14 +82,7 @@ async fn seed(h: &Harness, people: usize, collected_at: &str) -> Vec<Uuid> {
     ids
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-async fn bench(h: Harness, n: usize) {
+async fn bench(h: Harness, n: usize) -> Figure {
     let people = n.div_ceil(PER_PERSON);
     let backend = h.app.store().backend();
     let two_years_ago = (h.app.now() - SignedDuration::from_hours(24 * 730)).to_string();
@@ -187,25 +172,40 @@ async fn bench(h: Harness, n: usize) {
         percentile(&waits, 0.99).as_secs_f64() * 1000.0,
         waits.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
     );
+    let rate = deleted as f64 / swept.as_secs_f64();
+    let worst = waits.last().copied().unwrap_or_default().as_secs_f64() * 1000.0;
+    let figure = Figure::new(
+        backend,
+        "retention sweep (whole run)",
+        Stats::of(vec![swept]),
+        Some(Stats::of(vec![plain])),
+    )
+    .with(serde_json::json!({
+        "rows": deleted, "rows_per_s": rate.round(),
+        "writer_p99_wait_ms": percentile(&waits, 0.99).as_secs_f64() * 1000.0,
+        "writer_worst_wait_ms": worst,
+        "target": {"rows_per_s": 200_000, "worst_wait_ms": 100, "met": rate >= 200_000.0 && worst <= 100.0},
+    }));
     h.finish().await;
+    figure
 }
 
 fn main() {
-    let n: usize = std::env::var("VINTROVA_BENCH_SWEEP_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let backends =
-        std::env::var("VINTROVA_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let n = env_number("VINTROVA_BENCH_SWEEP_N", 1_000_000);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        for backend in backends.split(',') {
-            let h = match backend.trim() {
-                "sqlite" => Harness::sqlite().await,
-                "postgres" => Harness::postgres().await,
-                other => panic!("unknown backend `{other}`; use sqlite or postgres"),
-            };
-            bench(h, n).await;
+    let figures: Vec<Figure> = rt.block_on(async {
+        let mut figures = vec![];
+        for backend in vintrova_bench::backends() {
+            figures.push(bench(harness(&backend).await, n).await);
         }
+        figures
     });
+    print_header("The retention sweep");
+    for f in &figures {
+        f.print();
+    }
+    save("retention_sweep", &figures);
 }

@@ -439,9 +439,22 @@ impl Vintrova {
         source: &str,
         record: Option<Uuid>,
     ) -> Result<Sealed> {
+        self.seal_groups(subject, &[values], source, record).await
+    }
+
+    /// [`Vintrova::seal`] for several groups at once (a history being imported): the keys
+    /// are read once, and each group's event-stored categories make events of their own.
+    pub(crate) async fn seal_groups(
+        &self,
+        subject: Uuid,
+        groups: &[&[FieldValue]],
+        source: &str,
+        record: Option<Uuid>,
+    ) -> Result<Sealed> {
         let now = self.clock.now();
-        let classes: BTreeSet<&str> = values
+        let classes: BTreeSet<&str> = groups
             .iter()
+            .flat_map(|g| g.iter())
             .map(|v| self.entry(&v.field).key_class.as_str())
             .collect();
         let keys = self
@@ -454,6 +467,23 @@ impl Vintrova {
                 .clone()
         };
         let mut out = Sealed::default();
+        for values in groups {
+            self.seal_group(subject, values, source, record, now, &key_of, &mut out);
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn seal_group(
+        &self,
+        subject: Uuid,
+        values: &[FieldValue],
+        source: &str,
+        record: Option<Uuid>,
+        now: Timestamp,
+        key_of: &dyn Fn(&str) -> vintrova_vault::DataKey,
+        out: &mut Sealed,
+    ) {
         let mut events: BTreeMap<(&str, &str), serde_json::Map<String, Value>> = BTreeMap::new();
         for v in values {
             let entry = self.entry(&v.field);
@@ -501,7 +531,6 @@ impl Vintrova {
                 record,
             });
         }
-        Ok(out)
     }
 
     /// Categories stored as events may arrive only while a purpose that uses them has a basis
@@ -634,7 +663,22 @@ impl Vintrova {
         values: Vec<FieldValue>,
         source: &str,
     ) -> Result<Vec<Uuid>> {
+        self.import_events(actor, id, purpose, vec![values], source)
+            .await
+    }
+
+    /// Record many events of one person at once — a history brought over from another system —
+    /// checked like one, in one transaction with one audit entry.
+    pub async fn import_events(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        purpose: &str,
+        groups: Vec<Vec<FieldValue>>,
+        source: &str,
+    ) -> Result<Vec<Uuid>> {
         self.check_collection(&Collection::from(source))?;
+        let values: Vec<&FieldValue> = groups.iter().flatten().collect();
         if let Some(v) = values
             .iter()
             .find(|v| self.entry(&v.field).location != SEALED_EVENTS)
@@ -657,12 +701,13 @@ impl Vintrova {
             )
             .into());
         }
-        let sealed = self.seal(id, &values, source, None).await?;
+        let slices: Vec<&[FieldValue]> = groups.iter().map(Vec::as_slice).collect();
+        let sealed = self.seal_groups(id, &slices, source, None).await?;
         let audit = self.draft(
             actor,
             Action::Create,
             Some(id),
-            categories_of(&values),
+            values.iter().map(|v| v.category.clone()).collect(),
             Some(purpose.to_string()),
         );
         let head = self
@@ -746,6 +791,17 @@ impl Vintrova {
         self.require_subject(id).await?;
         let bases = self.store.basis_events(id).await?;
         let consents = self.store.consents(id).await?;
+        self.decide(id, use_, &bases, &consents)
+    }
+
+    /// The gate's decision on ledgers already read.
+    fn decide(
+        &self,
+        id: Uuid,
+        use_: Use,
+        bases: &[BasisEvent],
+        consents: &[ConsentEvent],
+    ) -> Result<Grant> {
         let renewal = match &use_ {
             Use::Purpose(p) => self.renewals.get(p).map(|r| (p.clone(), r.clone())),
             Use::Right(_) | Use::Duty(_) => None,
@@ -754,7 +810,7 @@ impl Vintrova {
             tracing::info!(subject = %id, rule = %refusal, "purpose gate refused");
             CoreError::Refused(refusal)
         };
-        let grant = gate::decide(&self.policy, id, &bases, &consents, use_).map_err(refused)?;
+        let grant = gate::decide(&self.policy, id, bases, consents, use_).map_err(refused)?;
         if let Some((purpose, (since, versions))) = renewal {
             let renewed = consents
                 .iter()
@@ -923,16 +979,22 @@ impl Vintrova {
     /// A full copy of everything held on the subject, each value with why and until when.
     pub async fn export(&self, actor: &Actor, id: Uuid) -> Result<Export> {
         let record = self.require_subject(id).await?;
-        let grant = self.authorize(id, Use::Right(Right::Access)).await?;
-        let anchors = self.anchors(id).await?;
+        // Each ledger once: the gate, the retention anchors and the copy all read them.
+        let bases = self.store.basis_events(id).await?;
+        let consents = self.store.consents(id).await?;
+        let grant = self.decide(id, Use::Right(Right::Access), &bases, &consents)?;
+        let anchors = retention::Anchors::of(
+            &bases,
+            &consents,
+            &self.store.records(id).await?,
+            &self.store.requests_of(id).await?,
+        );
         let values: Vec<HeldValue> = self
             .open(&grant)
             .await?
             .into_iter()
             .map(|o| self.describe(o, &anchors))
             .collect();
-        let bases = self.store.basis_events(id).await?;
-        let consents = self.store.consents(id).await?;
         let categories = values.iter().map(|v| v.category.clone()).collect();
         let audit = self.draft(
             actor,
