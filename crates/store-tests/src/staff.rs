@@ -508,6 +508,18 @@ pub async fn audits_and_risk_assessments_keep_findings_and_follow_ups(h: &Harnes
     assert_eq!(h.app.assessments().await.unwrap().len(), 1);
 }
 
+/// A support agent reads `me` for support, and `other` for a legal claim: two accesses of which
+/// only the first is `me`'s business.
+async fn support_looks_at(h: &Harness, me: Uuid, other: Uuid) {
+    let agent =
+        Actor::new("staff", "support:0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b").for_purpose("support");
+    h.app.read(&agent, me, "support").await.unwrap();
+    h.app
+        .read(&agent.clone().for_purpose("legal_claim"), other, "support")
+        .await
+        .unwrap();
+}
+
 /// Issue 9: the person's list of who looked, from the audit log — staff by role with their
 /// purpose, the platform's processing grouped by month — and nothing of anyone else.
 pub async fn who_looked_lists_staff_by_role_and_purpose_and_groups_the_rest(h: &Harness) {
@@ -521,13 +533,7 @@ pub async fn who_looked_lists_staff_by_role_and_purpose_and_groups_the_rest(h: &
     for _ in 0..3 {
         h.app.read(&platform, me, "personalization").await.unwrap();
     }
-    let agent =
-        Actor::new("staff", "support:0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b").for_purpose("support");
-    h.app.read(&agent, me, "support").await.unwrap();
-    h.app
-        .read(&agent.clone().for_purpose("legal_claim"), other, "support")
-        .await
-        .unwrap();
+    support_looks_at(h, me, other).await;
 
     let list = h.app.who_looked(me).await.unwrap();
     let staff: Vec<_> = list
@@ -588,13 +594,7 @@ pub async fn the_monthly_digest_tells_a_subscriber_who_looked_last_month_once(h:
     };
     deliver().await;
 
-    let agent =
-        Actor::new("staff", "support:0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b").for_purpose("support");
-    h.app.read(&agent, me, "support").await.unwrap();
-    h.app
-        .read(&agent.clone().for_purpose("legal_claim"), other, "support")
-        .await
-        .unwrap();
+    support_looks_at(h, me, other).await;
     // Day one is 1 March: April's first day brings March's digest.
     h.clock.set("2025-04-01T00:00:00Z".parse().unwrap());
     assert_eq!(h.app.send_access_digests(&system).await.unwrap(), 1);
