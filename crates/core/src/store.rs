@@ -196,6 +196,9 @@ pub enum StoreError {
 pub trait Store: Send + Sync {
     /// Which backend this is, for logs and benchmarks ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
+    /// How many writers gain from running side by side: one where the database takes one
+    /// writer at a time (SQLite), more where it locks rows (PostgreSQL).
+    fn parallel_writers(&self) -> usize;
 
     async fn insert_subject(
         &self,

@@ -135,6 +135,11 @@ struct SubjectPlan {
 }
 
 impl SubjectPlan {
+    /// Nothing to delete and no account to warn or close.
+    fn is_empty_of_work(&self) -> bool {
+        self.idle.is_none() && self.is_empty()
+    }
+
     fn is_empty(&self) -> bool {
         let e = &self.expiry;
         e.fields.is_empty()
@@ -418,6 +423,7 @@ impl Vintrova {
             let page = self.store().inventory(after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.subject);
+            let mut plans = Vec::with_capacity(page.len());
             for inv in &page {
                 let plan = plan(self.policy(), self.data_map(), inv, &holds, as_of);
                 match plan.idle {
@@ -432,9 +438,17 @@ impl Vintrova {
                 for (k, n) in &plan.records {
                     *tally.records.entry(k.clone()).or_default() += n;
                 }
-                if !options.dry_run {
-                    self.apply(actor, plan).await?;
+                if !options.dry_run && !plan.is_empty_of_work() {
+                    plans.push(plan);
                 }
+            }
+            // People are independent: where the database gains from it, a few are carried out
+            // at once, each in its own short transactions.
+            let workers = self.store().parallel_writers().max(1);
+            let mut plans = plans.into_iter().peekable();
+            while plans.peek().is_some() {
+                let group = plans.by_ref().take(workers).map(|p| self.apply(actor, p));
+                futures_util::future::try_join_all(group).await?;
             }
         }
         receipt.deleted = category_counts(tally.deleted);

@@ -45,6 +45,8 @@ pub use keys::SqlKeyStore;
 pub trait Dialect: Database {
     /// For health checks and metrics: "sqlite", "postgres".
     const BACKEND: &'static str;
+    /// See `Store::parallel_writers`.
+    const PARALLEL_WRITERS: usize;
     /// How a write transaction starts.
     const BEGIN_WRITE: &'static str;
     /// Run first in a transaction that appends to the audit chain, to serialize appends
@@ -744,6 +746,10 @@ where
 {
     fn backend(&self) -> &'static str {
         DB::BACKEND
+    }
+
+    fn parallel_writers(&self) -> usize {
+        DB::PARALLEL_WRITERS
     }
 
     async fn insert_subject(

@@ -16,6 +16,8 @@ pub type PgKeyStore = SqlKeyStore<Postgres>;
 
 impl Dialect for Postgres {
     const BACKEND: &'static str = "postgres";
+    // Row locks: writers of different people proceed side by side.
+    const PARALLEL_WRITERS: usize = 4;
     const BEGIN_WRITE: &'static str = "BEGIN";
     // One chain across every server sharing the database: appends take a transaction-scoped
     // advisory lock ("VINTAUDT").

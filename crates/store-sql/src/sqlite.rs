@@ -17,6 +17,8 @@ pub type SqliteKeyStore = SqlKeyStore<Sqlite>;
 
 impl Dialect for Sqlite {
     const BACKEND: &'static str = "sqlite";
+    // One writer at a time holds the file: a second one only waits, and busy-waits at that.
+    const PARALLEL_WRITERS: usize = 1;
     // IMMEDIATE takes the write lock up front; a deferred BEGIN fails with SQLITE_BUSY when two
     // writers upgrade at once. It also serializes audit appends, so no extra lock is needed.
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
