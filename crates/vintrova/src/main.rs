@@ -511,6 +511,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// Open an installation that exists, never creating one: checking a receipt on a machine
+/// without Vintrova must not make a data directory and a key of its own.
+async fn open_installation(config: &Config) -> Result<setup::Runtime> {
+    if !config.master_key_path().exists() {
+        return Err(format!(
+            "there is no Vintrova installation in {}: give the published key with --key FILE (from /.well-known/vintrova-receipt-key.pem), or --data-dir of the server",
+            config.data_dir.display()
+        )
+        .into());
+    }
+    setup::open(config).await
+}
+
 fn print_json(value: &impl Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -705,7 +718,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("audit log intact: {} entries verified", report.entries);
         }
         Command::Receipt(ReceiptCommand::Key) => {
-            let rt = setup::open(&config).await?;
+            let rt = open_installation(&config).await?;
             print!("{}", rt.app.vault().signing().public().to_pem());
         }
         Command::Receipt(ReceiptCommand::Verify { file, key }) => {
@@ -724,7 +737,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     (public, None)
                 }
                 None => {
-                    let rt = setup::open(&config).await?;
+                    let rt = open_installation(&config).await?;
                     (rt.app.vault().signing().public(), Some(rt))
                 }
             };

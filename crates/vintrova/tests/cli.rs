@@ -394,6 +394,18 @@ fn an_erasure_receipt_verifies_with_the_cli_and_with_openssl_and_fails_after_any
         .output()
         .unwrap();
     assert!(offline.status.success());
+    // Without a key and without an installation, it says what to do and creates nothing.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let nowhere = elsewhere.path().join("no-install");
+    let refused = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&nowhere)
+        .args(["receipt", "verify", receipt])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--key"));
+    assert!(!nowhere.exists(), "no data directory was made");
     let openssl = |dir: &Path| {
         Command::new("sh")
             .arg("-c")
