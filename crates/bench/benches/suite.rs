@@ -314,22 +314,17 @@ async fn erasures(h: &Harness, backend: &str, p: &Population, out: &mut Vec<Figu
             q.push(t.elapsed());
         }
         let plain = Stats::of(q);
-        let effective = Figure::new(
-            backend,
-            &format!("erase effective: {label}"),
-            Stats::of(effective),
-            Some(plain),
-        );
-        let met = effective.vintrova.median_ms < 5.0;
-        out.push(effective.with(json!({"target": {"target_ms": 5.0, "met": met}})));
-        let purged = Figure::new(
-            backend,
-            &format!("erase purged: {label}"),
-            Stats::of(purged),
-            Some(plain),
-        );
-        let met = purged.vintrova.median_ms < 100.0;
-        out.push(purged.with(json!({"target": {"target_ms": 100.0, "met": met}})));
+        for (what, samples, target_ms) in [("effective", effective, 5.0), ("purged", purged, 100.0)]
+        {
+            let figure = Figure::new(
+                backend,
+                &format!("erase {what}: {label}"),
+                Stats::of(samples),
+                Some(plain),
+            );
+            let met = figure.vintrova.median_ms < target_ms;
+            out.push(figure.with(json!({"target": {"target_ms": target_ms, "met": met}})));
+        }
     }
 }
 
