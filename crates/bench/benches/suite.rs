@@ -255,13 +255,15 @@ async fn copies(h: &Harness, backend: &str, p: &Population, out: &mut Vec<Figure
             None,
         ),
     ] {
-        let (mut v, mut q) = (vec![], vec![]);
+        let (mut v, mut q, mut json) = (vec![], vec![], vec![]);
         let mut bytes = 0;
         for _ in 0..runs {
             for (id, plain_id) in ids.iter().zip(&plain) {
                 let t = Instant::now();
                 let copy = h.app.export(&actor, *id).await.unwrap();
+                let s = Instant::now();
                 bytes = serde_json::to_vec(&copy).unwrap().len();
+                json.push(s.elapsed());
                 v.push(t.elapsed());
                 let t = Instant::now();
                 plain_copy(&pool, plain_id).await;
@@ -271,7 +273,11 @@ async fn copies(h: &Harness, backend: &str, p: &Population, out: &mut Vec<Figure
         let figure = Figure::new(backend, label, Stats::of(v), Some(Stats::of(q)));
         let target =
             target.map(|ms: f64| json!({"target_ms": ms, "met": figure.vintrova.median_ms < ms}));
-        out.push(figure.with(json!({"json_bytes": bytes, "target": target})));
+        let json_ms = Stats::of(json).median_ms;
+        out.push(
+            figure
+                .with(json!({"json_bytes": bytes, "of_which_json_ms": json_ms, "target": target})),
+        );
     }
 }
 
