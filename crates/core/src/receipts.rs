@@ -36,12 +36,14 @@ words!(ErasureCause {
     Retention => "retention",
 });
 
-/// Data an erasure kept because a law requires it: which categories, under which rule, until.
+/// Data an erasure kept: which categories, under which rule, until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeptPart {
     pub categories: Vec<String>,
     pub rule: String,
-    pub until: Timestamp,
+    /// When it falls due; `None` while its term has not begun (kept while the services are
+    /// used).
+    pub until: Option<Timestamp>,
 }
 
 /// What a receipt says. No name, address, id or value of the person: categories, rules, times.
@@ -193,7 +195,7 @@ mod tests {
             kept: vec![KeptPart {
                 categories: vec!["payment".into()],
                 rule: "financial_records".into(),
-                until: "2031-11-26T10:00:00Z".parse().unwrap(),
+                until: Some("2031-11-26T10:00:00Z".parse().unwrap()),
             }],
             signing_key: "ab".into(),
         }

@@ -224,6 +224,9 @@ pub struct AuditReport {
     pub entries: i64,
 }
 
+/// The field notices, answers and receipts are sent to.
+pub(crate) const ADDRESS: &str = "contact.email";
+
 /// Audit entries read per page when the chain is verified.
 const VERIFY_PAGE: i64 = 5_000;
 
@@ -873,7 +876,7 @@ impl Vintrova {
             .open(grant)
             .await?
             .into_iter()
-            .find(|o| o.field == "contact.email")
+            .find(|o| o.field == ADDRESS)
             .and_then(|o| o.value.as_str().map(str::to_string)))
     }
 
@@ -1156,7 +1159,7 @@ impl Vintrova {
                     .into_iter()
                     .collect(),
                 rule: k.rule.clone(),
-                until: k.until,
+                until: Some(k.until),
             })
             .collect();
         let signed = self.sign_receipt(ErasureCause::Request, &categories, kept_parts);

@@ -19,7 +19,7 @@ use crate::datamap::DataMap;
 use crate::gate::{Duty, Use};
 use crate::holds::Hold;
 use crate::notifications::NoticeKind;
-use crate::receipts::ErasureCause;
+use crate::receipts::{ErasureCause, KeptPart};
 use crate::records::RecordKind;
 use crate::retention::{self, Anchors};
 use crate::store::{Expiry, Inventory, Leftovers};
@@ -132,6 +132,10 @@ struct SubjectPlan {
     held: BTreeMap<(String, String), (u64, u64)>,
     /// Categories the deleted rows were of, for the audit entry.
     categories: BTreeSet<String>,
+    /// What stays when classes empty but the person remains: the receipt's "kept".
+    kept: Vec<KeptPart>,
+    /// An email address is held, so a receipt can be sent.
+    reachable: bool,
 }
 
 impl SubjectPlan {
@@ -330,7 +334,71 @@ fn plan(
     out.emptied = before.difference(&remaining).cloned().collect();
     out.expiry.whole_subject =
         remaining.is_empty() && anchors.service_ended.is_some_and(|ended| ended <= as_of);
+    if !out.emptied.is_empty() && !out.expiry.whole_subject {
+        out.kept = kept(policy, map, inv, &anchors, &remaining);
+    }
+    out.reachable = inv
+        .values
+        .iter()
+        .any(|v| v.field == crate::service::ADDRESS);
     out
+}
+
+/// For the receipt of classes the sweep empties: each class that stays, its categories, its
+/// rule and when it falls due (the latest of its items; `None` while any has no date yet).
+fn kept(
+    policy: &Policy,
+    map: &DataMap,
+    inv: &Inventory,
+    anchors: &Anchors,
+    remaining: &BTreeSet<String>,
+) -> Vec<KeptPart> {
+    type Held = (BTreeSet<String>, Option<Option<Timestamp>>);
+    let mut by_class: BTreeMap<&str, Held> = BTreeMap::new();
+    let items = inv
+        .values
+        .iter()
+        .map(|v| {
+            let category = map.entry(&v.field).map(|e| e.category.clone());
+            (v.key_class.as_str(), category, v.collected_at, None)
+        })
+        .chain(inv.events.iter().map(|e| {
+            (
+                e.key_class.as_str(),
+                Some(e.category.clone()),
+                e.collected_at,
+                e.record,
+            )
+        }))
+        .chain(inv.records.iter().map(|r| {
+            let category = Some(record_category(r.kind).to_string());
+            (r.kind.key_class(), category, r.created_at, Some(r.id))
+        }));
+    for (class, category, collected_at, record) in items {
+        let (Some(category), Some(rule)) = (category, policy.rule_of_class(class)) else {
+            continue;
+        };
+        if !remaining.contains(class) {
+            continue;
+        }
+        let due = retention::due(policy, rule, collected_at, record, anchors);
+        let entry = by_class.entry(class).or_default();
+        entry.0.insert(category);
+        entry.1 = Some(match entry.1 {
+            None => due,
+            Some(so_far) => so_far.zip(due).map(|(a, b)| a.max(b)),
+        });
+    }
+    by_class
+        .into_iter()
+        .filter_map(|(class, (categories, until))| {
+            Some(KeptPart {
+                categories: categories.into_iter().collect(),
+                rule: policy.rule_of_class(class)?.key.clone(),
+                until: until.flatten(),
+            })
+        })
+        .collect()
 }
 
 /// What the sweep will delete by the end of one month: the console's look ahead.
@@ -493,7 +561,7 @@ impl Vintrova {
     }
 
     /// Carry out one person's plan: idle step, keys, then rows in batches.
-    async fn apply(&self, actor: &Actor, plan: SubjectPlan) -> Result<()> {
+    async fn apply(&self, actor: &Actor, mut plan: SubjectPlan) -> Result<()> {
         let subject = plan.expiry.subject;
         match plan.idle {
             Some(IdleStep::Warn { closes_at }) => self.warn_idle(actor, subject, closes_at).await?,
@@ -503,19 +571,27 @@ impl Vintrova {
         if plan.is_empty() {
             return Ok(());
         }
-        let mut receipt = None;
         if plan.expiry.whole_subject {
             self.journal_erasure(subject)?;
-            // The address is read before the keys go: the receipt is the last thing sent.
-            let to = match self
-                .authorize(subject, Use::Duty(Duty::ErasureReceipt))
-                .await
-            {
-                Ok(grant) => self.address(&grant).await?,
-                Err(CoreError::Refused(_)) => None,
-                Err(other) => return Err(other),
+        }
+        // Whenever keys go — the whole person, or classes whose last row fell due — the person
+        // gets a receipt. The address is read before the keys go.
+        let mut receipt = None;
+        if plan.expiry.whole_subject || !plan.emptied.is_empty() {
+            let to = if plan.reachable {
+                match self
+                    .authorize(subject, Use::Duty(Duty::ErasureReceipt))
+                    .await
+                {
+                    Ok(grant) => self.address(&grant).await?,
+                    Err(CoreError::Refused(_)) => None,
+                    Err(other) => return Err(other),
+                }
+            } else {
+                None
             };
-            let signed = self.sign_receipt(ErasureCause::Retention, &plan.categories, vec![]);
+            let kept = std::mem::take(&mut plan.kept);
+            let signed = self.sign_receipt(ErasureCause::Retention, &plan.categories, kept);
             receipt = Some(self.receipted(&signed, ErasureCause::Retention, to));
         }
         // Keys first: from this moment every copy of these rows, in any backup, is noise.

@@ -155,3 +155,51 @@ pub async fn a_person_the_sweep_removes_gets_a_signed_receipt_by_email(h: &Harne
     let issued = h.app.issued_receipt(text).await.unwrap().expect("issued");
     assert_eq!(issued.cause, "retention");
 }
+
+/// A class whose last row falls due while the person stays (their visit logs, a year on) is
+/// erased by key too, and the person gets a receipt of it: what went, and what is kept under
+/// which rule — their profile, for as long as they use the services.
+pub async fn a_class_the_sweep_empties_brings_a_receipt_of_what_went_and_what_stays(h: &Harness) {
+    let values = h.app.parse_json(&aigerim()).unwrap();
+    let id = h
+        .app
+        .register(&staff(), values, PASSWORD, vec![])
+        .await
+        .unwrap();
+    let visit = h
+        .app
+        .parse_json(&serde_json::json!({"technical": {"ip": "10.0.0.7", "browser": "Firefox"}}))
+        .unwrap();
+    h.app
+        .record_events(&staff(), id, "security", visit, "visit_technical")
+        .await
+        .unwrap();
+    deliver(h).await;
+    // Thirteen months on, still a user (signed in), but the logs' year is over.
+    h.clock.advance(SignedDuration::from_hours(24 * 395));
+    h.app.sign_in(EMAIL, PASSWORD).await.unwrap();
+    let swept = h
+        .app
+        .sweep(&Actor::new("system", "retention"), SweepOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(swept.subjects_removed, 0);
+    assert!(swept.key_classes_emptied >= 1, "{swept:?}");
+    h.clock.advance(SignedDuration::from_secs(1));
+    let sent = deliver(h).await;
+    let letter = sent
+        .iter()
+        .find(|e| e.attachment.is_some())
+        .expect("the receipt of the emptied class");
+    assert_eq!(letter.to, EMAIL);
+    let body = check(h, &letter.attachment.as_ref().unwrap().text).expect("it verifies");
+    assert_eq!(body.cause, ErasureCause::Retention);
+    assert_eq!(body.destroyed, ["technical"]);
+    let profile = body
+        .kept
+        .iter()
+        .find(|k| k.categories.contains(&"contact".to_string()))
+        .expect("the profile stays");
+    assert_eq!(profile.until, None, "kept while the services are used");
+    assert!(h.app.export(&staff(), id).await.is_ok(), "the person stays");
+}

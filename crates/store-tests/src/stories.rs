@@ -434,7 +434,7 @@ pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
         [vintrova_core::receipts::KeptPart {
             categories: vec!["payment".into()],
             rule: "financial".into(),
-            until: kept.until,
+            until: Some(kept.until),
         }]
     );
     assert!(signed.destroyed.contains(&"contact".to_string()));

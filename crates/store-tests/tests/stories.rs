@@ -63,6 +63,7 @@ on_both_backends! {
     audit_catches_entries_cut_off_the_end => |h| stories::audit_tampering_is_detected(&h, Tampering::Truncate);
     an_erasure_request_is_answered_with_a_signed_receipt_and_the_server_keeps_only_its_hash => |h| receipts::an_erasure_request_is_answered_with_a_signed_receipt_and_the_server_keeps_only_its_hash(&h);
     a_person_the_sweep_removes_gets_a_signed_receipt_by_email => |h| receipts::a_person_the_sweep_removes_gets_a_signed_receipt_by_email(&h);
+    a_class_the_sweep_empties_brings_a_receipt_of_what_went_and_what_stays => |h| receipts::a_class_the_sweep_empties_brings_a_receipt_of_what_went_and_what_stays(&h);
     the_monthly_digest_tells_a_subscriber_who_looked_last_month_once => |h| staff::the_monthly_digest_tells_a_subscriber_who_looked_last_month_once(&h);
     two_servers_run_every_job_side_by_side_and_nothing_is_done_twice => |h| servers::two_servers_run_every_job_side_by_side_and_nothing_is_done_twice(&h);
     audit_catches_the_end_cut_off_even_with_the_key_store_anchor_rewound => |h| stories::audit_tampering_is_detected(&h, Tampering::TruncateAndRewind);

@@ -752,11 +752,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("erased at:  {}", body.erased_at);
             println!("destroyed:  {}", body.destroyed.join(", "));
             for kept in &body.kept {
+                let until = kept
+                    .until
+                    .map_or("the services end".to_string(), |t| t.to_string());
                 println!(
-                    "kept:       {} under the rule `{}` until {}",
+                    "kept:       {} under the rule `{}` until {until}",
                     kept.categories.join(", "),
                     kept.rule,
-                    kept.until
                 );
             }
             if let Some(rt) = rt {
