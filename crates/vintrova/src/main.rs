@@ -502,6 +502,10 @@ fn main() -> ExitCode {
             let code = match e.downcast_ref::<CoreError>() {
                 Some(CoreError::UnknownSubject(_)) => EXIT_UNKNOWN_SUBJECT,
                 Some(CoreError::Tampered(_)) => EXIT_TAMPERED,
+                // A head file that is not ours is tampering too.
+                Some(CoreError::Vault(vintrova_vault::VaultError::HeadFile(
+                    vintrova_vault::HeadFileError::Forged { .. },
+                ))) => EXIT_TAMPERED,
                 _ if e.downcast_ref::<ReceiptError>().is_some() => EXIT_TAMPERED,
                 _ => EXIT_ERROR,
             };

@@ -353,6 +353,17 @@ fn audit_verify_catches_the_end_cut_off_even_with_the_key_store_anchor_rewound()
         stderr.contains("entry 3") && stderr.contains("head file"),
         "{stderr}"
     );
+    // Moving the head file back by hand is caught as well: it no longer carries our signature.
+    let head = install.data().join("audit-head");
+    let text = std::fs::read_to_string(&head).unwrap();
+    std::fs::write(&head, text.replacen(" 3 ", " 2 ", 1)).unwrap();
+    let out = install.run(&["audit", "verify"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("not a head signed by this server"),
+        "{stderr}"
+    );
 }
 
 /// The documented way to check a receipt with standard tools (README, "Erasure receipts").
