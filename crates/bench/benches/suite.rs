@@ -783,7 +783,7 @@ fn chart(curves: &[(String, Curve)]) -> String {
                 "<polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{dash}/>\
                  <text x=\"{}\" y=\"{}\" fill=\"{colour}\">{backend} {what}</text>",
                 points.join(" "),
-                left + 10.0,
+                w - 150.0,
                 30.0 + legend
             ));
             legend += 13.0;
