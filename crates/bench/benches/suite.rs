@@ -784,7 +784,7 @@ fn chart(curves: &[(String, Curve)]) -> String {
                  <text x=\"{}\" y=\"{}\" fill=\"{colour}\">{backend} {what}</text>",
                 points.join(" "),
                 w - 150.0,
-                30.0 + legend
+                104.0 + legend
             ));
             legend += 13.0;
         }
