@@ -142,18 +142,7 @@ pub async fn anonymized_analytics_reach_an_analytics_recipient_only_as_k_anonymo
     h: &Harness,
 ) {
     use vintrova_core::consent::{Channel, ConsentAction};
-    use vintrova_core::learning::{Level, Offering, OfferingKind};
-    h.app
-        .add_offering(&Offering {
-            id: "neural-networks-101".into(),
-            kind: OfferingKind::Course,
-            level: Level::Beginner,
-            title_ru: "Нейросети".into(),
-            title_kk: "Нейрондық желілер".into(),
-            title_en: "Neural networks".into(),
-        })
-        .await
-        .unwrap();
+    crate::retention::neural_networks_course(h).await;
     let actor = Actor::new("test", "platform");
     let mut consenting = 0;
     // Twelve of fourteen consent; half of them complete: two groups of six.

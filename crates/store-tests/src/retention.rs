@@ -23,6 +23,21 @@ fn system() -> Actor {
     Actor::new("system", "retention")
 }
 
+/// The beginners' course on neural networks, in the catalog.
+pub async fn neural_networks_course(h: &Harness) {
+    h.app
+        .add_offering(&Offering {
+            id: "neural-networks-101".into(),
+            kind: OfferingKind::Course,
+            level: Level::Beginner,
+            title_ru: "Нейросети".into(),
+            title_kk: "Нейрондық желілер".into(),
+            title_en: "Neural networks".into(),
+        })
+        .await
+        .unwrap();
+}
+
 /// `t` plus a calendar span, counted in Almaty as the policy says.
 fn plus(t: Timestamp, span: jiff::Span) -> Timestamp {
     let almaty = jiff::tz::TimeZone::get("Asia/Almaty").expect("the bundled zone database");
@@ -78,17 +93,7 @@ fn email_of(name: &str) -> String {
 pub async fn six_years_each_rule_deletes_on_its_day_and_not_a_day_before(h: &Harness) {
     let actor = staff();
     let t0 = h.app.now();
-    h.app
-        .add_offering(&Offering {
-            id: "neural-networks-101".into(),
-            kind: OfferingKind::Course,
-            level: Level::Beginner,
-            title_ru: "Нейросети".into(),
-            title_kk: "Нейрондық желілер".into(),
-            title_en: "Neural networks".into(),
-        })
-        .await
-        .unwrap();
+    neural_networks_course(h).await;
     let password = "Шымкент-2025-пароль";
     let register = |name: &'static str, mut doc: serde_json::Value| {
         doc["contact"]["email"] = json!(email_of(name));

@@ -28,7 +28,7 @@ use vintrova_core::{Actor, CoreError};
 use crate::AppState;
 use crate::access::{STAFF_COOKIE, cookie, same_token};
 use crate::i18n::Tr;
-use crate::site::{Chrome, CsrfOnly, Visit};
+use crate::site::{Chrome, CsrfOnly, TokenQuery, Visit};
 use crate::staff::{cleared_cookie, session_cookie, staff_sign_in};
 
 /// A bar of a chart, laid out on the server: the page needs no script to draw it.
@@ -148,6 +148,8 @@ pub enum Block {
     Form(FormSpec),
 }
 
+/// The purpose staff state for work on the request queue.
+const REQUEST_WORK: &str = "rights_request";
 #[derive(Template)]
 #[template(path = "console.html")]
 struct ConsolePage {
@@ -274,6 +276,19 @@ impl StaffVisit {
             Ok(actor) => Ok((self, actor)),
             Err(reason) => Err(self.denied(state, reason)),
         }
+    }
+
+    /// A form on the request queue: handling requests, for the purpose of answering them.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the page to answer with, made once per request"
+    )]
+    fn admit_request_work(
+        self,
+        state: &AppState,
+        csrf: &str,
+    ) -> Result<(StaffVisit, Actor), Response> {
+        self.admit(state, csrf, Permission::HandleRequests, Some(REQUEST_WORK))
     }
 
     fn expired(self, state: &AppState) -> Response {
@@ -414,15 +429,10 @@ pub async fn sign_in(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct EnrollQuery {
-    token: String,
-}
-
 pub async fn enroll_page(
     State(state): State<AppState>,
     visit: Visit,
-    Query(query): Query<EnrollQuery>,
+    Query(query): Query<TokenQuery>,
 ) -> Response {
     let t = visit.t;
     let Ok(setup) = state.app.enrollment(&query.token).await else {
@@ -638,7 +648,7 @@ pub async fn incidents(State(state): State<AppState>, staff: StaffVisit) -> Resp
 /// The request queue by days left, with the picture at a glance.
 pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Response {
     let t = staff.t();
-    if let Err(reason) = staff.permit(&state, Permission::HandleRequests, Some("rights_request")) {
+    if let Err(reason) = staff.permit(&state, Permission::HandleRequests, Some(REQUEST_WORK)) {
         return staff.denied(&state, reason);
     }
     let mut queue = match state.app.request_queue().await {
@@ -730,12 +740,7 @@ pub async fn verify_request(
     Path(id): Path<Uuid>,
     Form(form): Form<VerifyForm>,
 ) -> Response {
-    let (staff, actor) = match staff.admit(
-        &state,
-        &form.csrf,
-        Permission::HandleRequests,
-        Some("rights_request"),
-    ) {
+    let (staff, actor) = match staff.admit_request_work(&state, &form.csrf) {
         Ok(admitted) => admitted,
         Err(answer) => return answer,
     };
@@ -752,12 +757,7 @@ pub async fn fulfil_request(
     Path(id): Path<Uuid>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let (staff, actor) = match staff.admit(
-        &state,
-        &form.csrf,
-        Permission::HandleRequests,
-        Some("rights_request"),
-    ) {
+    let (staff, actor) = match staff.admit_request_work(&state, &form.csrf) {
         Ok(admitted) => admitted,
         Err(answer) => return answer,
     };

@@ -1083,9 +1083,10 @@ pub async fn reset(
     }
 }
 
+/// A link's one-time token (password reset, staff enrollment).
 #[derive(Deserialize)]
 pub struct TokenQuery {
-    token: String,
+    pub(crate) token: String,
 }
 
 pub async fn reset_confirm_page(
