@@ -140,6 +140,7 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("last_seen_at", Metadata),
                 ("idle_notice_at", Metadata),
                 ("access_digest_since", Metadata),
+                ("access_digest_month", Metadata),
             ],
         ),
         (

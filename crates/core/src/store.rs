@@ -472,12 +472,16 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Since when the person receives the digest; `None` when they do not.
     async fn access_digest(&self, subject: Uuid) -> Result<Option<Timestamp>, StoreError>;
-    /// Subscribers with an open account, in id order after `after`.
-    async fn access_digest_subscribers(
+    /// Subscribers with an open account whose digest for `month` (YYYY-MM) is not yet marked
+    /// sent, in id order after `after`.
+    async fn access_digests_due(
         &self,
+        month: &str,
         after: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<Uuid>, StoreError>;
+    /// Note that the person's digest for `month` is queued.
+    async fn mark_access_digest(&self, subject: Uuid, month: &str) -> Result<(), StoreError>;
 
     /// Every table and its columns as the database has them (for the data map check).
     /// Insert or replace a staff account; with `audit`, the change is logged in the same

@@ -123,9 +123,9 @@ impl Vintrova {
     /// The lease that keeps two servers from sending the same month's digests at once.
     pub const DIGEST_LEASE: &'static str = "transparency.digest";
 
-    /// Send every subscriber the digest of the last whole calendar month (Almaty), once: a
-    /// subscriber already sent one this month is skipped, so the job may run hourly. Returns
-    /// how many were queued.
+    /// Send every subscriber the digest of the last whole calendar month (Almaty), once: each
+    /// account notes the month its digest went out, so an hourly run finds who is still due in
+    /// one query per page and the rest of the month costs nothing. Returns how many were queued.
     pub async fn send_access_digests(&self, actor: &Actor) -> Result<u64> {
         let zone = self.policy().zone();
         let today = self.now().to_zoned_datetime(zone.clone()).date();
@@ -137,30 +137,35 @@ impl Vintrova {
             .checked_sub(1.month())
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         let (from, to) = (last_month.timestamp(), this_month.timestamp());
+        let month = today.strftime("%Y-%m").to_string();
         let mut queued = 0;
         let mut after = None;
         loop {
-            let page = self.store().access_digest_subscribers(after, 500).await?;
+            let page = self.store().access_digests_due(&month, after, 500).await?;
             let Some(last) = page.last().copied() else {
                 break;
             };
             after = Some(last);
             for subject in page {
+                // A run cut short between queueing and noting the month must not send twice.
                 let sent = self
                     .notices_of(subject)
                     .await?
                     .iter()
                     .any(|n| n.kind == NoticeKind::AccessDigest && n.queued_at >= to);
-                if sent {
-                    continue;
-                }
                 let access = Use::Right(Right::Access);
-                let grant = match self.authorize(subject, access.clone()).await {
-                    Ok(grant) => grant,
-                    Err(CoreError::Refused(_) | CoreError::UnknownSubject(_)) => continue,
-                    Err(e) => return Err(e),
+                let address = if sent {
+                    None
+                } else {
+                    match self.authorize(subject, access.clone()).await {
+                        Ok(grant) => self.address(&grant).await?,
+                        Err(CoreError::Refused(_) | CoreError::UnknownSubject(_)) => None,
+                        Err(e) => return Err(e),
+                    }
                 };
-                let Some(address) = self.address(&grant).await? else {
+                let Some(address) = address else {
+                    // Nothing to send this month (already sent, or no address to send to).
+                    self.store().mark_access_digest(subject, &month).await?;
                     continue;
                 };
                 let lines: Vec<Access> = self
@@ -180,6 +185,7 @@ impl Vintrova {
                     &body,
                 )
                 .await?;
+                self.store().mark_access_digest(subject, &month).await?;
                 queued += 1;
             }
         }

@@ -1985,6 +1985,16 @@ where
         Ok(())
     }
 
+    async fn mark_access_digest(&self, subject: Uuid, month: &str) -> Result<(), StoreError> {
+        sqlx::query::<DB>("UPDATE accounts SET access_digest_month = $2 WHERE subject_id = $1")
+            .bind(subject)
+            .bind(month.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(())
+    }
+
     async fn access_digest(&self, subject: Uuid) -> Result<Option<Timestamp>, StoreError> {
         let since: Option<Option<String>> = sqlx::query_scalar::<DB, Option<String>>(
             "SELECT access_digest_since FROM accounts WHERE subject_id = $1",
@@ -1996,20 +2006,23 @@ where
         since.flatten().map(|t| time::<DB>(&t)).transpose()
     }
 
-    async fn access_digest_subscribers(
+    async fn access_digests_due(
         &self,
+        month: &str,
         after: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<Uuid>, StoreError> {
         sqlx::query_scalar::<DB, Uuid>(
             "SELECT subject_id FROM accounts
              WHERE access_digest_since IS NOT NULL AND status = 'active'
+               AND (access_digest_month IS NULL OR access_digest_month < $3)
                AND subject_id > $1
              ORDER BY subject_id LIMIT $2",
         )
         // The nil id sorts first on both backends.
         .bind(after.unwrap_or(Uuid::nil()))
         .bind(limit)
+        .bind(month.to_string())
         .fetch_all(&self.pool)
         .await
         .map_err(backend::<DB>)
