@@ -12,6 +12,7 @@ use jiff::{Timestamp, ToSpan};
 use serde::Serialize;
 use uuid::Uuid;
 use vintrova_policy::Policy;
+use vintrova_vault::Shredder;
 
 use crate::accounts::AccountStatus;
 use crate::audit::Action;
@@ -511,13 +512,24 @@ impl Vintrova {
                 }
             }
             // People are independent: where the database gains from it, a few are carried out
-            // at once, each in its own short transactions.
-            let workers = self.store().parallel_writers().max(1);
-            let mut plans = plans.into_iter().peekable();
-            while plans.peek().is_some() {
-                let group = plans.by_ref().take(workers).map(|p| self.apply(actor, p));
-                futures_util::future::try_join_all(group).await?;
+            // at once, each in its own short transactions. Their destroyed keys are scrubbed
+            // from the key store's files once per page, even when a person's plan failed.
+            let shredder = self.vault().shredder();
+            let applied = async {
+                let workers = self.store().parallel_writers().max(1);
+                let mut plans = plans.into_iter().peekable();
+                while plans.peek().is_some() {
+                    let group = plans
+                        .by_ref()
+                        .take(workers)
+                        .map(|p| self.apply(actor, p, &shredder));
+                    futures_util::future::try_join_all(group).await?;
+                }
+                Ok::<_, CoreError>(())
             }
+            .await;
+            shredder.finish().await?;
+            applied?;
         }
         receipt.deleted = category_counts(tally.deleted);
         receipt.held = category_counts(tally.held);
@@ -561,7 +573,12 @@ impl Vintrova {
     }
 
     /// Carry out one person's plan: idle step, keys, then rows in batches.
-    async fn apply(&self, actor: &Actor, mut plan: SubjectPlan) -> Result<()> {
+    async fn apply(
+        &self,
+        actor: &Actor,
+        mut plan: SubjectPlan,
+        shredder: &Shredder<'_>,
+    ) -> Result<()> {
         let subject = plan.expiry.subject;
         match plan.idle {
             Some(IdleStep::Warn { closes_at }) => self.warn_idle(actor, subject, closes_at).await?,
@@ -605,7 +622,7 @@ impl Vintrova {
             plan.emptied.clone()
         };
         if !classes.is_empty() {
-            self.vault().destroy(subject, &classes).await?;
+            shredder.destroy(subject, &classes).await?;
         }
         let categories: Vec<String> = plan.categories.into_iter().collect();
         let mut events = plan.expiry.events.chunks(BATCH).peekable();

@@ -212,13 +212,16 @@ where
             destroyed += DB::rows_affected(&done);
         }
         tx.commit().await.map_err(failed("destroy keys"))?;
+        Ok(destroyed)
+    }
+
+    async fn scrub(&self) -> Result<(), KeyStoreError> {
         DB::scrub(&self.pool)
             .await
             .map_err(|message| KeyStoreError {
                 action: "scrub destroyed keys from the database files",
                 message,
-            })?;
-        Ok(destroyed)
+            })
     }
 
     async fn all_keys(&self) -> Result<Vec<StoredKey>, KeyStoreError> {

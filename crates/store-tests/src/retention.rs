@@ -351,6 +351,36 @@ async fn visitor(h: &Harness) -> (Uuid, Uuid) {
     (id, events[0])
 }
 
+/// The keys the sweep destroys leave the key store's files too (on SQLite the write-ahead log
+/// still holds every page it ever wrote until a truncating checkpoint), though the sweep scrubs
+/// once per page of people rather than once per person.
+pub async fn keys_the_sweep_destroys_leave_the_key_store_files(h: &Harness) {
+    let (id, _) = visitor(h).await;
+    let keys = h.app.vault().key_store().subject_keys(id).await.unwrap();
+    let (logs, kept): (Vec<_>, Vec<_>) = keys.into_iter().partition(
+        |k| matches!(&k.owner, vintrova_vault::KeyOwner::Subject { class, .. } if class == "logs"),
+    );
+    assert_eq!(logs.len(), 1, "the visit's technical data has a logs key");
+    assert!(!kept.is_empty(), "the contact's key outlives the logs");
+    let before = h.every_stored_byte().await;
+    assert!(
+        contains(&before, &logs[0].wrapped),
+        "the wrapped key is there to be found"
+    );
+    h.clock.set(plus(h.app.now(), 10.years()));
+    let receipt = sweep(h).await;
+    assert_eq!(receipt.key_classes_emptied, 1, "{receipt:?}");
+    let after = h.every_stored_byte().await;
+    assert!(
+        !contains(&after, &logs[0].wrapped),
+        "a destroyed key outlived the sweep in the key store's files"
+    );
+    assert!(
+        kept.iter().all(|k| contains(&after, &k.wrapped)),
+        "the keys still in use are where they were"
+    );
+}
+
 /// A hold keeps data past its date, is audited, refuses a reference that could name someone,
 /// and once released lets the next sweep delete.
 pub async fn a_hold_keeps_data_past_its_date_until_released(h: &Harness) {

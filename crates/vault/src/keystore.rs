@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use uuid::Uuid;
 
@@ -42,12 +43,15 @@ pub trait KeyStore: Send + Sync {
     async fn insert_keys(&self, keys: &[StoredKey]) -> Result<(), KeyStoreError>;
     async fn subject_keys(&self, subject: Uuid) -> Result<Vec<StoredKey>, KeyStoreError>;
     async fn system_keys(&self) -> Result<Vec<StoredKey>, KeyStoreError>;
-    /// Destroy the subject's keys of the given classes; returns how many were destroyed.
+    /// Destroy the subject's keys of the given classes; returns how many were destroyed. Their
+    /// bytes may linger in the store's files until [`KeyStore::scrub`].
     async fn destroy_subject_keys(
         &self,
         subject: Uuid,
         classes: &[String],
     ) -> Result<u64, KeyStoreError>;
+    /// Make sure the bytes of destroyed keys leave the store's files.
+    async fn scrub(&self) -> Result<(), KeyStoreError>;
     async fn all_keys(&self) -> Result<Vec<StoredKey>, KeyStoreError>;
     /// Replace every listed key's wrapping and version, all or nothing.
     async fn rewrap_keys(&self, keys: &[StoredKey]) -> Result<(), KeyStoreError>;
@@ -261,10 +265,23 @@ impl Vault {
         Ok(SubjectKeys { keys })
     }
 
-    /// Crypto-shred: destroy the subject's keys of `classes`. Whatever they sealed is
-    /// unreadable from this moment, wherever a copy of it lies.
+    /// Crypto-shred one person's keys of `classes` (see [`Shredder::destroy`]) and scrub their
+    /// bytes from the store's files before returning.
     pub async fn destroy(&self, subject: Uuid, classes: &[String]) -> Result<u64, VaultError> {
-        Ok(self.store.destroy_subject_keys(subject, classes).await?)
+        let shredder = self.shredder();
+        let destroyed = shredder.destroy(subject, classes).await;
+        shredder.finish().await?;
+        destroyed
+    }
+
+    /// Destroy the keys of many people and scrub the store's files once, at
+    /// [`Shredder::finish`]: on SQLite each scrub is a truncating checkpoint, which was a fifth
+    /// of the retention sweep when it ran per person.
+    pub fn shredder(&self) -> Shredder<'_> {
+        Shredder {
+            vault: self,
+            destroyed: AtomicBool::new(false),
+        }
     }
 
     /// Re-wrap every key under `next` without touching the data they seal. The caller makes
@@ -325,4 +342,34 @@ fn unwrap(master: &MasterKey, stored: &StoredKey) -> Result<SecretKey, VaultErro
         .map_err(|_| VaultError::WrongMasterKey)?;
     zeroize::Zeroize::zeroize(&mut bytes);
     Ok(SecretKey::from_bytes(key))
+}
+
+/// Destroys keys now and scrubs their bytes from the store's files when finished; see
+/// [`Vault::shredder`]. `finish` must run whether or not the work between succeeded.
+#[must_use = "destroyed keys stay in the store's files until `finish` scrubs them"]
+pub struct Shredder<'a> {
+    vault: &'a Vault,
+    destroyed: AtomicBool,
+}
+
+impl Shredder<'_> {
+    /// Crypto-shred: destroy the subject's keys of `classes`. Whatever they sealed is
+    /// unreadable from this moment, wherever a copy of it lies.
+    pub async fn destroy(&self, subject: Uuid, classes: &[String]) -> Result<u64, VaultError> {
+        // Marked before the attempt: a destroy that failed half-way may have left bytes behind.
+        self.destroyed.store(true, Ordering::Relaxed);
+        Ok(self
+            .vault
+            .store
+            .destroy_subject_keys(subject, classes)
+            .await?)
+    }
+
+    /// Scrub the destroyed keys' bytes from the store's files.
+    pub async fn finish(self) -> Result<(), VaultError> {
+        if self.destroyed.into_inner() {
+            self.vault.store.scrub().await?;
+        }
+        Ok(())
+    }
 }

@@ -19,6 +19,6 @@ pub use crypto::{
 pub use head::{HeadFile, HeadFileError};
 pub use keyfile::{KeyFileError, MasterKey};
 pub use keystore::{
-    Anchor, KeyOwner, KeyStore, KeyStoreError, StoredKey, SubjectKeys, Vault, VaultError,
+    Anchor, KeyOwner, KeyStore, KeyStoreError, Shredder, StoredKey, SubjectKeys, Vault, VaultError,
 };
 pub use signing::{PublicKey, SigningKey};
