@@ -528,8 +528,10 @@ impl Vintrova {
                 Ok::<_, CoreError>(())
             }
             .await;
-            shredder.finish().await?;
+            // The plan's own failure, if any, is the one to report; the scrub's comes second.
+            let scrubbed = shredder.finish().await;
             applied?;
+            scrubbed?;
         }
         receipt.deleted = category_counts(tally.deleted);
         receipt.held = category_counts(tally.held);
