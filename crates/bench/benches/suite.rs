@@ -21,6 +21,7 @@ use vintrova_bench::{Figure, Stats, env_number, harness, on_pool, print_header, 
 use vintrova_core::audit::{AuditDraft, ChainSealer};
 use vintrova_core::gate::BasisEventKind;
 use vintrova_core::payments::DevProvider;
+use vintrova_core::rights::RightKind;
 use vintrova_core::values::FieldValue;
 use vintrova_core::{Actor, Collection, Vintrova};
 use vintrova_store_tests::{Harness, RawPool};
@@ -257,10 +258,19 @@ async fn copies(h: &Harness, backend: &str, p: &Population, out: &mut Vec<Figure
     ] {
         let (mut v, mut q, mut json) = (vec![], vec![], vec![]);
         let mut bytes = 0;
+        // A copy answers the person's verified access request; filing it is not timed.
+        let mut requests = vec![];
+        for id in &ids {
+            requests.push(h.verified_request(*id, RightKind::Access).await.unwrap());
+        }
         for _ in 0..runs {
-            for (id, plain_id) in ids.iter().zip(&plain) {
+            for ((id, plain_id), request) in ids.iter().zip(&plain).zip(&requests) {
                 let t = Instant::now();
-                let copy = h.app.export(&actor, *id).await.unwrap();
+                let copy = h
+                    .app
+                    .copy_for_request(&actor, *id, Some(*request))
+                    .await
+                    .unwrap();
                 let s = Instant::now();
                 bytes = serde_json::to_vec(&copy).unwrap().len();
                 json.push(s.elapsed());
@@ -491,6 +501,7 @@ fn draft(i: usize) -> AuditDraft {
         subject: Some(Uuid::from_u128(i as u128 + 1)),
         categories: vec!["contact".into()],
         purpose: Some(PURPOSE.into()),
+        stated_purpose: None,
     }
 }
 
@@ -700,8 +711,12 @@ async fn scale(h: &Harness, backend: &str, out: &mut Vec<Figure>) -> Curve {
             let t = Instant::now();
             h.app.read(&actor, *id, PURPOSE).await.unwrap();
             read.push(t.elapsed());
+            let request = h.verified_request(*id, RightKind::Access).await.unwrap();
             let t = Instant::now();
-            h.app.export(&actor, *id).await.unwrap();
+            h.app
+                .copy_for_request(&actor, *id, Some(request))
+                .await
+                .unwrap();
             copy.push(t.elapsed());
         }
         for id in &people[..50] {

@@ -114,7 +114,13 @@ pub struct AuditDraft {
     pub action: String,
     pub subject: Option<Uuid>,
     pub categories: Vec<String>,
+    /// The use the gate granted (`support`, `right:access@request:…`, `duty:…`), or what the
+    /// entry was done for when no grant was needed.
     pub purpose: Option<String>,
+    /// The purpose the caller declared (staff name one on every access, R7.7), kept apart
+    /// from what was granted so a stated "support" can never pass for a granted right.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stated_purpose: Option<String>,
 }
 
 impl AuditDraft {
@@ -156,7 +162,11 @@ pub fn canonical(seq: i64, draft: &AuditDraft) -> Vec<u8> {
     let purpose = draft.purpose.clone().unwrap_or_default();
     let mut out = Vec::with_capacity(160);
     out.extend_from_slice(&seq.to_be_bytes());
-    for part in [
+    let mut part = |part: &str| {
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        out.extend_from_slice(part.as_bytes());
+    };
+    for p in [
         &at,
         &draft.actor,
         &draft.action,
@@ -164,8 +174,12 @@ pub fn canonical(seq: i64, draft: &AuditDraft) -> Vec<u8> {
         &categories,
         &purpose,
     ] {
-        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        out.extend_from_slice(part.as_bytes());
+        part(p);
+    }
+    // Entries written before the stated purpose had its own column link without it, so they
+    // still verify; an entry with one links it, so it cannot be added or changed afterwards.
+    if let Some(stated) = &draft.stated_purpose {
+        part(stated);
     }
     out
 }

@@ -230,6 +230,7 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("purpose", Metadata),
                 ("prev_hash", Metadata),
                 ("hash", Metadata),
+                ("stated_purpose", Metadata),
             ],
         ),
         (

@@ -4,8 +4,10 @@
 //! A grant can be built only here, and opening a sealed value needs one, so no code path can
 //! decrypt without a purpose whose legal basis holds.
 
+use crate::requests::{Request, RequestState};
+use crate::rights::RightKind;
 use crate::words::words;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -19,15 +21,16 @@ use crate::consent::{self, ConsentAction, ConsentEvent};
 pub enum Use {
     /// One of the policy's purposes (R3.1).
     Purpose(String),
-    /// Answering the subject's own right (R6.1); the law obliges the operator to, so it holds
-    /// even while processing is restricted.
-    Right(Right),
+    /// Answering the person's own right (R6.1) on their verified request or in their own
+    /// signed-in session; the law obliges the operator to, so it holds even while processing
+    /// is restricted. Only core builds a [`RightClaim`], from a request or a session it read.
+    Right(RightClaim),
     /// A duty the law puts on the operator toward the person, which no consent or objection
     /// can stop; it reaches only the categories the duty needs.
     Duty(Duty),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Duty {
     /// Telling a person that an incident affected their data (R7.9): their address only.
     BreachNotice,
@@ -37,51 +40,178 @@ pub enum Duty {
     TransferNotice,
     /// Sending a person the receipt of their data's erasure (R8.2): their address only.
     ErasureReceipt,
+    /// Answering a person's rights request — its code, acknowledgement, answer — at their
+    /// address (R6.2): the address only, never the data the request is about.
+    RequestAnswer(Uuid),
+    /// The monthly digest of who looked, which the person subscribed to: their address only.
+    AccessDigest,
+    /// Staff responding to an incident (R7.9) that affected this person: the categories the
+    /// incident affected, no more.
+    IncidentResponse {
+        incident: Uuid,
+        categories: Vec<String>,
+    },
+    /// Staff working on a legal claim under a hold on this person's data: the categories the
+    /// hold keeps.
+    LegalClaim { hold: Uuid, categories: Vec<String> },
 }
 
 impl Duty {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             Duty::BreachNotice => "breach_notice",
             Duty::PolicyNotice => "policy_notice",
             Duty::TransferNotice => "transfer_notice",
             Duty::ErasureReceipt => "erasure_receipt",
+            Duty::RequestAnswer(_) => "request_answer",
+            Duty::AccessDigest => "access_digest",
+            Duty::IncidentResponse { .. } => "incident_response",
+            Duty::LegalClaim { .. } => "legal_claim",
         }
     }
 
-    fn categories(self) -> &'static [&'static str] {
+    /// The record the duty serves, written to the audit log with it.
+    fn reference(&self) -> Option<String> {
+        match self {
+            Duty::RequestAnswer(id) => Some(format!("request:{id}")),
+            Duty::IncidentResponse { incident, .. } => Some(format!("incident:{incident}")),
+            Duty::LegalClaim { hold, .. } => Some(format!("hold:{hold}")),
+            _ => None,
+        }
+    }
+
+    fn categories(&self) -> Vec<String> {
         match self {
             Duty::BreachNotice
             | Duty::PolicyNotice
             | Duty::TransferNotice
-            | Duty::ErasureReceipt => &["contact"],
+            | Duty::ErasureReceipt
+            | Duty::RequestAnswer(_)
+            | Duty::AccessDigest => vec![ADDRESS_CATEGORY.to_string()],
+            Duty::IncidentResponse { categories, .. } | Duty::LegalClaim { categories, .. } => {
+                categories.clone()
+            }
         }
     }
 }
 
+/// The category the address a duty writes to belongs to.
+pub(crate) const ADDRESS_CATEGORY: &str = "contact";
+
 impl Use {
-    /// The label written to the audit log.
+    /// The label written to the audit log: the use granted and what it was granted on.
     pub fn label(&self) -> String {
         match self {
             Use::Purpose(p) => p.clone(),
-            Use::Right(r) => format!("right:{}", r.as_str()),
-            Use::Duty(d) => format!("duty:{}", d.as_str()),
+            Use::Right(claim) => claim.label(),
+            Use::Duty(d) => match d.reference() {
+                Some(on) => format!("duty:{}@{on}", d.as_str()),
+                None => format!("duty:{}", d.as_str()),
+            },
         }
     }
 }
 
+/// On whose word a right is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Right {
-    Access,
-    Rectification,
-    Erasure,
+pub enum Answering {
+    /// The person's request, verified (a code came back, or it was filed signed in).
+    Request(Uuid),
+    /// The person themself, signed in, looking at their own data.
+    Session,
 }
 
-words!(Right {
-    Access => "access",
-    Rectification => "rectification",
-    Erasure => "erasure",
-});
+/// The one way to a [`Use::Right`]: the person's verified request or their own session.
+/// Its fields are private and its constructors belong to core, so neither the web nor the
+/// binary can claim a right for someone; staff and the platform read through purposes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RightClaim {
+    right: RightKind,
+    subject: Uuid,
+    on: Answering,
+}
+
+impl RightClaim {
+    /// A claim on the person's request: verified, and a right whose answer is their data.
+    pub(crate) fn of_request(request: &Request) -> Result<Self, Refusal> {
+        if request.state != RequestState::Verified {
+            return Err(Refusal::RequestNotVerified {
+                request: request.id,
+                state: request.state.as_str(),
+            });
+        }
+        if !matches!(
+            request.right,
+            RightKind::Access | RightKind::Information | RightKind::Rectification
+        ) {
+            return Err(Refusal::RightOpensNoData {
+                right: request.right.as_str(),
+            });
+        }
+        Ok(RightClaim {
+            right: request.right,
+            subject: request.subject,
+            on: Answering::Request(request.id),
+        })
+    }
+
+    /// The person in their own session: `subject` is what the session resolved to.
+    pub(crate) fn own_session(subject: Uuid) -> Self {
+        RightClaim {
+            right: RightKind::Access,
+            subject,
+            on: Answering::Session,
+        }
+    }
+
+    pub fn on(&self) -> Answering {
+        self.on
+    }
+
+    fn label(&self) -> String {
+        match self.on {
+            Answering::Request(id) => format!("right:{}@request:{id}", self.right.as_str()),
+            Answering::Session => format!("right:{}@session", self.right.as_str()),
+        }
+    }
+}
+
+/// Purposes whose basis became consent in a published version (R10.1): for each, the version
+/// it moved in and the versions a consent must have been given under to count.
+#[derive(Debug, Clone, Default)]
+pub struct Renewals(BTreeMap<String, (String, Vec<String>)>);
+
+impl Renewals {
+    pub(crate) fn insert(&mut self, purpose: String, since: String, versions: Vec<String>) {
+        self.0.insert(purpose, (since, versions));
+    }
+
+    /// Refuses a consent purpose whose last consent predates its move onto consent.
+    fn check(&self, purpose: &str, consents: &[ConsentEvent]) -> Result<(), Refusal> {
+        let Some((since, versions)) = self.0.get(purpose) else {
+            return Ok(());
+        };
+        let renewed = consents
+            .iter()
+            .rfind(|c| c.purpose == purpose)
+            .is_some_and(|c| versions.contains(&c.policy_version));
+        if renewed {
+            Ok(())
+        } else {
+            Err(Refusal::ConsentToRenew {
+                purpose: purpose.to_string(),
+                since: since.clone(),
+            })
+        }
+    }
+}
+
+/// Everything the gate weighs about one person: their basis events and consent ledger.
+#[derive(Debug, Clone, Copy)]
+pub struct Ledgers<'a> {
+    pub bases: &'a [BasisEvent],
+    pub consents: &'a [ConsentEvent],
+}
 
 /// A fact about the legal basis of processing one subject's data, appended, never rewritten:
 /// contracts, objections and restrictions. Consents have their own ledger (`consent`).
@@ -147,6 +277,25 @@ pub enum Refusal {
         "purpose `{purpose}` now rests on consent (policy {since}); it waits until the person consents under it"
     )]
     ConsentToRenew { purpose: String, since: String },
+    #[error(
+        "a full copy of a person's data answers their own verified access request or their own signed-in session; name the verified request it answers"
+    )]
+    NoAccessRequest,
+    #[error(
+        "request {request} is {state}: nothing is disclosed before the person proves control of their address"
+    )]
+    RequestNotVerified { request: Uuid, state: &'static str },
+    #[error(
+        "a `{right}` request opens no data; only information, access and rectification requests do"
+    )]
+    RightOpensNoData { right: &'static str },
+    #[error("the request or session is another person's, not this subject's")]
+    NotTheirClaim,
+    #[error("{reference} does not concern this person, or is no longer open: {why}")]
+    DutyNotOpen {
+        reference: String,
+        why: &'static str,
+    },
 }
 
 impl Refusal {
@@ -160,6 +309,11 @@ impl Refusal {
             Refusal::Objected { .. } => "objected",
             Refusal::Restricted => "restricted",
             Refusal::ConsentToRenew { .. } => "consent_to_renew",
+            Refusal::NoAccessRequest => "no_access_request",
+            Refusal::RequestNotVerified { .. } => "request_not_verified",
+            Refusal::RightOpensNoData { .. } => "right_opens_no_data",
+            Refusal::NotTheirClaim => "not_their_claim",
+            Refusal::DutyNotOpen { .. } => "duty_not_open",
         }
     }
 }
@@ -226,20 +380,27 @@ impl Grant {
     }
 }
 
-/// Decide whether `use_` of the subject's data is lawful now, given its basis events and its
-/// consent ledger. An objection to a purpose refuses it whatever its basis (R6.1: objection to
-/// direct marketing stops notifications even with a consent on record).
+/// Decide whether `use_` of the subject's data is lawful now, given its ledgers and the
+/// policy's renewals. The one place a use is decided: every read, copy, notice and recorded
+/// event asks here. An objection to a purpose refuses it whatever its basis (R6.1: objection
+/// to direct marketing stops notifications even with a consent on record).
 pub fn decide(
     policy: &Policy,
+    renewals: &Renewals,
     subject: Uuid,
-    events: &[BasisEvent],
-    consents: &[ConsentEvent],
+    ledgers: Ledgers<'_>,
     use_: Use,
 ) -> Result<Grant, Refusal> {
-    let state = BasisState::fold(events, consents);
+    let consents = ledgers.consents;
+    let state = BasisState::fold(ledgers.bases, consents);
     let categories: BTreeSet<String> = match &use_ {
-        Use::Right(_) => policy.categories.iter().map(|c| c.key.clone()).collect(),
-        Use::Duty(duty) => duty.categories().iter().map(|c| c.to_string()).collect(),
+        Use::Right(claim) => {
+            if claim.subject != subject {
+                return Err(Refusal::NotTheirClaim);
+            }
+            policy.categories.iter().map(|c| c.key.clone()).collect()
+        }
+        Use::Duty(duty) => duty.categories().into_iter().collect(),
         Use::Purpose(key) => {
             let purpose = policy
                 .purpose(key)
@@ -255,7 +416,7 @@ pub fn decide(
             let purpose_name = || key.clone();
             match purpose.legal_basis {
                 LegalBasis::Consent => match state.consents.get(key) {
-                    Some(ConsentAction::Granted) => {}
+                    Some(ConsentAction::Granted) => renewals.check(key, consents)?,
                     Some(ConsentAction::Withdrawn) => {
                         return Err(Refusal::ConsentWithdrawn {
                             purpose: purpose_name(),
@@ -411,9 +572,12 @@ mod tests {
                 let (events, consents) = events(&p, purpose, state);
                 let answer = decide(
                     &p,
+                    &Renewals::default(),
                     Uuid::nil(),
-                    &events,
-                    &consents,
+                    Ledgers {
+                        bases: &events,
+                        consents: &consents,
+                    },
                     Use::Purpose(purpose.into()),
                 );
                 match (answer, expected(basis, state, purpose)) {
@@ -451,9 +615,12 @@ mod tests {
         assert_eq!(
             decide(
                 &p,
+                &Renewals::default(),
                 Uuid::nil(),
-                &[],
-                &consents,
+                Ledgers {
+                    bases: &[],
+                    consents: &consents
+                },
                 Use::Purpose("learning_analytics".into())
             )
             .unwrap_err(),
@@ -467,7 +634,19 @@ mod tests {
     fn a_restriction_never_blocks_the_persons_own_rights_and_can_be_lifted() {
         let p = policy();
         let restricted = [basis(BasisEventKind::Restricted, None)];
-        assert!(decide(&p, Uuid::nil(), &restricted, &[], Use::Right(Right::Access)).is_ok());
+        assert!(
+            decide(
+                &p,
+                &Renewals::default(),
+                Uuid::nil(),
+                Ledgers {
+                    bases: &restricted,
+                    consents: &[]
+                },
+                Use::Right(RightClaim::own_session(Uuid::nil()))
+            )
+            .is_ok()
+        );
         let lifted = [
             restricted[0].clone(),
             basis(BasisEventKind::RestrictionLifted, None),
@@ -475,9 +654,12 @@ mod tests {
         assert!(
             decide(
                 &p,
+                &Renewals::default(),
                 Uuid::nil(),
-                &lifted,
-                &[],
+                Ledgers {
+                    bases: &lifted,
+                    consents: &[]
+                },
                 Use::Purpose("security".into())
             )
             .is_ok()
@@ -489,9 +671,12 @@ mod tests {
         assert_eq!(
             decide(
                 &policy(),
+                &Renewals::default(),
                 Uuid::nil(),
-                &[],
-                &[],
+                Ledgers {
+                    bases: &[],
+                    consents: &[]
+                },
                 Use::Purpose("marketing".into())
             )
             .unwrap_err(),

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod consent;
 pub mod datamap;
 pub mod disclosures;
+pub mod duties;
 pub mod gate;
 pub mod holds;
 pub mod incidents;

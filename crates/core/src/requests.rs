@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::audit::Action;
 use crate::consent::{Channel, ConsentAction};
-use crate::gate::{BasisEventKind, Right, Use};
+use crate::gate::{BasisEventKind, Duty, RightClaim, Use};
 use crate::outbox::OutboxEntry;
 use crate::rights::{RightKind, deadline};
 use crate::values::{FieldValue, InvalidInput};
@@ -299,10 +299,10 @@ impl Vintrova {
             Action::ReceiveRequest,
             Some(subject),
             vec!["contact".into()],
-            Some(Use::Right(Right::Access).label()),
+            Some(Use::Duty(Duty::RequestAnswer(request.id)).label()),
         );
         // The acknowledgement says when the answer is due; it goes with the request.
-        let ack = match self.address_of(subject).await? {
+        let ack = match self.address_of(&request).await? {
             Some(to) => {
                 let (title, body) =
                     ack_message(&self.policy().default_locale, request.right, request.due_on);
@@ -326,9 +326,11 @@ impl Vintrova {
     }
 
     /// The address on record, read for answering the person's own request (a legal obligation,
-    /// so it holds under a restriction too).
-    async fn address_of(&self, subject: Uuid) -> Result<Option<String>> {
-        let grant = self.authorize(subject, Use::Right(Right::Access)).await?;
+    /// so it holds under a restriction too); the request's data stays closed.
+    async fn address_of(&self, request: &Request) -> Result<Option<String>> {
+        let grant = self
+            .authorize(request.subject, Use::Duty(Duty::RequestAnswer(request.id)))
+            .await?;
         self.address(&grant).await
     }
 
@@ -403,10 +405,51 @@ impl Vintrova {
                     .await?
             }
         };
+        self.request_by_letter(actor, subject, Some(form), right, description, channel)
+            .await
+    }
+
+    /// A request by letter from a person known by id (their letter names their account): the
+    /// code goes to the address on record, and nothing is disclosed or changed before it
+    /// comes back.
+    pub async fn request_for_subject(
+        &self,
+        actor: &Actor,
+        subject: Uuid,
+        right: RightKind,
+        description: &str,
+        channel: AnswerChannel,
+    ) -> Result<Request> {
+        self.require_subject(subject).await?;
+        self.request_by_letter(actor, subject, None, right, description, channel)
+            .await
+    }
+
+    /// File a request that waits for its code, sent to `address` or, without one, to the
+    /// address on record.
+    async fn request_by_letter(
+        &self,
+        actor: &Actor,
+        subject: Uuid,
+        address: Option<String>,
+        right: RightKind,
+        description: &str,
+        channel: AnswerChannel,
+    ) -> Result<Request> {
         if let Some(open) = self.store().open_request(subject, right).await? {
             return Ok(open);
         }
         let request = self.new_request(subject, right, channel, RequestState::AwaitingVerification);
+        let form = match address {
+            Some(address) => address,
+            None => self.address_of(&request).await?.ok_or_else(|| {
+                InvalidInput::one(
+                    "subject",
+                    "has no email address on record to send the verification code to",
+                    "the address the letter came from, as `email`",
+                )
+            })?,
+        };
         let events = self
             .description_events(subject, request.id, description, "staff_entry")
             .await?;
@@ -616,7 +659,7 @@ impl Vintrova {
         }
         let subject = found.subject;
         let found_for_answer = found.clone();
-        let address = self.address_of(subject).await?;
+        let address = self.address_of(&found).await?;
         // The close and its answer are written together. An erasure takes the request with it,
         // so it is closed first; every other right is closed once its work is done.
         let is_erasure = matches!(fulfilment, Fulfilment::Erasure);
@@ -641,9 +684,13 @@ impl Vintrova {
                 .await?;
         }
         let answer = match fulfilment {
-            Fulfilment::Information => Answer::Information(self.information(actor, subject).await?),
+            Fulfilment::Information => Answer::Information(
+                self.answer_information(actor, subject, RightClaim::of_request(&found_for_answer)?)
+                    .await?,
+            ),
             Fulfilment::Access => {
-                let copy = self.export(actor, subject).await?;
+                let claim = RightClaim::of_request(&found_for_answer)?;
+                let copy = self.export(actor, subject, claim).await?;
                 let download = self.issue_download(&found_for_answer, &copy).await?;
                 Answer::Access {
                     copy: Box::new(copy),
@@ -655,9 +702,10 @@ impl Vintrova {
                     .await?;
                 Answer::Rectification
             }
-            Fulfilment::Erasure => {
-                Answer::Erasure(self.erase_for(actor, subject, receipt_to).await?)
-            }
+            Fulfilment::Erasure => Answer::Erasure(
+                self.erase_for(actor, subject, receipt_to, Some(found_for_answer.id))
+                    .await?,
+            ),
             Fulfilment::Restriction => {
                 self.record_basis(
                     actor,
@@ -799,7 +847,7 @@ impl Vintrova {
             .seal(found.subject, &values, "staff_entry", Some(request))
             .await?
             .events;
-        let address = self.address_of(found.subject).await?;
+        let address = self.address_of(&found).await?;
         let rejected = Request {
             state: RequestState::Rejected,
             closed_at: Some(self.now()),
@@ -811,9 +859,25 @@ impl Vintrova {
         Ok(rejected)
     }
 
-    /// Which categories, purposes, bases, recipients, transfers and retention apply to a person.
-    pub async fn information(&self, actor: &Actor, subject: Uuid) -> Result<Information> {
-        let export = self.export(actor, subject).await?;
+    /// Which categories, purposes, bases, recipients, transfers and retention apply to a
+    /// person, answering their verified request `request`.
+    pub async fn information(
+        &self,
+        actor: &Actor,
+        subject: Uuid,
+        request: Option<Uuid>,
+    ) -> Result<Information> {
+        let claim = self.claim_of_request(subject, request).await?;
+        self.answer_information(actor, subject, claim).await
+    }
+
+    async fn answer_information(
+        &self,
+        actor: &Actor,
+        subject: Uuid,
+        claim: RightClaim,
+    ) -> Result<Information> {
+        let export = self.export(actor, subject, claim).await?;
         let mut held: Vec<&str> = export.values.iter().map(|v| v.category.as_str()).collect();
         held.sort();
         held.dedup();

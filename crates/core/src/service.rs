@@ -16,7 +16,7 @@ use crate::audit::{Action, AuditDraft, ChainBreak, ChainSealer, ChainVerifier};
 use crate::clock::Clock;
 use crate::consent::{self, Channel, ConsentAction, ConsentEvent};
 use crate::datamap::{DataMap, SEALED_EVENTS, SEALED_VALUES};
-use crate::gate::{self, BasisEvent, BasisEventKind, Grant, Refusal, Right, Use};
+use crate::gate::{self, BasisEvent, BasisEventKind, Grant, Refusal, RightClaim, Use};
 use crate::journal::ErasureJournal;
 use crate::outbox::{Attachment, Email};
 use crate::receipts::{self, ErasureCause, KeptPart, ReceiptBody, SignedReceipt};
@@ -241,9 +241,8 @@ pub struct Vintrova {
     decoy: std::sync::OnceLock<String>,
     journal: Option<Arc<dyn ErasureJournal>>,
     calendar: WorkCalendar,
-    /// Purposes whose basis became consent in a published version: the versions a consent must
-    /// have been given under to count (R10.1).
-    renewals: BTreeMap<String, (String, Vec<String>)>,
+    /// Purposes whose basis became consent in a published version (R10.1).
+    renewals: gate::Renewals,
 }
 
 impl Vintrova {
@@ -264,7 +263,7 @@ impl Vintrova {
             decoy: std::sync::OnceLock::new(),
             journal: None,
             calendar: WorkCalendar::kazakhstan(),
-            renewals: BTreeMap::new(),
+            renewals: gate::Renewals::default(),
         }
     }
 
@@ -355,8 +354,8 @@ impl Vintrova {
             action: action.as_str().to_string(),
             subject,
             categories,
-            // A person's declared reason is the one the log must show for their access.
-            purpose: actor.stated_purpose.clone().or(purpose),
+            purpose,
+            stated_purpose: actor.stated_purpose.clone(),
         }
     }
 
@@ -557,13 +556,7 @@ impl Vintrova {
         for category in categories {
             let mut refusal = None;
             let held = self.policy.purposes_using(category).any(|p| {
-                match gate::decide(
-                    &self.policy,
-                    id,
-                    bases,
-                    consents,
-                    Use::Purpose(p.key.clone()),
-                ) {
+                match self.decide(id, Use::Purpose(p.key.clone()), bases, consents) {
                     Ok(_) => true,
                     Err(r) => {
                         refusal.get_or_insert(r);
@@ -572,9 +565,7 @@ impl Vintrova {
                 }
             });
             if !held {
-                return Err(CoreError::Refused(
-                    refusal.expect("a mapped category has a purpose"),
-                ));
+                return Err(refusal.expect("a mapped category has a purpose"));
             }
         }
         Ok(())
@@ -793,7 +784,7 @@ impl Vintrova {
     }
 
     /// Ask the gate for a grant.
-    pub async fn authorize(&self, id: Uuid, use_: Use) -> Result<Grant> {
+    pub(crate) async fn authorize(&self, id: Uuid, use_: Use) -> Result<Grant> {
         self.require_subject(id).await?;
         let bases = self.store.basis_events(id).await?;
         let consents = self.store.consents(id).await?;
@@ -801,32 +792,24 @@ impl Vintrova {
     }
 
     /// The gate's decision on ledgers already read.
-    fn decide(
+    pub(crate) fn decide(
         &self,
         id: Uuid,
         use_: Use,
         bases: &[BasisEvent],
         consents: &[ConsentEvent],
     ) -> Result<Grant> {
-        let renewal = match &use_ {
-            Use::Purpose(p) => self.renewals.get(p).map(|r| (p.clone(), r.clone())),
-            Use::Right(_) | Use::Duty(_) => None,
-        };
-        let refused = |refusal: gate::Refusal| {
+        gate::decide(
+            &self.policy,
+            &self.renewals,
+            id,
+            gate::Ledgers { bases, consents },
+            use_,
+        )
+        .map_err(|refusal| {
             tracing::info!(subject = %id, rule = %refusal, "purpose gate refused");
             CoreError::Refused(refusal)
-        };
-        let grant = gate::decide(&self.policy, id, bases, consents, use_).map_err(refused)?;
-        if let Some((purpose, (since, versions))) = renewal {
-            let renewed = consents
-                .iter()
-                .rfind(|c| c.purpose == purpose)
-                .is_some_and(|c| versions.contains(&c.policy_version));
-            if !renewed {
-                return Err(refused(gate::Refusal::ConsentToRenew { purpose, since }));
-            }
-        }
-        Ok(grant)
+        })
     }
 
     /// Switch to the newest published policy version whose day has come, and note which
@@ -839,7 +822,7 @@ impl Vintrova {
             .into_iter()
             .filter(|v| v.effective <= today)
             .collect();
-        let mut renewals: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+        let mut renewals = gate::Renewals::default();
         for (i, version) in in_force.iter().enumerate() {
             let diff = vintrova_policy::PolicyDiff {
                 changes: version.changes.clone(),
@@ -847,7 +830,7 @@ impl Vintrova {
             };
             for purpose in diff.now_on_consent() {
                 let since: Vec<String> = in_force[i..].iter().map(|v| v.version.clone()).collect();
-                renewals.insert(purpose, (version.version.clone(), since));
+                renewals.insert(purpose, version.version.clone(), since);
             }
         }
         let mut app = self;
@@ -959,9 +942,14 @@ impl Vintrova {
 
     /// Read what a purpose may see of a subject (R3.3).
     pub async fn read(&self, actor: &Actor, id: Uuid, purpose: &str) -> Result<PurposeView> {
-        let grant = self
-            .authorize(id, Use::Purpose(purpose.to_string()))
-            .await?;
+        self.read_for(actor, id, Use::Purpose(purpose.to_string()))
+            .await
+    }
+
+    /// Read what `use_` may see of a subject; the view is labelled with the use granted.
+    pub(crate) async fn read_for(&self, actor: &Actor, id: Uuid, use_: Use) -> Result<PurposeView> {
+        let purpose = use_.label();
+        let grant = self.authorize(id, use_).await?;
         let opened = self.open(&grant).await?;
         let categories = opened.iter().map(|o| o.category.clone()).collect();
         let audit = self.draft(
@@ -987,20 +975,68 @@ impl Vintrova {
         }
         Ok(PurposeView {
             subject: id,
-            purpose: purpose.to_string(),
+            purpose,
             values,
             // UUID v7 ids sort by time: oldest first.
             events: events.into_values().collect(),
         })
     }
 
+    /// The signed-in person's own full copy: the session is the claim.
+    pub async fn own_copy(&self, actor: &Actor, session: &str) -> Result<Export> {
+        let subject = self.session(session).await?;
+        self.export(actor, subject, RightClaim::own_session(subject))
+            .await
+    }
+
+    /// A full copy of `subject` for anyone but the person: the answer to the person's
+    /// verified request `request` (access, information or rectification), and nothing else;
+    /// without one it is refused (`no_access_request`).
+    pub async fn copy_for_request(
+        &self,
+        actor: &Actor,
+        subject: Uuid,
+        request: Option<Uuid>,
+    ) -> Result<Export> {
+        let claim = self.claim_of_request(subject, request).await?;
+        self.export(actor, subject, claim).await
+    }
+
+    /// The claim `request` gives on `subject`'s data, if it is theirs and verified.
+    pub(crate) async fn claim_of_request(
+        &self,
+        subject: Uuid,
+        request: Option<Uuid>,
+    ) -> Result<RightClaim> {
+        self.require_subject(subject).await?;
+        let Some(request) = request else {
+            return Err(Refusal::NoAccessRequest.into());
+        };
+        let found = self.store.request(request).await?.ok_or_else(|| {
+            InvalidInput::one(
+                "request",
+                "not a request of ours",
+                "the id of the person's verified request",
+            )
+        })?;
+        if found.subject != subject {
+            return Err(Refusal::NotTheirClaim.into());
+        }
+        Ok(RightClaim::of_request(&found)?)
+    }
+
     /// A full copy of everything held on the subject, each value with why and until when.
-    pub async fn export(&self, actor: &Actor, id: Uuid) -> Result<Export> {
+    pub(crate) async fn export(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        claim: RightClaim,
+    ) -> Result<Export> {
         let record = self.require_subject(id).await?;
         // Each ledger once: the gate, the retention anchors and the copy all read them.
         let bases = self.store.basis_events(id).await?;
         let consents = self.store.consents(id).await?;
-        let grant = self.decide(id, Use::Right(Right::Access), &bases, &consents)?;
+        let grant = self.decide(id, Use::Right(claim), &bases, &consents)?;
         let anchors = retention::Anchors::of(
             &bases,
             &consents,
@@ -1074,15 +1110,17 @@ impl Vintrova {
     /// rows, events and index entries, leaving no trace of the values in the database files.
     /// What a law requires to keep stays, and the receipt says what, why and until when.
     pub async fn erase(&self, actor: &Actor, id: Uuid) -> Result<ErasureReceipt> {
-        self.erase_for(actor, id, None).await
+        self.erase_for(actor, id, None, None).await
     }
 
     /// Erase, and send the signed receipt to `to` with the erasure itself.
+    /// `request` is the person's request the erasure answers, when it answers one.
     pub(crate) async fn erase_for(
         &self,
         actor: &Actor,
         id: Uuid,
         to: Option<String>,
+        request: Option<Uuid>,
     ) -> Result<ErasureReceipt> {
         self.require_subject(id).await?;
         let anchors = self.anchors(id).await?;
@@ -1176,7 +1214,10 @@ impl Vintrova {
             Action::Erase,
             Some(id),
             categories.into_iter().collect(),
-            Some(Use::Right(Right::Erasure).label()),
+            Some(match request {
+                Some(r) => format!("right:erasure@request:{r}"),
+                None => "erasure".to_string(),
+            }),
         );
         let (deleted, head) = self.store.erase(id, &plan, &audit, &self.sealer()).await?;
         self.anchor(head).await?;

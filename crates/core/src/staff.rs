@@ -32,8 +32,7 @@ pub const LOCKOUT: SignedDuration = SignedDuration::from_mins(15);
 pub const ENROLLMENT_VALID: SignedDuration = SignedDuration::from_hours(72);
 /// Paperwork book in the ledger.
 const PAPERWORK: &str = "staff_paperwork";
-/// Reasons staff may give for opening a subject's data beyond the policy's own purposes.
-pub const STAFF_DUTIES: &[&str] = &["rights_request", "incident_response", "legal_claim"];
+pub use crate::duties::STAFF_DUTIES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

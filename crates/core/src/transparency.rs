@@ -11,7 +11,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::audit::Action;
-use crate::gate::{Right, Use};
+use crate::gate::{Duty, Use};
 use crate::notifications::NoticeKind;
 use crate::{Actor, CoreError, Result, Vintrova};
 
@@ -76,11 +76,14 @@ impl Vintrova {
         for record in entries {
             let e = record.entry;
             let who = Accessor::of(&e.actor);
+            // What the person reads is why someone looked: the reason staff stated, else the
+            // use that was granted.
+            let purpose = e.stated_purpose.or(e.purpose);
             let access = Access {
                 who: who.clone(),
                 action: e.action.clone(),
                 categories: e.categories.clone(),
-                purpose: e.purpose.clone(),
+                purpose: purpose.clone(),
                 first: e.at,
                 last: e.at,
                 times: 1,
@@ -94,7 +97,7 @@ impl Vintrova {
                 .entry((
                     who,
                     e.action,
-                    e.purpose,
+                    purpose,
                     e.categories,
                     (day.year(), day.month()),
                 ))
@@ -153,11 +156,10 @@ impl Vintrova {
                     .await?
                     .iter()
                     .any(|n| n.kind == NoticeKind::AccessDigest && n.queued_at >= to);
-                let access = Use::Right(Right::Access);
                 let address = if sent {
                     None
                 } else {
-                    match self.authorize(subject, access.clone()).await {
+                    match self.authorize(subject, Use::Duty(Duty::AccessDigest)).await {
                         Ok(grant) => self.address(&grant).await?,
                         Err(CoreError::Refused(_) | CoreError::UnknownSubject(_)) => None,
                         Err(e) => return Err(e),
@@ -178,7 +180,7 @@ impl Vintrova {
                 self.queue_notice(
                     actor,
                     Action::Notify,
-                    &access.label(),
+                    &Use::Duty(Duty::AccessDigest).label(),
                     subject,
                     NoticeKind::AccessDigest,
                     &address,

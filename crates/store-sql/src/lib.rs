@@ -129,7 +129,7 @@ macro_rules! requests {
 }
 const BASES: &str = "SELECT kind, purpose, channel, at, subject_id FROM basis_events";
 const CONSENTS: &str = "SELECT purpose, action, policy_version, channel, evidence, terms, at, subject_id FROM consent_events";
-const AUDIT: &str = "SELECT seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash FROM audit_log";
+const AUDIT: &str = "SELECT seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash, stated_purpose FROM audit_log";
 const STAFF: &str = "SELECT id, login, role, password_hash, totp_sealed, totp_last_step, enrollment_digest, enrollment_expires, failed_attempts, locked_until, active, created_at FROM staff";
 const ACCOUNTS: &str = "SELECT password_hash, status, created_at, last_seen_at, idle_notice_at, subject_id FROM accounts";
 const RECORDS: &str = records!();
@@ -583,8 +583,8 @@ where
         };
         let hash = sealer.link(&prev, seq, draft).to_vec();
         sqlx::query::<DB>(
-            "INSERT INTO audit_log (seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO audit_log (seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash, stated_purpose)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(seq)
         .bind(draft.at.to_string())
@@ -595,6 +595,7 @@ where
         .bind(draft.purpose.clone())
         .bind(prev)
         .bind(hash.clone())
+        .bind(draft.stated_purpose.clone())
         .execute(&mut *conn)
         .await
         .map_err(backend::<DB>)?;
@@ -645,6 +646,7 @@ where
                 subject: r.get(4),
                 categories: parse_categories(&r.get::<String, _>(5)),
                 purpose: r.get(6),
+                stated_purpose: r.get(9),
             },
             prev_hash: r.get(7),
             hash: r.get(8),

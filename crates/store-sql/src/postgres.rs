@@ -111,6 +111,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "access_digest",
             include_str!("../migrations/postgres/0014_access_digest.sql"),
         ),
+        (
+            "audit_stated_purpose",
+            include_str!("../migrations/postgres/0015_audit_stated_purpose.sql"),
+        ),
     ])
     .run(&data)
     .await

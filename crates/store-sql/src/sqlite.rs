@@ -160,6 +160,10 @@ pub async fn open(
                 "access_digest",
                 include_str!("../migrations/sqlite/0014_access_digest.sql"),
             ),
+            (
+                "audit_stated_purpose",
+                include_str!("../migrations/sqlite/0015_audit_stated_purpose.sql"),
+            ),
         ],
     )
     .await?;

@@ -3,6 +3,7 @@
 
 use jiff::civil::date;
 use vintrova_core::disclosures::{Agreement, DisclosureRefusal, DisclosureRequest};
+use vintrova_core::rights::RightKind;
 use vintrova_core::{Actor, CoreError};
 
 use crate::Harness;
@@ -103,7 +104,15 @@ pub async fn disclosures_outside_a_recipients_allowance_are_refused_and_the_rest
     );
 
     // The person's information answer names each disclosure.
-    let info = h.app.information(&dpo(), person).await.unwrap();
+    let request = h
+        .verified_request(person, RightKind::Information)
+        .await
+        .unwrap();
+    let info = h
+        .app
+        .information(&dpo(), person, Some(request))
+        .await
+        .unwrap();
     let recipients: Vec<&str> = info
         .disclosures
         .iter()

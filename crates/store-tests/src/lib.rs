@@ -7,6 +7,7 @@
 //! PostgreSQL half fails, saying where it looked.
 
 pub mod disclosures;
+pub mod doors;
 pub mod receipts;
 pub mod retention;
 pub mod servers;
@@ -18,10 +19,14 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
+use uuid::Uuid;
 use vintrova_core::accounts::PasswordCost;
-use vintrova_core::clock::ManualClock;
+use vintrova_core::audit::{AuditDraft, ChainSealer};
+use vintrova_core::clock::{Clock, ManualClock};
+use vintrova_core::requests::{AnswerChannel, Request, RequestState};
+use vintrova_core::rights::RightKind;
 use vintrova_core::store::Store;
-use vintrova_core::{CoreError, Vintrova};
+use vintrova_core::{Actor, CoreError, Export, Vintrova};
 use vintrova_policy::Policy;
 use vintrova_vault::{HeadFile, KeyStore, MasterKey, Vault};
 
@@ -61,6 +66,7 @@ pub struct Harness {
     pub clock: Arc<ManualClock>,
     pub master: MasterKey,
     store: Arc<dyn Store>,
+    vault: Arc<Vault>,
     keys: Arc<dyn KeyStore>,
     raw: Raw,
     /// Where the signed audit head is kept, outside the database.
@@ -122,10 +128,11 @@ impl Harness {
             .await
             .expect("a fresh vault opens")
             .with_head_file(HeadFile::at(outside.path().join("audit-head")));
+        let vault = Arc::new(vault);
         let app = Vintrova::new(
             shipped_policy(),
             store.clone(),
-            Arc::new(vault),
+            vault.clone(),
             clock.clone(),
         )
         .with_password_cost(PasswordCost::TEST);
@@ -134,10 +141,86 @@ impl Harness {
             clock,
             master,
             store,
+            vault,
             keys,
             raw,
             outside,
         }
+    }
+
+    /// A verified request of `right` from `subject`, as the person files it signed in (the
+    /// session is the verification), written through the store port the cabinet writes with.
+    pub async fn verified_request(
+        &self,
+        subject: Uuid,
+        right: RightKind,
+    ) -> Result<Uuid, CoreError> {
+        let now = self.clock.now();
+        let clock = vintrova_core::rights::deadline(now, &self.app.policy().zone());
+        let request = Request {
+            id: Uuid::now_v7(),
+            subject,
+            right,
+            state: RequestState::Verified,
+            channel: AnswerChannel::Cabinet,
+            received_at: now,
+            due_on: clock.due_on,
+            overdue_from: clock.overdue_from,
+            closed_at: None,
+        };
+        let audit = self.draft("receive_request", subject);
+        let head = self
+            .store
+            .insert_request(&request, &[], None, None, &audit, &self.sealer())
+            .await?;
+        self.vault.anchor(head.0, &head.1).await?;
+        Ok(request.id)
+    }
+
+    /// The person's full copy, as the answer to an access request of theirs that is verified
+    /// for it and closed after: the only way anyone but the person gets one.
+    pub async fn copy(&self, subject: Uuid) -> Result<Export, CoreError> {
+        self.copy_with(&self.app, subject).await
+    }
+
+    /// [`Harness::copy`] through another instance of the core over the same data.
+    pub async fn copy_with(&self, app: &Vintrova, subject: Uuid) -> Result<Export, CoreError> {
+        let request = self.verified_request(subject, RightKind::Access).await?;
+        let copy = app
+            .copy_for_request(&Actor::new("test", "dpo"), subject, Some(request))
+            .await?;
+        let closed = Request {
+            state: RequestState::Completed,
+            closed_at: Some(self.clock.now()),
+            ..self
+                .store
+                .request(request)
+                .await?
+                .expect("the request just filed")
+        };
+        let audit = self.draft("close_request", subject);
+        let head = self
+            .store
+            .update_request(&closed, &[], None, &audit, &self.sealer())
+            .await?;
+        self.vault.anchor(head.0, &head.1).await?;
+        Ok(copy)
+    }
+
+    fn draft(&self, action: &str, subject: Uuid) -> AuditDraft {
+        AuditDraft {
+            at: self.clock.now(),
+            actor: "test:dpo".into(),
+            action: action.into(),
+            subject: Some(subject),
+            categories: vec![],
+            purpose: None,
+            stated_purpose: None,
+        }
+    }
+
+    fn sealer(&self) -> ChainSealer<'_> {
+        ChainSealer::new(self.vault.chain())
     }
 
     /// Move the key store's audit anchor back to (seq, hash), as someone who can write the

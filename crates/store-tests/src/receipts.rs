@@ -125,7 +125,7 @@ pub async fn an_erasure_request_is_answered_with_a_signed_receipt_and_the_server
     assert_eq!(letter.to, EMAIL);
     assert_eq!(letter.attachment.as_ref().unwrap().text, text);
     assert!(matches!(
-        h.app.export(&staff(), id).await,
+        h.copy(id).await,
         Err(CoreError::UnknownSubject(_))
     ));
 
@@ -195,5 +195,5 @@ pub async fn a_class_the_sweep_empties_brings_a_receipt_of_what_went_and_what_st
         .find(|k| k.categories.contains(&"contact".to_string()))
         .expect("the profile stays");
     assert_eq!(profile.until, None, "kept while the services are used");
-    assert!(h.app.export(&staff(), id).await.is_ok(), "the person stays");
+    assert!(h.copy(id).await.is_ok(), "the person stays");
 }

@@ -149,8 +149,7 @@ pub async fn six_years_each_rule_deletes_on_its_day_and_not_a_day_before(h: &Har
         .unwrap()
         .order;
     let reference = h
-        .app
-        .export(&actor, alice)
+        .copy(alice)
         .await
         .unwrap()
         .values
@@ -304,7 +303,7 @@ pub async fn six_years_each_rule_deletes_on_its_day_and_not_a_day_before(h: &Har
     let warnings = h.app.store().notices(carol).await.unwrap();
     assert!(warnings.is_empty(), "Carol, who signs in, is never warned");
     assert!(matches!(
-        h.app.export(&actor, alice).await,
+        h.copy(alice).await,
         Err(CoreError::UnknownSubject(_))
     ));
     let bytes = h.every_stored_byte().await;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use vintrova_core::accounts::AuthError;
 use vintrova_core::assessments::{AssessmentKind, AssessmentRecord, FollowUp};
 use vintrova_core::incidents::{ClockState, IncidentReport, IncidentStep};
+use vintrova_core::rights::RightKind;
 use vintrova_core::staff::{
     AccessDenied, Paper, PaperKind, Permission, Role, STAFF_ABSOLUTE, STAFF_IDLE, StaffMember,
     StaffSession, code_at,
@@ -552,9 +553,13 @@ pub async fn who_looked_lists_staff_by_role_and_purpose_and_groups_the_rest(h: &
             .all(|a| a.purpose.as_deref() != Some("legal_claim")),
         "no one else's"
     );
+    let request = h
+        .verified_request(me, RightKind::Information)
+        .await
+        .unwrap();
     let info = h
         .app
-        .information(&Actor::new("test", "dpo"), me)
+        .information(&Actor::new("test", "dpo"), me, Some(request))
         .await
         .unwrap();
     assert!(

@@ -94,7 +94,7 @@ pub async fn a_subject_lives_and_is_erased(h: &Harness) {
         view.values.keys()
     );
 
-    let export = h.app.export(&operator(), id).await.expect("export");
+    let export = h.copy(id).await.expect("export");
     assert_eq!(export.values.len(), 9);
     let phone = export
         .values
@@ -117,9 +117,7 @@ pub async fn a_subject_lives_and_is_erased(h: &Harness) {
     assert_eq!(receipt.deleted.index_entries, 2);
     assert_eq!(receipt.key_classes_destroyed, ["learning", "profile"]);
     assert_eq!(receipt.keys_destroyed, 2);
-    assert!(
-        matches!(h.app.export(&operator(), id).await, Err(CoreError::UnknownSubject(x)) if x == id)
-    );
+    assert!(matches!(h.copy(id).await, Err(CoreError::UnknownSubject(x)) if x == id));
     assert!(matches!(
         h.app.erase(&operator(), id).await,
         Err(CoreError::UnknownSubject(_))
@@ -133,7 +131,18 @@ pub async fn a_subject_lives_and_is_erased(h: &Harness) {
         .into_iter()
         .map(|e| e.entry.action)
         .collect();
-    assert_eq!(actions, ["create", "read", "export", "erase"]);
+    // The copy answered a request the person filed and that was closed after.
+    assert_eq!(
+        actions,
+        [
+            "create",
+            "read",
+            "receive_request",
+            "export",
+            "close_request",
+            "erase"
+        ]
+    );
 }
 
 /// No value is stored in clear anywhere the backend keeps bytes; after erasure not even its
@@ -192,10 +201,7 @@ pub async fn no_value_is_stored_in_clear_and_erasure_leaves_no_trace(h: &Harness
         );
     }
     // The other person is untouched.
-    assert_eq!(
-        h.app.export(&operator(), other).await.unwrap().values.len(),
-        2
-    );
+    assert_eq!(h.copy(other).await.unwrap().values.len(), 2);
 }
 
 async fn index_digests(h: &Harness, id: Uuid) -> Vec<Vec<u8>> {
@@ -224,8 +230,8 @@ async fn index_digests(h: &Harness, id: Uuid) -> Vec<Vec<u8>> {
 pub async fn bad_input_is_refused_whole_and_changes_nothing(h: &Harness) {
     let id = add(h, aigerim(), contract()).await;
     let entries = audit_len(h).await;
-    let before = h.app.export(&operator(), id).await.unwrap();
-    let entries = entries + 1;
+    let before = h.copy(id).await.unwrap();
+    let entries = entries + 3;
 
     let megabyte = "я".repeat(512 * 1024);
     let cases: Vec<(Vec<u8>, &str, &str)> = vec![
@@ -308,13 +314,13 @@ pub async fn bad_input_is_refused_whole_and_changes_nothing(h: &Harness) {
         .unwrap_err();
     assert!(matches!(err, CoreError::UnknownSubject(_)));
 
-    let after = h.app.export(&operator(), id).await.unwrap();
+    let after = h.copy(id).await.unwrap();
     let strip = |e: &vintrova_core::Export| serde_json::to_value(&e.values).unwrap();
     assert_eq!(strip(&before), strip(&after));
     assert_eq!(
         audit_len(h).await,
-        entries + 1,
-        "only the two exports were audited"
+        entries + 3,
+        "only the second copy was audited (its request filed, answered, closed)"
     );
 }
 
@@ -381,7 +387,7 @@ pub async fn the_purpose_gate_checks_each_basis(h: &Harness) {
         Refusal::Restricted
     );
     assert!(
-        h.app.export(&actor, id).await.is_ok(),
+        h.copy(id).await.is_ok(),
         "a restriction never blocks the person's own access"
     );
     assert!(matches!(
@@ -439,7 +445,7 @@ pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
     );
     assert!(signed.destroyed.contains(&"contact".to_string()));
     assert!(!signed.destroyed.contains(&"payment".to_string()));
-    let export = h.app.export(&operator(), id).await.unwrap();
+    let export = h.copy(id).await.unwrap();
     assert!(
         export.values.iter().all(|v| v.category == "payment"),
         "only payment data is left"
@@ -461,7 +467,7 @@ pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
     let receipt = h.app.erase(&operator(), id).await.unwrap();
     assert!(receipt.subject_removed && receipt.kept.is_empty());
     assert!(matches!(
-        h.app.export(&operator(), id).await,
+        h.copy(id).await,
         Err(CoreError::UnknownSubject(_))
     ));
 }
@@ -516,7 +522,7 @@ pub async fn subjects_are_found_by_email_and_phone_and_corrections_follow(h: &Ha
             .unwrap(),
         vec![id]
     );
-    let export = h.app.export(&actor, id).await.unwrap();
+    let export = h.copy(id).await.unwrap();
     let employer = export
         .values
         .iter()
@@ -545,11 +551,9 @@ pub async fn key_rotation_rewraps_without_touching_data(h: &Harness) {
     );
 
     let rotated = h.reopen(next).await.expect("the new key opens the store");
-    assert_eq!(
-        rotated.export(&operator(), id).await.unwrap().values.len(),
-        9
-    );
-    assert_eq!(rotated.verify_audit().await.unwrap().entries, 2);
+    assert_eq!(h.copy_with(&rotated, id).await.unwrap().values.len(), 9);
+    // The subject's creation, and the copy: a request filed, answered and closed.
+    assert_eq!(rotated.verify_audit().await.unwrap().entries, 4);
     match h.reopen(h.master.clone()).await {
         Err(CoreError::Vault(VaultError::MasterKeyVersion { file: 1, store: 2 })) => {}
         Err(other) => panic!("unexpected error: {other}"),
@@ -741,7 +745,7 @@ pub async fn consents_are_a_ledger_and_withdrawal_is_immediate_and_durable(h: &H
         restarted.read(&actor, id, "notifications").await,
         Err(CoreError::Refused(Refusal::ConsentWithdrawn { .. }))
     ));
-    let ledger = restarted.export(&actor, id).await.unwrap().consents;
+    let ledger = h.copy_with(&restarted, id).await.unwrap().consents;
     let summary: Vec<(&str, ConsentAction, Channel)> = ledger
         .iter()
         .map(|c| (c.purpose.as_str(), c.action, c.channel))
@@ -860,7 +864,7 @@ pub async fn analytics_events_need_cookie_consent_and_security_events_do_not(h: 
         view.events[0]["usage.page"],
         json!("/courses/neural-networks-101")
     );
-    let export = h.app.export(&actor, id).await.unwrap();
+    let export = h.copy(id).await.unwrap();
     let ip = export
         .values
         .iter()
@@ -962,7 +966,7 @@ pub async fn accounts_open_sign_in_change_password_and_close(h: &Harness) {
         )
         .await
         .unwrap();
-    let consents = h.app.export(&actor, id).await.unwrap().consents;
+    let consents = h.copy(id).await.unwrap().consents;
     assert_eq!(consents.len(), 1, "only the ticked consent is recorded");
     assert!(
         h.app.read(&actor, id, "personalization").await.is_ok(),
@@ -1113,7 +1117,7 @@ pub async fn payments_are_confirmed_by_signed_callbacks_and_kept_five_years(h: &
         .await
         .unwrap();
     assert_eq!(created.order.state, OrderState::Pending);
-    let export = h.app.export(&actor, id).await.unwrap();
+    let export = h.copy(id).await.unwrap();
     let reference = export
         .values
         .iter()
@@ -1192,8 +1196,7 @@ pub async fn payments_are_confirmed_by_signed_callbacks_and_kept_five_years(h: &
         OrderState::Refunded
     );
     let statuses: Vec<String> = h
-        .app
-        .export(&actor, id)
+        .copy(id)
         .await
         .unwrap()
         .values
@@ -1213,7 +1216,7 @@ pub async fn payments_are_confirmed_by_signed_callbacks_and_kept_five_years(h: &
         .await
         .unwrap();
     let other_ref = {
-        let export = h.app.export(&actor, id).await.unwrap();
+        let export = h.copy(id).await.unwrap();
         export
             .values
             .iter()
@@ -1377,7 +1380,7 @@ pub async fn learning_enrolls_tracks_progress_and_recommends_by_level(h: &Harnes
     );
     assert!(h.app.roster("transformers").await.unwrap().is_empty());
 
-    let export = h.app.export(&actor, beginner).await.unwrap();
+    let export = h.copy(beginner).await.unwrap();
     let progress: Vec<i64> = export
         .values
         .iter()
@@ -1472,7 +1475,7 @@ pub async fn support_tickets_keep_messages_sealed_until_two_years_after_closing(
         Err(CoreError::Invalid(_))
     ));
 
-    let export = h.app.export(&actor, id).await.unwrap();
+    let export = h.copy(id).await.unwrap();
     let messages: Vec<(&str, &str)> = export
         .values
         .iter()
@@ -2184,7 +2187,7 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
     };
     assert!(receipt.subject_removed);
     assert!(matches!(
-        h.app.export(&actor, id).await,
+        h.copy(id).await,
         Err(CoreError::UnknownSubject(_))
     ));
     let actions: Vec<String> = h

@@ -2,6 +2,7 @@
 
 use vintrova_store_tests::Harness;
 use vintrova_store_tests::disclosures;
+use vintrova_store_tests::doors;
 use vintrova_store_tests::receipts;
 use vintrova_store_tests::retention;
 use vintrova_store_tests::servers;
@@ -36,6 +37,8 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends! {
+    a_full_copy_answers_only_the_persons_verified_request => |h| doors::a_full_copy_answers_only_the_persons_verified_request(&h);
+    staff_duties_open_only_what_their_incident_or_hold_needs => |h| doors::staff_duties_open_only_what_their_incident_or_hold_needs(&h);
     a_subject_lives_and_is_erased => |h| stories::a_subject_lives_and_is_erased(&h);
     no_value_is_stored_in_clear_and_erasure_leaves_no_trace => |h| stories::no_value_is_stored_in_clear_and_erasure_leaves_no_trace(&h);
     bad_input_is_refused_whole_and_changes_nothing => |h| stories::bad_input_is_refused_whole_and_changes_nothing(&h);

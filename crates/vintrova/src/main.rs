@@ -310,7 +310,8 @@ enum OrderCommand {
 #[derive(Subcommand)]
 enum RequestCommand {
     /// Enter a request that came by letter; `{"email", "description"}` is read from stdin, and a
-    /// one-time code goes to the address.
+    /// one-time code goes to the address (`{"subject": ID, "description"}`: to the address on
+    /// record of a person the letter names by id).
     Add {
         /// information, access, rectification, erasure, restriction, consent_withdrawal,
         /// marketing_objection
@@ -385,8 +386,14 @@ enum SubjectCommand {
         #[arg(long)]
         contract: bool,
     },
-    /// Print a JSON copy of everything held on the person.
-    Export { id: String },
+    /// Print a JSON copy of everything held on the person: the answer to their verified
+    /// access request, which `--request` names (a copy without one is refused).
+    Export {
+        id: String,
+        /// The person's verified access, information or rectification request.
+        #[arg(long)]
+        request: Option<String>,
+    },
     /// Erase the person's data: everything the law lets go, at once.
     Erase { id: String },
     /// Print what one purpose may see of the person.
@@ -539,6 +546,12 @@ fn subject_id(raw: &str) -> Result<Uuid> {
     })
 }
 
+fn request_id(raw: &str) -> Result<Uuid> {
+    raw.parse().map_err(|_| {
+        format!("`{raw}` is not a request id; expected a UUID as `request add` prints (see `request list`)").into()
+    })
+}
+
 fn read_input(path: &PathBuf) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     if path.as_os_str() == "-" {
@@ -650,8 +663,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     let id = app.add_subject(&actor, values, collection).await?;
                     println!("{id}");
                 }
-                SubjectCommand::Export { id } => {
-                    print_json(&app.export(&actor, subject_id(&id)?).await?)?
+                SubjectCommand::Export { id, request } => {
+                    let request = request.as_deref().map(request_id).transpose()?;
+                    print_json(
+                        &app.copy_for_request(&actor, subject_id(&id)?, request)
+                            .await?,
+                    )?
                 }
                 SubjectCommand::Erase { id } => {
                     let receipt = app.erase(&actor, subject_id(&id)?).await?;
@@ -905,32 +922,44 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     let channel = AnswerChannel::parse(&channel).ok_or_else(|| {
                         format!("`{channel}` is not an answer channel; use email, cabinet or post")
                     })?;
+                    /// The letter: from an address, or from a person known by id (the code
+                    /// then goes to the address on record).
                     #[derive(serde::Deserialize)]
+                    #[serde(deny_unknown_fields)]
                     struct Letter {
-                        email: String,
+                        email: Option<String>,
+                        subject: Option<String>,
                         description: String,
                     }
                     let letter: Letter = serde_json::from_slice(&read_input(&PathBuf::from("-"))?)
                         .map_err(|e| {
                             format!(
-                                "stdin is not {{\"email\", \"description\"}} (line {}, column {})",
+                                "stdin is not {{\"email\" or \"subject\", \"description\"}} (line {}, column {})",
                                 e.line(),
                                 e.column()
                             )
                         })?;
-                    print_json(
-                        &app.request_by_email(
-                            &actor,
-                            &letter.email,
-                            right,
-                            &letter.description,
-                            channel,
-                        )
-                        .await?,
-                    )?;
+                    let request = match (letter.email, letter.subject) {
+                        (Some(email), None) => {
+                            app.request_by_email(&actor, &email, right, &letter.description, channel)
+                                .await?
+                        }
+                        (None, Some(subject)) => {
+                            app.request_for_subject(
+                                &actor,
+                                subject_id(&subject)?,
+                                right,
+                                &letter.description,
+                                channel,
+                            )
+                            .await?
+                        }
+                        _ => return Err("the letter names its sender by `email` or by `subject` (an id), one of the two".into()),
+                    };
+                    print_json(&request)?;
                 }
                 RequestCommand::Verify { id, code } => {
-                    print_json(&app.verify_request(&actor, subject_id(&id)?, &code).await?)?
+                    print_json(&app.verify_request(&actor, request_id(&id)?, &code).await?)?
                 }
                 RequestCommand::Fulfil { id, purpose } => {
                     let id = subject_id(&id)?;

@@ -85,6 +85,62 @@ impl Install {
     fn audit_entries(&self) -> String {
         self.ok(&["audit", "verify"], None)
     }
+
+    /// The person's full copy as the command line gives it: an access request by letter from
+    /// the person, verified with the code mailed to their address, answered with
+    /// `subject export --request`.
+    fn copy(&self, id: &str) -> String {
+        let request = self.verified_access_request(id);
+        self.ok(&["subject", "export", id, "--request", &request], None)
+    }
+
+    /// The open access request of person `id`, verified (filed and verified first when there
+    /// is none).
+    fn verified_access_request(&self, id: &str) -> String {
+        let sent_before = self.mails();
+        let letter = serde_json::json!({"subject": id, "description": "Прошу копию моих данных"});
+        let request: Value = serde_json::from_str(&self.ok(
+            &["request", "add", "--right", "access"],
+            Some(letter.to_string().as_bytes()),
+        ))
+        .unwrap();
+        let id = request["id"].as_str().unwrap().to_string();
+        if request["state"] != "verified" {
+            self.ok(&["outbox", "deliver"], None);
+            let code = self
+                .mails()
+                .difference(&sent_before)
+                .find_map(|mail| code_in(&std::fs::read_to_string(mail).unwrap()))
+                .expect("the code went to the address");
+            self.ok(&["request", "verify", &id, "--code", &code], None);
+        }
+        id
+    }
+
+    fn mails(&self) -> std::collections::BTreeSet<PathBuf> {
+        std::fs::read_dir(self.data().join("mail"))
+            .map(|dir| dir.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The six-digit code in a verification message the outbox wrote (its body is base64); `None`
+/// for any other message.
+fn code_in(eml: &str) -> Option<String> {
+    use base64::Engine;
+    let body: String = eml.split("\r\n\r\n").nth(1)?.split_whitespace().collect();
+    let text = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .ok()?,
+    )
+    .ok()?;
+    if !text.contains("Код для подтверждения запроса") {
+        return None;
+    }
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() == 6)
+        .map(str::to_string)
 }
 
 /// Logs and messages must never carry a seeded value.
@@ -174,10 +230,21 @@ fn a_person_is_stored_encrypted_copied_and_erased_without_a_trace() {
         );
     }
 
-    let export: Value =
-        serde_json::from_str(&install.ok(&["subject", "export", &id], None)).unwrap();
+    // Without the person's verified request there is no copy.
+    let unasked = install.run(&["subject", "export", &id], None);
+    assert_eq!(unasked.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&unasked.stderr).contains("verified access request"),
+        "{}",
+        String::from_utf8_lossy(&unasked.stderr)
+    );
+    let export: Value = serde_json::from_str(&install.copy(&id)).unwrap();
     let values = export["values"].as_array().unwrap();
-    assert_eq!(values.len(), 7);
+    assert_eq!(
+        values.len(),
+        7 + 1,
+        "her seven values and her request's description"
+    );
     let phone = values
         .iter()
         .find(|v| v["field"] == "contact.phone")
@@ -209,11 +276,7 @@ fn a_person_is_stored_encrypted_copied_and_erased_without_a_trace() {
     let out = install.run(&["subject", "export", &id], None);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown"));
-    assert!(
-        install
-            .ok(&["subject", "export", &other], None)
-            .contains("marat.dpo@mail.kz")
-    );
+    assert!(install.copy(&other).contains("marat.dpo@mail.kz"));
 }
 
 #[test]
@@ -239,7 +302,7 @@ fn a_subject_is_found_by_email_read_from_stdin() {
 fn bad_input_is_refused_by_name_and_nothing_changes() {
     let install = Install::new();
     let id = install.add(SEED);
-    let before = install.ok(&["subject", "export", &id], None);
+    let before = install.copy(&id);
     let entries = install.audit_entries();
     let huge = format!(
         r#"{{"contact": {{"first_name": "{}"}}}}"#,
@@ -285,15 +348,12 @@ fn bad_input_is_refused_by_name_and_nothing_changes() {
         v.as_object_mut().unwrap().remove("exported_at");
         v
     };
-    assert_eq!(
-        export(install.ok(&["subject", "export", &id], None)),
-        export(before)
-    );
+    assert_eq!(export(install.copy(&id)), export(before));
     let after = install.audit_entries();
     assert_ne!(entries, after, "the export itself is audited");
     assert!(
-        after.contains("3 entries"),
-        "create, export, export; nothing for the refused inputs: {after}"
+        after.contains("5 entries"),
+        "create, request received and verified, export, export; nothing for the refused inputs: {after}"
     );
 }
 
@@ -311,7 +371,7 @@ fn audit_verify_names_the_first_tampered_entry() {
             "entry 2",
         ),
         (
-            "INSERT INTO audit_log SELECT 4, at, actor, action, subject_id, categories, purpose, hash, hash FROM audit_log WHERE seq = 3",
+            "INSERT INTO audit_log SELECT 4, at, actor, action, subject_id, categories, purpose, hash, hash, stated_purpose FROM audit_log WHERE seq = 3",
             "entry 4",
         ),
     ] {
@@ -458,11 +518,7 @@ fn rotating_the_master_key_keeps_everyone_readable_and_retires_the_old_key() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("v2"));
     assert_ne!(std::fs::read(&key).unwrap(), old);
-    assert!(
-        install
-            .ok(&["subject", "export", &id], None)
-            .contains("Жансая")
-    );
+    assert!(install.copy(&id).contains("Жансая"));
     assert!(install.audit_entries().contains("entries"));
 
     std::fs::write(&key, &old).unwrap();
@@ -598,25 +654,17 @@ fn the_cli_works_the_same_on_postgresql() {
     let mut install = Install::new();
     install.extra = vec!["--database-url".into(), url];
     let id = install.add(SEED);
-    assert!(
-        install
-            .ok(&["subject", "export", &id], None)
-            .contains("Қуанышбекова")
-    );
+    assert!(install.copy(&id).contains("Қуанышбекова"));
     install.ok(&["keys", "rotate"], None);
-    assert!(
-        install
-            .ok(&["subject", "export", &id], None)
-            .contains("Қуанышбекова")
-    );
+    assert!(install.copy(&id).contains("Қуанышбекова"));
     install.ok(&["subject", "erase", &id], None);
     assert_eq!(
         install.run(&["subject", "export", &id], None).status.code(),
         Some(3)
     );
     assert!(
-        install.audit_entries().contains("5 entries"),
-        "create, export, rotation, export, erase"
+        install.audit_entries().contains("7 entries"),
+        "create, request received and verified, export, rotation, export, erase"
     );
     assert!(
         !install.data().join("vintrova.db").exists(),
@@ -680,9 +728,7 @@ fn demo_seed_fills_years_of_activity_and_no_value_lands_on_disk_in_clear() {
     let files_but_machine_text = without_machine_text(&files);
     let mut years = std::collections::BTreeSet::new();
     for id in report["sample"].as_array().unwrap() {
-        let export: Value =
-            serde_json::from_str(&install.ok(&["subject", "export", id.as_str().unwrap()], None))
-                .unwrap();
+        let export: Value = serde_json::from_str(&install.copy(id.as_str().unwrap())).unwrap();
         for value in export["values"].as_array().unwrap() {
             years.insert(value["collected_at"].as_str().unwrap()[..4].to_string());
             let Value::String(text) = &value["value"] else {
@@ -1008,11 +1054,7 @@ fn backup_restore_keeps_an_erasure_erased(
         Some(3),
         "the erased person does not come back with the backup"
     );
-    assert!(
-        install
-            .ok(&["subject", "export", &kept], None)
-            .contains("dinara.kept@mail.kz")
-    );
+    assert!(install.copy(&kept).contains("dinara.kept@mail.kz"));
     let bytes = stored();
     for value in SEED_VALUES {
         assert!(
@@ -1043,9 +1085,7 @@ fn backup_restore_keeps_an_erasure_erased(
         String::from_utf8_lossy(&cut.stderr)
     );
     assert!(
-        install
-            .ok(&["subject", "export", &kept], None)
-            .contains("dinara.kept@mail.kz"),
+        install.copy(&kept).contains("dinara.kept@mail.kz"),
         "a refused restore changes nothing"
     );
 }
@@ -1276,7 +1316,7 @@ fn a_seeded_run_over_tls_logs_no_personal_data_and_first_start_prints_an_enrollm
         &addr,
         &cert,
         "GET",
-        &format!("/api/v1/subjects/{id}/export"),
+        &format!("/api/v1/subjects/{id}/purposes/support"),
         &auth,
         "",
     );

@@ -212,10 +212,37 @@ pub async fn update_subject(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/subjects/{id}/export",
-    responses((status = 200, body = Export), (status = 404, body = Problem)), security(("token" = [])))]
-pub async fn export_subject(s: Caller, Path(id): Path<String>) -> ApiResult<Json<Export>> {
-    Ok(Json(s.app.export(&s.actor, subject_id(&id)?).await?))
+/// The verified request a full copy answers.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CopyQuery {
+    /// The id of the person's verified access (or information, rectification) request.
+    pub request: Option<String>,
+}
+
+/// A full copy is the answer to the person's verified request and nothing else: without
+/// `?request=` it is refused (403, rule `no_access_request`), as it is for a request that is
+/// not verified, is another person's, or asks for a right whose answer is not their data.
+#[utoipa::path(get, path = "/api/v1/subjects/{id}/export", params(CopyQuery),
+    responses((status = 200, body = Export), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn export_subject(
+    s: Caller,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<CopyQuery>,
+) -> ApiResult<Json<Export>> {
+    let subject = subject_id(&id)?;
+    let request = match query.request {
+        None => None,
+        Some(raw) => Some(raw.parse().map_err(|_| {
+            InvalidInput::one(
+                "request",
+                "not a request id",
+                "the UUID the request was given",
+            )
+        })?),
+    };
+    Ok(Json(
+        s.app.copy_for_request(&s.actor, subject, request).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/subjects/{id}/purposes/{purpose}",

@@ -17,6 +17,7 @@ use jiff::civil::Date;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
+use vintrova_core::duties::{DutyView, StaffDuty};
 use vintrova_core::incidents::{ClockState, Incident};
 use vintrova_core::requests::{Answer, AnswerChannel, Fulfilment};
 use vintrova_core::rights::RightKind;
@@ -28,6 +29,7 @@ use vintrova_core::{Actor, CoreError};
 use crate::AppState;
 use crate::access::{STAFF_COOKIE, cookie, same_token};
 use crate::i18n::Tr;
+use crate::problem::Problem;
 use crate::site::{Chrome, CsrfOnly, TokenQuery, Visit};
 use crate::staff::{cleared_cookie, session_cookie, staff_sign_in};
 
@@ -307,21 +309,14 @@ impl StaffVisit {
     }
 
     fn failed(self, state: &AppState, e: CoreError) -> Response {
-        let status = match e {
-            CoreError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            CoreError::Denied(_) => StatusCode::FORBIDDEN,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %e, "a console page failed");
-        }
+        let problem = Problem::from(e);
         let title = self.t().get("console-failed");
-        let text = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            self.t().get("console-failed")
-        } else {
-            e.to_string()
-        };
-        self.page(state, status, title, vec![Block::Text(text)])
+        self.page(
+            state,
+            problem.status_code(),
+            title,
+            vec![Block::Text(problem.page_text())],
+        )
     }
 }
 
@@ -839,6 +834,10 @@ fn lookup_form(state: &AppState, t: &Tr) -> FormSpec {
             ),
             Field::input("value", t.get("col-value"), "text"),
             Field::choice("purpose", t.get("lookup-purpose"), purposes(state, t)),
+            Field {
+                required: false,
+                ..Field::input("reference", t.get("lookup-reference"), "text")
+            },
         ],
         t.get("lookup-submit"),
     )
@@ -867,6 +866,9 @@ pub struct LookupForm {
     field: String,
     value: String,
     purpose: String,
+    /// The request, incident or hold a duty serves; empty for a policy purpose.
+    #[serde(default)]
+    reference: String,
 }
 
 pub async fn lookup(
@@ -891,8 +893,12 @@ pub async fn lookup(
     let rows = found
         .iter()
         .map(|id| {
+            let reference = form.reference.trim();
+            let reference = Uuid::parse_str(reference)
+                .map(|r| format!("&reference={r}"))
+                .unwrap_or_default();
             vec![Cell::Link(
-                format!("/staff/subjects/{id}?purpose={}", form.purpose),
+                format!("/staff/subjects/{id}?purpose={}{reference}", form.purpose),
                 id.to_string(),
             )]
         })
@@ -912,10 +918,13 @@ pub async fn lookup(
 #[derive(Debug, Deserialize)]
 pub struct PurposeQuery {
     purpose: String,
+    /// The record a duty serves: the request, incident or hold id.
+    reference: Option<String>,
 }
 
-/// One person's data for the stated purpose: what that purpose may see (a duty such as a rights
-/// request sees the full copy).
+/// One person's data for the stated purpose: what that purpose may see. A duty opens data only
+/// for the record it names — a verified request's full copy, an incident's affected categories,
+/// a hold's kept categories.
 pub async fn subject(
     State(state): State<AppState>,
     staff: StaffVisit,
@@ -948,11 +957,20 @@ pub async fn subject(
             Err(e) => return staff.failed(&state, e),
         }
     } else {
-        match state.app.export(&actor, id).await {
-            Ok(export) => export
+        let duty = match StaffDuty::parse(&query.purpose, query.reference.as_deref()) {
+            Ok(duty) => duty,
+            Err(e) => return staff.failed(&state, e.into()),
+        };
+        match state.app.read_for_duty(&actor, id, duty).await {
+            Ok(DutyView::Copy(export)) => export
                 .values
                 .iter()
                 .map(|v| vec![Cell::Text(name(&v.field)), Cell::Text(shown(&v.value))])
+                .collect(),
+            Ok(DutyView::View(view)) => view
+                .values
+                .iter()
+                .map(|(field, value)| vec![Cell::Text(name(field)), Cell::Text(shown(value))])
                 .collect(),
             Err(e) => return staff.failed(&state, e),
         }

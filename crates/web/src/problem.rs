@@ -44,6 +44,19 @@ impl Problem {
         }
     }
 
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// What an HTML page says of it: the detail, and for a server error the operation id to
+    /// quote. The pages and the API classify every error here, so they never disagree.
+    pub fn page_text(&self) -> String {
+        match &self.operation {
+            Some(operation) => format!("{} ({operation})", self.detail),
+            None => self.detail.clone(),
+        }
+    }
+
     pub fn invalid(e: InvalidInput) -> Self {
         Problem {
             problems: e.problems.clone(),
@@ -59,7 +72,7 @@ impl Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = self.status_code();
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut response = (
             status,

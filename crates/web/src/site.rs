@@ -144,6 +144,11 @@ impl Visit {
         self.session.as_ref().map(|(_, s)| *s)
     }
 
+    /// The session token: the person's own copy is claimed with it, never with an id.
+    fn session_token(&self) -> Option<&str> {
+        self.session.as_ref().map(|(t, _)| t.as_str())
+    }
+
     fn actor(&self) -> Option<Actor> {
         self.subject().map(|s| Actor::new("person", &s.to_string()))
     }
@@ -691,15 +696,14 @@ fn problems_of(invalid: &vintrova_core::values::InvalidInput) -> Vec<String> {
 }
 
 fn failed(state: &AppState, visit: Visit, e: CoreError) -> Response {
-    let operation = Uuid::now_v7();
-    tracing::error!(%operation, error = %e, "a page failed");
+    let problem = crate::problem::Problem::from(e);
     let c = visit.chrome(state);
     visit.page(
-        StatusCode::INTERNAL_SERVER_ERROR,
+        problem.status_code(),
         MessagePage {
             c,
             title: "Vintrova".into(),
-            text: format!("{operation}"),
+            text: problem.page_text(),
         },
     )
 }
@@ -767,10 +771,10 @@ pub async fn sign_out(
 
 /// "My data": every value held, with its purposes, basis, source and deletion date.
 pub async fn my_data(State(state): State<AppState>, visit: Visit) -> Response {
-    let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) else {
+    let (Some(actor), Some(session)) = (visit.actor(), visit.session_token()) else {
         return visit.redirect("/sign-in");
     };
-    let export = match state.app.export(&actor, subject).await {
+    let export = match state.app.own_copy(&actor, session).await {
         Ok(export) => export,
         Err(e) => return failed(&state, visit, e),
     };
@@ -818,10 +822,10 @@ pub async fn consents_page(State(state): State<AppState>, visit: Visit) -> Respo
 }
 
 async fn render_consents(state: &AppState, visit: Visit, message: Option<String>) -> Response {
-    let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) else {
+    let (Some(actor), Some(session)) = (visit.actor(), visit.session_token()) else {
         return visit.redirect("/sign-in");
     };
-    let export = match state.app.export(&actor, subject).await {
+    let export = match state.app.own_copy(&actor, session).await {
         Ok(export) => export,
         Err(e) => return failed(state, visit, e),
     };
@@ -1191,10 +1195,10 @@ async fn render_profile(
     message: Option<String>,
     problems: Vec<String>,
 ) -> Response {
-    let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) else {
+    let (Some(actor), Some(session)) = (visit.actor(), visit.session_token()) else {
         return visit.redirect("/sign-in");
     };
-    let export = match state.app.export(&actor, subject).await {
+    let export = match state.app.own_copy(&actor, session).await {
         Ok(export) => export,
         Err(e) => return failed(state, visit, e),
     };

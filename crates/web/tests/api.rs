@@ -9,6 +9,7 @@ use tower::ServiceExt;
 use vintrova_store_tests::Harness;
 
 use vintrova_core::payments::{DevProvider, Outcome};
+use vintrova_core::rights::RightKind;
 use vintrova_core::staff::{Role, code_at};
 use vintrova_store_tests::staff;
 use vintrova_web::access::{ENDPOINTS, matrix_markdown};
@@ -233,8 +234,23 @@ async fn a_subject_goes_through_the_api_from_creation_to_erasure() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let id = created.json()["id"].as_str().unwrap().to_string();
 
-    let export = api
+    // A full copy answers the person's verified request, and nothing else.
+    let unasked = api
         .authed("GET", &format!("/api/v1/subjects/{id}/export"), None)
+        .await;
+    assert_eq!(unasked.status, StatusCode::FORBIDDEN);
+    assert_eq!(unasked.json()["rule"], "no_access_request");
+    let request = api
+        .harness
+        .verified_request(id.parse().unwrap(), RightKind::Access)
+        .await
+        .unwrap();
+    let export = api
+        .authed(
+            "GET",
+            &format!("/api/v1/subjects/{id}/export?request={request}"),
+            None,
+        )
         .await;
     assert_eq!(export.status, StatusCode::OK);
     assert_eq!(export.json()["values"].as_array().unwrap().len(), 5);
@@ -292,8 +308,8 @@ async fn a_subject_goes_through_the_api_from_creation_to_erasure() {
 
     let verify = api.harness.app.verify_audit().await.unwrap();
     assert_eq!(
-        verify.entries, 6,
-        "create, export, read, update, find, basis; the refusal read nothing"
+        verify.entries, 7,
+        "create, request, export, read, update, find, basis; the refusals read nothing"
     );
 
     let erased = api
@@ -1112,7 +1128,12 @@ async fn staff_with_lapsed_training_are_refused_personal_data_with_the_reason_th
     let api = Api::new().await;
     let id = api.add_person().await;
     let agent = api.staff("m.akhmetova", Role::Support).await;
-    let export = format!("/api/v1/subjects/{id}/export");
+    let request = api
+        .harness
+        .verified_request(id.parse().unwrap(), RightKind::Access)
+        .await
+        .unwrap();
+    let export = format!("/api/v1/subjects/{id}/export?request={request}");
     let ok = api
         .as_staff(&agent, "GET", &export, None, Some("support"))
         .await;
@@ -2399,11 +2420,16 @@ async fn a_person_sees_who_looked_at_their_data_by_role_and_purpose_and_nothing_
             .status,
         StatusCode::OK
     );
+    let request = api
+        .harness
+        .verified_request(other.parse().unwrap(), RightKind::Access)
+        .await
+        .unwrap();
     assert_eq!(
         staff
             .get(
                 &api,
-                &format!("/staff/subjects/{other}?purpose=rights_request")
+                &format!("/staff/subjects/{other}?purpose=rights_request&reference={request}")
             )
             .await
             .status,

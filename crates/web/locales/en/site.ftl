@@ -192,6 +192,7 @@ lookup-intro = Say what you look for and why: the purpose goes into the audit lo
 lookup-field = Find by
 lookup-phone = Phone
 lookup-purpose = Purpose of the access
+lookup-reference = Record the duty serves (request, incident or hold id)
 lookup-submit = Find
 lookup-results = Found
 lookup-subject = Subject

@@ -192,6 +192,7 @@ lookup-intro = Нені және не үшін іздейтініңізді кө
 lookup-field = Іздеу бойынша
 lookup-phone = Телефон
 lookup-purpose = Қолжетімділік мақсаты
+lookup-reference = Міндет қызмет ететін жазба (сұраныс, оқиға немесе ұстау id)
 lookup-submit = Табу
 lookup-results = Табылды
 lookup-subject = Субъект

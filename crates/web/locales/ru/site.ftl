@@ -192,6 +192,7 @@ lookup-intro = Укажите, что ищете и зачем: цель поп�
 lookup-field = Искать по
 lookup-phone = Телефон
 lookup-purpose = Цель доступа
+lookup-reference = Запись, которой служит обязанность (id запроса, инцидента или удержания)
 lookup-submit = Найти
 lookup-results = Найдено
 lookup-subject = Субъект
