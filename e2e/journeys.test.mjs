@@ -136,10 +136,13 @@ test('the main journeys, in chromium, the student without JavaScript', async () 
     await submit(officer, 'form[action="/staff/sign-in"]');
     assert.match(officer.url(), /\/staff$/);
 
-    // The student registers with one consent, unticked until they tick it.
+    // The student registers with one consent, unticked until they tick it, and the consent to
+    // contact data an account needs, shown whole and required.
     const student = await studentContext.newPage();
     await student.goto('/register');
     assert.equal(await student.isChecked('#consent-notifications'), false);
+    assert.equal(await student.getAttribute('#consent-contact_data', 'required'), '');
+    await student.check('#consent-contact_data');
     await student.fill('#first_name', STUDENT.name);
     await student.fill('#email', STUDENT.email);
     await student.fill('#password', STUDENT.password);
@@ -156,7 +159,7 @@ test('the main journeys, in chromium, the student without JavaScript', async () 
     await student.goto('/me/consents');
     await Promise.all([student.waitForNavigation(), student.locator('button[value="withdrawn"]').first().click()]);
     assert.match(await student.locator('main').textContent(), /Готово/);
-    assert.equal(await student.locator('button[value="granted"]').count(), 2, 'nothing is given now');
+    assert.equal(await student.locator('button[value="granted"]').count(), 4, 'only the consent to contact data is given now');
 
     // …and asks for a copy.
     await student.goto('/me/requests');

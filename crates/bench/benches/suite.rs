@@ -75,6 +75,9 @@ async fn add_person(app: &Vintrova, actor: &Actor, i: usize, visits: usize) -> U
     let values = app.parse_json(&person(i)).unwrap();
     let collection = Collection {
         bases: vec![(BasisEventKind::ContractStarted, None)],
+        consents: app
+            .policy()
+            .consents_needed(values.iter().map(|v| v.field.as_str())),
         ..Collection::from("registration_form")
     };
     let id = app.add_subject(actor, values, collection).await.unwrap();

@@ -202,6 +202,24 @@ impl Vintrova {
         consents: Vec<String>,
     ) -> Result<Uuid> {
         check_password(password, "password")?;
+        if let Some(missing) = self
+            .policy()
+            .required_consents()
+            .find(|term| !consents.contains(&term.key))
+        {
+            return Err(InvalidInput::one(
+                "consents",
+                format!(
+                    "an account needs the consent `{}`: without it the person cannot be reached",
+                    missing.key
+                ),
+                format!(
+                    "the person's consent `{}`, shown to them whole",
+                    missing.key
+                ),
+            )
+            .into());
+        }
         let Some(email) = values.iter().find(|v| v.field == "contact.email") else {
             return Err(InvalidInput::one(
                 "contact.email",
@@ -471,6 +489,31 @@ impl Vintrova {
 
     /// Close the account: sessions end, the contract ends (so every contract purpose is refused
     /// from now on), and the retention clock of active users' data starts.
+    /// End the service to the person: their account closes if they have one (sessions end with
+    /// it), and the contract ends either way.
+    pub(crate) async fn end_service(&self, actor: &Actor, subject: Uuid) -> Result<()> {
+        if self.store().account(subject).await?.is_some() {
+            return self.close_account(actor, subject).await;
+        }
+        let bases = self.store().basis_events(subject).await?;
+        let in_force = bases.iter().rev().find_map(|e| match e.kind {
+            BasisEventKind::ContractStarted => Some(true),
+            BasisEventKind::ContractEnded => Some(false),
+            _ => None,
+        });
+        if in_force == Some(true) {
+            self.record_basis(
+                actor,
+                subject,
+                BasisEventKind::ContractEnded,
+                None,
+                "cabinet",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     pub async fn close_account(&self, actor: &Actor, subject: Uuid) -> Result<()> {
         let account = self
             .store()

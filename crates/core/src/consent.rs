@@ -96,10 +96,12 @@ fn recorded<S: serde::Serializer>(evidence: &Option<Vec<u8>>, s: S) -> Result<S:
 
 /// The terms of consenting to `purpose` under `policy`.
 pub fn terms(policy: &Policy, purpose: &str) -> ConsentTerms {
+    // A purpose's consent covers the categories it uses; a consent to data, the categories
+    // and confidential fields that name it.
     let categories: Vec<String> = policy
         .purpose(purpose)
         .map(|p| p.categories.clone())
-        .unwrap_or_default();
+        .unwrap_or_else(|| policy.categories_of_consent(purpose));
     let terms = categories
         .iter()
         .filter_map(|c| policy.category(c))
@@ -115,7 +117,11 @@ pub fn terms(policy: &Policy, purpose: &str) -> ConsentTerms {
     let recipients: Vec<&vintrova_policy::Recipient> = policy
         .recipients
         .iter()
-        .filter(|r| r.purposes.iter().any(|p| p == purpose))
+        .filter(|r| {
+            r.purposes.iter().any(|p| p == purpose)
+                || (policy.purpose(purpose).is_none()
+                    && r.categories.iter().any(|c| categories.contains(c)))
+        })
         .collect();
     let mut cross_border: Vec<String> = recipients
         .iter()

@@ -296,6 +296,18 @@ pub enum Refusal {
         reference: String,
         why: &'static str,
     },
+    #[error(
+        "category `{category}` rests on the person's consent `{consent}`, which they have not given or have withdrawn (R3.2)"
+    )]
+    NoConsentForCategory { category: String, consent: String },
+    #[error(
+        "category `{category}` rests on the contract with the person, and none is in force (R3.2)"
+    )]
+    NoContractForCategory { category: String },
+    #[error(
+        "`{field}` is confidential: it needs the person's explicit consent `{consent}`, which is not in force (R2.3)"
+    )]
+    NoConsentForField { field: String, consent: String },
 }
 
 impl Refusal {
@@ -314,6 +326,19 @@ impl Refusal {
             Refusal::RightOpensNoData { .. } => "right_opens_no_data",
             Refusal::NotTheirClaim => "not_their_claim",
             Refusal::DutyNotOpen { .. } => "duty_not_open",
+            Refusal::NoConsentForCategory { .. } => "no_consent_for_category",
+            Refusal::NoContractForCategory { .. } => "no_contract_for_category",
+            Refusal::NoConsentForField { .. } => "no_consent_for_field",
+        }
+    }
+
+    /// The category or field a refusal of data concerns.
+    fn subject(&self) -> String {
+        match self {
+            Refusal::NoConsentForCategory { category, .. }
+            | Refusal::NoContractForCategory { category } => category.clone(),
+            Refusal::NoConsentForField { field, .. } => field.clone(),
+            other => other.rule().to_string(),
         }
     }
 }
@@ -328,6 +353,10 @@ struct BasisState {
 }
 
 impl BasisState {
+    fn consented(&self, key: &str) -> bool {
+        self.consents.get(key) == Some(&ConsentAction::Granted)
+    }
+
     fn fold(events: &[BasisEvent], consents: &[ConsentEvent]) -> Self {
         let mut s = BasisState {
             consents: consent::current(consents),
@@ -359,7 +388,20 @@ pub struct Grant {
     subject: Uuid,
     use_: Use,
     categories: BTreeSet<String>,
+    /// What the use would reach but may not open now, and the rule: categories whose own
+    /// basis does not hold, confidential fields (`category.field`) without their consent.
+    withheld: Vec<Withheld>,
     _only_the_gate_builds_grants: (),
+}
+
+/// A category or confidential field a grant keeps closed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Withheld {
+    /// A category key, or a field as `category.field`.
+    pub what: String,
+    pub rule: String,
+    pub reason: String,
 }
 
 impl Grant {
@@ -378,6 +420,82 @@ impl Grant {
     pub fn categories(&self) -> impl Iterator<Item = &str> {
         self.categories.iter().map(String::as_str)
     }
+
+    /// Whether the field (`category.field`) opens: its category does, and it is not a
+    /// confidential field withheld for want of its consent.
+    pub fn allows_field(&self, category: &str, field: &str) -> bool {
+        self.allows(category) && !self.withheld.iter().any(|w| w.what == field)
+    }
+
+    pub fn withheld(&self) -> &[Withheld] {
+        &self.withheld
+    }
+}
+
+/// Whether a category's own basis holds (R3.2): a category on consent needs the consent it
+/// names, a category on the contract a contract in force.
+fn category_basis(policy: &Policy, state: &BasisState, key: &str) -> Result<(), Refusal> {
+    let Some(category) = policy.category(key) else {
+        return Ok(());
+    };
+    match (category.legal_basis, &category.consent) {
+        (LegalBasis::Consent, Some(consent)) if !state.consented(consent) => {
+            Err(Refusal::NoConsentForCategory {
+                category: key.to_string(),
+                consent: consent.clone(),
+            })
+        }
+        (LegalBasis::Contract, _) if !state.contract => Err(Refusal::NoContractForCategory {
+            category: key.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The confidential fields of `category` whose consent is not in force (R2.3).
+fn unconsented_fields(policy: &Policy, state: &BasisState, key: &str) -> Vec<Refusal> {
+    let Some(category) = policy.category(key) else {
+        return vec![];
+    };
+    category
+        .fields
+        .iter()
+        .filter_map(|f| match (&f.consent, f.confidential) {
+            (Some(consent), true) if !state.consented(consent) => {
+                Some(Refusal::NoConsentForField {
+                    field: format!("{key}.{}", f.key),
+                    consent: consent.clone(),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether values of these fields (`(category, category.field)`) may be collected from the
+/// person now: a category on consent needs its consent, a confidential field its own (R2.3,
+/// R3.2). Data kept to answer the person's own request is not collected on consent and does
+/// not ask here.
+pub fn may_collect<'a>(
+    policy: &Policy,
+    ledgers: Ledgers<'_>,
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<(), Refusal> {
+    let state = BasisState::fold(ledgers.bases, ledgers.consents);
+    for (category, field) in fields {
+        if let Err(refusal) = category_basis(policy, &state, category)
+            && matches!(refusal, Refusal::NoConsentForCategory { .. })
+        {
+            return Err(refusal);
+        }
+        if let Some(refusal) = unconsented_fields(policy, &state, category)
+            .into_iter()
+            .find(|r| matches!(r, Refusal::NoConsentForField { field: f, .. } if f == field))
+        {
+            return Err(refusal);
+        }
+    }
+    Ok(())
 }
 
 /// Decide whether `use_` of the subject's data is lawful now, given its ledgers and the
@@ -393,6 +511,7 @@ pub fn decide(
 ) -> Result<Grant, Refusal> {
     let consents = ledgers.consents;
     let state = BasisState::fold(ledgers.bases, consents);
+    let mut withheld = vec![];
     let categories: BTreeSet<String> = match &use_ {
         Use::Right(claim) => {
             if claim.subject != subject {
@@ -438,13 +557,46 @@ pub fn decide(
                 // Holds unless objected to, which was checked above.
                 LegalBasis::LegitimateInterest | LegalBasis::LegalObligation => {}
             }
-            purpose.categories.iter().cloned().collect()
+            // The purpose's basis holds; each category opens only while its own does too, and
+            // a confidential field only with its consent.
+            let mut open = BTreeSet::new();
+            let mut refusals = vec![];
+            for key in &purpose.categories {
+                match category_basis(policy, &state, key) {
+                    Ok(()) => {
+                        open.insert(key.clone());
+                        refusals.extend(
+                            unconsented_fields(policy, &state, key)
+                                .into_iter()
+                                .map(|r| (r.subject(), r)),
+                        );
+                    }
+                    Err(refusal) => refusals.push((key.clone(), refusal)),
+                }
+            }
+            if open.is_empty() {
+                let (_, first) = refusals
+                    .into_iter()
+                    .next()
+                    .expect("a purpose uses at least one category (validated)");
+                return Err(first);
+            }
+            withheld = refusals
+                .into_iter()
+                .map(|(what, r)| Withheld {
+                    what,
+                    rule: r.rule().to_string(),
+                    reason: r.to_string(),
+                })
+                .collect();
+            open
         }
     };
     Ok(Grant {
         subject,
         use_,
         categories,
+        withheld,
         _only_the_gate_builds_grants: (),
     })
 }
@@ -501,7 +653,21 @@ mod tests {
         State::Restricted,
     ];
 
+    /// The state's events, with the consents to data a registration gives (contact data, the
+    /// professional profile), so only the purpose's basis and the contract vary.
     fn events(p: &Policy, purpose: &str, state: State) -> (Vec<BasisEvent>, Vec<ConsentEvent>) {
+        let (bases, mut consents) = purpose_events(p, purpose, state);
+        for data in ["contact_data", "professional_profile"] {
+            consents.insert(0, consent(p, data, ConsentAction::Granted));
+        }
+        (bases, consents)
+    }
+
+    fn purpose_events(
+        p: &Policy,
+        purpose: &str,
+        state: State,
+    ) -> (Vec<BasisEvent>, Vec<ConsentEvent>) {
         use BasisEventKind::*;
         match state {
             State::Nothing => (vec![], vec![]),
@@ -583,17 +749,23 @@ mod tests {
                 match (answer, expected(basis, state, purpose)) {
                     (Ok(grant), Ok(())) => {
                         let categories: Vec<&str> = grant.categories().collect();
+                        // A category on the contract opens only while one is in force (R3.2).
+                        let contract = matches!(state, State::ContractActive);
                         let mut declared: Vec<&str> = p
                             .purpose(purpose)
                             .unwrap()
                             .categories
                             .iter()
                             .map(String::as_str)
+                            .filter(|c| {
+                                contract
+                                    || p.category(c).unwrap().legal_basis != LegalBasis::Contract
+                            })
                             .collect();
                         declared.sort();
                         assert_eq!(
                             categories, declared,
-                            "{purpose} in {state:?}: the grant opens exactly the purpose's categories"
+                            "{purpose} in {state:?}: the grant opens the purpose's categories whose own basis holds"
                         );
                     }
                     (Err(got), Err(want)) => assert_eq!(got, want, "{purpose} in {state:?}"),

@@ -401,8 +401,11 @@ impl Vintrova {
             // An unknown address becomes a requester of its own, so known and unknown addresses
             // take the same path: a code to the address, and data only about its owner.
             None => {
-                self.add_subject(actor, values, Collection::from("staff_entry"))
-                    .await?
+                let collection = Collection {
+                    for_request: true,
+                    ..Collection::from("staff_entry")
+                };
+                self.add_subject(actor, values, collection).await?
             }
         };
         self.request_by_letter(actor, subject, Some(form), right, description, channel)
@@ -720,10 +723,14 @@ impl Vintrova {
             Fulfilment::ConsentWithdrawal(purpose) => {
                 let current = crate::consent::current(&self.store().consents(subject).await?);
                 let mut withdrawn = Vec::new();
+                // Without a name, every consent to a purpose; a consent to data (contact,
+                // phone) goes only when named, since withdrawing it can end the service.
                 for (p, action) in current {
-                    if action == ConsentAction::Granted
-                        && purpose.as_ref().is_none_or(|only| *only == p)
-                    {
+                    let named = match &purpose {
+                        Some(only) => *only == p,
+                        None => self.policy().purpose(&p).is_some(),
+                    };
+                    if action == ConsentAction::Granted && named {
                         self.record_consent(
                             actor,
                             subject,

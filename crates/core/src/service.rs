@@ -118,6 +118,9 @@ pub struct Collection {
     /// Purposes the person consented to with this collection, and where.
     pub consents: Vec<String>,
     pub channel: Channel,
+    /// Kept to answer the person's own request (R6.2), a legal obligation: not collected on
+    /// consent, so not refused for want of one — and opened only to answer it.
+    pub for_request: bool,
 }
 
 impl Collection {
@@ -128,6 +131,7 @@ impl Collection {
             bases: vec![],
             consents: vec![],
             channel: Channel::StaffWrittenRequest,
+            for_request: false,
         }
     }
 }
@@ -188,6 +192,10 @@ pub struct PurposeView {
     /// Events the purpose may see, oldest first, each as field → value.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub events: Vec<BTreeMap<String, Value>>,
+    /// What the purpose uses but may not open now, and the rule: a category whose own basis
+    /// does not hold, a confidential field without its consent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<gate::Withheld>,
 }
 
 /// Something an erasure kept because a law requires it, and until when.
@@ -401,15 +409,28 @@ impl Vintrova {
     }
 
     pub(crate) fn check_consent_purpose(&self, purpose: &str) -> Result<(), InvalidInput> {
-        match self.policy.purpose(purpose) {
-            None => Err(self.unknown_purpose(purpose)),
-            Some(p) if p.legal_basis != LegalBasis::Consent => Err(InvalidInput::one(
-                "purpose",
-                format!("`{purpose}` does not rest on consent, so a consent to it means nothing"),
-                "a purpose whose legal basis is consent",
-            )),
-            Some(_) => Ok(()),
+        if self.policy.is_consent_key(purpose) {
+            return Ok(());
         }
+        let mut known: Vec<&str> = self
+            .policy
+            .purposes
+            .iter()
+            .filter(|p| p.legal_basis == LegalBasis::Consent)
+            .map(|p| p.key.as_str())
+            .collect();
+        known.extend(self.policy.consents.iter().map(|c| c.key.as_str()));
+        let wrong = match self.policy.purpose(purpose) {
+            Some(_) => {
+                format!("`{purpose}` does not rest on consent, so a consent to it means nothing")
+            }
+            None => format!("`{purpose}` is not a consent of the policy"),
+        };
+        Err(InvalidInput::one(
+            "purpose",
+            wrong,
+            format!("one of {}", known.join(", ")),
+        ))
     }
 
     fn check_basis(&self, kind: BasisEventKind, purpose: Option<&str>) -> Result<(), InvalidInput> {
@@ -571,6 +592,27 @@ impl Vintrova {
         Ok(())
     }
 
+    /// Refuse values the person has not consented to give: a category on consent without its
+    /// consent, a confidential field without its own (R2.3, R3.2).
+    fn check_may_collect<'a>(
+        &self,
+        values: impl IntoIterator<Item = &'a FieldValue>,
+        bases: &[BasisEvent],
+        consents: &[ConsentEvent],
+    ) -> Result<()> {
+        gate::may_collect(
+            &self.policy,
+            gate::Ledgers { bases, consents },
+            values
+                .into_iter()
+                .map(|v| (v.category.as_str(), v.field.as_str())),
+        )
+        .map_err(|refusal| {
+            tracing::info!(rule = %refusal.rule(), "collection refused");
+            CoreError::Refused(refusal)
+        })
+    }
+
     fn entry(&self, field: &str) -> &crate::datamap::MapEntry {
         self.map
             .entry(field)
@@ -604,6 +646,9 @@ impl Vintrova {
                 self.consent_event(purpose, ConsentAction::Granted, collection.channel, None)
             })
             .collect();
+        if !collection.for_request {
+            self.check_may_collect(&values, &bases, &consents)?;
+        }
         self.check_event_basis(id, &values, &bases, &consents)?;
         let sealed = self.seal(id, &values, &collection.source, None).await?;
         let audit = self.draft(
@@ -687,10 +732,16 @@ impl Vintrova {
             )
             .into());
         }
-        let grant = self
-            .authorize(id, Use::Purpose(purpose.to_string()))
-            .await?;
-        if let Some(v) = values.iter().find(|v| !grant.allows(&v.category)) {
+        self.require_subject(id).await?;
+        let bases = self.store.basis_events(id).await?;
+        let consents = self.store.consents(id).await?;
+        self.decide(id, Use::Purpose(purpose.to_string()), &bases, &consents)?;
+        let uses = |category: &str| {
+            self.policy
+                .purpose(purpose)
+                .is_some_and(|p| p.categories.iter().any(|c| c == category))
+        };
+        if let Some(v) = values.iter().find(|v| !uses(&v.category)) {
             return Err(InvalidInput::one(
                 v.field.clone(),
                 format!("purpose `{purpose}` does not use category `{}`", v.category),
@@ -698,6 +749,7 @@ impl Vintrova {
             )
             .into());
         }
+        self.check_may_collect(values.iter().copied(), &bases, &consents)?;
         let slices: Vec<&[FieldValue]> = groups.iter().map(Vec::as_slice).collect();
         let sealed = self.seal_groups(id, &slices, source, None).await?;
         let audit = self.draft(
@@ -736,6 +788,11 @@ impl Vintrova {
             .into());
         }
         self.require_subject(id).await?;
+        self.check_may_collect(
+            &values,
+            &self.store.basis_events(id).await?,
+            &self.store.consents(id).await?,
+        )?;
         let sealed = self.seal(id, &values, source, None).await?;
         let audit = self.draft(
             actor,
@@ -864,6 +921,13 @@ impl Vintrova {
     }
 
     pub(crate) async fn open(&self, grant: &Grant) -> Result<Vec<Opened>> {
+        Ok(self.open_noting_closed(grant).await?.0)
+    }
+
+    /// [`Vintrova::open`], and what is held that the grant kept closed: fields as
+    /// `category.field`, event-stored categories by their key.
+    async fn open_noting_closed(&self, grant: &Grant) -> Result<(Vec<Opened>, BTreeSet<String>)> {
+        let mut closed = BTreeSet::new();
         let subject = grant.subject();
         let keys: SubjectKeys = self.vault.subject_keys(subject).await?;
         let unreadable = |field: &str| CoreError::Unreadable {
@@ -880,7 +944,8 @@ impl Vintrova {
             let Some(key) = keys.class(&stored.key_class) else {
                 continue;
             };
-            if !grant.allows(&entry.category) {
+            if !grant.allows_field(&entry.category, &stored.field) {
+                closed.insert(stored.field);
                 continue;
             }
             let plaintext =
@@ -914,6 +979,7 @@ impl Vintrova {
                 continue;
             };
             if !grant.allows(&stored.category) {
+                closed.insert(stored.category);
                 continue;
             }
             let plaintext = vintrova_vault::open(
@@ -925,6 +991,10 @@ impl Vintrova {
             let fields: BTreeMap<String, Value> =
                 serde_json::from_slice(&plaintext).map_err(|_| unreadable(&stored.category))?;
             for (field, value) in fields {
+                if !grant.allows_field(&stored.category, &field) {
+                    closed.insert(field);
+                    continue;
+                }
                 opened.push(Opened {
                     field,
                     category: stored.category.clone(),
@@ -937,7 +1007,7 @@ impl Vintrova {
                 });
             }
         }
-        Ok(opened)
+        Ok((opened, closed))
     }
 
     /// Read what a purpose may see of a subject (R3.3).
@@ -950,7 +1020,19 @@ impl Vintrova {
     pub(crate) async fn read_for(&self, actor: &Actor, id: Uuid, use_: Use) -> Result<PurposeView> {
         let purpose = use_.label();
         let grant = self.authorize(id, use_).await?;
-        let opened = self.open(&grant).await?;
+        let (opened, closed) = self.open_noting_closed(&grant).await?;
+        // Withheld is what is held and stayed closed, not every field the policy declares.
+        let withheld = grant
+            .withheld()
+            .iter()
+            .filter(|w| {
+                closed.contains(&w.what)
+                    || closed
+                        .iter()
+                        .any(|c| c.split_once('.').is_some_and(|(cat, _)| cat == w.what))
+            })
+            .cloned()
+            .collect();
         let categories = opened.iter().map(|o| o.category.clone()).collect();
         let audit = self.draft(
             actor,
@@ -974,6 +1056,7 @@ impl Vintrova {
             }
         }
         Ok(PurposeView {
+            withheld,
             subject: id,
             purpose,
             values,
@@ -1343,6 +1426,16 @@ impl Vintrova {
             .append_consent(id, &event, &audit, &self.sealer())
             .await?;
         self.anchor(head).await?;
+        // A consent the account cannot do without (contact data): withdrawn, the service ends
+        // as closing the account ends it, as its text told the person before they gave it.
+        if action == ConsentAction::Withdrawn
+            && self
+                .policy
+                .consent_term(purpose)
+                .is_some_and(|term| term.required)
+        {
+            self.end_service(actor, id).await?;
+        }
         Ok(event)
     }
 

@@ -96,7 +96,7 @@ async fn killed_worker_loses_nothing(h: Harness) {
             .unwrap();
         let collection = Collection {
             bases: vec![(BasisEventKind::ContractStarted, None)],
-            consents: vec!["notifications".into()],
+            consents: vec!["contact_data".into(), "notifications".into()],
             channel: Channel::Form,
             ..Collection::from("registration_form")
         };

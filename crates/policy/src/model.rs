@@ -26,6 +26,25 @@ pub struct Policy {
     pub countries: Vec<Country>,
     #[serde(rename = "source")]
     pub sources: Vec<Source>,
+    /// Consents the policy asks for that are not a purpose's own: to a category held on consent
+    /// (R3.2) or to confidential fields (R2.3).
+    #[serde(rename = "consent", default)]
+    pub consents: Vec<ConsentTerm>,
+}
+
+/// A consent the person gives to data rather than to a purpose: contact data on consent, the
+/// phone number, the professional profile. Shown whole before it is given.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentTerm {
+    pub key: String,
+    pub name: Texts,
+    /// What the person agrees to and what withdrawing does, in their language.
+    pub text: Texts,
+    /// Needed to have an account: registration asks for it, and withdrawing it ends the
+    /// service the way closing the account does.
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// A text in every language the site speaks (R1.2).
@@ -95,6 +114,10 @@ pub struct Category {
     pub name: Texts,
     /// The basis on which this category is collected, as the policy's table says (R3.2).
     pub legal_basis: LegalBasis,
+    /// For a category on consent: the consent it needs (a `[[consent]]` or a purpose on
+    /// consent). Its values open only while that consent is in force.
+    #[serde(default)]
+    pub consent: Option<String>,
     /// Key of the retention rule that governs this category (R8.1).
     pub retention: String,
     /// How values of this category are kept: one current value per field, or a series of events.
@@ -121,9 +144,13 @@ pub struct Field {
     pub key: String,
     pub name: Texts,
     pub kind: FieldKind,
-    /// Confidential data is collected only with explicit consent (R2.3).
+    /// Confidential data is collected and opened only with explicit consent (R2.3): the one
+    /// `consent` names.
     #[serde(default)]
     pub confidential: bool,
+    /// The consent that covers a confidential field.
+    #[serde(default)]
+    pub consent: Option<String>,
     /// Most characters a value may hold (for lists: each item).
     #[serde(default)]
     pub max_len: Option<usize>,
@@ -333,6 +360,55 @@ impl Policy {
 
     pub fn source(&self, key: &str) -> Option<&Source> {
         self.sources.iter().find(|s| s.key == key)
+    }
+
+    pub fn consent_term(&self, key: &str) -> Option<&ConsentTerm> {
+        self.consents.iter().find(|c| c.key == key)
+    }
+
+    /// Whether a person can give a consent under `key`: a purpose on consent, or a consent to
+    /// data of the policy's `[[consent]]`.
+    pub fn is_consent_key(&self, key: &str) -> bool {
+        self.consent_term(key).is_some()
+            || self
+                .purpose(key)
+                .is_some_and(|p| p.legal_basis == LegalBasis::Consent)
+    }
+
+    /// The consents to data that values of these fields (`category.field`) need: their
+    /// categories' and, for confidential fields, their own — what a form must ask for them.
+    pub fn consents_needed<'a>(&self, fields: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let mut out = vec![];
+        for key in fields {
+            if let Some((category, field)) = self.field(key) {
+                out.extend(category.consent.clone());
+                out.extend(field.consent.clone());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The consents a person must give to have an account.
+    pub fn required_consents(&self) -> impl Iterator<Item = &ConsentTerm> {
+        self.consents.iter().filter(|c| c.required)
+    }
+
+    /// The categories a consent key covers: those that name it, and those of the confidential
+    /// fields that name it.
+    pub fn categories_of_consent(&self, key: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .categories
+            .iter()
+            .filter(|c| {
+                c.consent.as_deref() == Some(key)
+                    || c.fields.iter().any(|f| f.consent.as_deref() == Some(key))
+            })
+            .map(|c| c.key.clone())
+            .collect();
+        out.dedup();
+        out
     }
 
     /// The field named `category.field`, with its category.

@@ -123,6 +123,75 @@ impl Checker {
     }
 }
 
+/// Consents to data (R2.3, R3.2): a category on consent names the consent it needs, a
+/// confidential field the consent that covers it, and each names one a person can give.
+fn check_consents(c: &mut Checker, p: &Policy) {
+    c.unique("consent", p.consents.iter().map(|x| x.key.as_str()));
+    for (i, term) in p.consents.iter().enumerate() {
+        let path = format!("consent[{i}]");
+        c.key(&path, &term.key);
+        c.texts(&format!("{path}.name"), &term.name);
+        c.texts(&format!("{path}.text"), &term.text);
+        if p.purpose(&term.key).is_some() {
+            c.fail(
+                format!("{path}.key"),
+                format!(
+                    "`{}` is also a purpose; a consent to data needs a name of its own",
+                    term.key
+                ),
+            );
+        }
+        if p.categories_of_consent(&term.key).is_empty() {
+            c.fail(
+                &path,
+                format!(
+                    "no category or confidential field names consent `{}`",
+                    term.key
+                ),
+            );
+        }
+    }
+    let known = |key: &str| p.is_consent_key(key);
+    for (i, cat) in p.categories.iter().enumerate() {
+        let path = format!("category[{i}].consent");
+        match (cat.legal_basis == crate::LegalBasis::Consent, &cat.consent) {
+            (true, None) => c.fail(
+                path,
+                "a category on consent names the consent it needs (a `[[consent]]` or a purpose on consent)",
+            ),
+            (false, Some(_)) => c.fail(
+                path,
+                format!(
+                    "only a category on consent names a consent; this one rests on `{}`",
+                    cat.legal_basis.as_str()
+                ),
+            ),
+            (true, Some(key)) if !known(key) => c.fail(
+                path,
+                format!("`{key}` is neither a declared `[[consent]]` nor a purpose on consent"),
+            ),
+            _ => {}
+        }
+        for (j, field) in cat.fields.iter().enumerate() {
+            let path = format!("category[{i}].field[{j}].consent");
+            match (field.confidential, &field.consent) {
+                (true, None) => c.fail(
+                    path,
+                    "a confidential field names the consent that covers it (R2.3)",
+                ),
+                (false, Some(_)) => {
+                    c.fail(path, "only a confidential field names a consent of its own")
+                }
+                (true, Some(key)) if !known(key) => c.fail(
+                    path,
+                    format!("`{key}` is neither a declared `[[consent]]` nor a purpose on consent"),
+                ),
+                _ => {}
+            }
+        }
+    }
+}
+
 fn check(p: &Policy) -> Vec<Problem> {
     let mut c = Checker {
         problems: Vec::new(),
@@ -243,6 +312,8 @@ fn check(p: &Policy) -> Vec<Problem> {
             }
         }
     }
+
+    check_consents(&mut c, p);
 
     for (i, pu) in p.purposes.iter().enumerate() {
         let path = format!("purpose[{i}]");
@@ -502,5 +573,45 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn consents_to_data_are_named_where_the_policy_needs_them() {
+        let p = load(SHIPPED).unwrap();
+        assert_eq!(
+            p.category("contact").unwrap().consent.as_deref(),
+            Some("contact_data"),
+            "R3.2: contact data rests on consent"
+        );
+        let required: Vec<&str> = p.required_consents().map(|c| c.key.as_str()).collect();
+        assert_eq!(required, ["contact_data"]);
+        for field in [
+            "contact.phone",
+            "professional.employer",
+            "professional.position",
+        ] {
+            let (_, f) = p.field(field).unwrap();
+            assert!(f.confidential && f.consent.is_some(), "R2.3: {field}");
+        }
+        let broken = SHIPPED
+            .replacen("consent = \"contact_data\"\n", "", 1)
+            .replacen("consent = \"phone_number\"\n", "", 1)
+            .replacen(
+                "kind = \"ip_address\"\n",
+                "kind = \"ip_address\"\nconsent = \"phone_number\"\n",
+                1,
+            );
+        let problems = load(&broken).unwrap_err().problems();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "consent[0]",
+                "category[0].consent",
+                "category[0].field[3].consent",
+                "category[3].field[0].consent"
+            ],
+            "{problems:?}"
+        );
     }
 }

@@ -443,7 +443,7 @@ pub async fn data_goes_abroad_only_after_a_planned_transfer_was_announced_and_be
 
 /// The shipped policy as a new version `prefix-…`, with `from` replaced by `to` in the section
 /// that starts at `section`.
-fn next_policy(prefix: &str, section: &str, from: &str, to: &str) -> String {
+pub(crate) fn next_policy(prefix: &str, section: &str, from: &str, to: &str) -> String {
     let shipped = include_str!("../../../policy/vintrova.toml");
     let (head, tail) = shipped.split_at(shipped.find(section).expect("the section exists"));
     format!(
@@ -454,7 +454,7 @@ fn next_policy(prefix: &str, section: &str, from: &str, to: &str) -> String {
 }
 
 /// The server as it starts again now, with whatever published version is in force.
-async fn restarted(h: &Harness) -> vintrova_core::Vintrova {
+pub(crate) async fn restarted(h: &Harness) -> vintrova_core::Vintrova {
     h.reopen(h.master.clone())
         .await
         .unwrap()
@@ -464,7 +464,7 @@ async fn restarted(h: &Harness) -> vintrova_core::Vintrova {
 }
 
 /// Publish `text` to take effect in 30 days; that day.
-async fn publish_in_thirty_days(
+pub(crate) async fn publish_in_thirty_days(
     h: &Harness,
     actor: &Actor,
     text: &str,
@@ -475,7 +475,7 @@ async fn publish_in_thirty_days(
     (effective, published)
 }
 
-fn start_of(h: &Harness, day: jiff::civil::Date) -> jiff::Timestamp {
+pub(crate) fn start_of(h: &Harness, day: jiff::civil::Date) -> jiff::Timestamp {
     day.to_zoned_datetime(h.app.policy().zone())
         .unwrap()
         .timestamp()

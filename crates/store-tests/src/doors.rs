@@ -10,7 +10,7 @@ use vintrova_core::holds::HoldScope;
 use vintrova_core::incidents::IncidentReport;
 use vintrova_core::requests::AnswerChannel;
 use vintrova_core::rights::RightKind;
-use vintrova_core::{Actor, CoreError, PurposeView};
+use vintrova_core::{Actor, Collection, CoreError, PurposeView};
 
 use crate::Harness;
 use crate::stories::{add, aigerim, contract};
@@ -216,4 +216,275 @@ fn aigerim_twin() -> Value {
     doc["contact"]["email"] = "dana.twin@mail.kz".into();
     doc["contact"]["phone"] = "+7 702 000 11 22".into();
     doc
+}
+
+/// R3.2: contact data rests on consent. It is not collected without it, it opens for no purpose
+/// without it — whatever the purpose's own basis — and withdrawing it ends the service as
+/// closing the account does.
+pub async fn contact_data_is_collected_and_opened_only_with_its_consent(h: &Harness) {
+    use vintrova_core::consent::{Channel, ConsentAction};
+    use vintrova_core::gate::BasisEventKind;
+    let actor = Actor::new("test", "platform");
+    let doc = serde_json::json!({
+        "contact": {"first_name": "Данияр", "email": "daniyar.contact@mail.kz"},
+        "education": {"level": "Бакалавриат"}
+    });
+    let values = h.app.parse_json(&doc).unwrap();
+    let without = Collection {
+        bases: contract(),
+        consents: vec!["notifications".into()],
+        ..Collection::from("registration_form")
+    };
+    let refused = h.app.add_subject(&actor, values.clone(), without).await;
+    assert!(
+        matches!(&refused, Err(CoreError::Refused(Refusal::NoConsentForCategory { category, consent })) if category == "contact" && consent == "contact_data"),
+        "{refused:?}"
+    );
+
+    // Someone whose address we keep only to answer their request (a legal obligation), then
+    // under a contract: the contract purposes open education data, never the address.
+    let letter = h
+        .app
+        .request_by_email(
+            &actor,
+            "stranger.request@mail.kz",
+            RightKind::Information,
+            "Что вы обо мне знаете?",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    let stranger = letter.subject;
+    h.app
+        .record_basis(
+            &actor,
+            stranger,
+            BasisEventKind::ContractStarted,
+            None,
+            "staff_entry",
+        )
+        .await
+        .unwrap();
+    let view = h
+        .app
+        .read(&actor, stranger, "education_access")
+        .await
+        .unwrap();
+    assert!(
+        view.values.keys().all(|f| !f.starts_with("contact.")),
+        "{view:?}"
+    );
+    assert_eq!(view.withheld.len(), 1);
+    assert_eq!(view.withheld[0].what, "contact");
+    assert_eq!(view.withheld[0].rule, "no_consent_for_category");
+    h.app
+        .record_consent(
+            &actor,
+            stranger,
+            "notifications",
+            ConsentAction::Granted,
+            Channel::Form,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            refusal(h.app.read(&actor, stranger, "notifications").await),
+            Refusal::NoConsentForCategory { .. }
+        ),
+        "a consent to notices does not stand in for the consent to contact data"
+    );
+
+    // With the consent, contact data opens for the contract's purposes…
+    let consenting = Collection {
+        bases: contract(),
+        consents: vec!["contact_data".into()],
+        ..Collection::from("registration_form")
+    };
+    let id = h.app.add_subject(&actor, values, consenting).await.unwrap();
+    let view = h.app.read(&actor, id, "education_access").await.unwrap();
+    assert_eq!(view.values["contact.email"], "daniyar.contact@mail.kz");
+    assert!(view.withheld.is_empty());
+    // …until it is withdrawn: the service ends with it, as the consent's text says.
+    let text = &h.app.policy().consent_term("contact_data").unwrap().text;
+    assert!(text.ru.contains("закрывает") && text.en.contains("closes"));
+    h.app
+        .record_consent(
+            &actor,
+            id,
+            "contact_data",
+            ConsentAction::Withdrawn,
+            Channel::Cabinet,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        refusal(h.app.read(&actor, id, "education_access").await),
+        Refusal::ContractNotInForce { .. }
+    ));
+    let bases = h.app.store().basis_events(id).await.unwrap();
+    assert_eq!(bases.last().unwrap().kind, BasisEventKind::ContractEnded);
+}
+
+/// R2.3: a confidential field arrives and opens only with the consent that covers it; without
+/// it the rest of the category still serves its purpose, and the withheld field is named.
+pub async fn confidential_fields_arrive_and_open_only_with_their_consent(h: &Harness) {
+    use vintrova_core::consent::{Channel, ConsentAction};
+    let actor = Actor::new("test", "platform");
+    let doc = serde_json::json!({
+        "contact": {"first_name": "Гульнара", "email": "gulnara.phone@mail.kz", "phone": "+7 705 111 22 33"}
+    });
+    let values = h.app.parse_json(&doc).unwrap();
+    let form = |consents: &[&str]| Collection {
+        bases: contract(),
+        consents: consents.iter().map(|c| c.to_string()).collect(),
+        ..Collection::from("registration_form")
+    };
+    let refused = h
+        .app
+        .add_subject(&actor, values.clone(), form(&["contact_data"]))
+        .await;
+    assert!(
+        matches!(&refused, Err(CoreError::Refused(Refusal::NoConsentForField { field, consent })) if field == "contact.phone" && consent == "phone_number"),
+        "{refused:?}"
+    );
+    let employer = h
+        .app
+        .parse_json(&serde_json::json!({"contact": {"email": "gulnara.work@mail.kz"}, "professional": {"employer": "ТОО «Данные»"}}))
+        .unwrap();
+    assert!(matches!(
+        refusal(h.app.add_subject(&actor, employer, form(&["contact_data"])).await),
+        Refusal::NoConsentForCategory { category, .. } if category == "professional"
+    ));
+
+    let id = h
+        .app
+        .add_subject(&actor, values, form(&["contact_data", "phone_number"]))
+        .await
+        .unwrap();
+    let view = h.app.read(&actor, id, "support").await.unwrap();
+    assert_eq!(view.values["contact.phone"], "+77051112233");
+    h.app
+        .record_consent(
+            &actor,
+            id,
+            "phone_number",
+            ConsentAction::Withdrawn,
+            Channel::Cabinet,
+            None,
+        )
+        .await
+        .unwrap();
+    let view = h.app.read(&actor, id, "support").await.unwrap();
+    assert!(
+        !view.values.contains_key("contact.phone"),
+        "the phone is withheld"
+    );
+    assert_eq!(view.values["contact.email"], "gulnara.phone@mail.kz");
+    assert_eq!(view.withheld.len(), 1);
+    assert_eq!(view.withheld[0].what, "contact.phone");
+    assert_eq!(view.withheld[0].rule, "no_consent_for_field");
+    let again = h
+        .app
+        .parse_json(&serde_json::json!({"contact": {"phone": "+7 705 999 88 77"}}))
+        .unwrap();
+    assert!(matches!(
+        refusal(h.app.update_subject(&actor, id, again, "cabinet").await),
+        Refusal::NoConsentForField { .. }
+    ));
+    // The person's own copy still shows what is held: the right reaches everything.
+    let copy = h.copy(id).await.unwrap();
+    assert!(copy.values.iter().any(|v| v.field == "contact.phone"));
+}
+
+/// R10.1: a purpose that moved onto consent waits for a consent under the new version — for
+/// events recorded as much as for reads; the gate applies the rule everywhere.
+pub async fn the_renewal_rule_holds_for_recorded_events(h: &Harness) {
+    use crate::disclosures::{next_policy, publish_in_thirty_days, restarted, start_of};
+    use vintrova_core::consent::{Channel, ConsentAction};
+    let actor = Actor::new("test", "platform");
+    let id = add(h, aigerim(), contract()).await;
+    h.app
+        .record_consent(
+            &actor,
+            id,
+            "learning_analytics",
+            ConsentAction::Granted,
+            Channel::CookieBanner,
+            None,
+        )
+        .await
+        .unwrap();
+    let usage = || {
+        h.app
+            .parse_json(
+                &serde_json::json!({"usage": {"page": "/courses/renewal", "interaction": "quiz"}}),
+            )
+            .unwrap()
+    };
+    // Analytics moves off consent, then back onto it: consents given before no longer count.
+    let off = next_policy(
+        "off",
+        "key = \"learning_analytics\"",
+        "legal_basis = \"consent\"",
+        "legal_basis = \"legitimate_interest\"",
+    )
+    .replace(
+        "legal_basis = \"consent\"\n# The analytics cookie consent: the purpose that collects usage data is the consent to it.\nconsent = \"learning_analytics\"",
+        "legal_basis = \"legitimate_interest\"",
+    );
+    let (first, _) = publish_in_thirty_days(h, &actor, &off).await;
+    h.clock.set(start_of(h, first));
+    let on = off
+        .replacen("version = \"off-", "version = \"on-", 1)
+        .replacen(
+            "legal_basis = \"legitimate_interest\"\ncategories = [\"usage\", \"education\"]",
+            "legal_basis = \"consent\"\ncategories = [\"usage\", \"education\"]",
+            1,
+        );
+    let (second, published) = publish_in_thirty_days(h, &actor, &on).await;
+    h.clock.set(start_of(h, second));
+    let app = restarted(h).await;
+    assert_eq!(app.policy().version, published.version);
+    let refused = app
+        .record_events(
+            &actor,
+            id,
+            "learning_analytics",
+            usage(),
+            "analytics_cookies",
+        )
+        .await;
+    assert!(
+        matches!(
+            &refused,
+            Err(CoreError::Refused(Refusal::ConsentToRenew { .. }))
+        ),
+        "{refused:?}"
+    );
+    assert!(
+        h.app.store().events(id).await.unwrap().is_empty(),
+        "nothing was recorded"
+    );
+    app.record_consent(
+        &actor,
+        id,
+        "learning_analytics",
+        ConsentAction::Granted,
+        Channel::CookieBanner,
+        None,
+    )
+    .await
+    .unwrap();
+    app.record_events(
+        &actor,
+        id,
+        "learning_analytics",
+        usage(),
+        "analytics_cookies",
+    )
+    .await
+    .unwrap();
 }

@@ -41,6 +41,21 @@ pub fn shipped_policy() -> Arc<Policy> {
     )
 }
 
+/// The consents a form asks with these values, all ticked, plus `purposes`: what a person gives
+/// who fills every box — the consents of the categories on consent and of the confidential
+/// fields the values touch (R2.3, R3.2).
+pub fn ticked(
+    policy: &Policy,
+    values: &[vintrova_core::values::FieldValue],
+    purposes: Vec<String>,
+) -> Vec<String> {
+    let mut out = purposes;
+    out.extend(policy.consents_needed(values.iter().map(|v| v.field.as_str())));
+    out.sort();
+    out.dedup();
+    out
+}
+
 enum Raw {
     Sqlite {
         data: sqlx::SqlitePool,

@@ -36,7 +36,12 @@ fn check(h: &Harness, text: &str) -> Result<receipts::ReceiptBody, ReceiptError>
 async fn registered(h: &Harness) -> uuid::Uuid {
     let values = h.app.parse_json(&aigerim()).unwrap();
     h.app
-        .register(&staff(), values, PASSWORD, vec![])
+        .register(
+            &staff(),
+            values.clone(),
+            PASSWORD,
+            crate::ticked(&crate::shipped_policy(), &values, vec![]),
+        )
         .await
         .unwrap()
 }
@@ -65,7 +70,16 @@ pub async fn an_erasure_request_is_answered_with_a_signed_receipt_and_the_server
     let values = h.app.parse_json(&aigerim()).unwrap();
     let id = h
         .app
-        .register(&staff(), values, PASSWORD, vec!["notifications".into()])
+        .register(
+            &staff(),
+            values.clone(),
+            PASSWORD,
+            crate::ticked(
+                &crate::shipped_policy(),
+                &values,
+                vec!["notifications".into()],
+            ),
+        )
         .await
         .unwrap();
     let session = h.app.sign_in(EMAIL, PASSWORD).await.unwrap().token;

@@ -103,9 +103,14 @@ pub async fn six_years_each_rule_deletes_on_its_day_and_not_a_day_before(h: &Har
         let app = h.app.clone();
         async move {
             let values = app.parse_json(&doc).unwrap();
-            app.register(&staff(), values, password, vec![])
-                .await
-                .unwrap()
+            app.register(
+                &staff(),
+                values.clone(),
+                password,
+                crate::ticked(&crate::shipped_policy(), &values, vec![]),
+            )
+            .await
+            .unwrap()
         }
     };
     // Alice and Bob carry the needles; Carol, who stays, carries none of them.
@@ -330,7 +335,10 @@ async fn visitor(h: &Harness) -> (Uuid, Uuid) {
         .add_subject(
             &staff(),
             values,
-            vintrova_core::Collection::from("staff_entry"),
+            vintrova_core::Collection {
+                consents: vec!["contact_data".into()],
+                ..vintrova_core::Collection::from("staff_entry")
+            },
         )
         .await
         .unwrap();
@@ -470,7 +478,12 @@ pub async fn the_dry_run_reports_what_the_real_run_then_does(h: &Harness) {
     let values = h.app.parse_json(&closing).unwrap();
     let person = h
         .app
-        .register(&staff(), values, "Шымкент-2025-пароль", vec![])
+        .register(
+            &staff(),
+            values.clone(),
+            "Шымкент-2025-пароль",
+            crate::ticked(&crate::shipped_policy(), &values, vec![]),
+        )
         .await
         .unwrap();
     h.app.close_account(&staff(), person).await.unwrap();

@@ -54,9 +54,13 @@ pub async fn two_servers_run_every_job_side_by_side_and_nothing_is_done_twice(h:
         let id = a
             .register(
                 &system(),
-                values,
+                values.clone(),
                 "пароль-двух-серверов",
-                vec!["notifications".into()],
+                crate::ticked(
+                    &crate::shipped_policy(),
+                    &values,
+                    vec!["notifications".into()],
+                ),
             )
             .await
             .unwrap();

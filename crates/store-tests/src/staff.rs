@@ -577,7 +577,12 @@ pub async fn the_monthly_digest_tells_a_subscriber_who_looked_last_month_once(h:
     let values = h.app.parse_json(&aigerim()).unwrap();
     let me = h
         .app
-        .register(&Actor::new("test", "site"), values, password, vec![])
+        .register(
+            &Actor::new("test", "site"),
+            values.clone(),
+            password,
+            crate::ticked(&crate::shipped_policy(), &values, vec![]),
+        )
         .await
         .unwrap();
     let other = add(

@@ -56,9 +56,10 @@ pub async fn add(h: &Harness, doc: Value, bases: Vec<(BasisEventKind, Option<Str
     h.app
         .add_subject(
             &operator(),
-            values,
+            values.clone(),
             Collection {
                 bases,
+                consents: crate::ticked(h.app.policy(), &values, vec![]),
                 ..Collection::from("registration_form")
             },
         )
@@ -681,10 +682,15 @@ pub async fn audit_tampering_is_detected(h: &Harness, how: Tampering) {
     }
 }
 
+/// A registration with a contract and the consents ticked: the required consent to contact
+/// data, and `purposes`.
 fn consenting(purposes: &[&str]) -> Collection {
     Collection {
         bases: contract(),
-        consents: purposes.iter().map(|p| p.to_string()).collect(),
+        consents: std::iter::once("contact_data")
+            .chain(purposes.iter().copied())
+            .map(str::to_string)
+            .collect(),
         channel: Channel::Form,
         ..Collection::from("registration_form")
     }
@@ -698,7 +704,11 @@ pub async fn consents_are_a_ledger_and_withdrawal_is_immediate_and_durable(h: &H
     let values = h.app.parse_json(&aigerim()).unwrap();
     let id = h
         .app
-        .add_subject(&actor, values, consenting(&["notifications"]))
+        .add_subject(
+            &actor,
+            values,
+            consenting(&["notifications", "phone_number", "professional_profile"]),
+        )
         .await
         .unwrap();
     assert!(h.app.read(&actor, id, "notifications").await.is_ok());
@@ -753,7 +763,14 @@ pub async fn consents_are_a_ledger_and_withdrawal_is_immediate_and_durable(h: &H
     assert_eq!(
         summary,
         [
+            ("contact_data", ConsentAction::Granted, Channel::Form),
             ("notifications", ConsentAction::Granted, Channel::Form),
+            ("phone_number", ConsentAction::Granted, Channel::Form),
+            (
+                "professional_profile",
+                ConsentAction::Granted,
+                Channel::Form
+            ),
             (
                 "learning_analytics",
                 ConsentAction::Granted,
@@ -768,7 +785,7 @@ pub async fn consents_are_a_ledger_and_withdrawal_is_immediate_and_durable(h: &H
             .iter()
             .all(|c| c.policy_version == "2025-01-15" && c.terms.operator == "Vintrova")
     );
-    assert!(ledger[1].evidence.is_some() && ledger[0].evidence.is_none());
+    assert!(ledger[4].evidence.is_some() && ledger[0].evidence.is_none());
     let stored = h.every_stored_byte().await;
     assert!(
         !contains(&stored, b"203.0.113.9"),
@@ -929,10 +946,13 @@ pub async fn analytics_events_need_cookie_consent_and_security_events_do_not(h: 
             .add_subject(
                 &actor,
                 values.clone(),
-                Collection::from("registration_form")
+                Collection {
+                    consents: vec!["contact_data".into()],
+                    ..Collection::from("registration_form")
+                }
             )
             .await,
-        Err(CoreError::Refused(Refusal::NoConsent { .. }))
+        Err(CoreError::Refused(Refusal::NoConsentForCategory { category, .. })) if category == "usage"
     ));
     let id2 = h
         .app
@@ -943,7 +963,10 @@ pub async fn analytics_events_need_cookie_consent_and_security_events_do_not(h: 
 
     let receipt = h.app.erase(&actor, id).await.unwrap();
     assert_eq!(receipt.deleted.events, 3);
-    assert_eq!(receipt.deleted.consent_events, 2);
+    assert_eq!(
+        receipt.deleted.consent_events, 3,
+        "contact data's, and the two purposes'"
+    );
     let stored = h.every_stored_byte().await;
     assert!(!contains(&stored, b"203.0.113.44") && !contains(&stored, b"neural-networks-101"));
 }
@@ -956,7 +979,8 @@ pub async fn accounts_open_sign_in_change_password_and_close(h: &Harness) {
     let actor = operator();
     let password = "Шымкент-2025-пароль";
     let values = h.app.parse_json(&aigerim()).unwrap();
-    let id = h
+    // Contact data rests on consent, so an account needs it; the form says so before.
+    let unconsenting = h
         .app
         .register(
             &actor,
@@ -964,10 +988,28 @@ pub async fn accounts_open_sign_in_change_password_and_close(h: &Harness) {
             password,
             vec!["notifications".into()],
         )
+        .await;
+    assert!(
+        matches!(&unconsenting, Err(CoreError::Invalid(e)) if e.problems[0].field == "consents" && e.problems[0].problem.contains("contact_data")),
+        "{unconsenting:?}"
+    );
+    let ticked = crate::ticked(h.app.policy(), &values, vec!["notifications".into()]);
+    assert_eq!(
+        ticked,
+        [
+            "contact_data",
+            "notifications",
+            "phone_number",
+            "professional_profile"
+        ]
+    );
+    let id = h
+        .app
+        .register(&actor, values.clone(), password, ticked)
         .await
         .unwrap();
     let consents = h.copy(id).await.unwrap().consents;
-    assert_eq!(consents.len(), 1, "only the ticked consent is recorded");
+    assert_eq!(consents.len(), 4, "only the ticked consents are recorded");
     assert!(
         h.app.read(&actor, id, "personalization").await.is_ok(),
         "the account is the contract"
@@ -979,14 +1021,19 @@ pub async fn accounts_open_sign_in_change_password_and_close(h: &Harness) {
 
     let again = h
         .app
-        .register(&actor, values, "another-password", vec![])
+        .register(
+            &actor,
+            values.clone(),
+            "another-password",
+            crate::ticked(&crate::shipped_policy(), &values, vec![]),
+        )
         .await;
     assert!(
         matches!(&again, Err(CoreError::Invalid(e)) if e.problems[0].field == "contact.email"),
         "{again:?}"
     );
     assert!(matches!(
-        h.app.register(&actor, h.app.parse_json(&json!({"contact": {"email": "short@mail.kz"}})).unwrap(), "short", vec![]).await,
+        h.app.register(&actor, h.app.parse_json(&json!({"contact": {"email": "short@mail.kz"}})).unwrap(), "short", vec!["contact_data".into()]).await,
         Err(CoreError::Invalid(e)) if e.problems[0].field == "password"
     ));
 
@@ -1602,7 +1649,12 @@ pub async fn password_reset_tokens_work_once_within_the_hour_and_tell_nothing(h:
     let actor = operator();
     let values = h.app.parse_json(&aigerim()).unwrap();
     h.app
-        .register(&actor, values, "первый-пароль-123", vec![])
+        .register(
+            &actor,
+            values.clone(),
+            "первый-пароль-123",
+            crate::ticked(&crate::shipped_policy(), &values, vec![]),
+        )
         .await
         .unwrap();
     let session = h
@@ -1858,9 +1910,13 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         .app
         .register(
             &actor,
-            values,
+            values.clone(),
             "пароль-для-запросов",
-            vec!["notifications".into(), "learning_analytics".into()],
+            crate::ticked(
+                &crate::shipped_policy(),
+                &values,
+                vec!["notifications".into(), "learning_analytics".into()],
+            ),
         )
         .await
         .unwrap();
@@ -2229,7 +2285,12 @@ pub async fn staff_are_reminded_before_deadlines_once_per_point(h: &Harness) {
     let actor = operator();
     let values = h.app.parse_json(&aigerim()).unwrap();
     h.app
-        .register(&actor, values, "пароль-для-напоминаний", vec![])
+        .register(
+            &actor,
+            values.clone(),
+            "пароль-для-напоминаний",
+            crate::ticked(&crate::shipped_policy(), &values, vec![]),
+        )
         .await
         .unwrap();
     let session = h

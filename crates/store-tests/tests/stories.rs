@@ -39,6 +39,9 @@ macro_rules! on_both_backends {
 on_both_backends! {
     a_full_copy_answers_only_the_persons_verified_request => |h| doors::a_full_copy_answers_only_the_persons_verified_request(&h);
     staff_duties_open_only_what_their_incident_or_hold_needs => |h| doors::staff_duties_open_only_what_their_incident_or_hold_needs(&h);
+    contact_data_is_collected_and_opened_only_with_its_consent => |h| doors::contact_data_is_collected_and_opened_only_with_its_consent(&h);
+    confidential_fields_arrive_and_open_only_with_their_consent => |h| doors::confidential_fields_arrive_and_open_only_with_their_consent(&h);
+    the_renewal_rule_holds_for_recorded_events => |h| doors::the_renewal_rule_holds_for_recorded_events(&h);
     a_subject_lives_and_is_erased => |h| stories::a_subject_lives_and_is_erased(&h);
     no_value_is_stored_in_clear_and_erasure_leaves_no_trace => |h| stories::no_value_is_stored_in_clear_and_erasure_leaves_no_trace(&h);
     bad_input_is_refused_whole_and_changes_nothing => |h| stories::bad_input_is_refused_whole_and_changes_nothing(&h);

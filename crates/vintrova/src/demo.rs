@@ -289,8 +289,13 @@ pub async fn seed(
         if analytics {
             consents.push("learning_analytics".to_string());
         }
-        out.consents += consents.len() as u64;
         let values = app.parse_json(&person(&mut dice, n))?;
+        // The form's consents to the data it asks for, ticked (contact data is required).
+        consents.extend(
+            app.policy()
+                .consents_needed(values.iter().map(|v| v.field.as_str())),
+        );
+        out.consents += consents.len() as u64;
         let collection = Collection {
             bases: vec![(BasisEventKind::ContractStarted, None)],
             consents,

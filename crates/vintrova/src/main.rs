@@ -659,6 +659,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         bases,
                         consents,
                         channel: Channel::StaffWrittenRequest,
+                        for_request: false,
                     };
                     let id = app.add_subject(&actor, values, collection).await?;
                     println!("{id}");

@@ -31,6 +31,16 @@ struct Install {
     extra: Vec<String>,
 }
 
+/// The consents to data SEED's form asks for, ticked: contact data, the phone, the profile.
+const FORM_CONSENTS: &[&str] = &[
+    "--consent",
+    "contact_data",
+    "--consent",
+    "phone_number",
+    "--consent",
+    "professional_profile",
+];
+
 impl Install {
     fn new() -> Self {
         Install {
@@ -75,7 +85,11 @@ impl Install {
 
     fn add(&self, json: &str) -> String {
         self.ok(
-            &["subject", "add", "--json", "-", "--contract"],
+            &[
+                &["subject", "add", "--json", "-", "--contract"],
+                FORM_CONSENTS,
+            ]
+            .concat(),
             Some(json.as_bytes()),
         )
         .trim()
@@ -191,7 +205,10 @@ fn sql(db: &Path, statements: &str) {
 #[test]
 fn first_start_creates_the_data_directory_and_a_private_master_key_with_a_warning() {
     let install = Install::new();
-    let out = install.run(&["subject", "add", "--json", "-"], Some(SEED.as_bytes()));
+    let out = install.run(
+        &[&["subject", "add", "--json", "-"], FORM_CONSENTS].concat(),
+        Some(SEED.as_bytes()),
+    );
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let key = install.data().join("master.key");
@@ -1301,7 +1318,9 @@ fn a_seeded_run_over_tls_logs_no_personal_data_and_first_start_prints_an_enrollm
         "POST",
         "/api/v1/subjects",
         &auth,
-        &format!(r#"{{"data": {SEED}, "bases": [{{"kind": "contract_started"}}]}}"#),
+        &format!(
+            r#"{{"data": {SEED}, "bases": [{{"kind": "contract_started"}}], "consents": ["contact_data", "phone_number", "professional_profile"]}}"#
+        ),
     );
     assert!(created.starts_with("HTTP/1.1 201"), "{created}");
     assert!(created.to_lowercase().contains("strict-transport-security"));

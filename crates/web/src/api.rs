@@ -32,7 +32,8 @@ pub struct NewSubject {
     pub source: Option<String>,
     #[serde(default)]
     pub bases: Vec<BasisInput>,
-    /// Purposes the person consented to on the form that brought this data.
+    /// Consents the person gave on the form that brought this data: to purposes on consent,
+    /// and to data (`contact_data` for contact details, `phone_number`, …).
     #[serde(default)]
     pub consents: Vec<String>,
     /// Where those consents were given; `form` when omitted.
@@ -192,6 +193,7 @@ pub async fn create_subject(s: Caller, bytes: Bytes) -> ApiResult<(StatusCode, J
             .collect(),
         consents: input.consents,
         channel: input.channel.unwrap_or(Channel::Form),
+        for_request: false,
     };
     let id = s.app.add_subject(&s.actor, values, collection).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))

@@ -285,6 +285,8 @@ struct PolicyPage {
 #[template(path = "register.html")]
 struct RegisterPage {
     c: Chrome,
+    /// Consents an account needs, each shown whole before it is given: (key, name, text).
+    required: Vec<(String, String, String)>,
     consents: Vec<(String, String)>,
 }
 
@@ -313,6 +315,8 @@ struct MePage {
 struct ConsentRow {
     key: String,
     name: String,
+    /// For a consent to data: what it covers and what withdrawing it does.
+    text: String,
     state: String,
     granted: bool,
 }
@@ -601,21 +605,62 @@ fn expired(state: &AppState, visit: Visit) -> Response {
     )
 }
 
-fn consent_purposes(state: &AppState, t: &Tr) -> Vec<(String, String)> {
-    state
-        .app
-        .policy()
+/// Every consent a person can give: to the purposes on consent, then to data (R2.3, R3.2), as
+/// (key, name, text of a consent to data).
+fn consent_choices(state: &AppState, t: &Tr) -> Vec<(String, String, String)> {
+    let policy = state.app.policy();
+    policy
         .purposes
         .iter()
         .filter(|p| p.legal_basis == LegalBasis::Consent)
-        .map(|p| (p.key.clone(), p.name.get(t.code()).to_string()))
+        .map(|p| {
+            (
+                p.key.clone(),
+                p.name.get(t.code()).to_string(),
+                String::new(),
+            )
+        })
+        .chain(policy.consents.iter().map(|c| {
+            (
+                c.key.clone(),
+                c.name.get(t.code()).to_string(),
+                c.text.get(t.code()).to_string(),
+            )
+        }))
         .collect()
 }
 
+/// The registration form: the consents an account needs, shown whole, and the purposes one may
+/// consent to, unticked.
+fn register_form(state: &AppState, visit: &Visit, c: Chrome) -> RegisterPage {
+    let policy = state.app.policy();
+    let required = policy
+        .required_consents()
+        .map(|r| {
+            (
+                r.key.clone(),
+                r.name.get(visit.t.code()).to_string(),
+                r.text.get(visit.t.code()).to_string(),
+            )
+        })
+        .collect();
+    let consents = policy
+        .purposes
+        .iter()
+        .filter(|p| p.legal_basis == LegalBasis::Consent)
+        .map(|p| (p.key.clone(), p.name.get(visit.t.code()).to_string()))
+        .collect();
+    RegisterPage {
+        c,
+        required,
+        consents,
+    }
+}
+
 pub async fn register_page(State(state): State<AppState>, visit: Visit) -> Response {
-    let consents = consent_purposes(&state, &visit.t);
     let c = visit.chrome(&state);
-    visit.page(StatusCode::OK, RegisterPage { c, consents })
+    let page = register_form(&state, &visit, c);
+    visit.page(StatusCode::OK, page)
 }
 
 /// The registration form: repeated `consent` fields, so read as pairs.
@@ -674,13 +719,10 @@ pub async fn register(
             visit.page(StatusCode::CREATED, SignInPage { c })
         }
         Err(CoreError::Invalid(invalid)) => {
-            let consents = consent_purposes(&state, &visit.t);
             let mut c = visit.chrome(&state);
             c.problems = problems_of(&invalid);
-            visit.page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                RegisterPage { c, consents },
-            )
+            let page = register_form(&state, &visit, c);
+            visit.page(StatusCode::UNPROCESSABLE_ENTITY, page)
         }
         Err(e) => failed(&state, visit, e),
     }
@@ -830,9 +872,9 @@ async fn render_consents(state: &AppState, visit: Visit, message: Option<String>
         Err(e) => return failed(state, visit, e),
     };
     let t = visit.t;
-    let rows = consent_purposes(state, &t)
+    let rows = consent_choices(state, &t)
         .into_iter()
-        .map(|(key, name)| {
+        .map(|(key, name, text)| {
             let last = export.consents.iter().rev().find(|e| e.purpose == key);
             let (state, granted) = match last {
                 Some(e) if e.action == ConsentAction::Granted => (
@@ -848,6 +890,7 @@ async fn render_consents(state: &AppState, visit: Visit, message: Option<String>
             ConsentRow {
                 key,
                 name,
+                text,
                 state,
                 granted,
             }
@@ -883,6 +926,12 @@ pub async fn change_consent(
     } else {
         ConsentAction::Withdrawn
     };
+    let ends_service = action == ConsentAction::Withdrawn
+        && state
+            .app
+            .policy()
+            .consent_term(&form.purpose)
+            .is_some_and(|term| term.required);
     match state
         .app
         .record_consent(
@@ -895,6 +944,13 @@ pub async fn change_consent(
         )
         .await
     {
+        // The account closed with the consent it needs, and its sessions with it.
+        Ok(_) if ends_service => {
+            let mut visit = visit;
+            visit.session = None;
+            visit.cookies.push(host_cookie(SESSION_COOKIE, "", Some(0)));
+            visit.redirect("/")
+        }
         Ok(_) => {
             let done = visit.t.get("consents-done");
             render_consents(&state, visit, Some(done)).await

@@ -222,7 +222,7 @@ fn person() -> Value {
         },
         "source": "registration_form",
         "bases": [{"kind": "contract_started"}],
-        "consents": ["notifications"],
+        "consents": ["contact_data", "notifications"],
         "channel": "form"
     })
 }
@@ -592,7 +592,7 @@ async fn a_person_registers_signs_in_changes_password_and_closes_the_account() {
     let registration = json!({
         "data": {"contact": {"first_name": "Асель", "email": "assel.test@mail.kz"}, "education": {"level": "Бакалавриат"}},
         "password": "очень-надёжный-пароль",
-        "consents": []
+        "consents": ["contact_data"]
     });
     let created = api
         .authed("POST", "/api/v1/accounts", Some(registration.clone()))
@@ -1770,6 +1770,7 @@ async fn registered(api: &Api, browser: &mut Browser) {
                 ("first_name", PERSON_NAME),
                 ("email", PERSON_EMAIL),
                 ("password", "Пароль-Сәуле-2025"),
+                ("consent", "contact_data"),
                 ("consent", "notifications"),
             ],
         )
@@ -2318,6 +2319,28 @@ async fn a_person_corrects_their_profile_and_follows_their_activity() {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().contains("contact.phone") && !bad.text().contains("value=\"not a phone\""));
+    let correction = [
+        ("csrf", csrf.as_str()),
+        ("contact.first_name", PERSON_NAME),
+        ("contact.last_name", "Тулегенова"),
+        ("professional.it_experience_years", "3"),
+    ];
+    // Professional data rests on its own consent: refused, and saying which, until given.
+    let unconsented = browser.post(&api, "/me/profile", &correction).await;
+    assert_eq!(unconsented.status, StatusCode::FORBIDDEN);
+    assert!(unconsented.text().contains("professional_profile"));
+    let given = browser
+        .post(
+            &api,
+            "/me/consents",
+            &[
+                ("csrf", &csrf),
+                ("purpose", "professional_profile"),
+                ("action", "granted"),
+            ],
+        )
+        .await;
+    assert_eq!(given.status, StatusCode::OK);
     let saved = browser
         .post(
             &api,

@@ -73,6 +73,7 @@ register-first-name = First name
 register-last-name = Last name
 register-email = Email
 register-password = Password (10 characters or more)
+register-required = Needed for an account (read before you agree)
 register-consents = Consents (optional — tick only what you agree to)
 register-submit = Create account
 register-done = Your account is ready. Please sign in.

@@ -73,6 +73,7 @@ register-first-name = Аты
 register-last-name = Тегі
 register-email = Электрондық пошта
 register-password = Құпиясөз (10 таңбадан бастап)
+register-required = Есептік жазба үшін қажет (келіспес бұрын оқыңыз)
 register-consents = Келісімдер (міндетті емес — тек келісетініңізді белгілеңіз)
 register-submit = Аккаунт ашу
 register-done = Аккаунт ашылды. Енді кіріңіз.

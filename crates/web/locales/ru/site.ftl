@@ -73,6 +73,7 @@ register-first-name = Имя
 register-last-name = Фамилия
 register-email = Электронная почта
 register-password = Пароль (от 10 символов)
+register-required = Необходимо для учетной записи (прочитайте перед согласием)
 register-consents = Согласия (необязательно — отметьте только то, с чем согласны)
 register-submit = Создать аккаунт
 register-done = Аккаунт создан. Теперь войдите.
