@@ -28,8 +28,7 @@ async fn seed(h: &Harness, people: usize, collected_at: &str) -> Vec<Uuid> {
     let mut ids = Vec::with_capacity(people);
     for _ in 0..people {
         let id = Uuid::now_v7();
-        h.app
-            .vault()
+        h.vault()
             .subject_keys_creating(id, &["logs"])
             .await
             .unwrap();
@@ -84,7 +83,7 @@ async fn seed(h: &Harness, people: usize, collected_at: &str) -> Vec<Uuid> {
 
 async fn bench(h: Harness, n: usize) -> Figure {
     let people = n.div_ceil(PER_PERSON);
-    let backend = h.app.store().backend();
+    let backend = h.store().backend();
     let two_years_ago = (h.app.now() - SignedDuration::from_hours(24 * 730)).to_string();
     let start = Instant::now();
     seed(&h, people, &two_years_ago).await;

@@ -323,7 +323,7 @@ async fn erasures(h: &Harness, backend: &str, p: &Population, out: &mut Vec<Figu
         for (id, plain_id) in ids.iter().zip(&plain) {
             // Effective: the keys are gone, nothing is readable anywhere, backups included.
             let t = Instant::now();
-            h.app.vault().destroy(*id, &classes).await.unwrap();
+            h.vault().destroy(*id, &classes).await.unwrap();
             effective.push(t.elapsed());
             // Purged: the rows are gone too (what erase does after destroying the keys).
             h.app.erase(&actor, *id).await.unwrap();
@@ -513,18 +513,17 @@ async fn audit(h: &Harness, backend: &str, out: &mut Vec<Figure>) {
     let start = Instant::now();
     let mut tasks = vec![];
     for w in 0..8 {
-        let app = h.app.clone();
+        let (store, vault) = (h.store().clone(), h.vault().clone());
         tasks.push(tokio::spawn(async move {
             let mut times = vec![];
             for i in 0..300 {
                 let t = Instant::now();
-                let sealer = ChainSealer::new(app.vault().chain());
-                let (seq, hash) = app
-                    .store()
+                let sealer = ChainSealer::new(vault.chain());
+                let (seq, hash) = store
                     .append_audit(&draft(w * 1000 + i), &sealer)
                     .await
                     .unwrap();
-                app.vault().anchor(seq, &hash).await.unwrap();
+                vault.anchor(seq, &hash).await.unwrap();
                 times.push(t.elapsed());
             }
             times
@@ -547,9 +546,9 @@ async fn audit(h: &Harness, backend: &str, out: &mut Vec<Figure>) {
 
     // A million entries, chained in memory and written in bulk, then verified from the start.
     let n = env_number("VINTROVA_BENCH_AUDIT_N", 1_000_000);
-    let head = h.app.vault().key_store().chain_anchor().await.unwrap();
+    let head = h.vault().key_store().chain_anchor().await.unwrap();
     let (mut seq, mut prev) = head.unwrap_or((0, vec![0u8; 32]));
-    let sealer = ChainSealer::new(h.app.vault().chain());
+    let sealer = ChainSealer::new(h.vault().chain());
     let pool = h.raw_pool();
     let seeding = Instant::now();
     let mut written = 0;
@@ -600,7 +599,7 @@ async fn audit(h: &Harness, backend: &str, out: &mut Vec<Figure>) {
         });
         written += batch;
     }
-    h.app.vault().anchor(seq, &prev).await.unwrap();
+    h.vault().anchor(seq, &prev).await.unwrap();
     let seeded = seeding.elapsed();
     let t = Instant::now();
     let report = h.app.verify_audit().await.unwrap();
@@ -689,13 +688,7 @@ async fn scale(h: &Harness, backend: &str, out: &mut Vec<Figure>) -> Curve {
         .filter_map(|s| s.trim().replace('_', "").parse().ok())
         .collect();
     let actor = Actor::new("bench", "platform");
-    let mut have = h
-        .app
-        .store()
-        .subject_ids(None, i64::MAX)
-        .await
-        .unwrap()
-        .len();
+    let mut have = h.store().subject_ids(None, i64::MAX).await.unwrap().len();
     let mut curve = vec![];
     for size in sizes {
         if size > have {

@@ -6,6 +6,7 @@
 //! sign-in never says whether an email is registered: an unknown email costs the same hash as
 //! a wrong password. Session tokens are random; only their SHA-256 is stored.
 
+use crate::names;
 use crate::words::words;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use jiff::{SignedDuration, Timestamp};
@@ -220,28 +221,28 @@ impl Vintrova {
             )
             .into());
         }
-        let Some(email) = values.iter().find(|v| v.field == "contact.email") else {
+        let Some(email) = values.iter().find(|v| v.field == names::EMAIL) else {
             return Err(InvalidInput::one(
-                "contact.email",
+                names::EMAIL,
                 "missing",
                 "the email address to sign in with",
             )
             .into());
         };
         let digest = self.vault().blind_index().digest(
-            "contact.email",
+            names::EMAIL,
             email.index_form.as_deref().unwrap_or_default(),
         );
         if !self
             .store()
-            .find_by_index("contact.email", &digest)
+            .find_by_index(names::EMAIL, &digest)
             .await?
             .is_empty()
         {
             // The person at this address is told by email in a later issue; the API says only
             // that registration cannot proceed with it, like any other refused field.
             return Err(InvalidInput::one(
-                "contact.email",
+                names::EMAIL,
                 "cannot be used to register",
                 "another email address, or sign in",
             )
@@ -252,7 +253,7 @@ impl Vintrova {
             bases: vec![(BasisEventKind::ContractStarted, None)],
             consents,
             channel: Channel::Form,
-            ..Collection::from("registration_form")
+            ..Collection::from(names::REGISTRATION_FORM)
         };
         let id = self.add_subject(actor, values, collection).await?;
         let account = AccountRecord {
@@ -277,10 +278,10 @@ impl Vintrova {
         let form = crate::values::email(&serde_json::Value::String(email.to_string())).ok();
         let mut account = None;
         if let Some(form) = form {
-            let digest = self.vault().blind_index().digest("contact.email", &form);
+            let digest = self.vault().blind_index().digest(names::EMAIL, &form);
             if let Some(id) = self
                 .store()
-                .find_by_index("contact.email", &digest)
+                .find_by_index(names::EMAIL, &digest)
                 .await?
                 .first()
             {
@@ -422,10 +423,10 @@ impl Vintrova {
             .checked_add(RESET_VALID)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         if let Ok(form) = crate::values::email(&serde_json::Value::String(email.to_string())) {
-            let digest = self.vault().blind_index().digest("contact.email", &form);
+            let digest = self.vault().blind_index().digest(names::EMAIL, &form);
             if let Some(id) = self
                 .store()
-                .find_by_index("contact.email", &digest)
+                .find_by_index(names::EMAIL, &digest)
                 .await?
                 .first()
                 .copied()
@@ -507,7 +508,7 @@ impl Vintrova {
                 subject,
                 BasisEventKind::ContractEnded,
                 None,
-                "cabinet",
+                names::CABINET,
             )
             .await?;
         }
@@ -535,7 +536,7 @@ impl Vintrova {
             subject,
             BasisEventKind::ContractEnded,
             None,
-            "cabinet",
+            names::CABINET,
         )
         .await
     }

@@ -8,6 +8,7 @@
 //! Built from the records alone: no personal value is decrypted to make it. The gate is asked
 //! for each person, so someone without the analytics consent is not in the file at all.
 
+use crate::names;
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
@@ -23,7 +24,7 @@ use crate::{Actor, CoreError, Result, Vintrova};
 
 /// The smallest group a release may hold.
 pub const MIN_K: usize = 5;
-const PURPOSE: &str = "learning_analytics";
+const PURPOSE: &str = crate::names::LEARNING_ANALYTICS;
 
 /// One enrollment before anonymization: what the records say, with who it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,7 +342,7 @@ impl Vintrova {
                     recipient: recipient.to_string(),
                     country: country.to_string(),
                     subjects: vec![],
-                    categories: vec!["education".into()],
+                    categories: vec![names::EDUCATION.into()],
                     purpose: PURPOSE.into(),
                     legal_ground: format!(
                         "Anonymized learning analytics (k = {k}), consent of each learner included"

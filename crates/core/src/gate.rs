@@ -96,7 +96,7 @@ impl Duty {
 }
 
 /// The category the address a duty writes to belongs to.
-pub(crate) const ADDRESS_CATEGORY: &str = "contact";
+pub(crate) const ADDRESS_CATEGORY: &str = crate::names::CONTACT;
 
 impl Use {
     /// The label written to the audit log: the use granted and what it was granted on.

@@ -6,6 +6,7 @@
 //! graduate's data, R8.1) and a keyed digest of the course for rosters; which course and how far
 //! along are sealed education events of the enrollment, never rewritten.
 
+use crate::names;
 use crate::words::words;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -196,7 +197,7 @@ impl Vintrova {
             )
             .into());
         };
-        self.authorize(subject, Use::Purpose("education_access".into()))
+        self.authorize(subject, Use::Purpose(names::EDUCATION_ACCESS.into()))
             .await?;
         let id = Uuid::now_v7();
         let now = self.now();
@@ -214,8 +215,8 @@ impl Vintrova {
             actor,
             Action::Create,
             Some(subject),
-            vec!["education".into()],
-            Some("education_access".into()),
+            vec![names::EDUCATION.into()],
+            Some(names::EDUCATION_ACCESS.into()),
         );
         self.insert_record(enrollment, &sealed, &audit).await
     }
@@ -228,14 +229,14 @@ impl Vintrova {
         percent: i64,
     ) -> Result<Enrollment> {
         let found = self.require_enrollment(enrollment).await?;
-        self.authorize(found.subject, Use::Purpose("education_access".into()))
+        self.authorize(found.subject, Use::Purpose(names::EDUCATION_ACCESS.into()))
             .await?;
         let record = self.parse_json(&json!({"education": {"progress": percent}}))?;
         let sealed = self
             .seal(
                 found.subject,
                 &record,
-                "learning_interaction",
+                names::LEARNING_INTERACTION,
                 Some(enrollment),
             )
             .await?
@@ -291,8 +292,8 @@ impl Vintrova {
             actor,
             Action::Update,
             Some(found.subject),
-            vec!["education".into()],
-            Some("education_access".into()),
+            vec![names::EDUCATION.into()],
+            Some(names::EDUCATION_ACCESS.into()),
         );
         let next = Enrollment {
             state,
@@ -311,7 +312,7 @@ impl Vintrova {
     /// (contract). A restricted person gets none, and the refusal says so.
     pub async fn recommendations(&self, actor: &Actor, subject: Uuid) -> Result<Recommendations> {
         let grant = self
-            .authorize(subject, Use::Purpose("personalization".into()))
+            .authorize(subject, Use::Purpose(names::PERSONALIZATION.into()))
             .await?;
         let opened = self.open(&grant).await?;
         let mut taken: Vec<String> = Vec::new();
@@ -345,8 +346,8 @@ impl Vintrova {
             actor,
             Action::Read,
             Some(subject),
-            vec!["education".into(), "professional".into()],
-            Some("personalization".into()),
+            vec![names::EDUCATION.into(), names::PROFESSIONAL.into()],
+            Some(names::PERSONALIZATION.into()),
         );
         let head = self.store().append_audit(&audit, &self.sealer()).await?;
         self.anchor(head).await?;

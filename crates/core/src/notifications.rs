@@ -4,6 +4,7 @@
 //! A notice is written with its message, in one transaction; the address is read through the
 //! purpose gate, and the message waits sealed in the outbox until the worker delivers it.
 
+use crate::names;
 use crate::words::words;
 use std::collections::BTreeMap;
 
@@ -15,7 +16,7 @@ use crate::audit::Action;
 use crate::gate::Use;
 use crate::{Actor, CoreError, Result, Vintrova};
 
-pub const PURPOSE: &str = "notifications";
+pub const PURPOSE: &str = crate::names::NOTIFICATIONS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -225,7 +226,7 @@ impl Vintrova {
             actor,
             action,
             Some(subject),
-            vec!["contact".into()],
+            vec![names::CONTACT.into()],
             Some(purpose.into()),
         );
         let head = self

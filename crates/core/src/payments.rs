@@ -6,6 +6,7 @@
 //! provider's reference, to find it when the provider calls back. Providers sit behind
 //! [`PaymentProvider`]; confirmations arrive asynchronously as signed webhooks.
 
+use crate::names;
 use crate::words::words;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -251,7 +252,7 @@ impl Vintrova {
         let checked = self.parse_json(
             &json!({"payment": {"amount": amount, "currency": currency, "method": method}}),
         )?;
-        self.authorize(subject, Use::Purpose("payments".into()))
+        self.authorize(subject, Use::Purpose(names::PAYMENTS.into()))
             .await?;
         let id = Uuid::now_v7();
         let currency = checked
@@ -279,15 +280,15 @@ impl Vintrova {
             "provider_reference": payment.reference, "status": "pending",
         }}))?;
         let sealed = self
-            .seal(subject, &record, "paid_order", Some(id))
+            .seal(subject, &record, names::PAID_ORDER, Some(id))
             .await?
             .events;
         let audit = self.draft(
             actor,
             Action::Create,
             Some(subject),
-            vec!["payment".into()],
-            Some("payments".into()),
+            vec![names::PAYMENT.into()],
+            Some(names::PAYMENTS.into()),
         );
         let order = self.insert_record(order, &sealed, &audit).await?;
         Ok(OrderCreated {
@@ -338,7 +339,7 @@ impl Vintrova {
         }
         let record = self.parse_json(&fields)?;
         let sealed = self
-            .seal(order.subject, &record, "paid_order", Some(order.id))
+            .seal(order.subject, &record, names::PAID_ORDER, Some(order.id))
             .await?
             .events;
         let actor = Actor::new("provider", provider.name());
@@ -346,8 +347,8 @@ impl Vintrova {
             &actor,
             Action::Update,
             Some(order.subject),
-            vec!["payment".into()],
-            Some("payments".into()),
+            vec![names::PAYMENT.into()],
+            Some(names::PAYMENTS.into()),
         );
         self.advance_record(Order { state, ..order }, &sealed, &audit)
             .await
@@ -376,7 +377,7 @@ impl Vintrova {
             .into());
         }
         let grant = self
-            .authorize(found.subject, Use::Purpose("payments".into()))
+            .authorize(found.subject, Use::Purpose(names::PAYMENTS.into()))
             .await?;
         let reference = self
             .open(&grant)
@@ -395,8 +396,8 @@ impl Vintrova {
             actor,
             Action::Update,
             Some(found.subject),
-            vec!["payment".into()],
-            Some("payments".into()),
+            vec![names::PAYMENT.into()],
+            Some(names::PAYMENTS.into()),
         );
         self.advance_record(
             Order {

@@ -7,6 +7,7 @@
 //! the address with a one-time code sent there; the answer to staff is the same whether or not
 //! the address is known, and so is the work: an unknown address becomes a requester of its own.
 
+use crate::names;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -292,13 +293,13 @@ impl Vintrova {
         }
         let request = self.new_request(subject, right, channel, RequestState::Verified);
         let events = self
-            .description_events(subject, request.id, description, "cabinet")
+            .description_events(subject, request.id, description, names::CABINET)
             .await?;
         let audit = self.draft(
             actor,
             Action::ReceiveRequest,
             Some(subject),
-            vec!["contact".into()],
+            vec![names::CONTACT.into()],
             Some(Use::Duty(Duty::RequestAnswer(request.id)).label()),
         );
         // The acknowledgement says when the answer is due; it goes with the request.
@@ -368,7 +369,7 @@ impl Vintrova {
             actor,
             Action::CloseRequest,
             Some(closed.subject),
-            vec!["contact".into()],
+            vec![names::CONTACT.into()],
             None,
         );
         let head = self
@@ -390,10 +391,10 @@ impl Vintrova {
     ) -> Result<Request> {
         let values = self.parse_json(&json!({"contact": {"email": email}}))?;
         let form = values[0].index_form.clone().unwrap_or_default();
-        let digest = self.vault().blind_index().digest("contact.email", &form);
+        let digest = self.vault().blind_index().digest(names::EMAIL, &form);
         let subject = match self
             .store()
-            .find_by_index("contact.email", &digest)
+            .find_by_index(names::EMAIL, &digest)
             .await?
             .first()
         {
@@ -403,7 +404,7 @@ impl Vintrova {
             None => {
                 let collection = Collection {
                     for_request: true,
-                    ..Collection::from("staff_entry")
+                    ..Collection::from(names::STAFF_ENTRY)
                 };
                 self.add_subject(actor, values, collection).await?
             }
@@ -454,7 +455,7 @@ impl Vintrova {
             })?,
         };
         let events = self
-            .description_events(subject, request.id, description, "staff_entry")
+            .description_events(subject, request.id, description, names::STAFF_ENTRY)
             .await?;
         let code = six_digits()?;
         let record = CodeRecord {
@@ -472,7 +473,7 @@ impl Vintrova {
             actor,
             Action::ReceiveRequest,
             Some(subject),
-            vec!["contact".into()],
+            vec![names::CONTACT.into()],
             None,
         );
         let head = self
@@ -701,7 +702,7 @@ impl Vintrova {
                 }
             }
             Fulfilment::Rectification(values) => {
-                self.update_subject(actor, subject, values, "staff_entry")
+                self.update_subject(actor, subject, values, names::STAFF_ENTRY)
                     .await?;
                 Answer::Rectification
             }
@@ -715,7 +716,7 @@ impl Vintrova {
                     subject,
                     BasisEventKind::Restricted,
                     None,
-                    "staff_entry",
+                    names::STAFF_ENTRY,
                 )
                 .await?;
                 Answer::Restriction
@@ -751,7 +752,7 @@ impl Vintrova {
                     subject,
                     BasisEventKind::Objected,
                     Some(crate::notifications::PURPOSE.into()),
-                    "staff_entry",
+                    names::STAFF_ENTRY,
                 )
                 .await?;
                 Answer::MarketingObjection
@@ -787,7 +788,7 @@ impl Vintrova {
         let address = copy
             .values
             .iter()
-            .find(|v| v.field == "contact.email")
+            .find(|v| v.field == names::EMAIL)
             .and_then(|v| v.value.as_str());
         let message = match (request.channel, address) {
             (AnswerChannel::Email, Some(to)) => {
@@ -851,7 +852,7 @@ impl Vintrova {
             .await?;
         let values = self.parse_json(&json!({"contact": {"request_answer": reason}}))?;
         let events = self
-            .seal(found.subject, &values, "staff_entry", Some(request))
+            .seal(found.subject, &values, names::STAFF_ENTRY, Some(request))
             .await?
             .events;
         let address = self.address_of(&found).await?;

@@ -95,6 +95,23 @@ pub enum CoreError {
     Gone,
     #[error("the audit log does not verify: {0}")]
     Tampered(#[from] ChainBreak),
+    #[error(
+        "policy {version} lacks what Vintrova relies on: {missing}; put them back in the policy file"
+    )]
+    PolicyLacks { version: String, missing: String },
+}
+
+/// Refuse a policy that lacks a name the code relies on.
+pub(crate) fn fits(policy: &Policy) -> Result<()> {
+    let missing = crate::names::missing(policy);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(CoreError::PolicyLacks {
+            version: policy.version.clone(),
+            missing: missing.join(", "),
+        })
+    }
 }
 
 impl From<StoreError> for CoreError {
@@ -233,7 +250,7 @@ pub struct AuditReport {
 }
 
 /// The field notices, answers and receipts are sent to.
-pub(crate) const ADDRESS: &str = "contact.email";
+pub(crate) const ADDRESS: &str = crate::names::EMAIL;
 
 /// Audit entries read per page when the chain is verified.
 const VERIFY_PAGE: i64 = 5_000;
@@ -254,14 +271,17 @@ pub struct Vintrova {
 }
 
 impl Vintrova {
+    /// The core over `policy`, which must hold every name the code relies on
+    /// ([`crate::names`]); a policy without one is refused, naming each.
     pub fn new(
         policy: Arc<Policy>,
         store: Arc<dyn Store>,
         vault: Arc<Vault>,
         clock: Arc<dyn Clock>,
-    ) -> Self {
+    ) -> Result<Self> {
+        fits(&policy)?;
         let map = DataMap::from_policy(&policy);
-        Vintrova {
+        Ok(Vintrova {
             policy,
             map,
             store,
@@ -272,7 +292,7 @@ impl Vintrova {
             journal: None,
             calendar: WorkCalendar::kazakhstan(),
             renewals: gate::Renewals::default(),
-        }
+        })
     }
 
     /// Record every erasure, and every person the sweep removes, in `journal` first, so a
@@ -328,12 +348,20 @@ impl Vintrova {
         &self.map
     }
 
-    pub fn store(&self) -> &dyn Store {
+    /// The store: core's own, lent to nobody (the web and the binary use the operations of
+    /// `crate::operations`).
+    pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }
 
-    pub fn vault(&self) -> &Vault {
+    pub(crate) fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    /// Append an entry that records an act with no write of its own, and anchor the head.
+    pub(crate) async fn log(&self, draft: AuditDraft) -> Result<()> {
+        let head = self.store.append_audit(&draft, &self.sealer()).await?;
+        self.anchor(head).await
     }
 
     /// Parse a JSON document of field values against the data map.
@@ -900,6 +928,7 @@ impl Vintrova {
                     latest.version
                 ))
             })?;
+            fits(&policy)?;
             tracing::info!(version = %policy.version, "the published policy is in force");
             app.map = DataMap::from_policy(&policy);
             app.policy = Arc::new(policy);
@@ -1524,42 +1553,6 @@ impl Vintrova {
         Ok(AuditReport {
             entries: verifier.finish()?,
         })
-    }
-
-    /// Run `job` only if no other server holds the lease `name`; `None` when one does. The
-    /// lease lives in the database, so it holds across servers; a crashed holder's lease runs
-    /// out after `minutes`.
-    pub async fn exclusively<T>(
-        &self,
-        name: &str,
-        holder: &str,
-        minutes: i64,
-        job: impl std::future::Future<Output = Result<T>>,
-    ) -> Result<Option<T>> {
-        let now = self.now();
-        let until = now
-            .checked_add(jiff::SignedDuration::from_mins(minutes))
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
-        if !self.store.take_lease(name, holder, now, until).await? {
-            return Ok(None);
-        }
-        let result = job.await;
-        self.store.release_lease(name, holder).await?;
-        result.map(Some)
-    }
-
-    /// Record that a backup was restored, before its erasures are re-applied.
-    pub async fn audit_restore(&self, actor: &Actor) -> Result<()> {
-        let audit = self.draft(actor, Action::RestoreBackup, None, vec![], None);
-        let head = self.store.append_audit(&audit, &self.sealer()).await?;
-        self.anchor(head).await
-    }
-
-    /// Record a key rotation in the audit log.
-    pub async fn audit_key_rotation(&self, actor: &Actor) -> Result<()> {
-        let audit = self.draft(actor, Action::RotateKeys, None, vec![], None);
-        let head = self.store.append_audit(&audit, &self.sealer()).await?;
-        self.anchor(head).await
     }
 }
 

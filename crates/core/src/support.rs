@@ -4,6 +4,7 @@
 //! clock of the support rule (R8.1). Its subject line and every message, the person's and
 //! staff's alike (told apart by their source), are sealed contact events of the ticket.
 
+use crate::names;
 use crate::words::words;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -85,8 +86,8 @@ pub enum Author {
 impl Author {
     fn source(self) -> &'static str {
         match self {
-            Author::Person => "support_request",
-            Author::Staff => "staff_entry",
+            Author::Person => names::SUPPORT_REQUEST,
+            Author::Staff => names::STAFF_ENTRY,
         }
     }
 }
@@ -100,7 +101,7 @@ impl Vintrova {
         title: &str,
         message: &str,
     ) -> Result<Ticket> {
-        self.authorize(subject, Use::Purpose("support".into()))
+        self.authorize(subject, Use::Purpose(names::SUPPORT.into()))
             .await?;
         let id = Uuid::now_v7();
         let record = self.parse_json(
@@ -121,8 +122,8 @@ impl Vintrova {
             actor,
             Action::Create,
             Some(subject),
-            vec!["contact".into()],
-            Some("support".into()),
+            vec![names::CONTACT.into()],
+            Some(names::SUPPORT.into()),
         );
         self.insert_record(ticket, &sealed, &audit).await
     }
@@ -136,7 +137,7 @@ impl Vintrova {
         message: &str,
     ) -> Result<Ticket> {
         let found = self.require_open_ticket(ticket).await?;
-        self.authorize(found.subject, Use::Purpose("support".into()))
+        self.authorize(found.subject, Use::Purpose(names::SUPPORT.into()))
             .await?;
         let record = self.parse_json(&json!({"contact": {"support_message": message}}))?;
         let sealed = self
@@ -185,8 +186,8 @@ impl Vintrova {
             actor,
             Action::Update,
             Some(found.subject),
-            vec!["contact".into()],
-            Some("support".into()),
+            vec![names::CONTACT.into()],
+            Some(names::SUPPORT.into()),
         );
         let next = Ticket {
             state,

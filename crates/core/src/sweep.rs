@@ -6,6 +6,7 @@
 //! checkpoint, and returns a receipt of counts. A dry run decides the same way and changes
 //! nothing, so both report the same numbers.
 
+use crate::names;
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::{Timestamp, ToSpan};
@@ -669,7 +670,7 @@ impl Vintrova {
     /// warning is noted all the same, so the account still closes when it runs out.
     async fn warn_idle(&self, actor: &Actor, subject: Uuid, closes_at: Timestamp) -> Result<()> {
         let address = match self
-            .authorize(subject, Use::Purpose("education_access".into()))
+            .authorize(subject, Use::Purpose(names::EDUCATION_ACCESS.into()))
             .await
         {
             Ok(grant) => self.address(&grant).await?,

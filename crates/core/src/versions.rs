@@ -128,6 +128,13 @@ impl Vintrova {
                 "a new version number in the file",
             );
         }
+        for lack in crate::names::missing(&new) {
+            problems.push(
+                "file",
+                format!("lacks {lack}"),
+                "a policy that keeps every purpose, field and source Vintrova relies on",
+            );
+        }
         if diff.changes.is_empty() {
             problems.push(
                 "file",

@@ -120,7 +120,7 @@ pub async fn disclosures_outside_a_recipients_allowance_are_refused_and_the_rest
         .collect();
     assert_eq!(recipients, ["payment_systems", "state_bodies"]);
     // And their audit trail has a `disclose` entry for each, with the purpose.
-    let log = h.app.store().audit_page(0, 1000).await.unwrap();
+    let log = h.store().audit_page(0, 1000).await.unwrap();
     assert_eq!(
         log.iter()
             .filter(|r| r.entry.action == "disclose" && r.entry.subject == Some(person))

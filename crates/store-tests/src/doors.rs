@@ -28,7 +28,7 @@ fn refusal<T: std::fmt::Debug>(result: Result<T, CoreError>) -> Refusal {
 
 /// The newest audit entry: (purpose granted, purpose stated).
 async fn last_entry(h: &Harness) -> (Option<String>, Option<String>) {
-    let page = h.app.store().audit_page(0, 10_000).await.unwrap();
+    let page = h.store().audit_page(0, 10_000).await.unwrap();
     let last = page.last().expect("an entry").entry.clone();
     (last.purpose, last.stated_purpose)
 }
@@ -324,7 +324,7 @@ pub async fn contact_data_is_collected_and_opened_only_with_its_consent(h: &Harn
         refusal(h.app.read(&actor, id, "education_access").await),
         Refusal::ContractNotInForce { .. }
     ));
-    let bases = h.app.store().basis_events(id).await.unwrap();
+    let bases = h.store().basis_events(id).await.unwrap();
     assert_eq!(bases.last().unwrap().kind, BasisEventKind::ContractEnded);
 }
 
@@ -465,7 +465,7 @@ pub async fn the_renewal_rule_holds_for_recorded_events(h: &Harness) {
         "{refused:?}"
     );
     assert!(
-        h.app.store().events(id).await.unwrap().is_empty(),
+        h.store().events(id).await.unwrap().is_empty(),
         "nothing was recorded"
     );
     app.record_consent(

@@ -150,6 +150,7 @@ impl Harness {
             vault.clone(),
             clock.clone(),
         )
+        .expect("the shipped policy holds every name the code relies on")
         .with_password_cost(PasswordCost::TEST);
         Harness {
             app: Arc::new(app),
@@ -161,6 +162,17 @@ impl Harness {
             raw,
             outside,
         }
+    }
+
+    /// The store under the core, as someone with the database would reach it: for tests that
+    /// inspect or attack what is stored.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The vault under the core, with the keys: for tests that inspect what is sealed.
+    pub fn vault(&self) -> &Arc<Vault> {
+        &self.vault
     }
 
     /// A verified request of `right` from `subject`, as the person files it signed in (the
@@ -272,7 +284,7 @@ impl Harness {
             self.store.clone(),
             Arc::new(vault),
             self.clock.clone(),
-        )
+        )?
         .with_password_cost(PasswordCost::TEST))
     }
 

@@ -27,7 +27,7 @@ async fn deliver(h: &Harness) -> Vec<vintrova_core::outbox::Email> {
 
 /// Check a receipt as a person would: its text, the published key, nothing else.
 fn check(h: &Harness, text: &str) -> Result<receipts::ReceiptBody, ReceiptError> {
-    let published = h.app.vault().signing().public().to_pem();
+    let published = h.vault().signing().public().to_pem();
     let key = vintrova_vault::PublicKey::from_pem(&published).expect("the published key reads");
     receipts::verify(text, &key)
 }
@@ -110,10 +110,7 @@ pub async fn an_erasure_request_is_answered_with_a_signed_receipt_and_the_server
     assert_eq!(body.erased_at, h.app.now());
     assert!(body.destroyed.contains(&"contact".to_string()), "{body:?}");
     assert!(body.kept.is_empty(), "nothing was held by law");
-    assert_eq!(
-        body.signing_key,
-        h.app.vault().signing().public().fingerprint()
-    );
+    assert_eq!(body.signing_key, h.vault().signing().public().fingerprint());
     // Nothing of the person: no value, no id, no address.
     for needle in aigerim_needles()
         .into_iter()

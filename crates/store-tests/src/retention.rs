@@ -57,7 +57,7 @@ async fn stored(h: &Harness) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut after = None;
     loop {
-        let page = h.app.store().inventory(after, 100).await.unwrap();
+        let page = h.store().inventory(after, 100).await.unwrap();
         let Some(last) = page.last() else { break };
         after = Some(last.subject);
         for inv in page {
@@ -305,7 +305,7 @@ pub async fn six_years_each_rule_deletes_on_its_day_and_not_a_day_before(h: &Har
             );
         }
     }
-    let warnings = h.app.store().notices(carol).await.unwrap();
+    let warnings = h.store().notices(carol).await.unwrap();
     assert!(warnings.is_empty(), "Carol, who signs in, is never warned");
     assert!(matches!(
         h.copy(alice).await,
@@ -363,7 +363,7 @@ async fn visitor(h: &Harness) -> (Uuid, Uuid) {
 /// once per page of people rather than once per person.
 pub async fn keys_the_sweep_destroys_leave_the_key_store_files(h: &Harness) {
     let (id, _) = visitor(h).await;
-    let keys = h.app.vault().key_store().subject_keys(id).await.unwrap();
+    let keys = h.vault().key_store().subject_keys(id).await.unwrap();
     let (logs, kept): (Vec<_>, Vec<_>) = keys.into_iter().partition(
         |k| matches!(&k.owner, vintrova_vault::KeyOwner::Subject { class, .. } if class == "logs"),
     );
@@ -459,8 +459,7 @@ pub async fn a_hold_keeps_data_past_its_date_until_released(h: &Harness) {
 }
 
 async fn audit_actions(h: &Harness) -> Vec<String> {
-    h.app
-        .store()
+    h.store()
         .audit_page(0, 10_000)
         .await
         .unwrap()
@@ -546,7 +545,7 @@ pub async fn the_pruned_audit_log_verifies_from_its_checkpoint_and_catches_tampe
     );
     let after = h.app.verify_audit().await.expect("the rest verifies");
     assert!(after.entries < before, "{} < {before}", after.entries);
-    let first = h.app.store().audit_page(0, 1).await.unwrap()[0].seq;
+    let first = h.store().audit_page(0, 1).await.unwrap()[0].seq;
     h.tamper(&format!(
         "UPDATE audit_log SET actor = 'test:someone-else' WHERE seq = {}",
         first + 1
@@ -568,7 +567,7 @@ pub async fn the_pruned_audit_log_verifies_from_its_checkpoint_and_catches_tampe
 /// Two servers never sweep at once: the lease lives in the database.
 pub async fn one_sweep_at_a_time_across_servers(h: &Harness) {
     let now = h.app.now();
-    let store = h.app.store();
+    let store = h.store();
     assert!(
         store
             .take_lease(

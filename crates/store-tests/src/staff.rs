@@ -177,7 +177,7 @@ pub async fn staff_enroll_sign_in_with_a_second_factor_and_are_locked_after_five
     );
 
     // The audit log keeps sign-ins, failures and the lock, by role and id, never the login.
-    let log = h.app.store().audit_page(0, 1000).await.unwrap();
+    let log = h.store().audit_page(0, 1000).await.unwrap();
     let actions: Vec<&str> = log.iter().map(|r| r.entry.action.as_str()).collect();
     for action in [
         "add_staff",
@@ -254,7 +254,7 @@ pub async fn lapsed_training_refuses_personal_data_the_same_day_with_its_reason(
         .unwrap()
         .expect("a staff actor");
     h.app.read(&actor, subject, "support").await.unwrap();
-    let log = h.app.store().audit_page(0, 1000).await.unwrap();
+    let log = h.store().audit_page(0, 1000).await.unwrap();
     let read = log.iter().rev().find(|r| r.entry.action == "read").unwrap();
     assert_eq!(
         read.entry.purpose.as_deref(),

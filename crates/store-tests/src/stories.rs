@@ -124,7 +124,6 @@ pub async fn a_subject_lives_and_is_erased(h: &Harness) {
         Err(CoreError::UnknownSubject(_))
     ));
     let actions: Vec<String> = h
-        .app
         .store()
         .audit_page(0, 100)
         .await
@@ -169,7 +168,6 @@ pub async fn no_value_is_stored_in_clear_and_erasure_leaves_no_trace(h: &Harness
     }
 
     let sealed: Vec<Vec<u8>> = h
-        .app
         .store()
         .values(id)
         .await
@@ -214,12 +212,12 @@ async fn index_digests(h: &Harness, id: Uuid) -> Vec<Vec<u8>> {
     ] {
         let doc = json!({ "contact": { field.split_once('.').unwrap().1: raw } });
         let parsed = app.parse_json(&doc).unwrap();
-        let digest = app
+        let digest = h
             .vault()
             .blind_index()
             .digest(field, parsed[0].index_form.as_deref().unwrap());
         assert_eq!(
-            app.store().find_by_index(field, &digest).await.unwrap(),
+            h.store().find_by_index(field, &digest).await.unwrap(),
             vec![id]
         );
         out.push(digest.to_vec());
@@ -402,7 +400,6 @@ pub async fn the_purpose_gate_checks_each_basis(h: &Harness) {
         Err(CoreError::Invalid(_))
     ));
     let reads = h
-        .app
         .store()
         .audit_page(0, 100)
         .await
@@ -434,7 +431,7 @@ pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
     assert_eq!(kept.fields, ["payment"], "the payment record, as one event");
     // The person's signed receipt says the same: what went, and what stays until when.
     let signed =
-        vintrova_core::receipts::verify(&receipt.signed.text, &h.app.vault().signing().public())
+        vintrova_core::receipts::verify(&receipt.signed.text, &h.vault().signing().public())
             .unwrap();
     assert_eq!(
         signed.kept,
@@ -537,16 +534,16 @@ pub async fn subjects_are_found_by_email_and_phone_and_corrections_follow(h: &Ha
 /// Rotating the master key keeps everyone readable; the old key alone opens nothing.
 pub async fn key_rotation_rewraps_without_touching_data(h: &Harness) {
     let id = add(h, aigerim(), contract()).await;
-    let sealed_before = h.app.store().values(id).await.unwrap();
+    let sealed_before = h.store().values(id).await.unwrap();
     let next = h.master.successor();
-    let count = h.app.vault().rotate(&next).await.unwrap();
+    let count = h.vault().rotate(&next).await.unwrap();
     assert_eq!(
         count,
         4 + 2,
         "four system keys and the profile and learning keys"
     );
     assert_eq!(
-        h.app.store().values(id).await.unwrap(),
+        h.store().values(id).await.unwrap(),
         sealed_before,
         "the data is untouched"
     );
@@ -570,7 +567,7 @@ pub async fn key_rotation_rewraps_without_touching_data(h: &Harness) {
 /// Every storage column is declared in the data map's schema, and every PD column is reached
 /// by the data map (R2.2).
 pub async fn every_storage_column_is_declared_in_the_data_map(h: &Harness) {
-    let actual = h.app.store().schema().await.unwrap();
+    let actual = h.store().schema().await.unwrap();
     let mut declared: Vec<(String, Vec<String>)> = STORAGE_SCHEMA
         .iter()
         .map(|(t, cols)| {
@@ -659,7 +656,7 @@ pub async fn audit_tampering_is_detected(h: &Harness, how: Tampering) {
     };
     h.tamper(sql).await;
     if matches!(how, Tampering::TruncateAndRewind) {
-        let second = h.app.store().audit_page(1, 1).await.unwrap();
+        let second = h.store().audit_page(1, 1).await.unwrap();
         h.rewind_key_store_anchor(2, &second[0].hash).await;
         // The database alone now tells a consistent story...
         let without_head = h.reopen(h.master.clone()).await.unwrap();
@@ -820,7 +817,7 @@ pub async fn analytics_events_need_cookie_consent_and_security_events_do_not(h: 
         "{refused:?}"
     );
     assert!(
-        h.app.store().events(id).await.unwrap().is_empty(),
+        h.store().events(id).await.unwrap().is_empty(),
         "nothing was stored"
     );
     // Usage data cannot be slipped in under another purpose either.
@@ -936,7 +933,7 @@ pub async fn analytics_events_need_cookie_consent_and_security_events_do_not(h: 
             .await,
         Err(CoreError::Refused(Refusal::Objected { .. }))
     ));
-    assert_eq!(h.app.store().events(id).await.unwrap().len(), 3);
+    assert_eq!(h.store().events(id).await.unwrap().len(), 3);
 
     // Usage data arriving with a new subject needs the consent in the same form.
     let with_usage = json!({"contact": {"first_name": "Ерлан"}, "usage": {"page": "/webinars"}});
@@ -959,7 +956,7 @@ pub async fn analytics_events_need_cookie_consent_and_security_events_do_not(h: 
         .add_subject(&actor, values, consenting(&["learning_analytics"]))
         .await
         .unwrap();
-    assert_eq!(h.app.store().events(id2).await.unwrap().len(), 1);
+    assert_eq!(h.store().events(id2).await.unwrap().len(), 1);
 
     let receipt = h.app.erase(&actor, id).await.unwrap();
     assert_eq!(receipt.deleted.events, 3);
@@ -1135,7 +1132,6 @@ pub async fn accounts_open_sign_in_change_password_and_close(h: &Harness) {
     let receipt = h.app.erase(&actor, id).await.unwrap();
     assert!(receipt.subject_removed);
     let actions: Vec<String> = h
-        .app
         .store()
         .audit_page(0, 200)
         .await
@@ -1214,13 +1210,13 @@ pub async fn payments_are_confirmed_by_signed_callbacks_and_kept_five_years(h: &
             .state,
         OrderState::Paid
     );
-    let events = h.app.store().events(id).await.unwrap().len();
+    let events = h.store().events(id).await.unwrap().len();
     h.app
         .payment_callback(&provider, &body, &signature)
         .await
         .unwrap();
     assert_eq!(
-        h.app.store().events(id).await.unwrap().len(),
+        h.store().events(id).await.unwrap().len(),
         events,
         "a repeated callback records nothing"
     );
@@ -1624,12 +1620,11 @@ pub async fn notices_go_only_where_consent_holds_and_no_objection(h: &Harness) {
         counts,
         [("consent_withdrawn", 1), ("no_consent", 1), ("objected", 1)]
     );
-    assert_eq!(h.app.store().notices(yes).await.unwrap().len(), 1);
+    assert_eq!(h.store().notices(yes).await.unwrap().len(), 1);
     for other in [no, withdrawn, objecting] {
-        assert!(h.app.store().notices(other).await.unwrap().is_empty());
+        assert!(h.store().notices(other).await.unwrap().is_empty());
     }
     let notified: Vec<_> = h
-        .app
         .store()
         .audit_page(0, 500)
         .await
@@ -1875,7 +1870,7 @@ pub async fn the_outbox_delivers_every_message_once_or_again_with_the_same_id(h:
     h.clock.advance(SignedDuration::from_mins(2));
     assert_eq!(h.app.deliver(&recorder, 10).await.unwrap().sent, 1);
     assert_eq!(
-        h.app.store().outbox_counts().await.unwrap(),
+        h.store().outbox_counts().await.unwrap(),
         [("sent".to_string(), 5)]
     );
     assert!(
@@ -2062,7 +2057,7 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
     );
 
     // An unknown address gets the same answer and the same work: a code goes out.
-    let before = h.app.store().outbox_counts().await.unwrap();
+    let before = h.store().outbox_counts().await.unwrap();
     let stranger = h
         .app
         .request_by_email(
@@ -2076,7 +2071,7 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         .unwrap();
     assert_eq!(stranger.state, RequestState::AwaitingVerification);
     assert_ne!(stranger.subject, id);
-    let after = h.app.store().outbox_counts().await.unwrap();
+    let after = h.store().outbox_counts().await.unwrap();
     assert_ne!(
         before, after,
         "a code message was queued for the unknown address too"
@@ -2247,7 +2242,6 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         Err(CoreError::UnknownSubject(_))
     ));
     let actions: Vec<String> = h
-        .app
         .store()
         .audit_page(0, 500)
         .await

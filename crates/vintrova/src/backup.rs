@@ -649,7 +649,7 @@ pub async fn restore(config: &Config, file: &Path) -> Result<Restored> {
     let journal = FileJournal::new(config.data_dir.join(JOURNAL));
     let mut erasures_reapplied = 0;
     for subject in journal.subjects()? {
-        if rt.app.store().subject(subject).await?.is_some() {
+        if rt.app.is_known(subject).await? {
             rt.app.erase(&actor, subject).await?;
             erasures_reapplied += 1;
         }

@@ -741,7 +741,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Receipt(ReceiptCommand::Key) => {
             let rt = open_installation(&config).await?;
-            print!("{}", rt.app.vault().signing().public().to_pem());
+            print!("{}", rt.app.receipt_key().to_pem());
         }
         Command::Receipt(ReceiptCommand::Verify { file, key }) => {
             let text = String::from_utf8(read_input(&file)?)
@@ -760,7 +760,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 None => {
                     let rt = open_installation(&config).await?;
-                    (rt.app.vault().signing().public(), Some(rt))
+                    (rt.app.receipt_key(), Some(rt))
                 }
             };
             let body = vintrova_core::receipts::verify(&text, &public)?;
@@ -964,7 +964,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 RequestCommand::Fulfil { id, purpose } => {
                     let id = subject_id(&id)?;
-                    let request = app.store().request(id).await?.ok_or("no such request")?;
+                    let request = app.request(id).await?.ok_or("no such request")?;
                     let fulfilment = match request.right {
                         RightKind::Information => Fulfilment::Information,
                         RightKind::Access => Fulfilment::Access,
@@ -1000,7 +1000,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 OutboxCommand::Status => {
                     let counts: std::collections::BTreeMap<String, i64> =
-                        rt.app.store().outbox_counts().await?.into_iter().collect();
+                        rt.app.outbox_counts().await?.into_iter().collect();
                     print_json(&counts)?
                 }
             }
@@ -1090,8 +1090,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Keys(KeysCommand::Rotate) => {
             let rt = setup::open(&config).await?;
-            let (count, next) = setup::rotate_master_key(&rt).await?;
-            rt.app.audit_key_rotation(&actor).await?;
+            let (count, next) = setup::rotate_master_key(&rt, &actor).await?;
             say!(
                 "rotated: {count} keys re-wrapped under master key v{} in {}.\n\
                  Back that file up now. The v{} key no longer opens this data; keep it only beside backups made before the rotation.",
@@ -1250,7 +1249,7 @@ async fn serve(config: &Config, args: ServeArgs) -> Result<()> {
     }
     say!(
         "Vintrova is serving on {scheme}://{local} ({} backend, policy {}); the API is described at /api/v1/openapi.json, the staff console is at /staff",
-        rt.app.store().backend(),
+        rt.app.backend(),
         rt.app.policy().version
     );
     if tls.is_none() {
@@ -1400,11 +1399,12 @@ fn spawn_retention(rt: &setup::Runtime) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            let now = app.now();
-            let day = now + jiff::SignedDuration::from_hours(24);
             match app
-                .store()
-                .take_lease("retention.daily", &holder, now, day)
+                .claim_lease(
+                    "retention.daily",
+                    &holder,
+                    jiff::SignedDuration::from_hours(24),
+                )
                 .await
             {
                 Ok(true) => {}

@@ -190,7 +190,7 @@ pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<R
     let journal = Arc::new(crate::backup::FileJournal::new(
         config.data_dir.join(crate::backup::JOURNAL),
     ));
-    let app = Vintrova::new(policy, store, Arc::new(vault), clock)
+    let app = Vintrova::new(policy, store, Arc::new(vault), clock)?
         .with_erasure_journal(journal)
         .with_calendar(load_calendar(config.calendar_file.as_deref())?)
         .with_published_policy()
@@ -258,11 +258,14 @@ pub fn load_calendar(file: Option<&Path>) -> Result<WorkCalendar> {
 /// Re-wrap every key under a new master key. The new key is on disk before the key store
 /// changes, and replaces the old file only after, so a crash at any point leaves a key that
 /// opens the store (see `settle_master_key`).
-pub async fn rotate_master_key(runtime: &Runtime) -> Result<(usize, MasterKey)> {
+pub async fn rotate_master_key(
+    runtime: &Runtime,
+    actor: &vintrova_core::Actor,
+) -> Result<(usize, MasterKey)> {
     let next_path = runtime.config.next_key_path();
     let next = runtime.master.successor();
     next.write_new(&next_path)?;
-    let count = runtime.app.vault().rotate(&next).await?;
+    let count = runtime.app.rotate_master_key(actor, &next).await?;
     fs::rename(&next_path, runtime.config.master_key_path())?;
     Ok((count, next))
 }

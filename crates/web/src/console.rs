@@ -1009,18 +1009,9 @@ pub async fn audit(State(state): State<AppState>, staff: StaffVisit) -> Response
         )),
         Err(e) => Block::Heading(t.with("audit-broken", &[("reason", e.to_string())])),
     };
-    let head = state
-        .app
-        .vault()
-        .key_store()
-        .chain_anchor()
-        .await
-        .ok()
-        .flatten()
-        .map_or(0, |(seq, _)| seq);
-    let entries = match state.app.store().audit_page((head - 50).max(0), 50).await {
+    let entries = match state.app.recent_audit(50).await {
         Ok(page) => page,
-        Err(e) => return staff.failed(&state, e.into()),
+        Err(e) => return staff.failed(&state, e),
     };
     let rows = entries
         .iter()

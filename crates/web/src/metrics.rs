@@ -109,7 +109,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
 
 async fn refresh(state: &AppState) -> Result<(), vintrova_core::CoreError> {
     let app = &state.app;
-    let counts = app.store().outbox_counts().await?;
+    let counts = app.outbox_counts().await?;
     for outbox_state in OutboxState::ALL {
         let n = counts
             .iter()

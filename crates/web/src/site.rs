@@ -491,8 +491,8 @@ fn render_policy(state: &AppState, visit: Visit, p: &vintrova_policy::Policy) ->
             })
             .collect(),
         rights: RightKind::ALL.iter().map(|r| right_name(&t, *r)).collect(),
-        receipt_key: state.app.vault().signing().public().to_pem(),
-        receipt_fingerprint: state.app.vault().signing().public().fingerprint(),
+        receipt_key: state.app.receipt_key().to_pem(),
+        receipt_fingerprint: state.app.receipt_key().fingerprint(),
         c: visit.chrome(state),
     };
     visit.page(StatusCode::OK, page)
@@ -1549,7 +1549,7 @@ pub const STYLESHEET: &str = include_str!("../assets/site.css");
 pub async fn receipt_key(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        state.app.vault().signing().public().to_pem(),
+        state.app.receipt_key().to_pem(),
     )
         .into_response()
 }

@@ -358,7 +358,7 @@ async fn the_api_refuses_callers_without_the_token() {
 #[tokio::test]
 async fn the_receipt_key_is_published_at_a_well_known_url_and_on_the_policy_page() {
     let api = Api::new().await;
-    let key = api.harness.app.vault().signing().public();
+    let key = api.harness.vault().signing().public();
     let reply = api
         .call("GET", vintrova_web::RECEIPT_KEY_PATH, None, None)
         .await;
@@ -2147,7 +2147,7 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
         subject.text().contains(PERSON_EMAIL),
         "support sees the contact data"
     );
-    let log = api.harness.app.store().audit_page(0, 1000).await.unwrap();
+    let log = api.harness.store().audit_page(0, 1000).await.unwrap();
     assert!(log.iter().any(|r| r.entry.action == "read"
         && r.entry.purpose.as_deref() == Some("support")
         && r.entry.actor.starts_with("staff:dpo:")));

@@ -1,0 +1,125 @@
+//! What the web and the binary need of the store and the vault, as core operations: neither
+//! is lent out, so every touch of personal data goes through the gate and the audit log, and
+//! what is not personal data (health, counts, the newest audit entries, the receipt key,
+//! leases) is answered here, narrowly.
+
+use jiff::SignedDuration;
+use serde::Serialize;
+use uuid::Uuid;
+use vintrova_vault::{MasterKey, PublicKey};
+
+use crate::audit::{Action, AuditRecord};
+use crate::requests::Request;
+use crate::{Actor, CoreError, Result, Vintrova};
+
+/// Whether the server can reach what it needs.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Health {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    pub database: bool,
+    pub key_store: bool,
+}
+
+impl Vintrova {
+    /// One indexed read from each: the database, and the key store kept apart from it.
+    pub async fn health(&self) -> Health {
+        Health {
+            backend: self.store().backend(),
+            database: self.store().subject(Uuid::nil()).await.is_ok(),
+            key_store: self.vault().key_store().chain_anchor().await.is_ok(),
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.store().backend()
+    }
+
+    /// The newest `count` audit entries, newest last: who did what, never a value.
+    pub async fn recent_audit(&self, count: i64) -> Result<Vec<AuditRecord>> {
+        let head = self
+            .vault()
+            .key_store()
+            .chain_anchor()
+            .await
+            .map_err(vintrova_vault::VaultError::from)?
+            .map_or(0, |(seq, _)| seq);
+        Ok(self
+            .store()
+            .audit_page((head - count).max(0), count)
+            .await?)
+    }
+
+    /// Messages in the outbox by state.
+    pub async fn outbox_counts(&self) -> Result<Vec<(String, i64)>> {
+        Ok(self.store().outbox_counts().await?)
+    }
+
+    /// The public key erasure receipts are signed with, as published.
+    pub fn receipt_key(&self) -> PublicKey {
+        self.vault().signing().public()
+    }
+
+    /// Whether `subject` is known (not erased, never unknown): no data is read.
+    pub async fn is_known(&self, subject: Uuid) -> Result<bool> {
+        Ok(self.store().subject(subject).await?.is_some())
+    }
+
+    /// A rights request as the queue keeps it: its right, state and clock, no content.
+    pub async fn request(&self, id: Uuid) -> Result<Option<Request>> {
+        Ok(self.store().request(id).await?)
+    }
+
+    /// Take the lease `name` for `holder` for `term`, without releasing it: a job that runs
+    /// once per term across every server (the daily sweep). `false` when another holds it.
+    pub async fn claim_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        term: SignedDuration,
+    ) -> Result<bool> {
+        let now = self.now();
+        let until = now
+            .checked_add(term)
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        Ok(self.store().take_lease(name, holder, now, until).await?)
+    }
+
+    /// Run `job` only if no other server holds the lease `name`; `None` when one does. The
+    /// lease lives in the database, so it holds across servers; a crashed holder's lease runs
+    /// out after `minutes`.
+    pub async fn exclusively<T>(
+        &self,
+        name: &str,
+        holder: &str,
+        minutes: i64,
+        job: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<Option<T>> {
+        if !self
+            .claim_lease(name, holder, SignedDuration::from_mins(minutes))
+            .await?
+        {
+            return Ok(None);
+        }
+        let result = job.await;
+        self.store().release_lease(name, holder).await?;
+        result.map(Some)
+    }
+
+    /// Record that a backup was restored, before its erasures are re-applied.
+    pub async fn audit_restore(&self, actor: &Actor) -> Result<()> {
+        self.log(self.draft(actor, Action::RestoreBackup, None, vec![], None))
+            .await
+    }
+
+    /// Re-wrap every data key under `next` without touching the data, and log it. Returns how
+    /// many keys were re-wrapped.
+    pub async fn rotate_master_key(&self, actor: &Actor, next: &MasterKey) -> Result<usize> {
+        let count = self.vault().rotate(next).await?;
+        self.log(self.draft(actor, Action::RotateKeys, None, vec![], None))
+            .await?;
+        Ok(count)
+    }
+}
