@@ -265,11 +265,8 @@ impl Vintrova {
             idle_notice_at: None,
         };
         let audit = self.draft(actor, Action::OpenAccount, Some(id), vec![], None);
-        let head = self
-            .store()
-            .insert_account(&account, &audit, &self.sealer())
+        self.audited(async |sealer| self.store().insert_account(&account, &audit, sealer).await)
             .await?;
-        self.anchor(head).await?;
         Ok(id)
     }
 
@@ -364,11 +361,12 @@ impl Vintrova {
         }
         let password_hash = hash(self.password_cost, new.to_string()).await?;
         let audit = self.draft(actor, Action::ChangePassword, Some(subject), vec![], None);
-        let head = self
-            .store()
-            .set_password(subject, &password_hash, &audit, &self.sealer())
-            .await?;
-        self.anchor(head).await?;
+        self.audited(async |sealer| {
+            self.store()
+                .set_password(subject, &password_hash, &audit, sealer)
+                .await
+        })
+        .await?;
         self.store().delete_sessions(Some(subject), None).await?;
         // Keep the session the change was made from.
         self.store()
@@ -443,11 +441,10 @@ impl Vintrova {
                     used_at: None,
                 };
                 let audit = self.draft(actor, Action::RequestPasswordReset, Some(id), vec![], None);
-                let head = self
-                    .store()
-                    .insert_reset(&record, &audit, &self.sealer())
-                    .await?;
-                self.anchor(head).await?;
+                self.audited(async |sealer| {
+                    self.store().insert_reset(&record, &audit, sealer).await
+                })
+                .await?;
                 account = Some((id, form));
             }
         }
@@ -477,11 +474,12 @@ impl Vintrova {
             vec![],
             None,
         );
-        let head = self
-            .store()
-            .set_password(reset.subject, &password_hash, &audit, &self.sealer())
-            .await?;
-        self.anchor(head).await?;
+        self.audited(async |sealer| {
+            self.store()
+                .set_password(reset.subject, &password_hash, &audit, sealer)
+                .await
+        })
+        .await?;
         self.store()
             .delete_sessions(Some(reset.subject), None)
             .await?;
@@ -525,11 +523,8 @@ impl Vintrova {
             return Ok(());
         }
         let audit = self.draft(actor, Action::CloseAccount, Some(subject), vec![], None);
-        let head = self
-            .store()
-            .close_account(subject, &audit, &self.sealer())
+        self.audited(async |sealer| self.store().close_account(subject, &audit, sealer).await)
             .await?;
-        self.anchor(head).await?;
         self.store().delete_sessions(Some(subject), None).await?;
         self.record_basis(
             actor,

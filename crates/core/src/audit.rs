@@ -10,7 +10,9 @@ use crate::words::words;
 use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
-use vintrova_vault::{Anchor, ChainKey};
+use vintrova_vault::{Anchor, ChainKey, VaultError};
+
+use crate::Vintrova;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -313,5 +315,43 @@ impl<'a> ChainVerifier<'a> {
             }),
             None => Ok(self.count()),
         }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditReport {
+    pub entries: i64,
+}
+
+/// Audit entries read per page when the chain is verified.
+const VERIFY_PAGE: i64 = 5_000;
+
+impl Vintrova {
+    /// Walk the whole audit chain; `Err(Tampered)` names the first entry that does not verify.
+    pub async fn verify_audit(&self) -> crate::Result<AuditReport> {
+        let anchors = self.vault.anchors().await?;
+        let checkpoint = self
+            .vault
+            .key_store()
+            .chain_checkpoint()
+            .await
+            .map_err(VaultError::from)?;
+        let after = checkpoint.as_ref().map_or(0, |c| c.0 - 1);
+        let mut verifier = ChainVerifier::new(self.vault.chain(), anchors, checkpoint);
+        let mut page = self.store.audit_page(after, VERIFY_PAGE).await?;
+        // The next page is read while this one is checked: the database and the hashing
+        // overlap instead of taking turns.
+        while let Some(last) = page.last() {
+            let (next, checked) =
+                tokio::join!(self.store.audit_page(last.seq, VERIFY_PAGE), async {
+                    page.iter().try_for_each(|record| verifier.feed(record))
+                });
+            checked?;
+            page = next?;
+        }
+        Ok(AuditReport {
+            entries: verifier.finish()?,
+        })
     }
 }

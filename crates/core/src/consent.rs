@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 use vintrova_policy::Policy;
+
+use crate::audit::Action;
+use crate::{Actor, Result, Vintrova};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -148,6 +152,82 @@ pub fn current(events: &[ConsentEvent]) -> BTreeMap<String, ConsentAction> {
         state.insert(e.purpose.clone(), e.action);
     }
     state
+}
+
+impl Vintrova {
+    pub(crate) fn consent_event(
+        &self,
+        purpose: &str,
+        action: ConsentAction,
+        channel: Channel,
+        evidence: Option<&str>,
+    ) -> ConsentEvent {
+        ConsentEvent {
+            purpose: purpose.to_string(),
+            action,
+            policy_version: self.policy.version.clone(),
+            channel,
+            evidence: evidence.map(|e| {
+                self.vault
+                    .blind_index()
+                    .digest("consent.evidence", e)
+                    .to_vec()
+            }),
+            terms: terms(&self.policy, purpose),
+            at: self.clock.now(),
+        }
+    }
+
+    /// Grant or withdraw a consent; withdrawing is as easy as granting and stops the next use
+    /// at once. `evidence` (what the person submitted) is kept only as a keyed digest.
+    pub async fn record_consent(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        purpose: &str,
+        action: ConsentAction,
+        channel: Channel,
+        evidence: Option<&str>,
+    ) -> Result<ConsentEvent> {
+        self.check_consent_purpose(purpose)?;
+        self.require_subject(id).await?;
+        let event = self.consent_event(purpose, action, channel, evidence);
+        let audit = self.draft(
+            actor,
+            Action::RecordConsent,
+            Some(id),
+            vec![],
+            Some(purpose.to_string()),
+        );
+        self.audited(async |sealer| {
+            self.store()
+                .append_consent(id, &event, &audit, sealer)
+                .await
+        })
+        .await?;
+        // A consent the account cannot do without (contact data): withdrawn, the service ends
+        // as closing the account ends it, as its text told the person before they gave it.
+        if action == ConsentAction::Withdrawn
+            && self
+                .policy
+                .consent_term(purpose)
+                .is_some_and(|term| term.required)
+        {
+            self.end_service(actor, id).await?;
+        }
+        Ok(event)
+    }
+
+    /// Whether `evidence` is what a recorded consent event was given with.
+    pub fn evidence_matches(&self, event: &ConsentEvent, evidence: &str) -> bool {
+        event.evidence.as_deref()
+            == Some(
+                self.vault
+                    .blind_index()
+                    .digest("consent.evidence", evidence)
+                    .as_slice(),
+            )
+    }
 }
 
 #[cfg(test)]

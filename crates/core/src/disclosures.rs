@@ -372,8 +372,8 @@ impl Vintrova {
                 disclosure.categories.clone(),
                 Some(disclosure.purpose.clone()),
             );
-            let head = self.store().append_audit(&audit, &self.sealer()).await?;
-            self.anchor(head).await?;
+            self.audited(async |sealer| self.store().append_audit(&audit, sealer).await)
+                .await?;
         }
         Ok(disclosure)
     }

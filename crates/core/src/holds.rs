@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::audit::Action;
 use crate::values::InvalidInput;
 use crate::words::words;
-use crate::{Actor, CoreError, Result, Vintrova};
+use crate::{Actor, Result, Vintrova};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HoldAction {
@@ -226,11 +226,7 @@ impl Vintrova {
 
     async fn append_hold(&self, actor: &Actor, event: &HoldEvent, action: Action) -> Result<()> {
         let audit = self.draft(actor, action, event.subject, event.categories.clone(), None);
-        let head = self
-            .store()
-            .append_hold(event, &audit, &self.sealer())
+        self.audited(async |sealer| self.store().append_hold(event, &audit, sealer).await)
             .await
-            .map_err(CoreError::from)?;
-        self.anchor(head).await
     }
 }

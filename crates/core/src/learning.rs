@@ -349,8 +349,8 @@ impl Vintrova {
             vec![names::EDUCATION.into(), names::PROFESSIONAL.into()],
             Some(names::PERSONALIZATION.into()),
         );
-        let head = self.store().append_audit(&audit, &self.sealer()).await?;
-        self.anchor(head).await?;
+        self.audited(async |sealer| self.store().append_audit(&audit, sealer).await)
+            .await?;
         Ok(Recommendations {
             subject,
             level,

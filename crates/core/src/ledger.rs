@@ -53,11 +53,8 @@ impl Vintrova {
                 .map_err(|e| CoreError::Internal(format!("ledger body: {e}")))?,
         };
         let audit = self.draft(actor, action, None, categories, None);
-        let head = self
-            .store()
-            .append_ledger(&entry, &audit, &self.sealer())
+        self.audited(async |sealer| self.store().append_ledger(&entry, &audit, sealer).await)
             .await?;
-        self.anchor(head).await?;
         Ok(entry)
     }
 

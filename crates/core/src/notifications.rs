@@ -229,11 +229,12 @@ impl Vintrova {
             vec![names::CONTACT.into()],
             Some(purpose.into()),
         );
-        let head = self
-            .store()
-            .insert_notice(&notice, &message, &audit, &self.sealer())
-            .await?;
-        self.anchor(head).await
+        self.audited(async |sealer| {
+            self.store()
+                .insert_notice(&notice, &message, &audit, sealer)
+                .await
+        })
+        .await
     }
 
     /// The notices sent to a person, for their cabinet: kinds and times.

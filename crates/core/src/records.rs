@@ -65,11 +65,12 @@ impl Vintrova {
         audit: &AuditDraft,
     ) -> Result<T> {
         let record = view.into_record();
-        let head = self
-            .store()
-            .insert_record(&record, events, audit, &self.sealer())
-            .await?;
-        self.anchor(head).await?;
+        self.audited(async |sealer| {
+            self.store()
+                .insert_record(&record, events, audit, sealer)
+                .await
+        })
+        .await?;
         Ok(T::from_record(record).expect("a record converts back into the view it came from"))
     }
 
@@ -82,11 +83,12 @@ impl Vintrova {
     ) -> Result<T> {
         let mut record = view.into_record();
         record.updated_at = audit.at;
-        let head = self
-            .store()
-            .advance_record(&record, events, audit, &self.sealer())
-            .await?;
-        self.anchor(head).await?;
+        self.audited(async |sealer| {
+            self.store()
+                .advance_record(&record, events, audit, sealer)
+                .await
+        })
+        .await?;
         Ok(T::from_record(record).expect("a record converts back into the view it came from"))
     }
 

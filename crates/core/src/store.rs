@@ -192,14 +192,9 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// A person's data: values, events, bases, consents, look-ups, erasure.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync {
-    /// Which backend this is, for logs and benchmarks ("sqlite", "postgres").
-    fn backend(&self) -> &'static str;
-    /// How many writers gain from running side by side: one where the database takes one
-    /// writer at a time (SQLite), more where it locks rows (PostgreSQL).
-    fn parallel_writers(&self) -> usize;
-
+pub trait SubjectStore: Send + Sync {
     async fn insert_subject(
         &self,
         new: &NewSubject,
@@ -251,13 +246,6 @@ pub trait Store: Send + Sync {
     async fn events(&self, id: Uuid) -> Result<Vec<SealedEvent>, StoreError>;
     async fn find_by_index(&self, field: &str, digest: &[u8]) -> Result<Vec<Uuid>, StoreError>;
 
-    /// Append an audit entry on its own (reads and exports change nothing else).
-    async fn append_audit(
-        &self,
-        audit: &AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<ChainHead, StoreError>;
-
     /// Delete what the plan says, with its audit entry, in one transaction; then make sure no
     /// deleted byte survives in the database files (SQLite: secure delete and a WAL checkpoint).
     async fn erase(
@@ -270,7 +258,13 @@ pub trait Store: Send + Sync {
 
     /// The receipt with this hash, if this server issued it.
     async fn receipt(&self, digest: &[u8]) -> Result<Option<ReceiptRecord>, StoreError>;
+    /// Subject ids in order, after `after`, at most `limit`: for work over everyone.
+    async fn subject_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError>;
+}
 
+/// Accounts, sessions, password resets, idleness and the monthly digest.
+#[async_trait::async_trait]
+pub trait AccountStore: Send + Sync {
     async fn insert_account(
         &self,
         account: &AccountRecord,
@@ -308,7 +302,32 @@ pub trait Store: Send + Sync {
         subject: Option<Uuid>,
         token_digest: Option<&[u8]>,
     ) -> Result<u64, StoreError>;
+    /// Note that an unused account was warned; a sign-in clears it.
+    async fn mark_idle_notice(&self, subject: Uuid, at: Timestamp) -> Result<(), StoreError>;
+    /// Subscribe the person to the monthly digest of who looked at their data (`Some(since)`),
+    /// or end it (`None`).
+    async fn set_access_digest(
+        &self,
+        subject: Uuid,
+        since: Option<Timestamp>,
+    ) -> Result<(), StoreError>;
+    /// Since when the person receives the digest; `None` when they do not.
+    async fn access_digest(&self, subject: Uuid) -> Result<Option<Timestamp>, StoreError>;
+    /// Subscribers with an open account whose digest for `month` (YYYY-MM) is not yet marked
+    /// sent, in id order after `after`.
+    async fn access_digests_due(
+        &self,
+        month: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Uuid>, StoreError>;
+    /// Note that the person's digest for `month` is queued.
+    async fn mark_access_digest(&self, subject: Uuid, month: &str) -> Result<(), StoreError>;
+}
 
+/// Orders, enrollments, tickets, and the catalog they refer to.
+#[async_trait::async_trait]
+pub trait RecordStore: Send + Sync {
     /// A new record (order, enrollment, ticket) with its first events.
     async fn insert_record(
         &self,
@@ -336,14 +355,11 @@ pub trait Store: Send + Sync {
     /// Add or replace a catalog offering (no personal data).
     async fn put_offering(&self, offering: &Offering) -> Result<(), StoreError>;
     async fn offerings(&self) -> Result<Vec<Offering>, StoreError>;
-    /// A notice and its message, together or not at all.
-    async fn insert_notice(
-        &self,
-        notice: &Notice,
-        message: &OutboxEntry,
-        audit: &AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<ChainHead, StoreError>;
+}
+
+/// Rights requests, their codes and the copies they answer with.
+#[async_trait::async_trait]
+pub trait RequestStore: Send + Sync {
     /// A new request with its description, and for a letter its code and the message carrying it.
     async fn insert_request(
         &self,
@@ -386,6 +402,19 @@ pub trait Store: Send + Sync {
     async fn download(&self, digest: &[u8]) -> Result<Option<DownloadRecord>, StoreError>;
     /// A person's copies waiting for download, oldest first.
     async fn downloads_of(&self, subject: Uuid) -> Result<Vec<DownloadRecord>, StoreError>;
+}
+
+/// Messages waiting to go out, and the notices each person was sent.
+#[async_trait::async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// A notice and its message, together or not at all.
+    async fn insert_notice(
+        &self,
+        notice: &Notice,
+        message: &OutboxEntry,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
     /// Put a message in the outbox on its own; false when one with its Message-ID is there.
     async fn enqueue(&self, message: &OutboxEntry) -> Result<bool, StoreError>;
     /// Claim due messages (and those whose worker's lease ran out) until `lease`.
@@ -407,14 +436,11 @@ pub trait Store: Send + Sync {
     /// How many messages are in each state.
     async fn outbox_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
     async fn notices(&self, subject: Uuid) -> Result<Vec<Notice>, StoreError>;
-    /// Subject ids in order, after `after`, at most `limit`: for work over everyone.
-    async fn subject_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError>;
+}
 
-    /// Audit entries with `seq > after`, in order, at most `limit`.
-    async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
-    /// One person's audit entries, oldest first.
-    async fn audit_of(&self, subject: Uuid) -> Result<Vec<AuditRecord>, StoreError>;
-
+/// What the sweep reads and deletes, and the legal holds that stop it.
+#[async_trait::async_trait]
+pub trait RetentionStore: Send + Sync {
     /// What the sweep needs of the subjects after `after` (in id order), at most `limit`.
     async fn inventory(
         &self,
@@ -439,9 +465,6 @@ pub trait Store: Send + Sync {
         logs_cutoff: Timestamp,
         count_only: bool,
     ) -> Result<Leftovers, StoreError>;
-    /// Delete audit entries with `seq <= through` (after the key store recorded the cut), at
-    /// most `limit` per call; returns how many went.
-    async fn prune_audit(&self, through: i64, limit: i64) -> Result<u64, StoreError>;
     /// Append to the holds ledger.
     async fn append_hold(
         &self,
@@ -450,6 +473,11 @@ pub trait Store: Send + Sync {
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
     async fn hold_events(&self) -> Result<Vec<HoldEvent>, StoreError>;
+}
+
+/// Leases that keep two servers from running one job at once.
+#[async_trait::async_trait]
+pub trait LeaseStore: Send + Sync {
     /// Take the lease `name` for `holder` until `until` if it is free at `now` (never held, given
     /// back, or run out — even by the same holder). True when taken.
     async fn take_lease(
@@ -461,28 +489,11 @@ pub trait Store: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Give a lease back early (only its holder can).
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
-    /// Note that an unused account was warned; a sign-in clears it.
-    async fn mark_idle_notice(&self, subject: Uuid, at: Timestamp) -> Result<(), StoreError>;
-    /// Subscribe the person to the monthly digest of who looked at their data (`Some(since)`),
-    /// or end it (`None`).
-    async fn set_access_digest(
-        &self,
-        subject: Uuid,
-        since: Option<Timestamp>,
-    ) -> Result<(), StoreError>;
-    /// Since when the person receives the digest; `None` when they do not.
-    async fn access_digest(&self, subject: Uuid) -> Result<Option<Timestamp>, StoreError>;
-    /// Subscribers with an open account whose digest for `month` (YYYY-MM) is not yet marked
-    /// sent, in id order after `after`.
-    async fn access_digests_due(
-        &self,
-        month: &str,
-        after: Option<Uuid>,
-        limit: i64,
-    ) -> Result<Vec<Uuid>, StoreError>;
-    /// Note that the person's digest for `month` is queued.
-    async fn mark_access_digest(&self, subject: Uuid, month: &str) -> Result<(), StoreError>;
+}
 
+/// Staff accounts and their sessions.
+#[async_trait::async_trait]
+pub trait StaffStore: Send + Sync {
     /// Every table and its columns as the database has them (for the data map check).
     /// Insert or replace a staff account; with `audit`, the change is logged in the same
     /// transaction and the new chain head returned.
@@ -510,7 +521,11 @@ pub trait Store: Send + Sync {
         staff: Option<Uuid>,
         token_digest: Option<&[u8]>,
     ) -> Result<u64, StoreError>;
+}
 
+/// Append-only books: paperwork, incidents, assessments, disclosures, versions.
+#[async_trait::async_trait]
+pub trait LedgerStore: Send + Sync {
     /// Append to a ledger, with its audit entry, in one transaction.
     async fn append_ledger(
         &self,
@@ -524,6 +539,47 @@ pub trait Store: Send + Sync {
         book: &str,
         entity: Option<Uuid>,
     ) -> Result<Vec<LedgerEntry>, StoreError>;
+}
+
+/// The audit log: appends with no write of their own, pages, pruning.
+#[async_trait::async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Append an audit entry on its own (reads and exports change nothing else).
+    async fn append_audit(
+        &self,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+
+    /// Audit entries with `seq > after`, in order, at most `limit`.
+    async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
+    /// One person's audit entries, oldest first.
+    async fn audit_of(&self, subject: Uuid) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Delete audit entries with `seq <= through` (after the key store recorded the cut), at
+    /// most `limit` per call; returns how many went.
+    async fn prune_audit(&self, through: i64, limit: i64) -> Result<u64, StoreError>;
+}
+
+/// The whole store: every port, and what the backend is. Core holds one and lends it to
+/// nobody; each part of core reaches it through the port its concern needs.
+#[async_trait::async_trait]
+pub trait Store:
+    SubjectStore
+    + AccountStore
+    + RecordStore
+    + RequestStore
+    + OutboxStore
+    + RetentionStore
+    + LeaseStore
+    + StaffStore
+    + LedgerStore
+    + AuditStore
+{
+    /// Which backend this is, for logs and benchmarks ("sqlite", "postgres").
+    fn backend(&self) -> &'static str;
+    /// How many writers gain from running side by side: one where the database takes one
+    /// writer at a time (SQLite), more where it locks rows (PostgreSQL).
+    fn parallel_writers(&self) -> usize;
 
     async fn schema(&self) -> Result<Vec<(String, Vec<String>)>, StoreError>;
 }

@@ -661,8 +661,8 @@ impl Vintrova {
             categories.to_vec(),
             None,
         );
-        let head = self.store().expire(batch, &audit, &self.sealer()).await?;
-        self.anchor(head).await
+        self.audited(async |sealer| self.store().expire(batch, &audit, sealer).await)
+            .await
     }
 
     /// Tell a person whose account has gone unused that it will close, through the contract's
@@ -735,8 +735,8 @@ impl Vintrova {
             .map_err(vintrova_vault::VaultError::from)?;
         while self.store().prune_audit(seq, AUDIT_BATCH).await? > 0 {}
         let audit = self.draft(actor, Action::PruneAudit, None, vec![], None);
-        let head = self.store().append_audit(&audit, &self.sealer()).await?;
-        self.anchor(head).await?;
+        self.audited(async |sealer| self.store().append_audit(&audit, sealer).await)
+            .await?;
         Ok(pruned)
     }
 

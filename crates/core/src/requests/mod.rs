@@ -23,6 +23,9 @@ use crate::values::{FieldValue, InvalidInput};
 use crate::words::words;
 use crate::{Actor, Collection, CoreError, ErasureReceipt, Export, Result, Vintrova};
 
+mod letters;
+use letters::{ack_message, answer_message, code_message, download_message};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -311,18 +314,12 @@ impl Vintrova {
             }
             None => None,
         };
-        let head = self
-            .store()
-            .insert_request(
-                &request,
-                &events,
-                None,
-                ack.as_ref(),
-                &audit,
-                &self.sealer(),
-            )
-            .await?;
-        self.anchor(head).await?;
+        self.audited(async |sealer| {
+            self.store()
+                .insert_request(&request, &events, None, ack.as_ref(), &audit, sealer)
+                .await
+        })
+        .await?;
         Ok(request)
     }
 
@@ -372,11 +369,12 @@ impl Vintrova {
             vec![names::CONTACT.into()],
             None,
         );
-        let head = self
-            .store()
-            .update_request(closed, events, message, &audit, &self.sealer())
-            .await?;
-        self.anchor(head).await
+        self.audited(async |sealer| {
+            self.store()
+                .update_request(closed, events, message, &audit, sealer)
+                .await
+        })
+        .await
     }
 
     /// A request that came by letter, entered by staff: a code goes to the address, and until it
@@ -476,18 +474,19 @@ impl Vintrova {
             vec![names::CONTACT.into()],
             None,
         );
-        let head = self
-            .store()
-            .insert_request(
-                &request,
-                &events,
-                Some(&record),
-                Some(&message),
-                &audit,
-                &self.sealer(),
-            )
-            .await?;
-        self.anchor(head).await?;
+        self.audited(async |sealer| {
+            self.store()
+                .insert_request(
+                    &request,
+                    &events,
+                    Some(&record),
+                    Some(&message),
+                    &audit,
+                    sealer,
+                )
+                .await
+        })
+        .await?;
         Ok(request)
     }
 
@@ -524,11 +523,12 @@ impl Vintrova {
             vec![],
             None,
         );
-        let head = self
-            .store()
-            .update_request(&verified, &[], None, &audit, &self.sealer())
-            .await?;
-        self.anchor(head).await?;
+        self.audited(async |sealer| {
+            self.store()
+                .update_request(&verified, &[], None, &audit, sealer)
+                .await
+        })
+        .await?;
         Ok(verified)
     }
 
@@ -931,81 +931,5 @@ impl Vintrova {
             disclosures: self.disclosures(Some(subject)).await?,
             who_looked: self.who_looked(subject).await?,
         })
-    }
-}
-
-fn ack_message(locale: &str, right: RightKind, due: Date) -> (&'static str, String) {
-    let right = right.as_str();
-    match locale {
-        "kk" => (
-            "Сұранысыңыз қабылданды",
-            format!("Сіздің сұранысыңыз ({right}) қабылданды. Жауап {due} дейін беріледі."),
-        ),
-        "en" => (
-            "We received your request",
-            format!("We received your request ({right}) and will answer by {due}."),
-        ),
-        _ => (
-            "Ваш запрос получен",
-            format!("Мы получили ваш запрос ({right}) и ответим до {due}."),
-        ),
-    }
-}
-
-fn answer_message(locale: &str, right: RightKind, outcome: &str) -> (&'static str, String) {
-    let right = right.as_str();
-    match locale {
-        "kk" => (
-            "Сұранысыңызға жауап",
-            format!("Сіздің сұранысыңыз ({right}) қаралды: {outcome}."),
-        ),
-        "en" => (
-            "The answer to your request",
-            format!("Your request ({right}) was answered: {outcome}."),
-        ),
-        _ => (
-            "Ответ на ваш запрос",
-            format!("Ваш запрос ({right}) рассмотрен: {outcome}."),
-        ),
-    }
-}
-
-fn download_message(locale: &str, link: &str, until: Timestamp) -> (&'static str, String) {
-    match locale {
-        "kk" => (
-            "Деректеріңіздің көшірмесі дайын",
-            format!(
-                "Көшірмені мына сілтеме бойынша жүктеп алыңыз: {link} (сілтеме {until} дейін жарамды)."
-            ),
-        ),
-        "en" => (
-            "A copy of your data is ready",
-            format!("Download it here: {link} (the link works until {until})."),
-        ),
-        _ => (
-            "Копия ваших данных готова",
-            format!("Скачайте её по ссылке: {link} (ссылка действует до {until})."),
-        ),
-    }
-}
-
-fn code_message(locale: &str, code: &str) -> (&'static str, String) {
-    match locale {
-        "kk" => (
-            "Сұранысты растау коды",
-            format!("Дербес деректер бойынша сұранысты растау коды: {code}. Ол 30 минут жарамды."),
-        ),
-        "en" => (
-            "Your confirmation code",
-            format!(
-                "The code to confirm your personal data request: {code}. It works for 30 minutes."
-            ),
-        ),
-        _ => (
-            "Код подтверждения запроса",
-            format!(
-                "Код для подтверждения запроса о персональных данных: {code}. Он действует 30 минут."
-            ),
-        ),
     }
 }

@@ -1,0 +1,54 @@
+//! The audit log: appends with no write of their own, pages, pruning.
+
+use super::*;
+
+sql_port!(AuditStore {
+
+    async fn append_audit(
+        &self,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let tx = self.open_write(None).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+
+    async fn audit_page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query::<DB>(sqlx::AssertSqlSafe(format!(
+            "{AUDIT} WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        rows.iter().map(Self::audit_record_of).collect()
+    }
+
+
+    async fn audit_of(&self, subject: Uuid) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = self
+            .rows_of(
+                &format!("{AUDIT} WHERE subject_id = $1 ORDER BY seq"),
+                subject,
+            )
+            .await?;
+        rows.iter().map(Self::audit_record_of).collect()
+    }
+
+
+    async fn prune_audit(&self, through: i64, limit: i64) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query::<DB>(
+            "DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE seq <= $1 ORDER BY seq LIMIT $2)",
+        )
+        .bind(through)
+        .bind(limit)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        tx.commit().await.map_err(backend::<DB>)?;
+        Ok(DB::rows_affected(&done))
+    }
+});

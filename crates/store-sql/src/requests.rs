@@ -1,0 +1,198 @@
+//! Rights requests, their codes and the copies they answer with.
+
+use super::*;
+
+sql_port!(RequestStore {
+
+    async fn insert_request(
+        &self,
+        r: &Request,
+        events: &[SealedEvent],
+        code: Option<&CodeRecord>,
+        message: Option<&OutboxEntry>,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(r.subject)).await?;
+        sqlx::query::<DB>(
+            "INSERT INTO requests (id, subject_id, right_kind, state, channel, received_at, due_on, overdue_from_us, closed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+        )
+        .bind(r.id)
+        .bind(r.subject)
+        .bind(r.right.as_str().to_string())
+        .bind(r.state.as_str().to_string())
+        .bind(r.channel.as_str().to_string())
+        .bind(r.received_at.to_string())
+        .bind(r.due_on.to_string())
+        .bind(r.overdue_from.as_microsecond())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        if let Some(c) = code {
+            sqlx::query::<DB>("INSERT INTO request_codes (request_id, code_digest, expires_at_us, attempts) VALUES ($1, $2, $3, 0)")
+                .bind(c.request)
+                .bind(c.digest.clone())
+                .bind(c.expires_at.as_microsecond())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend::<DB>)?;
+        }
+        Self::put_events(&mut tx, r.subject, events).await?;
+        if let Some(m) = message {
+            Self::put_message(&mut tx, m).await?;
+        }
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+
+    async fn update_request(
+        &self,
+        r: &Request,
+        events: &[SealedEvent],
+        message: Option<&OutboxEntry>,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(r.subject)).await?;
+        sqlx::query::<DB>("UPDATE requests SET state = $2, closed_at = $3 WHERE id = $1")
+            .bind(r.id)
+            .bind(r.state.as_str().to_string())
+            .bind(r.closed_at.map(|t| t.to_string()))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+        if r.state != RequestState::AwaitingVerification {
+            sqlx::query::<DB>("DELETE FROM request_codes WHERE request_id = $1")
+                .bind(r.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend::<DB>)?;
+        }
+        Self::put_events(&mut tx, r.subject, events).await?;
+        if let Some(m) = message {
+            Self::put_message(&mut tx, m).await?;
+        }
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+
+    async fn request(&self, id: Uuid) -> Result<Option<Request>, StoreError> {
+        self.rows_of(REQUEST_BY_ID, id)
+            .await?
+            .first()
+            .map(Self::request_of)
+            .transpose()
+    }
+
+
+    async fn open_request(
+        &self,
+        subject: Uuid,
+        right: RightKind,
+    ) -> Result<Option<Request>, StoreError> {
+        Ok(self
+            .requests_of(subject)
+            .await?
+            .into_iter()
+            .find(|r| r.right == right && r.closed_at.is_none()))
+    }
+
+
+    async fn open_requests(&self) -> Result<Vec<Request>, StoreError> {
+        let rows = sqlx::query::<DB>(OPEN_REQUESTS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        rows.iter().map(Self::request_of).collect()
+    }
+
+
+    async fn requests_of(&self, subject: Uuid) -> Result<Vec<Request>, StoreError> {
+        self.rows_of(REQUESTS_OF_SUBJECT, subject)
+            .await?
+            .iter()
+            .map(Self::request_of)
+            .collect()
+    }
+
+
+    async fn request_code(&self, request: Uuid) -> Result<Option<CodeRecord>, StoreError> {
+        let rows = self
+            .rows_of("SELECT code_digest, expires_at_us, attempts FROM request_codes WHERE request_id = $1", request)
+            .await?;
+        rows.first()
+            .map(|r| {
+                Ok(CodeRecord {
+                    request,
+                    digest: r.get(0),
+                    expires_at: Timestamp::from_microsecond(r.get(1)).map_err(backend::<DB>)?,
+                    attempts: r.get(2),
+                })
+            })
+            .transpose()
+    }
+
+
+    async fn count_code_attempt(&self, request: Uuid) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        Self::exec(
+            &mut tx,
+            "UPDATE request_codes SET attempts = attempts + 1 WHERE request_id = $1",
+            request,
+        )
+        .await?;
+        let attempts: i64 =
+            sqlx::query::<DB>("SELECT attempts FROM request_codes WHERE request_id = $1")
+                .bind(request)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend::<DB>)?
+                .map_or(0, |r| r.get(0));
+        tx.commit().await.map_err(backend::<DB>)?;
+        Ok(attempts)
+    }
+
+
+    async fn insert_download(
+        &self,
+        d: &DownloadRecord,
+        message: Option<&OutboxEntry>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query::<DB>("INSERT INTO downloads (token_digest, subject_id, sealed, expires_at_us) VALUES ($1, $2, $3, $4)")
+            .bind(d.digest.clone())
+            .bind(d.subject)
+            .bind(d.sealed.clone())
+            .bind(d.expires_at.as_microsecond())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+        if let Some(m) = message {
+            Self::put_message(&mut tx, m).await?;
+        }
+        tx.commit().await.map_err(backend::<DB>)
+    }
+
+
+    async fn download(&self, digest: &[u8]) -> Result<Option<DownloadRecord>, StoreError> {
+        let row = self
+            .row_by_digest(
+                "SELECT subject_id, sealed, expires_at_us, token_digest FROM downloads WHERE token_digest = $1",
+                digest,
+            )
+            .await?;
+        row.as_ref().map(Self::download_of).transpose()
+    }
+
+
+    async fn downloads_of(&self, subject: Uuid) -> Result<Vec<DownloadRecord>, StoreError> {
+        let rows = self
+            .rows_of(
+                "SELECT subject_id, sealed, expires_at_us, token_digest FROM downloads WHERE subject_id = $1 ORDER BY expires_at_us",
+                subject,
+            )
+            .await?;
+        rows.iter().map(Self::download_of).collect()
+    }
+});

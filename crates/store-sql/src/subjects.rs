@@ -1,0 +1,274 @@
+//! A person's data: values, events, bases, consents, look-ups, erasure.
+
+use super::*;
+
+sql_port!(SubjectStore {
+
+    async fn insert_subject(
+        &self,
+        new: &NewSubject,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let id = new.subject.id;
+        let mut tx = self.open_write(None).await?;
+        let inserted = sqlx::query::<DB>(
+            "INSERT INTO subjects (id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(new.subject.created_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        if DB::rows_affected(&inserted) == 0 {
+            return Err(StoreError::DuplicateSubject(id));
+        }
+        Self::put_values(&mut tx, id, &new.values, &new.index).await?;
+        Self::put_events(&mut tx, id, &new.events).await?;
+        for event in &new.bases {
+            Self::put_basis_event(&mut tx, id, event).await?;
+        }
+        for consent in &new.consents {
+            Self::put_consent(&mut tx, id, consent).await?;
+        }
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+
+    async fn append_consent(
+        &self,
+        subject: Uuid,
+        event: &ConsentEvent,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(subject)).await?;
+        Self::put_consent(&mut tx, subject, event).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+
+    async fn insert_events(
+        &self,
+        subject: Uuid,
+        events: &[SealedEvent],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(subject)).await?;
+        Self::put_events(&mut tx, subject, events).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+
+    async fn consents(&self, id: Uuid) -> Result<Vec<ConsentEvent>, StoreError> {
+        let rows = self
+            .rows_of(&format!("{CONSENTS} WHERE subject_id = $1 ORDER BY id"), id)
+            .await?;
+        rows.iter().map(Self::consent_of).collect()
+    }
+
+
+    async fn events(&self, id: Uuid) -> Result<Vec<SealedEvent>, StoreError> {
+        let rows = self
+            .rows_of(
+                "SELECT id, category, key_class, sealed, source, collected_at, record_id FROM pd_events WHERE subject_id = $1 ORDER BY id",
+                id,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SealedEvent {
+                    id: r.get(0),
+                    category: r.get(1),
+                    key_class: r.get(2),
+                    sealed: r.get(3),
+                    source: r.get(4),
+                    collected_at: time::<DB>(&r.get::<String, _>(5))?,
+                    record: r.get(6),
+                })
+            })
+            .collect()
+    }
+
+
+    async fn upsert_values(
+        &self,
+        subject: Uuid,
+        values: &[SealedValue],
+        index: &[IndexEntry],
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(subject)).await?;
+        Self::put_values(&mut tx, subject, values, index).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+
+    async fn append_basis_event(
+        &self,
+        subject: Uuid,
+        event: &BasisEvent,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(Some(subject)).await?;
+        Self::put_basis_event(&mut tx, subject, event).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+
+    async fn subject(&self, id: Uuid) -> Result<Option<SubjectRecord>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT created_at FROM subjects WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        row.map(|r| {
+            Ok(SubjectRecord {
+                id,
+                created_at: time::<DB>(&r.get::<String, _>(0))?,
+            })
+        })
+        .transpose()
+    }
+
+
+    async fn values(&self, id: Uuid) -> Result<Vec<SealedValue>, StoreError> {
+        let rows = self
+            .rows_of("SELECT field, key_class, sealed, source, collected_at FROM pd_values WHERE subject_id = $1 ORDER BY field", id)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SealedValue {
+                    field: r.get(0),
+                    key_class: r.get(1),
+                    sealed: r.get(2),
+                    source: r.get(3),
+                    collected_at: time::<DB>(&r.get::<String, _>(4))?,
+                })
+            })
+            .collect()
+    }
+
+
+    async fn basis_events(&self, id: Uuid) -> Result<Vec<BasisEvent>, StoreError> {
+        let rows = self
+            .rows_of(&format!("{BASES} WHERE subject_id = $1 ORDER BY id"), id)
+            .await?;
+        rows.iter().map(Self::basis_of).collect()
+    }
+
+
+    async fn find_by_index(&self, field: &str, digest: &[u8]) -> Result<Vec<Uuid>, StoreError> {
+        let rows = sqlx::query::<DB>("SELECT subject_id FROM blind_index WHERE field = $1 AND digest = $2 ORDER BY subject_id")
+            .bind(field.to_string())
+            .bind(digest.to_vec())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+
+    async fn erase(
+        &self,
+        id: Uuid,
+        plan: &ErasurePlan,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<(ErasureCounts, ChainHead), StoreError> {
+        let mut tx = self.open_write(Some(id)).await?;
+        let mut counts = ErasureCounts::default();
+        // Messages waiting for this person carry their address: they go whatever else stays.
+        counts.messages +=
+            Self::exec(&mut tx, "DELETE FROM outbox WHERE subject_id = $1", id).await?;
+        Self::exec(&mut tx, "DELETE FROM downloads WHERE subject_id = $1", id).await?;
+        for class in &plan.classes {
+            for kind in [
+                RecordKind::Order,
+                RecordKind::Enrollment,
+                RecordKind::Ticket,
+            ] {
+                if kind.key_class() == class {
+                    let done = sqlx::query::<DB>(
+                        "DELETE FROM records WHERE subject_id = $1 AND kind = $2",
+                    )
+                    .bind(id)
+                    .bind(kind.as_str().to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend::<DB>)?;
+                    counts.records += DB::rows_affected(&done);
+                }
+            }
+            for (counter, sql) in [
+                (
+                    &mut counts.index_entries,
+                    "DELETE FROM blind_index WHERE subject_id = $1
+                     AND field IN (SELECT field FROM pd_values WHERE subject_id = $1 AND key_class = $2)",
+                ),
+                (&mut counts.values, "DELETE FROM pd_values WHERE subject_id = $1 AND key_class = $2"),
+                (&mut counts.events, "DELETE FROM pd_events WHERE subject_id = $1 AND key_class = $2"),
+            ] {
+                let done = sqlx::query::<DB>(sql)
+                    .bind(id)
+                    .bind(class.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend::<DB>)?;
+                *counter += DB::rows_affected(&done);
+            }
+        }
+        if plan.whole_subject {
+            Self::delete_subject(&mut tx, id, &mut counts).await?;
+        }
+        Self::put_receipt(&mut tx, plan.receipt.as_ref()).await?;
+        let head = Self::commit_audited(tx, audit, sealer).await?;
+        DB::scrub(&self.pool).await.map_err(backend::<DB>)?;
+        Ok((counts, head))
+    }
+
+
+    async fn receipt(&self, digest: &[u8]) -> Result<Option<ReceiptRecord>, StoreError> {
+        let row = sqlx::query::<DB>(
+            "SELECT id, cause, issued_at FROM erasure_receipts WHERE digest = $1",
+        )
+        .bind(digest.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        row.map(|r| {
+            let issued_at: String = r.get(2);
+            Ok(ReceiptRecord {
+                id: r.get(0),
+                digest: digest.to_vec(),
+                cause: r.get(1),
+                issued_at: time::<DB>(&issued_at)?,
+            })
+        })
+        .transpose()
+    }
+
+
+    async fn subject_ids(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>, StoreError> {
+        let rows = match after {
+            Some(after) => {
+                sqlx::query::<DB>("SELECT id FROM subjects WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+            None => {
+                sqlx::query::<DB>("SELECT id FROM subjects ORDER BY id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(backend::<DB>)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+});

@@ -1,0 +1,135 @@
+//! The stories. Each takes a fresh [`Harness`] and must hold on every backend.
+
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use vintrova_core::consent::{Channel, ConsentAction};
+use vintrova_core::datamap::{ColumnRole, STORAGE_SCHEMA};
+use vintrova_core::gate::{BasisEventKind, Refusal};
+use vintrova_core::{Actor, Collection, CoreError};
+use vintrova_vault::VaultError;
+
+use crate::{Harness, contains};
+
+mod accounts;
+mod audit;
+mod consents;
+mod platform;
+mod rights;
+mod subjects;
+pub use accounts::*;
+pub use audit::*;
+pub use consents::*;
+pub use platform::*;
+pub use rights::*;
+pub use subjects::*;
+
+fn operator() -> Actor {
+    Actor::new("test", "operator")
+}
+
+/// A person with distinctive Cyrillic and Kazakh values, so any plaintext leak is findable.
+pub fn aigerim() -> Value {
+    json!({
+        "contact": {
+            "first_name": "Айгерімжан",
+            "last_name": "Нұрланова-Сейтқали",
+            "email": "aigerim.nurlanova.test@почта.kz",
+            "phone": "+7 701 555 44 33"
+        },
+        "professional": {
+            "employer": "ТОО «Нейросети Шымкента»",
+            "position": "Инженер машинного обучения",
+            "it_experience_years": 4
+        },
+        "education": {
+            "level": "Высшее техническое",
+            "completed_courses": ["Нейронные сети: основы", "Трансформеры на практике"]
+        }
+    })
+}
+
+/// The plaintext forms of her values a leak would show.
+pub fn aigerim_needles() -> Vec<&'static str> {
+    vec![
+        "Айгерімжан",
+        "Нұрланова-Сейтқали",
+        "aigerim.nurlanova.test@почта.kz",
+        "+77015554433",
+        "7015554433",
+        "Нейросети Шымкента",
+        "Инженер машинного обучения",
+        "Высшее техническое",
+        "Трансформеры на практике",
+    ]
+}
+
+pub async fn add(h: &Harness, doc: Value, bases: Vec<(BasisEventKind, Option<String>)>) -> Uuid {
+    let values = h.app.parse_json(&doc).expect("valid input");
+    h.app
+        .add_subject(
+            &operator(),
+            values.clone(),
+            Collection {
+                bases,
+                consents: crate::ticked(h.app.policy(), &values, vec![]),
+                ..Collection::from("registration_form")
+            },
+        )
+        .await
+        .expect("subject stored")
+}
+
+pub fn contract() -> Vec<(BasisEventKind, Option<String>)> {
+    vec![(BasisEventKind::ContractStarted, None)]
+}
+
+async fn audit_len(h: &Harness) -> i64 {
+    h.app.verify_audit().await.expect("chain verifies").entries
+}
+
+/// A registration with a contract and the consents ticked: the required consent to contact
+/// data, and `purposes`.
+fn consenting(purposes: &[&str]) -> Collection {
+    Collection {
+        bases: contract(),
+        consents: std::iter::once("contact_data")
+            .chain(purposes.iter().copied())
+            .map(str::to_string)
+            .collect(),
+        channel: Channel::Form,
+        ..Collection::from("registration_form")
+    }
+}
+
+/// A transport that records what it sends, and can be told to fail.
+#[derive(Default)]
+pub struct Recorder {
+    pub sent: std::sync::Mutex<Vec<vintrova_core::outbox::Email>>,
+    pub failing: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl vintrova_core::outbox::Transport for Recorder {
+    async fn send(&self, email: &vintrova_core::outbox::Email) -> Result<(), String> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("mail server unavailable".into());
+        }
+        self.sent.lock().unwrap().push(email.clone());
+        Ok(())
+    }
+}
+
+/// Read the one-time code out of the message the outbox holds for the next delivery.
+async fn code_from_outbox(h: &Harness) -> String {
+    let claimed = h.app.claim_outbox(10).await.unwrap();
+    let email = h.app.open_message(claimed.last().unwrap()).unwrap();
+    h.clock
+        .advance(vintrova_core::outbox::LEASE + SignedDuration::from_secs(1));
+    email
+        .body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect()
+}

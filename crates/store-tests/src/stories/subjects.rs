@@ -1,0 +1,529 @@
+//! A person's data from collection to erasure: sealed, found, corrected, copied, erased, and
+//! nothing left in clear or undeclared.
+
+use super::*;
+
+/// R2.1, R3.3, R6.1: store, read for a purpose, copy, erase — and after erasure, unknown.
+pub async fn a_subject_lives_and_is_erased(h: &Harness) {
+    let id = add(h, aigerim(), contract()).await;
+
+    let view = h
+        .app
+        .read(&operator(), id, "personalization")
+        .await
+        .expect("contract in force");
+    assert_eq!(
+        view.values["professional.employer"],
+        json!("ТОО «Нейросети Шымкента»")
+    );
+    assert_eq!(view.values["professional.it_experience_years"], json!(4));
+    assert!(
+        !view.values.contains_key("contact.email"),
+        "personalization may not see contact data: {:?}",
+        view.values.keys()
+    );
+
+    let export = h.copy(id).await.expect("export");
+    assert_eq!(export.values.len(), 9);
+    let phone = export
+        .values
+        .iter()
+        .find(|v| v.field == "contact.phone")
+        .expect("phone exported");
+    assert_eq!(phone.value, json!("+77015554433"));
+    assert_eq!(phone.category, "contact");
+    assert_eq!(phone.source, "registration_form");
+    assert_eq!(phone.collected_at, crate::day_one());
+    assert_eq!(phone.retention.rule, "active_user");
+    assert!(phone.purposes.iter().any(|p| p.purpose == "notifications"));
+    let json = serde_json::to_value(&export).unwrap();
+    assert!(json["values"][0]["legal_basis"].is_string());
+
+    let receipt = h.app.erase(&operator(), id).await.expect("erase");
+    assert!(receipt.subject_removed);
+    assert!(receipt.kept.is_empty());
+    assert_eq!(receipt.deleted.values, 9);
+    assert_eq!(receipt.deleted.index_entries, 2);
+    assert_eq!(receipt.key_classes_destroyed, ["learning", "profile"]);
+    assert_eq!(receipt.keys_destroyed, 2);
+    assert!(matches!(h.copy(id).await, Err(CoreError::UnknownSubject(x)) if x == id));
+    assert!(matches!(
+        h.app.erase(&operator(), id).await,
+        Err(CoreError::UnknownSubject(_))
+    ));
+    let actions: Vec<String> = h
+        .store()
+        .audit_page(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry.action)
+        .collect();
+    // The copy answered a request the person filed and that was closed after.
+    assert_eq!(
+        actions,
+        [
+            "create",
+            "read",
+            "receive_request",
+            "export",
+            "close_request",
+            "erase"
+        ]
+    );
+}
+
+/// No value is stored in clear anywhere the backend keeps bytes; after erasure not even its
+/// ciphertext or blind index is left (R7.2, R8.2).
+pub async fn no_value_is_stored_in_clear_and_erasure_leaves_no_trace(h: &Harness) {
+    let id = add(h, aigerim(), contract()).await;
+    let other = add(
+        h,
+        json!({"contact": {"first_name": "Ерлан", "email": "yerlan.test@mail.kz"}}),
+        contract(),
+    )
+    .await;
+    h.app
+        .read(&operator(), id, "personalization")
+        .await
+        .unwrap();
+    let before = h.every_stored_byte().await;
+    for needle in aigerim_needles() {
+        assert!(
+            !contains(&before, needle.as_bytes()),
+            "plaintext found in storage: a value of field … leaked"
+        );
+    }
+
+    let sealed: Vec<Vec<u8>> = h
+        .store()
+        .values(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.sealed)
+        .collect();
+    assert_eq!(sealed.len(), 9);
+    let digests = index_digests(h, id).await;
+    assert_eq!(digests.len(), 2, "email and phone are indexed");
+    for blob in sealed.iter().chain(&digests) {
+        assert!(
+            contains(&before, blob),
+            "the scan must see stored ciphertext, or it proves nothing"
+        );
+    }
+
+    h.app.erase(&operator(), id).await.unwrap();
+    let after = h.every_stored_byte().await;
+    for (i, blob) in sealed.iter().enumerate() {
+        assert!(
+            !contains(&after, &blob[..32]),
+            "ciphertext {i} of the erased subject survives"
+        );
+    }
+    for digest in &digests {
+        assert!(
+            !contains(&after, digest),
+            "a blind index of the erased subject survives"
+        );
+    }
+    // The other person is untouched.
+    assert_eq!(h.copy(other).await.unwrap().values.len(), 2);
+}
+
+async fn index_digests(h: &Harness, id: Uuid) -> Vec<Vec<u8>> {
+    let app = &h.app;
+    let mut out = Vec::new();
+    for (field, raw) in [
+        ("contact.email", "aigerim.nurlanova.test@почта.kz"),
+        ("contact.phone", "+77015554433"),
+    ] {
+        let doc = json!({ "contact": { field.split_once('.').unwrap().1: raw } });
+        let parsed = app.parse_json(&doc).unwrap();
+        let digest = h
+            .vault()
+            .blind_index()
+            .digest(field, parsed[0].index_form.as_deref().unwrap());
+        assert_eq!(
+            h.store().find_by_index(field, &digest).await.unwrap(),
+            vec![id]
+        );
+        out.push(digest.to_vec());
+    }
+    out
+}
+
+/// R2.2 and bad input: every problem is named, nothing stored changes.
+pub async fn bad_input_is_refused_whole_and_changes_nothing(h: &Harness) {
+    let id = add(h, aigerim(), contract()).await;
+    let entries = audit_len(h).await;
+    let before = h.copy(id).await.unwrap();
+    let entries = entries + 3;
+
+    let megabyte = "я".repeat(512 * 1024);
+    let cases: Vec<(Vec<u8>, &str, &str)> = vec![
+        (
+            br#"{"contact": {"middle_name": "x"}}"#.to_vec(),
+            "contact.middle_name",
+            "not a field of the data map",
+        ),
+        (
+            br#"{"hobbies": {"chess": true}}"#.to_vec(),
+            "hobbies",
+            "not a category",
+        ),
+        (
+            br#"{"contact": {"email": "not-an-email"}}"#.to_vec(),
+            "contact.email",
+            "not an email address",
+        ),
+        (
+            br#"{"contact": {"phone": "12"}}"#.to_vec(),
+            "contact.phone",
+            "phone",
+        ),
+        (
+            format!(r#"{{"contact": {{"first_name": "{megabyte}"}}}}"#).into_bytes(),
+            "contact.first_name",
+            "524288 characters long",
+        ),
+        (
+            b"{\"contact\": {\"first_name\": \"\xff\xfe\"}}".to_vec(),
+            "(document)",
+            "not valid UTF-8",
+        ),
+        (
+            br#"{"payment": {"card_last4": "4111111111111111"}}"#.to_vec(),
+            "payment.card_last4",
+            "never stored",
+        ),
+        (
+            br#"{"professional": {"it_experience_years": 300}}"#.to_vec(),
+            "professional.it_experience_years",
+            "out of range",
+        ),
+    ];
+    for (input, field, problem) in cases {
+        let err = h.app.parse(&input).expect_err("refused");
+        let p = err
+            .problems
+            .iter()
+            .find(|p| p.field == field)
+            .unwrap_or_else(|| panic!("{field} not named: {err}"));
+        assert!(
+            p.problem.contains(problem),
+            "{field}: {} does not say `{problem}`",
+            p.problem
+        );
+        assert!(
+            !err.to_string().contains("яяяя"),
+            "the error repeats the value"
+        );
+    }
+    // A mix of good and bad fields stores none of them.
+    let mixed = json!({"contact": {"first_name": "Новое", "email": "broken"}});
+    assert!(h.app.parse_json(&mixed).is_err());
+    // An unknown source refuses the whole collection.
+    let good = h
+        .app
+        .parse_json(&json!({"contact": {"first_name": "Новое"}}))
+        .unwrap();
+    let err = h
+        .app
+        .add_subject(&operator(), good.clone(), Collection::from("telepathy"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("source"), "{err}");
+    let err = h
+        .app
+        .update_subject(&operator(), Uuid::now_v7(), good, "staff_entry")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::UnknownSubject(_)));
+
+    let after = h.copy(id).await.unwrap();
+    let strip = |e: &vintrova_core::Export| serde_json::to_value(&e.values).unwrap();
+    assert_eq!(strip(&before), strip(&after));
+    assert_eq!(
+        audit_len(h).await,
+        entries + 3,
+        "only the second copy was audited (its request filed, answered, closed)"
+    );
+}
+
+/// R3.3: each basis is checked, and a refusal says which rule refused.
+pub async fn the_purpose_gate_checks_each_basis(h: &Harness) {
+    let id = add(h, aigerim(), vec![]).await;
+    let actor = operator();
+    let refusal = |r: Result<_, CoreError>| match r {
+        Err(CoreError::Refused(refusal)) => refusal,
+        other => panic!(
+            "expected a refusal, got {:?}",
+            other.map(|_: vintrova_core::PurposeView| ())
+        ),
+    };
+    assert!(matches!(
+        refusal(h.app.read(&actor, id, "personalization").await),
+        Refusal::ContractNotInForce { .. }
+    ));
+    assert!(matches!(
+        refusal(h.app.read(&actor, id, "notifications").await),
+        Refusal::NoConsent { .. }
+    ));
+    assert!(h.app.read(&actor, id, "security").await.is_ok());
+
+    let record = |kind, purpose: Option<&str>| {
+        h.app
+            .record_basis(&actor, id, kind, purpose.map(str::to_string), "staff_entry")
+    };
+    let consent = |purpose: &'static str, action| {
+        h.app
+            .record_consent(&actor, id, purpose, action, Channel::Cabinet, None)
+    };
+    consent("notifications", ConsentAction::Granted)
+        .await
+        .unwrap();
+    let view = h.app.read(&actor, id, "notifications").await.unwrap();
+    assert_eq!(
+        view.values.keys().cloned().collect::<Vec<_>>(),
+        [
+            "contact.email",
+            "contact.first_name",
+            "contact.last_name",
+            "contact.phone"
+        ]
+    );
+    consent("notifications", ConsentAction::Withdrawn)
+        .await
+        .unwrap();
+    assert!(matches!(
+        refusal(h.app.read(&actor, id, "notifications").await),
+        Refusal::ConsentWithdrawn { .. }
+    ));
+    record(BasisEventKind::Objected, Some("security"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        refusal(h.app.read(&actor, id, "security").await),
+        Refusal::Objected { .. }
+    ));
+    record(BasisEventKind::ContractStarted, None).await.unwrap();
+    record(BasisEventKind::Restricted, None).await.unwrap();
+    assert_eq!(
+        refusal(h.app.read(&actor, id, "personalization").await),
+        Refusal::Restricted
+    );
+    assert!(
+        h.copy(id).await.is_ok(),
+        "a restriction never blocks the person's own access"
+    );
+    assert!(matches!(
+        refusal(h.app.read(&actor, id, "marketing").await),
+        Refusal::UnknownPurpose(_)
+    ));
+
+    // A consent to a purpose that does not rest on consent is meaningless, and refused.
+    assert!(matches!(
+        consent("payments", ConsentAction::Granted).await,
+        Err(CoreError::Invalid(_))
+    ));
+    let reads = h
+        .store()
+        .audit_page(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.entry.action == "read")
+        .count();
+    assert_eq!(reads, 2, "only granted reads are audited as reads");
+}
+
+/// R6.1 erasure with R8.1: payment records stay for the 5 years tax law requires, the rest
+/// goes at once; when the 5 years are over, erasure takes them too.
+pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
+    let mut doc = aigerim();
+    doc["payment"] = json!({"amount": 4_500_000, "currency": "kzt", "method": "card", "card_last4": "4242", "provider_reference": "KSP-2025-000187"});
+    let id = add(h, doc, contract()).await;
+
+    h.clock.advance(SignedDuration::from_hours(24 * 200));
+    let receipt = h.app.erase(&operator(), id).await.unwrap();
+    assert!(!receipt.subject_removed);
+    assert_eq!(receipt.kept.len(), 1);
+    let kept = &receipt.kept[0];
+    assert_eq!(kept.rule, "financial");
+    assert_eq!(
+        kept.until.to_string(),
+        "2030-03-01T04:00:00Z",
+        "five years after the payment, in Almaty"
+    );
+    assert_eq!(kept.fields, ["payment"], "the payment record, as one event");
+    // The person's signed receipt says the same: what went, and what stays until when.
+    let signed =
+        vintrova_core::receipts::verify(&receipt.signed.text, &h.vault().signing().public())
+            .unwrap();
+    assert_eq!(
+        signed.kept,
+        [vintrova_core::receipts::KeptPart {
+            categories: vec!["payment".into()],
+            rule: "financial".into(),
+            until: Some(kept.until),
+        }]
+    );
+    assert!(signed.destroyed.contains(&"contact".to_string()));
+    assert!(!signed.destroyed.contains(&"payment".to_string()));
+    let export = h.copy(id).await.unwrap();
+    assert!(
+        export.values.iter().all(|v| v.category == "payment"),
+        "only payment data is left"
+    );
+    assert_eq!(export.values.len(), 5);
+    assert!(
+        h.app
+            .find(
+                &operator(),
+                "contact.email",
+                "aigerim.nurlanova.test@почта.kz"
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    h.clock.set("2030-03-01T04:00:01Z".parse().unwrap());
+    let receipt = h.app.erase(&operator(), id).await.unwrap();
+    assert!(receipt.subject_removed && receipt.kept.is_empty());
+    assert!(matches!(
+        h.copy(id).await,
+        Err(CoreError::UnknownSubject(_))
+    ));
+}
+
+/// Blind indexes find a person by email or phone however it is written; a correction moves
+/// the index with the value (R6.1 rectification).
+pub async fn subjects_are_found_by_email_and_phone_and_corrections_follow(h: &Harness) {
+    let id = add(h, aigerim(), contract()).await;
+    let actor = operator();
+    assert_eq!(
+        h.app
+            .find(&actor, "contact.email", " AIGERIM.Nurlanova.test@ПОЧТА.kz")
+            .await
+            .unwrap(),
+        vec![id]
+    );
+    assert_eq!(
+        h.app
+            .find(&actor, "contact.phone", "8 (701) 555-44-33")
+            .await
+            .unwrap(),
+        vec![id]
+    );
+    assert!(
+        h.app
+            .find(&actor, "contact.email", "nobody@mail.kz")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        h.app.find(&actor, "contact.first_name", "Айгерімжан").await,
+        Err(CoreError::Invalid(_))
+    ));
+
+    let fix = h.app.parse_json(&json!({"contact": {"email": "aigerim.new@mail.kz"}, "professional": {"employer": "Vintrova"}})).unwrap();
+    h.app
+        .update_subject(&actor, id, fix, "staff_entry")
+        .await
+        .unwrap();
+    assert!(
+        h.app
+            .find(&actor, "contact.email", "aigerim.nurlanova.test@почта.kz")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        h.app
+            .find(&actor, "contact.email", "aigerim.new@mail.kz")
+            .await
+            .unwrap(),
+        vec![id]
+    );
+    let export = h.copy(id).await.unwrap();
+    let employer = export
+        .values
+        .iter()
+        .find(|v| v.field == "professional.employer")
+        .unwrap();
+    assert_eq!(employer.value, json!("Vintrova"));
+    assert_eq!(employer.source, "staff_entry");
+    assert_eq!(export.values.len(), 9);
+}
+
+/// Rotating the master key keeps everyone readable; the old key alone opens nothing.
+pub async fn key_rotation_rewraps_without_touching_data(h: &Harness) {
+    let id = add(h, aigerim(), contract()).await;
+    let sealed_before = h.store().values(id).await.unwrap();
+    let next = h.master.successor();
+    let count = h.vault().rotate(&next).await.unwrap();
+    assert_eq!(
+        count,
+        4 + 2,
+        "four system keys and the profile and learning keys"
+    );
+    assert_eq!(
+        h.store().values(id).await.unwrap(),
+        sealed_before,
+        "the data is untouched"
+    );
+
+    let rotated = h.reopen(next).await.expect("the new key opens the store");
+    assert_eq!(h.copy_with(&rotated, id).await.unwrap().values.len(), 9);
+    // The subject's creation, and the copy: a request filed, answered and closed.
+    assert_eq!(rotated.verify_audit().await.unwrap().entries, 4);
+    match h.reopen(h.master.clone()).await {
+        Err(CoreError::Vault(VaultError::MasterKeyVersion { file: 1, store: 2 })) => {}
+        Err(other) => panic!("unexpected error: {other}"),
+        Ok(_) => panic!("the old master key still opens the store"),
+    }
+    let forged = vintrova_vault::MasterKey::generate(2);
+    assert!(matches!(
+        h.reopen(forged).await,
+        Err(CoreError::Vault(VaultError::WrongMasterKey))
+    ));
+}
+
+/// Every storage column is declared in the data map's schema, and every PD column is reached
+/// by the data map (R2.2).
+pub async fn every_storage_column_is_declared_in_the_data_map(h: &Harness) {
+    let actual = h.store().schema().await.unwrap();
+    let mut declared: Vec<(String, Vec<String>)> = STORAGE_SCHEMA
+        .iter()
+        .map(|(t, cols)| {
+            (
+                t.to_string(),
+                cols.iter().map(|(c, _)| c.to_string()).collect(),
+            )
+        })
+        .collect();
+    declared.sort();
+    let mut actual_sorted = actual.clone();
+    actual_sorted.sort();
+    assert_eq!(
+        actual_sorted, declared,
+        "a storage column is not declared in core::datamap::STORAGE_SCHEMA"
+    );
+    let pd: Vec<(&str, &str)> = STORAGE_SCHEMA
+        .iter()
+        .flat_map(|(t, cols)| {
+            cols.iter()
+                .filter(|(_, r)| matches!(r, ColumnRole::SealedPd | ColumnRole::BlindIndex))
+                .map(move |(c, _)| (*t, *c))
+        })
+        .collect();
+    for column in pd {
+        assert!(
+            h.app.data_map().pd_columns().contains(&column),
+            "{column:?} holds PD but no field maps to it"
+        );
+    }
+}
