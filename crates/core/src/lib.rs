@@ -5,45 +5,33 @@
 //! [`Vintrova`], which checks it against the data map, seals it in the vault, asks the purpose
 //! gate before opening it and writes the audit log.
 
-pub mod accounts;
-pub mod analytics;
-pub mod assessments;
-pub mod audit;
-pub mod clock;
-mod collect;
-pub mod consent;
-pub mod datamap;
-pub mod disclosures;
-pub mod duties;
-mod erasure;
-pub mod gate;
-pub mod holds;
-pub mod incidents;
-pub mod journal;
-pub mod learning;
-pub mod ledger;
-pub mod names;
-pub mod notifications;
-pub mod operations;
-pub mod outbox;
-pub mod payments;
-mod reading;
-pub mod receipts;
-pub mod records;
+// The concepts, a folder each; their modules stay reachable at the crate's root
+// (`vintrova_core::gate`, …), as every other crate names them.
+mod platform;
+mod privacy;
 pub mod requests;
 pub mod retention;
-pub mod rights;
-mod service;
+mod security;
+mod sharing;
 pub mod staff;
+
+pub mod clock;
+pub mod ledger;
+pub mod operations;
+mod service;
 pub mod store;
-pub mod support;
-pub mod sweep;
-pub mod transfers;
-pub mod transparency;
-pub mod values;
-pub mod versions;
 mod words;
 pub mod workdays;
+
+pub use platform::{accounts, learning, notifications, outbox, payments, records, support};
+pub use privacy::{
+    audit, consent, datamap, duties, gate, journal, names, receipts, transparency, values, versions,
+};
+pub(crate) use privacy::{collect, erasure, reading};
+pub use requests::rights;
+pub use retention::{holds, sweep};
+pub use security::{assessments, incidents};
+pub use sharing::{analytics, disclosures, transfers};
 
 pub use audit::AuditReport;
 pub use collect::Collection;

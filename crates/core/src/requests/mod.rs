@@ -24,6 +24,7 @@ use crate::words::words;
 use crate::{Actor, Collection, CoreError, ErasureReceipt, Export, Result, Vintrova};
 
 mod letters;
+pub mod rights;
 use letters::{ack_message, answer_message, code_message, download_message};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

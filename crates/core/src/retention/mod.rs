@@ -1,5 +1,8 @@
 //! Retention as the policy states it (R8.1): when a stored value is due for deletion.
 
+pub mod holds;
+pub mod sweep;
+
 use jiff::Timestamp;
 use serde::Serialize;
 use vintrova_policy::{Policy, RetentionAnchor, RetentionRule};
