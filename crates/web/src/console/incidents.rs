@@ -1,0 +1,81 @@
+//! Incidents and the clock each runs against for telling the authority.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use vintrova_core::incidents::{ClockState, Incident};
+use vintrova_core::staff::Permission;
+
+use super::{Block, Cell, StaffVisit, Table, almaty_time};
+use crate::AppState;
+use crate::i18n::Tr;
+
+fn clock_cell(t: &Tr, incident: &Incident) -> Cell {
+    let minutes = incident.authority.minutes_left.unwrap_or(0);
+    match incident.authority.state {
+        ClockState::Running => Cell::Text(t.with(
+            "clock-running",
+            &[
+                ("hours", (minutes / 60).to_string()),
+                ("minutes", (minutes % 60).to_string()),
+            ],
+        )),
+        ClockState::Overdue => Cell::Strong(t.get("clock-overdue")),
+        ClockState::Met => Cell::Text(t.get("clock-met")),
+        ClockState::MetLate => Cell::Strong(t.get("clock-met-late")),
+    }
+}
+
+pub(super) fn incident_blocks(t: &Tr, incidents: &[Incident]) -> Vec<Block> {
+    vec![
+        Block::Heading(t.get("console-incidents")),
+        Block::Table(Table {
+            caption: t.get("incidents-caption"),
+            headers: [
+                "incidents-detected",
+                "incidents-description",
+                "incidents-due",
+                "incidents-clock",
+                "col-state",
+            ]
+            .iter()
+            .map(|k| t.get(k))
+            .collect(),
+            rows: incidents
+                .iter()
+                .map(|i| {
+                    vec![
+                        Cell::Text(t.day_of(i.detected_at)),
+                        Cell::Text(i.description.clone()),
+                        Cell::Text(format!(
+                            "{} {}",
+                            t.day_of(i.authority.due_at),
+                            almaty_time(i.authority.due_at)
+                        )),
+                        clock_cell(t, i),
+                        Cell::Text(t.get(if i.is_open() {
+                            "incidents-open"
+                        } else {
+                            "incidents-closed"
+                        })),
+                    ]
+                })
+                .collect(),
+            empty: t.get("incidents-none"),
+        }),
+    ]
+}
+
+pub async fn incidents(State(state): State<AppState>, staff: StaffVisit) -> Response {
+    let t = staff.t();
+    if let Err(reason) = staff.permit(&state, Permission::ViewIncidents, None) {
+        return staff.denied(&state, reason);
+    }
+    match state.app.incidents().await {
+        Ok(list) => {
+            let blocks = incident_blocks(&t, &list);
+            staff.page(&state, StatusCode::OK, t.get("console-incidents"), blocks)
+        }
+        Err(e) => staff.failed(&state, e),
+    }
+}

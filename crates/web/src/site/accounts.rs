@@ -1,0 +1,301 @@
+//! Having an account: registering with unticked consents, signing in and out, and resetting a
+//! forgotten password by a link sent by mail.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vintrova_core::{Actor, CoreError};
+use vintrova_policy::LegalBasis;
+
+use super::{
+    Chrome, CsrfOnly, SESSION_COOKIE, TokenQuery, Visit, expired, failed, host_cookie, problems_of,
+};
+use crate::AppState;
+use crate::security::Door;
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    c: Chrome,
+    /// Consents an account needs, each shown whole before it is given: (key, name, text).
+    required: Vec<(String, String, String)>,
+    consents: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    c: Chrome,
+}
+
+/// The registration form: the consents an account needs, shown whole, and the purposes one may
+/// consent to, unticked.
+fn register_form(state: &AppState, visit: &Visit, c: Chrome) -> RegisterPage {
+    let policy = state.app.policy();
+    let required = policy
+        .required_consents()
+        .map(|r| {
+            (
+                r.key.clone(),
+                r.name.get(visit.t.code()).to_string(),
+                r.text.get(visit.t.code()).to_string(),
+            )
+        })
+        .collect();
+    let consents = policy
+        .purposes
+        .iter()
+        .filter(|p| p.legal_basis == LegalBasis::Consent)
+        .map(|p| (p.key.clone(), p.name.get(visit.t.code()).to_string()))
+        .collect();
+    RegisterPage {
+        c,
+        required,
+        consents,
+    }
+}
+
+pub async fn register_page(State(state): State<AppState>, visit: Visit) -> Response {
+    let c = visit.chrome(&state);
+    let page = register_form(&state, &visit, c);
+    visit.page(StatusCode::OK, page)
+}
+
+/// The registration form: repeated `consent` fields, so read as pairs.
+pub async fn register(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let one = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    if !visit.csrf_ok(&one("csrf")) {
+        return expired(&state, visit);
+    }
+    let consents: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "consent")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let email = one("email");
+    if let Err(throttled) = state
+        .limits
+        .account(Door::Registration, &email, state.app.now())
+    {
+        return visit.respond(throttled.into_response());
+    }
+    let mut contact = json!({ "email": email });
+    for name in ["first_name", "last_name"] {
+        let value = one(name);
+        if !value.is_empty() {
+            contact[name] = Value::String(value);
+        }
+    }
+    let outcome = match state.app.parse_json(&json!({ "contact": contact })) {
+        Ok(values) => {
+            state
+                .app
+                .register(
+                    &Actor::new("site", "registration"),
+                    values,
+                    &one("password"),
+                    consents,
+                )
+                .await
+        }
+        Err(invalid) => Err(CoreError::Invalid(invalid)),
+    };
+    match outcome {
+        Ok(_) => {
+            let mut c = visit.chrome(&state);
+            c.message = Some(visit.t.get("register-done"));
+            visit.page(StatusCode::CREATED, SignInPage { c })
+        }
+        Err(CoreError::Invalid(invalid)) => {
+            let mut c = visit.chrome(&state);
+            c.problems = problems_of(&invalid);
+            let page = register_form(&state, &visit, c);
+            visit.page(StatusCode::UNPROCESSABLE_ENTITY, page)
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
+pub async fn sign_in_page(State(state): State<AppState>, visit: Visit) -> Response {
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, SignInPage { c })
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let visit = match visit.admit(&state, &form.csrf, Some((Door::SignIn, &form.email))) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
+    match state.app.sign_in(&form.email, &form.password).await {
+        Ok(session) => {
+            let mut visit = visit;
+            visit
+                .cookies
+                .push(host_cookie(SESSION_COOKIE, &session.token, None));
+            visit.redirect("/me")
+        }
+        Err(_) => {
+            let mut c = visit.chrome(&state);
+            c.problems = vec![visit.t.get("sign-in-failed")];
+            visit.page(StatusCode::UNAUTHORIZED, SignInPage { c })
+        }
+    }
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let visit = match visit.admit(&state, &form.csrf, None) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
+    if let Some((token, _)) = &visit.session {
+        let _ = state.app.sign_out(token).await;
+    }
+    let mut visit = visit;
+    visit.session = None;
+    visit.cookies.push(host_cookie(SESSION_COOKIE, "", Some(0)));
+    visit.redirect("/")
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage {
+    c: Chrome,
+    token: Option<String>,
+}
+
+pub async fn reset_page(State(state): State<AppState>, visit: Visit) -> Response {
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, ResetPage { c, token: None })
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    csrf: String,
+    email: String,
+}
+
+/// Ask for a reset link: the same answer for every address; a registered one gets the link by
+/// mail, pointing at this server's configured address (never the request's Host header).
+pub async fn reset(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<ResetForm>,
+) -> Response {
+    let visit = match visit.admit(&state, &form.csrf, Some((Door::PasswordReset, &form.email))) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
+    let base = state.public_url.trim_end_matches('/').to_string();
+    let sent = state
+        .app
+        .send_password_reset(
+            &Actor::new("site", "password-reset"),
+            &form.email,
+            visit.t.code(),
+            |token| format!("{base}/password-reset/confirm?token={token}"),
+        )
+        .await;
+    match sent {
+        Ok(()) => {
+            let mut c = visit.chrome(&state);
+            c.message = Some(visit.t.get("reset-sent"));
+            visit.page(StatusCode::OK, ResetPage { c, token: None })
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
+pub async fn reset_confirm_page(
+    State(state): State<AppState>,
+    visit: Visit,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    let c = visit.chrome(&state);
+    visit.page(
+        StatusCode::OK,
+        ResetPage {
+            c,
+            token: Some(q.token),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ResetConfirmForm {
+    csrf: String,
+    token: String,
+    password: String,
+}
+
+pub async fn reset_confirm(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<ResetConfirmForm>,
+) -> Response {
+    let visit = match visit.admit(&state, &form.csrf, None) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
+    let t = visit.t;
+    match state
+        .app
+        .reset_password(
+            &Actor::new("site", "password-reset"),
+            &form.token,
+            &form.password,
+        )
+        .await
+    {
+        Ok(()) => {
+            let mut c = visit.chrome(&state);
+            c.message = Some(t.get("reset-done"));
+            visit.page(StatusCode::OK, SignInPage { c })
+        }
+        Err(CoreError::Invalid(invalid)) => {
+            let mut c = visit.chrome(&state);
+            c.problems = problems_of(&invalid);
+            visit.page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ResetPage {
+                    c,
+                    token: Some(form.token),
+                },
+            )
+        }
+        Err(CoreError::Auth(_)) => {
+            let mut c = visit.chrome(&state);
+            c.problems = vec![t.get("reset-invalid")];
+            visit.page(StatusCode::UNAUTHORIZED, ResetPage { c, token: None })
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}

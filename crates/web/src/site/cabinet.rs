@@ -1,0 +1,392 @@
+//! The signed-in person's own data: every value held and why, corrections to it, what they did
+//! on the platform, and who looked at it.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vintrova_core::CoreError;
+
+use super::{Chrome, Visit, basis, expired, failed, problems_of};
+use crate::AppState;
+
+struct DataRow {
+    field: String,
+    value: String,
+    purposes: String,
+    basis: String,
+    source: String,
+    deleted: String,
+}
+
+#[derive(Template)]
+#[template(path = "me.html")]
+struct MePage {
+    c: Chrome,
+    rows: Vec<DataRow>,
+}
+
+/// "My data": every value held, with its purposes, basis, source and deletion date.
+pub async fn my_data(State(state): State<AppState>, visit: Visit) -> Response {
+    let (Some(actor), Some(session)) = (visit.actor(), visit.session_token()) else {
+        return visit.redirect("/sign-in");
+    };
+    let export = match state.app.own_copy(&actor, session).await {
+        Ok(export) => export,
+        Err(e) => return failed(&state, visit, e),
+    };
+    let t = visit.t;
+    let p = state.app.policy();
+    let lang = t.code();
+    let rows = export
+        .values
+        .iter()
+        .map(|v| DataRow {
+            field: p.field(&v.field).map_or(v.field.clone(), |(c, f)| {
+                format!("{} — {}", c.name.get(lang), f.name.get(lang))
+            }),
+            value: match &v.value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+            purposes: v
+                .purposes
+                .iter()
+                .map(|u| {
+                    p.purpose(&u.purpose)
+                        .map_or(u.purpose.clone(), |pu| pu.name.get(lang).to_string())
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            basis: basis(&t, v.legal_basis),
+            source: p
+                .sources
+                .iter()
+                .find(|s| s.key == v.source)
+                .map_or(v.source.clone(), |s| s.name.get(lang).to_string()),
+            deleted: v
+                .retention
+                .delete_after
+                .map_or_else(|| t.get("me-while-used"), |at| t.day_of(at)),
+        })
+        .collect();
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, MePage { c, rows })
+}
+
+/// A field of the profile form: a field of the data map the person may correct themselves.
+struct ProfileField {
+    id: String,
+    name: String,
+    label: String,
+    value: String,
+    kind: &'static str,
+    max: usize,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    c: Chrome,
+    fields: Vec<ProfileField>,
+}
+
+/// What the profile form offers: the person's own contact, professional and education fields.
+const PROFILE: &[&str] = &[
+    "contact.first_name",
+    "contact.last_name",
+    "contact.email",
+    "contact.phone",
+    "professional.employer",
+    "professional.position",
+    "professional.it_experience_years",
+    "education.level",
+    "education.specialization",
+];
+
+async fn render_profile(
+    state: &AppState,
+    visit: Visit,
+    message: Option<String>,
+    problems: Vec<String>,
+) -> Response {
+    let (Some(actor), Some(session)) = (visit.actor(), visit.session_token()) else {
+        return visit.redirect("/sign-in");
+    };
+    let export = match state.app.own_copy(&actor, session).await {
+        Ok(export) => export,
+        Err(e) => return failed(state, visit, e),
+    };
+    let policy = state.app.policy();
+    let lang = visit.t.code();
+    let fields = PROFILE
+        .iter()
+        .filter_map(|key| policy.field(key).map(|(c, f)| (key, c, f)))
+        .map(|(key, c, f)| ProfileField {
+            id: key.replace('.', "-"),
+            name: key.to_string(),
+            label: format!("{} — {}", c.name.get(lang), f.name.get(lang)),
+            value: export
+                .values
+                .iter()
+                .find(|v| v.field == *key)
+                .map(|v| match &v.value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default(),
+            kind: if key.ends_with("email") {
+                "email"
+            } else if key.ends_with("years") {
+                "number"
+            } else {
+                "text"
+            },
+            max: f.max_len.unwrap_or(200),
+        })
+        .collect();
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut c = visit.chrome(state);
+    c.message = message;
+    c.problems = problems;
+    visit.page(status, ProfilePage { c, fields })
+}
+
+pub async fn profile_page(State(state): State<AppState>, visit: Visit) -> Response {
+    render_profile(&state, visit, None, vec![]).await
+}
+
+/// Correcting one's own data is rectification (R6.1): the changed fields are replaced, with
+/// their blind indexes, and the audit log says so.
+pub async fn update_profile(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
+    if !visit.csrf_ok(csrf.unwrap_or_default()) {
+        return expired(&state, visit);
+    }
+    let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) else {
+        return visit.redirect("/sign-in");
+    };
+    let mut doc = json!({});
+    for (key, value) in &fields {
+        let value = value.trim();
+        if value.is_empty() || !PROFILE.contains(&key.as_str()) {
+            continue;
+        }
+        let (category, field) = key
+            .split_once('.')
+            .expect("profile keys are category.field");
+        doc[category][field] = match (key.ends_with("years"), value.parse::<i64>()) {
+            (true, Ok(n)) => json!(n),
+            _ => json!(value),
+        };
+    }
+    let updated = match state.app.parse_json(&doc) {
+        Ok(values) => {
+            state
+                .app
+                .update_subject(&actor, subject, values, "cabinet")
+                .await
+        }
+        Err(invalid) => Err(CoreError::Invalid(invalid)),
+    };
+    match updated {
+        Ok(()) => {
+            let saved = visit.t.get("profile-saved");
+            render_profile(&state, visit, Some(saved), vec![]).await
+        }
+        Err(CoreError::Invalid(invalid)) => {
+            render_profile(&state, visit, None, problems_of(&invalid)).await
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "activity.html")]
+struct ActivityPage {
+    c: Chrome,
+    sections: Vec<(String, Vec<String>)>,
+}
+
+/// Learning, support tickets, payments and notices: what happened and when, in the person's
+/// language (the amounts and courses themselves are in "my data").
+pub async fn activity(State(state): State<AppState>, visit: Visit) -> Response {
+    use vintrova_core::learning::Enrollment;
+    use vintrova_core::payments::Order;
+    use vintrova_core::support::Ticket;
+    let Some(subject) = visit.subject() else {
+        return visit.redirect("/sign-in");
+    };
+    let t = visit.t;
+    let app = &state.app;
+    let (enrollments, tickets, orders, notices) = match (
+        app.records::<Enrollment>(subject).await,
+        app.records::<Ticket>(subject).await,
+        app.records::<Order>(subject).await,
+        app.notices_of(subject).await,
+    ) {
+        (Ok(e), Ok(ti), Ok(o), Ok(n)) => (e, ti, o, n),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
+            return failed(&state, visit, e);
+        }
+    };
+    let line = |state: &str, at: jiff::Timestamp| format!("{} — {}", t.day_of(at), state);
+    let sections = vec![
+        (
+            t.get("activity-learning"),
+            enrollments
+                .iter()
+                .map(|e| {
+                    line(
+                        &t.get(&format!("enrollment-{}", e.state.as_str())),
+                        e.created_at,
+                    )
+                })
+                .collect(),
+        ),
+        (
+            t.get("activity-tickets"),
+            tickets
+                .iter()
+                .map(|k| {
+                    line(
+                        &t.get(&format!("ticket-{}", k.state.as_str())),
+                        k.created_at,
+                    )
+                })
+                .collect(),
+        ),
+        (
+            t.get("activity-payments"),
+            orders
+                .iter()
+                .map(|o| line(&t.get(&format!("order-{}", o.state.as_str())), o.created_at))
+                .collect(),
+        ),
+        (
+            t.get("activity-notices"),
+            notices
+                .iter()
+                .map(|n| line(n.kind.text(t.code()).0, n.queued_at))
+                .collect(),
+        ),
+    ];
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, ActivityPage { c, sections })
+}
+
+#[derive(Template)]
+#[template(path = "access.html")]
+struct AccessPage {
+    c: Chrome,
+    rows: Vec<(String, String, String, String, String, String)>,
+    /// "Receiving since …" when the person asked for the monthly digest.
+    digest: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct DigestForm {
+    csrf: String,
+    on: String,
+}
+
+/// Start or stop the monthly email digest of who looked.
+pub async fn change_digest(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<DigestForm>,
+) -> Response {
+    let visit = match visit.admit(&state, &form.csrf, None) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
+    let Some(subject) = visit.subject() else {
+        return visit.redirect("/sign-in");
+    };
+    match state.app.set_access_digest(subject, form.on == "yes").await {
+        Ok(()) => visit.redirect("/me/access#digest"),
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
+/// "Who looked at my data": every access, by role, categories and purpose, from the audit log.
+pub async fn who_looked(State(state): State<AppState>, visit: Visit) -> Response {
+    use vintrova_core::transparency::Accessor;
+    let Some(subject) = visit.subject() else {
+        return visit.redirect("/sign-in");
+    };
+    let (accesses, digest) = match (
+        state.app.who_looked(subject).await,
+        state.app.access_digest(subject).await,
+    ) {
+        (Ok(a), Ok(d)) => (a, d),
+        (Err(e), _) | (_, Err(e)) => return failed(&state, visit, e),
+    };
+    let t = visit.t;
+    let p = state.app.policy();
+    let lang = t.code();
+    let rows = accesses
+        .iter()
+        .map(|a| {
+            let when = if a.times == 1 {
+                t.day_of(a.first)
+            } else {
+                format!("{} – {}", t.day_of(a.first), t.day_of(a.last))
+            };
+            let who = match &a.who {
+                Accessor::Staff(role) => t.with(
+                    "who-staff",
+                    &[(
+                        "role",
+                        t.find(&format!("role-{role}"))
+                            .unwrap_or_else(|| role.clone()),
+                    )],
+                ),
+                Accessor::You => t.get("who-you"),
+                Accessor::Platform => t.get("who-platform"),
+                Accessor::System => t.get("who-system"),
+                Accessor::Operator => t.get("who-operator"),
+            };
+            let what = t
+                .find(&format!("action-{}", a.action))
+                .unwrap_or_else(|| a.action.replace('_', " "));
+            let categories = a
+                .categories
+                .iter()
+                .map(|c| {
+                    p.category(c)
+                        .map_or(c.clone(), |c| c.name.get(lang).to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let why = a
+                .purpose
+                .as_deref()
+                .map(|purpose| {
+                    p.purpose(purpose)
+                        .map(|pu| pu.name.get(lang).to_string())
+                        .or_else(|| t.find(&format!("duty-{purpose}")))
+                        .unwrap_or_else(|| purpose.replace('_', " "))
+                })
+                .unwrap_or_default();
+            (when, who, what, categories, why, t.number(a.times))
+        })
+        .collect();
+    let digest = digest.map(|since| t.with("digest-since", &[("date", t.day_of(since))]));
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, AccessPage { c, rows, digest })
+}
