@@ -607,7 +607,11 @@ mod tests {
     use crate::consent::{Channel, terms};
 
     fn policy() -> Policy {
-        vintrova_policy::load(include_str!("../../../policy/vintrova.toml")).unwrap()
+        vintrova_policy::load(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../policy/vintrova.toml"
+        )))
+        .unwrap()
     }
 
     fn basis(kind: BasisEventKind, purpose: Option<&str>) -> BasisEvent {

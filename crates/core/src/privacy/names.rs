@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn the_shipped_policy_has_every_name_the_code_relies_on_and_a_policy_without_one_is_named() {
-        let shipped = include_str!("../../../policy/vintrova.toml");
+        let shipped = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../policy/vintrova.toml"
+        ));
         let policy = vintrova_policy::load(shipped).unwrap();
         assert_eq!(missing(&policy), Vec::<String>::new());
         let without = shipped.replace("key = \"paid_order\"", "key = \"bought\"");

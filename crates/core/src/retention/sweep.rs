@@ -760,7 +760,11 @@ mod tests {
     use crate::store::{EventMeta, ValueMeta};
 
     fn policy() -> Policy {
-        vintrova_policy::load(include_str!("../../../policy/vintrova.toml")).unwrap()
+        vintrova_policy::load(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../policy/vintrova.toml"
+        )))
+        .unwrap()
     }
 
     fn at(s: &str) -> Timestamp {

@@ -396,7 +396,11 @@ mod tests {
     use super::*;
 
     fn policy() -> vintrova_policy::Policy {
-        vintrova_policy::load(include_str!("../../../policy/vintrova.toml")).unwrap()
+        vintrova_policy::load(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../policy/vintrova.toml"
+        )))
+        .unwrap()
     }
 
     fn to(recipient: &str, country: &str, categories: &[&str], purpose: &str) -> DisclosureRequest {
