@@ -2527,3 +2527,78 @@ async fn a_person_sees_who_looked_at_their_data_by_role_and_purpose_and_nothing_
         );
     }
 }
+
+/// Issue 17: no principal gets a full copy of a person without that person's verified request —
+/// not the platform's token, not support, not the data protection officer, by the API or the
+/// console — and a console duty opens nothing without the record it serves. Refusals are the
+/// user's errors, never a 500.
+#[tokio::test]
+async fn no_one_gets_a_full_copy_without_the_persons_verified_request_by_api_or_console() {
+    let api = Api::new().await;
+    let id = api.add_person().await;
+    let export = format!("/api/v1/subjects/{id}/export");
+    let support = api.staff("d.support", Role::Support).await;
+    let dpo = api.staff("m.dpo", Role::Dpo).await;
+    let platform = api.authed("GET", &export, None).await;
+    assert_eq!(platform.status, StatusCode::FORBIDDEN);
+    assert_eq!(platform.json()["rule"], "no_access_request");
+    for (staff, purpose) in [
+        (&support, "support"),
+        (&dpo, "rights_request"),
+        (&dpo, "incident_response"),
+    ] {
+        let reply = api
+            .as_staff(staff, "GET", &export, None, Some(purpose))
+            .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{purpose}");
+        assert_eq!(reply.json()["rule"], "no_access_request", "{purpose}");
+    }
+    let not_an_id = api
+        .authed("GET", &format!("{export}?request=soon"), None)
+        .await;
+    assert_eq!(not_an_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(not_an_id.json()["problems"][0]["field"], "request");
+
+    // The console: a duty without its record, or with a record that opens nothing, is refused
+    // with what it needs — a 422 or a 403, never a 500.
+    let mut console = Browser::default();
+    let (name, value) = dpo.cookie.split_once('=').unwrap();
+    console.jar.insert(name.into(), value.into());
+    for duty in ["rights_request", "incident_response", "legal_claim"] {
+        let page = console
+            .get(&api, &format!("/staff/subjects/{id}?purpose={duty}"))
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{duty}");
+        assert!(page.text().contains("reference"), "{duty}: {}", page.text());
+    }
+    let subject: uuid::Uuid = id.parse().unwrap();
+    let erasure = api
+        .harness
+        .verified_request(subject, RightKind::Erasure)
+        .await
+        .unwrap();
+    let refused = console
+        .get(
+            &api,
+            &format!("/staff/subjects/{id}?purpose=rights_request&reference={erasure}"),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        !refused.text().contains("Жақсыбеков"),
+        "nothing of his is shown"
+    );
+    let access = api
+        .harness
+        .verified_request(subject, RightKind::Access)
+        .await
+        .unwrap();
+    let copy = console
+        .get(
+            &api,
+            &format!("/staff/subjects/{id}?purpose=rights_request&reference={access}"),
+        )
+        .await;
+    assert_eq!(copy.status, StatusCode::OK);
+    assert!(copy.text().contains("Жақсыбеков"));
+}
