@@ -143,18 +143,11 @@ pub async fn fulfil(
         &bytes,
         r#"{"right": "rectification", "data": {"contact": {…}}}"#,
     )?;
-    let fulfilment = match input.right {
-        RightKind::Information => Fulfilment::Information,
-        RightKind::Access => Fulfilment::Access,
-        RightKind::Rectification => Fulfilment::Rectification(
-            s.app
-                .parse_json(input.data.as_ref().unwrap_or(&Value::Null))?,
-        ),
-        RightKind::Erasure => Fulfilment::Erasure,
-        RightKind::Restriction => Fulfilment::Restriction,
-        RightKind::ConsentWithdrawal => Fulfilment::ConsentWithdrawal(input.purpose),
-        RightKind::MarketingObjection => Fulfilment::MarketingObjection,
+    let corrections = match &input.data {
+        Some(data) => Some(s.app.parse_json(data)?),
+        None => None,
     };
+    let fulfilment = Fulfilment::of(input.right, corrections, input.purpose)?;
     let answer = s.app.fulfil(&s.actor, id, fulfilment).await?;
     Ok(Json(serde_json::to_value(answer).unwrap_or_default()))
 }

@@ -124,6 +124,33 @@ pub enum Fulfilment {
 }
 
 impl Fulfilment {
+    /// The fulfilment that answers `right`: rectification with the `corrections` it needs, a
+    /// consent withdrawal for `purpose` (every purpose when none is named). The one mapping
+    /// the API, the console and the command line answer a request with.
+    pub fn of(
+        right: RightKind,
+        corrections: Option<Vec<FieldValue>>,
+        purpose: Option<String>,
+    ) -> Result<Fulfilment, InvalidInput> {
+        Ok(match right {
+            RightKind::Information => Fulfilment::Information,
+            RightKind::Access => Fulfilment::Access,
+            RightKind::Rectification => {
+                Fulfilment::Rectification(corrections.ok_or_else(|| {
+                    InvalidInput::one(
+                        "data",
+                        "a rectification needs the corrected values",
+                        "the fields to correct, as {\"contact\": {…}}",
+                    )
+                })?)
+            }
+            RightKind::Erasure => Fulfilment::Erasure,
+            RightKind::Restriction => Fulfilment::Restriction,
+            RightKind::ConsentWithdrawal => Fulfilment::ConsentWithdrawal(purpose),
+            RightKind::MarketingObjection => Fulfilment::MarketingObjection,
+        })
+    }
+
     fn right(&self) -> RightKind {
         match self {
             Fulfilment::Information => RightKind::Information,

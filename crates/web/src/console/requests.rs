@@ -8,7 +8,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 use vintrova_core::Actor;
 use vintrova_core::requests::{Answer, AnswerChannel, Fulfilment};
-use vintrova_core::rights::RightKind;
 use vintrova_core::staff::Permission;
 
 use super::{Block, Cell, Chart, Field, StaffVisit, Table, form};
@@ -141,17 +140,11 @@ pub async fn fulfil_request(
     let Some(found) = queue.iter().find(|q| q.request.id == id) else {
         return staff.redirect_requests();
     };
-    let fulfilment = match found.request.right {
-        RightKind::Information => Fulfilment::Information,
-        RightKind::Access => Fulfilment::Access,
-        RightKind::Erasure => Fulfilment::Erasure,
-        RightKind::Restriction => Fulfilment::Restriction,
-        RightKind::ConsentWithdrawal => Fulfilment::ConsentWithdrawal(None),
-        RightKind::MarketingObjection => Fulfilment::MarketingObjection,
-        RightKind::Rectification => {
-            let text = staff.t().get("requests-rectify-api");
-            return staff.denied(&state, text);
-        }
+    // A rectification needs the corrected values, which the API carries; the queue's button
+    // answers every other right.
+    let Ok(fulfilment) = Fulfilment::of(found.request.right, None, None) else {
+        let text = staff.t().get("requests-rectify-api");
+        return staff.denied(&state, text);
     };
     let by_post = found.request.channel == AnswerChannel::Post;
     match state.app.fulfil(&actor, id, fulfilment).await {
