@@ -8,11 +8,12 @@ use serde::Serialize;
 use uuid::Uuid;
 use vintrova_vault::{MasterKey, PublicKey};
 
-use crate::audit::{Action, AuditRecord};
+use crate::audit::{Action, AuditRecord, TailBreak};
 use crate::requests::Request;
+use crate::values::{InvalidInput, looks_personal};
 use crate::{Actor, CoreError, Result, Vintrova};
 
-/// Whether the server can reach what it needs.
+/// Whether the server can reach what it needs, and may serve personal data.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
@@ -20,6 +21,9 @@ pub struct Health {
     pub backend: &'static str,
     pub database: bool,
     pub key_store: bool,
+    /// The audit log's tail is the head made durable, so accesses can be recorded; while it is
+    /// not, personal data is not served.
+    pub audit_log: bool,
 }
 
 impl Vintrova {
@@ -29,7 +33,67 @@ impl Vintrova {
             backend: self.store().backend(),
             database: self.store().subject(Uuid::nil()).await.is_ok(),
             key_store: self.vault().key_store().chain_anchor().await.is_ok(),
+            audit_log: self.audit_tail_break().await.is_ok_and(|b| b.is_none()),
         }
+    }
+
+    /// How the log's tail falls short of the durable head, if it does.
+    pub async fn audit_tail_break(&self) -> Result<Option<TailBreak>> {
+        let sealer = self.sealer().await?;
+        let tail = self.store().audit_tail().await?;
+        Ok(sealer
+            .check_tail(tail.as_ref().map(|(seq, hash)| (*seq, hash.as_slice())))
+            .err())
+    }
+
+    /// Accept, on the record, that the log lost its tail: the anchors move back to the tail
+    /// that is there, and an entry says what was found, who accepted it and why. Until then
+    /// the appender refuses, and personal data is not served. `reason` is the operator's
+    /// account of what they found — no one's personal data.
+    pub async fn accept_audit_break(&self, actor: &Actor, reason: &str) -> Result<TailBreak> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 || looks_personal(reason) {
+            return Err(InvalidInput::one(
+                "reason",
+                "must say, in up to 500 characters and without anyone's personal data, what was found and why it is accepted",
+                "e.g. `restored the database from the 03:00 snapshot after a disk failure; entries after it are lost`",
+            )
+            .into());
+        }
+        self.reload_durable_head();
+        let Some(found) = self.audit_tail_break().await? else {
+            return Err(InvalidInput::one(
+                "reason",
+                "there is no break to accept: the log's tail is the head made durable",
+                "`vintrova audit verify` for the log's state",
+            )
+            .into());
+        };
+        let (seq, hash) = match self.store().audit_tail().await? {
+            Some(tail) => tail,
+            None => self.sealer().await?.start(),
+        };
+        self.vault().accept_head(seq, &hash).await?;
+        self.reload_durable_head();
+        let purpose = format!(
+            "audit_break:found={},anchored={}",
+            found.found, found.anchored
+        );
+        let accepting = actor.clone().for_purpose(reason);
+        self.log(self.draft(
+            &accepting,
+            Action::AcceptAuditBreak,
+            None,
+            vec![],
+            Some(purpose),
+        ))
+        .await?;
+        tracing::warn!(
+            found = found.found,
+            anchored = found.anchored,
+            "an operator accepted the audit log's break"
+        );
+        Ok(found)
     }
 
     /// `sqlite` or `postgres`.

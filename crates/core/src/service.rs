@@ -87,12 +87,23 @@ pub enum CoreError {
     #[error("the audit log does not verify: {0}")]
     Tampered(#[from] ChainBreak),
     #[error(
+        "{0}. Personal data is not served until an operator looks into it and accepts the break on the record: `vintrova audit accept --reason …`"
+    )]
+    AuditBroken(crate::audit::TailBreak),
+    #[error(
         "policy {version} lacks what Vintrova relies on: {missing}; put them back in the policy file"
     )]
     PolicyLacks { version: String, missing: String },
 }
 
 /// Refuse a policy that lacks a name the code relies on.
+/// What this server knows of the audit chain's durable state.
+#[derive(Debug, Clone)]
+struct Durable {
+    head: Option<ChainHead>,
+    pruned: Option<ChainHead>,
+}
+
 /// What a store write returns: the chain's new head, with or without a result of its own.
 pub(crate) trait Written {
     type Out;
@@ -129,6 +140,14 @@ impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::UnknownSubject(id) => CoreError::UnknownSubject(id),
+            StoreError::ChainTail(brk) => {
+                tracing::error!(
+                    found = brk.found,
+                    anchored = brk.anchored,
+                    "the audit log lost its tail; appends refused"
+                );
+                CoreError::AuditBroken(brk)
+            }
             other => CoreError::Store(other),
         }
     }
@@ -152,6 +171,10 @@ pub struct Vintrova {
     pub(crate) calendar: WorkCalendar,
     /// Purposes whose basis became consent in a published version (R10.1).
     pub(crate) renewals: gate::Renewals,
+    /// The furthest audit head this server knows durable, and the last entry pruned: read from
+    /// the anchors and the checkpoint on the first append, then moved by every anchor it
+    /// writes. Appends build only on that head or past it.
+    durable: std::sync::Mutex<Option<Durable>>,
 }
 impl Vintrova {
     /// The core over `policy`, which must hold every name the code relies on
@@ -175,6 +198,7 @@ impl Vintrova {
             journal: None,
             calendar: WorkCalendar::kazakhstan(),
             renewals: gate::Renewals::default(),
+            durable: std::sync::Mutex::new(None),
         })
     }
 
@@ -278,13 +302,49 @@ impl Vintrova {
         }
     }
 
-    pub(crate) fn sealer(&self) -> ChainSealer<'_> {
-        ChainSealer::new(self.vault.chain())
+    /// The sealer for the next append: it links entries, and refuses a tail short of the
+    /// head this server knows durable.
+    pub(crate) async fn sealer(&self) -> Result<ChainSealer<'_>> {
+        let known = self.durable().await?;
+        Ok(ChainSealer::continuing(
+            self.vault.chain(),
+            known.head,
+            known.pruned,
+        ))
+    }
+
+    /// The furthest head made durable and the checkpoint, from the key store the first time.
+    async fn durable(&self) -> Result<Durable> {
+        if let Some(known) = self.durable.lock().expect("durable head lock").clone() {
+            return Ok(known);
+        }
+        let read = Durable {
+            head: self.vault.durable_head().await?,
+            pruned: self
+                .vault
+                .key_store()
+                .chain_checkpoint()
+                .await
+                .map_err(VaultError::from)?,
+        };
+        let mut durable = self.durable.lock().expect("durable head lock");
+        Ok(durable.get_or_insert(read).clone())
     }
 
     pub(crate) async fn anchor(&self, head: ChainHead) -> Result<()> {
         self.vault.anchor(head.0, &head.1).await?;
+        let mut durable = self.durable.lock().expect("durable head lock");
+        if let Some(known) = durable.as_mut()
+            && known.head.as_ref().is_none_or(|k| k.0 < head.0)
+        {
+            known.head = Some(head);
+        }
         Ok(())
+    }
+
+    /// Forget the durable head, so the next append reads it from the anchors again.
+    pub(crate) fn reload_durable_head(&self) {
+        *self.durable.lock().expect("durable head lock") = None;
     }
 
     /// Make a change through the store with its audit entry in the same transaction (`write`
@@ -294,8 +354,18 @@ impl Vintrova {
         &self,
         write: impl AsyncFnOnce(&ChainSealer<'_>) -> Result<W, StoreError>,
     ) -> Result<W::Out> {
-        let sealer = self.sealer();
-        let (out, head) = write(&sealer).await?.split();
+        let sealer = self.sealer().await?;
+        let (out, head) = match write(&sealer).await {
+            Ok(written) => written.split(),
+            Err(e) => {
+                // What this server knew may be stale (another server pruned the whole log):
+                // the next append reads the anchors and the checkpoint again.
+                if matches!(e, StoreError::ChainTail(_)) {
+                    self.reload_durable_head();
+                }
+                return Err(e.into());
+            }
+        };
         self.anchor(head).await?;
         Ok(out)
     }

@@ -190,6 +190,8 @@ pub enum StoreError {
     DuplicateSubject(Uuid),
     #[error("the database is unavailable or failed ({0}); check that it is running and reachable")]
     Backend(String),
+    #[error(transparent)]
+    ChainTail(#[from] crate::audit::TailBreak),
 }
 
 /// A person's data: values, events, bases, consents, look-ups, erasure.
@@ -544,6 +546,8 @@ pub trait LedgerStore: Send + Sync {
 /// The audit log: appends with no write of their own, pages, pruning.
 #[async_trait::async_trait]
 pub trait AuditStore: Send + Sync {
+    /// The log's last entry, (seq, hash), if any.
+    async fn audit_tail(&self) -> Result<Option<ChainHead>, StoreError>;
     /// Append an audit entry on its own (reads and exports change nothing else).
     async fn append_audit(
         &self,

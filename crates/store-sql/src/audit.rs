@@ -3,6 +3,14 @@
 use super::*;
 
 sql_port!(AuditStore {
+    async fn audit_tail(&self) -> Result<Option<ChainHead>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
 
     async fn append_audit(
         &self,

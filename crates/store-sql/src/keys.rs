@@ -268,6 +268,17 @@ where
         .await
     }
 
+    async fn reset_chain_anchor(&self, seq: i64, hash: &[u8]) -> Result<(), KeyStoreError> {
+        self.move_chain_mark(
+            "INSERT INTO chain_anchor (id, seq, hash) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            seq,
+            hash,
+            "reset the audit anchor",
+        )
+        .await
+    }
+
     async fn chain_checkpoint(&self) -> Result<Option<(i64, Vec<u8>)>, KeyStoreError> {
         self.chain_mark(
             "SELECT seq, hash FROM chain_checkpoint WHERE id = 1",

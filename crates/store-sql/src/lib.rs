@@ -21,7 +21,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 use vintrova_core::accounts::{AccountRecord, AccountStatus, ResetRecord, SessionRecord};
-use vintrova_core::audit::{AuditDraft, AuditRecord, ChainSealer, GENESIS, parse_categories};
+use vintrova_core::audit::{AuditDraft, AuditRecord, ChainSealer, parse_categories};
 use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::{BasisEvent, BasisEventKind};
 use vintrova_core::holds::{HoldAction, HoldEvent};
@@ -578,10 +578,12 @@ where
             .fetch_optional(&mut *conn)
             .await
             .map_err(backend::<DB>)?;
-        let (seq, prev): (i64, Vec<u8>) = match last {
-            Some(row) => (row.get::<i64, _>(0) + 1, row.get(1)),
-            None => (1, GENESIS.to_vec()),
-        };
+        // Never build on a tail short of the durable head: that would launder a cut. A log
+        // emptied by pruning continues after what was pruned, never from the genesis again.
+        let last: Option<(i64, Vec<u8>)> = last.map(|row| (row.get(0), row.get(1)));
+        sealer.check_tail(last.as_ref().map(|(seq, hash)| (*seq, hash.as_slice())))?;
+        let (seq, prev) = last.unwrap_or_else(|| sealer.start());
+        let seq = seq + 1;
         let hash = sealer.link(&prev, seq, draft).to_vec();
         sqlx::query::<DB>(
             "INSERT INTO audit_log (seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash, stated_purpose)

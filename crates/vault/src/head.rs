@@ -61,6 +61,20 @@ impl HeadFile {
         &self.path
     }
 
+    /// Write (seq, hash) even when the file names a later head (an accepted break).
+    pub(crate) fn reset(
+        &self,
+        key: &SigningKey,
+        seq: i64,
+        hash: &[u8],
+    ) -> Result<(), HeadFileError> {
+        let mut written = self.written.lock().expect("head lock");
+        *self.pending.lock().expect("head lock") = (seq, hash.to_vec());
+        self.write(key, seq, hash)?;
+        *written = seq;
+        Ok(())
+    }
+
     pub(crate) fn record(
         &self,
         key: &SigningKey,
@@ -78,7 +92,14 @@ impl HeadFile {
             return Ok(());
         }
         let (seq, hash) = self.pending.lock().expect("head lock").clone();
-        let line = format!("{FORMAT} {seq} {}", hex_of(&hash));
+        self.write(key, seq, &hash)?;
+        *written = seq;
+        Ok(())
+    }
+
+    /// Write the signed head, synced, replacing the file whole.
+    fn write(&self, key: &SigningKey, seq: i64, hash: &[u8]) -> Result<(), HeadFileError> {
+        let line = format!("{FORMAT} {seq} {}", hex_of(hash));
         let text = format!("{line} {}\n", STANDARD.encode(key.sign(line.as_bytes())));
         let fail = |source| HeadFileError::Write {
             path: self.path.clone(),
@@ -89,7 +110,6 @@ impl HeadFile {
         file.write_all(text.as_bytes()).map_err(fail)?;
         file.sync_data().map_err(fail)?;
         std::fs::rename(&partial, &self.path).map_err(fail)?;
-        *written = seq;
         Ok(())
     }
 

@@ -59,6 +59,9 @@ pub trait KeyStore: Send + Sync {
     async fn chain_anchor(&self) -> Result<Option<(i64, Vec<u8>)>, KeyStoreError>;
     /// Move the anchor forward to (seq, hash); an anchor already further is left alone.
     async fn advance_chain_anchor(&self, seq: i64, hash: &[u8]) -> Result<(), KeyStoreError>;
+    /// Set the anchor to (seq, hash) even when it was further: only when an operator accepts,
+    /// on the record, that the log lost its tail.
+    async fn reset_chain_anchor(&self, seq: i64, hash: &[u8]) -> Result<(), KeyStoreError>;
     /// Where the pruned audit log was cut: (sequence number, hash) of the last pruned entry.
     async fn chain_checkpoint(&self) -> Result<Option<(i64, Vec<u8>)>, KeyStoreError>;
     /// Move the cut forward to (seq, hash); a cut already further is left alone.
@@ -183,6 +186,27 @@ impl Vault {
             head.record(&self.signing, seq, hash)?;
         }
         Ok(())
+    }
+
+    /// Set both anchors to the log's present tail (seq, hash), even backwards: the one way an
+    /// operator accepts a break the appender refused to write past.
+    pub async fn accept_head(&self, seq: i64, hash: &[u8]) -> Result<(), VaultError> {
+        self.store.reset_chain_anchor(seq, hash).await?;
+        if let Some(head) = &self.head {
+            head.reset(&self.signing, seq, hash)?;
+        }
+        Ok(())
+    }
+
+    /// The furthest head the anchors record, each checked to be genuine: where the log's tail
+    /// must be. `None` before the first entry.
+    pub async fn durable_head(&self) -> Result<Option<(i64, Vec<u8>)>, VaultError> {
+        Ok(self
+            .anchors()
+            .await?
+            .into_iter()
+            .max_by_key(|a| a.seq)
+            .map(|a| (a.seq, a.hash)))
     }
 
     /// Every anchor the chain must reach, each checked to be genuine.

@@ -121,11 +121,13 @@ pub struct Found {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok`, or `unavailable` when the database or the key store does not answer.
+    /// `ok`, or `unavailable` when the database or the key store does not answer, or the audit
+    /// log's tail is not the head made durable (then no personal data is served).
     pub status: &'static str,
     pub backend: &'static str,
     pub database: bool,
     pub key_store: bool,
+    pub audit_log: bool,
     pub policy_version: String,
 }
 
@@ -157,8 +159,8 @@ pub(crate) fn subject_id(raw: &str) -> Result<Uuid, InvalidInput> {
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn healthz(State(s): State<AppState>) -> (StatusCode, Json<Health>) {
     let health = s.app.health().await;
-    let (database, key_store) = (health.database, health.key_store);
-    let ok = database && key_store;
+    let (database, key_store, audit_log) = (health.database, health.key_store, health.audit_log);
+    let ok = database && key_store && audit_log;
     (
         if ok {
             StatusCode::OK
@@ -170,6 +172,7 @@ pub async fn healthz(State(s): State<AppState>) -> (StatusCode, Json<Health>) {
             backend: health.backend,
             database,
             key_store,
+            audit_log,
             policy_version: s.app.policy().version.clone(),
         }),
     )

@@ -109,6 +109,10 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
 
 async fn refresh(state: &AppState) -> Result<(), vintrova_core::CoreError> {
     let app = &state.app;
+    // A log that lost its tail is broken now, whatever the last verification said.
+    if app.audit_tail_break().await?.is_some() {
+        gauge!("vintrova_audit_chain_ok").set(0.0);
+    }
     let counts = app.outbox_counts().await?;
     for outbox_state in OutboxState::ALL {
         let n = counts

@@ -156,6 +156,12 @@ impl From<CoreError> for Problem {
                     denied.to_string(),
                 )
             },
+            CoreError::AuditBroken(_) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit-log-broken",
+                "The audit log lost its tail; personal data is not served",
+                e.to_string(),
+            ),
             CoreError::Tampered(brk) => Problem::new(
                 StatusCode::CONFLICT,
                 "audit-tampered",

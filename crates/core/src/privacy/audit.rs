@@ -63,6 +63,8 @@ pub enum Action {
     RecordAgreement,
     PublishPolicy,
     PlanTransfer,
+    /// An operator accepted, on the record, that the log lost its tail.
+    AcceptAuditBreak,
 }
 
 words!(Action {
@@ -106,6 +108,7 @@ words!(Action {
     RecordAgreement => "record_agreement",
     PublishPolicy => "publish_policy",
     PlanTransfer => "plan_transfer",
+    AcceptAuditBreak => "accept_audit_break",
 });
 
 /// An entry's content: what happened, before or after it joins the chain.
@@ -187,14 +190,74 @@ pub fn canonical(seq: i64, draft: &AuditDraft) -> Vec<u8> {
 }
 
 /// Computes the link of a new entry; storage calls it inside the transaction that appends,
-/// once it knows the previous entry.
+/// once it knows the previous entry — and first asks it whether that entry may be built on.
 pub struct ChainSealer<'a> {
     key: &'a ChainKey,
+    /// The head this server made durable (or found anchored when it started): the log's tail
+    /// must be this entry or one after it.
+    floor: Option<(i64, Vec<u8>)>,
+    /// The last entry pruned (the checkpoint), which may have taken the whole log with it.
+    pruned: Option<(i64, Vec<u8>)>,
+}
+
+/// The log's tail is not the head that was made durable: entries were cut off the end, or the
+/// tail was replaced. Appending would launder the cut, so nothing is appended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the audit log ends at entry {found} but entry {anchored} was made durable: its tail was cut or replaced"
+)]
+pub struct TailBreak {
+    pub found: i64,
+    pub anchored: i64,
 }
 
 impl<'a> ChainSealer<'a> {
     pub fn new(key: &'a ChainKey) -> Self {
-        ChainSealer { key }
+        ChainSealer {
+            key,
+            floor: None,
+            pruned: None,
+        }
+    }
+
+    /// A sealer that refuses to append after a tail short of `floor`; `pruned` is where the
+    /// log was lawfully cut at its start.
+    pub fn continuing(
+        key: &'a ChainKey,
+        floor: Option<(i64, Vec<u8>)>,
+        pruned: Option<(i64, Vec<u8>)>,
+    ) -> Self {
+        ChainSealer { key, floor, pruned }
+    }
+
+    /// Where a log with no entry left continues: after the durable head or the last pruned
+    /// entry, whichever is later; a log never written starts at the genesis link.
+    pub fn start(&self) -> (i64, Vec<u8>) {
+        [&self.floor, &self.pruned]
+            .into_iter()
+            .flatten()
+            .max_by_key(|(seq, _)| *seq)
+            .cloned()
+            .unwrap_or((0, GENESIS.to_vec()))
+    }
+
+    /// Whether a new entry may follow `tail` (the table's last entry, if any): only when the
+    /// tail is the durable head or lies past it — or, with no entry left, when pruning took
+    /// the log past that head.
+    pub fn check_tail(&self, tail: Option<(i64, &[u8])>) -> Result<(), TailBreak> {
+        let Some((anchored, hash)) = self.floor.as_ref().filter(|(seq, _)| *seq > 0) else {
+            return Ok(());
+        };
+        let pruned_past = self.pruned.as_ref().is_some_and(|(seq, _)| seq >= anchored);
+        match tail {
+            None if pruned_past => Ok(()),
+            Some((seq, _)) if seq > *anchored => Ok(()),
+            Some((seq, found)) if seq == *anchored && found == hash.as_slice() => Ok(()),
+            other => Err(TailBreak {
+                found: other.map_or(0, |(seq, _)| seq),
+                anchored: *anchored,
+            }),
+        }
     }
 
     pub fn link(&self, prev: &[u8], seq: i64, draft: &AuditDraft) -> [u8; 32] {

@@ -353,7 +353,7 @@ impl Vintrova {
         };
         match self
             .store
-            .insert_subject(&new, &audit, &self.sealer())
+            .insert_subject(&new, &audit, &self.sealer().await?)
             .await
         {
             Ok(head) => {

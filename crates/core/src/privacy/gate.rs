@@ -476,7 +476,7 @@ fn unconsented_fields(policy: &Policy, state: &BasisState, key: &str) -> Vec<Ref
 /// person now: a category on consent needs its consent, a confidential field its own (R2.3,
 /// R3.2). Data kept to answer the person's own request is not collected on consent and does
 /// not ask here.
-pub fn may_collect<'a>(
+pub(crate) fn may_collect<'a>(
     policy: &Policy,
     ledgers: Ledgers<'_>,
     fields: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -502,7 +502,7 @@ pub fn may_collect<'a>(
 /// policy's renewals. The one place a use is decided: every read, copy, notice and recorded
 /// event asks here. An objection to a purpose refuses it whatever its basis (R6.1: objection
 /// to direct marketing stops notifications even with a consent on record).
-pub fn decide(
+pub(crate) fn decide(
     policy: &Policy,
     renewals: &Renewals,
     subject: Uuid,

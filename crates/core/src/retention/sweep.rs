@@ -734,6 +734,9 @@ impl Vintrova {
             .await
             .map_err(vintrova_vault::VaultError::from)?;
         while self.store().prune_audit(seq, AUDIT_BATCH).await? > 0 {}
+        // The log may now start after the checkpoint, or hold nothing: the appender reads the
+        // new checkpoint before it builds on what is left.
+        self.reload_durable_head();
         let audit = self.draft(actor, Action::PruneAudit, None, vec![], None);
         self.audited(async |sealer| self.store().append_audit(&audit, sealer).await)
             .await?;

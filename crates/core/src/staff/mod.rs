@@ -393,7 +393,7 @@ impl Vintrova {
         let audit = action.map(|a| self.draft(actor, a, None, vec![], None));
         if let Some(head) = self
             .store()
-            .put_staff(record, audit.as_ref(), &self.sealer())
+            .put_staff(record, audit.as_ref(), &self.sealer().await?)
             .await?
         {
             self.anchor(head).await?;

@@ -80,3 +80,98 @@ pub async fn audit_tampering_is_detected(h: &Harness, how: Tampering) {
         other => panic!("tampering went unnoticed: {other:?}"),
     }
 }
+
+/// Issue 18: a cut tail is not laundered by ordinary use. The appender builds only on the head
+/// it made durable, so after the newest entries are deleted every audited read and write is
+/// refused — also by a server started afterwards — and health says so, until an operator
+/// accepts the break on the record; then the log verifies again, with that entry in it.
+pub async fn a_cut_tail_stops_personal_data_until_an_operator_accepts_it(h: &Harness) {
+    let actor = operator();
+    let id = add(h, aigerim(), contract()).await;
+    for _ in 0..3 {
+        h.app.read(&actor, id, "support").await.unwrap();
+    }
+    assert_eq!(audit_len(h).await, 4);
+    assert!(h.app.health().await.audit_log);
+    h.tamper("DELETE FROM audit_log WHERE seq >= 3").await;
+
+    // Ordinary use would append after entry 2; the appender refuses instead, and nothing is
+    // served or stored.
+    let broken = |r: Result<_, CoreError>| matches!(r, Err(CoreError::AuditBroken(b)) if b.found == 2 && b.anchored == 4);
+    assert!(broken(h.app.read(&actor, id, "support").await.map(|_| ())));
+    assert!(broken(
+        h.app
+            .record_basis(&actor, id, BasisEventKind::Restricted, None, "staff_entry")
+            .await
+    ));
+    let values = h
+        .app
+        .parse_json(&json!({"contact": {"first_name": "Новый", "email": "new.after.cut@mail.kz"}}))
+        .unwrap();
+    assert!(broken(
+        h.app
+            .add_subject(&actor, values, consenting(&[]))
+            .await
+            .map(|_| ())
+    ));
+    assert!(
+        !h.app.health().await.audit_log,
+        "health names the audit log"
+    );
+    let restarted = h.reopen(h.master.clone()).await.unwrap();
+    assert!(
+        broken(restarted.read(&actor, id, "support").await.map(|_| ())),
+        "a restart does not forget: the anchors remember entry 4"
+    );
+    assert!(matches!(
+        h.app.verify_audit().await,
+        Err(CoreError::Tampered(brk)) if brk.seq == 3
+    ));
+    assert_eq!(
+        audit_len_raw(h).await,
+        2,
+        "nothing was appended after the cut"
+    );
+
+    // Accepting needs a reason without personal data, and is itself on the record.
+    let operator_at_console = Actor::new("cli", "operator");
+    assert!(matches!(
+        h.app
+            .accept_audit_break(
+                &operator_at_console,
+                "aigerim.nurlanova.test@почта.kz asked"
+            )
+            .await,
+        Err(CoreError::Invalid(_))
+    ));
+    let reason = "the database was restored from a snapshot taken before the last reads";
+    let found = h
+        .app
+        .accept_audit_break(&operator_at_console, reason)
+        .await
+        .unwrap();
+    assert_eq!((found.found, found.anchored), (2, 4));
+    assert!(h.app.health().await.audit_log);
+    h.app.read(&actor, id, "support").await.unwrap();
+    assert_eq!(audit_len(h).await, 4, "two kept, the acceptance, the read");
+    let page = h.store().audit_page(0, 100).await.unwrap();
+    let accepted = &page[2].entry;
+    assert_eq!(accepted.action, "accept_audit_break");
+    assert_eq!(
+        accepted.purpose.as_deref(),
+        Some("audit_break:found=2,anchored=4")
+    );
+    assert_eq!(accepted.stated_purpose.as_deref(), Some(reason));
+    assert!(
+        matches!(
+            h.app.accept_audit_break(&operator_at_console, reason).await,
+            Err(CoreError::Invalid(_))
+        ),
+        "there is nothing left to accept"
+    );
+}
+
+/// How many entries the table holds, verified or not.
+async fn audit_len_raw(h: &Harness) -> usize {
+    h.store().audit_page(0, 10_000).await.unwrap().len()
+}
