@@ -2602,3 +2602,31 @@ async fn no_one_gets_a_full_copy_without_the_persons_verified_request_by_api_or_
     assert_eq!(copy.status, StatusCode::OK);
     assert!(copy.text().contains("Жақсыбеков"));
 }
+
+/// Issue 18: when the audit log's tail is cut in the database, the server stops serving
+/// personal data (503, naming the audit log) and its health check says so, instead of
+/// appending after the cut.
+#[tokio::test]
+async fn a_cut_audit_tail_makes_the_server_refuse_personal_data_and_fail_its_health_check() {
+    let api = Api::new().await;
+    let id = api.add_person().await;
+    let read = format!("/api/v1/subjects/{id}/purposes/education_access");
+    assert_eq!(api.authed("GET", &read, None).await.status, StatusCode::OK);
+    let health = api.call("GET", "/healthz", None, None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.json()["audit_log"], true);
+
+    api.harness.tamper("DELETE FROM audit_log WHERE seq >= 2").await;
+    let refused = api.authed("GET", &read, None).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        refused.problem_type(),
+        "https://vintrova.com/problems/audit-log-broken"
+    );
+    assert!(refused.text().contains("audit accept"), "{}", refused.text());
+    assert!(!refused.text().contains("Жақсыбеков"));
+    let health = api.call("GET", "/healthz", None, None).await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health.json()["audit_log"], false);
+    assert_eq!(health.json()["database"], true);
+}
