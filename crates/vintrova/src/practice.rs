@@ -2,125 +2,24 @@
 //! audits and risk assessments. Every command acts as the operator (`cli:operator`) and is
 //! audited like any other.
 
-use std::path::PathBuf;
+use std::path::Path;
 
-use clap::Subcommand;
-use jiff::civil::Date;
 use uuid::Uuid;
 use vintrova_core::Actor;
 use vintrova_core::assessments::AssessmentRecord;
 use vintrova_core::incidents::{IncidentReport, IncidentStep};
-use vintrova_core::staff::{Enrollment, Paper, PaperKind, Role};
+use vintrova_core::staff::{Enrollment, Paper};
 
+use crate::cli::{AssessmentCommand, IncidentCommand, StaffCommand};
+use crate::console::{print_json, read_input};
 use crate::setup::{Result, Runtime};
-use crate::{print_json, read_input};
-
-#[derive(Subcommand)]
-pub enum StaffCommand {
-    /// Add a staff member; prints their one-time enrollment link.
-    Add {
-        /// A work handle (`a.nurlanova`), not an email.
-        login: String,
-        #[arg(long, value_parser = parse_role)]
-        role: Role,
-        /// Where the server is reached, to print the whole link.
-        #[arg(
-            long,
-            env = "VINTROVA_PUBLIC_URL",
-            default_value = "https://localhost:8443"
-        )]
-        public_url: String,
-    },
-    List,
-    /// Record a signed confidentiality agreement or a completed privacy training.
-    Paperwork {
-        id: String,
-        #[arg(long, value_parser = parse_paper)]
-        kind: PaperKind,
-        /// The day it was signed or completed, YYYY-MM-DD.
-        #[arg(long)]
-        on: Date,
-        /// Where the paper is filed.
-        #[arg(long)]
-        reference: String,
-    },
-    /// A new enrollment link: resets the password and second factor.
-    Reissue {
-        id: String,
-        #[arg(
-            long,
-            env = "VINTROVA_PUBLIC_URL",
-            default_value = "https://localhost:8443"
-        )]
-        public_url: String,
-    },
-    Disable {
-        id: String,
-    },
-    Enable {
-        id: String,
-    },
-    /// Print the access matrix the code enforces (docs/ACCESS.md).
-    Matrix,
-}
-
-#[derive(Subcommand)]
-pub enum IncidentCommand {
-    /// Open an incident from JSON `{"detected_at": …, "description": …, "categories": […],
-    /// "subjects": […], "measures": …}` (a file, or `-` for stdin).
-    Report {
-        json: PathBuf,
-    },
-    /// Add a step from JSON: `{"step": "update", "note": …}`, `{"step": "authority_notified",
-    /// "at": …, "reference": …}` or `{"step": "close", "note": …}`.
-    Step {
-        id: String,
-        json: PathBuf,
-    },
-    /// Tell the affected people through the outbox (only those not told yet).
-    Notify {
-        id: String,
-    },
-    /// The register, newest first, with each clock.
-    List,
-    Show {
-        id: String,
-    },
-}
-
-#[derive(Subcommand)]
-pub enum AssessmentCommand {
-    /// Record an audit or risk assessment from JSON (a file, or `-` for stdin).
-    Record {
-        json: PathBuf,
-    },
-    /// Mark follow-up INDEX (from 0) done on a day.
-    Done {
-        id: String,
-        index: usize,
-        #[arg(long)]
-        on: Date,
-    },
-    List,
-}
-
-fn parse_role(s: &str) -> std::result::Result<Role, String> {
-    Role::parse(s).ok_or_else(|| {
-        let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-        format!("expected one of {}", all.join(", "))
-    })
-}
-
-fn parse_paper(s: &str) -> std::result::Result<PaperKind, String> {
-    PaperKind::parse(s).ok_or_else(|| "expected agreement or training".to_string())
-}
 
 fn id(raw: &str) -> Result<Uuid> {
     raw.parse()
         .map_err(|_| format!("`{raw}` is not an id; expected a UUID as the list prints").into())
 }
 
-fn json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> Result<T> {
+fn json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     serde_json::from_slice(&read_input(path)?).map_err(|e| {
         format!(
             "{} is not the expected JSON: {e} (at line {}, column {})",

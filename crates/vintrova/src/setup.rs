@@ -309,3 +309,15 @@ pub fn dev_provider(config: &Config) -> Result<vintrova_core::payments::DevProvi
         .ok_or("the payment provider secret in the data directory is damaged; delete it to make a new one")?;
     Ok(vintrova_core::payments::DevProvider::new(bytes))
 }
+
+/// SMTP when `VINTROVA_SMTP_URL` is set, `.eml` files in `DATA_DIR/mail/` otherwise.
+pub fn mail_transport(rt: &Runtime) -> Result<Box<dyn vintrova_core::outbox::Transport>> {
+    let from = &rt.app.policy().contact.email;
+    Ok(match std::env::var("VINTROVA_SMTP_URL") {
+        Ok(url) if !url.is_empty() => Box::new(vintrova_mail::SmtpTransport::new(&url, from)?),
+        _ => Box::new(vintrova_mail::FileTransport::new(
+            rt.config.data_dir.join("mail"),
+            from,
+        )),
+    })
+}

@@ -1,0 +1,96 @@
+//! Rights requests (R6) from the command line: letters entered by staff, verified by the code
+//! sent back, then fulfilled or rejected.
+
+use vintrova_core::Actor;
+use vintrova_core::requests::{AnswerChannel, Fulfilment};
+use vintrova_core::rights::RightKind;
+
+use crate::cli::RequestCommand;
+use crate::console::{print_json, read_stdin, request_id, stdin_text, subject_id};
+use crate::setup::{self, Config, Result};
+
+/// The letter: from an address, or from a person known by id (the code then goes to the
+/// address on record).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Letter {
+    email: Option<String>,
+    subject: Option<String>,
+    description: String,
+}
+
+pub async fn run(config: &Config, actor: &Actor, command: RequestCommand) -> Result<()> {
+    let rt = setup::open(config).await?;
+    let app = &rt.app;
+    match command {
+        RequestCommand::Add { right, channel } => {
+            let right = RightKind::parse(&right).ok_or_else(|| {
+                format!(
+                    "`{right}` is not a right; use one of {}",
+                    RightKind::ALL
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            let channel = AnswerChannel::parse(&channel).ok_or_else(|| {
+                format!("`{channel}` is not an answer channel; use email, cabinet or post")
+            })?;
+            let letter: Letter = serde_json::from_slice(&read_stdin()?).map_err(|e| {
+                format!(
+                    "stdin is not {{\"email\" or \"subject\", \"description\"}} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                )
+            })?;
+            let request = match (letter.email, letter.subject) {
+                (Some(email), None) => {
+                    app.request_by_email(actor, &email, right, &letter.description, channel)
+                        .await?
+                }
+                (None, Some(subject)) => {
+                    app.request_for_subject(
+                        actor,
+                        subject_id(&subject)?,
+                        right,
+                        &letter.description,
+                        channel,
+                    )
+                    .await?
+                }
+                _ => return Err("the letter names its sender by `email` or by `subject` (an id), one of the two".into()),
+            };
+            print_json(&request)?;
+        }
+        RequestCommand::Verify { id, code } => {
+            print_json(&app.verify_request(actor, request_id(&id)?, &code).await?)?
+        }
+        RequestCommand::Fulfil { id, purpose } => {
+            let id = subject_id(&id)?;
+            let request = app.request(id).await?.ok_or("no such request")?;
+            let fulfilment = match request.right {
+                RightKind::Information => Fulfilment::Information,
+                RightKind::Access => Fulfilment::Access,
+                RightKind::Rectification => Fulfilment::Rectification(app.parse(&read_stdin()?)?),
+                RightKind::Erasure => Fulfilment::Erasure,
+                RightKind::Restriction => Fulfilment::Restriction,
+                RightKind::ConsentWithdrawal => Fulfilment::ConsentWithdrawal(purpose),
+                RightKind::MarketingObjection => Fulfilment::MarketingObjection,
+            };
+            print_json(&app.fulfil(actor, id, fulfilment).await?)?;
+        }
+        RequestCommand::Reject { id } => {
+            let reason = stdin_text("reason")?;
+            print_json(
+                &app.reject_request(actor, subject_id(&id)?, reason.trim())
+                    .await?,
+            )?;
+        }
+        RequestCommand::List => print_json(&app.request_queue().await?)?,
+        RequestCommand::Remind { days } => {
+            print_json(&serde_json::json!({"reminders": app.remind_staff(&days).await?}))?
+        }
+    }
+    Ok(())
+}
