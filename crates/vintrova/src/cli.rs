@@ -397,6 +397,14 @@ pub enum SubjectCommand {
 pub enum AuditCommand {
     /// Verify the whole hash chain; exit 0 when intact, 4 naming the first bad entry.
     Verify,
+    /// Accept, on the record, that the log lost its tail (the server refuses personal data
+    /// until then): the anchors move back to the tail that is there, and an entry keeps what
+    /// was found and why. Exit 1 when there is nothing to accept.
+    Accept {
+        /// What was found and why it is accepted — no one's personal data.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = match e.downcast_ref::<CoreError>() {
                 Some(CoreError::UnknownSubject(_)) => EXIT_UNKNOWN_SUBJECT,
-                Some(CoreError::Tampered(_)) => EXIT_TAMPERED,
+                Some(CoreError::Tampered(_) | CoreError::AuditBroken(_)) => EXIT_TAMPERED,
                 // A head file that is not ours is tampering too.
                 Some(CoreError::Vault(vintrova_vault::VaultError::HeadFile(
                     vintrova_vault::HeadFileError::Forged { .. },
@@ -94,7 +94,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             practice::assessment(&setup::open(&config).await?, &actor, command).await?
         }
         Command::Subject(command) => commands::subject::run(&config, &actor, command).await?,
-        Command::Audit(command) => commands::keys::audit(&config, command).await?,
+        Command::Audit(command) => commands::keys::audit(&config, &actor, command).await?,
         Command::Receipt(command) => commands::keys::receipt(&config, command).await?,
         Command::Keys(command) => commands::keys::run(&config, &actor, command).await?,
         Command::Demo(command) => commands::demo::run(&config, command).await?,

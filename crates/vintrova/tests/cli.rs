@@ -405,6 +405,66 @@ fn audit_verify_names_the_first_tampered_entry() {
     }
 }
 
+/// A cut tail stops the command line as it stops the server: nothing personal is shown (exit 4)
+/// until `audit accept` records what was found and why; then the log verifies again.
+#[test]
+fn a_cut_audit_tail_refuses_personal_data_until_audit_accept_records_it() {
+    let install = Install::new();
+    let id = install.add(SEED);
+    for _ in 0..2 {
+        install.ok(&["subject", "show", &id, "--purpose", "support"], None);
+    }
+    sql(
+        &install.data().join("vintrova.db"),
+        "DELETE FROM audit_log WHERE seq >= 2",
+    );
+    let out = install.run(&["subject", "show", &id, "--purpose", "support"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("audit accept"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Жансая"));
+    assert_pd_free(&out.stderr, &["subject", "show"]);
+
+    let refused = install.run(
+        &[
+            "audit",
+            "accept",
+            "--reason",
+            "zhansaya.kuanyshbekova@mail.kz said so",
+        ],
+        None,
+    );
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "a reason with personal data is refused"
+    );
+    let accepted = install.ok(
+        &[
+            "audit",
+            "accept",
+            "--reason",
+            "restored the database from last night's snapshot",
+        ],
+        None,
+    );
+    assert!(
+        accepted.contains("entry 1") && accepted.contains("entry 3"),
+        "{accepted}"
+    );
+    assert!(
+        install
+            .ok(&["subject", "show", &id, "--purpose", "support"], None)
+            .contains("Жансая")
+    );
+    assert!(
+        install.audit_entries().contains("3 entries"),
+        "create, accept, read"
+    );
+    let again = install.run(&["audit", "accept", "--reason", "again"], None);
+    assert_eq!(again.status.code(), Some(1), "nothing left to accept");
+}
+
 /// Someone who can write every table — the log and the key store's anchor alike — still cannot
 /// cut the newest entries off unseen: the signed head lives in a file outside the database.
 #[test]

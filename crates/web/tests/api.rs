@@ -2616,14 +2616,20 @@ async fn a_cut_audit_tail_makes_the_server_refuse_personal_data_and_fail_its_hea
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.json()["audit_log"], true);
 
-    api.harness.tamper("DELETE FROM audit_log WHERE seq >= 2").await;
+    api.harness
+        .tamper("DELETE FROM audit_log WHERE seq >= 2")
+        .await;
     let refused = api.authed("GET", &read, None).await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         refused.problem_type(),
         "https://vintrova.com/problems/audit-log-broken"
     );
-    assert!(refused.text().contains("audit accept"), "{}", refused.text());
+    assert!(
+        refused.text().contains("audit accept"),
+        "{}",
+        refused.text()
+    );
     assert!(!refused.text().contains("Жақсыбеков"));
     let health = api.call("GET", "/healthz", None, None).await;
     assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);

@@ -24,11 +24,21 @@ pub async fn run(config: &Config, actor: &Actor, command: KeysCommand) -> Result
     Ok(())
 }
 
-pub async fn audit(config: &Config, command: AuditCommand) -> Result<()> {
-    let AuditCommand::Verify = command;
+pub async fn audit(config: &Config, actor: &Actor, command: AuditCommand) -> Result<()> {
     let rt = setup::open(config).await?;
-    let report = rt.app.verify_audit().await?;
-    println!("audit log intact: {} entries verified", report.entries);
+    match command {
+        AuditCommand::Verify => {
+            let report = rt.app.verify_audit().await?;
+            println!("audit log intact: {} entries verified", report.entries);
+        }
+        AuditCommand::Accept { reason } => {
+            let found = rt.app.accept_audit_break(actor, &reason).await?;
+            println!(
+                "accepted on the record: the log ended at entry {} where entry {} had been made durable; personal data is served again",
+                found.found, found.anchored
+            );
+        }
+    }
     Ok(())
 }
 

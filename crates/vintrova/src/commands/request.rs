@@ -67,23 +67,20 @@ pub async fn run(config: &Config, actor: &Actor, command: RequestCommand) -> Res
             print_json(&app.verify_request(actor, request_id(&id)?, &code).await?)?
         }
         RequestCommand::Fulfil { id, purpose } => {
-            let id = subject_id(&id)?;
+            let id = request_id(&id)?;
             let request = app.request(id).await?.ok_or("no such request")?;
-            let fulfilment = match request.right {
-                RightKind::Information => Fulfilment::Information,
-                RightKind::Access => Fulfilment::Access,
-                RightKind::Rectification => Fulfilment::Rectification(app.parse(&read_stdin()?)?),
-                RightKind::Erasure => Fulfilment::Erasure,
-                RightKind::Restriction => Fulfilment::Restriction,
-                RightKind::ConsentWithdrawal => Fulfilment::ConsentWithdrawal(purpose),
-                RightKind::MarketingObjection => Fulfilment::MarketingObjection,
+            // A rectification's corrected values come on stdin, as `subject add` takes them.
+            let corrections = match request.right {
+                RightKind::Rectification => Some(app.parse(&read_stdin()?)?),
+                _ => None,
             };
+            let fulfilment = Fulfilment::of(request.right, corrections, purpose)?;
             print_json(&app.fulfil(actor, id, fulfilment).await?)?;
         }
         RequestCommand::Reject { id } => {
             let reason = stdin_text("reason")?;
             print_json(
-                &app.reject_request(actor, subject_id(&id)?, reason.trim())
+                &app.reject_request(actor, request_id(&id)?, reason.trim())
                     .await?,
             )?;
         }
