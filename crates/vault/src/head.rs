@@ -115,25 +115,40 @@ impl HeadFile {
 
     /// The head the file names, once its signature checks out; `None` before the first write.
     pub fn read(&self, public: &PublicKey) -> Result<Option<(i64, Vec<u8>)>, HeadFileError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(HeadFileError::Read {
-                    path: self.path.clone(),
-                    source,
-                });
-            }
-        };
-        let forged = || HeadFileError::Forged {
-            path: self.path.clone(),
-        };
-        let (seq, hash, line, signature) = parse(&text).ok_or_else(forged)?;
-        if !public.verify(line.as_bytes(), &signature) {
-            return Err(forged());
+        match self.text()? {
+            None => Ok(None),
+            Some(text) => signed_head(&text, public, &self.path).map(Some),
         }
-        Ok(Some((seq, hash)))
     }
+
+    /// The file's signed text as it stands, to hand to a witness; `None` before the first write.
+    pub fn text(&self) -> Result<Option<String>, HeadFileError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(HeadFileError::Read {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+}
+
+/// The (seq, hash) a signed head's text names, once its signature checks out; `source` names
+/// where it came from (the head file, a witness's copy) in the error.
+pub fn signed_head(
+    text: &str,
+    public: &PublicKey,
+    source: &Path,
+) -> Result<(i64, Vec<u8>), HeadFileError> {
+    let forged = || HeadFileError::Forged {
+        path: source.to_path_buf(),
+    };
+    let (seq, hash, line, signature) = parse(text).ok_or_else(forged)?;
+    if !public.verify(line.as_bytes(), &signature) {
+        return Err(forged());
+    }
+    Ok((seq, hash))
 }
 
 /// (seq, hash, signed line, signature) of a head file's text.

@@ -1,6 +1,7 @@
 //! Data keys wrapped by the master key, kept in a key store apart from the data.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -207,6 +208,34 @@ impl Vault {
             .into_iter()
             .max_by_key(|a| a.seq)
             .map(|a| (a.seq, a.hash)))
+    }
+
+    /// The signed head file's text, for witnesses to keep; `None` without a head file or
+    /// before the first append.
+    pub fn signed_head_text(&self) -> Result<Option<String>, VaultError> {
+        match &self.head {
+            Some(head) => Ok(head.text()?),
+            None => Ok(None),
+        }
+    }
+
+    /// The head a witness kept (`text`, from `source`), once this server's signature checks
+    /// out, as an anchor the chain must still reach or have been pruned past.
+    pub fn witnessed(&self, text: &str, source: &Path) -> Result<Anchor, VaultError> {
+        let (seq, hash) = crate::signed_head(text, &self.signing.public(), source)?;
+        Ok(Anchor {
+            place: format!("the witness {}", source.display()),
+            seq,
+            hash,
+        })
+    }
+
+    /// Where the signed head file should be and is not: deleted, when the log has history.
+    pub fn missing_head_file(&self) -> Option<&Path> {
+        self.head
+            .as_ref()
+            .map(|h| h.path())
+            .filter(|path| !path.exists())
     }
 
     /// Every anchor the chain must reach, each checked to be genuine.

@@ -16,7 +16,7 @@ mod signing;
 pub use crypto::{
     BlindIndexKey, ChainKey, DataKey, Place, SecretKey, open, open_with_aad, seal, seal_with_aad,
 };
-pub use head::{HeadFile, HeadFileError};
+pub use head::{HeadFile, HeadFileError, signed_head};
 pub use keyfile::{KeyFileError, MasterKey};
 pub use keystore::{
     Anchor, KeyOwner, KeyStore, KeyStoreError, Shredder, StoredKey, SubjectKeys, Vault, VaultError,

@@ -396,7 +396,14 @@ pub enum SubjectCommand {
 #[derive(Subcommand)]
 pub enum AuditCommand {
     /// Verify the whole hash chain; exit 0 when intact, 4 naming the first bad entry.
-    Verify,
+    Verify {
+        /// A signed head a witness kept (`audit head` printed it): the log must still reach it,
+        /// or have been pruned past it. Repeatable.
+        #[arg(long = "witness")]
+        witnesses: Vec<PathBuf>,
+    },
+    /// Print the signed head of the audit chain, for a witness to keep apart from this server.
+    Head,
     /// Accept, on the record, that the log lost its tail (the server refuses personal data
     /// until then): the anchors move back to the tail that is there, and an entry keeps what
     /// was found and why. Exit 1 when there is nothing to accept.

@@ -465,6 +465,51 @@ fn a_cut_audit_tail_refuses_personal_data_until_audit_accept_records_it() {
     assert_eq!(again.status.code(), Some(1), "nothing left to accept");
 }
 
+/// Someone who can write the log, the key store and the head file together can roll all three
+/// back to an earlier, validly signed state; a witness who kept a later head still catches it.
+#[test]
+fn a_rollback_of_log_anchor_and_head_together_is_caught_by_an_earlier_witness() {
+    let install = Install::new();
+    install.add(r#"{"contact": {"first_name": "Дана"}}"#);
+    let head = install.data().join("audit-head");
+    let older = std::fs::read(&head).unwrap();
+    install.add(r#"{"contact": {"first_name": "Ерлан"}}"#);
+    let witness = install.dir.path().join("witness-head");
+    std::fs::write(&witness, install.ok(&["audit", "head"], None)).unwrap();
+    let witness_arg = witness.to_str().unwrap();
+    let out = install.ok(&["audit", "verify", "--witness", witness_arg], None);
+    assert!(
+        out.contains("2 entries") && out.contains("witnessed head"),
+        "{out}"
+    );
+
+    // The rollback: entry 2 goes, the anchor and the head file go back to entry 1.
+    let data = install.data().join("vintrova.db");
+    sql(&data, "DELETE FROM audit_log WHERE seq = 2");
+    sql(
+        &install.data().join("keys.db"),
+        &format!(
+            "ATTACH DATABASE '{}' AS d; UPDATE chain_anchor SET seq = 1, hash = (SELECT hash FROM d.audit_log WHERE seq = 1) WHERE id = 1",
+            data.display()
+        ),
+    );
+    std::fs::write(&head, &older).unwrap();
+    install.ok(&["audit", "verify"], None);
+    let out = install.run(&["audit", "verify", "--witness", witness_arg], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("witness") && stderr.contains("entry 2"),
+        "{stderr}"
+    );
+
+    // A witness's copy that this server did not sign proves nothing and is refused as such.
+    let text = std::fs::read_to_string(&witness).unwrap();
+    std::fs::write(&witness, text.replacen(" 2 ", " 9 ", 1)).unwrap();
+    let out = install.run(&["audit", "verify", "--witness", witness_arg], None);
+    assert_eq!(out.status.code(), Some(4));
+}
+
 /// Someone who can write every table — the log and the key store's anchor alike — still cannot
 /// cut the newest entries off unseen: the signed head lives in a file outside the database.
 #[test]

@@ -393,7 +393,29 @@ const VERIFY_PAGE: i64 = 5_000;
 impl Vintrova {
     /// Walk the whole audit chain; `Err(Tampered)` names the first entry that does not verify.
     pub async fn verify_audit(&self) -> crate::Result<AuditReport> {
-        let anchors = self.vault.anchors().await?;
+        self.verify_audit_witnessed(vec![]).await
+    }
+
+    /// The signed head as the head file holds it, for a witness to keep.
+    pub fn signed_head(&self) -> crate::Result<String> {
+        self.vault.signed_head_text()?.ok_or_else(|| {
+            crate::CoreError::Internal(
+                "there is no signed head yet: it is written with the first audit entry, to the file --audit-head names".into(),
+            )
+        })
+    }
+
+    /// Verify the chain, and that it still reaches — or was lawfully pruned past — every head
+    /// a witness kept (`(source, text)` each): a rollback of log, anchor and head file together
+    /// is caught by any earlier witness.
+    pub async fn verify_audit_witnessed(
+        &self,
+        witnesses: Vec<(std::path::PathBuf, String)>,
+    ) -> crate::Result<AuditReport> {
+        let mut anchors = self.vault.anchors().await?;
+        for (source, text) in &witnesses {
+            anchors.push(self.vault.witnessed(text, source)?);
+        }
         let checkpoint = self
             .vault
             .key_store()
@@ -401,6 +423,7 @@ impl Vintrova {
             .await
             .map_err(VaultError::from)?;
         let after = checkpoint.as_ref().map_or(0, |c| c.0 - 1);
+        let checkpoint_seq = checkpoint.as_ref().map(|c| c.0);
         let mut verifier = ChainVerifier::new(self.vault.chain(), anchors, checkpoint);
         let mut page = self.store.audit_page(after, VERIFY_PAGE).await?;
         // The next page is read while this one is checked: the database and the hashing
@@ -413,8 +436,37 @@ impl Vintrova {
             checked?;
             page = next?;
         }
-        Ok(AuditReport {
-            entries: verifier.finish()?,
-        })
+        let entries = verifier.finish()?;
+        self.check_history_kept(entries, checkpoint_seq).await?;
+        Ok(AuditReport { entries })
+    }
+
+    /// A log with nothing to show for the history around it was wiped: a head file gone while
+    /// the log or the key store shows entries, or no entry and no checkpoint while people are
+    /// held.
+    async fn check_history_kept(&self, entries: i64, checkpoint: Option<i64>) -> crate::Result<()> {
+        let history =
+            entries > 0 || checkpoint.is_some() || !self.vault.anchors().await?.is_empty();
+        if history && let Some(path) = self.vault.missing_head_file() {
+            return Err(ChainBreak {
+                seq: 1,
+                reason: format!(
+                    "the signed head file {} is missing while the log has history: it was deleted",
+                    path.display()
+                ),
+            }
+            .into());
+        }
+        if entries == 0
+            && checkpoint.is_none()
+            && !self.store.subject_ids(None, 1).await?.is_empty()
+        {
+            return Err(ChainBreak {
+                seq: 1,
+                reason: "it is missing: the log holds no entry and no checkpoint while people are held; the log was wiped".into(),
+            }
+            .into());
+        }
+        Ok(())
     }
 }

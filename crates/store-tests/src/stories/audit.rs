@@ -175,3 +175,28 @@ pub async fn a_cut_tail_stops_personal_data_until_an_operator_accepts_it(h: &Har
 async fn audit_len_raw(h: &Harness) -> usize {
     h.store().audit_page(0, 10_000).await.unwrap().len()
 }
+
+/// Issue 18: the evidence outside the log cannot simply be removed. A deleted head file, while
+/// the log has history, fails verification; so does a log wiped whole — entries, anchor and
+/// head file — while people are still held.
+pub async fn a_deleted_head_file_or_a_wiped_log_fails_verification(h: &Harness) {
+    add(h, aigerim(), contract()).await;
+    assert_eq!(audit_len(h).await, 1);
+    std::fs::remove_file(h.head_file()).unwrap();
+    match h.app.verify_audit().await {
+        Err(CoreError::Tampered(brk)) => {
+            assert!(brk.reason.contains("head file"), "{}", brk.reason)
+        }
+        other => panic!("a deleted head file went unnoticed: {other:?}"),
+    }
+    h.tamper("DELETE FROM audit_log").await;
+    h.rewind_key_store_anchor(0, &[0u8; 32]).await;
+    // A server that keeps no head file sees only the database: an empty log, people held.
+    let without_head = h.reopen(h.master.clone()).await.unwrap();
+    match without_head.verify_audit().await {
+        Err(CoreError::Tampered(brk)) => {
+            assert!(brk.reason.contains("wiped"), "{}", brk.reason)
+        }
+        other => panic!("a wiped log went unnoticed: {other:?}"),
+    }
+}

@@ -27,10 +27,23 @@ pub async fn run(config: &Config, actor: &Actor, command: KeysCommand) -> Result
 pub async fn audit(config: &Config, actor: &Actor, command: AuditCommand) -> Result<()> {
     let rt = setup::open(config).await?;
     match command {
-        AuditCommand::Verify => {
-            let report = rt.app.verify_audit().await?;
+        AuditCommand::Verify { witnesses } => {
+            let mut kept = vec![];
+            for file in witnesses {
+                let text = String::from_utf8(read_input(&file)?)
+                    .map_err(|_| format!("{} is not a signed head", file.display()))?;
+                kept.push((file, text));
+            }
+            let witnessed = kept.len();
+            let report = rt.app.verify_audit_witnessed(kept).await?;
             println!("audit log intact: {} entries verified", report.entries);
+            if witnessed > 0 {
+                println!(
+                    "every witnessed head ({witnessed}) is still reached or lawfully pruned past"
+                );
+            }
         }
+        AuditCommand::Head => print!("{}", rt.app.signed_head()?),
         AuditCommand::Accept { reason } => {
             let found = rt.app.accept_audit_break(actor, &reason).await?;
             println!(
