@@ -320,12 +320,13 @@ impl Vintrova {
         }
         let read = Durable {
             head: self.vault.durable_head().await?,
+            // A checkpoint not signed by this server is a forged cut: nothing builds on it.
             pruned: self
                 .vault
-                .key_store()
-                .chain_checkpoint()
+                .checkpoint()
                 .await
-                .map_err(VaultError::from)?,
+                .map_err(crate::audit::unsigned_checkpoint)?
+                .map(|c| (c.seq, c.hash)),
         };
         let mut durable = self.durable.lock().expect("durable head lock");
         Ok(durable.get_or_insert(read).clone())

@@ -158,6 +158,8 @@ where
     String: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     Vec<u8>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
     i64: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+    Option<String>: for<'r> Decode<'r, DB>,
+    Option<Vec<u8>>: for<'r> Decode<'r, DB>,
     usize: ColumnIndex<DB::Row>,
 {
     async fn insert_keys(&self, keys: &[StoredKey]) -> Result<(), KeyStoreError> {
@@ -287,14 +289,37 @@ where
         .await
     }
 
-    async fn set_chain_checkpoint(&self, seq: i64, hash: &[u8]) -> Result<(), KeyStoreError> {
-        self.move_chain_mark(
-            "INSERT INTO chain_checkpoint (id, seq, hash) VALUES (1, $1, $2)
-             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash WHERE excluded.seq > chain_checkpoint.seq",
-            seq,
-            hash,
-            "record the audit checkpoint",
+    async fn chain_checkpoint_seal(
+        &self,
+    ) -> Result<Option<(Option<String>, Option<Vec<u8>>)>, KeyStoreError> {
+        let row =
+            sqlx::query::<DB>("SELECT pruned_at, signature FROM chain_checkpoint WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(failed("read the audit checkpoint's seal"))?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    async fn set_chain_checkpoint(
+        &self,
+        seq: i64,
+        hash: &[u8],
+        pruned_at: &str,
+        signature: &[u8],
+    ) -> Result<(), KeyStoreError> {
+        sqlx::query::<DB>(
+            "INSERT INTO chain_checkpoint (id, seq, hash, pruned_at, signature) VALUES (1, $1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
+               pruned_at = excluded.pruned_at, signature = excluded.signature
+             WHERE excluded.seq > chain_checkpoint.seq",
         )
+        .bind(seq)
+        .bind(hash.to_vec())
+        .bind(pruned_at.to_string())
+        .bind(signature.to_vec())
+        .execute(&self.pool)
         .await
+        .map_err(failed("record the audit checkpoint"))?;
+        Ok(())
     }
 }

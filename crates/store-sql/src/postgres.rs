@@ -115,6 +115,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "audit_stated_purpose",
             include_str!("../migrations/postgres/0015_audit_stated_purpose.sql"),
         ),
+        (
+            "checkpoint_seal",
+            include_str!("../migrations/postgres/0016_checkpoint_seal.sql"),
+        ),
     ])
     .run(&data)
     .await

@@ -178,6 +178,10 @@ pub async fn open(
                 "checkpoint",
                 include_str!("../migrations/sqlite/0002_keys_checkpoint.sql"),
             ),
+            (
+                "checkpoint_seal",
+                include_str!("../migrations/sqlite/0003_keys_checkpoint_seal.sql"),
+            ),
         ],
     )
     .await?;

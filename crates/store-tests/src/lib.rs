@@ -271,6 +271,29 @@ impl Harness {
         .expect("the anchor is rewound");
     }
 
+    /// Write a checkpoint (seq, hash) straight into the key store, unsigned, as someone hiding
+    /// a deleted prefix of the log would.
+    pub async fn forge_checkpoint(&self, seq: i64, hash: &[u8]) {
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        match &self.raw {
+            Raw::Sqlite { keys, .. } => sqlx::raw_sql(AssertSqlSafe(format!(
+                "INSERT INTO chain_checkpoint (id, seq, hash) VALUES (1, {seq}, X'{hex}')
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, pruned_at = NULL, signature = NULL"
+            )))
+            .execute(keys)
+            .await
+            .map(|_| ()),
+            Raw::Postgres { pool, .. } => sqlx::raw_sql(AssertSqlSafe(format!(
+                "INSERT INTO vault.chain_checkpoint (id, seq, hash) VALUES (1, {seq}, '\\x{hex}'::bytea)
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, pruned_at = NULL, signature = NULL"
+            )))
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        }
+        .expect("the checkpoint is forged");
+    }
+
     /// The signed audit head outside the database.
     pub fn head_file(&self) -> std::path::PathBuf {
         self.outside.path().join("audit-head")

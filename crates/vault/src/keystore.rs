@@ -65,12 +65,26 @@ pub trait KeyStore: Send + Sync {
     async fn reset_chain_anchor(&self, seq: i64, hash: &[u8]) -> Result<(), KeyStoreError>;
     /// Where the pruned audit log was cut: (sequence number, hash) of the last pruned entry.
     async fn chain_checkpoint(&self) -> Result<Option<(i64, Vec<u8>)>, KeyStoreError>;
-    /// Move the cut forward to (seq, hash); a cut already further is left alone.
-    async fn set_chain_checkpoint(&self, seq: i64, hash: &[u8]) -> Result<(), KeyStoreError>;
+    /// The checkpoint's seal: the time of the last pruned entry and the server's signature.
+    async fn chain_checkpoint_seal(
+        &self,
+    ) -> Result<Option<(Option<String>, Option<Vec<u8>>)>, KeyStoreError>;
+    /// Move the cut forward to (seq, hash) with its seal; a cut already further is left alone.
+    async fn set_chain_checkpoint(
+        &self,
+        seq: i64,
+        hash: &[u8],
+        pruned_at: &str,
+        signature: &[u8],
+    ) -> Result<(), KeyStoreError>;
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
+    #[error(
+        "the audit log's checkpoint is not signed by this server: someone wrote a cut into the key store to hide a deleted prefix of the log; keep the database as evidence and investigate"
+    )]
+    CheckpointNotSigned,
     #[error(
         "the master key file holds version {file} but the key store was wrapped with version {store}; use the master key file from your backup of that version"
     )]
@@ -83,6 +97,21 @@ pub enum VaultError {
     Store(#[from] KeyStoreError),
     #[error(transparent)]
     HeadFile(#[from] HeadFileError),
+}
+
+/// Where the pruned audit log was cut, as the server signed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+    /// When the last pruned entry was written (RFC 3339).
+    pub pruned_at: String,
+}
+
+/// What a checkpoint's signature covers.
+fn checkpoint_line(seq: i64, hash: &[u8], pruned_at: &str) -> String {
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("vintrova-audit-checkpoint/1 {seq} {hex} {pruned_at}")
 }
 
 /// One place that remembers how far the audit chain reached.
@@ -228,6 +257,46 @@ impl Vault {
             seq,
             hash,
         })
+    }
+
+    /// Record where the pruned log is cut: (seq, hash) of the last pruned entry and its time,
+    /// signed, so a cut written by anyone else is refused.
+    pub async fn set_checkpoint(
+        &self,
+        seq: i64,
+        hash: &[u8],
+        pruned_at: &str,
+    ) -> Result<(), VaultError> {
+        let signature = self
+            .signing
+            .sign(checkpoint_line(seq, hash, pruned_at).as_bytes());
+        self.store
+            .set_chain_checkpoint(seq, hash, pruned_at, &signature)
+            .await?;
+        Ok(())
+    }
+
+    /// Where the pruned log is cut, with the time of the last pruned entry, once the server's
+    /// signature over them checks out; a checkpoint without one is refused.
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, VaultError> {
+        let Some((seq, hash)) = self.store.chain_checkpoint().await? else {
+            return Ok(None);
+        };
+        let seal = self.store.chain_checkpoint_seal().await?;
+        let Some((Some(pruned_at), Some(signature))) = seal else {
+            return Err(VaultError::CheckpointNotSigned);
+        };
+        if !self.signing.public().verify(
+            checkpoint_line(seq, &hash, &pruned_at).as_bytes(),
+            &signature,
+        ) {
+            return Err(VaultError::CheckpointNotSigned);
+        }
+        Ok(Some(Checkpoint {
+            seq,
+            hash,
+            pruned_at,
+        }))
     }
 
     /// Where the signed head file should be and is not: deleted, when the log has history.

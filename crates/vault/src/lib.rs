@@ -19,6 +19,7 @@ pub use crypto::{
 pub use head::{HeadFile, HeadFileError, signed_head};
 pub use keyfile::{KeyFileError, MasterKey};
 pub use keystore::{
-    Anchor, KeyOwner, KeyStore, KeyStoreError, Shredder, StoredKey, SubjectKeys, Vault, VaultError,
+    Anchor, Checkpoint, KeyOwner, KeyStore, KeyStoreError, Shredder, StoredKey, SubjectKeys, Vault,
+    VaultError,
 };
 pub use signing::{PublicKey, SigningKey};

@@ -12,6 +12,18 @@ use serde::Serialize;
 use uuid::Uuid;
 use vintrova_vault::{Anchor, ChainKey, VaultError};
 
+/// A checkpoint this server did not sign is tampering, as an edited entry is.
+pub(crate) fn unsigned_checkpoint(e: VaultError) -> crate::CoreError {
+    match e {
+        VaultError::CheckpointNotSigned => ChainBreak {
+            seq: 0,
+            reason: e.to_string(),
+        }
+        .into(),
+        other => other.into(),
+    }
+}
+
 use crate::Vintrova;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -416,12 +428,11 @@ impl Vintrova {
         for (source, text) in &witnesses {
             anchors.push(self.vault.witnessed(text, source)?);
         }
-        let checkpoint = self
-            .vault
-            .key_store()
-            .chain_checkpoint()
-            .await
-            .map_err(VaultError::from)?;
+        let checkpoint = self.vault.checkpoint().await.map_err(unsigned_checkpoint)?;
+        if let Some(c) = &checkpoint {
+            self.check_checkpoint_term(c)?;
+        }
+        let checkpoint = checkpoint.map(|c| (c.seq, c.hash));
         let after = checkpoint.as_ref().map_or(0, |c| c.0 - 1);
         let checkpoint_seq = checkpoint.as_ref().map(|c| c.0);
         let mut verifier = ChainVerifier::new(self.vault.chain(), anchors, checkpoint);
@@ -439,6 +450,33 @@ impl Vintrova {
         let entries = verifier.finish()?;
         self.check_history_kept(entries, checkpoint_seq).await?;
         Ok(AuditReport { entries })
+    }
+
+    /// A genuine prune only ever cuts entries older than the logs term (R8.1); a checkpoint
+    /// whose last pruned entry is younger hides entries that must still be there.
+    fn check_checkpoint_term(&self, checkpoint: &vintrova_vault::Checkpoint) -> crate::Result<()> {
+        let at: Timestamp = checkpoint.pruned_at.parse().map_err(|_| ChainBreak {
+            seq: checkpoint.seq,
+            reason: "the checkpoint's time does not read as a time".into(),
+        })?;
+        let due = crate::retention::due(
+            self.policy(),
+            self.logs_rule(),
+            at,
+            None,
+            &crate::retention::Anchors::default(),
+        );
+        if due.is_none_or(|d| d > self.now()) {
+            return Err(ChainBreak {
+                seq: checkpoint.seq,
+                reason: format!(
+                    "the checkpoint prunes entries up to {} written at {at}, younger than the logs term: entries that must be kept were deleted",
+                    checkpoint.seq
+                ),
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// A log with nothing to show for the history around it was wiped: a head file gone while

@@ -569,7 +569,7 @@ impl Vintrova {
         Ok(receipt)
     }
 
-    fn logs_rule(&self) -> &vintrova_policy::RetentionRule {
+    pub(crate) fn logs_rule(&self) -> &vintrova_policy::RetentionRule {
         self.policy()
             .rule_of_class("logs")
             .expect("a validated policy has a rule for every key class")
@@ -706,7 +706,7 @@ impl Vintrova {
             .await
             .map_err(vintrova_vault::VaultError::from)?;
         let mut after = checkpoint.as_ref().map_or(0, |c| c.0);
-        let mut cut: Option<(i64, Vec<u8>)> = None;
+        let mut cut: Option<(i64, Vec<u8>, Timestamp)> = None;
         'pages: loop {
             let page = self.store().audit_page(after, 1000).await?;
             let Some(last) = page.last() else { break };
@@ -722,17 +722,21 @@ impl Vintrova {
                 if due.is_none_or(|d| d > as_of) {
                     break 'pages;
                 }
-                cut = Some((entry.seq, entry.hash));
+                cut = Some((entry.seq, entry.hash, entry.entry.at));
             }
         }
-        let Some((seq, hash)) = cut else { return Ok(0) };
+        let Some((seq, hash, pruned_at)) = cut else {
+            return Ok(0);
+        };
         let pruned = (seq - checkpoint.map_or(0, |c| c.0)) as u64;
         if dry_run {
             return Ok(pruned);
         }
-        keys.set_chain_checkpoint(seq, &hash)
-            .await
-            .map_err(vintrova_vault::VaultError::from)?;
+        // Signed, with the time of the last entry it prunes: verify refuses a cut anyone else
+        // wrote, and one younger than the logs term.
+        self.vault()
+            .set_checkpoint(seq, &hash, &pruned_at.to_string())
+            .await?;
         while self.store().prune_audit(seq, AUDIT_BATCH).await? > 0 {}
         // The log may now start after the checkpoint, or hold nothing: the appender reads the
         // new checkpoint before it builds on what is left.

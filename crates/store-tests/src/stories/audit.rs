@@ -200,3 +200,58 @@ pub async fn a_deleted_head_file_or_a_wiped_log_fails_verification(h: &Harness) 
         other => panic!("a wiped log went unnoticed: {other:?}"),
     }
 }
+
+/// Issue 18: a prefix of the log cannot be deleted behind a checkpoint. Even one signed with
+/// the server's key is refused when it cuts entries younger than the logs term; one written
+/// straight into the key store carries no signature and is refused.
+pub async fn a_forged_or_premature_checkpoint_fails_verification(h: &Harness) {
+    for i in 0..3 {
+        add(
+            h,
+            json!({"contact": {"first_name": format!("Имя{i}")}}),
+            contract(),
+        )
+        .await;
+    }
+    let page = h.store().audit_page(0, 10).await.unwrap();
+    let (first, second) = (page[0].clone(), page[1].clone());
+
+    // Signed by the server's own key, but the entry it prunes was written minutes ago.
+    h.tamper("DELETE FROM audit_log WHERE seq <= 1").await;
+    h.vault()
+        .set_checkpoint(1, &first.hash, &first.entry.at.to_string())
+        .await
+        .unwrap();
+    match h.app.verify_audit().await {
+        Err(CoreError::Tampered(brk)) => {
+            assert!(
+                brk.reason.contains("younger than the logs term"),
+                "{}",
+                brk.reason
+            )
+        }
+        other => panic!("a premature checkpoint went unnoticed: {other:?}"),
+    }
+
+    // Written straight into the key store: no signature of ours.
+    h.tamper("DELETE FROM audit_log WHERE seq <= 2").await;
+    h.forge_checkpoint(2, &second.hash).await;
+    match h.app.verify_audit().await {
+        Err(CoreError::Tampered(brk)) => {
+            assert!(brk.reason.contains("not signed"), "{}", brk.reason)
+        }
+        other => panic!("a forged checkpoint went unnoticed: {other:?}"),
+    }
+    // A server started on it refuses to append after it, too.
+    let restarted = h.reopen(h.master.clone()).await.unwrap();
+    let values = restarted
+        .parse_json(&json!({"contact": {"first_name": "После"}}))
+        .unwrap();
+    let refused = restarted
+        .add_subject(&operator(), values, consenting(&[]))
+        .await;
+    assert!(
+        matches!(refused, Err(CoreError::Tampered(_))),
+        "{refused:?}"
+    );
+}
