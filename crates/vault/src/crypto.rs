@@ -140,6 +140,11 @@ impl BlindIndexKey {
 pub struct ChainKey(pub(crate) SecretKey);
 
 impl ChainKey {
+    /// A chain key from key material (the vault derives the server's; tests make their own).
+    pub fn from_secret(key: SecretKey) -> Self {
+        ChainKey(key)
+    }
+
     pub fn link(&self, previous: &[u8; 32], entry: &[u8]) -> [u8; 32] {
         hmac(&self.0, &[b"audit-chain", previous, entry])
     }
