@@ -69,6 +69,14 @@ pub struct ServeArgs {
     /// The country the primary database is in (ISO 3166 code), as declared by the operator.
     #[arg(long, env = "VINTROVA_STORAGE_COUNTRY", default_value = "KZ")]
     pub storage_country: String,
+    /// Keep a copy of the signed audit head here every day (`audit-head-YYYY-MM-DD`): a
+    /// directory on another mount the database's administrators cannot write.
+    #[arg(long, env = "VINTROVA_WITNESS_DIR")]
+    pub witness_dir: Option<PathBuf>,
+    /// Mail the signed audit head to the data protection service (the policy's contact
+    /// address) every day, through the outbox.
+    #[arg(long, env = "VINTROVA_WITNESS_MAIL")]
+    pub witness_mail: bool,
 }
 
 #[derive(Subcommand)]

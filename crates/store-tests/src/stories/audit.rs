@@ -255,3 +255,26 @@ pub async fn a_forged_or_premature_checkpoint_fails_verification(h: &Harness) {
         "{refused:?}"
     );
 }
+
+/// Issue 18: the data protection service's mailbox is a witness: the day's signed head goes
+/// there once a day, and it proves the log later.
+pub async fn the_signed_head_goes_to_the_data_protection_service_once_a_day(h: &Harness) {
+    add(h, aigerim(), contract()).await;
+    assert!(h.app.mail_head_to_witness().await.unwrap());
+    assert!(!h.app.mail_head_to_witness().await.unwrap(), "once a day");
+    let claimed = h.app.claim_outbox(10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let mail = h.app.open_message(&claimed[0]).unwrap();
+    assert_eq!(mail.to, h.app.policy().contact.email);
+    let head = mail.body.lines().last().unwrap().to_string();
+    assert_eq!(format!("{head}\n"), h.app.signed_head().unwrap());
+    add(h, aigerim_twin_for_witness(), contract()).await;
+    let kept = (std::path::PathBuf::from("the DPO's mailbox"), head);
+    assert!(h.app.verify_audit_witnessed(vec![kept]).await.is_ok());
+}
+
+fn aigerim_twin_for_witness() -> Value {
+    let mut doc = aigerim();
+    doc["contact"]["email"] = "witness.twin@mail.kz".into();
+    doc
+}

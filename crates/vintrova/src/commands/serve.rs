@@ -80,7 +80,13 @@ pub async fn run(config: &Config, args: ServeArgs) -> Result<()> {
         .with_public_url(&public_url);
     jobs::delivery::spawn(&rt)?;
     jobs::retention::spawn(&rt);
-    jobs::hourly::spawn(&rt);
+    jobs::hourly::spawn(
+        &rt,
+        jobs::hourly::Witnesses {
+            dir: args.witness_dir.clone(),
+            mail: args.witness_mail,
+        },
+    );
     let router = vintrova_web::router(state);
     match tls {
         Some(config) => {

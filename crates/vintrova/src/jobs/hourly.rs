@@ -1,11 +1,20 @@
-//! The hourly round: the audit chain's check, the monthly access digests, and a word when a
-//! published policy version comes due.
+//! The hourly round: the audit chain's check, the day's copy of its signed head for the
+//! witnesses, the monthly access digests, and a word when a published policy version comes due.
+
+use std::path::{Path, PathBuf};
 
 use vintrova_core::{Actor, Vintrova};
 
 use crate::setup::Runtime;
 
-pub fn spawn(rt: &Runtime) {
+/// Where the signed audit head goes each day, apart from this server.
+#[derive(Debug, Clone, Default)]
+pub struct Witnesses {
+    pub dir: Option<PathBuf>,
+    pub mail: bool,
+}
+
+pub fn spawn(rt: &Runtime, witnesses: Witnesses) {
     let app = rt.app.clone();
     let holder = super::lease_holder();
     tokio::spawn(async move {
@@ -13,6 +22,7 @@ pub fn spawn(rt: &Runtime) {
         loop {
             tick.tick().await;
             verify_audit_chain(&app).await;
+            keep_witnesses(&app, &witnesses).await;
             send_digests(&app, &holder).await;
             warn_of_a_due_policy(&app).await;
         }
@@ -31,6 +41,38 @@ async fn verify_audit_chain(app: &Vintrova) {
         verified.map(|r| r.entries).unwrap_or(0),
         app.now(),
     );
+}
+
+/// Hand the day's signed head to the witnesses, once a day each.
+async fn keep_witnesses(app: &Vintrova, witnesses: &Witnesses) {
+    if let Some(dir) = &witnesses.dir {
+        let today = app.now().to_zoned_datetime(app.policy().zone()).date();
+        let kept = app
+            .signed_head()
+            .map_err(|e| e.to_string())
+            .and_then(|head| keep_in(dir, &today.to_string(), &head).map_err(|e| e.to_string()));
+        if let Err(e) = kept {
+            tracing::error!(error = %e, dir = %dir.display(), "cannot keep the audit head with the witness directory");
+        }
+    }
+    if witnesses.mail
+        && let Err(e) = app.mail_head_to_witness().await
+    {
+        tracing::error!(error = %e, "cannot mail the audit head to the data protection service");
+    }
+}
+
+/// Write `head` as `dir/audit-head-<day>`, unless that day's is there already.
+fn keep_in(dir: &Path, day: &str, head: &str) -> std::io::Result<bool> {
+    let file = dir.join(format!("audit-head-{day}"));
+    if file.exists() {
+        return Ok(false);
+    }
+    std::fs::create_dir_all(dir)?;
+    let partial = file.with_extension("partial");
+    std::fs::write(&partial, head)?;
+    std::fs::rename(&partial, &file)?;
+    Ok(true)
 }
 
 /// The monthly digest of who looked, for whoever asked (once a month each; one server at a
@@ -59,5 +101,25 @@ async fn warn_of_a_due_policy(app: &Vintrova) {
             version = %due.version,
             "a published policy version is in force from today: restart the server to apply it"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_witness_directory_gets_one_copy_a_day_and_keeps_the_earlier_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let witnesses = dir.path().join("on-another-mount");
+        assert!(keep_in(&witnesses, "2026-11-30", "head one\n").unwrap());
+        assert!(
+            !keep_in(&witnesses, "2026-11-30", "head two\n").unwrap(),
+            "once a day"
+        );
+        assert!(keep_in(&witnesses, "2026-12-01", "head three\n").unwrap());
+        let read = |day: &str| std::fs::read_to_string(witnesses.join(format!("audit-head-{day}")));
+        assert_eq!(read("2026-11-30").unwrap(), "head one\n");
+        assert_eq!(read("2026-12-01").unwrap(), "head three\n");
     }
 }
