@@ -38,3 +38,13 @@ pub use collect::Collection;
 pub use erasure::{ErasureReceipt, Kept};
 pub use reading::{Export, HeldValue, PurposeUse, PurposeView};
 pub use service::*;
+
+/// The shipped policy, for the tests beside the code.
+#[cfg(test)]
+pub(crate) fn shipped_policy() -> vintrova_policy::Policy {
+    vintrova_policy::load(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../policy/vintrova.toml"
+    )))
+    .expect("the shipped policy loads")
+}

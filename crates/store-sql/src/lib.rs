@@ -170,21 +170,38 @@ impl<DB: Database> SqlStore<DB> {
     }
 }
 
-impl<DB> SqlStore<DB>
-where
-    DB: Dialect,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    Uuid: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-    String: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-    Option<String>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-    Option<Uuid>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-    Vec<u8>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-    Option<Vec<u8>>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-    i64: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-    Option<i64>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-    usize: ColumnIndex<DB::Row>,
-{
+/// The bounds every impl of [`SqlStore`] shares — what its queries need of a backend's types —
+/// written once: `sql_impl!((header) { items })` puts them after `header`.
+macro_rules! sql_impl {
+    (($($header:tt)*) { $($item:item)* }) => {
+        $($header)*
+        where
+            DB: Dialect,
+            for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+            DB::Arguments: IntoArguments<DB>,
+            Uuid: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+            String: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+            Option<String>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+            Option<Uuid>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+            Vec<u8>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+            Option<Vec<u8>>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+            i64: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+            Option<i64>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
+            usize: ColumnIndex<DB::Row>,
+        {
+            $($item)*
+        }
+    };
+}
+
+/// One port of [`SqlStore`], with the shared bounds.
+macro_rules! sql_port {
+    ($port:path { $($item:item)* }) => {
+        sql_impl!((#[async_trait::async_trait] impl<DB> $port for SqlStore<DB>) { $($item)* });
+    };
+}
+
+sql_impl!((impl<DB> SqlStore<DB>) {
     async fn begin(&self) -> Result<sqlx::Transaction<'static, DB>, StoreError> {
         self.pool
             .begin_with(DB::BEGIN_WRITE)
@@ -731,32 +748,7 @@ where
         tx.commit().await.map_err(backend::<DB>)?;
         Ok(head)
     }
-}
-
-/// The impl header every port of [`SqlStore`] shares: the bounds its queries need, written
-/// once.
-macro_rules! sql_port {
-    ($port:path { $($item:item)* }) => {
-        #[async_trait::async_trait]
-        impl<DB> $port for SqlStore<DB>
-        where
-            DB: Dialect,
-            for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-            DB::Arguments: IntoArguments<DB>,
-            Uuid: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-            String: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-            Option<String>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-            Option<Uuid>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-            Vec<u8>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-            Option<Vec<u8>>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-            i64: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-            Option<i64>: for<'q> Encode<'q, DB> + Type<DB> + for<'r> Decode<'r, DB>,
-            usize: ColumnIndex<DB::Row>,
-        {
-            $($item)*
-        }
-    };
-}
+});
 
 // The ports, one file each; after the macro they use.
 mod accounts;

@@ -236,11 +236,7 @@ mod tests {
 
     #[test]
     fn analytics_consent_names_the_data_terms_recipients_and_transfer_abroad() {
-        let policy = vintrova_policy::load(include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../policy/vintrova.toml"
-        )))
-        .unwrap();
+        let policy = crate::shipped_policy();
         let t = terms(&policy, "learning_analytics");
         assert_eq!(t.operator, "Vintrova");
         assert_eq!(t.categories, ["usage", "education"]);

@@ -396,11 +396,7 @@ mod tests {
 
     #[test]
     fn every_pd_column_of_the_schema_is_reached_by_the_data_map_and_only_those() {
-        let policy = vintrova_policy::load(include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../policy/vintrova.toml"
-        )))
-        .unwrap();
+        let policy = crate::shipped_policy();
         let map = DataMap::from_policy(&policy);
         let mut declared: Vec<(&str, &str)> = STORAGE_SCHEMA
             .iter()

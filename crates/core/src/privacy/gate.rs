@@ -607,11 +607,7 @@ mod tests {
     use crate::consent::{Channel, terms};
 
     fn policy() -> Policy {
-        vintrova_policy::load(include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../policy/vintrova.toml"
-        )))
-        .unwrap()
+        crate::shipped_policy()
     }
 
     fn basis(kind: BasisEventKind, purpose: Option<&str>) -> BasisEvent {

@@ -159,11 +159,7 @@ mod tests {
 
     #[test]
     fn financial_records_fall_due_five_calendar_years_later_in_almaty() {
-        let policy = vintrova_policy::load(include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../policy/vintrova.toml"
-        )))
-        .unwrap();
+        let policy = crate::shipped_policy();
         let rule = policy.retention_rule("financial").unwrap();
         // 2024-02-29 21:00 UTC is already 1 March 02:00 in Almaty (UTC+5).
         let paid: Timestamp = "2024-02-29T21:00:00Z".parse().unwrap();

@@ -767,11 +767,7 @@ mod tests {
     use crate::store::{EventMeta, ValueMeta};
 
     fn policy() -> Policy {
-        vintrova_policy::load(include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../policy/vintrova.toml"
-        )))
-        .unwrap()
+        crate::shipped_policy()
     }
 
     fn at(s: &str) -> Timestamp {

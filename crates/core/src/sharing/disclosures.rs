@@ -396,11 +396,7 @@ mod tests {
     use super::*;
 
     fn policy() -> vintrova_policy::Policy {
-        vintrova_policy::load(include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../policy/vintrova.toml"
-        )))
-        .unwrap()
+        crate::shipped_policy()
     }
 
     fn to(recipient: &str, country: &str, categories: &[&str], purpose: &str) -> DisclosureRequest {
