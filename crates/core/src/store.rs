@@ -546,6 +546,12 @@ pub trait LedgerStore: Send + Sync {
 /// The audit log: appends with no write of their own, pages, pruning.
 #[async_trait::async_trait]
 pub trait AuditStore: Send + Sync {
+    /// Entries after `after` as their rows hold them, unparsed, at most `limit`: for verify.
+    async fn audit_raw_page(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::audit::RawAuditRow>, StoreError>;
     /// The log's last entry, (seq, hash), if any.
     async fn audit_tail(&self) -> Result<Option<ChainHead>, StoreError>;
     /// Append an audit entry on its own (reads and exports change nothing else).

@@ -173,32 +173,79 @@ pub const GENESIS: [u8; 32] = [0u8; 32];
 
 /// The canonical bytes of an entry at a position; what the chain key links.
 pub fn canonical(seq: i64, draft: &AuditDraft) -> Vec<u8> {
-    let subject = draft.subject.map(|s| s.to_string()).unwrap_or_default();
-    let categories = draft.categories_column();
-    let at = draft.at.to_string();
-    let purpose = draft.purpose.clone().unwrap_or_default();
     let mut out = Vec::with_capacity(160);
+    canonical_into(
+        &mut out,
+        seq,
+        &RawFields {
+            at: &draft.at.to_string(),
+            actor: &draft.actor,
+            action: &draft.action,
+            subject: draft.subject,
+            categories: &draft.categories_column(),
+            purpose: draft.purpose.as_deref(),
+            stated_purpose: draft.stated_purpose.as_deref(),
+        },
+    );
+    out
+}
+
+/// An entry's fields as the log stores them: what the link covers, unparsed.
+struct RawFields<'a> {
+    at: &'a str,
+    actor: &'a str,
+    action: &'a str,
+    subject: Option<Uuid>,
+    categories: &'a str,
+    purpose: Option<&'a str>,
+    stated_purpose: Option<&'a str>,
+}
+
+/// The canonical bytes, written into `out` (cleared first): one definition for the sealer, the
+/// verifier of parsed entries and the verifier of raw rows.
+fn canonical_into(out: &mut Vec<u8>, seq: i64, f: &RawFields<'_>) {
+    out.clear();
     out.extend_from_slice(&seq.to_be_bytes());
     let mut part = |part: &str| {
         out.extend_from_slice(&(part.len() as u32).to_be_bytes());
         out.extend_from_slice(part.as_bytes());
     };
+    let mut subject = Uuid::encode_buffer();
+    let subject: &str = match f.subject {
+        Some(s) => s.hyphenated().encode_lower(&mut subject),
+        None => "",
+    };
     for p in [
-        &at,
-        &draft.actor,
-        &draft.action,
-        &subject,
-        &categories,
-        &purpose,
+        f.at,
+        f.actor,
+        f.action,
+        subject,
+        f.categories,
+        f.purpose.unwrap_or_default(),
     ] {
         part(p);
     }
     // Entries written before the stated purpose had its own column link without it, so they
     // still verify; an entry with one links it, so it cannot be added or changed afterwards.
-    if let Some(stated) = &draft.stated_purpose {
+    if let Some(stated) = f.stated_purpose {
         part(stated);
     }
-    out
+}
+
+/// A stored entry as its row holds it, for verification: nothing the link does not cover is
+/// parsed (the time stays the text it was written as).
+#[derive(Debug, Clone)]
+pub struct RawAuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: Option<Uuid>,
+    pub categories: String,
+    pub purpose: Option<String>,
+    pub stated_purpose: Option<String>,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
 }
 
 /// Computes the link of a new entry; storage calls it inside the transaction that appends,
@@ -294,6 +341,8 @@ pub struct ChainVerifier<'a> {
     cut: i64,
     expected_seq: i64,
     prev: Vec<u8>,
+    /// Reused for each raw row's canonical bytes.
+    buffer: Vec<u8>,
 }
 
 impl<'a> ChainVerifier<'a> {
@@ -311,6 +360,7 @@ impl<'a> ChainVerifier<'a> {
             cut,
             expected_seq: cut + 1,
             prev,
+            buffer: Vec::with_capacity(256),
         }
     }
 
@@ -320,59 +370,89 @@ impl<'a> ChainVerifier<'a> {
     }
 
     pub fn feed(&mut self, record: &AuditRecord) -> Result<(), ChainBreak> {
+        let canonical = canonical(record.seq, &record.entry);
+        self.check(record.seq, &record.prev_hash, &record.hash, &canonical)
+    }
+
+    /// [`ChainVerifier::feed`] for a raw row: its canonical bytes are built straight from the
+    /// stored text, into a buffer the verifier keeps.
+    pub fn feed_raw(&mut self, row: &RawAuditRow) -> Result<(), ChainBreak> {
+        let mut buffer = std::mem::take(&mut self.buffer);
+        canonical_into(
+            &mut buffer,
+            row.seq,
+            &RawFields {
+                at: &row.at,
+                actor: &row.actor,
+                action: &row.action,
+                subject: row.subject,
+                categories: &row.categories,
+                purpose: row.purpose.as_deref(),
+                stated_purpose: row.stated_purpose.as_deref(),
+            },
+        );
+        let checked = self.check(row.seq, &row.prev_hash, &row.hash, &buffer);
+        self.buffer = buffer;
+        checked
+    }
+
+    fn check(
+        &mut self,
+        seq: i64,
+        prev_hash: &[u8],
+        hash: &[u8],
+        canonical: &[u8],
+    ) -> Result<(), ChainBreak> {
         let fail = |seq, reason: &str| ChainBreak {
             seq,
             reason: reason.to_string(),
         };
-        if record.seq < self.cut {
+        if seq < self.cut {
             return Ok(());
         }
-        if record.seq == self.cut {
-            return if record.hash == self.prev {
+        if seq == self.cut {
+            return if hash == self.prev.as_slice() {
                 Ok(())
             } else {
                 Err(fail(
-                    record.seq,
+                    seq,
                     "it is not the entry the checkpoint of the pruned log recorded",
                 ))
             };
         }
-        if record.seq > self.expected_seq {
+        if seq > self.expected_seq {
             return Err(fail(
                 self.expected_seq,
                 "it is missing: entries were deleted from the log",
             ));
         }
-        if record.seq < self.expected_seq {
-            return Err(fail(record.seq, "it appears twice"));
+        if seq < self.expected_seq {
+            return Err(fail(seq, "it appears twice"));
         }
-        if record.prev_hash != self.prev {
+        if prev_hash != self.prev.as_slice() {
             return Err(fail(
-                record.seq,
+                seq,
                 "it does not follow the entry before it: entries were inserted, deleted or reordered",
             ));
         }
         let link = self.key.link(
             &self.prev.as_slice().try_into().unwrap_or(GENESIS),
-            &canonical(record.seq, &record.entry),
+            canonical,
         );
-        if record.hash != link {
+        if hash != link {
             return Err(fail(
-                record.seq,
+                seq,
                 "its content or hash was changed after it was written",
             ));
         }
-        if let Some(anchor) = self
-            .anchors
-            .iter()
-            .find(|a| a.seq == record.seq && a.hash != record.hash)
-        {
+        if let Some(anchor) = self.anchors.iter().find(|a| a.seq == seq && a.hash != hash) {
             return Err(fail(
-                record.seq,
+                seq,
                 &format!("it is not the entry {} recorded", anchor.place),
             ));
         }
-        self.prev = record.hash.clone();
+        self.prev.clear();
+        self.prev.extend_from_slice(hash);
         self.expected_seq += 1;
         Ok(())
     }
@@ -436,13 +516,13 @@ impl Vintrova {
         let after = checkpoint.as_ref().map_or(0, |c| c.0 - 1);
         let checkpoint_seq = checkpoint.as_ref().map(|c| c.0);
         let mut verifier = ChainVerifier::new(self.vault.chain(), anchors, checkpoint);
-        let mut page = self.store.audit_page(after, VERIFY_PAGE).await?;
+        let mut page = self.store.audit_raw_page(after, VERIFY_PAGE).await?;
         // The next page is read while this one is checked: the database and the hashing
         // overlap instead of taking turns.
         while let Some(last) = page.last() {
             let (next, checked) =
-                tokio::join!(self.store.audit_page(last.seq, VERIFY_PAGE), async {
-                    page.iter().try_for_each(|record| verifier.feed(record))
+                tokio::join!(self.store.audit_raw_page(last.seq, VERIFY_PAGE), async {
+                    page.iter().try_for_each(|row| verifier.feed_raw(row))
                 });
             checked?;
             page = next?;
