@@ -9,7 +9,8 @@ use crate::Policy;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
-    /// `category`, `field`, `purpose`, `basis`, `retention`, `recipient`, `transfer`, `text`.
+    /// `category`, `field`, `purpose`, `basis`, `consent`, `retention`, `recipient`, `transfer`,
+    /// `text`.
     pub area: String,
     pub key: String,
     pub what: String,
@@ -122,6 +123,34 @@ pub fn diff(old: &Policy, new: &Policy) -> PolicyDiff {
                 ),
             );
         }
+        if old_c.consent != new_c.consent {
+            material(
+                &mut changes,
+                "consent",
+                &new_c.key,
+                format!(
+                    "the category's consent {} → {}",
+                    old_c.consent.as_deref().unwrap_or("none"),
+                    new_c.consent.as_deref().unwrap_or("none")
+                ),
+            );
+        }
+        for new_f in &new_c.fields {
+            if let Some(old_f) = old_c.fields.iter().find(|f| f.key == new_f.key)
+                && (old_f.confidential, &old_f.consent) != (new_f.confidential, &new_f.consent)
+            {
+                material(
+                    &mut changes,
+                    "consent",
+                    &format!("{}.{}", new_c.key, new_f.key),
+                    format!(
+                        "the field's consent {} → {}",
+                        old_f.consent.as_deref().unwrap_or("none"),
+                        new_f.consent.as_deref().unwrap_or("none")
+                    ),
+                );
+            }
+        }
         if old_c.retention != new_c.retention {
             material(
                 &mut changes,
@@ -228,6 +257,26 @@ pub fn diff(old: &Policy, new: &Policy) -> PolicyDiff {
             }
         }
     }
+    // What a person agrees to is the consent's text: a new, dropped or rewritten consent to data,
+    // or one that becomes required, is theirs to know before it applies.
+    for new_t in &new.consents {
+        let what = match old.consent_term(&new_t.key) {
+            None => Some("added".to_string()),
+            Some(old_t) if old_t.required != new_t.required => {
+                Some(format!("required {} → {}", old_t.required, new_t.required))
+            }
+            Some(old_t) if old_t.text != new_t.text => Some("its text changed".to_string()),
+            Some(_) => None,
+        };
+        if let Some(what) = what {
+            material(&mut changes, "consent", &new_t.key, what);
+        }
+    }
+    for old_t in &old.consents {
+        if new.consent_term(&old_t.key).is_none() {
+            material(&mut changes, "consent", &old_t.key, "removed".into());
+        }
+    }
     for old_r in &old.recipients {
         if !new.recipients.iter().any(|r| r.key == old_r.key) {
             changes.push(Change {
@@ -289,6 +338,49 @@ mod tests {
         assert!(
             areas.contains(&"transfer") && areas.contains(&"retention"),
             "{areas:?}"
+        );
+    }
+
+    #[test]
+    fn a_change_to_what_a_person_consents_to_is_material() {
+        let old = shipped();
+        let mut new = old.clone();
+        new.consents[0]
+            .text
+            .ru
+            .push_str(" Также для рассылок партнеров.");
+        new.consents[1].required = true;
+        let phone = new.categories[0]
+            .fields
+            .iter_mut()
+            .find(|f| f.key == "phone")
+            .unwrap();
+        phone.consent = Some("contact_data".into());
+        new.consents.pop();
+        let d = diff(&old, &new);
+        let consent: Vec<(&str, &str)> = d
+            .changes
+            .iter()
+            .filter(|c| c.area == "consent")
+            .map(|c| (c.key.as_str(), c.what.as_str()))
+            .collect();
+        assert_eq!(
+            consent,
+            [
+                (
+                    "contact.phone",
+                    "the field's consent phone_number → contact_data"
+                ),
+                ("contact_data", "its text changed"),
+                ("phone_number", "required false → true"),
+                ("professional_profile", "removed"),
+            ]
+        );
+        assert!(
+            d.changes
+                .iter()
+                .filter(|c| c.area == "consent")
+                .all(|c| c.material)
         );
     }
 }
