@@ -2636,3 +2636,47 @@ async fn a_cut_audit_tail_makes_the_server_refuse_personal_data_and_fail_its_hea
     assert_eq!(health.json()["audit_log"], false);
     assert_eq!(health.json()["database"], true);
 }
+
+/// Issue 17: contact data rests on consent, and an account cannot do without it: withdrawn in
+/// the privacy center, the account closes and the session with it, as the consent's text said
+/// before it was given.
+#[tokio::test]
+async fn withdrawing_the_consent_to_contact_data_closes_the_account_and_signs_out() {
+    let api = Api::new().await;
+    let mut person = Browser::default();
+    registered(&api, &mut person).await;
+    let page = person.get(&api, "/me/consents").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text().contains("закрывает учетную запись"),
+        "the consent's text says what withdrawing it does"
+    );
+    let csrf = hidden(&page.text(), "csrf");
+    let withdrawn = person
+        .post(
+            &api,
+            "/me/consents",
+            &[
+                ("csrf", &csrf),
+                ("purpose", "contact_data"),
+                ("action", "withdrawn"),
+            ],
+        )
+        .await;
+    assert_eq!(withdrawn.status, StatusCode::SEE_OTHER);
+    let me = person.get(&api, "/me").await;
+    assert_eq!(me.status, StatusCode::SEE_OTHER, "signed out");
+    let csrf = hidden(&person.get(&api, "/sign-in").await.text(), "csrf");
+    let again = person
+        .post(
+            &api,
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", PERSON_EMAIL),
+                ("password", "Пароль-Сәуле-2025"),
+            ],
+        )
+        .await;
+    assert_ne!(again.status, StatusCode::SEE_OTHER, "the account is closed");
+}
