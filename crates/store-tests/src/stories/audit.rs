@@ -278,3 +278,41 @@ fn aigerim_twin_for_witness() -> Value {
     doc["contact"]["email"] = "witness.twin@mail.kz".into();
     doc
 }
+
+/// Issue 18: a rollback of log, key-store anchor and head file together, to an earlier state the
+/// server signed, is invisible to the server alone and caught by a witness who kept a later head.
+pub async fn a_rollback_of_everything_on_the_server_is_caught_by_a_later_witness(h: &Harness) {
+    add(h, aigerim(), contract()).await;
+    let older_head = std::fs::read(h.head_file()).unwrap();
+    add(h, json!({"contact": {"first_name": "Ерлан"}}), contract()).await;
+    let witness = (
+        std::path::PathBuf::from("the DPO's copy"),
+        h.app.signed_head().unwrap(),
+    );
+    assert_eq!(
+        h.app
+            .verify_audit_witnessed(vec![witness.clone()])
+            .await
+            .unwrap()
+            .entries,
+        2
+    );
+
+    h.tamper("DELETE FROM audit_log WHERE seq = 2").await;
+    let first = h.store().audit_page(0, 1).await.unwrap();
+    h.rewind_key_store_anchor(1, &first[0].hash).await;
+    std::fs::write(h.head_file(), older_head).unwrap();
+    let rolled_back = h.reopen(h.master.clone()).await.unwrap();
+    assert_eq!(
+        rolled_back.verify_audit().await.unwrap().entries,
+        1,
+        "nothing on the server remembers more"
+    );
+    match h.app.verify_audit_witnessed(vec![witness]).await {
+        Err(CoreError::Tampered(brk)) => {
+            assert_eq!(brk.seq, 2);
+            assert!(brk.reason.contains("the witness"), "{}", brk.reason);
+        }
+        other => panic!("the rollback went unnoticed: {other:?}"),
+    }
+}
