@@ -638,6 +638,35 @@ mod tests {
         verifier.finish()
     }
 
+    /// The same log through the raw-row path verify uses.
+    fn verify_raw(
+        key: &ChainKey,
+        log: &[AuditRecord],
+        head: &AuditRecord,
+    ) -> Result<i64, ChainBreak> {
+        let anchor = Anchor {
+            place: "the key store".into(),
+            seq: head.seq,
+            hash: head.hash.clone(),
+        };
+        let mut verifier = ChainVerifier::new(key, vec![anchor], None);
+        for r in log {
+            verifier.feed_raw(&RawAuditRow {
+                seq: r.seq,
+                at: r.entry.at.to_string(),
+                actor: r.entry.actor.clone(),
+                action: r.entry.action.clone(),
+                subject: r.entry.subject,
+                categories: r.entry.categories_column(),
+                purpose: r.entry.purpose.clone(),
+                stated_purpose: r.entry.stated_purpose.clone(),
+                prev_hash: r.prev_hash.clone(),
+                hash: r.hash.clone(),
+            })?;
+        }
+        verifier.finish()
+    }
+
     #[derive(Debug, Clone)]
     enum Tamper {
         Edit(usize, u8),
@@ -670,6 +699,7 @@ mod tests {
             let log = history(&key, len, salt);
             let head = log.last().unwrap().clone();
             prop_assert_eq!(verify(&key, &log, &head), Ok(len as i64));
+            prop_assert_eq!(verify_raw(&key, &log, &head), Ok(len as i64));
             let mut changed = log.clone();
             match how {
                 Tamper::Edit(i, field) => {
@@ -699,6 +729,11 @@ mod tests {
                 }
             }
             prop_assert!(verify(&key, &changed, &head).is_err(), "{:?} went unnoticed", how);
+            prop_assert_eq!(
+                verify_raw(&key, &changed, &head),
+                verify(&key, &changed, &head),
+                "both paths name the same entry"
+            );
         }
     }
 }
