@@ -10,6 +10,7 @@ use vintrova_vault::{MasterKey, PublicKey};
 
 use crate::audit::{Action, AuditRecord, TailBreak};
 use crate::requests::Request;
+use crate::store::ChainHead;
 use crate::values::{InvalidInput, looks_personal};
 use crate::{Actor, CoreError, Result, Vintrova};
 
@@ -39,11 +40,17 @@ impl Vintrova {
 
     /// How the log's tail falls short of the durable head, if it does.
     pub async fn audit_tail_break(&self) -> Result<Option<TailBreak>> {
+        Ok(self.audit_tail_and_break().await?.1)
+    }
+
+    /// The log's tail, and how it falls short of the durable head, if it does.
+    async fn audit_tail_and_break(&self) -> Result<(Option<ChainHead>, Option<TailBreak>)> {
         let sealer = self.sealer().await?;
         let tail = self.store().audit_tail().await?;
-        Ok(sealer
+        let broken = sealer
             .check_tail(tail.as_ref().map(|(seq, hash)| (*seq, hash.as_slice())))
-            .err())
+            .err();
+        Ok((tail, broken))
     }
 
     /// Accept, on the record, that the log lost its tail: the anchors move back to the tail
@@ -61,7 +68,8 @@ impl Vintrova {
             .into());
         }
         self.reload_durable_head();
-        let Some(found) = self.audit_tail_break().await? else {
+        let (tail, broken) = self.audit_tail_and_break().await?;
+        let Some(found) = broken else {
             return Err(InvalidInput::one(
                 "reason",
                 "there is no break to accept: the log's tail is the head made durable",
@@ -69,7 +77,7 @@ impl Vintrova {
             )
             .into());
         };
-        let (seq, hash) = match self.store().audit_tail().await? {
+        let (seq, hash) = match tail {
             Some(tail) => tail,
             None => self.sealer().await?.start(),
         };

@@ -277,17 +277,15 @@ pub async fn contact_data_is_collected_and_opened_only_with_its_consent(h: &Harn
     assert_eq!(view.withheld.len(), 1);
     assert_eq!(view.withheld[0].what, "contact");
     assert_eq!(view.withheld[0].rule, "no_consent_for_category");
-    h.app
-        .record_consent(
-            &actor,
-            stranger,
-            "notifications",
-            ConsentAction::Granted,
-            Channel::Form,
-            None,
-        )
-        .await
-        .unwrap();
+    consent(
+        &h.app,
+        &actor,
+        stranger,
+        "notifications",
+        ConsentAction::Granted,
+        Channel::Form,
+    )
+    .await;
     assert!(
         matches!(
             refusal(h.app.read(&actor, stranger, "notifications").await),
@@ -309,17 +307,15 @@ pub async fn contact_data_is_collected_and_opened_only_with_its_consent(h: &Harn
     // …until it is withdrawn: the service ends with it, as the consent's text says.
     let text = &h.app.policy().consent_term("contact_data").unwrap().text;
     assert!(text.ru.contains("закрывает") && text.en.contains("closes"));
-    h.app
-        .record_consent(
-            &actor,
-            id,
-            "contact_data",
-            ConsentAction::Withdrawn,
-            Channel::Cabinet,
-            None,
-        )
-        .await
-        .unwrap();
+    consent(
+        &h.app,
+        &actor,
+        id,
+        "contact_data",
+        ConsentAction::Withdrawn,
+        Channel::Cabinet,
+    )
+    .await;
     assert!(matches!(
         refusal(h.app.read(&actor, id, "education_access").await),
         Refusal::ContractNotInForce { .. }
@@ -366,17 +362,15 @@ pub async fn confidential_fields_arrive_and_open_only_with_their_consent(h: &Har
         .unwrap();
     let view = h.app.read(&actor, id, "support").await.unwrap();
     assert_eq!(view.values["contact.phone"], "+77051112233");
-    h.app
-        .record_consent(
-            &actor,
-            id,
-            "phone_number",
-            ConsentAction::Withdrawn,
-            Channel::Cabinet,
-            None,
-        )
-        .await
-        .unwrap();
+    consent(
+        &h.app,
+        &actor,
+        id,
+        "phone_number",
+        ConsentAction::Withdrawn,
+        Channel::Cabinet,
+    )
+    .await;
     let view = h.app.read(&actor, id, "support").await.unwrap();
     assert!(
         !view.values.contains_key("contact.phone"),
@@ -406,17 +400,15 @@ pub async fn the_renewal_rule_holds_for_recorded_events(h: &Harness) {
     use vintrova_core::consent::{Channel, ConsentAction};
     let actor = Actor::new("test", "platform");
     let id = add(h, aigerim(), contract()).await;
-    h.app
-        .record_consent(
-            &actor,
-            id,
-            "learning_analytics",
-            ConsentAction::Granted,
-            Channel::CookieBanner,
-            None,
-        )
-        .await
-        .unwrap();
+    consent(
+        &h.app,
+        &actor,
+        id,
+        "learning_analytics",
+        ConsentAction::Granted,
+        Channel::CookieBanner,
+    )
+    .await;
     let usage = || {
         h.app
             .parse_json(
@@ -468,16 +460,15 @@ pub async fn the_renewal_rule_holds_for_recorded_events(h: &Harness) {
         h.store().events(id).await.unwrap().is_empty(),
         "nothing was recorded"
     );
-    app.record_consent(
+    consent(
+        &app,
         &actor,
         id,
         "learning_analytics",
         ConsentAction::Granted,
         Channel::CookieBanner,
-        None,
     )
-    .await
-    .unwrap();
+    .await;
     app.record_events(
         &actor,
         id,
@@ -487,4 +478,18 @@ pub async fn the_renewal_rule_holds_for_recorded_events(h: &Harness) {
     )
     .await
     .unwrap();
+}
+
+/// Record a consent given or withdrawn, as the person's form or cabinet does.
+async fn consent(
+    app: &vintrova_core::Vintrova,
+    actor: &Actor,
+    id: Uuid,
+    purpose: &str,
+    action: vintrova_core::consent::ConsentAction,
+    channel: vintrova_core::consent::Channel,
+) {
+    app.record_consent(actor, id, purpose, action, channel, None)
+        .await
+        .expect("the consent is recorded");
 }

@@ -505,6 +505,7 @@ impl Vintrova {
         witnesses: Vec<(std::path::PathBuf, String)>,
     ) -> crate::Result<AuditReport> {
         let mut anchors = self.vault.anchors().await?;
+        let anchored = !anchors.is_empty();
         for (source, text) in &witnesses {
             anchors.push(self.vault.witnessed(text, source)?);
         }
@@ -528,7 +529,8 @@ impl Vintrova {
             page = next?;
         }
         let entries = verifier.finish()?;
-        self.check_history_kept(entries, checkpoint_seq).await?;
+        self.check_history_kept(entries, checkpoint_seq, anchored)
+            .await?;
         Ok(AuditReport { entries })
     }
 
@@ -562,9 +564,13 @@ impl Vintrova {
     /// A log with nothing to show for the history around it was wiped: a head file gone while
     /// the log or the key store shows entries, or no entry and no checkpoint while people are
     /// held.
-    async fn check_history_kept(&self, entries: i64, checkpoint: Option<i64>) -> crate::Result<()> {
-        let history =
-            entries > 0 || checkpoint.is_some() || !self.vault.anchors().await?.is_empty();
+    async fn check_history_kept(
+        &self,
+        entries: i64,
+        checkpoint: Option<i64>,
+        anchored: bool,
+    ) -> crate::Result<()> {
+        let history = entries > 0 || checkpoint.is_some() || anchored;
         if history && let Some(path) = self.vault.missing_head_file() {
             return Err(ChainBreak {
                 seq: 1,

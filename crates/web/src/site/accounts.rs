@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vintrova_core::{Actor, CoreError};
-use vintrova_policy::LegalBasis;
 
+use super::consents::{data_consents, purpose_consents};
 use super::{
     Chrome, CsrfOnly, SESSION_COOKIE, TokenQuery, Visit, expired, failed, host_cookie, problems_of,
 };
@@ -36,22 +36,8 @@ struct SignInPage {
 /// consent to, unticked.
 fn register_form(state: &AppState, visit: &Visit, c: Chrome) -> RegisterPage {
     let policy = state.app.policy();
-    let required = policy
-        .required_consents()
-        .map(|r| {
-            (
-                r.key.clone(),
-                r.name.get(visit.t.code()).to_string(),
-                r.text.get(visit.t.code()).to_string(),
-            )
-        })
-        .collect();
-    let consents = policy
-        .purposes
-        .iter()
-        .filter(|p| p.legal_basis == LegalBasis::Consent)
-        .map(|p| (p.key.clone(), p.name.get(visit.t.code()).to_string()))
-        .collect();
+    let required = data_consents(policy.required_consents(), &visit.t).collect();
+    let consents = purpose_consents(policy, &visit.t).collect();
     RegisterPage {
         c,
         required,

@@ -33,25 +33,37 @@ struct ConsentsPage {
 /// (key, name, text of a consent to data).
 fn consent_choices(state: &AppState, t: &Tr) -> Vec<(String, String, String)> {
     let policy = state.app.policy();
+    purpose_consents(policy, t)
+        .map(|(key, name)| (key, name, String::new()))
+        .chain(data_consents(policy.consents.iter(), t))
+        .collect()
+}
+
+/// The purposes on consent, as (key, name) in `t`'s language.
+pub(super) fn purpose_consents<'a>(
+    policy: &'a vintrova_policy::Policy,
+    t: &'a Tr,
+) -> impl Iterator<Item = (String, String)> + 'a {
     policy
         .purposes
         .iter()
         .filter(|p| p.legal_basis == LegalBasis::Consent)
-        .map(|p| {
-            (
-                p.key.clone(),
-                p.name.get(t.code()).to_string(),
-                String::new(),
-            )
-        })
-        .chain(policy.consents.iter().map(|c| {
-            (
-                c.key.clone(),
-                c.name.get(t.code()).to_string(),
-                c.text.get(t.code()).to_string(),
-            )
-        }))
-        .collect()
+        .map(|p| (p.key.clone(), p.name.get(t.code()).to_string()))
+}
+
+/// Consents to data, as (key, name, text) in `t`'s language: the text is shown before one is
+/// given.
+pub(super) fn data_consents<'a>(
+    terms: impl Iterator<Item = &'a vintrova_policy::ConsentTerm> + 'a,
+    t: &'a Tr,
+) -> impl Iterator<Item = (String, String, String)> + 'a {
+    terms.map(|c| {
+        (
+            c.key.clone(),
+            c.name.get(t.code()).to_string(),
+            c.text.get(t.code()).to_string(),
+        )
+    })
 }
 
 pub async fn consents_page(State(state): State<AppState>, visit: Visit) -> Response {
