@@ -25,7 +25,8 @@ pub mod workdays;
 
 pub use platform::{accounts, learning, notifications, outbox, payments, records, support};
 pub use privacy::{
-    audit, consent, datamap, duties, gate, journal, names, receipts, transparency, values, versions,
+    appender, audit, consent, datamap, duties, gate, journal, names, receipts, transparency,
+    values, versions,
 };
 pub(crate) use privacy::{collect, erasure, reading};
 pub use requests::rights;

@@ -38,6 +38,11 @@ impl Vintrova {
         }
     }
 
+    /// How the audit appender has grouped entries and heads into turns since start.
+    pub fn appender_counts(&self) -> crate::appender::AppenderCounts {
+        self.appender.counts()
+    }
+
     /// How the log's tail falls short of the durable head, if it does.
     pub async fn audit_tail_break(&self) -> Result<Option<TailBreak>> {
         Ok(self.audit_tail_and_break().await?.1)

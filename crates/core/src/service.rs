@@ -10,6 +10,7 @@ use vintrova_policy::Policy;
 use vintrova_vault::{Vault, VaultError};
 
 use crate::accounts::PasswordCost;
+use crate::appender::Appender;
 use crate::audit::{Action, AuditDraft, ChainBreak, ChainSealer};
 use crate::clock::Clock;
 use crate::datamap::DataMap;
@@ -97,13 +98,6 @@ pub enum CoreError {
 }
 
 /// Refuse a policy that lacks a name the code relies on.
-/// What this server knows of the audit chain's durable state.
-#[derive(Debug, Clone)]
-struct Durable {
-    head: Option<ChainHead>,
-    pruned: Option<ChainHead>,
-}
-
 /// What a store write returns: the chain's new head, with or without a result of its own.
 pub(crate) trait Written {
     type Out;
@@ -171,10 +165,8 @@ pub struct Vintrova {
     pub(crate) calendar: WorkCalendar,
     /// Purposes whose basis became consent in a published version (R10.1).
     pub(crate) renewals: gate::Renewals,
-    /// The furthest audit head this server knows durable, and the last entry pruned: read from
-    /// the anchors and the checkpoint on the first append, then moved by every anchor it
-    /// writes. Appends build only on that head or past it.
-    durable: std::sync::Mutex<Option<Durable>>,
+    /// The one way the audit chain grows and its head is made durable, with group commit.
+    pub(crate) appender: Arc<Appender>,
 }
 impl Vintrova {
     /// The core over `policy`, which must hold every name the code relies on
@@ -187,6 +179,7 @@ impl Vintrova {
     ) -> Result<Self> {
         fits(&policy)?;
         let map = DataMap::from_policy(&policy);
+        let appender = Arc::new(Appender::new(store.clone(), vault.clone()));
         Ok(Vintrova {
             policy,
             map,
@@ -198,7 +191,7 @@ impl Vintrova {
             journal: None,
             calendar: WorkCalendar::kazakhstan(),
             renewals: gate::Renewals::default(),
-            durable: std::sync::Mutex::new(None),
+            appender,
         })
     }
 
@@ -265,10 +258,10 @@ impl Vintrova {
         &self.vault
     }
 
-    /// Append an entry that records an act with no write of its own, and anchor the head.
+    /// Append an entry that records an act with no write of its own, and anchor the head: it
+    /// joins the appender's next batch, and returns once that batch is durable.
     pub(crate) async fn log(&self, draft: AuditDraft) -> Result<()> {
-        self.audited(async |sealer| self.store.append_audit(&draft, sealer).await)
-            .await
+        self.appender.append(draft).await
     }
 
     /// Parse a JSON document of field values against the data map.
@@ -305,47 +298,17 @@ impl Vintrova {
     /// The sealer for the next append: it links entries, and refuses a tail short of the
     /// head this server knows durable.
     pub(crate) async fn sealer(&self) -> Result<ChainSealer<'_>> {
-        let known = self.durable().await?;
-        Ok(ChainSealer::continuing(
-            self.vault.chain(),
-            known.head,
-            known.pruned,
-        ))
+        self.appender.sealer().await
     }
 
-    /// The furthest head made durable and the checkpoint, from the key store the first time.
-    async fn durable(&self) -> Result<Durable> {
-        if let Some(known) = self.durable.lock().expect("durable head lock").clone() {
-            return Ok(known);
-        }
-        let read = Durable {
-            head: self.vault.durable_head().await?,
-            // A checkpoint not signed by this server is a forged cut: nothing builds on it.
-            pruned: self
-                .vault
-                .checkpoint()
-                .await
-                .map_err(crate::audit::unsigned_checkpoint)?
-                .map(|c| (c.seq, c.hash)),
-        };
-        let mut durable = self.durable.lock().expect("durable head lock");
-        Ok(durable.get_or_insert(read).clone())
-    }
-
+    /// Make a head a write committed durable (with whatever else the appender's turn holds).
     pub(crate) async fn anchor(&self, head: ChainHead) -> Result<()> {
-        self.vault.anchor(head.0, &head.1).await?;
-        let mut durable = self.durable.lock().expect("durable head lock");
-        if let Some(known) = durable.as_mut()
-            && known.head.as_ref().is_none_or(|k| k.0 < head.0)
-        {
-            known.head = Some(head);
-        }
-        Ok(())
+        self.appender.anchor(head).await
     }
 
     /// Forget the durable head, so the next append reads it from the anchors again.
     pub(crate) fn reload_durable_head(&self) {
-        *self.durable.lock().expect("durable head lock") = None;
+        self.appender.reload();
     }
 
     /// Make a change through the store with its audit entry in the same transaction (`write`
@@ -367,6 +330,7 @@ impl Vintrova {
                 return Err(e.into());
             }
         };
+        // Writers hand the appender their head: one anchor and one sync for all at once.
         self.anchor(head).await?;
         Ok(out)
     }

@@ -182,7 +182,7 @@ pub struct Leftovers {
 /// The sequence number and hash of an appended audit entry, for the key store's anchor.
 pub type ChainHead = (i64, Vec<u8>);
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("subject {0} is unknown: it never existed or was erased")]
     UnknownSubject(Uuid),
@@ -554,10 +554,11 @@ pub trait AuditStore: Send + Sync {
     ) -> Result<Vec<crate::audit::RawAuditRow>, StoreError>;
     /// The log's last entry, (seq, hash), if any.
     async fn audit_tail(&self) -> Result<Option<ChainHead>, StoreError>;
-    /// Append an audit entry on its own (reads and exports change nothing else).
+    /// Append audit entries on their own (reads and exports change nothing else), in order,
+    /// in one transaction: the appender's batch. Returns the new head.
     async fn append_audit(
         &self,
-        audit: &AuditDraft,
+        entries: &[AuditDraft],
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
 

@@ -45,11 +45,13 @@ sql_port!(AuditStore {
 
     async fn append_audit(
         &self,
-        audit: &AuditDraft,
+        entries: &[AuditDraft],
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
-        let tx = self.open_write(None).await?;
-        Self::commit_audited(tx, audit, sealer).await
+        let mut tx = self.open_write(None).await?;
+        let head = Self::put_audit(&mut tx, entries, sealer).await?;
+        tx.commit().await.map_err(backend::<DB>)?;
+        Ok(head)
     }
 
 

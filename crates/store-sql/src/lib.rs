@@ -130,6 +130,8 @@ macro_rules! requests {
 }
 const BASES: &str = "SELECT kind, purpose, channel, at, subject_id FROM basis_events";
 const CONSENTS: &str = "SELECT purpose, action, policy_version, channel, evidence, terms, at, subject_id FROM consent_events";
+/// Audit entries per insert statement: ten parameters each, far inside both backends' limits.
+const AUDIT_ROWS: usize = 100;
 const AUDIT: &str = "SELECT seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash, stated_purpose FROM audit_log";
 const STAFF: &str = "SELECT id, login, role, password_hash, totp_sealed, totp_last_step, enrollment_digest, enrollment_expires, failed_attempts, locked_until, active, created_at FROM staff";
 const ACCOUNTS: &str = "SELECT password_hash, status, created_at, last_seen_at, idle_notice_at, subject_id FROM accounts";
@@ -579,10 +581,11 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         Ok(stale)
     }
 
-    /// Append to the chain inside the caller's write transaction.
+    /// Link `entries` after the log's tail, in order, and insert them: one statement per
+    /// `AUDIT_ROWS` entries. Returns the new head.
     async fn put_audit(
         conn: &mut DB::Connection,
-        draft: &AuditDraft,
+        entries: &[AuditDraft],
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
         if let Some(lock) = DB::AUDIT_LOCK {
@@ -599,27 +602,44 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         // emptied by pruning continues after what was pruned, never from the genesis again.
         let last: Option<(i64, Vec<u8>)> = last.map(|row| (row.get(0), row.get(1)));
         sealer.check_tail(last.as_ref().map(|(seq, hash)| (*seq, hash.as_slice())))?;
-        let (seq, prev) = last.unwrap_or_else(|| sealer.start());
-        let seq = seq + 1;
-        let hash = sealer.link(&prev, seq, draft).to_vec();
-        sqlx::query::<DB>(
-            "INSERT INTO audit_log (seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash, stated_purpose)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(seq)
-        .bind(draft.at.to_string())
-        .bind(draft.actor.clone())
-        .bind(draft.action.clone())
-        .bind(draft.subject)
-        .bind(draft.categories_column())
-        .bind(draft.purpose.clone())
-        .bind(prev)
-        .bind(hash.clone())
-        .bind(draft.stated_purpose.clone())
-        .execute(&mut *conn)
-        .await
-        .map_err(backend::<DB>)?;
-        Ok((seq, hash))
+        let (mut seq, mut prev) = last.unwrap_or_else(|| sealer.start());
+        for chunk in entries.chunks(AUDIT_ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO audit_log (seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash, stated_purpose) VALUES ",
+            );
+            for row in 0..chunk.len() {
+                let b = row * 10;
+                if row > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for col in 1..=10 {
+                    if col > 1 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("${}", b + col));
+                }
+                sql.push(')');
+            }
+            let mut insert = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql));
+            for draft in chunk {
+                seq += 1;
+                let hash = sealer.link(&prev, seq, draft).to_vec();
+                insert = insert
+                    .bind(seq)
+                    .bind(draft.at.to_string())
+                    .bind(draft.actor.clone())
+                    .bind(draft.action.clone())
+                    .bind(draft.subject)
+                    .bind(draft.categories_column())
+                    .bind(draft.purpose.clone())
+                    .bind(std::mem::replace(&mut prev, hash.clone()))
+                    .bind(hash)
+                    .bind(draft.stated_purpose.clone());
+            }
+            insert.execute(&mut *conn).await.map_err(backend::<DB>)?;
+        }
+        Ok((seq, prev))
     }
 
     /// All rows of `sql` for one subject (bound as `$1`).
@@ -744,7 +764,7 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
-        let head = Self::put_audit(&mut tx, audit, sealer).await?;
+        let head = Self::put_audit(&mut tx, std::slice::from_ref(audit), sealer).await?;
         tx.commit().await.map_err(backend::<DB>)?;
         Ok(head)
     }

@@ -113,6 +113,11 @@ async fn refresh(state: &AppState) -> Result<(), vintrova_core::CoreError> {
     if app.audit_tail_break().await?.is_some() {
         gauge!("vintrova_audit_chain_ok").set(0.0);
     }
+    // Entries per turn is what group commit buys: a turn costs one commit and one sync.
+    let grouped = app.appender_counts();
+    counter!("vintrova_audit_appender_turns_total").absolute(grouped.turns);
+    counter!("vintrova_audit_appender_entries_total").absolute(grouped.entries);
+    counter!("vintrova_audit_appender_writer_heads_total").absolute(grouped.heads);
     let counts = app.outbox_counts().await?;
     for outbox_state in OutboxState::ALL {
         let n = counts

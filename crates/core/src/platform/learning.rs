@@ -349,8 +349,7 @@ impl Vintrova {
             vec![names::EDUCATION.into(), names::PROFESSIONAL.into()],
             Some(names::PERSONALIZATION.into()),
         );
-        self.audited(async |sealer| self.store().append_audit(&audit, sealer).await)
-            .await?;
+        self.log(audit).await?;
         Ok(Recommendations {
             subject,
             level,

@@ -3,6 +3,7 @@
 //! erasure receipts and the policy's versions. Everything else in core reaches personal data
 //! through here.
 
+pub mod appender;
 pub mod audit;
 pub(crate) mod collect;
 pub mod consent;

@@ -316,8 +316,7 @@ impl Vintrova {
             categories,
             Some(grant.use_().label()),
         );
-        self.audited(async |sealer| self.store().append_audit(&audit, sealer).await)
-            .await?;
+        self.log(audit).await?;
         let mut values = BTreeMap::new();
         let mut events: BTreeMap<Uuid, BTreeMap<String, Value>> = BTreeMap::new();
         for o in opened {
@@ -415,8 +414,7 @@ impl Vintrova {
             categories,
             Some(grant.use_().label()),
         );
-        self.audited(async |sealer| self.store().append_audit(&audit, sealer).await)
-            .await?;
+        self.log(audit).await?;
         Ok(Export {
             subject: id,
             exported_at: self.clock.now(),
@@ -507,8 +505,7 @@ impl Vintrova {
                 vec![category.key.clone()],
                 None,
             );
-            self.audited(async |sealer| self.store().append_audit(&audit, sealer).await)
-                .await?;
+            self.log(audit).await?;
         }
         Ok(found)
     }

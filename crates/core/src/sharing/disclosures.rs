@@ -372,8 +372,7 @@ impl Vintrova {
                 disclosure.categories.clone(),
                 Some(disclosure.purpose.clone()),
             );
-            self.audited(async |sealer| self.store().append_audit(&audit, sealer).await)
-                .await?;
+            self.log(audit).await?;
         }
         Ok(disclosure)
     }

@@ -15,6 +15,42 @@ pub async fn concurrent_writes_keep_one_audit_chain(h: &Harness) {
     assert_eq!(audit_len(h).await, 12);
 }
 
+/// Issue 18, group commit: readers at once hand their entries to the appender, which writes
+/// them in fewer turns than there are entries (each turn one transaction, one anchor, one
+/// sync) — and still no reader is answered before its access is on record and anchored.
+pub async fn concurrent_reads_are_recorded_in_batches_each_before_its_answer(h: &Harness) {
+    let actor = operator();
+    let id = add(h, aigerim(), contract()).await;
+    let base = audit_len(h).await as i64;
+    let before = h.app.appender_counts();
+    let answered = std::sync::atomic::AtomicI64::new(0);
+    let reads = (0..32).map(|_| async {
+        h.app.read(&actor, id, "support").await.unwrap();
+        let answered = answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        // Every answered read's entry lies at or below the anchor, and the entries are
+        // distinct: the anchor has moved at least one place per answer.
+        let (anchored, _) = h.vault().key_store().chain_anchor().await.unwrap().unwrap();
+        assert!(
+            anchored >= base + answered,
+            "{answered} reads answered but the anchor is at {anchored}: one was answered before its entry was durable"
+        );
+    });
+    futures::future::join_all(reads).await;
+    let after = h.app.appender_counts();
+    assert_eq!(after.entries - before.entries, 32);
+    assert!(
+        after.turns - before.turns < 32,
+        "32 entries took {} turns: nothing was grouped",
+        after.turns - before.turns
+    );
+    assert_eq!(h.app.verify_audit().await.unwrap().entries, base + 32);
+    let reads = h.store().audit_of(id).await.unwrap();
+    assert_eq!(
+        reads.iter().filter(|r| r.entry.action == "read").count(),
+        32
+    );
+}
+
 /// How an attacker may tamper with the log, and the entry `audit verify` must name.
 pub enum Tampering {
     Edit,
