@@ -16,6 +16,7 @@ mod sharing;
 pub mod staff;
 
 pub mod clock;
+pub mod crash;
 pub mod ledger;
 pub mod operations;
 mod service;

@@ -98,23 +98,34 @@ pub enum CoreError {
 }
 
 /// Refuse a policy that lacks a name the code relies on.
-/// What a store write returns: the chain's new head, with or without a result of its own.
+/// What a store write returns: the chain's new head, with or without a result of its own —
+/// or nothing at all, when the write found nothing left to do.
 pub(crate) trait Written {
     type Out;
-    fn split(self) -> (Self::Out, ChainHead);
+    fn split(self) -> (Self::Out, Option<ChainHead>);
 }
 
 impl Written for ChainHead {
     type Out = ();
-    fn split(self) -> ((), ChainHead) {
-        ((), self)
+    fn split(self) -> ((), Option<ChainHead>) {
+        ((), Some(self))
     }
 }
 
 impl<T> Written for (T, ChainHead) {
     type Out = T;
-    fn split(self) -> (T, ChainHead) {
-        self
+    fn split(self) -> (T, Option<ChainHead>) {
+        (self.0, Some(self.1))
+    }
+}
+
+impl<T> Written for Option<(T, ChainHead)> {
+    type Out = Option<T>;
+    fn split(self) -> (Option<T>, Option<ChainHead>) {
+        match self {
+            Some((out, head)) => (Some(out), Some(head)),
+            None => (None, None),
+        }
     }
 }
 
@@ -331,7 +342,9 @@ impl Vintrova {
             }
         };
         // Writers hand the appender their head: one anchor and one sync for all at once.
-        self.anchor(head).await?;
+        if let Some(head) = head {
+            self.anchor(head).await?;
+        }
         Ok(out)
     }
 

@@ -80,7 +80,7 @@ pub struct ErasurePlan {
 }
 
 /// A signed erasure receipt as the server keeps it: its hash, never its text or whose it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReceiptRecord {
     pub id: Uuid,
     pub digest: Vec<u8>,
@@ -92,7 +92,7 @@ pub struct ReceiptRecord {
 /// A receipt's record and, when the person has a channel, the message that carries it: written
 /// in the erasure's own transaction, so there is never an erasure without its receipt or a
 /// receipt for an erasure that did not happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Receipted {
     pub record: ReceiptRecord,
     pub message: Option<OutboxEntry>,
@@ -248,15 +248,29 @@ pub trait SubjectStore: Send + Sync {
     async fn events(&self, id: Uuid) -> Result<Vec<SealedEvent>, StoreError>;
     async fn find_by_index(&self, field: &str, digest: &[u8]) -> Result<Vec<Uuid>, StoreError>;
 
-    /// Delete what the plan says, with its audit entry, in one transaction; then make sure no
-    /// deleted byte survives in the database files (SQLite: secure delete and a WAL checkpoint).
+    /// Record that the subject's erasure was decided (`intent`, core's own text), before any
+    /// step of it: `false` when one is underway already. The subject must exist.
+    async fn begin_erasure(
+        &self,
+        id: Uuid,
+        decided_at: Timestamp,
+        intent: &str,
+    ) -> Result<bool, StoreError>;
+    /// The intent of an erasure of this subject that is underway, if one is.
+    async fn erasure_intent(&self, id: Uuid) -> Result<Option<String>, StoreError>;
+    /// The subjects whose erasure is underway, oldest decision first.
+    async fn erasures_underway(&self) -> Result<Vec<Uuid>, StoreError>;
+    /// End the subject's erasure: delete what the plan says, with its receipt and audit entry
+    /// and the intent itself, in one transaction; then make sure no deleted byte survives in
+    /// the database files (SQLite: secure delete and a WAL checkpoint). `None`, with nothing
+    /// done, when no erasure of the subject is underway (another caller ended it).
     async fn erase(
         &self,
         id: Uuid,
         plan: &ErasurePlan,
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
-    ) -> Result<(ErasureCounts, ChainHead), StoreError>;
+    ) -> Result<Option<(ErasureCounts, ChainHead)>, StoreError>;
 
     /// The receipt with this hash, if this server issued it.
     async fn receipt(&self, digest: &[u8]) -> Result<Option<ReceiptRecord>, StoreError>;

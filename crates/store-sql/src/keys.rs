@@ -223,7 +223,14 @@ where
             .map_err(|message| KeyStoreError {
                 action: "scrub destroyed keys from the database files",
                 message,
-            })
+            })?;
+        if let Some(vacuum) = DB::VACUUM_KEYS {
+            sqlx::query::<DB>(vacuum)
+                .execute(&self.pool)
+                .await
+                .map_err(failed("vacuum the key table after keys were destroyed"))?;
+        }
+        Ok(())
     }
 
     async fn all_keys(&self) -> Result<Vec<StoredKey>, KeyStoreError> {

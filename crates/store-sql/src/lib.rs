@@ -53,6 +53,9 @@ pub trait Dialect: Database {
     /// Run first in a transaction that appends to the audit chain, to serialize appends
     /// across connections and servers; `None` when the write transaction already does.
     const AUDIT_LOCK: Option<&'static str>;
+    /// Run after keys are destroyed, so their wrapped bytes leave the table's live pages at
+    /// once rather than when autovacuum comes by; `None` where the scrub already does.
+    const VACUUM_KEYS: Option<&'static str>;
     /// Appended to the outbox claim query: row locks that let concurrent workers skip each
     /// other's claims (empty where the write transaction already serializes them).
     const LOCK_CLAIMED: &'static str;
@@ -224,8 +227,13 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         Ok(DB::rows_affected(&done))
     }
 
+    /// The subject is there to be written to: it exists, and no erasure of it is underway (a
+    /// write then would add to what is being erased).
     async fn subject_exists(conn: &mut DB::Connection, id: Uuid) -> Result<(), StoreError> {
-        let found = sqlx::query::<DB>("SELECT 1 FROM subjects WHERE id = $1")
+        let found = sqlx::query::<DB>(
+            "SELECT 1 FROM subjects WHERE id = $1
+             AND NOT EXISTS (SELECT 1 FROM erasures_underway WHERE subject_id = $1)",
+        )
             .bind(id)
             .fetch_optional(&mut *conn)
             .await

@@ -23,6 +23,7 @@ impl Dialect for Postgres {
     // advisory lock ("VINTAUDT").
     const AUDIT_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock(6217011736226399316)");
+    const VACUUM_KEYS: Option<&'static str> = Some("VACUUM vault_keys");
     const LOCK_CLAIMED: &'static str = " FOR UPDATE SKIP LOCKED";
     const SCHEMA: &'static str =
         "SELECT table_name::text, column_name::text FROM information_schema.columns
@@ -118,6 +119,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
         (
             "checkpoint_seal",
             include_str!("../migrations/postgres/0016_checkpoint_seal.sql"),
+        ),
+        (
+            "erasures_underway",
+            include_str!("../migrations/postgres/0017_erasures_underway.sql"),
         ),
     ])
     .run(&data)

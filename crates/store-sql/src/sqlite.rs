@@ -23,6 +23,8 @@ impl Dialect for Sqlite {
     // writers upgrade at once. It also serializes audit appends, so no extra lock is needed.
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const AUDIT_LOCK: Option<&'static str> = None;
+    // Secure delete zeroes the pages and the scrub truncates the WAL.
+    const VACUUM_KEYS: Option<&'static str> = None;
     const LOCK_CLAIMED: &'static str = "";
     const SCHEMA: &'static str =
         "SELECT m.name, p.name FROM sqlite_schema AS m JOIN pragma_table_info(m.name) AS p
@@ -163,6 +165,10 @@ pub async fn open(
             (
                 "audit_stated_purpose",
                 include_str!("../migrations/sqlite/0015_audit_stated_purpose.sql"),
+            ),
+            (
+                "erasures_underway",
+                include_str!("../migrations/sqlite/0016_erasures_underway.sql"),
             ),
         ],
     )

@@ -120,7 +120,11 @@ sql_port!(SubjectStore {
 
 
     async fn subject(&self, id: Uuid) -> Result<Option<SubjectRecord>, StoreError> {
-        let row = sqlx::query::<DB>("SELECT created_at FROM subjects WHERE id = $1")
+        // A person whose erasure is underway reads as erased, never as someone with nothing.
+        let row = sqlx::query::<DB>(
+            "SELECT created_at FROM subjects WHERE id = $1
+             AND NOT EXISTS (SELECT 1 FROM erasures_underway WHERE subject_id = $1)",
+        )
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -162,7 +166,11 @@ sql_port!(SubjectStore {
 
 
     async fn find_by_index(&self, field: &str, digest: &[u8]) -> Result<Vec<Uuid>, StoreError> {
-        let rows = sqlx::query::<DB>("SELECT subject_id FROM blind_index WHERE field = $1 AND digest = $2 ORDER BY subject_id")
+        let rows = sqlx::query::<DB>(
+            "SELECT subject_id FROM blind_index b WHERE field = $1 AND digest = $2
+             AND NOT EXISTS (SELECT 1 FROM erasures_underway e WHERE e.subject_id = b.subject_id)
+             ORDER BY subject_id",
+        )
             .bind(field.to_string())
             .bind(digest.to_vec())
             .fetch_all(&self.pool)
@@ -178,8 +186,12 @@ sql_port!(SubjectStore {
         plan: &ErasurePlan,
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
-    ) -> Result<(ErasureCounts, ChainHead), StoreError> {
-        let mut tx = self.open_write(Some(id)).await?;
+    ) -> Result<Option<(ErasureCounts, ChainHead)>, StoreError> {
+        let mut tx = self.begin().await?;
+        // Only the transaction that ends the intent erases: a second caller finds none.
+        if Self::exec(&mut tx, "DELETE FROM erasures_underway WHERE subject_id = $1", id).await? == 0 {
+            return Ok(None);
+        }
         let mut counts = ErasureCounts::default();
         // Messages waiting for this person carry their address: they go whatever else stays.
         counts.messages +=
@@ -227,7 +239,62 @@ sql_port!(SubjectStore {
         Self::put_receipt(&mut tx, plan.receipt.as_ref()).await?;
         let head = Self::commit_audited(tx, audit, sealer).await?;
         DB::scrub(&self.pool).await.map_err(backend::<DB>)?;
-        Ok((counts, head))
+        Ok(Some((counts, head)))
+    }
+
+
+    async fn begin_erasure(
+        &self,
+        id: Uuid,
+        decided_at: Timestamp,
+        intent: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        // An erasure already underway is not a missing subject: the caller carries that out.
+        let recorded = sqlx::query::<DB>(
+            "INSERT INTO erasures_underway (subject_id, decided_at, intent)
+             SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM subjects WHERE id = $1)
+             ON CONFLICT (subject_id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(decided_at.to_string())
+        .bind(intent.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        if DB::rows_affected(&recorded) == 1 {
+            tx.commit().await.map_err(backend::<DB>)?;
+            return Ok(true);
+        }
+        // Nothing written: either one is underway, or the subject is gone.
+        let underway = sqlx::query::<DB>("SELECT 1 FROM erasures_underway WHERE subject_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+        match underway {
+            Some(_) => Ok(false),
+            None => Err(StoreError::UnknownSubject(id)),
+        }
+    }
+
+
+    async fn erasure_intent(&self, id: Uuid) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query::<DB>("SELECT intent FROM erasures_underway WHERE subject_id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+
+    async fn erasures_underway(&self) -> Result<Vec<Uuid>, StoreError> {
+        let rows = sqlx::query::<DB>("SELECT subject_id FROM erasures_underway ORDER BY decided_at")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
 

@@ -566,6 +566,10 @@ pub struct Restored {
     pub backup: Summary,
     /// People erased since the backup (from the journal), erased again.
     pub erasures_reapplied: u64,
+    /// Erasures cut short in the backup's copy, carried to their end.
+    pub erasures_finished: u64,
+    /// There was no erasure journal: people erased since the backup may be back.
+    pub journal_missing: bool,
     pub sweep: vintrova_core::sweep::SweepReceipt,
 }
 
@@ -573,7 +577,20 @@ pub struct Restored {
 /// in the erasure journal and run the retention sweep. Run it with the server stopped.
 pub async fn restore(config: &Config, file: &Path) -> Result<Restored> {
     let checked = verify(&config.data_dir, file)?;
+    let _exclusive = crate::setup::serving_lock(&config.data_dir, true)?;
     let (header, mut opener) = open_backup(&config.data_dir, file)?;
+    // From here until the restored state is ready nothing else may open the data: a crash
+    // leaves this mark, and only running the restore again removes it.
+    let underway = config.data_dir.join(crate::setup::RESTORE_UNDERWAY);
+    write_synced(
+        &underway,
+        &format!(
+            "backup {} restored from {} at {}",
+            checked.header.id,
+            file.display(),
+            jiff::Timestamp::now()
+        ),
+    )?;
     match config.sqlite_files() {
         Some((data_file, keys_file)) => {
             if header.backend != "sqlite" {
@@ -643,10 +660,24 @@ pub async fn restore(config: &Config, file: &Path) -> Result<Restored> {
             head.with_extension(format!("before-restore-{stamp}")),
         )?;
     }
-    let rt = crate::setup::open(config).await?;
+    vintrova_core::crash::point(vintrova_core::crash::RESTORE_COPY_IN_PLACE);
+    let rt = crate::setup::open_unchecked(
+        config,
+        std::sync::Arc::new(vintrova_core::clock::SystemClock),
+    )
+    .await?;
     let actor = vintrova_core::Actor::new("system", "restore");
     rt.app.audit_restore(&actor).await?;
-    let journal = FileJournal::new(config.data_dir.join(JOURNAL));
+    let erasures_finished = rt.app.finish_erasures().await?;
+    let journal_path = config.data_dir.join(JOURNAL);
+    let journal_missing = !journal_path.exists();
+    if journal_missing {
+        say!(
+            "WARNING: there is no erasure journal at {}: people erased since this backup was made cannot be erased again and may be back. If the journal was moved, put it back and run the restore again.",
+            journal_path.display()
+        );
+    }
+    let journal = FileJournal::new(journal_path);
     let mut erasures_reapplied = 0;
     for subject in journal.subjects()? {
         if rt.app.is_known(subject).await? {
@@ -654,15 +685,30 @@ pub async fn restore(config: &Config, file: &Path) -> Result<Restored> {
             erasures_reapplied += 1;
         }
     }
+    vintrova_core::crash::point(vintrova_core::crash::RESTORE_ERASURES_REAPPLIED);
     let sweep = rt
         .app
         .sweep(&actor, vintrova_core::sweep::SweepOptions::default())
         .await?;
+    fs::remove_file(&underway)?;
     Ok(Restored {
         backup: checked,
         erasures_reapplied,
+        erasures_finished,
+        journal_missing,
         sweep,
     })
+}
+
+/// Write `text` to `path` and sync it, so it is there after a crash.
+fn write_synced(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut file = File::create(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -114,6 +114,46 @@ fn ensure_data_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Held (shared) by every `serve` on this data directory while it runs; a restore takes it
+/// exclusively, so it never replaces data under a running server.
+pub const SERVING_LOCK: &str = "serving.lock";
+
+/// The serving lock: `exclusive` for a restore, shared for a server. `Err` names who holds it.
+pub fn serving_lock(dir: &Path, exclusive: bool) -> Result<fs::File> {
+    ensure_data_dir(dir)?;
+    let path = dir.join(SERVING_LOCK);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("cannot open the serving lock {}: {e}", path.display()))?;
+    let taken = if exclusive {
+        file.try_lock()
+    } else {
+        file.try_lock_shared()
+    };
+    match taken {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) if exclusive => Err(format!(
+            "a server is running on {} (it holds {}): stop every `vintrova serve` on this data before a restore, which would replace the data under it",
+            dir.display(),
+            path.display()
+        )
+        .into()),
+        Err(fs::TryLockError::WouldBlock) => Err(format!(
+            "a restore is running on {} (it holds {}); start the server when it has finished",
+            dir.display(),
+            path.display()
+        )
+        .into()),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(format!("cannot take the serving lock {}: {e}", path.display()).into())
+        }
+    }
+}
+
 type Opened = (Arc<dyn Store>, Arc<dyn KeyStore>, Backend);
 
 pub async fn open_backend(config: &Config) -> Result<Opened> {
@@ -178,8 +218,25 @@ pub async fn open(config: &Config) -> Result<Runtime> {
     open_with_clock(config, Arc::new(SystemClock)).await
 }
 
+/// Written (synced) before a restore puts anything in place, removed once the restored state
+/// is ready: every erasure since the backup applied again and the sweep run. While it is
+/// there, nothing opens the data but the restore.
+pub const RESTORE_UNDERWAY: &str = "restore-underway";
+
 /// Open everything with a given clock (the demo seeder walks one through past years).
 pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Runtime> {
+    if let Ok(what) = fs::read_to_string(config.data_dir.join(RESTORE_UNDERWAY)) {
+        return Err(format!(
+            "a restore was interrupted ({}): the data in place may hold people erased since the backup, so nothing is served or changed until the restore is run again: `vintrova backup restore` with the same backup file",
+            what.trim()
+        )
+        .into());
+    }
+    open_unchecked(config, clock).await
+}
+
+/// Open everything, even half-restored data: for the restore itself.
+pub async fn open_unchecked(config: &Config, clock: Arc<dyn Clock>) -> Result<Runtime> {
     ensure_data_dir(&config.data_dir)?;
     let policy = Arc::new(load_policy(config.policy_file.as_deref())?);
     let (store, keys, backend) = open_backend(config).await?;

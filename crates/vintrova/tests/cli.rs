@@ -54,7 +54,12 @@ impl Install {
     }
 
     fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        self.run_with(args, stdin, &[])
+    }
+
+    fn run_with(&self, args: &[&str], stdin: Option<&[u8]>, envs: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(BIN);
+        cmd.envs(envs.iter().copied());
         cmd.arg("--data-dir").arg(self.data());
         cmd.args(&self.extra).args(args);
         cmd.env_remove("VINTROVA_DATABASE_URL")
@@ -718,6 +723,7 @@ fn serve_until_listening(
     let mut child = Command::new(BIN)
         .arg("--data-dir")
         .arg(install.data())
+        .args(&install.extra)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env_remove("VINTROVA_DATABASE_URL")
         .envs(envs.iter().copied())
@@ -1165,8 +1171,61 @@ fn backup_restore_keeps_an_erasure_erased(
     install.ok(&["backup", "verify", file_arg], None);
 
     install.ok(&["subject", "erase", &erased], None);
+
+    // Issue 19: never under a running server.
+    let (mut server, _, _) = serve_until_listening(install, &[]);
+    let refused = install.run(&["backup", "restore", file_arg], None);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("a server is running"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(
+        install
+            .run(&["subject", "export", &erased], None)
+            .status
+            .code(),
+        Some(3)
+    );
+
+    // Issue 19: a restore killed at either step leaves data that serves nothing and changes
+    // nothing — the erased person is not back — until the restore is run again.
+    for point in ["restore:copy-in-place", "restore:erasures-reapplied"] {
+        let killed = install.run_with(
+            &["backup", "restore", file_arg],
+            None,
+            &[("VINTROVA_CRASH_AT", point)],
+        );
+        assert_eq!(
+            killed.status.code(),
+            None,
+            "{point}: {}",
+            String::from_utf8_lossy(&killed.stderr)
+        );
+        for args in [
+            &["subject", "export", erased.as_str()][..],
+            &["serve", "--listen", "127.0.0.1:0"],
+            &["subject", "add", "--json", "-", "--contract"],
+        ] {
+            let refused = install.run(args, Some(KEPT.as_bytes()));
+            let said = String::from_utf8_lossy(&refused.stderr);
+            assert_eq!(
+                refused.status.code(),
+                Some(1),
+                "{point}: {args:?} ran: {said}"
+            );
+            assert!(
+                said.contains("restore was interrupted") && said.contains("backup restore"),
+                "{said}"
+            );
+        }
+    }
     let restored: Value =
         serde_json::from_str(&install.ok(&["backup", "restore", file_arg], None)).unwrap();
+    assert_eq!(restored["journal_missing"], false);
     assert_eq!(restored["erasures_reapplied"], 1, "{restored}");
     assert_eq!(
         install
@@ -1210,6 +1269,169 @@ fn backup_restore_keeps_an_erasure_erased(
         install.copy(&kept).contains("dinara.kept@mail.kz"),
         "a refused restore changes nothing"
     );
+}
+
+/// Where an install keeps its data, for a test to count rows in.
+enum Db {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Db {
+    /// `sql`'s single count, with `$1` bound to the subject `id` when there is one.
+    fn count(&self, sql: &str, id: Option<&str>) -> i64 {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let id: Option<uuid::Uuid> = id.map(|id| id.parse().unwrap());
+        macro_rules! count_on {
+            ($pool:expr) => {{
+                let pool = $pool;
+                let query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql.to_string()));
+                let query = match id {
+                    Some(id) => query.bind(id),
+                    None => query,
+                };
+                let n = query.fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                n
+            }};
+        }
+        rt.block_on(async {
+            match self {
+                Db::Sqlite(path) => count_on!(
+                    sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap()
+                ),
+                Db::Postgres(url) => count_on!(sqlx::PgPool::connect(url).await.unwrap()),
+            }
+        })
+    }
+}
+
+/// Issue 19: an erasure killed at each of its steps (`VINTROVA_CRASH_AT`: the process aborts
+/// there, as under kill -9) leaves no half-erased person. Meanwhile the person reads as erased
+/// — not found by email, not shown — and whoever runs next (the same command again, or
+/// `serve` at start) ends that same erasure: no sealed value or index entry left, one erase
+/// entry, one receipt, a log that verifies — what an uninterrupted erasure leaves.
+fn an_erasure_killed_at_each_step_ends_as_one_erasure(mut fresh: impl FnMut() -> (Install, Db)) {
+    for point in [
+        "erase:intent-recorded",
+        "erase:keys-destroyed",
+        "erase:done",
+    ] {
+        let (install, db) = fresh();
+        let id = install.add(SEED);
+        let killed = install.run_with(
+            &["subject", "erase", &id],
+            None,
+            &[("VINTROVA_CRASH_AT", point)],
+        );
+        let said = String::from_utf8_lossy(&killed.stderr);
+        assert_eq!(
+            killed.status.code(),
+            None,
+            "{point}: not killed there: {said}"
+        );
+        assert!(said.contains(point), "{said}");
+
+        let found = install.run(
+            &["subject", "find", "--field", "contact.email"],
+            Some(b"zhansaya.kuanyshbekova@mail.kz\n"),
+        );
+        assert!(
+            !String::from_utf8_lossy(&found.stdout).contains(&id),
+            "{point}: found by email while being erased"
+        );
+        let shown = install.run(
+            &["subject", "show", &id, "--purpose", "personalization"],
+            None,
+        );
+        assert_eq!(
+            shown.status.code(),
+            Some(3),
+            "{point}: shown while being erased"
+        );
+
+        if point == "erase:keys-destroyed" {
+            let (mut server, _, _) = serve_until_listening(&install, &[]);
+            server.kill().unwrap();
+            server.wait().unwrap();
+        } else {
+            let again = install.run(&["subject", "erase", &id], None);
+            let expected = if point == "erase:done" { 3 } else { 0 };
+            assert_eq!(
+                again.status.code(),
+                Some(expected),
+                "{point}: {}",
+                String::from_utf8_lossy(&again.stderr)
+            );
+        }
+
+        for table in ["pd_values", "blind_index", "subjects", "erasures_underway"] {
+            let column = if table == "subjects" {
+                "id"
+            } else {
+                "subject_id"
+            };
+            assert_eq!(
+                db.count(
+                    &format!("SELECT count(*) FROM {table} WHERE {column} = $1"),
+                    Some(&id)
+                ),
+                0,
+                "{point}: {table} still holds the person"
+            );
+        }
+        assert_eq!(
+            db.count(
+                "SELECT count(*) FROM audit_log WHERE action = 'erase' AND subject_id = $1",
+                Some(&id)
+            ),
+            1,
+            "{point}: one erasure on record"
+        );
+        assert_eq!(
+            db.count("SELECT count(*) FROM erasure_receipts", None),
+            1,
+            "{point}: one receipt"
+        );
+        install.audit_entries();
+        assert_eq!(
+            install.run(&["subject", "export", &id], None).status.code(),
+            Some(3)
+        );
+    }
+}
+
+#[test]
+fn an_erasure_killed_at_each_step_ends_as_one_erasure_on_sqlite() {
+    an_erasure_killed_at_each_step_ends_as_one_erasure(|| {
+        let install = Install::new();
+        let db = Db::Sqlite(install.data().join("vintrova.db"));
+        (install, db)
+    });
+}
+
+#[test]
+fn an_erasure_killed_at_each_step_ends_as_one_erasure_on_postgresql() {
+    let (rt, pool, _, _) = fresh_postgres_database();
+    let mut databases = vec![];
+    an_erasure_killed_at_each_step_ends_as_one_erasure(|| {
+        let (_, _, database, url) = fresh_postgres_database();
+        databases.push(database);
+        let mut install = Install::new();
+        install.extra = vec!["--database-url".into(), url.clone()];
+        (install, Db::Postgres(url))
+    });
+    for database in databases {
+        rt.block_on(
+            sqlx::raw_sql(AssertSqlSafe(format!(
+                "DROP DATABASE {database} WITH (FORCE)"
+            )))
+            .execute(&pool),
+        )
+        .unwrap();
+    }
 }
 
 #[test]

@@ -38,7 +38,7 @@ pub trait Transport: Send + Sync {
     async fn send(&self, email: &Email) -> Result<(), String>;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutboxState {
     Pending,
@@ -55,7 +55,7 @@ words!(OutboxState {
 });
 
 /// A message in the outbox as stored: sealed until delivered, then purged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub id: Uuid,
     pub subject: Option<Uuid>,

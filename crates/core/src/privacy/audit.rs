@@ -8,7 +8,7 @@
 
 use crate::words::words;
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use vintrova_vault::{Anchor, ChainKey, VaultError};
 
@@ -124,7 +124,7 @@ words!(Action {
 });
 
 /// An entry's content: what happened, before or after it joins the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditDraft {
     pub at: Timestamp,
     pub actor: String,

@@ -32,6 +32,10 @@ pub enum ColumnRole {
     /// A ledger entry's JSON body (paperwork, incidents, assessments): staff-written text
     /// checked to carry no address or personal number, and subject ids.
     LedgerBody,
+    /// An erasure decided and not yet ended (JSON): key classes, categories, the signed
+    /// receipt and its message sealed under the outbox key; deleted in the transaction that
+    /// ends the erasure.
+    ErasureIntent,
 }
 
 /// The tables of the data store and the role of each column.
@@ -141,6 +145,14 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("idle_notice_at", Metadata),
                 ("access_digest_since", Metadata),
                 ("access_digest_month", Metadata),
+            ],
+        ),
+        (
+            "erasures_underway",
+            &[
+                ("subject_id", SubjectId),
+                ("decided_at", Metadata),
+                ("intent", ErasureIntent),
             ],
         ),
         (

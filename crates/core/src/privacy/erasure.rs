@@ -1,21 +1,31 @@
 //! Erasure on request: keys first, then rows; what a law keeps stays, and the person gets a
 //! signed receipt of both.
+//!
+//! An erasure is an intent carried to its end. What it will do — the classes, what is kept,
+//! the signed receipt, the audit entry — is decided first and recorded durably (beside the
+//! journal entry) before any key is destroyed; the rows, the receipt and the entry then go in
+//! one transaction that also ends the intent. A crash in between leaves an intent, never a
+//! half-erased person: the person reads as erased meanwhile, and whoever runs next (the same
+//! command, `serve` at start and every hour, the sweep, a restore) carries out that same
+//! intent — one erasure, one receipt, one audit entry, however many try at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::audit::Action;
+use crate::audit::AuditDraft;
+use crate::crash;
 use crate::outbox::{Attachment, Email};
 use crate::receipts::{self, ErasureCause, KeptPart, ReceiptBody, SignedReceipt};
 use crate::retention::{self};
 use crate::store::{ErasureCounts, ErasurePlan, ReceiptRecord, Receipted};
-use crate::{Actor, Result, Vintrova};
+use crate::{Actor, CoreError, Result, Vintrova};
 
 /// Something an erasure kept because a law requires it, and until when.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Kept {
     pub key_class: String,
@@ -59,6 +69,11 @@ impl Vintrova {
         to: Option<String>,
         request: Option<Uuid>,
     ) -> Result<ErasureReceipt> {
+        // An erasure decided before and cut short is carried to its end: the same erasure,
+        // never a second one with a receipt of its own.
+        if let Some(text) = self.store.erasure_intent(id).await? {
+            return self.carry_out(id, Intent::parse(&text)?).await;
+        }
         self.require_subject(id).await?;
         let anchors = self.anchors(id).await?;
         let now = self.clock.now();
@@ -138,36 +153,75 @@ impl Vintrova {
             })
             .collect();
         let signed = self.sign_receipt(ErasureCause::Request, &categories, kept_parts);
-        let plan = ErasurePlan {
-            classes: classes.clone(),
-            whole_subject: kept.is_empty(),
-            receipt: Some(self.receipted(&signed, ErasureCause::Request, to)),
+        let intent = Intent {
+            decided_at: now,
+            receipted: self.receipted(&signed, ErasureCause::Request, to),
+            signed,
+            classes,
+            kept: kept.into_values().collect(),
+            audit: self.draft(
+                actor,
+                Action::Erase,
+                Some(id),
+                categories.into_iter().collect(),
+                Some(match request {
+                    Some(r) => format!("right:erasure@request:{r}"),
+                    None => "erasure".to_string(),
+                }),
+            ),
         };
         self.journal_erasure(id)?;
-        // Keys first: from this moment every copy of these values, in any backup, is noise.
-        let keys_destroyed = self.vault.destroy(id, &classes).await?;
-        let audit = self.draft(
-            actor,
-            Action::Erase,
-            Some(id),
-            categories.into_iter().collect(),
-            Some(match request {
-                Some(r) => format!("right:erasure@request:{r}"),
-                None => "erasure".to_string(),
-            }),
-        );
+        if !self.store.begin_erasure(id, now, &intent.text()).await? {
+            // Another erasure of this person was decided a moment before: carry out that one.
+            return match self.store.erasure_intent(id).await? {
+                Some(text) => self.carry_out(id, Intent::parse(&text)?).await,
+                None => Err(CoreError::UnknownSubject(id)),
+            };
+        }
+        crash::point(crash::ERASE_INTENT_RECORDED);
+        self.carry_out(id, intent).await
+    }
+
+    /// Carry every erasure that was decided but cut short (a crash, a kill) to its end; the
+    /// server runs this at start and every hour, the sweep and a restore before they begin.
+    pub async fn finish_erasures(&self) -> Result<u64> {
+        let mut finished = 0;
+        for id in self.store.erasures_underway().await? {
+            if let Some(text) = self.store.erasure_intent(id).await? {
+                self.carry_out(id, Intent::parse(&text)?).await?;
+                finished += 1;
+            }
+        }
+        Ok(finished)
+    }
+
+    /// Keys first — from this moment every copy of these values, in any backup, is noise —
+    /// then the rows, the receipt and the entry with the intent's end, in one transaction.
+    /// Safe to repeat, and to run on two servers at once: destroying a destroyed key does
+    /// nothing, and only the transaction that ends the intent deletes and records.
+    async fn carry_out(&self, id: Uuid, intent: Intent) -> Result<ErasureReceipt> {
+        let keys_destroyed = self.vault.destroy(id, &intent.classes).await?;
+        crash::point(crash::ERASE_KEYS_DESTROYED);
+        let plan = ErasurePlan {
+            classes: intent.classes.clone(),
+            whole_subject: intent.kept.is_empty(),
+            receipt: Some(intent.receipted.clone()),
+        };
         let deleted = self
-            .audited(async |sealer| self.store.erase(id, &plan, &audit, sealer).await)
-            .await?;
+            .audited(async |sealer| self.store.erase(id, &plan, &intent.audit, sealer).await)
+            .await?
+            // Someone else ended it meanwhile: the same erasure, the same receipt.
+            .unwrap_or_default();
+        crash::point(crash::ERASE_DONE);
         Ok(ErasureReceipt {
             subject: id,
-            erased_at: now,
-            key_classes_destroyed: classes,
+            erased_at: intent.decided_at,
+            key_classes_destroyed: intent.classes,
             keys_destroyed,
             deleted,
-            kept: kept.into_values().collect(),
             subject_removed: plan.whole_subject,
-            signed,
+            kept: intent.kept,
+            signed: intent.signed,
         })
     }
 
@@ -230,5 +284,32 @@ impl Vintrova {
     /// The receipt with this text, if this server issued it (the server keeps only hashes).
     pub async fn issued_receipt(&self, text: &str) -> Result<Option<ReceiptRecord>> {
         Ok(self.store.receipt(&receipts::digest(text)).await?)
+    }
+}
+
+/// An erasure as decided, recorded before its first step: all that carrying it out needs.
+/// Subject ids, key classes, categories and a sealed message — no value in clear.
+#[derive(Debug, Serialize, Deserialize)]
+struct Intent {
+    decided_at: Timestamp,
+    classes: Vec<String>,
+    /// Empty when nothing is kept: the whole person goes.
+    kept: Vec<Kept>,
+    signed: SignedReceipt,
+    receipted: Receipted,
+    audit: AuditDraft,
+}
+
+impl Intent {
+    fn text(&self) -> String {
+        serde_json::to_string(self).expect("an erasure intent serializes")
+    }
+
+    fn parse(text: &str) -> Result<Intent> {
+        serde_json::from_str(text).map_err(|e| {
+            CoreError::Internal(format!(
+                "an unfinished erasure's record does not read ({e}); it was altered in the database: restore the database from a backup, then run `vintrova subject erase` for that person again"
+            ))
+        })
     }
 }

@@ -65,7 +65,7 @@ pub struct ReceiptBody {
 }
 
 /// A receipt as the person gets it: the body and its signature, one text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedReceipt {
     pub id: Uuid,

@@ -477,6 +477,10 @@ impl Vintrova {
     pub async fn sweep(&self, actor: &Actor, options: SweepOptions) -> Result<SweepReceipt> {
         let now = self.now();
         let as_of = options.as_of.unwrap_or(now);
+        if !options.dry_run {
+            // What a crash cut short is finished first, so the sweep sees no one half-erased.
+            self.finish_erasures().await?;
+        }
         if !options.dry_run && as_of > now {
             return Err(InvalidInput::one(
                 "as_of",

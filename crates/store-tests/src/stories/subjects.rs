@@ -527,3 +527,48 @@ pub async fn every_storage_column_is_declared_in_the_data_map(h: &Harness) {
         );
     }
 }
+
+/// Issue 19: two erasures of one person at the same moment are one erasure: one audit entry,
+/// one receipt kept, and whoever is answered gets that one receipt — never two different ones.
+pub async fn two_erasures_of_one_person_at_once_are_one_erasure_with_one_receipt(h: &Harness) {
+    let actor = operator();
+    let id = add(h, aigerim(), contract()).await;
+    let (a, b) = tokio::join!(h.app.erase(&actor, id), h.app.erase(&actor, id));
+    let answered: Vec<_> = [a, b].into_iter().filter_map(Result::ok).collect();
+    assert!(!answered.is_empty(), "one of them erased");
+    assert!(
+        answered.iter().all(|r| r.signed == answered[0].signed),
+        "two different receipts for one erasure"
+    );
+    let erasures = h
+        .store()
+        .audit_of(id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.entry.action == "erase")
+        .count();
+    assert_eq!(erasures, 1);
+    let kept: i64 = match h.raw_pool() {
+        crate::RawPool::Sqlite(p) => sqlx::query_scalar("SELECT count(*) FROM erasure_receipts")
+            .fetch_one(p)
+            .await
+            .unwrap(),
+        crate::RawPool::Postgres(p) => sqlx::query_scalar("SELECT count(*) FROM erasure_receipts")
+            .fetch_one(p)
+            .await
+            .unwrap(),
+    };
+    assert_eq!(kept, 1, "one receipt kept");
+    assert!(
+        h.app
+            .issued_receipt(&answered[0].signed.text)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        h.app.erase(&actor, id).await,
+        Err(CoreError::UnknownSubject(_))
+    ));
+}

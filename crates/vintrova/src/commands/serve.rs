@@ -8,7 +8,15 @@ use crate::setup::{self, Config, Result};
 use crate::{jobs, practice};
 
 pub async fn run(config: &Config, args: ServeArgs) -> Result<()> {
+    // Shared with other servers on this data, never with a restore.
+    let _serving = setup::serving_lock(&config.data_dir, false)?;
     let rt = setup::open(config).await?;
+    // Before the first request: an erasure a crash cut short ends now, so nobody half-erased
+    // is ever served (the hourly round finishes what another server leaves).
+    let finished = rt.app.finish_erasures().await?;
+    if finished > 0 {
+        say!("  Finished {finished} erasure(s) a crash had cut short.");
+    }
     let (token, created) = setup::api_token(config)?;
     if created {
         say!(

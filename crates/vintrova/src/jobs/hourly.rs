@@ -1,4 +1,5 @@
-//! The hourly round: the audit chain's check, the day's copy of its signed head for the
+//! The hourly round (the first at start): erasures a crash cut short carried to their end, the
+//! audit chain's check, the day's copy of its signed head for the
 //! witnesses, the monthly access digests, and a word when a published policy version comes due.
 
 use std::path::{Path, PathBuf};
@@ -21,12 +22,25 @@ pub fn spawn(rt: &Runtime, witnesses: Witnesses) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            finish_erasures(&app).await;
             verify_audit_chain(&app).await;
             keep_witnesses(&app, &witnesses).await;
             send_digests(&app, &holder).await;
             warn_of_a_due_policy(&app).await;
         }
     });
+}
+
+/// An erasure decided and cut short by a crash is carried to its end by whoever runs next.
+async fn finish_erasures(app: &Vintrova) {
+    match app.finish_erasures().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            erasures = n,
+            "carried erasures a crash had cut short to their end"
+        ),
+        Err(e) => tracing::error!(error = %e, "cannot finish an erasure a crash cut short"),
+    }
 }
 
 /// For the `vintrova_audit_chain_ok` gauge; a break is logged as an error for the operator's
