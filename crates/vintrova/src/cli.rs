@@ -158,6 +158,23 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Commands that only read an installation: they refuse a data directory that does not
+    /// exist instead of creating a new one.
+    pub fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Command::Audit(AuditCommand::Verify { .. } | AuditCommand::Head)
+                | Command::Backup(BackupCommand::Verify { .. })
+                | Command::Subject(
+                    SubjectCommand::Export { .. }
+                        | SubjectCommand::Show { .. }
+                        | SubjectCommand::Find { .. }
+                )
+        )
+    }
+}
+
 #[derive(Subcommand)]
 pub enum RetentionCommand {
     /// Delete everything due (or, with --dry-run, count it) and print the receipt.

@@ -30,6 +30,7 @@ const EXIT_UNKNOWN_SUBJECT: u8 = 3;
 const EXIT_TAMPERED: u8 = 4;
 
 fn main() -> ExitCode {
+    process_defaults();
     let cli = Cli::parse();
     // Structured logs: JSON lines with VINTROVA_LOG_FORMAT=json, for a log shipper.
     let filter = tracing_subscriber::EnvFilter::try_from_env("VINTROVA_LOG")
@@ -68,6 +69,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// Exit code of a command whose reader went away, as a shell reports a process ended by SIGPIPE.
+const EXIT_CLOSED_PIPE: i32 = 128 + 13;
+
+/// What the process needs before anything else: every file it creates (databases with their
+/// WAL and shared memory, key store, head, mail, TLS key, journals, backups) readable by the
+/// owner only; and a closed output pipe (`… | head`) ending the command quietly with the
+/// usual code, instead of a panic with a backtrace.
+fn process_defaults() {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(EXIT_CLOSED_PIPE);
+        }
+        report(info);
+    }));
+}
+
 async fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config {
         data_dir: cli.data_dir,
@@ -77,6 +102,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         audit_head: cli.audit_head,
     };
     let actor = Actor::new("cli", "operator");
+    if cli.command.only_reads() && !config.data_dir.exists() {
+        // A mistyped --data-dir must not become a new, empty installation that "verifies".
+        return Err(format!(
+            "there is no data directory at {}: this command only reads an installation; check --data-dir (or VINTROVA_DATA_DIR)",
+            config.data_dir.display()
+        )
+        .into());
+    }
     match cli.command {
         Command::Policy(command) => return commands::policy::run(&config, &actor, command).await,
         Command::Serve(args) => commands::serve::run(&config, args).await?,

@@ -111,6 +111,44 @@ fn ensure_data_dir(dir: &Path) -> Result<()> {
             .create(dir)
             .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
     }
+    tighten(dir)
+}
+
+/// The data directory holds keys and personal data: only its owner may enter it, and only its
+/// owner read what is in it. A looser directory or file is tightened, with a warning; one that
+/// cannot be is refused.
+fn tighten(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut looser = vec![];
+    let mut paths = vec![dir.to_path_buf()];
+    while let Some(path) = paths.pop() {
+        let meta = fs::symlink_metadata(&path)?;
+        if meta.is_symlink() {
+            continue;
+        }
+        let wanted = if meta.is_dir() { 0o700 } else { 0o600 };
+        if meta.permissions().mode() & 0o077 != 0 {
+            fs::set_permissions(&path, fs::Permissions::from_mode(wanted)).map_err(|e| {
+                format!(
+                    "{} is open to other users and cannot be tightened ({e}); make it mode {wanted:o} yourself",
+                    path.display()
+                )
+            })?;
+            looser.push(path.clone());
+        }
+        if meta.is_dir() {
+            for entry in fs::read_dir(&path)? {
+                paths.push(entry?.path());
+            }
+        }
+    }
+    if !looser.is_empty() {
+        say!(
+            "  WARNING: {} path(s) in the data directory were readable by other users and are now owner-only (first: {}).",
+            looser.len(),
+            looser[0].display()
+        );
+    }
     Ok(())
 }
 

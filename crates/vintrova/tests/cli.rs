@@ -1748,6 +1748,99 @@ fn a_seeded_run_over_tls_logs_no_personal_data_and_first_start_prints_an_enrollm
         structured > 5,
         "structured request logs were written: {text}"
     );
+    // Issue 19: after a journey — serve over TLS, accounts, mail through the outbox, and a
+    // backup written into the data directory — everything in it is its owner's alone.
+    install.ok(&["outbox", "deliver"], None);
+    let backup = install.data().join("nightly.vbak");
+    install.ok(
+        &["backup", "create", "--out", backup.to_str().unwrap()],
+        None,
+    );
+    assert!(install.data().join("tls").exists() && backup.exists());
+    assert_owner_only(&install.data());
+}
+
+/// Every directory under `dir` is mode 0700 and every file 0600 or tighter.
+fn assert_owner_only(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut seen = 0;
+    let mut paths = vec![dir.to_path_buf()];
+    while let Some(path) = paths.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{} is {mode:o}", path.display());
+            paths.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+            seen += 1;
+        }
+    }
+    assert!(seen > 5, "the journey left files: {seen}");
+}
+
+/// Issue 19: files fit for secrets, and commands that behave. A data directory someone made
+/// looser is tightened with a warning; a command that only reads refuses a data directory that
+/// does not exist instead of creating an empty installation that "verifies"; a closed output
+/// pipe ends a command quietly with the usual code; `retention run --as-of` takes today.
+#[test]
+fn a_loose_data_directory_is_tightened_reads_need_an_installation_and_closed_pipes_are_quiet() {
+    use std::os::unix::fs::PermissionsExt;
+    let install = Install::new();
+    install.add(SEED);
+    std::fs::set_permissions(install.data(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let db = install.data().join("vintrova.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let verified = install.run(&["audit", "verify"], None);
+    assert!(verified.status.success());
+    assert!(
+        String::from_utf8_lossy(&verified.stderr).contains("now owner-only"),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert_owner_only(&install.data());
+
+    let typo = install.dir.path().join("vintrova-dta");
+    for args in [
+        &["audit", "verify"][..],
+        &["audit", "head"],
+        &["subject", "show", "x", "--purpose", "support"],
+    ] {
+        let refused = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&typo)
+            .args(args)
+            .env_remove("VINTROVA_DATABASE_URL")
+            .output()
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(1), "{args:?}");
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("there is no data directory"));
+        assert!(!typo.exists(), "{args:?} created an installation");
+    }
+
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let closed = Command::new(BIN)
+        .args(["staff", "matrix"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(closed.status.code(), Some(141));
+    assert!(
+        !String::from_utf8_lossy(&closed.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&closed.stderr)
+    );
+
+    let almaty = jiff::tz::TimeZoneDatabase::bundled()
+        .get("Asia/Almaty")
+        .unwrap();
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(almaty)
+        .date()
+        .to_string();
+    install.ok(&["retention", "run", "--as-of", &today], None);
 }
 
 #[test]

@@ -17,9 +17,21 @@ pub async fn run(config: &Config, command: RetentionCommand) -> Result<()> {
         json,
     } = command;
     let rt = setup::open(config).await?;
+    let now = rt.app.now();
+    let zone = rt.app.policy().zone();
+    // Today means now: the end of today is still ahead and would be refused as the future.
     let as_of = as_of
         .map(|day| end_of_day(rt.app.policy(), &day, "--as-of"))
-        .transpose()?;
+        .transpose()?
+        .map(|end| {
+            if end.to_zoned_datetime(zone.clone()).date()
+                == now.to_zoned_datetime(zone.clone()).date()
+            {
+                now
+            } else {
+                end
+            }
+        });
     let receipt = rt
         .app
         .sweep(
