@@ -14,6 +14,34 @@ use crate::{Dialect, SqlKeyStore, SqlStore, backend, migrator};
 pub type PgStore = SqlStore<Postgres>;
 pub type PgKeyStore = SqlKeyStore<Postgres>;
 
+/// The advisory lock ("VINTSERV") every server holds, shared, on the database it serves, and a
+/// restore takes alone — servers on other machines hold it too, where a file lock cannot reach.
+const SERVING_LOCK: i64 = 0x5649_4e54_5345_5256;
+
+/// The serving lock, held for as long as this value lives (by its own connection: a
+/// session-level advisory lock ends when the connection closes, whatever happens).
+pub struct ServingLock(#[allow(dead_code)] sqlx::PgConnection);
+
+/// Take the serving lock, `exclusive` for a restore, shared for a server; `None` when another
+/// holder stands in the way.
+pub async fn serving_lock(
+    store: &PgStore,
+    exclusive: bool,
+) -> Result<Option<ServingLock>, StoreError> {
+    let mut conn = store.pool().acquire().await.map_err(backend::<Postgres>)?;
+    let taken: bool = sqlx::query_scalar(if exclusive {
+        "SELECT pg_try_advisory_lock($1)"
+    } else {
+        "SELECT pg_try_advisory_lock_shared($1)"
+    })
+    .bind(SERVING_LOCK)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(backend::<Postgres>)?;
+    // Out of the pool: returned to it, the connection would keep the lock for whoever's next.
+    Ok(taken.then(|| ServingLock(conn.detach())))
+}
+
 impl Dialect for Postgres {
     const BACKEND: &'static str = "postgres";
     // Row locks: writers of different people proceed side by side.

@@ -578,6 +578,13 @@ pub struct Restored {
 pub async fn restore(config: &Config, file: &Path) -> Result<Restored> {
     let checked = verify(&config.data_dir, file)?;
     let _exclusive = crate::setup::serving_lock(&config.data_dir, true)?;
+    let _exclusive_in_database = match config.sqlite_files() {
+        Some(_) => None,
+        None => {
+            let (_, _, backend) = crate::setup::open_backend(config).await?;
+            crate::setup::database_serving_lock(&backend, true).await?
+        }
+    };
     let (header, mut opener) = open_backup(&config.data_dir, file)?;
     // From here until the restored state is ready nothing else may open the data: a crash
     // leaves this mark, and only running the restore again removes it.

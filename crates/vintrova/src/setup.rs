@@ -192,6 +192,28 @@ pub fn serving_lock(dir: &Path, exclusive: bool) -> Result<fs::File> {
     }
 }
 
+/// The serving lock in the database itself, where the database is shared (PostgreSQL):
+/// servers on other machines hold it too. `exclusive` for a restore.
+pub async fn database_serving_lock(
+    backend: &Backend,
+    exclusive: bool,
+) -> Result<Option<vintrova_store_sql::postgres::ServingLock>> {
+    let Backend::Postgres(store) = backend else {
+        return Ok(None);
+    };
+    match vintrova_store_sql::postgres::serving_lock(store, exclusive).await? {
+        Some(lock) => Ok(Some(lock)),
+        None if exclusive => Err(
+            "a server is running on this database (it holds the serving lock): stop every `vintrova serve` using it, on every machine, before a restore replaces the data under it"
+                .into(),
+        ),
+        None => Err(
+            "a restore is running on this database (it holds the serving lock); start the server when it has finished"
+                .into(),
+        ),
+    }
+}
+
 type Opened = (Arc<dyn Store>, Arc<dyn KeyStore>, Backend);
 
 pub async fn open_backend(config: &Config) -> Result<Opened> {

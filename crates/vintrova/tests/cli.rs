@@ -1516,6 +1516,28 @@ fn backup_then_erasure_then_restore_keeps_the_person_erased_on_postgresql() {
         })
     };
     backup_restore_keeps_an_erasure_erased(&install, stored, sealed_of);
+
+    // Issue 19: a server on another machine (another data directory, the same database) holds
+    // the database's serving lock, and a restore is refused while it runs.
+    let elsewhere = Install {
+        dir: tempfile::tempdir().unwrap(),
+        extra: install.extra.clone(),
+    };
+    std::fs::create_dir(elsewhere.data()).unwrap();
+    for file in ["master.key", "api-token"] {
+        std::fs::copy(install.data().join(file), elsewhere.data().join(file)).unwrap();
+    }
+    let (mut server, _, _) = serve_until_listening(&elsewhere, &[]);
+    let file = install.dir.path().join("nightly.vbak");
+    let refused = install.run(&["backup", "restore", file.to_str().unwrap()], None);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        said.contains("a server is running on this database"),
+        "{said}"
+    );
     rt.block_on(
         sqlx::raw_sql(AssertSqlSafe(format!(
             "DROP DATABASE {database} WITH (FORCE)"

@@ -11,6 +11,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> Result<()> {
     // Shared with other servers on this data, never with a restore.
     let _serving = setup::serving_lock(&config.data_dir, false)?;
     let rt = setup::open(config).await?;
+    let _serving_here_too = setup::database_serving_lock(&rt.backend, false).await?;
     // Before the first request: an erasure a crash cut short ends now, so nobody half-erased
     // is ever served (the hourly round finishes what another server leaves).
     let finished = rt.app.finish_erasures().await?;
