@@ -17,6 +17,11 @@ pub const RESTORE_COPY_IN_PLACE: &str = "restore:copy-in-place";
 /// A restore re-applied the erasures; the sweep has not run yet.
 pub const RESTORE_ERASURES_REAPPLIED: &str = "restore:erasures-reapplied";
 
+/// The sweep destroyed a person's keys; their rows, receipt and audit entry are not written yet.
+pub const SWEEP_KEYS_DESTROYED: &str = "sweep:keys-destroyed";
+/// The outbox handed a message to the transport; it is not yet marked sent.
+pub const OUTBOX_SENT: &str = "outbox:sent";
+
 /// Every point, for the documentation and the tests that kill at each.
 pub const POINTS: &[&str] = &[
     ERASE_INTENT_RECORDED,
@@ -24,6 +29,8 @@ pub const POINTS: &[&str] = &[
     ERASE_DONE,
     RESTORE_COPY_IN_PLACE,
     RESTORE_ERASURES_REAPPLIED,
+    SWEEP_KEYS_DESTROYED,
+    OUTBOX_SENT,
 ];
 
 /// Stop here, as a kill would, when `VINTROVA_CRASH_AT` names this point.

@@ -1333,6 +1333,229 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Run `sql` as someone with the database would.
+    fn execute(&self, sql: &str) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let sql = AssertSqlSafe(sql.to_string());
+        rt.block_on(async {
+            match self {
+                Db::Sqlite(path) => {
+                    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap();
+                    sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+                    pool.close().await;
+                }
+                Db::Postgres(url) => {
+                    let pool = sqlx::PgPool::connect(url).await.unwrap();
+                    sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+                    pool.close().await;
+                }
+            }
+        })
+    }
+}
+
+/// Issue 19: a sweep killed after it destroyed a person's keys, run again, ends where an
+/// uninterrupted sweep of the same data ends: nothing left due, the same rows kept, the same
+/// number of receipts, a log that verifies. `twin` is an exact copy of the same data.
+fn a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one(
+    (killed, killed_db): (Install, Db),
+    (twin, twin_db): (Install, Db),
+) {
+    let planned: Value =
+        serde_json::from_str(&killed.ok(&["retention", "run", "--dry-run", "--json"], None))
+            .unwrap();
+    assert!(
+        planned["key_classes_emptied"].as_u64().unwrap() > 0,
+        "{planned}"
+    );
+    let cut = killed.run_with(
+        &["retention", "run"],
+        None,
+        &[("VINTROVA_CRASH_AT", "sweep:keys-destroyed")],
+    );
+    let said = String::from_utf8_lossy(&cut.stderr);
+    assert_eq!(cut.status.code(), None, "not killed: {said}");
+    killed.ok(&["retention", "run", "--json"], None);
+    twin.ok(&["retention", "run", "--json"], None);
+
+    let left: Value =
+        serde_json::from_str(&killed.ok(&["retention", "run", "--dry-run", "--json"], None))
+            .unwrap();
+    assert_eq!(left["key_classes_emptied"], 0, "{left}");
+    assert_eq!(left["subjects_removed"], 0, "{left}");
+    for part in ["deleted", "records_deleted"] {
+        assert!(
+            left[part].as_array().unwrap().iter().all(|row| {
+                row.as_object()
+                    .unwrap()
+                    .iter()
+                    .all(|(k, v)| !["values", "events", "records"].contains(&k.as_str()) || v == 0)
+            }),
+            "still due after the second run: {left}"
+        );
+    }
+    for sql in [
+        "SELECT count(*) FROM pd_values",
+        "SELECT count(*) FROM pd_events",
+        "SELECT count(*) FROM records",
+        "SELECT count(*) FROM subjects",
+        "SELECT count(*) FROM erasure_receipts",
+    ] {
+        assert_eq!(
+            killed_db.count(sql, None),
+            twin_db.count(sql, None),
+            "{sql}"
+        );
+    }
+    killed.audit_entries();
+}
+
+#[test]
+fn a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one_on_sqlite() {
+    let killed = Install::new();
+    killed.ok(&["demo", "seed", "--subjects", "40", "--years", "3"], None);
+    let twin = Install::new();
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(killed.data())
+        .arg(twin.data())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let db = |i: &Install| Db::Sqlite(i.data().join("vintrova.db"));
+    let (killed_db, twin_db) = (db(&killed), db(&twin));
+    a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one(
+        (killed, killed_db),
+        (twin, twin_db),
+    );
+}
+
+#[test]
+fn a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one_on_postgresql() {
+    let (rt, pool, database, url) = fresh_postgres_database();
+    let mut killed = Install::new();
+    killed.extra = vec!["--database-url".into(), url.clone()];
+    killed.ok(&["demo", "seed", "--subjects", "40", "--years", "3"], None);
+    // The twin: the same database, copied whole, and the same data directory (keys, head).
+    let copy = format!("{database}_twin");
+    rt.block_on(
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "CREATE DATABASE {copy} TEMPLATE {database}"
+        )))
+        .execute(&pool),
+    )
+    .unwrap();
+    let copy_url = format!("{}/{copy}", url.rsplit_once('/').unwrap().0);
+    let mut twin = Install::new();
+    twin.extra = vec!["--database-url".into(), copy_url.clone()];
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(killed.data())
+        .arg(twin.data())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one(
+        (killed, Db::Postgres(url)),
+        (twin, Db::Postgres(copy_url)),
+    );
+    for db in [database, copy] {
+        rt.block_on(
+            sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)"))).execute(&pool),
+        )
+        .unwrap();
+    }
+}
+
+/// Issue 19: delivery killed after a message left but before it was marked sent: once the
+/// claim's lease has run out (the test moves it, as time would), the next delivery sends the
+/// same message again — the same Message-ID, the same file — and marks it sent and purged.
+fn delivery_killed_after_sending_sends_the_same_message_again(install: &Install, db: &Db) {
+    let id = install.add(SEED);
+    let letter = serde_json::json!({"subject": id, "description": "Прошу копию моих данных"});
+    install.ok(
+        &["request", "add", "--right", "access"],
+        Some(letter.to_string().as_bytes()),
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM outbox WHERE state = 'pending'", None),
+        1
+    );
+    let cut = install.run_with(
+        &["outbox", "deliver"],
+        None,
+        &[("VINTROVA_CRASH_AT", "outbox:sent")],
+    );
+    assert_eq!(
+        cut.status.code(),
+        None,
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
+    );
+    let sent_once = install.mails();
+    assert_eq!(sent_once.len(), 1, "the message left before the kill");
+    assert_eq!(
+        db.count("SELECT count(*) FROM outbox WHERE state = 'sending'", None),
+        1
+    );
+    let first = std::fs::read_to_string(sent_once.first().unwrap()).unwrap();
+
+    install.ok(&["outbox", "deliver"], None);
+    assert_eq!(
+        db.count("SELECT count(*) FROM outbox WHERE state = 'sent'", None),
+        0,
+        "still under its lease: not sent twice at once"
+    );
+    db.execute("UPDATE outbox SET claimed_until_us = 0 WHERE state = 'sending'");
+    install.ok(&["outbox", "deliver"], None);
+    assert_eq!(
+        install.mails(),
+        sent_once,
+        "the same message, the same file"
+    );
+    let again = std::fs::read_to_string(sent_once.first().unwrap()).unwrap();
+    let message_id = |m: &str| {
+        m.lines()
+            .find(|l| l.starts_with("Message-ID:"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(message_id(&first), message_id(&again));
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM outbox WHERE state = 'sent' AND sealed IS NULL",
+            None
+        ),
+        1,
+        "marked sent and purged"
+    );
+}
+
+#[test]
+fn delivery_killed_after_sending_sends_the_same_message_again_on_sqlite() {
+    let install = Install::new();
+    let db = Db::Sqlite(install.data().join("vintrova.db"));
+    delivery_killed_after_sending_sends_the_same_message_again(&install, &db);
+}
+
+#[test]
+fn delivery_killed_after_sending_sends_the_same_message_again_on_postgresql() {
+    let (rt, pool, database, url) = fresh_postgres_database();
+    let mut install = Install::new();
+    install.extra = vec!["--database-url".into(), url.clone()];
+    delivery_killed_after_sending_sends_the_same_message_again(&install, &Db::Postgres(url));
+    rt.block_on(
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE {database} WITH (FORCE)"
+        )))
+        .execute(&pool),
+    )
+    .unwrap();
+}
+
 /// Issue 19: an erasure killed at each of its steps (`VINTROVA_CRASH_AT`: the process aborts
 /// there, as under kill -9) leaves no half-erased person. Meanwhile the person reads as erased
 /// — not found by email, not shown — and whoever runs next (the same command again, or

@@ -174,6 +174,9 @@ impl Vintrova {
             };
             match outcome {
                 Ok(()) => {
+                    // Cut short here, the claim's lease runs out and the message goes again
+                    // with the same Message-ID: once, or again as the same message.
+                    crate::crash::point(crate::crash::OUTBOX_SENT);
                     self.store()
                         .finish_outbox(
                             entry.id,
