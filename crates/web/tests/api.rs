@@ -1577,6 +1577,14 @@ async fn metrics_count_requests_by_route_template_and_report_the_practice() {
     let health = api.call("GET", "/healthz", None, None).await;
     assert_eq!(health.json()["database"], true);
     assert_eq!(health.json()["key_store"], true);
+
+    // Issue 18: a cut tail drops the chain gauge at the next scrape, whatever the last
+    // verification said.
+    api.harness
+        .tamper("DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)")
+        .await;
+    let text = api.call("GET", "/metrics", None, None).await.text();
+    assert!(text.contains("vintrova_audit_chain_ok 0"), "{text}");
 }
 
 /// A ClientHello offering at most TLS 1.1 (no `supported_versions` extension), as an old client
