@@ -153,6 +153,7 @@ impl From<StoreError> for CoreError {
                 );
                 CoreError::AuditBroken(brk)
             }
+            StoreError::Taken(field) => CoreError::Invalid(crate::collect::taken(&field)),
             other => CoreError::Store(other),
         }
     }

@@ -192,6 +192,9 @@ pub enum StoreError {
     Backend(String),
     #[error(transparent)]
     ChainTail(#[from] crate::audit::TailBreak),
+    /// A value only one person may hold (an email address) is held by another.
+    #[error("the value of `{0}` is held by another person")]
+    Taken(String),
 }
 
 /// A person's data: values, events, bases, consents, look-ups, erasure.

@@ -280,7 +280,11 @@ sql_impl!((impl<DB> SqlStore<DB>) {
             .bind(entry.digest.clone())
             .execute(&mut *conn)
             .await
-            .map_err(backend::<DB>)?;
+            // The one-address index: another person holds this value (a race core's check lost).
+            .map_err(|e| match e.as_database_error() {
+                Some(d) if d.is_unique_violation() => StoreError::Taken(entry.field.clone()),
+                _ => backend::<DB>(e),
+            })?;
         }
         Ok(())
     }

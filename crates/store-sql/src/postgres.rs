@@ -152,6 +152,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "erasures_underway",
             include_str!("../migrations/postgres/0017_erasures_underway.sql"),
         ),
+        (
+            "one_address",
+            include_str!("../migrations/postgres/0018_one_address.sql"),
+        ),
     ])
     .run(&data)
     .await

@@ -170,6 +170,10 @@ pub async fn open(
                 "erasures_underway",
                 include_str!("../migrations/sqlite/0016_erasures_underway.sql"),
             ),
+            (
+                "one_address",
+                include_str!("../migrations/sqlite/0017_one_address.sql"),
+            ),
         ],
     )
     .await?;

@@ -328,7 +328,8 @@ pub async fn six_years_each_rule_deletes_on_its_day_and_not_a_day_before(h: &Har
 async fn visitor(h: &Harness) -> (Uuid, Uuid) {
     let values = h
         .app
-        .parse_json(&json!({"contact": {"email": email_of("visitor")}}))
+        // One address, one person: each visitor writes from their own.
+        .parse_json(&json!({"contact": {"email": email_of(&format!("visitor-{}", Uuid::now_v7().simple()))}}))
         .unwrap();
     let id = h
         .app

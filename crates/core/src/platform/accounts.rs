@@ -229,25 +229,10 @@ impl Vintrova {
             )
             .into());
         };
-        let digest = self.vault().blind_index().digest(
-            names::EMAIL,
-            email.index_form.as_deref().unwrap_or_default(),
-        );
-        if !self
-            .store()
-            .find_by_index(names::EMAIL, &digest)
-            .await?
-            .is_empty()
-        {
-            // The person at this address is told by email in a later issue; the API says only
-            // that registration cannot proceed with it, like any other refused field.
-            return Err(InvalidInput::one(
-                names::EMAIL,
-                "cannot be used to register",
-                "another email address, or sign in",
-            )
-            .into());
-        }
+        // Before the password's costly hash; `add_subject` checks again, and the store's
+        // unique index settles a race.
+        self.check_address_free(None, std::slice::from_ref(email))
+            .await?;
         let password_hash = hash(self.password_cost, password.to_string()).await?;
         let collection = Collection {
             bases: vec![(BasisEventKind::ContractStarted, None)],

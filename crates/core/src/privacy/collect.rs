@@ -12,6 +12,7 @@ use crate::audit::Action;
 use crate::consent::{Channel, ConsentAction, ConsentEvent};
 use crate::datamap::SEALED_EVENTS;
 use crate::gate::{self, BasisEvent, BasisEventKind, Use};
+use crate::names;
 use crate::reading::{event_place, value_place};
 use crate::store::{IndexEntry, NewSubject, SealedEvent, SealedValue, SubjectRecord};
 use crate::values::{FieldValue, InvalidInput};
@@ -301,6 +302,29 @@ impl Vintrova {
             .expect("values were checked against the same policy the data map was built from")
     }
 
+    /// One address, one person: an email address another person holds is refused — at
+    /// registration, on any new person, and in every rectification — with one answer. A unique
+    /// index in the store closes the race between this check and the write.
+    pub(crate) async fn check_address_free(
+        &self,
+        subject: Option<Uuid>,
+        values: &[FieldValue],
+    ) -> Result<()> {
+        let Some(form) = values
+            .iter()
+            .find(|v| v.field == names::EMAIL)
+            .and_then(|v| v.index_form.as_deref())
+        else {
+            return Ok(());
+        };
+        let digest = self.vault().blind_index().digest(names::EMAIL, form);
+        let held = self.store().find_by_index(names::EMAIL, &digest).await?;
+        if held.iter().any(|other| Some(*other) != subject) {
+            return Err(taken(names::EMAIL).into());
+        }
+        Ok(())
+    }
+
     /// Store a new subject's data (R2.2: only declared fields, already checked).
     pub async fn add_subject(
         &self,
@@ -309,6 +333,7 @@ impl Vintrova {
         collection: Collection,
     ) -> Result<Uuid> {
         self.check_collection(&collection)?;
+        self.check_address_free(None, &values).await?;
         let id = Uuid::now_v7();
         let now = self.clock.now();
         let bases: Vec<BasisEvent> = collection
@@ -471,6 +496,7 @@ impl Vintrova {
             .into());
         }
         self.require_subject(id).await?;
+        self.check_address_free(Some(id), &values).await?;
         self.check_may_collect(
             &values,
             &self.store.basis_events(id).await?,
@@ -517,4 +543,13 @@ impl Vintrova {
         })
         .await
     }
+}
+
+/// The one answer to a value another person holds (an email address), wherever it is given.
+pub(crate) fn taken(field: &str) -> InvalidInput {
+    InvalidInput::one(
+        field,
+        "cannot be used: another account holds it",
+        "another email address, or sign in with this one",
+    )
 }

@@ -383,13 +383,27 @@ fn integer(raw: &Value, lo: i64, hi: i64) -> Result<i64, (String, String)> {
     }
 }
 
-/// Normalize an email: trimmed, lowercased; refuse what cannot be an address.
+/// An email address in its one canonical form, so one mailbox is one person however it is
+/// written: trimmed, Unicode NFC, lower-cased, and the domain in Unicode whether it came in
+/// Unicode or punycode (`x@xn--e1afmkfd.kz` is `x@пример.kz`). Registration, rectification and
+/// look-ups all compare this form. Refuses what cannot be an address.
 pub fn email(raw: &Value) -> Result<String, (String, String)> {
+    use unicode_normalization::UnicodeNormalization;
     let expected = "an email address such as name@example.kz";
-    let s = string(raw)?.trim().to_lowercase();
+    let s: String = string(raw)?.trim().nfc().collect::<String>().to_lowercase();
     let Some((local, domain)) = s.split_once('@') else {
         return Err(bad("not an email address (no @)", expected));
     };
+    // UTS 46 maps the domain (case, width, normalization) and decodes punycode labels.
+    let (domain, decoded) = idna::domain_to_unicode(domain);
+    if decoded.is_err() {
+        return Err(bad(
+            "not an email address (the domain does not read)",
+            expected,
+        ));
+    }
+    let s = format!("{local}@{domain}");
+    let domain = domain.as_str();
     let domain_ok = domain.contains('.')
         && domain.len() <= 253
         && domain.split('.').all(|label| {
@@ -470,6 +484,29 @@ mod tests {
         assert_eq!(phone(&json!("+49 30 1234567")).unwrap(), "+49301234567");
         assert!(phone(&json!("call me")).is_err());
         assert!(phone(&json!("12345")).is_err());
+    }
+
+    #[test]
+    fn one_mailbox_has_one_canonical_form_however_it_is_written() {
+        let canonical = "x@пример.kz";
+        for spelling in [
+            "x@пример.kz",
+            "X@ПРИМЕР.KZ",
+            "x@xn--e1afmkfd.kz",
+            "x@XN--E1AFMKFD.KZ",
+            " x@пример.kz ",
+        ] {
+            assert_eq!(email(&json!(spelling)).unwrap(), canonical, "{spelling}");
+        }
+        // Й written as И and a combining breve is the same letter.
+        assert_eq!(
+            email(&json!("\u{0418}\u{0306}@mail.kz")).unwrap(),
+            email(&json!("\u{0419}@mail.kz")).unwrap()
+        );
+        assert!(
+            email(&json!("x@xn--zz.kz")).is_err(),
+            "punycode that does not decode"
+        );
     }
 
     #[test]

@@ -572,3 +572,108 @@ pub async fn two_erasures_of_one_person_at_once_are_one_erasure_with_one_receipt
         Err(CoreError::UnknownSubject(_))
     ));
 }
+
+/// Issue 20: one address, one person. An address another person holds cannot be taken — not
+/// by rectification, not by a new person, not by registering — however it is written (Unicode
+/// or punycode, any case); a look-up by either spelling finds its one holder; and the store's
+/// own index refuses a second holder that got past core's check.
+pub async fn one_address_is_one_person_however_written_and_wherever_changed(h: &Harness) {
+    let actor = operator();
+    let holder = add(
+        h,
+        json!({"contact": {"first_name": "Жанар", "email": "zhanar@пример.kz"}}),
+        contract(),
+    )
+    .await;
+    let other = add(
+        h,
+        json!({"contact": {"first_name": "Тимур", "email": "timur@mail.kz"}}),
+        contract(),
+    )
+    .await;
+    let taken = |r: Result<(), CoreError>| {
+        matches!(r, Err(CoreError::Invalid(i))
+            if i.problems[0].field == "contact.email"
+            && i.problems[0].problem.contains("another account holds it"))
+    };
+    for spelling in ["Zhanar@XN--E1AFMKFD.KZ", "zhanar@ПРИМЕР.kz"] {
+        let values = h
+            .app
+            .parse_json(&json!({"contact": {"email": spelling}}))
+            .unwrap();
+        assert!(
+            taken(
+                h.app
+                    .update_subject(&actor, other, values.clone(), "staff_entry")
+                    .await
+            ),
+            "rectification took {spelling}"
+        );
+        assert!(
+            taken(
+                h.app
+                    .add_subject(&actor, values.clone(), consenting(&[]))
+                    .await
+                    .map(|_| ())
+            ),
+            "a new person took {spelling}"
+        );
+        let ticked = crate::ticked(h.app.policy(), &values, vec![]);
+        assert!(
+            taken(
+                h.app
+                    .register(&actor, values, "Шымкент-2025-пароль", ticked)
+                    .await
+                    .map(|_| ())
+            ),
+            "registration took {spelling}"
+        );
+        assert_eq!(
+            h.app.find(&actor, "contact.email", spelling).await.unwrap(),
+            vec![holder]
+        );
+    }
+    // The holder may write their own address again, in any spelling.
+    let own = h
+        .app
+        .parse_json(&json!({"contact": {"email": "ZHANAR@xn--e1afmkfd.kz"}}))
+        .unwrap();
+    h.app
+        .update_subject(&actor, holder, own, "staff_entry")
+        .await
+        .unwrap();
+
+    // Past core (a race, or a second server), the store refuses the second holder itself.
+    let digest = h
+        .vault()
+        .blind_index()
+        .digest("contact.email", "zhanar@пример.kz")
+        .to_vec();
+    let sealer = vintrova_core::audit::ChainSealer::new(h.vault().chain());
+    let audit = vintrova_core::audit::AuditDraft {
+        at: h.app.now(),
+        actor: "test:race".into(),
+        action: "update".into(),
+        subject: Some(other),
+        categories: vec![],
+        purpose: None,
+        stated_purpose: None,
+    };
+    let raced = h
+        .store()
+        .upsert_values(
+            other,
+            &[],
+            &[vintrova_core::store::IndexEntry {
+                field: "contact.email".into(),
+                digest,
+            }],
+            &audit,
+            &sealer,
+        )
+        .await;
+    assert!(
+        matches!(&raced, Err(vintrova_core::store::StoreError::Taken(f)) if f == "contact.email"),
+        "{raced:?}"
+    );
+}
