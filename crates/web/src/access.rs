@@ -170,7 +170,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn bearer_matches(headers: &HeaderMap, digest: &[u8; 32]) -> bool {
+pub(crate) fn bearer_matches(headers: &HeaderMap, digest: &[u8; 32]) -> bool {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -103,15 +103,33 @@ pub enum Door {
     RequestIntake,
 }
 
+/// How many knocks a door allows per window, by who knocks.
+#[derive(Debug, Clone, Copy)]
+struct Allowance {
+    /// An unauthenticated caller, by network address (a browser, an attacker).
+    client: u32,
+    /// One login or email address, whoever asks for it.
+    account: u32,
+    /// The platform's back end with its API token, wherever it calls from: it speaks for
+    /// every student at once, so its ceiling is the platform's peak, not one person's.
+    platform: u32,
+    window: SignedDuration,
+}
+
 impl Door {
-    /// (knocks per client, knocks per account, window).
-    fn limits(self) -> (u32, u32, SignedDuration) {
-        match self {
-            Door::SignIn => (30, 10, SignedDuration::from_mins(15)),
-            Door::StaffSignIn => (10, 5, SignedDuration::from_mins(15)),
-            Door::Registration => (10, 3, SignedDuration::from_hours(1)),
-            Door::PasswordReset => (10, 3, SignedDuration::from_hours(1)),
-            Door::RequestIntake => (10, 5, SignedDuration::from_hours(1)),
+    fn limits(self) -> Allowance {
+        let (client, account, platform, window) = match self {
+            Door::SignIn => (30, 10, 20_000, SignedDuration::from_mins(15)),
+            Door::StaffSignIn => (10, 5, 0, SignedDuration::from_mins(15)),
+            Door::Registration => (10, 3, 5_000, SignedDuration::from_hours(1)),
+            Door::PasswordReset => (10, 3, 2_000, SignedDuration::from_hours(1)),
+            Door::RequestIntake => (10, 5, 1_000, SignedDuration::from_hours(1)),
+        };
+        Allowance {
+            client,
+            account,
+            platform,
+            window,
         }
     }
 
@@ -141,6 +159,8 @@ impl Door {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
     Client(IpAddr),
+    /// The platform's back end, by its token.
+    Platform,
     /// SHA-256 of the account's login or email: the limiter never holds the address itself.
     Account([u8; 32]),
 }
@@ -183,14 +203,16 @@ const MAX_TRACKED: usize = 100_000;
 
 impl Limits {
     fn knock(&self, door: Door, key: Key, now: Timestamp) -> Result<(), Throttled> {
-        let (per_client, per_account, window) = door.limits();
+        let allowance = door.limits();
+        let window = allowance.window;
         let limit = match key {
-            Key::Client(_) => per_client,
-            Key::Account(_) => per_account,
+            Key::Client(_) => allowance.client,
+            Key::Account(_) => allowance.account,
+            Key::Platform => allowance.platform,
         };
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() > MAX_TRACKED {
-            windows.retain(|(d, _), (start, _)| *start + d.limits().2 > now);
+            windows.retain(|(d, _), (start, _)| *start + d.limits().window > now);
         }
         let entry = windows.entry((door, key)).or_insert((now, 0));
         if entry.0 + window <= now {
@@ -217,7 +239,9 @@ impl Limits {
     }
 }
 
-/// Count every call through a limited door against its client.
+/// Count every call through a limited door against who makes it: the platform's back end (its
+/// API token) against the platform's ceiling, anyone else against their network address. The
+/// per-account limits apply to both, in the handlers.
 pub async fn throttle(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let template = request
         .extensions()
@@ -225,13 +249,20 @@ pub async fn throttle(State(state): State<AppState>, request: Request, next: Nex
         .map(|m| m.as_str())
         .unwrap_or_default();
     if let Some(door) = Door::of(request.method().as_str(), template) {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        if let Some(client) = state.proxies.client(peer, request.headers())
-            && let Err(throttled) = state.limits.client(door, client, state.app.now())
-        {
+        let now = state.app.now();
+        let knocked = if crate::access::bearer_matches(request.headers(), &state.token_digest) {
+            Some(state.limits.knock(door, Key::Platform, now))
+        } else {
+            let peer = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip());
+            state
+                .proxies
+                .client(peer, request.headers())
+                .map(|client| state.limits.client(door, client, now))
+        };
+        if let Some(Err(throttled)) = knocked {
             crate::metrics::throttled(door);
             return throttled.into_response();
         }

@@ -1448,6 +1448,58 @@ fn staff_sign_in(login: &str, password: &str, code: &str) -> Request<Body> {
         .unwrap()
 }
 
+/// Issue 20: the platform's back end is limited as the platform, not as one network client:
+/// from an address that is not loopback its token registers more people than one client may,
+/// while a caller without the token from one address is still held to the client limit.
+#[tokio::test]
+async fn the_platform_token_is_limited_as_the_platform_not_as_one_client() {
+    let api = Api::new().await;
+    let registration = |i: usize, token: Option<&str>| {
+        let mut request = Request::builder()
+            .method("POST")
+            .uri("/api/v1/accounts")
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request
+            .body(Body::from(
+                serde_json::to_vec(&json!({
+                    "data": {"contact": {"first_name": "Студент", "email": format!("campus{i}@mail.kz")}},
+                    "password": "очень-надёжный-пароль",
+                    "consents": ["contact_data"]
+                }))
+                .unwrap(),
+            ))
+            .unwrap()
+    };
+    for i in 0..15 {
+        let reply = api
+            .send(from("203.0.113.50", registration(i, Some(TOKEN))))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "registration {i}: {}",
+            reply.text()
+        );
+    }
+    let mut statuses = vec![];
+    for i in 100..111 {
+        statuses.push(
+            api.send(from("203.0.113.51", registration(i, None)))
+                .await
+                .status,
+        );
+    }
+    assert_eq!(statuses[..10], [StatusCode::UNAUTHORIZED; 10]);
+    assert_eq!(
+        statuses[10],
+        StatusCode::TOO_MANY_REQUESTS,
+        "one address is one client"
+    );
+}
+
 #[tokio::test]
 async fn a_flood_of_sign_ins_from_one_client_is_throttled_while_others_still_sign_in() {
     let api = Api::new().await;
