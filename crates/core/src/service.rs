@@ -119,6 +119,13 @@ impl<T> Written for (T, ChainHead) {
     }
 }
 
+impl Written for Option<ChainHead> {
+    type Out = Option<()>;
+    fn split(self) -> (Option<()>, Option<ChainHead>) {
+        (self.as_ref().map(|_| ()), self)
+    }
+}
+
 impl<T> Written for Option<(T, ChainHead)> {
     type Out = Option<T>;
     fn split(self) -> (Option<T>, Option<ChainHead>) {

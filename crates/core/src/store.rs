@@ -17,7 +17,7 @@ use crate::ledger::LedgerEntry;
 use crate::notifications::Notice;
 use crate::outbox::{OutboxEntry, OutboxState};
 use crate::records::{Record, RecordKind};
-use crate::requests::{CodeRecord, DownloadRecord, Request};
+use crate::requests::{CodeRecord, DownloadRecord, LetterRecord, Request};
 use crate::rights::RightKind;
 use crate::staff::{StaffLookup, StaffRecord, StaffSessionRecord};
 
@@ -177,6 +177,8 @@ pub struct Leftovers {
     pub outbox: u64,
     /// Records of notices sent, older than the logs term.
     pub notices: u64,
+    /// Letters whose writer never sent the code back before it expired.
+    pub letters: u64,
 }
 
 /// The sequence number and hash of an appended audit entry, for the key store's anchor.
@@ -412,6 +414,29 @@ pub trait RequestStore: Send + Sync {
     async fn request_code(&self, request: Uuid) -> Result<Option<CodeRecord>, StoreError>;
     /// Count a wrong try; returns the tries so far.
     async fn count_code_attempt(&self, request: Uuid) -> Result<i64, StoreError>;
+    /// A letter from an address not yet proven, with the message carrying its code: held apart
+    /// from people until the code comes back.
+    async fn insert_letter(
+        &self,
+        letter: &LetterRecord,
+        message: &OutboxEntry,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn letter(&self, id: Uuid) -> Result<Option<LetterRecord>, StoreError>;
+    /// Count a wrong try of a letter's code; returns the tries so far.
+    async fn count_letter_attempt(&self, id: Uuid) -> Result<i64, StoreError>;
+    /// Admit a proven letter, in one transaction: the letter goes, the person arrives if they
+    /// are new, and the request with its description (none when it merged into an open one).
+    /// `None`, with nothing done, when the letter is gone (another verification admitted it).
+    async fn admit_letter(
+        &self,
+        letter: Uuid,
+        person: Option<&NewSubject>,
+        request: Option<(&Request, &[SealedEvent])>,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<ChainHead>, StoreError>;
     /// Keep a copy for download, with the message that tells the person where it is.
     async fn insert_download(
         &self,

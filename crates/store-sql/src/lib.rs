@@ -30,7 +30,9 @@ use vintrova_core::ledger::LedgerEntry;
 use vintrova_core::notifications::{Notice, NoticeKind};
 use vintrova_core::outbox::{OutboxEntry, OutboxState};
 use vintrova_core::records::{Record, RecordKind};
-use vintrova_core::requests::{AnswerChannel, CodeRecord, DownloadRecord, Request, RequestState};
+use vintrova_core::requests::{
+    AnswerChannel, CodeRecord, DownloadRecord, LetterRecord, Request, RequestState,
+};
 use vintrova_core::rights::RightKind;
 use vintrova_core::staff::{Role, StaffLookup, StaffRecord, StaffSessionRecord};
 use vintrova_core::store::{
@@ -225,6 +227,64 @@ sql_impl!((impl<DB> SqlStore<DB>) {
             .await
             .map_err(backend::<DB>)?;
         Ok(DB::rows_affected(&done))
+    }
+
+    /// A new subject with everything collected with it.
+    async fn put_subject(conn: &mut DB::Connection, new: &NewSubject) -> Result<(), StoreError> {
+        let id = new.subject.id;
+        let inserted = sqlx::query::<DB>(
+            "INSERT INTO subjects (id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(new.subject.created_at.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend::<DB>)?;
+        if DB::rows_affected(&inserted) == 0 {
+            return Err(StoreError::DuplicateSubject(id));
+        }
+        Self::put_values(conn, id, &new.values, &new.index).await?;
+        Self::put_events(conn, id, &new.events).await?;
+        for event in &new.bases {
+            Self::put_basis_event(conn, id, event).await?;
+        }
+        for consent in &new.consents {
+            Self::put_consent(conn, id, consent).await?;
+        }
+        Ok(())
+    }
+
+    /// A new request row, with its code when it waits for one.
+    async fn put_request(
+        conn: &mut DB::Connection,
+        r: &Request,
+        code: Option<&CodeRecord>,
+    ) -> Result<(), StoreError> {
+        sqlx::query::<DB>(
+            "INSERT INTO requests (id, subject_id, right_kind, state, channel, received_at, due_on, overdue_from_us, closed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+        )
+        .bind(r.id)
+        .bind(r.subject)
+        .bind(r.right.as_str().to_string())
+        .bind(r.state.as_str().to_string())
+        .bind(r.channel.as_str().to_string())
+        .bind(r.received_at.to_string())
+        .bind(r.due_on.to_string())
+        .bind(r.overdue_from.as_microsecond())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend::<DB>)?;
+        if let Some(c) = code {
+            sqlx::query::<DB>("INSERT INTO request_codes (request_id, code_digest, expires_at_us, attempts) VALUES ($1, $2, $3, 0)")
+                .bind(c.request)
+                .bind(c.digest.clone())
+                .bind(c.expires_at.as_microsecond())
+                .execute(&mut *conn)
+                .await
+                .map_err(backend::<DB>)?;
+        }
+        Ok(())
     }
 
     /// The subject is there to be written to: it exists, and no erasure of it is underway (a

@@ -156,6 +156,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "one_address",
             include_str!("../migrations/postgres/0018_one_address.sql"),
         ),
+        (
+            "letters",
+            include_str!("../migrations/postgres/0019_letters.sql"),
+        ),
     ])
     .run(&data)
     .await

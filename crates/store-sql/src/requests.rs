@@ -14,30 +14,7 @@ sql_port!(RequestStore {
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
         let mut tx = self.open_write(Some(r.subject)).await?;
-        sqlx::query::<DB>(
-            "INSERT INTO requests (id, subject_id, right_kind, state, channel, received_at, due_on, overdue_from_us, closed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
-        )
-        .bind(r.id)
-        .bind(r.subject)
-        .bind(r.right.as_str().to_string())
-        .bind(r.state.as_str().to_string())
-        .bind(r.channel.as_str().to_string())
-        .bind(r.received_at.to_string())
-        .bind(r.due_on.to_string())
-        .bind(r.overdue_from.as_microsecond())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend::<DB>)?;
-        if let Some(c) = code {
-            sqlx::query::<DB>("INSERT INTO request_codes (request_id, code_digest, expires_at_us, attempts) VALUES ($1, $2, $3, 0)")
-                .bind(c.request)
-                .bind(c.digest.clone())
-                .bind(c.expires_at.as_microsecond())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend::<DB>)?;
-        }
+        Self::put_request(&mut tx, r, code).await?;
         Self::put_events(&mut tx, r.subject, events).await?;
         if let Some(m) = message {
             Self::put_message(&mut tx, m).await?;
@@ -151,6 +128,95 @@ sql_port!(RequestStore {
                 .map_or(0, |r| r.get(0));
         tx.commit().await.map_err(backend::<DB>)?;
         Ok(attempts)
+    }
+
+
+    async fn insert_letter(
+        &self,
+        letter: &LetterRecord,
+        message: &OutboxEntry,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError> {
+        let mut tx = self.open_write(None).await?;
+        sqlx::query::<DB>(
+            "INSERT INTO letters (id, sealed, code_digest, expires_at_us, attempts, received_at)
+             VALUES ($1, $2, $3, $4, 0, $5)",
+        )
+        .bind(letter.id)
+        .bind(letter.sealed.clone())
+        .bind(letter.code.digest.clone())
+        .bind(letter.code.expires_at.as_microsecond())
+        .bind(letter.received_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        Self::put_message(&mut tx, message).await?;
+        Self::commit_audited(tx, audit, sealer).await
+    }
+
+
+    async fn letter(&self, id: Uuid) -> Result<Option<LetterRecord>, StoreError> {
+        let rows = self
+            .rows_of(
+                "SELECT sealed, code_digest, expires_at_us, attempts, received_at FROM letters WHERE id = $1",
+                id,
+            )
+            .await?;
+        rows.first()
+            .map(|r| {
+                Ok(LetterRecord {
+                    id,
+                    sealed: r.get(0),
+                    code: CodeRecord {
+                        request: id,
+                        digest: r.get(1),
+                        expires_at: Timestamp::from_microsecond(r.get(2)).map_err(backend::<DB>)?,
+                        attempts: r.get(3),
+                    },
+                    received_at: time::<DB>(&r.get::<String, _>(4))?,
+                })
+            })
+            .transpose()
+    }
+
+
+    async fn count_letter_attempt(&self, id: Uuid) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        Self::exec(&mut tx, "UPDATE letters SET attempts = attempts + 1 WHERE id = $1", id).await?;
+        let attempts: i64 = sqlx::query::<DB>("SELECT attempts FROM letters WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?
+            .map_or(0, |r| r.get(0));
+        tx.commit().await.map_err(backend::<DB>)?;
+        Ok(attempts)
+    }
+
+
+    async fn admit_letter(
+        &self,
+        letter: Uuid,
+        person: Option<&NewSubject>,
+        request: Option<(&Request, &[SealedEvent])>,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<ChainHead>, StoreError> {
+        let mut tx = self.begin().await?;
+        // Only the transaction that takes the letter admits it: a second verification finds none.
+        if Self::exec(&mut tx, "DELETE FROM letters WHERE id = $1", letter).await? == 0 {
+            return Ok(None);
+        }
+        if let Some(new) = person {
+            Self::put_subject(&mut tx, new).await?;
+        }
+        if let Some((r, events)) = request {
+            Self::subject_exists(&mut tx, r.subject).await?;
+            Self::put_request(&mut tx, r, None).await?;
+            Self::put_events(&mut tx, r.subject, events).await?;
+        }
+        Self::commit_audited(tx, audit, sealer).await.map(Some)
     }
 
 

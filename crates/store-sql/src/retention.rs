@@ -237,6 +237,14 @@ sql_port!(RetentionStore {
                     count_only,
                 )
                 .await?,
+            letters: self
+                .stale::<Uuid>(
+                    "SELECT id, expires_at_us FROM letters",
+                    "DELETE FROM letters WHERE id = $1",
+                    now,
+                    count_only,
+                )
+                .await?,
         })
     }
 

@@ -174,6 +174,10 @@ pub async fn open(
                 "one_address",
                 include_str!("../migrations/sqlite/0017_one_address.sql"),
             ),
+            (
+                "letters",
+                include_str!("../migrations/sqlite/0018_letters.sql"),
+            ),
         ],
     )
     .await?;

@@ -10,27 +10,8 @@ sql_port!(SubjectStore {
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
-        let id = new.subject.id;
         let mut tx = self.open_write(None).await?;
-        let inserted = sqlx::query::<DB>(
-            "INSERT INTO subjects (id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(new.subject.created_at.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend::<DB>)?;
-        if DB::rows_affected(&inserted) == 0 {
-            return Err(StoreError::DuplicateSubject(id));
-        }
-        Self::put_values(&mut tx, id, &new.values, &new.index).await?;
-        Self::put_events(&mut tx, id, &new.events).await?;
-        for event in &new.bases {
-            Self::put_basis_event(&mut tx, id, event).await?;
-        }
-        for consent in &new.consents {
-            Self::put_consent(&mut tx, id, consent).await?;
-        }
+        Self::put_subject(&mut tx, new).await?;
         Self::commit_audited(tx, audit, sealer).await
     }
 

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use vintrova_core::requests::{AnswerChannel, Fulfilment, Queued, Request};
+use vintrova_core::requests::{AnswerChannel, Fulfilment, LetterReceived, Queued, Request};
 use vintrova_core::rights::RightKind;
 
 use crate::access::Caller;
@@ -65,8 +65,11 @@ pub struct FulfilInput {
 }
 
 #[utoipa::path(post, path = "/api/v1/requests", request_body = LetterRequest,
-    responses((status = 202, body = Request), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn by_letter(s: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Request>), Problem> {
+    responses((status = 202, body = LetterReceived), (status = 422, body = Problem)), security(("token" = [])))]
+pub async fn by_letter(
+    s: Caller,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<LetterReceived>), Problem> {
     let input: LetterRequest = body(
         &bytes,
         r#"{"email": "…", "right": "access", "description": "…", "channel": "email"}"#,

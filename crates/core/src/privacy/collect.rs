@@ -332,8 +332,33 @@ impl Vintrova {
         values: Vec<FieldValue>,
         collection: Collection,
     ) -> Result<Uuid> {
+        let new = self.new_subject(&values, collection).await?;
+        let id = new.subject.id;
+        let audit = self.draft(
+            actor,
+            Action::Create,
+            Some(id),
+            categories_of(&values),
+            None,
+        );
+        let inserted = self
+            .audited(async |sealer| self.store.insert_subject(&new, &audit, sealer).await)
+            .await;
+        if inserted.is_err() {
+            self.forget_keys(id).await;
+        }
+        inserted.map(|()| id)
+    }
+
+    /// A new person's data as it will be stored, checked and sealed (their keys are made):
+    /// for `add_subject`, and for a proven letter that brings a new person with its request.
+    pub(crate) async fn new_subject(
+        &self,
+        values: &[FieldValue],
+        collection: Collection,
+    ) -> Result<NewSubject> {
         self.check_collection(&collection)?;
-        self.check_address_free(None, &values).await?;
+        self.check_address_free(None, values).await?;
         let id = Uuid::now_v7();
         let now = self.clock.now();
         let bases: Vec<BasisEvent> = collection
@@ -354,18 +379,11 @@ impl Vintrova {
             })
             .collect();
         if !collection.for_request {
-            self.check_may_collect(&values, &bases, &consents)?;
+            self.check_may_collect(values, &bases, &consents)?;
         }
-        self.check_event_basis(id, &values, &bases, &consents)?;
-        let sealed = self.seal(id, &values, &collection.source, None).await?;
-        let audit = self.draft(
-            actor,
-            Action::Create,
-            Some(id),
-            categories_of(&values),
-            None,
-        );
-        let new = NewSubject {
+        self.check_event_basis(id, values, &bases, &consents)?;
+        let sealed = self.seal(id, values, &collection.source, None).await?;
+        Ok(NewSubject {
             subject: SubjectRecord {
                 id,
                 created_at: now,
@@ -375,29 +393,19 @@ impl Vintrova {
             events: sealed.events,
             bases,
             consents,
-        };
-        match self
-            .store
-            .insert_subject(&new, &audit, &self.sealer().await?)
-            .await
-        {
-            Ok(head) => {
-                self.anchor(head).await?;
-                Ok(id)
-            }
-            Err(e) => {
-                // The keys made for this subject seal nothing now; do not leave them behind.
-                let classes: Vec<String> = self
-                    .map
-                    .key_classes()
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect();
-                if let Err(cleanup) = self.vault.destroy(id, &classes).await {
-                    tracing::warn!(subject = %id, error = %cleanup, "could not remove the keys of a subject whose insert failed");
-                }
-                Err(e.into())
-            }
+        })
+    }
+
+    /// The keys made for a person whose insert failed seal nothing: do not leave them behind.
+    pub(crate) async fn forget_keys(&self, id: Uuid) {
+        let classes: Vec<String> = self
+            .map
+            .key_classes()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if let Err(cleanup) = self.vault.destroy(id, &classes).await {
+            tracing::warn!(subject = %id, error = %cleanup, "could not remove the keys of a subject whose insert failed");
         }
     }
 

@@ -204,6 +204,17 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
             ],
         ),
         (
+            "letters",
+            &[
+                ("id", Metadata),
+                ("sealed", SealedMessage),
+                ("code_digest", Credential),
+                ("expires_at_us", Metadata),
+                ("attempts", Metadata),
+                ("received_at", Metadata),
+            ],
+        ),
+        (
             "request_codes",
             &[
                 ("request_id", Metadata),

@@ -89,6 +89,41 @@ pub struct CodeRecord {
     pub attempts: i64,
 }
 
+/// A letter from an address not yet proven, as stored until its code comes back: what it asks,
+/// sealed under the outbox key (address, right, description, channel), and its code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterRecord {
+    pub id: Uuid,
+    pub sealed: Vec<u8>,
+    pub code: CodeRecord,
+    pub received_at: Timestamp,
+}
+
+/// What a letter asks, as sealed in its record.
+#[derive(Debug, Serialize, Deserialize)]
+struct Letter {
+    email: String,
+    right: RightKind,
+    description: String,
+    channel: AnswerChannel,
+}
+
+/// The answer to a letter: the same for every address — no person's id, nothing that tells
+/// a known address from an unknown one. The request keeps this id once the code comes back.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LetterReceived {
+    pub id: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub right: RightKind,
+    pub state: RequestState,
+    pub channel: AnswerChannel,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub received_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub due_on: Date,
+}
+
 /// How long a verification code works, and how often it may be tried.
 pub const CODE_VALID: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
 pub const CODE_ATTEMPTS: i64 = 5;
@@ -229,7 +264,7 @@ pub struct DownloadRecord {
 fn open_copy(app: &Vintrova, record: &DownloadRecord) -> Result<serde_json::Value> {
     let plaintext = vintrova_vault::open(
         app.vault().outbox(),
-        &download_place(&hex::encode(&record.digest)),
+        &held_place("downloads", &hex::encode(&record.digest)),
         &record.sealed,
     )
     .ok_or_else(|| CoreError::Internal("a stored copy does not open".into()))?;
@@ -239,12 +274,14 @@ fn open_copy(app: &Vintrova, record: &DownloadRecord) -> Result<serde_json::Valu
 /// How long a download link works.
 pub const DOWNLOAD_VALID: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 7);
 
-fn download_place(digest: &str) -> vintrova_vault::Place<'_> {
+/// Where something sealed under the outbox key lies — a copy behind a download link, a letter
+/// waiting for its code: bound to its table and row, so it opens nowhere else.
+fn held_place<'a>(table: &'a str, row: &'a str) -> vintrova_vault::Place<'a> {
     vintrova_vault::Place {
         subject: Uuid::nil(),
-        table: "downloads",
+        table,
         column: "sealed",
-        row: digest,
+        row,
     }
 }
 
@@ -405,8 +442,12 @@ impl Vintrova {
         .await
     }
 
-    /// A request that came by letter, entered by staff: a code goes to the address, and until it
-    /// comes back nothing is disclosed or changed. The answer is the same for any address.
+    /// A request that came by letter from an address, entered by staff. It is held as a letter,
+    /// apart from people: a code goes to the address, and only when it comes back does the
+    /// letter become a request — of whoever holds the address, or of a new person who then
+    /// holds it. Until then nothing about anyone is stored, a letter never blocks a later
+    /// registration, and an unproven letter goes when its code expires. The work done and the
+    /// answer are the same for every address, known or not.
     pub async fn request_by_email(
         &self,
         actor: &Actor,
@@ -414,29 +455,159 @@ impl Vintrova {
         right: RightKind,
         description: &str,
         channel: AnswerChannel,
-    ) -> Result<Request> {
+    ) -> Result<LetterReceived> {
         let values = self.parse_json(&json!({"contact": {"email": email}}))?;
-        let form = values[0].index_form.clone().unwrap_or_default();
-        let digest = self.vault().blind_index().digest(names::EMAIL, &form);
-        let subject = match self
+        let email = values[0].index_form.clone().unwrap_or_default();
+        // Checked now, so a refused letter stores nothing.
+        self.parse_json(&json!({"contact": {"request_description": description}}))?;
+        let id = Uuid::now_v7();
+        let received_at = self.now();
+        let letter = Letter {
+            email,
+            right,
+            description: description.to_string(),
+            channel,
+        };
+        let code = six_digits()?;
+        let row = id.to_string();
+        let record = LetterRecord {
+            id,
+            sealed: vintrova_vault::seal(
+                self.vault().outbox(),
+                &held_place("letters", &row),
+                &serde_json::to_vec(&letter).expect("a letter serializes"),
+            ),
+            code: CodeRecord {
+                request: id,
+                digest: code_digest(self, id, &code),
+                expires_at: received_at
+                    .checked_add(CODE_VALID)
+                    .map_err(|e| CoreError::Internal(e.to_string()))?,
+                attempts: 0,
+            },
+            received_at,
+        };
+        let (title, body) = code_message(&self.policy().default_locale, &code);
+        let message = self.outbox_entry(None, "request:verification", &letter.email, title, &body);
+        let audit = self.draft(
+            actor,
+            Action::ReceiveRequest,
+            None,
+            vec![names::CONTACT.into()],
+            Some(format!("letter:{id}")),
+        );
+        self.audited(async |sealer| {
+            self.store()
+                .insert_letter(&record, &message, &audit, sealer)
+                .await
+        })
+        .await?;
+        Ok(LetterReceived {
+            id,
+            right,
+            state: RequestState::AwaitingVerification,
+            channel,
+            received_at,
+            due_on: deadline(received_at, &self.policy().zone()).due_on,
+        })
+    }
+
+    /// The code of a letter came back: the letter becomes the request of whoever holds its
+    /// address (merged into their open request for the same right, if they have one), or of a
+    /// new person who holds it from now — in one transaction with the letter's end.
+    async fn admit_letter(&self, actor: &Actor, record: LetterRecord) -> Result<Request> {
+        let plaintext = vintrova_vault::open(
+            self.vault().outbox(),
+            &held_place("letters", &record.id.to_string()),
+            &record.sealed,
+        )
+        .ok_or_else(|| CoreError::Internal("a held letter does not open".into()))?;
+        let letter: Letter =
+            serde_json::from_slice(&plaintext).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let values = self.parse_json(&json!({"contact": {"email": letter.email}}))?;
+        let digest = self.vault().blind_index().digest(
+            names::EMAIL,
+            values[0].index_form.as_deref().unwrap_or_default(),
+        );
+        let holder = self
             .store()
             .find_by_index(names::EMAIL, &digest)
             .await?
             .first()
-        {
-            Some(id) => *id,
-            // An unknown address becomes a requester of its own, so known and unknown addresses
-            // take the same path: a code to the address, and data only about its owner.
+            .copied();
+        let person = match holder {
+            Some(_) => None,
+            None => Some(
+                self.new_subject(
+                    &values,
+                    Collection {
+                        for_request: true,
+                        ..Collection::from(names::STAFF_ENTRY)
+                    },
+                )
+                .await?,
+            ),
+        };
+        let subject = holder.unwrap_or_else(|| person.as_ref().expect("a new person").subject.id);
+        let open = match holder {
+            Some(id) => self.store().open_request(id, letter.right).await?,
+            None => None,
+        };
+        let clock = deadline(record.received_at, &self.policy().zone());
+        let request = open.clone().unwrap_or(Request {
+            id: record.id,
+            subject,
+            right: letter.right,
+            state: RequestState::Verified,
+            channel: letter.channel,
+            received_at: record.received_at,
+            due_on: clock.due_on,
+            overdue_from: clock.overdue_from,
+            closed_at: None,
+        });
+        let events = match open {
+            Some(_) => vec![],
             None => {
-                let collection = Collection {
-                    for_request: true,
-                    ..Collection::from(names::STAFF_ENTRY)
-                };
-                self.add_subject(actor, values, collection).await?
+                self.description_events(
+                    subject,
+                    request.id,
+                    &letter.description,
+                    names::STAFF_ENTRY,
+                )
+                .await?
             }
         };
-        self.request_by_letter(actor, subject, Some(form), right, description, channel)
-            .await
+        let audit = self.draft(
+            actor,
+            Action::VerifyRequest,
+            Some(subject),
+            vec![names::CONTACT.into()],
+            Some(format!("letter:{}", record.id)),
+        );
+        let filed = (request.id == record.id).then_some((&request, events.as_slice()));
+        let admitted = self
+            .audited(async |sealer| {
+                self.store()
+                    .admit_letter(record.id, person.as_ref(), filed, &audit, sealer)
+                    .await
+            })
+            .await;
+        match admitted {
+            Ok(Some(())) => Ok(request),
+            // Another verification admitted it a moment before: the code is spent.
+            Ok(None) => {
+                if let Some(new) = &person {
+                    self.forget_keys(new.subject.id).await;
+                }
+                Err(CoreError::Verification(VerificationError::Spent))
+            }
+            Err(e) => {
+                if let Some(new) = &person {
+                    self.forget_keys(new.subject.id).await;
+                }
+                Err(e)
+            }
+        }
     }
 
     /// A request by letter from a person known by id (their letter names their account): the
@@ -525,21 +696,17 @@ impl Vintrova {
         request: Uuid,
         code: &str,
     ) -> Result<Request> {
+        if self.store().request(request).await?.is_none()
+            && let Some(letter) = self.store().letter(request).await?
+        {
+            self.check_code(Some(&letter.code), code, true).await?;
+            return self.admit_letter(actor, letter).await;
+        }
         let found = self
             .require_request(request, &[RequestState::AwaitingVerification])
             .await?;
         let record = self.store().request_code(request).await?;
-        let Some(record) =
-            record.filter(|r| r.attempts < CODE_ATTEMPTS && r.expires_at > self.now())
-        else {
-            return Err(CoreError::Verification(VerificationError::Spent));
-        };
-        if record.digest != code_digest(self, request, code) {
-            let attempts = self.store().count_code_attempt(request).await?;
-            return Err(CoreError::Verification(VerificationError::WrongCode(
-                (CODE_ATTEMPTS - attempts).max(0),
-            )));
-        }
+        self.check_code(record.as_ref(), code, false).await?;
         let verified = Request {
             state: RequestState::Verified,
             ..found
@@ -558,6 +725,32 @@ impl Vintrova {
         })
         .await?;
         Ok(verified)
+    }
+
+    /// A code sent back: spent when expired or tried too often, a wrong one counted (on the
+    /// letter's record or the request's).
+    async fn check_code(
+        &self,
+        record: Option<&CodeRecord>,
+        code: &str,
+        letter: bool,
+    ) -> Result<()> {
+        let Some(record) =
+            record.filter(|r| r.attempts < CODE_ATTEMPTS && r.expires_at > self.now())
+        else {
+            return Err(CoreError::Verification(VerificationError::Spent));
+        };
+        if record.digest != code_digest(self, record.request, code) {
+            let attempts = if letter {
+                self.store().count_letter_attempt(record.request).await?
+            } else {
+                self.store().count_code_attempt(record.request).await?
+            };
+            return Err(CoreError::Verification(VerificationError::WrongCode(
+                (CODE_ATTEMPTS - attempts).max(0),
+            )));
+        }
+        Ok(())
     }
 
     async fn require_request(&self, id: Uuid, states: &[RequestState]) -> Result<Request> {
@@ -806,7 +999,7 @@ impl Vintrova {
         let record = DownloadRecord {
             sealed: vintrova_vault::seal(
                 self.vault().outbox(),
-                &download_place(&hex::encode(&digest)),
+                &held_place("downloads", &hex::encode(&digest)),
                 &plaintext,
             ),
             digest,

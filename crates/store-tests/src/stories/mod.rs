@@ -121,7 +121,7 @@ impl vintrova_core::outbox::Transport for Recorder {
 }
 
 /// Read the one-time code out of the message the outbox holds for the next delivery.
-async fn code_from_outbox(h: &Harness) -> String {
+pub(crate) async fn code_from_outbox(h: &Harness) -> String {
     let claimed = h.app.claim_outbox(10).await.unwrap();
     let email = h.app.open_message(claimed.last().unwrap()).unwrap();
     h.clock

@@ -165,8 +165,10 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
             .all(|v| copy.subject == id && !v.field.is_empty())
     );
 
-    // An unknown address gets the same answer and the same work: a code goes out.
+    // An unknown address gets the same answer and the same work: a code goes out, and no
+    // person is stored for it before the code comes back.
     let before = h.store().outbox_counts().await.unwrap();
+    let people = h.store().subject_ids(None, 1_000).await.unwrap().len();
     let stranger = h
         .app
         .request_by_email(
@@ -179,7 +181,11 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         .await
         .unwrap();
     assert_eq!(stranger.state, RequestState::AwaitingVerification);
-    assert_ne!(stranger.subject, id);
+    assert_eq!(
+        h.store().subject_ids(None, 1_000).await.unwrap().len(),
+        people,
+        "nobody is stored for an unproven letter"
+    );
     let after = h.store().outbox_counts().await.unwrap();
     assert_ne!(
         before, after,
@@ -196,12 +202,12 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         "five tries, then spent"
     );
 
-    // A rejection carries its reason, sealed.
+    // A rejection carries its reason, sealed (a letter naming her account, its code unsent).
     let rejected = h
         .app
-        .request_by_email(
+        .request_for_subject(
             &actor,
-            "aigerim.nurlanova.test@почта.kz",
+            id,
             RightKind::Restriction,
             "Ограничьте",
             AnswerChannel::Post,
@@ -312,12 +318,10 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         Err(CoreError::Refused(Refusal::Restricted))
     ));
 
-    // The queue lists what is open, most urgent first.
+    // The queue lists what is open: everything above was answered, and the stranger's letter,
+    // its code spent, never became anyone's request.
     let queue = h.app.request_queue().await.unwrap();
-    assert_eq!(
-        queue.iter().map(|r| r.request.id).collect::<Vec<_>>(),
-        [stranger.id]
-    );
+    assert!(queue.is_empty(), "{queue:?}");
 
     h.clock.advance(SignedDuration::from_hours(24 * 8));
     assert!(
@@ -463,4 +467,127 @@ pub async fn staff_are_reminded_before_deadlines_once_per_point(h: &Harness) {
             "reminders never name the person"
         );
     }
+}
+
+/// Issue 20: letters from strangers. A letter is held apart from people until its code comes
+/// back: a refused one stores nothing at all; one from an unknown address stores no person,
+/// never blocks a registration with that address, and — proven after the person registered —
+/// becomes that person's request, received when the letter was; an unproven one goes when its
+/// code expires; one proven by a stranger brings one new person with the request, in one go.
+pub async fn a_letter_is_held_apart_from_people_until_its_code_comes_back(h: &Harness) {
+    use vintrova_core::requests::{AnswerChannel, RequestState, VerificationError};
+    use vintrova_core::rights::RightKind;
+    let actor = operator();
+    let people = || async { h.store().subject_ids(None, 1_000).await.unwrap().len() };
+    let messages = || async { h.store().outbox_counts().await.unwrap() };
+
+    let (before, queued) = (people().await, messages().await);
+    let refused = h
+        .app
+        .request_by_email(
+            &actor,
+            "later.student@mail.kz",
+            RightKind::Access,
+            &"слишком длинно ".repeat(400),
+            AnswerChannel::Email,
+        )
+        .await;
+    assert!(matches!(refused, Err(CoreError::Invalid(_))), "{refused:?}");
+    assert_eq!(
+        (people().await, messages().await),
+        (before, queued),
+        "a refused letter stores nothing"
+    );
+
+    let letter = h
+        .app
+        .request_by_email(
+            &actor,
+            "Later.Student@mail.kz",
+            RightKind::Access,
+            "Пришлите мои данные",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    assert_eq!(people().await, before, "no person for an unproven letter");
+    let code = code_from_outbox(h).await;
+
+    // The address is free: its owner registers with it.
+    let values = h
+        .app
+        .parse_json(&json!({"contact": {"first_name": "Дана", "email": "later.student@mail.kz"}}))
+        .unwrap();
+    let ticked = crate::ticked(h.app.policy(), &values, vec![]);
+    let registered = h
+        .app
+        .register(&actor, values, "Шымкент-2025-пароль", ticked)
+        .await
+        .unwrap();
+    // Proven afterwards, the letter is that person's request, dated when it arrived.
+    let request = h
+        .app
+        .verify_request(&actor, letter.id, &code)
+        .await
+        .unwrap();
+    assert_eq!(request.subject, registered);
+    assert_eq!(request.id, letter.id);
+    assert_eq!(request.received_at, letter.received_at);
+    assert_eq!(request.state, RequestState::Verified);
+    assert_eq!(people().await, before + 1, "the registered person only");
+    assert!(
+        matches!(
+            h.app.verify_request(&actor, letter.id, &code).await,
+            Err(CoreError::Verification(VerificationError::Spent) | CoreError::Invalid(_))
+        ),
+        "a letter is admitted once"
+    );
+
+    // Unproven, a letter goes with its code.
+    h.app
+        .request_by_email(
+            &actor,
+            "never.answers@mail.kz",
+            RightKind::Erasure,
+            "Удалите",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    h.clock.advance(SignedDuration::from_hours(2));
+    let swept = h
+        .app
+        .sweep(&actor, vintrova_core::sweep::SweepOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(swept.leftovers.letters, 1);
+
+    // Proven by a stranger: one new person with the request.
+    let stranger_letter = h
+        .app
+        .request_by_email(
+            &actor,
+            "stranger.writes@mail.kz",
+            RightKind::Information,
+            "Что вы обо мне храните?",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    let people_before = people().await;
+    let code = code_from_outbox(h).await;
+    let request = h
+        .app
+        .verify_request(&actor, stranger_letter.id, &code)
+        .await
+        .unwrap();
+    assert_eq!(people().await, people_before + 1);
+    assert_eq!(
+        h.app
+            .find(&actor, "contact.email", "stranger.writes@mail.kz")
+            .await
+            .unwrap(),
+        vec![request.subject]
+    );
+    assert_eq!(h.app.requests_of(request.subject).await.unwrap().len(), 1);
 }

@@ -44,24 +44,24 @@ pub async fn run(config: &Config, actor: &Actor, command: RequestCommand) -> Res
                     e.column()
                 )
             })?;
-            let request = match (letter.email, letter.subject) {
-                (Some(email), None) => {
-                    app.request_by_email(actor, &email, right, &letter.description, channel)
-                        .await?
-                }
-                (None, Some(subject)) => {
-                    app.request_for_subject(
+            match (letter.email, letter.subject) {
+                // Held as a letter until the code comes back: the answer names no person.
+                (Some(email), None) => print_json(
+                    &app.request_by_email(actor, &email, right, &letter.description, channel)
+                        .await?,
+                )?,
+                (None, Some(subject)) => print_json(
+                    &app.request_for_subject(
                         actor,
                         subject_id(&subject)?,
                         right,
                         &letter.description,
                         channel,
                     )
-                    .await?
-                }
+                    .await?,
+                )?,
                 _ => return Err("the letter names its sender by `email` or by `subject` (an id), one of the two".into()),
-            };
-            print_json(&request)?;
+            }
         }
         RequestCommand::Verify { id, code } => {
             print_json(&app.verify_request(actor, request_id(&id)?, &code).await?)?
