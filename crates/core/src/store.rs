@@ -308,9 +308,11 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<ChainHead, StoreError>;
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     async fn session(&self, token_digest: &[u8]) -> Result<Option<SessionRecord>, StoreError>;
+    /// A reset token, with the message that carries its link when the server mails it.
     async fn insert_reset(
         &self,
         reset: &ResetRecord,
+        message: Option<&OutboxEntry>,
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;

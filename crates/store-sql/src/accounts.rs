@@ -117,6 +117,7 @@ sql_port!(AccountStore {
     async fn insert_reset(
         &self,
         r: &ResetRecord,
+        message: Option<&OutboxEntry>,
         audit: &AuditDraft,
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
@@ -128,6 +129,9 @@ sql_port!(AccountStore {
             .execute(&mut *tx)
             .await
             .map_err(backend::<DB>)?;
+        if let Some(m) = message {
+            Self::put_message(&mut tx, m).await?;
+        }
         Self::commit_audited(tx, audit, sealer).await
     }
 

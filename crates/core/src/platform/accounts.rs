@@ -371,7 +371,7 @@ impl Vintrova {
     /// Issue a password reset token for `email`. The answer is the same for every address, so
     /// it never tells whether one is registered; only a registered, active account's token works.
     pub async fn request_password_reset(&self, actor: &Actor, email: &str) -> Result<ResetIssued> {
-        Ok(self.issue_reset(actor, email).await?.0)
+        self.issue_reset(actor, email, None).await
     }
 
     /// The site's own reset: the link goes to the address through the outbox, in `locale`, and
@@ -381,30 +381,29 @@ impl Vintrova {
         actor: &Actor,
         email: &str,
         locale: &str,
-        link: impl Fn(&str) -> String,
+        link: impl Fn(&str) -> String + Sync,
     ) -> Result<()> {
-        let (issued, account) = self.issue_reset(actor, email).await?;
-        if let Some((subject, to)) = account {
-            let (title, text) = reset_message(locale);
-            let body = format!("{text}\n\n{}\n", link(&issued.token));
-            let entry = self.outbox_entry(Some(subject), "account:reset", &to, title, &body);
-            self.store().enqueue(&entry).await?;
-        }
-        Ok(())
+        self.issue_reset(actor, email, Some((locale, &link)))
+            .await
+            .map(|_| ())
     }
 
-    /// A reset token, and the account and normalized address it opens, if any.
+    /// A reset token for the address; when it opens an active account, the token is stored
+    /// (with the message carrying its link, when `mail` says how to write it), otherwise the
+    /// asking is only recorded. Either way one audited write — the same work, so how long the
+    /// answer takes does not tell a registered address from another.
     async fn issue_reset(
         &self,
         actor: &Actor,
         email: &str,
-    ) -> Result<(ResetIssued, Option<(Uuid, String)>)> {
-        let mut account = None;
+        mail: Option<(&str, &(dyn Fn(&str) -> String + Sync))>,
+    ) -> Result<ResetIssued> {
         let token = random_token()?;
         let expires_at = self
             .now()
             .checked_add(RESET_VALID)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let mut account = None;
         if let Ok(form) = crate::values::email(&serde_json::Value::String(email.to_string())) {
             let digest = self.vault().blind_index().digest(names::EMAIL, &form);
             if let Some(id) = self
@@ -419,21 +418,33 @@ impl Vintrova {
                     .await?
                     .is_some_and(|a| a.status == AccountStatus::Active)
             {
-                let record = ResetRecord {
-                    token_digest: digest_of(&token),
-                    subject: id,
-                    expires_at,
-                    used_at: None,
-                };
-                let audit = self.draft(actor, Action::RequestPasswordReset, Some(id), vec![], None);
-                self.audited(async |sealer| {
-                    self.store().insert_reset(&record, &audit, sealer).await
-                })
-                .await?;
                 account = Some((id, form));
             }
         }
-        Ok((ResetIssued { token, expires_at }, account))
+        let Some((id, to)) = account else {
+            self.log(self.draft(actor, Action::RequestPasswordReset, None, vec![], None))
+                .await?;
+            return Ok(ResetIssued { token, expires_at });
+        };
+        let record = ResetRecord {
+            token_digest: digest_of(&token),
+            subject: id,
+            expires_at,
+            used_at: None,
+        };
+        let message = mail.map(|(locale, link)| {
+            let (title, text) = reset_message(locale);
+            let body = format!("{text}\n\n{}\n", link(&token));
+            self.outbox_entry(Some(id), "account:reset", &to, title, &body)
+        });
+        let audit = self.draft(actor, Action::RequestPasswordReset, Some(id), vec![], None);
+        self.audited(async |sealer| {
+            self.store()
+                .insert_reset(&record, message.as_ref(), &audit, sealer)
+                .await
+        })
+        .await?;
+        Ok(ResetIssued { token, expires_at })
     }
 
     /// Set a new password with a reset token: once, within its hour. Every session ends.

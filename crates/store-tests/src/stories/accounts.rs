@@ -215,6 +215,22 @@ pub async fn password_reset_tokens_work_once_within_the_hour_and_tell_nothing(h:
         "no hint whether an address is registered"
     );
     assert_eq!(unknown.expires_at, known.expires_at);
+    // Issue 20: the same work either way — one audited write — so the time an answer takes
+    // does not tell a registered address from another.
+    let before = audit_len(h).await;
+    h.app
+        .request_password_reset(&actor, "nobody.else@mail.kz")
+        .await
+        .unwrap();
+    let after_unknown = audit_len(h).await;
+    h.app
+        .request_password_reset(&actor, "aigerim.nurlanova.test@почта.kz")
+        .await
+        .unwrap();
+    assert_eq!(
+        (after_unknown - before, audit_len(h).await - after_unknown),
+        (1, 1)
+    );
     let bad =
         |r: Result<(), CoreError>| matches!(r, Err(CoreError::Auth(AuthError::BadResetToken)));
     assert!(bad(h
