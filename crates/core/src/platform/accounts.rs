@@ -191,6 +191,9 @@ pub(crate) async fn verify(cost: PasswordCost, password: String, stored: String)
     .unwrap_or(false)
 }
 
+/// How the site mails a reset: the locale, and the page's URL made from the token.
+type ResetMail<'a> = (&'a str, &'a (dyn Fn(&str) -> String + Sync));
+
 impl Vintrova {
     /// Register: the person's data (with `contact.email`, the login), a password, and exactly
     /// the consents they ticked — nothing is assumed (R2.3). Opens the account, which starts the
@@ -396,7 +399,7 @@ impl Vintrova {
         &self,
         actor: &Actor,
         email: &str,
-        mail: Option<(&str, &(dyn Fn(&str) -> String + Sync))>,
+        mail: Option<ResetMail<'_>>,
     ) -> Result<ResetIssued> {
         let token = random_token()?;
         let expires_at = self
