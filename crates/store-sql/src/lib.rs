@@ -216,6 +216,25 @@ sql_impl!((impl<DB> SqlStore<DB>) {
             .map_err(backend::<DB>)
     }
 
+    /// Count a wrong try of a one-time code (`bump`), and return the tries so far (`read`).
+    async fn count_attempt(
+        &self,
+        bump: &'static str,
+        read: &'static str,
+        id: Uuid,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        Self::exec(&mut tx, bump, id).await?;
+        let attempts: i64 = sqlx::query::<DB>(read)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?
+            .map_or(0, |r| r.get(0));
+        tx.commit().await.map_err(backend::<DB>)?;
+        Ok(attempts)
+    }
+
     async fn exec(
         conn: &mut DB::Connection,
         sql: &'static str,

@@ -112,22 +112,12 @@ sql_port!(RequestStore {
 
 
     async fn count_code_attempt(&self, request: Uuid) -> Result<i64, StoreError> {
-        let mut tx = self.begin().await?;
-        Self::exec(
-            &mut tx,
+        self.count_attempt(
             "UPDATE request_codes SET attempts = attempts + 1 WHERE request_id = $1",
+            "SELECT attempts FROM request_codes WHERE request_id = $1",
             request,
         )
-        .await?;
-        let attempts: i64 =
-            sqlx::query::<DB>("SELECT attempts FROM request_codes WHERE request_id = $1")
-                .bind(request)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend::<DB>)?
-                .map_or(0, |r| r.get(0));
-        tx.commit().await.map_err(backend::<DB>)?;
-        Ok(attempts)
+        .await
     }
 
 
@@ -182,16 +172,12 @@ sql_port!(RequestStore {
 
 
     async fn count_letter_attempt(&self, id: Uuid) -> Result<i64, StoreError> {
-        let mut tx = self.begin().await?;
-        Self::exec(&mut tx, "UPDATE letters SET attempts = attempts + 1 WHERE id = $1", id).await?;
-        let attempts: i64 = sqlx::query::<DB>("SELECT attempts FROM letters WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend::<DB>)?
-            .map_or(0, |r| r.get(0));
-        tx.commit().await.map_err(backend::<DB>)?;
-        Ok(attempts)
+        self.count_attempt(
+            "UPDATE letters SET attempts = attempts + 1 WHERE id = $1",
+            "SELECT attempts FROM letters WHERE id = $1",
+            id,
+        )
+        .await
     }
 
 

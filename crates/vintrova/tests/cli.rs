@@ -1418,18 +1418,23 @@ fn a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one(
     killed.audit_entries();
 }
 
+/// The same data directory (keys, head, journal) for a twin install.
+fn copy_data_dir(from: &Install, to: &Install) {
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from.data())
+        .arg(to.data())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+}
+
 #[test]
 fn a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one_on_sqlite() {
     let killed = Install::new();
     killed.ok(&["demo", "seed", "--subjects", "40", "--years", "3"], None);
     let twin = Install::new();
-    let copied = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(killed.data())
-        .arg(twin.data())
-        .status()
-        .unwrap();
-    assert!(copied.success());
+    copy_data_dir(&killed, &twin);
     let db = |i: &Install| Db::Sqlite(i.data().join("vintrova.db"));
     let (killed_db, twin_db) = (db(&killed), db(&twin));
     a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one(
@@ -1456,13 +1461,7 @@ fn a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one_on_postgres
     let copy_url = format!("{}/{copy}", url.rsplit_once('/').unwrap().0);
     let mut twin = Install::new();
     twin.extra = vec!["--database-url".into(), copy_url.clone()];
-    let copied = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(killed.data())
-        .arg(twin.data())
-        .status()
-        .unwrap();
-    assert!(copied.success());
+    copy_data_dir(&killed, &twin);
     a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one(
         (killed, Db::Postgres(url)),
         (twin, Db::Postgres(copy_url)),
