@@ -74,6 +74,9 @@ pub struct SubjectRecord {
 pub struct ErasurePlan {
     /// Key classes whose values, events and records go.
     pub classes: Vec<String>,
+    /// Categories whose values and events go from classes kept for other categories (their
+    /// key stays for what is kept).
+    pub categories: Vec<String>,
     /// Nothing is kept: the subject, its basis events and its index go too.
     pub whole_subject: bool,
     pub receipt: Option<Receipted>,

@@ -214,6 +214,29 @@ sql_port!(SubjectStore {
                 *counter += DB::rows_affected(&done);
             }
         }
+        for category in &plan.categories {
+            for (counter, sql) in [
+                (
+                    &mut counts.index_entries,
+                    "DELETE FROM blind_index WHERE subject_id = $1
+                     AND substr(field, 1, length($2) + 1) = $2 || '.'",
+                ),
+                (
+                    &mut counts.values,
+                    "DELETE FROM pd_values WHERE subject_id = $1
+                     AND substr(field, 1, length($2) + 1) = $2 || '.'",
+                ),
+                (&mut counts.events, "DELETE FROM pd_events WHERE subject_id = $1 AND category = $2"),
+            ] {
+                let done = sqlx::query::<DB>(sql)
+                    .bind(id)
+                    .bind(category.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend::<DB>)?;
+                *counter += DB::rows_affected(&done);
+            }
+        }
         if plan.whole_subject {
             Self::delete_subject(&mut tx, id, &mut counts).await?;
         }

@@ -18,21 +18,24 @@ use uuid::Uuid;
 use crate::audit::Action;
 use crate::audit::AuditDraft;
 use crate::crash;
+use crate::holds::Hold;
 use crate::outbox::{Attachment, Email};
 use crate::receipts::{self, ErasureCause, KeptPart, ReceiptBody, SignedReceipt};
 use crate::retention::{self};
 use crate::store::{ErasureCounts, ErasurePlan, ReceiptRecord, Receipted};
 use crate::{Actor, CoreError, Result, Vintrova};
 
-/// Something an erasure kept because a law requires it, and until when.
+/// Something an erasure kept because a law requires it or a legal hold binds it, and until
+/// when (`null` for a hold with no end yet).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Kept {
     pub key_class: String,
+    /// The retention rule that keeps it, or `hold:<reference>` for a legal hold.
     pub rule: String,
     pub fields: Vec<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub until: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub until: Option<Timestamp>,
 }
 
 /// The receipt of an erasure: what went, what stayed and why. Counts, never values.
@@ -99,27 +102,56 @@ impl Vintrova {
                 e.record,
             ));
         }
+        // A legal hold in force binds erasure as it binds the sweep (R8.1): what it covers is
+        // kept, and the receipt names the hold.
+        let holds: Vec<Hold> = self
+            .holds()
+            .await?
+            .into_iter()
+            .filter(|h| h.in_force(now))
+            .collect();
         let mut kept: BTreeMap<String, Kept> = BTreeMap::new();
-        for (class, _, field, collected_at, record) in &held {
-            let Some(rule) = self.policy.rule_of_class(class) else {
-                continue;
-            };
-            let Some(until) = retention::due(&self.policy, rule, *collected_at, *record, &anchors)
-            else {
-                continue;
-            };
-            if rule.required_by_law && until > now {
-                let k = kept.entry(class.clone()).or_insert_with(|| Kept {
-                    key_class: class.clone(),
-                    rule: rule.key.clone(),
-                    fields: vec![],
-                    until,
-                });
-                k.until = k.until.max(until);
-                if !k.fields.contains(field) {
-                    k.fields.push(field.clone());
+        // The categories a reason keeps, by class: the rest of a kept class still goes.
+        let mut kept_categories: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (class, category, field, collected_at, record) in &held {
+            let by_law = self.policy.rule_of_class(class).and_then(|rule| {
+                let until = retention::due(&self.policy, rule, *collected_at, *record, &anchors)?;
+                (rule.required_by_law && until > now).then(|| (rule.key.clone(), Some(until)))
+            });
+            let by_hold = holds
+                .iter()
+                .find(|h| h.covers(id, category, now))
+                .map(|h| (format!("hold:{}", h.reference), h.until));
+            // The longer reason names the keeping: a hold without an end outlasts any date.
+            let reason = match (by_law, by_hold) {
+                (Some(law), Some(hold))
+                    if hold.1.is_some_and(|h| law.1.is_some_and(|l| h <= l)) =>
+                {
+                    Some(law)
                 }
+                (_, Some(hold)) => Some(hold),
+                (law, None) => law,
+            };
+            let Some((rule, until)) = reason else {
+                continue;
+            };
+            let k = kept.entry(class.clone()).or_insert_with(|| Kept {
+                key_class: class.clone(),
+                rule: rule.clone(),
+                fields: vec![],
+                until,
+            });
+            if k.until.is_some() && (until.is_none() || until > k.until) {
+                k.until = until;
+                k.rule = rule;
             }
+            if !k.fields.contains(field) {
+                k.fields.push(field.clone());
+            }
+            kept_categories
+                .entry(class.clone())
+                .or_default()
+                .insert(category.clone());
         }
         let mut classes: BTreeSet<String> = self
             .vault
@@ -133,23 +165,31 @@ impl Vintrova {
             .into_iter()
             .filter(|c| !kept.contains_key(c))
             .collect();
+        // Within a kept class, what no reason keeps goes: its rows, not the class's key.
+        let loose: BTreeSet<String> = held
+            .iter()
+            .filter(|h| {
+                kept_categories
+                    .get(&h.0)
+                    .is_some_and(|keep| !keep.contains(&h.1))
+            })
+            .map(|h| h.1.clone())
+            .collect();
         let categories: BTreeSet<String> = held
             .iter()
             .filter(|h| classes.contains(&h.0))
             .map(|h| h.1.clone())
+            .chain(loose.iter().cloned())
             .collect();
         let kept_parts = kept
             .values()
             .map(|k| KeptPart {
-                categories: held
-                    .iter()
-                    .filter(|h| h.0 == k.key_class)
-                    .map(|h| h.1.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
+                categories: kept_categories
+                    .get(&k.key_class)
+                    .map(|c| c.iter().cloned().collect())
+                    .unwrap_or_default(),
                 rule: k.rule.clone(),
-                until: Some(k.until),
+                until: k.until,
             })
             .collect();
         let signed = self.sign_receipt(ErasureCause::Request, &categories, kept_parts);
@@ -158,6 +198,7 @@ impl Vintrova {
             receipted: self.receipted(&signed, ErasureCause::Request, to),
             signed,
             classes,
+            loose: loose.into_iter().collect(),
             kept: kept.into_values().collect(),
             audit: self.draft(
                 actor,
@@ -204,6 +245,7 @@ impl Vintrova {
         crash::point(crash::ERASE_KEYS_DESTROYED);
         let plan = ErasurePlan {
             classes: intent.classes.clone(),
+            categories: intent.loose.clone(),
             whole_subject: intent.kept.is_empty(),
             receipt: Some(intent.receipted.clone()),
         };
@@ -293,6 +335,9 @@ impl Vintrova {
 struct Intent {
     decided_at: Timestamp,
     classes: Vec<String>,
+    /// Categories deleted from classes that are kept for others.
+    #[serde(default)]
+    loose: Vec<String>,
     /// Empty when nothing is kept: the whole person goes.
     kept: Vec<Kept>,
     signed: SignedReceipt,

@@ -352,7 +352,7 @@ pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
     let kept = &receipt.kept[0];
     assert_eq!(kept.rule, "financial");
     assert_eq!(
-        kept.until.to_string(),
+        kept.until.unwrap().to_string(),
         "2030-03-01T04:00:00Z",
         "five years after the payment, in Almaty"
     );
@@ -366,7 +366,7 @@ pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
         [vintrova_core::receipts::KeptPart {
             categories: vec!["payment".into()],
             rule: "financial".into(),
-            until: Some(kept.until),
+            until: kept.until,
         }]
     );
     assert!(signed.destroyed.contains(&"contact".to_string()));
@@ -676,4 +676,49 @@ pub async fn one_address_is_one_person_however_written_and_wherever_changed(h: &
         matches!(&raced, Err(vintrova_core::store::StoreError::Taken(f)) if f == "contact.email"),
         "{raced:?}"
     );
+}
+
+/// Issue 21 (R8.1): a legal hold binds erasure as it binds the sweep. What it covers is kept —
+/// with no end while the hold has none — and the person's signed receipt names the hold by
+/// its reference; everything else goes.
+pub async fn a_legal_hold_binds_erasure_and_the_receipt_names_it(h: &Harness) {
+    let actor = operator();
+    let id = add(h, aigerim(), contract()).await;
+    let reference = "Дело 2-1234/2026";
+    h.app
+        .place_hold(
+            &actor,
+            vintrova_core::holds::HoldScope {
+                subject: Some(id),
+                categories: vec!["professional".into()],
+            },
+            reference,
+            None,
+        )
+        .await
+        .unwrap();
+    let receipt = h.app.erase(&actor, id).await.unwrap();
+    assert!(
+        !receipt.subject_removed,
+        "the hold keeps the person's record"
+    );
+    let kept = receipt
+        .kept
+        .iter()
+        .find(|k| k.rule == format!("hold:{reference}"))
+        .expect("the held category is kept, by the hold");
+    assert_eq!(kept.until, None, "until the hold is released");
+    assert!(kept.fields.iter().any(|f| f.starts_with("professional.")));
+    let signed =
+        vintrova_core::receipts::verify(&receipt.signed.text, &h.vault().signing().public())
+            .unwrap();
+    assert!(
+        signed
+            .kept
+            .iter()
+            .any(|k| k.rule == format!("hold:{reference}") && k.categories == ["professional"])
+    );
+    assert!(signed.destroyed.contains(&"contact".to_string()));
+    let values = h.store().values(id).await.unwrap();
+    assert!(!values.is_empty() && values.iter().all(|v| v.field.starts_with("professional.")));
 }

@@ -48,10 +48,11 @@ pub async fn run(config: &Config, actor: &Actor, command: SubjectCommand) -> Res
             let receipt = app.erase(actor, subject_id(&id)?).await?;
             for kept in &receipt.kept {
                 say!(
-                    "kept by law: {} ({}) until {}",
+                    "kept: {} ({}) until {}",
                     kept.fields.join(", "),
                     kept.rule,
                     kept.until
+                        .map_or("the hold is released".to_string(), |t| t.to_string())
                 );
             }
             print_json(&receipt)?;
