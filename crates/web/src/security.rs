@@ -197,6 +197,9 @@ impl Limits {
             *entry = (now, 0);
         }
         if entry.1 >= limit {
+            // Counted here, where every refusal is decided, so per-account refusals made
+            // inside handlers are counted as well as the per-client ones of [`throttle`].
+            crate::metrics::throttled(door);
             return Err(Throttled {
                 retry_after: entry.0 + window - now,
             });
@@ -232,7 +235,6 @@ pub async fn throttle(State(state): State<AppState>, request: Request, next: Nex
         if let Some(client) = state.proxies.client(peer, request.headers())
             && let Err(throttled) = state.limits.client(door, client, state.app.now())
         {
-            crate::metrics::throttled(door);
             return throttled.into_response();
         }
     }
