@@ -208,7 +208,7 @@ pub fn json(bytes: &[u8]) -> Result<Value, InvalidInput> {
                     e.line(),
                     e.column()
                 ),
-                "a JSON object, each key once, nested at most 100 deep",
+                "a JSON object, each key once, nested at most 128 deep",
             ),
         }),
     }

@@ -2294,15 +2294,20 @@ fn the_server_warns_when_the_primary_database_is_declared_outside_kazakhstan() {
 #[test]
 fn no_log_line_holds_a_bearer_or_download_token_even_at_trace_level() {
     let install = Install::new();
-    let (mut child, addr, mut said) =
-        serve_until_listening(&install, &[("VINTROVA_LOG", "trace")]);
+    let (mut child, addr, mut said) = serve_until_listening(&install, &[("VINTROVA_LOG", "trace")]);
     let token = std::fs::read_to_string(install.data().join("api-token")).unwrap();
     let token = token.trim();
     let download = "dl-token-Zq8x4Ww1rT5yU7iO9pA2sD4fG6hJ8kL0";
     for request in [
-        format!("GET /api/v1/downloads/{download}?format=json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
-        format!("GET /api/v1/catalog HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"),
-        format!("GET /password-reset/confirm?token={download} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        format!(
+            "GET /api/v1/downloads/{download}?format=json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+        format!(
+            "GET /api/v1/catalog HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ),
+        format!(
+            "GET /password-reset/confirm?token={download} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
     ] {
         let mut stream = std::net::TcpStream::connect(&addr).unwrap();
         stream.write_all(request.as_bytes()).unwrap();
@@ -2322,7 +2327,10 @@ fn no_log_line_holds_a_bearer_or_download_token_even_at_trace_level() {
         .read_to_string(&mut said)
         .unwrap();
     assert!(said.contains("request"), "trace logs were written: {said}");
-    assert!(!said.contains(download), "a download token in the log:\n{said}");
+    assert!(
+        !said.contains(download),
+        "a download token in the log:\n{said}"
+    );
     assert!(!said.contains(token), "the API token in the log");
 }
 
@@ -2339,7 +2347,13 @@ fn an_argument_with_a_control_or_bidi_character_is_refused_by_position_not_repea
     }
     // A message on stdin may span lines, but never carry a NUL.
     let out = install.run(
-        &["ticket", "open", "0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b", "--title", "t"],
+        &[
+            "ticket",
+            "open",
+            "0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b",
+            "--title",
+            "t",
+        ],
         Some(b"two\nlines\0marker"),
     );
     assert!(!out.status.success());

@@ -442,7 +442,7 @@ async fn per_account_refusals_are_counted_in_rate_limited_total() {
 }
 
 #[tokio::test]
-async fn a_name_is_shown_bidi_isolated_in_the_console_and_the_cabinet() {
+async fn a_name_is_shown_bidi_isolated_in_the_console() {
     let api = Api::new().await;
     // Right-to-left letters are a name like any other; they must not reorder what follows.
     let mut named = person();
