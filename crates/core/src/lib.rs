@@ -21,6 +21,7 @@ pub mod ledger;
 pub mod operations;
 mod service;
 pub mod store;
+pub mod text;
 mod words;
 pub mod workdays;
 

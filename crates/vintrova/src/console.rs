@@ -5,7 +5,9 @@ use std::io::Read;
 use std::path::Path;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
+use vintrova_core::text;
 
 use crate::setup::Result;
 
@@ -51,7 +53,32 @@ pub fn read_stdin() -> Result<Vec<u8>> {
     read_input(Path::new("-"))
 }
 
-/// All of stdin as text; `what` names it when it is not UTF-8.
+/// All of stdin as text, through the edge's one text rule (the server's forms and JSON pass
+/// the same); `what` names it in a refusal, which never repeats the text.
 pub fn stdin_text(what: &str) -> Result<String> {
-    Ok(String::from_utf8(read_stdin()?).map_err(|_| format!("the {what} is not UTF-8 text"))?)
+    let bytes = read_stdin()?;
+    let text = text::check_bytes(text::ANY_TEXT, &bytes)
+        .map_err(|refused| format!("the {what} on stdin {refused}"))?;
+    Ok(text.to_string())
+}
+
+/// A JSON document read as the server reads its bodies — strict about keys, every text
+/// checked — then shaped as `T`; `shape` tells the user what was expected.
+pub fn json_input<T: DeserializeOwned>(bytes: &[u8], what: &str, shape: &str) -> Result<T> {
+    let value = text::json(bytes)?;
+    Ok(serde_json::from_value(value)
+        .map_err(|_| format!("the {what} is not in the expected shape: {shape}"))?)
+}
+
+/// Every argument passes the edge's one text rule before clap or a command sees it: one line,
+/// printable, no invisible or direction-changing characters. The refusal names the argument's
+/// position, not its text.
+pub fn check_arguments() -> std::result::Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    for (i, arg) in std::env::args_os().enumerate().skip(1) {
+        if let Err(refused) = text::check_bytes(text::Rule::line(4096), arg.as_bytes()) {
+            return Err(format!("argument {i} {refused}"));
+        }
+    }
+    Ok(())
 }

@@ -31,6 +31,10 @@ const EXIT_TAMPERED: u8 = 4;
 
 fn main() -> ExitCode {
     process_defaults();
+    if let Err(refused) = console::check_arguments() {
+        say!("error: {refused}");
+        return ExitCode::from(EXIT_ERROR);
+    }
     let cli = Cli::parse();
     // Structured logs: JSON lines with VINTROVA_LOG_FORMAT=json, for a log shipper.
     let filter = tracing_subscriber::EnvFilter::try_from_env("VINTROVA_LOG")

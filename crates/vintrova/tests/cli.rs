@@ -2291,3 +2291,77 @@ fn the_server_warns_when_the_primary_database_is_declared_outside_kazakhstan() {
         "{seen}"
     );
 }
+
+/// Issue 20: no log line holds a credential, at any level — neither the API token nor a
+/// download link's token (a request's URI is logged by its route template only), nor what an
+/// argument or a refused value carried.
+#[test]
+fn no_log_line_holds_a_bearer_or_download_token_even_at_trace_level() {
+    let install = Install::new();
+    let (mut child, addr, mut said) = serve_until_listening(&install, &[("VINTROVA_LOG", "trace")]);
+    let token = std::fs::read_to_string(install.data().join("api-token")).unwrap();
+    let token = token.trim();
+    let download = "dl-token-Zq8x4Ww1rT5yU7iO9pA2sD4fG6hJ8kL0";
+    for request in [
+        format!(
+            "GET /api/v1/downloads/{download}?format=json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+        format!(
+            "GET /api/v1/catalog HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ),
+        format!(
+            "GET /password-reset/confirm?token={download} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+    ] {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 "), "{response}");
+    }
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    assert!(said.contains("request"), "trace logs were written: {said}");
+    assert!(
+        !said.contains(download),
+        "a download token in the log:\n{said}"
+    );
+    assert!(!said.contains(token), "the API token in the log");
+}
+
+/// Issue 20: an argument passes the edge's one text rule before any command sees it.
+#[test]
+fn an_argument_with_a_control_or_bidi_character_is_refused_by_position_not_repeated() {
+    let install = Install::new();
+    for bad in ["marker\u{202E}", "marker\u{1b}[2J", "marker\u{200B}"] {
+        let out = install.run(&["subject", "show", bad], None);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("argument"), "{stderr}");
+        assert!(!stderr.contains("marker"), "{stderr}");
+    }
+    // A message on stdin may span lines, but never carry a NUL.
+    let out = install.run(
+        &[
+            "ticket",
+            "open",
+            "0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b",
+            "--title",
+            "t",
+        ],
+        Some(b"two\nlines\0marker"),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("NUL"), "{stderr}");
+    assert!(!stderr.contains("marker"), "{stderr}");
+}

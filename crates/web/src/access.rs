@@ -202,6 +202,31 @@ fn unauthorized() -> Response {
     response
 }
 
+/// The methods the access table declares for a path template.
+pub fn allowed_methods(template: &str) -> Vec<&'static str> {
+    ENDPOINTS
+        .iter()
+        .filter(|(_, t, _)| *t == template)
+        .map(|(m, _, _)| *m)
+        .collect()
+}
+
+/// 405 with `Allow`, as problem details.
+pub fn method_not_allowed(allowed: &[&str]) -> Response {
+    let allow = allowed.join(", ");
+    let mut response = Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "This path does not answer to this method",
+        format!("Use one of: {allow}."),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
 /// The one door of the protected API.
 pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let template = request
@@ -209,7 +234,18 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_default();
-    let Some(permission) = permission_of(request.method(), &template) else {
+    // HEAD is a GET without the body: it needs what the GET needs.
+    let method = match *request.method() {
+        Method::HEAD => Method::GET,
+        ref m => m.clone(),
+    };
+    let Some(permission) = permission_of(&method, &template) else {
+        let allowed = allowed_methods(&template);
+        if !allowed.is_empty() {
+            // A method this path does not serve: say which it does, before anyone's
+            // credentials are looked at (a 403 would suggest the method exists).
+            return method_not_allowed(&allowed);
+        }
         return Problem::new(
             StatusCode::FORBIDDEN,
             "access-denied",

@@ -8,7 +8,9 @@ pub mod access;
 pub mod accounts;
 pub mod api;
 pub mod console;
+mod contract;
 pub mod downloads;
+pub mod edge;
 pub mod i18n;
 pub mod learning;
 pub mod metrics;
@@ -35,6 +37,8 @@ use utoipa::OpenApi;
 use vintrova_core::payments::PaymentProvider;
 use vintrova_core::{Actor, Vintrova};
 
+use contract::Contract;
+use edge::BODY_LIMIT;
 pub use problem::Problem;
 use security::{Limits, TrustedProxies};
 
@@ -87,88 +91,13 @@ impl AppState {
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
         api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, staff::sign_in, staff::current, staff::sign_out, staff::list, staff::add, staff::paperwork, staff::reissue, staff::activate, staff::incidents, staff::report, staff::incident, staff::step, staff::notify, staff::assessments, staff::record_assessment, staff::follow_up_done, staff::recipients, staff::record_agreement, staff::disclosures, staff::disclose, staff::analytics_report, staff::export_analytics, staff::transfers, staff::plan_transfer, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::verify, requests::fulfil, requests::reject, downloads::download, api::lookup, api::verify_audit, api::policy
     ),
-    modifiers(&BearerToken, &ProblemResponses)
+    modifiers(&Contract)
 )]
 pub struct ApiDoc;
 
-/// Every operation may answer with a problem: say so once, for all of them, and give problem
-/// bodies their own media type (RFC 9457).
-struct ProblemResponses;
-
-impl utoipa::Modify for ProblemResponses {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
-        const PROBLEM_JSON: &str = "application/problem+json";
-        let problem_ref = || Ref::from_schema_name("Problem");
-        let is_problem = |c: &RefOr<Content>| matches!(c, RefOr::T(content) if matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location == problem_ref().ref_location));
-        let common = [
-            ("400", "The request or a provider's message was refused"),
-            ("401", "No valid API token, session or reset token"),
-            ("404", "No such subject or resource"),
-            ("422", "The input was refused and nothing was stored"),
-            (
-                "500",
-                "The server could not complete the request; nothing was changed",
-            ),
-        ];
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                for response in operation.responses.responses.values_mut() {
-                    if let RefOr::T(response) = response
-                        && let Some(content) = response.content.shift_remove("application/json")
-                    {
-                        let media = if is_problem(&content) {
-                            PROBLEM_JSON
-                        } else {
-                            "application/json"
-                        };
-                        response.content.insert(media.to_string(), content);
-                    }
-                }
-                for (status, description) in common {
-                    operation
-                        .responses
-                        .responses
-                        .entry(status.to_string())
-                        .or_insert_with(|| {
-                            RefOr::T(
-                                ResponseBuilder::new()
-                                    .description(description)
-                                    .content(PROBLEM_JSON, Content::new(Some(problem_ref())))
-                                    .build(),
-                            )
-                        });
-                }
-            }
-        }
-    }
-}
-
-struct BearerToken;
-
-impl utoipa::Modify for BearerToken {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
-/// Bodies up to this size reach the validator, so an oversized value is refused by name.
 /// Where the key that signs erasure receipts is published.
 pub const RECEIPT_KEY_PATH: &str = "/.well-known/vintrova-receipt-key.pem";
 
-const BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// The console's forms are small.
 const FORM_LIMIT: usize = 16 * 1024;
 
@@ -341,15 +270,29 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", v1)
         .merge(console)
         .fallback(not_found)
+        // Innermost: every text is checked before the guard or a handler sees it.
+        .layer(middleware::from_fn(edge::screen))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::throttle,
         ))
         .layer(middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(edge::uniform))
         .layer(middleware::from_fn(security::headers))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of a request names its route template, never its URI: a URI can carry a download
+/// token (`/api/v1/downloads/{token}`) or a reset token in its query, and a log line must
+/// never hold a credential, at any level.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |m| m.as_str());
+    tracing::debug_span!("request", method = %request.method(), route)
 }
 
 async fn openapi() -> Response {

@@ -219,6 +219,9 @@ impl Limits {
             *entry = (now, 0);
         }
         if entry.1 >= limit {
+            // Counted here, where every refusal is decided, so per-account refusals made
+            // inside handlers are counted as well as the per-client ones of [`throttle`].
+            crate::metrics::throttled(door);
             return Err(Throttled {
                 retry_after: entry.0 + window - now,
             });
@@ -262,8 +265,8 @@ pub async fn throttle(State(state): State<AppState>, request: Request, next: Nex
                 .client(peer, request.headers())
                 .map(|client| state.limits.client(door, client, now))
         };
+        // Every refusal is counted where it is decided, in `Limits::knock`.
         if let Some(Err(throttled)) = knocked {
-            crate::metrics::throttled(door);
             return throttled.into_response();
         }
     }

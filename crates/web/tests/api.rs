@@ -2749,3 +2749,7 @@ async fn withdrawing_the_consent_to_contact_data_closes_the_account_and_signs_ou
         .await;
     assert_ne!(again.status, StatusCode::SEE_OTHER, "the account is closed");
 }
+
+// Issue 20's edge: text rule, error shapes, the contract, display and counting.
+#[path = "api/edge.rs"]
+mod edge;

@@ -28,10 +28,10 @@ impl StaffDuty {
             "rights_request" => "the id of the person's verified request",
             "incident_response" => "the id of the incident that affected the person",
             "legal_claim" => "the id of the legal hold on the person's data",
-            other => {
+            _ => {
                 return Err(InvalidInput::one(
                     "purpose",
-                    format!("`{other}` is not a staff duty"),
+                    "is not a staff duty",
                     format!("one of {}", STAFF_DUTIES.join(", ")),
                 ));
             }

@@ -101,27 +101,8 @@ pub fn json_bytes(bytes: &[u8]) -> Result<Value, InvalidInput> {
             format!("at most {MAX_INPUT_BYTES} bytes"),
         ));
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        InvalidInput::one(
-            doc,
-            format!(
-                "the input is not valid UTF-8 (first bad byte at offset {})",
-                e.valid_up_to()
-            ),
-            "text encoded as UTF-8",
-        )
-    })?;
-    serde_json::from_str(text).map_err(|e| {
-        InvalidInput::one(
-            doc,
-            format!(
-                "the input is not valid JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-            "a JSON object",
-        )
-    })
+    // One parser for every JSON that enters: strict about keys, and every text checked.
+    crate::text::json(bytes)
 }
 
 /// Check a parsed document against the data map. Every problem is collected, none is stored.
@@ -309,15 +290,13 @@ fn text(raw: &Value, max_len: usize, multiline: bool) -> Result<String, (String,
             format!("at most {max_len} characters"),
         ));
     }
-    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
-    if s.chars().any(|c| c.is_control() && !allowed(c)) {
-        let expected = if multiline {
-            "printable text"
-        } else {
-            "printable text on one line"
-        };
-        return Err(bad("contains control characters", expected));
-    }
+    // The edge's one rule, with this field's length and lines.
+    let rule = if multiline {
+        crate::text::Rule::lines(max_len)
+    } else {
+        crate::text::Rule::line(max_len)
+    };
+    crate::text::check(rule, s).map_err(|r| bad(r.problem, r.expected))?;
     if holds_card_number(s) {
         return Err(bad(
             "looks like a full card number, which is never stored",

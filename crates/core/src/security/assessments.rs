@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::audit::Action;
+use crate::text::{Rule, check};
 use crate::values::{InvalidInput, looks_personal};
 use crate::words::words;
 use crate::{Actor, CoreError, Result, Vintrova};
@@ -92,34 +93,35 @@ impl Vintrova {
                 "the day it was conducted",
             );
         }
+        // Findings are prose; the rest are one line each. The edge's one text rule decides
+        // what a line and prose may hold, so a ledger keeps nothing a name field refuses.
+        let (line, prose) = (Rule::line(TEXT_MAX), Rule::lines(TEXT_MAX));
         let texts = [
-            ("scope", &record.scope),
-            ("conducted_by", &record.conducted_by),
+            ("scope", &record.scope, line),
+            ("conducted_by", &record.conducted_by, line),
         ]
         .into_iter()
-        .map(|(f, t)| (f.to_string(), t.clone()))
+        .map(|(f, t, rule)| (f.to_string(), t.clone(), rule))
         .chain(
             record
                 .findings
                 .iter()
                 .enumerate()
-                .map(|(i, t)| (format!("findings[{i}]"), t.clone())),
+                .map(|(i, t)| (format!("findings[{i}]"), t.clone(), prose)),
         )
         .chain(
             record
                 .follow_ups
                 .iter()
                 .enumerate()
-                .map(|(i, f)| (format!("follow_ups[{i}].action"), f.action.clone())),
+                .map(|(i, f)| (format!("follow_ups[{i}].action"), f.action.clone(), line)),
         );
-        for (field, text) in texts {
+        for (field, text, rule) in texts {
             let len = text.trim().chars().count();
-            if len == 0 || len > TEXT_MAX {
-                problems.push(
-                    field,
-                    format!("{len} characters"),
-                    format!("1 to {TEXT_MAX} characters"),
-                );
+            if len == 0 {
+                problems.push(field, "empty", format!("1 to {TEXT_MAX} characters"));
+            } else if let Err(refused) = check(rule, text.trim()) {
+                problems.push(field, refused.problem, refused.expected);
             } else if looks_personal(&text) {
                 problems.push(
                     field,

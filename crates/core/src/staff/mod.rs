@@ -649,7 +649,7 @@ impl Vintrova {
                 if purpose.is_empty() {
                     "staff must name the purpose of every access to personal data".to_string()
                 } else {
-                    format!("`{purpose}` is not a purpose staff may name")
+                    "is not a purpose staff may name".to_string()
                 },
                 format!(
                     "the `Vintrova-Purpose` header or `purpose` form field set to one of {}",
@@ -680,11 +680,14 @@ impl Vintrova {
             );
         }
         let reference = paper.reference.trim();
-        if reference.is_empty() || reference.chars().count() > 100 || reference.contains('@') {
+        if reference.is_empty()
+            || crate::text::check(crate::text::Rule::line(100), reference).is_err()
+            || reference.contains('@')
+        {
             problems.push(
                 "reference",
-                "empty, too long or an email address",
-                "the document's number where it is filed, 1 to 100 characters",
+                "empty, too long, an email address or not printable text on one line",
+                "the document's number where it is filed: 1 to 100 printable characters on one line",
             );
         }
         problems.into_result()?;

@@ -6,7 +6,7 @@ use vintrova_core::requests::{AnswerChannel, Fulfilment};
 use vintrova_core::rights::RightKind;
 
 use crate::cli::RequestCommand;
-use crate::console::{print_json, read_stdin, request_id, stdin_text, subject_id};
+use crate::console::{json_input, print_json, read_stdin, request_id, stdin_text, subject_id};
 use crate::setup::{self, Config, Result};
 
 /// The letter: from an address, or from a person known by id (the code then goes to the
@@ -37,13 +37,11 @@ pub async fn run(config: &Config, actor: &Actor, command: RequestCommand) -> Res
             let channel = AnswerChannel::parse(&channel).ok_or_else(|| {
                 format!("`{channel}` is not an answer channel; use email, cabinet or post")
             })?;
-            let letter: Letter = serde_json::from_slice(&read_stdin()?).map_err(|e| {
-                format!(
-                    "stdin is not {{\"email\" or \"subject\", \"description\"}} (line {}, column {})",
-                    e.line(),
-                    e.column()
-                )
-            })?;
+            let letter: Letter = json_input(
+                &read_stdin()?,
+                "letter on stdin",
+                r#"{"email" or "subject", "description"}"#,
+            )?;
             match (letter.email, letter.subject) {
                 // Held as a letter until the code comes back: the answer names no person.
                 (Some(email), None) => print_json(

@@ -8,7 +8,7 @@ use vintrova_core::learning::Offering;
 use vintrova_core::support::Author;
 
 use crate::cli::{AccountCommand, CatalogCommand, EnrollmentCommand, OrderCommand, TicketCommand};
-use crate::console::{print_json, read_input, stdin_text, subject_id};
+use crate::console::{json_input, print_json, read_input, stdin_text, subject_id};
 use crate::setup::{self, Config, Result};
 
 pub async fn account(config: &Config, actor: &Actor, command: AccountCommand) -> Result<()> {
@@ -24,8 +24,11 @@ pub async fn catalog(config: &Config, command: CatalogCommand) -> Result<()> {
     match command {
         CatalogCommand::List => print_json(&rt.app.catalog().await?)?,
         CatalogCommand::Add { json } => {
-            let offering: Offering = serde_json::from_slice(&read_input(&json)?)
-                .map_err(|e| format!("the offering is not in the expected shape (line {}, column {}): {{\"id\", \"kind\", \"level\", \"title_ru\", \"title_kk\", \"title_en\"}}", e.line(), e.column()))?;
+            let offering: Offering = json_input(
+                &read_input(&json)?,
+                "offering",
+                r#"{"id", "kind", "level", "title_ru", "title_kk", "title_en"}"#,
+            )?;
             rt.app.add_offering(&offering).await?;
         }
     }

@@ -330,3 +330,56 @@ fn almaty_time(at: jiff::Timestamp) -> String {
     let zone = vintrova_policy::zone("Asia/Almaty").expect("the bundled zone database");
     at.to_zoned_datetime(zone).strftime("%H:%M").to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    /// A name stored before the edge refused bidi overrides still cannot reorder the page: every
+    /// cell renders inside `<bdi>`.
+    #[test]
+    fn every_cell_is_bidi_isolated() {
+        let c = Chrome {
+            t: Tr::new(Lang::Ru),
+            path: "/staff".into(),
+            home: "/staff".into(),
+            brand: "Vintrova".into(),
+            nav: vec![],
+            sign_out: None,
+            signed_in: true,
+            cookie_banner: false,
+            csrf: String::new(),
+            languages: vec![],
+            message: None,
+            problems: vec![],
+            contact_name: String::new(),
+            contact_email: String::new(),
+            contact_phone: String::new(),
+            hours: String::new(),
+            operator: String::new(),
+        };
+        let name = "Sara\u{202E}gnp.exe";
+        let page = ConsolePage {
+            c,
+            title: "t".into(),
+            blocks: vec![Block::Table(Table {
+                caption: "c".into(),
+                headers: vec!["h".into()],
+                rows: vec![vec![
+                    Cell::Text(name.into()),
+                    Cell::Strong(name.into()),
+                    Cell::Link("/x".into(), name.into()),
+                ]],
+                empty: String::new(),
+            })],
+        }
+        .render()
+        .unwrap();
+        assert_eq!(
+            page.matches(&format!("<bdi>{name}</bdi>")).count(),
+            3,
+            "{page}"
+        );
+    }
+}
