@@ -315,6 +315,10 @@ pub enum RequestCommand {
         /// email, cabinet or post
         #[arg(long, default_value = "email")]
         channel: String,
+        /// When the letter arrived, if before now (RFC 3339, e.g. 2026-11-27T09:30:00+05:00):
+        /// the 30 days count from it.
+        #[arg(long)]
+        received: Option<String>,
     },
     /// Check the code the requester sent back.
     Verify {

@@ -26,6 +26,10 @@ pub struct LetterRequest {
     pub right: RightKind,
     pub description: String,
     pub channel: AnswerChannel,
+    /// When the letter arrived, if before now (RFC 3339): the 30 days count from it.
+    #[serde(default)]
+    #[schema(format = DateTime, example = "2026-11-27T09:30:00+05:00")]
+    pub received_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -76,14 +80,20 @@ pub async fn by_letter(
     )?;
     s.limits
         .account(Door::RequestIntake, &input.email, s.app.now())?;
+    let received = input
+        .received_at
+        .as_deref()
+        .map(vintrova_core::requests::arrival_time)
+        .transpose()?;
     let request = s
         .app
-        .request_by_email(
+        .letter_received(
             &s.actor,
             &input.email,
             input.right,
             &input.description,
             input.channel,
+            received,
         )
         .await?;
     Ok((StatusCode::ACCEPTED, Json(request)))

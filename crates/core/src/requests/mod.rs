@@ -302,6 +302,17 @@ fn code_digest(vintrova: &Vintrova, request: Uuid, code: &str) -> Vec<u8> {
         .to_vec()
 }
 
+/// When a letter arrived, as staff write it (RFC 3339 with its offset): for the API and the CLI.
+pub fn arrival_time(raw: &str) -> Result<Timestamp, InvalidInput> {
+    raw.trim().parse().map_err(|_| {
+        InvalidInput::one(
+            "received_at",
+            "is not a time with its offset",
+            "RFC 3339, such as 2026-11-27T09:30:00+05:00",
+        )
+    })
+}
+
 fn six_digits() -> Result<String> {
     let mut bytes = [0u8; 4];
     getrandom::fill(&mut bytes)
@@ -310,17 +321,18 @@ fn six_digits() -> Result<String> {
 }
 
 impl Vintrova {
+    /// A request received at `received_at`, its deadline counted from then.
     fn new_request(
         &self,
+        id: Uuid,
         subject: Uuid,
-        right: RightKind,
-        channel: AnswerChannel,
+        (right, channel): (RightKind, AnswerChannel),
         state: RequestState,
+        received_at: Timestamp,
     ) -> Request {
-        let received_at = self.now();
         let clock = deadline(received_at, &self.policy().zone());
         Request {
-            id: Uuid::now_v7(),
+            id,
             subject,
             right,
             state,
@@ -359,7 +371,13 @@ impl Vintrova {
         if let Some(open) = self.store().open_request(subject, right).await? {
             return Ok(open);
         }
-        let request = self.new_request(subject, right, channel, RequestState::Verified);
+        let request = self.new_request(
+            Uuid::now_v7(),
+            subject,
+            (right, channel),
+            RequestState::Verified,
+            self.now(),
+        );
         let events = self
             .description_events(subject, request.id, description, names::CABINET)
             .await?;
@@ -456,12 +474,28 @@ impl Vintrova {
         description: &str,
         channel: AnswerChannel,
     ) -> Result<LetterReceived> {
+        self.letter_received(actor, email, right, description, channel, None)
+            .await
+    }
+
+    /// [`Vintrova::request_by_email`] for a letter that arrived at `received` (staff enter it
+    /// later; by default, now): the 30 days count from its arrival (R6.3), and the audit entry
+    /// keeps both times.
+    pub async fn letter_received(
+        &self,
+        actor: &Actor,
+        email: &str,
+        right: RightKind,
+        description: &str,
+        channel: AnswerChannel,
+        received: Option<Timestamp>,
+    ) -> Result<LetterReceived> {
+        let received_at = self.arrival(received)?;
         let values = self.parse_json(&json!({"contact": {"email": email}}))?;
         let email = values[0].index_form.clone().unwrap_or_default();
         // Checked now, so a refused letter stores nothing.
         self.parse_json(&json!({"contact": {"request_description": description}}))?;
         let id = Uuid::now_v7();
-        let received_at = self.now();
         let letter = Letter {
             email,
             right,
@@ -480,7 +514,8 @@ impl Vintrova {
             code: CodeRecord {
                 request: id,
                 digest: code_digest(self, id, &code),
-                expires_at: received_at
+                expires_at: self
+                    .now()
                     .checked_add(CODE_VALID)
                     .map_err(|e| CoreError::Internal(e.to_string()))?,
                 attempts: 0,
@@ -494,7 +529,7 @@ impl Vintrova {
             Action::ReceiveRequest,
             None,
             vec![names::CONTACT.into()],
-            Some(format!("letter:{id}")),
+            Some(format!("letter:{id}@received:{received_at}")),
         );
         self.audited(async |sealer| {
             self.store()
@@ -553,17 +588,14 @@ impl Vintrova {
             Some(id) => self.store().open_request(id, letter.right).await?,
             None => None,
         };
-        let clock = deadline(record.received_at, &self.policy().zone());
-        let request = open.clone().unwrap_or(Request {
-            id: record.id,
-            subject,
-            right: letter.right,
-            state: RequestState::Verified,
-            channel: letter.channel,
-            received_at: record.received_at,
-            due_on: clock.due_on,
-            overdue_from: clock.overdue_from,
-            closed_at: None,
+        let request = open.clone().unwrap_or_else(|| {
+            self.new_request(
+                record.id,
+                subject,
+                (letter.right, letter.channel),
+                RequestState::Verified,
+                record.received_at,
+            )
         });
         let events = match open {
             Some(_) => vec![],
@@ -610,47 +642,35 @@ impl Vintrova {
         }
     }
 
-    /// A request by letter from a person known by id (their letter names their account): the
-    /// code goes to the address on record, and nothing is disclosed or changed before it
-    /// comes back.
+    /// A request by letter from a person known by id (their letter names their account), which
+    /// arrived at `received` (by default, now): the code goes to the address on record, and
+    /// nothing is disclosed or changed before it comes back.
     pub async fn request_for_subject(
         &self,
         actor: &Actor,
         subject: Uuid,
-        right: RightKind,
+        (right, channel): (RightKind, AnswerChannel),
         description: &str,
-        channel: AnswerChannel,
+        received: Option<Timestamp>,
     ) -> Result<Request> {
         self.require_subject(subject).await?;
-        self.request_by_letter(actor, subject, None, right, description, channel)
-            .await
-    }
-
-    /// File a request that waits for its code, sent to `address` or, without one, to the
-    /// address on record.
-    async fn request_by_letter(
-        &self,
-        actor: &Actor,
-        subject: Uuid,
-        address: Option<String>,
-        right: RightKind,
-        description: &str,
-        channel: AnswerChannel,
-    ) -> Result<Request> {
         if let Some(open) = self.store().open_request(subject, right).await? {
             return Ok(open);
         }
-        let request = self.new_request(subject, right, channel, RequestState::AwaitingVerification);
-        let form = match address {
-            Some(address) => address,
-            None => self.address_of(&request).await?.ok_or_else(|| {
-                InvalidInput::one(
-                    "subject",
-                    "has no email address on record to send the verification code to",
-                    "the address the letter came from, as `email`",
-                )
-            })?,
-        };
+        let request = self.new_request(
+            Uuid::now_v7(),
+            subject,
+            (right, channel),
+            RequestState::AwaitingVerification,
+            self.arrival(received)?,
+        );
+        let form = self.address_of(&request).await?.ok_or_else(|| {
+            InvalidInput::one(
+                "subject",
+                "has no email address on record to send the verification code to",
+                "the address the letter came from, as `email`",
+            )
+        })?;
         let events = self
             .description_events(subject, request.id, description, names::STAFF_ENTRY)
             .await?;
@@ -751,6 +771,21 @@ impl Vintrova {
             )));
         }
         Ok(())
+    }
+
+    /// When a letter arrived: as staff say (never in the future), or now.
+    fn arrival(&self, received: Option<Timestamp>) -> Result<Timestamp> {
+        let now = self.now();
+        match received {
+            Some(at) if at > now => Err(InvalidInput::one(
+                "received_at",
+                "is in the future",
+                "when the letter arrived, now or earlier",
+            )
+            .into()),
+            Some(at) => Ok(at),
+            None => Ok(now),
+        }
     }
 
     async fn require_request(&self, id: Uuid, states: &[RequestState]) -> Result<Request> {

@@ -208,9 +208,9 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         .request_for_subject(
             &actor,
             id,
-            RightKind::Restriction,
+            (RightKind::Restriction, AnswerChannel::Post),
             "Ограничьте",
-            AnswerChannel::Post,
+            None,
         )
         .await
         .unwrap();
@@ -590,4 +590,74 @@ pub async fn a_letter_is_held_apart_from_people_until_its_code_comes_back(h: &Ha
         vec![request.subject]
     );
     assert_eq!(h.app.requests_of(request.subject).await.unwrap().len(), 1);
+}
+
+/// Issue 21 (R6.3): the clock starts at receipt. A letter entered days after it arrived
+/// carries the time it arrived — its deadline counts from then and the request keeps it once
+/// proven — while the audit entry records when it was entered and when it arrived; an arrival
+/// in the future is refused by name.
+pub async fn a_letter_entered_late_counts_its_thirty_days_from_its_arrival(h: &Harness) {
+    use vintrova_core::requests::AnswerChannel;
+    use vintrova_core::rights::{RightKind, deadline};
+    let actor = operator();
+    let entered = h.app.now();
+    let arrived = entered - SignedDuration::from_hours(72);
+    let letter = h
+        .app
+        .letter_received(
+            &actor,
+            "late.letter@mail.kz",
+            RightKind::Access,
+            "Прошу копию",
+            AnswerChannel::Email,
+            Some(arrived),
+        )
+        .await
+        .unwrap();
+    assert_eq!(letter.received_at, arrived);
+    assert_eq!(
+        letter.due_on,
+        deadline(arrived, &h.app.policy().zone()).due_on
+    );
+    let entry = h
+        .store()
+        .audit_page(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|r| r.entry.action == "receive_request")
+        .unwrap();
+    assert_eq!(entry.entry.at, entered, "entered now");
+    assert!(
+        entry
+            .entry
+            .purpose
+            .as_deref()
+            .is_some_and(|p| p.ends_with(&format!("@received:{arrived}"))),
+        "{entry:?}"
+    );
+    let code = code_from_outbox(h).await;
+    let request = h
+        .app
+        .verify_request(&actor, letter.id, &code)
+        .await
+        .unwrap();
+    assert_eq!(request.received_at, arrived);
+    assert_eq!(request.due_on, letter.due_on);
+
+    let future = h
+        .app
+        .letter_received(
+            &actor,
+            "late.letter@mail.kz",
+            RightKind::Erasure,
+            "Удалите",
+            AnswerChannel::Email,
+            Some(h.app.now() + SignedDuration::from_hours(1)),
+        )
+        .await;
+    assert!(
+        matches!(&future, Err(CoreError::Invalid(i)) if i.problems[0].field == "received_at"),
+        "{future:?}"
+    );
 }

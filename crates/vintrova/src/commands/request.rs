@@ -23,7 +23,15 @@ pub async fn run(config: &Config, actor: &Actor, command: RequestCommand) -> Res
     let rt = setup::open(config).await?;
     let app = &rt.app;
     match command {
-        RequestCommand::Add { right, channel } => {
+        RequestCommand::Add {
+            right,
+            channel,
+            received,
+        } => {
+            let received = received
+                .as_deref()
+                .map(vintrova_core::requests::arrival_time)
+                .transpose()?;
             let right = RightKind::parse(&right).ok_or_else(|| {
                 format!(
                     "`{right}` is not a right; use one of {}",
@@ -45,16 +53,23 @@ pub async fn run(config: &Config, actor: &Actor, command: RequestCommand) -> Res
             match (letter.email, letter.subject) {
                 // Held as a letter until the code comes back: the answer names no person.
                 (Some(email), None) => print_json(
-                    &app.request_by_email(actor, &email, right, &letter.description, channel)
-                        .await?,
+                    &app.letter_received(
+                        actor,
+                        &email,
+                        right,
+                        &letter.description,
+                        channel,
+                        received,
+                    )
+                    .await?,
                 )?,
                 (None, Some(subject)) => print_json(
                     &app.request_for_subject(
                         actor,
                         subject_id(&subject)?,
-                        right,
+                        (right, channel),
                         &letter.description,
-                        channel,
+                        received,
                     )
                     .await?,
                 )?,
