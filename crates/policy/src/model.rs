@@ -231,8 +231,12 @@ pub enum RetentionAnchor {
     ServiceEnded,
     /// Kept for a term after the person completed their studies.
     CourseCompleted,
-    /// Kept for a term after the record was made (payments).
+    /// Kept for a term after the record was made.
     Recorded,
+    /// Kept for a term after the tax period of the record ends: the calendar year it was made
+    /// in, in the policy's time zone (Tax Code of Kazakhstan: records are kept five years after
+    /// the end of the tax period they concern).
+    TaxPeriodEnded,
     /// Kept for a term after the support ticket was closed.
     TicketClosed,
     /// Kept for a term after the datum was collected (logs, technical data).

@@ -101,6 +101,17 @@ fn after(policy: &Policy, start: Timestamp, span: jiff::Span) -> Option<Timestam
         .map(|z| z.timestamp())
 }
 
+/// The end of the tax period `at` falls in: the first moment of the next calendar year in the
+/// policy's time zone.
+fn tax_period_end(policy: &Policy, at: Timestamp) -> Option<Timestamp> {
+    let zone = policy.zone();
+    let year = at.to_zoned_datetime(zone.clone()).year();
+    jiff::civil::date(year.checked_add(1)?, 1, 1)
+        .to_zoned_datetime(zone)
+        .ok()
+        .map(|z| z.timestamp())
+}
+
 /// The moment a value collected at `collected_at` under `rule` falls due, if its anchor has
 /// happened. Calendar arithmetic runs in the policy's time zone, so "3 years" means the same
 /// day three years on in Almaty.
@@ -121,6 +132,9 @@ pub fn due(
     let own = record.and_then(|r| anchors.records.get(&r).copied());
     match rule.anchor {
         RetentionAnchor::Recorded | RetentionAnchor::Collected => after(policy, collected_at, span),
+        RetentionAnchor::TaxPeriodEnded => {
+            after(policy, tax_period_end(policy, collected_at)?, span)
+        }
         RetentionAnchor::ServiceEnded => after(policy, anchors.service_ended?, span),
         RetentionAnchor::TicketClosed => after(policy, own?, span),
         RetentionAnchor::CourseCompleted => match (record, own) {
@@ -158,17 +172,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn financial_records_fall_due_five_calendar_years_later_in_almaty() {
+    fn financial_records_fall_due_five_years_after_their_tax_year_ends_in_almaty() {
         let policy = crate::shipped_policy();
         let rule = policy.retention_rule("financial").unwrap();
-        // 2024-02-29 21:00 UTC is already 1 March 02:00 in Almaty (UTC+5).
+        let due_of = |paid: &str| {
+            due(
+                &policy,
+                rule,
+                paid.parse().unwrap(),
+                None,
+                &Anchors::default(),
+            )
+            .unwrap()
+            .to_string()
+        };
+        // Paid in 2024: the tax period ends with 2024 (1 January 2025, 00:00 in Almaty, UTC+5),
+        // and the record is kept five years from then.
+        assert_eq!(due_of("2024-02-29T21:00:00Z"), "2029-12-31T19:00:00Z");
+        assert_eq!(due_of("2024-12-31T18:59:59Z"), "2029-12-31T19:00:00Z");
+        // 20:00 UTC on New Year's Eve is already 2025 in Almaty: the next tax period.
+        assert_eq!(due_of("2024-12-31T20:00:00Z"), "2030-12-31T19:00:00Z");
         let paid: Timestamp = "2024-02-29T21:00:00Z".parse().unwrap();
-        assert_eq!(
-            due(&policy, rule, paid, None, &Anchors::default())
-                .unwrap()
-                .to_string(),
-            "2029-02-28T21:00:00Z"
-        );
         let active = policy.retention_rule("active_user").unwrap();
         assert_eq!(
             due(&policy, active, paid, None, &Anchors::default()),

@@ -353,8 +353,8 @@ pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
     assert_eq!(kept.rule, "financial");
     assert_eq!(
         kept.until.unwrap().to_string(),
-        "2030-03-01T04:00:00Z",
-        "five years after the payment, in Almaty"
+        "2030-12-31T19:00:00Z",
+        "five years after the end of the payment's tax year (2025), in Almaty"
     );
     assert_eq!(kept.fields, ["payment"], "the payment record, as one event");
     // The person's signed receipt says the same: what went, and what stays until when.
@@ -389,7 +389,11 @@ pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
             .is_empty()
     );
 
+    // Five years after the payment's instant the tax period's clock still runs.
     h.clock.set("2030-03-01T04:00:01Z".parse().unwrap());
+    let receipt = h.app.erase(&operator(), id).await.unwrap();
+    assert!(!receipt.subject_removed && receipt.kept.len() == 1);
+    h.clock.set("2030-12-31T19:00:01Z".parse().unwrap());
     let receipt = h.app.erase(&operator(), id).await.unwrap();
     assert!(receipt.subject_removed && receipt.kept.is_empty());
     assert!(matches!(
