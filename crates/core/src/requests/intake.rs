@@ -1,0 +1,395 @@
+//! Intake: requests that come by letter — from an address, held apart from people until its code
+//! comes back, or from a person the letter names by id — and the codes that prove them.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::letters::code_message;
+use super::{
+    AnswerChannel, CODE_ATTEMPTS, CODE_VALID, CodeRecord, Request, RequestState, VerificationError,
+    code_digest, held_place, six_digits,
+};
+use crate::audit::Action;
+use crate::names;
+use crate::rights::{RightKind, deadline};
+use crate::values::InvalidInput;
+use crate::{Actor, Collection, CoreError, Result, Vintrova};
+
+/// A letter from an address not yet proven, as stored until its code comes back: what it asks,
+/// sealed under the outbox key (address, right, description, channel), and its code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterRecord {
+    pub id: Uuid,
+    pub sealed: Vec<u8>,
+    pub code: CodeRecord,
+    pub received_at: Timestamp,
+}
+
+/// What a letter asks, as sealed in its record.
+#[derive(Debug, Serialize, Deserialize)]
+struct Letter {
+    email: String,
+    right: RightKind,
+    description: String,
+    channel: AnswerChannel,
+}
+
+/// The answer to a letter: the same for every address — no person's id, nothing that tells
+/// a known address from an unknown one. The request keeps this id once the code comes back.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LetterReceived {
+    pub id: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub right: RightKind,
+    pub state: RequestState,
+    pub channel: AnswerChannel,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub received_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub due_on: Date,
+}
+
+/// When a letter arrived, as staff write it (RFC 3339 with its offset): for the API and the CLI.
+pub fn arrival_time(raw: &str) -> Result<Timestamp, InvalidInput> {
+    raw.trim().parse().map_err(|_| {
+        InvalidInput::one(
+            "received_at",
+            "is not a time with its offset",
+            "RFC 3339, such as 2026-11-27T09:30:00+05:00",
+        )
+    })
+}
+
+impl Vintrova {
+    /// A request that came by letter from an address, entered by staff. It is held as a letter,
+    /// apart from people: a code goes to the address, and only when it comes back does the
+    /// letter become a request — of whoever holds the address, or of a new person who then
+    /// holds it. Until then nothing about anyone is stored, a letter never blocks a later
+    /// registration, and an unproven letter goes when its code expires. The work done and the
+    /// answer are the same for every address, known or not.
+    pub async fn request_by_email(
+        &self,
+        actor: &Actor,
+        email: &str,
+        right: RightKind,
+        description: &str,
+        channel: AnswerChannel,
+    ) -> Result<LetterReceived> {
+        self.letter_received(actor, email, right, description, channel, None)
+            .await
+    }
+
+    /// [`Vintrova::request_by_email`] for a letter that arrived at `received` (staff enter it
+    /// later; by default, now): the 30 days count from its arrival (R6.3), and the audit entry
+    /// keeps both times.
+    pub async fn letter_received(
+        &self,
+        actor: &Actor,
+        email: &str,
+        right: RightKind,
+        description: &str,
+        channel: AnswerChannel,
+        received: Option<Timestamp>,
+    ) -> Result<LetterReceived> {
+        let received_at = self.arrival(received)?;
+        let values = self.parse_json(&json!({"contact": {"email": email}}))?;
+        let email = values[0].index_form.clone().unwrap_or_default();
+        // Checked now, so a refused letter stores nothing.
+        self.parse_json(&json!({"contact": {"request_description": description}}))?;
+        let id = Uuid::now_v7();
+        let letter = Letter {
+            email,
+            right,
+            description: description.to_string(),
+            channel,
+        };
+        let code = six_digits()?;
+        let row = id.to_string();
+        let record = LetterRecord {
+            id,
+            sealed: vintrova_vault::seal(
+                self.vault().outbox(),
+                &held_place("letters", &row),
+                &serde_json::to_vec(&letter).expect("a letter serializes"),
+            ),
+            code: CodeRecord {
+                request: id,
+                digest: code_digest(self, id, &code),
+                expires_at: self
+                    .now()
+                    .checked_add(CODE_VALID)
+                    .map_err(|e| CoreError::Internal(e.to_string()))?,
+                attempts: 0,
+            },
+            received_at,
+        };
+        let (title, body) = code_message(&self.policy().default_locale, &code);
+        let message = self.outbox_entry(None, "request:verification", &letter.email, title, &body);
+        let audit = self.draft(
+            actor,
+            Action::ReceiveRequest,
+            None,
+            vec![names::CONTACT.into()],
+            Some(format!("letter:{id}@received:{received_at}")),
+        );
+        self.audited(async |sealer| {
+            self.store()
+                .insert_letter(&record, &message, &audit, sealer)
+                .await
+        })
+        .await?;
+        Ok(LetterReceived {
+            id,
+            right,
+            state: RequestState::AwaitingVerification,
+            channel,
+            received_at,
+            due_on: deadline(received_at, &self.policy().zone()).due_on,
+        })
+    }
+
+    /// The code of a letter came back: the letter becomes the request of whoever holds its
+    /// address (merged into their open request for the same right, if they have one), or of a
+    /// new person who holds it from now — in one transaction with the letter's end.
+    async fn admit_letter(&self, actor: &Actor, record: LetterRecord) -> Result<Request> {
+        let plaintext = vintrova_vault::open(
+            self.vault().outbox(),
+            &held_place("letters", &record.id.to_string()),
+            &record.sealed,
+        )
+        .ok_or_else(|| CoreError::Internal("a held letter does not open".into()))?;
+        let letter: Letter =
+            serde_json::from_slice(&plaintext).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let values = self.parse_json(&json!({"contact": {"email": letter.email}}))?;
+        let digest = self.vault().blind_index().digest(
+            names::EMAIL,
+            values[0].index_form.as_deref().unwrap_or_default(),
+        );
+        let holder = self
+            .store()
+            .find_by_index(names::EMAIL, &digest)
+            .await?
+            .first()
+            .copied();
+        let person = match holder {
+            Some(_) => None,
+            None => Some(
+                self.new_subject(
+                    &values,
+                    Collection {
+                        for_request: true,
+                        ..Collection::from(names::STAFF_ENTRY)
+                    },
+                )
+                .await?,
+            ),
+        };
+        let subject = holder.unwrap_or_else(|| person.as_ref().expect("a new person").subject.id);
+        let open = match holder {
+            Some(id) => self.store().open_request(id, letter.right).await?,
+            None => None,
+        };
+        let request = open.clone().unwrap_or_else(|| {
+            self.new_request(
+                record.id,
+                subject,
+                (letter.right, letter.channel),
+                RequestState::Verified,
+                record.received_at,
+            )
+        });
+        let events = match open {
+            Some(_) => vec![],
+            None => {
+                self.description_events(
+                    subject,
+                    request.id,
+                    &letter.description,
+                    names::STAFF_ENTRY,
+                )
+                .await?
+            }
+        };
+        let audit = self.draft(
+            actor,
+            Action::VerifyRequest,
+            Some(subject),
+            vec![names::CONTACT.into()],
+            Some(format!("letter:{}", record.id)),
+        );
+        let filed = (request.id == record.id).then_some((&request, events.as_slice()));
+        let admitted = self
+            .audited(async |sealer| {
+                self.store()
+                    .admit_letter(record.id, person.as_ref(), filed, &audit, sealer)
+                    .await
+            })
+            .await;
+        match admitted {
+            Ok(Some(())) => Ok(request),
+            // Another verification admitted it a moment before: the code is spent.
+            Ok(None) => {
+                if let Some(new) = &person {
+                    self.forget_keys(new.subject.id).await;
+                }
+                Err(CoreError::Verification(VerificationError::Spent))
+            }
+            Err(e) => {
+                if let Some(new) = &person {
+                    self.forget_keys(new.subject.id).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// A request by letter from a person known by id (their letter names their account), which
+    /// arrived at `received` (by default, now): the code goes to the address on record, and
+    /// nothing is disclosed or changed before it comes back.
+    pub async fn request_for_subject(
+        &self,
+        actor: &Actor,
+        subject: Uuid,
+        (right, channel): (RightKind, AnswerChannel),
+        description: &str,
+        received: Option<Timestamp>,
+    ) -> Result<Request> {
+        self.require_subject(subject).await?;
+        if let Some(open) = self.store().open_request(subject, right).await? {
+            return Ok(open);
+        }
+        let request = self.new_request(
+            Uuid::now_v7(),
+            subject,
+            (right, channel),
+            RequestState::AwaitingVerification,
+            self.arrival(received)?,
+        );
+        let form = self.address_of(&request).await?.ok_or_else(|| {
+            InvalidInput::one(
+                "subject",
+                "has no email address on record to send the verification code to",
+                "the address the letter came from, as `email`",
+            )
+        })?;
+        let events = self
+            .description_events(subject, request.id, description, names::STAFF_ENTRY)
+            .await?;
+        let code = six_digits()?;
+        let record = CodeRecord {
+            request: request.id,
+            digest: code_digest(self, request.id, &code),
+            expires_at: self
+                .now()
+                .checked_add(CODE_VALID)
+                .map_err(|e| CoreError::Internal(e.to_string()))?,
+            attempts: 0,
+        };
+        let (title, body) = code_message(&self.policy().default_locale, &code);
+        let message = self.outbox_entry(Some(subject), "request:verification", &form, title, &body);
+        let audit = self.draft(
+            actor,
+            Action::ReceiveRequest,
+            Some(subject),
+            vec![names::CONTACT.into()],
+            None,
+        );
+        self.audited(async |sealer| {
+            self.store()
+                .insert_request(
+                    &request,
+                    &events,
+                    Some(&record),
+                    Some(&message),
+                    &audit,
+                    sealer,
+                )
+                .await
+        })
+        .await?;
+        Ok(request)
+    }
+
+    /// Check a code the requester sent back.
+    pub async fn verify_request(
+        &self,
+        actor: &Actor,
+        request: Uuid,
+        code: &str,
+    ) -> Result<Request> {
+        if self.store().request(request).await?.is_none()
+            && let Some(letter) = self.store().letter(request).await?
+        {
+            self.check_code(Some(&letter.code), code, true).await?;
+            return self.admit_letter(actor, letter).await;
+        }
+        let found = self
+            .require_request(request, &[RequestState::AwaitingVerification])
+            .await?;
+        let record = self.store().request_code(request).await?;
+        self.check_code(record.as_ref(), code, false).await?;
+        let verified = Request {
+            state: RequestState::Verified,
+            ..found
+        };
+        let audit = self.draft(
+            actor,
+            Action::VerifyRequest,
+            Some(verified.subject),
+            vec![],
+            None,
+        );
+        self.audited(async |sealer| {
+            self.store()
+                .update_request(&verified, &[], None, &audit, sealer)
+                .await
+        })
+        .await?;
+        Ok(verified)
+    }
+
+    /// A code sent back: spent when expired or tried too often, a wrong one counted (on the
+    /// letter's record or the request's).
+    async fn check_code(
+        &self,
+        record: Option<&CodeRecord>,
+        code: &str,
+        letter: bool,
+    ) -> Result<()> {
+        let Some(record) =
+            record.filter(|r| r.attempts < CODE_ATTEMPTS && r.expires_at > self.now())
+        else {
+            return Err(CoreError::Verification(VerificationError::Spent));
+        };
+        if record.digest != code_digest(self, record.request, code) {
+            let attempts = if letter {
+                self.store().count_letter_attempt(record.request).await?
+            } else {
+                self.store().count_code_attempt(record.request).await?
+            };
+            return Err(CoreError::Verification(VerificationError::WrongCode(
+                (CODE_ATTEMPTS - attempts).max(0),
+            )));
+        }
+        Ok(())
+    }
+
+    /// When a letter arrived: as staff say (never in the future), or now.
+    fn arrival(&self, received: Option<Timestamp>) -> Result<Timestamp> {
+        let now = self.now();
+        match received {
+            Some(at) if at > now => Err(InvalidInput::one(
+                "received_at",
+                "is in the future",
+                "when the letter arrived, now or earlier",
+            )
+            .into()),
+            Some(at) => Ok(at),
+            None => Ok(now),
+        }
+    }
+}
