@@ -523,6 +523,53 @@ async fn support_looks_at(h: &Harness, me: Uuid, other: Uuid) {
 
 /// Issue 9: the person's list of who looked, from the audit log — staff by role with their
 /// purpose, the platform's processing grouped by month — and nothing of anyone else.
+/// Issue 21 (R7.8): audits and assessments are due yearly. Never done, each is overdue; done,
+/// it is due a year later and not overdue until then; a day past that year, overdue again.
+pub async fn the_yearly_audit_and_assessment_fall_due_a_year_after_the_last(h: &Harness) {
+    let auditor = Actor::new("staff", "auditor:test");
+    let schedule = h.app.assessment_schedule().await.unwrap();
+    assert_eq!(schedule.len(), 2);
+    assert!(
+        schedule.iter().all(|d| d.overdue && d.due_on.is_none()),
+        "{schedule:?}"
+    );
+    let today = h.app.now().to_zoned_datetime(h.app.policy().zone()).date();
+    h.app
+        .record_assessment(
+            &auditor,
+            AssessmentRecord {
+                kind: AssessmentKind::SecurityAudit,
+                conducted_on: today,
+                scope: "The whole service".into(),
+                conducted_by: "internal".into(),
+                findings: vec![],
+                follow_ups: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let due = |schedule: &[vintrova_core::assessments::Schedule], kind| {
+        schedule.iter().find(|d| d.kind == kind).cloned().unwrap()
+    };
+    let schedule = h.app.assessment_schedule().await.unwrap();
+    let audit = due(&schedule, AssessmentKind::SecurityAudit);
+    assert_eq!(
+        audit.due_on,
+        Some(today.checked_add(jiff::Span::new().years(1)).unwrap())
+    );
+    assert!(!audit.overdue);
+    assert!(
+        due(&schedule, AssessmentKind::RiskAssessment).overdue,
+        "never done"
+    );
+    h.clock.advance(SignedDuration::from_hours(24 * 367));
+    let schedule = h.app.assessment_schedule().await.unwrap();
+    assert!(
+        due(&schedule, AssessmentKind::SecurityAudit).overdue,
+        "a year and a day on"
+    );
+}
+
 pub async fn who_looked_lists_staff_by_role_and_purpose_and_groups_the_rest(h: &Harness) {
     use vintrova_core::transparency::Accessor;
     let me = add(h, aigerim(), contract()).await;

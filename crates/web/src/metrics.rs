@@ -141,5 +141,13 @@ async fn refresh(state: &AppState) -> Result<(), vintrova_core::CoreError> {
             .filter(|i| i.authority.state == ClockState::Overdue)
             .count() as f64,
     );
+    // R7.8: the yearly security audit and risk assessment, 1 while one is overdue.
+    for due in app.assessment_schedule().await? {
+        gauge!("vintrova_assessment_overdue", "kind" => due.kind.as_str()).set(if due.overdue {
+            1.0
+        } else {
+            0.0
+        });
+    }
     Ok(())
 }

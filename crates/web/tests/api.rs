@@ -1629,6 +1629,7 @@ async fn metrics_count_requests_by_route_template_and_report_the_practice() {
         "vintrova_incidents_authority_overdue",
         "vintrova_audit_chain_ok 1",
         "vintrova_audit_appender_turns_total",
+        "vintrova_assessment_overdue{kind=\"security_audit\"} 1",
         "vintrova_audit_appender_entries_total",
     ] {
         assert!(text.contains(series), "{series} missing");

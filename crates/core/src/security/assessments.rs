@@ -58,6 +58,20 @@ pub struct AssessmentRecord {
     pub follow_ups: Vec<FollowUp>,
 }
 
+/// When an audit or assessment of a kind is next due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Schedule {
+    pub kind: AssessmentKind,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub last_on: Option<Date>,
+    /// A year after the last one; `null` when none was ever recorded.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub due_on: Option<Date>,
+    /// Past its date, or never done.
+    pub overdue: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 enum Event {
@@ -180,6 +194,33 @@ impl Vintrova {
                 )
                 .into()
             })
+    }
+
+    /// When each kind is next due — a year after the last one (R7.8: audits and assessments are
+    /// regular, at least yearly) — and whether it is overdue; a kind never done is overdue.
+    pub async fn assessment_schedule(&self) -> Result<Vec<Schedule>> {
+        let today = self.now().to_zoned_datetime(self.policy().zone()).date();
+        let all = self.assessments().await?;
+        AssessmentKind::ALL
+            .iter()
+            .map(|kind| {
+                let last_on = all
+                    .iter()
+                    .filter(|a| a.record.kind == *kind)
+                    .map(|a| a.record.conducted_on)
+                    .max();
+                let due_on = last_on
+                    .map(|on| on.checked_add(jiff::Span::new().years(1)))
+                    .transpose()
+                    .map_err(|e| CoreError::Internal(e.to_string()))?;
+                Ok(Schedule {
+                    kind: *kind,
+                    last_on,
+                    due_on,
+                    overdue: due_on.is_none_or(|due| due < today),
+                })
+            })
+            .collect()
     }
 
     /// Every audit and assessment, newest first.

@@ -27,6 +27,7 @@ pub fn spawn(rt: &Runtime, witnesses: Witnesses) {
             keep_witnesses(&app, &witnesses).await;
             send_digests(&app, &holder).await;
             warn_of_a_due_policy(&app).await;
+            warn_of_overdue_assessments(&app).await;
         }
     });
 }
@@ -105,6 +106,24 @@ async fn send_digests(app: &Vintrova, holder: &str) {
 }
 
 /// A published policy version whose day has come applies from the next start.
+/// R7.8: a security audit or risk assessment more than a year old (or never done) is said in
+/// the log every hour until one is recorded.
+async fn warn_of_overdue_assessments(app: &Vintrova) {
+    match app.assessment_schedule().await {
+        Ok(schedule) => {
+            for due in schedule.iter().filter(|d| d.overdue) {
+                tracing::warn!(
+                    kind = due.kind.as_str(),
+                    last = ?due.last_on,
+                    "a yearly {} is overdue: record it with `vintrova assessment record`",
+                    due.kind.as_str()
+                );
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot read the assessments' schedule"),
+    }
+}
+
 async fn warn_of_a_due_policy(app: &Vintrova) {
     let today = app.now().to_zoned_datetime(app.policy().zone()).date();
     if let Ok(versions) = app.policy_versions().await
