@@ -12,9 +12,11 @@ pub struct SmtpTransport {
 }
 
 impl SmtpTransport {
-    /// `url` as lettre reads it: `smtp://host:25` (plain), `smtp://user:pass@host:587?tls=required`
-    /// (STARTTLS), `smtps://user:pass@host` (TLS).
+    /// `url` as lettre reads it: `smtps://user:pass@host` (TLS),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), or `smtp://127.0.0.1:25` (plain, to a
+    /// relay on this machine only: mail carries people's data and leaves encrypted, R7.1).
     pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        encrypted_or_local(url)?;
         let inner = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("the SMTP URL is not usable: {e}"))?
             .build();
@@ -63,5 +65,75 @@ impl Transport for SmtpTransport {
             .await
             .map(|_| ())
             .map_err(|e| format!("the SMTP server refused: {e}"))
+    }
+}
+
+/// Mail leaves encrypted: implicit TLS (`smtps://`) or STARTTLS required (`tls=required`); plain
+/// SMTP only to a relay on this machine, which then carries it on.
+fn encrypted_or_local(url: &str) -> Result<(), String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or("the SMTP URL has no scheme; use smtps://… or smtp://…?tls=required")?;
+    let (authority, query) = match rest.split_once('?') {
+        Some((authority, query)) => (authority, query),
+        None => (rest, ""),
+    };
+    let authority = authority.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let starttls = query
+        .split('&')
+        .any(|pair| pair.eq_ignore_ascii_case("tls=required"));
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match scheme {
+        "smtps" => Ok(()),
+        "smtp" if starttls || local => Ok(()),
+        "smtp" => Err(format!(
+            "mail to {host} would leave in clear: use smtps://…@{host} (TLS) or smtp://…@{host}:587?tls=required (STARTTLS); plain smtp:// is for a relay on this machine only (127.0.0.1, localhost)"
+        )),
+        other => Err(format!(
+            "`{other}://` is not an SMTP URL; use smtps://… or smtp://…?tls=required"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encrypted_or_local;
+
+    #[test]
+    fn mail_leaves_encrypted_or_only_to_a_relay_on_this_machine() {
+        for ok in [
+            "smtps://user:secret@mail.example.kz",
+            "smtp://user:secret@mail.example.kz:587?tls=required",
+            "smtp://127.0.0.1:25",
+            "smtp://localhost:2525",
+            "smtp://[::1]:25",
+        ] {
+            assert!(encrypted_or_local(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "smtp://user:secret@mail.example.kz:25",
+            "smtp://mail.example.kz:587?tls=opportunistic",
+            "smtp://10.0.0.5:25",
+            "http://mail.example.kz",
+        ] {
+            let said = encrypted_or_local(refused).unwrap_err();
+            assert!(
+                !said.contains("secret"),
+                "the password is not repeated: {said}"
+            );
+        }
+        assert!(
+            encrypted_or_local("smtp://mail.example.kz:25")
+                .unwrap_err()
+                .contains("tls=required")
+        );
     }
 }
