@@ -429,6 +429,8 @@ pub trait RequestStore: Send + Sync {
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
     async fn letter(&self, id: Uuid) -> Result<Option<LetterRecord>, StoreError>;
+    /// Every letter still held, the oldest first.
+    async fn letters(&self) -> Result<Vec<LetterRecord>, StoreError>;
     /// Count a wrong try of a letter's code; returns the tries so far.
     async fn count_letter_attempt(&self, id: Uuid) -> Result<i64, StoreError>;
     /// Admit a proven letter, in one transaction: the letter goes, the person arrives if they

@@ -135,6 +135,8 @@ macro_rules! requests {
 }
 const BASES: &str = "SELECT kind, purpose, channel, at, subject_id FROM basis_events";
 const CONSENTS: &str = "SELECT purpose, action, policy_version, channel, evidence, terms, at, subject_id FROM consent_events";
+const LETTERS: &str =
+    "SELECT id, sealed, code_digest, expires_at_us, attempts, received_at FROM letters";
 /// Audit entries per insert statement: ten parameters each, far inside both backends' limits.
 const AUDIT_ROWS: usize = 100;
 const AUDIT: &str = "SELECT seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash, stated_purpose FROM audit_log";
@@ -765,6 +767,21 @@ sql_impl!((impl<DB> SqlStore<DB>) {
             Self::subject_exists(&mut tx, id).await?;
         }
         Ok(tx)
+    }
+
+    fn letter_of(r: &DB::Row) -> Result<LetterRecord, StoreError> {
+        let id: Uuid = r.get(0);
+        Ok(LetterRecord {
+            id,
+            sealed: r.get(1),
+            code: CodeRecord {
+                request: id,
+                digest: r.get(2),
+                expires_at: Timestamp::from_microsecond(r.get(3)).map_err(backend::<DB>)?,
+                attempts: r.get(4),
+            },
+            received_at: time::<DB>(&r.get::<String, _>(5))?,
+        })
     }
 
     fn audit_record_of(r: &DB::Row) -> Result<AuditRecord, StoreError> {

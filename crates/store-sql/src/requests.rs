@@ -148,26 +148,18 @@ sql_port!(RequestStore {
 
     async fn letter(&self, id: Uuid) -> Result<Option<LetterRecord>, StoreError> {
         let rows = self
-            .rows_of(
-                "SELECT sealed, code_digest, expires_at_us, attempts, received_at FROM letters WHERE id = $1",
-                id,
-            )
+            .rows_of(&format!("{LETTERS} WHERE id = $1"), id)
             .await?;
-        rows.first()
-            .map(|r| {
-                Ok(LetterRecord {
-                    id,
-                    sealed: r.get(0),
-                    code: CodeRecord {
-                        request: id,
-                        digest: r.get(1),
-                        expires_at: Timestamp::from_microsecond(r.get(2)).map_err(backend::<DB>)?,
-                        attempts: r.get(3),
-                    },
-                    received_at: time::<DB>(&r.get::<String, _>(4))?,
-                })
-            })
-            .transpose()
+        rows.first().map(Self::letter_of).transpose()
+    }
+
+
+    async fn letters(&self) -> Result<Vec<LetterRecord>, StoreError> {
+        let rows = sqlx::query::<DB>(sqlx::AssertSqlSafe(format!("{LETTERS} ORDER BY received_at, id")))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        rows.iter().map(Self::letter_of).collect()
     }
 
 

@@ -320,6 +320,8 @@ pub enum RequestCommand {
         #[arg(long)]
         received: Option<String>,
     },
+    /// The letters still waiting for their code: right, arrival, deadline (no address).
+    Letters,
     /// Check the code the requester sent back.
     Verify {
         id: String,

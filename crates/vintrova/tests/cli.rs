@@ -1100,6 +1100,9 @@ fn a_request_by_letter_is_entered_verified_and_answered_from_the_command_line() 
     // Held as a letter until the code comes back: the answer names no person.
     assert!(request.get("subject").is_none(), "{request}");
     let request_id = request["id"].as_str().unwrap().to_string();
+    let waiting: Value = serde_json::from_str(&install.ok(&["request", "letters"], None)).unwrap();
+    assert_eq!(waiting[0]["id"], request_id.as_str());
+    assert_eq!(waiting[0]["right"], "information");
     let early = install.run(&["request", "fulfil", &request_id], None);
     assert!(!early.status.success(), "nothing before verification");
     install.ok(&["outbox", "deliver"], None);

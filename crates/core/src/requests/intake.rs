@@ -64,6 +64,22 @@ pub fn arrival_time(raw: &str) -> Result<Timestamp, InvalidInput> {
     })
 }
 
+/// A letter still held, as staff see it: no address, no description.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LetterWaiting {
+    pub id: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub right: RightKind,
+    pub channel: AnswerChannel,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub received_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub due_on: Date,
+    /// Its code ran out unanswered: the next sweep removes it.
+    pub code_expired: bool,
+}
+
 impl Vintrova {
     /// A request that came by letter from an address, entered by staff. It is held as a letter,
     /// apart from people: a code goes to the address, and only when it comes back does the
@@ -152,18 +168,44 @@ impl Vintrova {
         })
     }
 
-    /// The code of a letter came back: the letter becomes the request of whoever holds its
-    /// address (merged into their open request for the same right, if they have one), or of a
-    /// new person who holds it from now — in one transaction with the letter's end.
-    async fn admit_letter(&self, actor: &Actor, record: LetterRecord) -> Result<Request> {
+    /// The letters still held, for staff: what each asks and when its 30 days end — counted from
+    /// its arrival, though it is nobody's request until its code comes back — and whether the
+    /// code has run out (the sweep then removes it). Never the address or the description.
+    pub async fn letters_waiting(&self) -> Result<Vec<LetterWaiting>> {
+        let now = self.now();
+        self.store()
+            .letters()
+            .await?
+            .into_iter()
+            .map(|record| {
+                let letter = self.open_letter(&record)?;
+                Ok(LetterWaiting {
+                    id: record.id,
+                    right: letter.right,
+                    channel: letter.channel,
+                    received_at: record.received_at,
+                    due_on: deadline(record.received_at, &self.policy().zone()).due_on,
+                    code_expired: record.code.expires_at <= now,
+                })
+            })
+            .collect()
+    }
+
+    fn open_letter(&self, record: &LetterRecord) -> Result<Letter> {
         let plaintext = vintrova_vault::open(
             self.vault().outbox(),
             &held_place("letters", &record.id.to_string()),
             &record.sealed,
         )
         .ok_or_else(|| CoreError::Internal("a held letter does not open".into()))?;
-        let letter: Letter =
-            serde_json::from_slice(&plaintext).map_err(|e| CoreError::Internal(e.to_string()))?;
+        serde_json::from_slice(&plaintext).map_err(|e| CoreError::Internal(e.to_string()))
+    }
+
+    /// The code of a letter came back: the letter becomes the request of whoever holds its
+    /// address (merged into their open request for the same right, if they have one), or of a
+    /// new person who holds it from now — in one transaction with the letter's end.
+    async fn admit_letter(&self, actor: &Actor, record: LetterRecord) -> Result<Request> {
+        let letter = self.open_letter(&record)?;
         let values = self.parse_json(&json!({"contact": {"email": letter.email}}))?;
         let digest = self.vault().blind_index().digest(
             names::EMAIL,

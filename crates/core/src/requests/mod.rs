@@ -26,7 +26,7 @@ use crate::{Actor, CoreError, ErasureReceipt, Export, Result, Vintrova};
 mod intake;
 mod letters;
 pub mod rights;
-pub use intake::{LetterReceived, LetterRecord, arrival_time};
+pub use intake::{LetterReceived, LetterRecord, LetterWaiting, arrival_time};
 use letters::{ack_message, answer_message, download_message};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

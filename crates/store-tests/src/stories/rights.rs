@@ -511,6 +511,20 @@ pub async fn a_letter_is_held_apart_from_people_until_its_code_comes_back(h: &Ha
         .await
         .unwrap();
     assert_eq!(people().await, before, "no person for an unproven letter");
+    // Staff see it waiting — its right and deadline, never its address.
+    let waiting = h.app.letters_waiting().await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (waiting[0].id, waiting[0].right),
+        (letter.id, RightKind::Access)
+    );
+    assert_eq!(waiting[0].due_on, letter.due_on);
+    assert!(!waiting[0].code_expired);
+    assert!(
+        !serde_json::to_string(&waiting)
+            .unwrap()
+            .contains("later.student")
+    );
     let code = code_from_outbox(h).await;
 
     // The address is free: its owner registers with it.
@@ -536,6 +550,10 @@ pub async fn a_letter_is_held_apart_from_people_until_its_code_comes_back(h: &Ha
     assert_eq!(request.state, RequestState::Verified);
     assert_eq!(people().await, before + 1, "the registered person only");
     assert!(
+        h.app.letters_waiting().await.unwrap().is_empty(),
+        "admitted, no longer waiting"
+    );
+    assert!(
         matches!(
             h.app.verify_request(&actor, letter.id, &code).await,
             Err(CoreError::Verification(VerificationError::Spent) | CoreError::Invalid(_))
@@ -555,12 +573,14 @@ pub async fn a_letter_is_held_apart_from_people_until_its_code_comes_back(h: &Ha
         .await
         .unwrap();
     h.clock.advance(SignedDuration::from_hours(2));
+    assert!(h.app.letters_waiting().await.unwrap()[0].code_expired);
     let swept = h
         .app
         .sweep(&actor, vintrova_core::sweep::SweepOptions::default())
         .await
         .unwrap();
     assert_eq!(swept.leftovers.letters, 1);
+    assert!(h.app.letters_waiting().await.unwrap().is_empty());
 
     // Proven by a stranger: one new person with the request.
     let stranger_letter = h

@@ -76,6 +76,7 @@ pub async fn run(config: &Config, actor: &Actor, command: RequestCommand) -> Res
                 _ => return Err("the letter names its sender by `email` or by `subject` (an id), one of the two".into()),
             }
         }
+        RequestCommand::Letters => print_json(&app.letters_waiting().await?)?,
         RequestCommand::Verify { id, code } => {
             print_json(&app.verify_request(actor, request_id(&id)?, &code).await?)?
         }
