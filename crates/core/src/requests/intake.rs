@@ -68,14 +68,8 @@ pub fn arrival_time(raw: &str) -> Result<Timestamp, InvalidInput> {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LetterWaiting {
-    pub id: Uuid,
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub right: RightKind,
-    pub channel: AnswerChannel,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub received_at: Timestamp,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
-    pub due_on: Date,
+    #[serde(flatten)]
+    pub letter: LetterReceived,
     /// Its code ran out unanswered: the next sweep removes it.
     pub code_expired: bool,
 }
@@ -158,14 +152,19 @@ impl Vintrova {
                 .await
         })
         .await?;
-        Ok(LetterReceived {
+        Ok(self.received(id, &letter, received_at))
+    }
+
+    /// How a held letter is described: the same whoever wrote it.
+    fn received(&self, id: Uuid, letter: &Letter, received_at: Timestamp) -> LetterReceived {
+        LetterReceived {
             id,
-            right,
+            right: letter.right,
             state: RequestState::AwaitingVerification,
-            channel,
+            channel: letter.channel,
             received_at,
             due_on: deadline(received_at, &self.policy().zone()).due_on,
-        })
+        }
     }
 
     /// The letters still held, for staff: what each asks and when its 30 days end — counted from
@@ -180,11 +179,7 @@ impl Vintrova {
             .map(|record| {
                 let letter = self.open_letter(&record)?;
                 Ok(LetterWaiting {
-                    id: record.id,
-                    right: letter.right,
-                    channel: letter.channel,
-                    received_at: record.received_at,
-                    due_on: deadline(record.received_at, &self.policy().zone()).due_on,
+                    letter: self.received(record.id, &letter, record.received_at),
                     code_expired: record.code.expires_at <= now,
                 })
             })

@@ -515,10 +515,10 @@ pub async fn a_letter_is_held_apart_from_people_until_its_code_comes_back(h: &Ha
     let waiting = h.app.letters_waiting().await.unwrap();
     assert_eq!(waiting.len(), 1);
     assert_eq!(
-        (waiting[0].id, waiting[0].right),
+        (waiting[0].letter.id, waiting[0].letter.right),
         (letter.id, RightKind::Access)
     );
-    assert_eq!(waiting[0].due_on, letter.due_on);
+    assert_eq!(waiting[0].letter.due_on, letter.due_on);
     assert!(!waiting[0].code_expired);
     assert!(
         !serde_json::to_string(&waiting)
