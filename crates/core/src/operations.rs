@@ -139,6 +139,11 @@ impl Vintrova {
         self.vault().signing().public()
     }
 
+    /// Whether `subject`'s contract is in force (its basis events say so): no data is read.
+    pub async fn contract_in_force_of(&self, subject: Uuid) -> Result<bool> {
+        self.contract_in_force(subject).await
+    }
+
     /// Whether `subject` is known (not erased, never unknown): no data is read.
     pub async fn is_known(&self, subject: Uuid) -> Result<bool> {
         Ok(self.store().subject(subject).await?.is_some())

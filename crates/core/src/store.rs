@@ -77,6 +77,10 @@ pub struct ErasurePlan {
     /// Categories whose values and events go from classes kept for other categories (their
     /// key stays for what is kept).
     pub categories: Vec<String>,
+    /// When something is kept: the relationship ends with the erasure, in its transaction —
+    /// the account closes, every session ends, and this basis event (the contract's end, when
+    /// one is in force) is recorded.
+    pub ends_relationship: Option<Option<BasisEvent>>,
     /// Nothing is kept: the subject, its basis events and its index go too.
     pub whole_subject: bool,
     pub receipt: Option<Receipted>,

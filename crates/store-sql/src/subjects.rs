@@ -237,6 +237,20 @@ sql_port!(SubjectStore {
                 *counter += DB::rows_affected(&done);
             }
         }
+        if let Some(ended) = &plan.ends_relationship {
+            sqlx::query::<DB>(
+                "UPDATE accounts SET status = 'closed', closed_at = $2 WHERE subject_id = $1 AND status <> 'closed'",
+            )
+            .bind(id)
+            .bind(audit.at.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
+            Self::exec(&mut tx, "DELETE FROM sessions WHERE subject_id = $1", id).await?;
+            if let Some(event) = ended {
+                Self::put_basis_event(&mut tx, id, event).await?;
+            }
+        }
         if plan.whole_subject {
             Self::delete_subject(&mut tx, id, &mut counts).await?;
         }

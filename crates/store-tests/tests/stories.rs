@@ -37,6 +37,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends! {
+    a_partial_erasure_ends_the_relationship => |h| stories::a_partial_erasure_ends_the_relationship(&h);
     the_yearly_audit_and_assessment_fall_due_a_year_after_the_last => |h| staff::the_yearly_audit_and_assessment_fall_due_a_year_after_the_last(&h);
     a_letter_entered_late_counts_its_thirty_days_from_its_arrival => |h| stories::a_letter_entered_late_counts_its_thirty_days_from_its_arrival(&h);
     a_legal_hold_binds_erasure_and_the_receipt_names_it => |h| stories::a_legal_hold_binds_erasure_and_the_receipt_names_it(&h);

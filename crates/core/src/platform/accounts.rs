@@ -493,13 +493,7 @@ impl Vintrova {
         if self.store().account(subject).await?.is_some() {
             return self.close_account(actor, subject).await;
         }
-        let bases = self.store().basis_events(subject).await?;
-        let in_force = bases.iter().rev().find_map(|e| match e.kind {
-            BasisEventKind::ContractStarted => Some(true),
-            BasisEventKind::ContractEnded => Some(false),
-            _ => None,
-        });
-        if in_force == Some(true) {
+        if self.contract_in_force(subject).await? {
             self.record_basis(
                 actor,
                 subject,

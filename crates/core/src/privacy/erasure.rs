@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::audit::Action;
 use crate::audit::AuditDraft;
 use crate::crash;
+use crate::gate::{BasisEvent, BasisEventKind};
 use crate::holds::Hold;
 use crate::outbox::{Attachment, Email};
 use crate::receipts::{self, ErasureCause, KeptPart, ReceiptBody, SignedReceipt};
@@ -199,6 +200,7 @@ impl Vintrova {
             signed,
             classes,
             loose: loose.into_iter().collect(),
+            ends_contract: self.contract_in_force(id).await?,
             kept: kept.into_values().collect(),
             audit: self.draft(
                 actor,
@@ -243,9 +245,19 @@ impl Vintrova {
     async fn carry_out(&self, id: Uuid, intent: Intent) -> Result<ErasureReceipt> {
         let keys_destroyed = self.vault.destroy(id, &intent.classes).await?;
         crash::point(crash::ERASE_KEYS_DESTROYED);
+        // What is kept is kept for the law or a hold, not for a relationship: that ends here.
+        let ends_relationship = (!intent.kept.is_empty()).then(|| {
+            intent.ends_contract.then(|| BasisEvent {
+                kind: BasisEventKind::ContractEnded,
+                purpose: None,
+                channel: crate::names::STAFF_ENTRY.to_string(),
+                at: intent.decided_at,
+            })
+        });
         let plan = ErasurePlan {
             classes: intent.classes.clone(),
             categories: intent.loose.clone(),
+            ends_relationship,
             whole_subject: intent.kept.is_empty(),
             receipt: Some(intent.receipted.clone()),
         };
@@ -265,6 +277,22 @@ impl Vintrova {
             kept: intent.kept,
             signed: intent.signed,
         })
+    }
+
+    /// Whether the person's contract is in force: its last start is not followed by an end.
+    pub(crate) async fn contract_in_force(&self, id: Uuid) -> Result<bool> {
+        Ok(self
+            .store
+            .basis_events(id)
+            .await?
+            .iter()
+            .rev()
+            .find_map(|e| match e.kind {
+                BasisEventKind::ContractStarted => Some(true),
+                BasisEventKind::ContractEnded => Some(false),
+                _ => None,
+            })
+            .unwrap_or(false))
     }
 
     /// A receipt of `destroyed` and `kept`, signed now.
@@ -338,6 +366,9 @@ struct Intent {
     /// Categories deleted from classes that are kept for others.
     #[serde(default)]
     loose: Vec<String>,
+    /// Something is kept: the contract ends with the erasure (when one is in force).
+    #[serde(default)]
+    ends_contract: bool,
     /// Empty when nothing is kept: the whole person goes.
     kept: Vec<Kept>,
     signed: SignedReceipt,

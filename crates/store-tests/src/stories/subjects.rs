@@ -726,3 +726,46 @@ pub async fn a_legal_hold_binds_erasure_and_the_receipt_names_it(h: &Harness) {
     let values = h.store().values(id).await.unwrap();
     assert!(!values.is_empty() && values.iter().all(|v| v.field.starts_with("professional.")));
 }
+
+/// Issue 21 (R6.1): a partial erasure ends the relationship. What tax law keeps stays, but the
+/// person's account closes, their sessions end and their contract ends — in the erasure's own
+/// transaction — so nothing else carries on as if they were still a customer.
+pub async fn a_partial_erasure_ends_the_relationship(h: &Harness) {
+    let actor = operator();
+    let values = h.app.parse_json(&aigerim()).unwrap();
+    let ticked = crate::ticked(h.app.policy(), &values, vec![]);
+    let password = "Шымкент-2025-пароль";
+    let id = h
+        .app
+        .register(&actor, values, password, ticked)
+        .await
+        .unwrap();
+    let payment = h
+        .app
+        .parse_json(&json!({"payment": {"amount": 4_500_000, "currency": "kzt", "method": "card", "card_last4": "4242", "provider_reference": "KSP-2026-000901"}}))
+        .unwrap();
+    h.app
+        .record_events(&actor, id, "payments", payment, "staff_entry")
+        .await
+        .unwrap();
+    let session = h
+        .app
+        .sign_in("aigerim.nurlanova.test@почта.kz", password)
+        .await
+        .unwrap();
+    assert!(h.app.contract_in_force_of(id).await.unwrap());
+
+    let receipt = h.app.erase(&actor, id).await.unwrap();
+    assert!(!receipt.subject_removed);
+    assert_eq!(receipt.kept.len(), 1, "the payment, for tax law");
+    assert!(h.app.session(&session.token).await.is_err(), "sessions end");
+    assert!(
+        !h.app.contract_in_force_of(id).await.unwrap(),
+        "the contract ends"
+    );
+    let account = h.store().account(id).await.unwrap().unwrap();
+    assert_eq!(
+        account.status,
+        vintrova_core::accounts::AccountStatus::Closed
+    );
+}
