@@ -37,6 +37,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends! {
+    the_one_address_migration_keeps_the_oldest_holder => |h| stories::the_one_address_migration_keeps_the_oldest_holder(&h);
     a_partial_erasure_ends_the_relationship => |h| stories::a_partial_erasure_ends_the_relationship(&h);
     the_yearly_audit_and_assessment_fall_due_a_year_after_the_last => |h| staff::the_yearly_audit_and_assessment_fall_due_a_year_after_the_last(&h);
     a_letter_entered_late_counts_its_thirty_days_from_its_arrival => |h| stories::a_letter_entered_late_counts_its_thirty_days_from_its_arrival(&h);

@@ -769,3 +769,61 @@ pub async fn a_partial_erasure_ends_the_relationship(h: &Harness) {
         vintrova_core::accounts::AccountStatus::Closed
     );
 }
+
+/// Issue 20: the migration that brings in "one address, one person" settles an address two
+/// people held before it (taken by rectification) in favour of the oldest holder — look-ups
+/// found the oldest before — and drops the younger's look-up entry, not their data.
+pub async fn the_one_address_migration_keeps_the_oldest_holder(h: &Harness) {
+    let older = add(
+        h,
+        json!({"contact": {"first_name": "Жанар", "email": "zhanar.old@mail.kz"}}),
+        contract(),
+    )
+    .await;
+    let younger = add(
+        h,
+        json!({"contact": {"first_name": "Тимур", "email": "timur.young@mail.kz"}}),
+        contract(),
+    )
+    .await;
+    // As before the rule: the younger holds the older's address too.
+    h.tamper(
+        "DROP INDEX blind_index_one_address;
+         UPDATE blind_index SET digest = (
+             SELECT b.digest FROM blind_index b WHERE b.field = 'contact.email'
+             ORDER BY b.subject_id LIMIT 1)
+         WHERE field = 'contact.email' AND subject_id = (
+             SELECT b.subject_id FROM blind_index b WHERE b.field = 'contact.email'
+             ORDER BY b.subject_id DESC LIMIT 1);",
+    )
+    .await;
+    let actor = operator();
+    assert_eq!(
+        h.app
+            .find(&actor, "contact.email", "zhanar.old@mail.kz")
+            .await
+            .unwrap(),
+        vec![older, younger],
+        "two holders before the migration"
+    );
+    h.tamper(match h.raw_pool() {
+        crate::RawPool::Sqlite(_) => {
+            include_str!("../../../store-sql/migrations/sqlite/0017_one_address.sql")
+        }
+        crate::RawPool::Postgres(_) => {
+            include_str!("../../../store-sql/migrations/postgres/0018_one_address.sql")
+        }
+    })
+    .await;
+    assert_eq!(
+        h.app
+            .find(&actor, "contact.email", "zhanar.old@mail.kz")
+            .await
+            .unwrap(),
+        vec![older]
+    );
+    assert!(
+        !h.store().values(younger).await.unwrap().is_empty(),
+        "the younger's data stays"
+    );
+}
