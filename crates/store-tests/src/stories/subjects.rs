@@ -827,3 +827,27 @@ pub async fn the_one_address_migration_keeps_the_oldest_holder(h: &Harness) {
         "the younger's data stays"
     );
 }
+
+/// Issue 19: on PostgreSQL, destroyed keys' rows are reclaimed at once — the key table is
+/// vacuumed by the erasure itself, not left for autovacuum. (On SQLite secure delete and the WAL
+/// checkpoint do this; `no_value_is_stored_in_clear_and_erasure_leaves_no_trace` reads the files.)
+pub async fn an_erasure_vacuums_the_key_table_on_postgresql(h: &Harness) {
+    let crate::RawPool::Postgres(pool) = h.raw_pool() else {
+        return;
+    };
+    let vacuums = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = 'vault' AND relname = 'vault_keys'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    };
+    let id = add(h, aigerim(), contract()).await;
+    let before = vacuums().await;
+    h.app.erase(&operator(), id).await.unwrap();
+    assert!(
+        vacuums().await > before,
+        "the key table was vacuumed by the erasure"
+    );
+}
