@@ -77,10 +77,10 @@ pub struct ErasurePlan {
     /// Categories whose values and events go from classes kept for other categories (their
     /// key stays for what is kept).
     pub categories: Vec<String>,
-    /// When something is kept: the relationship ends with the erasure, in its transaction —
-    /// the account closes, every session ends, and this basis event (the contract's end, when
-    /// one is in force) is recorded.
-    pub ends_relationship: Option<Option<BasisEvent>>,
+    /// The contract's end, recorded with a partial erasure when one is in force. A partial
+    /// erasure (not `whole_subject`) also closes the account and ends every session: what is
+    /// kept is kept for the law or a hold, not for a relationship.
+    pub contract_ended: Option<BasisEvent>,
     /// Nothing is kept: the subject, its basis events and its index go too.
     pub whole_subject: bool,
     pub receipt: Option<Receipted>,

@@ -237,7 +237,7 @@ sql_port!(SubjectStore {
                 *counter += DB::rows_affected(&done);
             }
         }
-        if let Some(ended) = &plan.ends_relationship {
+        if !plan.whole_subject {
             sqlx::query::<DB>(
                 "UPDATE accounts SET status = 'closed', closed_at = $2 WHERE subject_id = $1 AND status <> 'closed'",
             )
@@ -247,7 +247,7 @@ sql_port!(SubjectStore {
             .await
             .map_err(backend::<DB>)?;
             Self::exec(&mut tx, "DELETE FROM sessions WHERE subject_id = $1", id).await?;
-            if let Some(event) = ended {
+            if let Some(event) = &plan.contract_ended {
                 Self::put_basis_event(&mut tx, id, event).await?;
             }
         }

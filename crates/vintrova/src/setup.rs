@@ -116,18 +116,22 @@ fn ensure_data_dir(dir: &Path) -> Result<()> {
 
 /// The data directory holds keys and personal data: only its owner may enter it, and only its
 /// owner read what is in it. A looser directory or file is tightened, with a warning; one that
-/// cannot be is refused.
+/// cannot be is refused. Every start looks at the directory and what lies directly in it (the
+/// databases, keys, head, journal); a subdirectory's files (mail, TLS) only when it was loose
+/// itself, as directories made before the owner-only rule are — so a start does not read
+/// every mail file.
 fn tighten(dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mut looser = vec![];
-    let mut paths = vec![dir.to_path_buf()];
-    while let Some(path) = paths.pop() {
+    let mut paths = vec![(dir.to_path_buf(), true)];
+    while let Some((path, open_it)) = paths.pop() {
         let meta = fs::symlink_metadata(&path)?;
         if meta.is_symlink() {
             continue;
         }
         let wanted = if meta.is_dir() { 0o700 } else { 0o600 };
-        if meta.permissions().mode() & 0o077 != 0 {
+        let loose = meta.permissions().mode() & 0o077 != 0;
+        if loose {
             fs::set_permissions(&path, fs::Permissions::from_mode(wanted)).map_err(|e| {
                 format!(
                     "{} is open to other users and cannot be tightened ({e}); make it mode {wanted:o} yourself",
@@ -136,9 +140,10 @@ fn tighten(dir: &Path) -> Result<()> {
             })?;
             looser.push(path.clone());
         }
-        if meta.is_dir() {
+        // The data directory is always opened; below it, a directory only when it was loose.
+        if meta.is_dir() && (open_it || loose) {
             for entry in fs::read_dir(&path)? {
-                paths.push(entry?.path());
+                paths.push((entry?.path(), false));
             }
         }
     }

@@ -262,16 +262,10 @@ impl Vintrova {
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<Session> {
         let form = crate::values::email(&serde_json::Value::String(email.to_string())).ok();
         let mut account = None;
-        if let Some(form) = form {
-            let digest = self.vault().blind_index().digest(names::EMAIL, &form);
-            if let Some(id) = self
-                .store()
-                .find_by_index(names::EMAIL, &digest)
-                .await?
-                .first()
-            {
-                account = self.store().account(*id).await?;
-            }
+        if let Some(form) = form
+            && let Some(id) = self.address_holder(&form).await?
+        {
+            account = self.store().account(id).await?;
         }
         // Always pay for one verification, so timing does not tell registered from unknown.
         let stored = account
@@ -407,22 +401,15 @@ impl Vintrova {
             .checked_add(RESET_VALID)
             .map_err(|e| CoreError::Internal(e.to_string()))?;
         let mut account = None;
-        if let Ok(form) = crate::values::email(&serde_json::Value::String(email.to_string())) {
-            let digest = self.vault().blind_index().digest(names::EMAIL, &form);
-            if let Some(id) = self
+        if let Ok(form) = crate::values::email(&serde_json::Value::String(email.to_string()))
+            && let Some(id) = self.address_holder(&form).await?
+            && self
                 .store()
-                .find_by_index(names::EMAIL, &digest)
+                .account(id)
                 .await?
-                .first()
-                .copied()
-                && self
-                    .store()
-                    .account(id)
-                    .await?
-                    .is_some_and(|a| a.status == AccountStatus::Active)
-            {
-                account = Some((id, form));
-            }
+                .is_some_and(|a| a.status == AccountStatus::Active)
+        {
+            account = Some((id, form));
         }
         let Some((id, to)) = account else {
             self.log(self.draft(actor, Action::RequestPasswordReset, None, vec![], None))

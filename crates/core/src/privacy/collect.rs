@@ -317,12 +317,26 @@ impl Vintrova {
         else {
             return Ok(());
         };
-        let digest = self.vault().blind_index().digest(names::EMAIL, form);
-        let held = self.store().find_by_index(names::EMAIL, &digest).await?;
-        if held.iter().any(|other| Some(*other) != subject) {
+        if self
+            .address_holder(form)
+            .await?
+            .is_some_and(|holder| Some(holder) != subject)
+        {
             return Err(taken(names::EMAIL).into());
         }
         Ok(())
+    }
+
+    /// Who holds an email address (in its canonical form): one person at most, by the store's
+    /// unique index; a person being erased holds nothing.
+    pub(crate) async fn address_holder(&self, form: &str) -> Result<Option<Uuid>> {
+        let digest = self.vault().blind_index().digest(names::EMAIL, form);
+        Ok(self
+            .store()
+            .find_by_index(names::EMAIL, &digest)
+            .await?
+            .first()
+            .copied())
     }
 
     /// Store a new subject's data (R2.2: only declared fields, already checked).

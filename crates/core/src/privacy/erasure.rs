@@ -246,18 +246,17 @@ impl Vintrova {
         let keys_destroyed = self.vault.destroy(id, &intent.classes).await?;
         crash::point(crash::ERASE_KEYS_DESTROYED);
         // What is kept is kept for the law or a hold, not for a relationship: that ends here.
-        let ends_relationship = (!intent.kept.is_empty()).then(|| {
-            intent.ends_contract.then(|| BasisEvent {
+        let contract_ended =
+            (intent.ends_contract && !intent.kept.is_empty()).then(|| BasisEvent {
                 kind: BasisEventKind::ContractEnded,
                 purpose: None,
                 channel: crate::names::STAFF_ENTRY.to_string(),
                 at: intent.decided_at,
-            })
-        });
+            });
         let plan = ErasurePlan {
             classes: intent.classes.clone(),
             categories: intent.loose.clone(),
-            ends_relationship,
+            contract_ended,
             whole_subject: intent.kept.is_empty(),
             receipt: Some(intent.receipted.clone()),
         };

@@ -202,16 +202,9 @@ impl Vintrova {
     async fn admit_letter(&self, actor: &Actor, record: LetterRecord) -> Result<Request> {
         let letter = self.open_letter(&record)?;
         let values = self.parse_json(&json!({"contact": {"email": letter.email}}))?;
-        let digest = self.vault().blind_index().digest(
-            names::EMAIL,
-            values[0].index_form.as_deref().unwrap_or_default(),
-        );
         let holder = self
-            .store()
-            .find_by_index(names::EMAIL, &digest)
-            .await?
-            .first()
-            .copied();
+            .address_holder(values[0].index_form.as_deref().unwrap_or_default())
+            .await?;
         let person = match holder {
             Some(_) => None,
             None => Some(
@@ -266,21 +259,15 @@ impl Vintrova {
                     .await
             })
             .await;
-        match admitted {
-            Ok(Some(())) => Ok(request),
+        if !matches!(admitted, Ok(Some(())))
+            && let Some(new) = &person
+        {
+            self.forget_keys(new.subject.id).await;
+        }
+        match admitted? {
+            Some(()) => Ok(request),
             // Another verification admitted it a moment before: the code is spent.
-            Ok(None) => {
-                if let Some(new) = &person {
-                    self.forget_keys(new.subject.id).await;
-                }
-                Err(CoreError::Verification(VerificationError::Spent))
-            }
-            Err(e) => {
-                if let Some(new) = &person {
-                    self.forget_keys(new.subject.id).await;
-                }
-                Err(e)
-            }
+            None => Err(CoreError::Verification(VerificationError::Spent)),
         }
     }
 
