@@ -300,6 +300,17 @@ pub trait AccountStore: Send + Sync {
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
     async fn account(&self, subject: Uuid) -> Result<Option<AccountRecord>, StoreError>;
+    /// Open the account of a person who held their address by a letter, in one transaction: the
+    /// held claim goes, what they registered joins their data, the account opens. `None`, with
+    /// nothing done, when the claim is gone (another confirmation took it).
+    async fn open_claimed_account(
+        &self,
+        claim: Uuid,
+        joining: &NewSubject,
+        account: &AccountRecord,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<ChainHead>, StoreError>;
     async fn set_password(
         &self,
         subject: Uuid,

@@ -11,15 +11,27 @@ sql_port!(AccountStore {
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
         let mut tx = self.open_write(Some(account.subject)).await?;
-        sqlx::query::<DB>("INSERT INTO accounts (subject_id, password_hash, status, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(account.subject)
-            .bind(account.password_hash.clone())
-            .bind(account.status.as_str().to_string())
-            .bind(account.created_at.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend::<DB>)?;
+        Self::put_account(&mut tx, account).await?;
         Self::commit_audited(tx, audit, sealer).await
+    }
+
+
+    async fn open_claimed_account(
+        &self,
+        claim: Uuid,
+        joining: &NewSubject,
+        account: &AccountRecord,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<ChainHead>, StoreError> {
+        let mut tx = self.open_write(Some(account.subject)).await?;
+        // Only the transaction that takes the claim opens the account.
+        if Self::exec(&mut tx, "DELETE FROM letters WHERE id = $1", claim).await? == 0 {
+            return Ok(None);
+        }
+        Self::put_joining(&mut tx, joining).await?;
+        Self::put_account(&mut tx, account).await?;
+        Self::commit_audited(tx, audit, sealer).await.map(Some)
     }
 
 

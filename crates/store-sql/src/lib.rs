@@ -264,6 +264,12 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         if DB::rows_affected(&inserted) == 0 {
             return Err(StoreError::DuplicateSubject(id));
         }
+        Self::put_joining(conn, new).await
+    }
+
+    /// A person's data, bases and consents, under the id `new` names (which exists).
+    async fn put_joining(conn: &mut DB::Connection, new: &NewSubject) -> Result<(), StoreError> {
+        let id = new.subject.id;
         Self::put_values(conn, id, &new.values, &new.index).await?;
         Self::put_events(conn, id, &new.events).await?;
         for event in &new.bases {
@@ -272,6 +278,21 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         for consent in &new.consents {
             Self::put_consent(conn, id, consent).await?;
         }
+        Ok(())
+    }
+
+    async fn put_account(
+        conn: &mut DB::Connection,
+        account: &AccountRecord,
+    ) -> Result<(), StoreError> {
+        sqlx::query::<DB>("INSERT INTO accounts (subject_id, password_hash, status, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(account.subject)
+            .bind(account.password_hash.clone())
+            .bind(account.status.as_str().to_string())
+            .bind(account.created_at.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(backend::<DB>)?;
         Ok(())
     }
 

@@ -44,6 +44,8 @@ async fn registered(h: &Harness) -> uuid::Uuid {
         )
         .await
         .unwrap()
+        .opened()
+        .expect("the account opens")
 }
 
 /// Run the sweep, deliver what it queued, and return its receipt and the erasure receipt that
@@ -81,7 +83,9 @@ pub async fn an_erasure_request_is_answered_with_a_signed_receipt_and_the_server
             ),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .opened()
+        .expect("the account opens");
     let session = h.app.sign_in(EMAIL, PASSWORD).await.unwrap().token;
     let request = h
         .app

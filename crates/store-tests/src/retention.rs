@@ -121,6 +121,8 @@ pub async fn six_years_each_rule_deletes_on_its_day_and_not_a_day_before(h: &Har
             )
             .await
             .unwrap()
+            .opened()
+            .expect("the account opens")
         }
     };
     // Alice and Bob carry the needles; Carol, who stays, carries none of them.
@@ -495,7 +497,9 @@ pub async fn the_dry_run_reports_what_the_real_run_then_does(h: &Harness) {
             crate::ticked(&crate::shipped_policy(), &values, vec![]),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .opened()
+        .expect("the account opens");
     h.app.close_account(&staff(), person).await.unwrap();
     h.clock.set(plus(h.app.now(), 13.months()));
     let before = stored(h).await;

@@ -63,7 +63,9 @@ pub async fn two_servers_run_every_job_side_by_side_and_nothing_is_done_twice(h:
                 ),
             )
             .await
-            .unwrap();
+            .unwrap()
+            .opened()
+            .expect("the account opens");
         a.set_access_digest(id, true).await.unwrap();
         people.push(id);
     }

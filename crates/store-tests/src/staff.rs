@@ -631,7 +631,9 @@ pub async fn the_monthly_digest_tells_a_subscriber_who_looked_last_month_once(h:
             crate::ticked(&crate::shipped_policy(), &values, vec![]),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .opened()
+        .expect("the account opens");
     let other = add(
         h,
         serde_json::json!({"contact": {"first_name": "Другой", "email": "other.digest@mail.kz"}}),

@@ -42,6 +42,9 @@ on_both_backends! {
     a_partial_erasure_ends_the_relationship => |h| stories::a_partial_erasure_ends_the_relationship(&h);
     the_yearly_audit_and_assessment_fall_due_a_year_after_the_last => |h| staff::the_yearly_audit_and_assessment_fall_due_a_year_after_the_last(&h);
     a_letter_entered_late_counts_its_thirty_days_from_its_arrival => |h| stories::a_letter_entered_late_counts_its_thirty_days_from_its_arrival(&h);
+    a_letter_writer_is_kept_by_the_support_rule_from_the_day_their_request_closes => |h| stories::a_letter_writer_is_kept_by_the_support_rule_from_the_day_their_request_closes(&h);
+    mail_for_an_erased_person_is_erased_with_them => |h| stories::mail_for_an_erased_person_is_erased_with_them(&h);
+    a_letter_writer_registers_by_proving_the_address_and_keeps_their_requests => |h| stories::a_letter_writer_registers_by_proving_the_address_and_keeps_their_requests(&h);
     a_legal_hold_binds_erasure_and_the_receipt_names_it => |h| stories::a_legal_hold_binds_erasure_and_the_receipt_names_it(&h);
     a_letter_is_held_apart_from_people_until_its_code_comes_back => |h| stories::a_letter_is_held_apart_from_people_until_its_code_comes_back(&h);
     one_address_is_one_person_however_written_and_wherever_changed => |h| stories::one_address_is_one_person_however_written_and_wherever_changed(&h);

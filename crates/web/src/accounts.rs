@@ -6,12 +6,14 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use vintrova_core::CoreError;
-use vintrova_core::accounts::{AuthError, ResetIssued, Session};
+use vintrova_core::accounts::{self, AuthError, ResetIssued, Session};
+use vintrova_core::requests::AddressToProve;
 use vintrova_core::values::InvalidInput;
 
 use crate::access::Caller;
@@ -65,8 +67,12 @@ pub(crate) fn session_token(headers: &HeaderMap) -> Result<&str, CoreError> {
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts", request_body = Registration,
-    responses((status = 201, body = Registered), (status = 422, body = Problem)), security(("token" = [])))]
-pub async fn register(s: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Registered>), Problem> {
+    responses(
+        (status = 201, description = "The account is open", body = Registered),
+        (status = 202, description = "The address belongs to someone known only by a letter: a code went to it, and the account opens on that person when it comes back to /api/v1/accounts/confirmation", body = AddressToProve),
+        (status = 422, body = Problem)),
+    security(("token" = [])))]
+pub async fn register(s: Caller, bytes: Bytes) -> Result<Response, Problem> {
     let input: Registration = body(
         &bytes,
         r#"{"data": {"contact": {"email": "…"}}, "password": "…", "consents": []}"#,
@@ -75,9 +81,40 @@ pub async fn register(s: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Regis
         s.limits.account(Door::Registration, email, s.app.now())?;
     }
     let values = s.app.parse_json(&input.data)?;
+    Ok(
+        match s
+            .app
+            .register(&s.actor, values, &input.password, input.consents)
+            .await?
+        {
+            accounts::Registered::Open(id) => {
+                (StatusCode::CREATED, Json(Registered { id })).into_response()
+            }
+            accounts::Registered::AddressToProve(held) => {
+                (StatusCode::ACCEPTED, Json(held)).into_response()
+            }
+        },
+    )
+}
+
+/// The code sent to an address, back with the registration it confirms.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    pub id: Uuid,
+    pub code: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts/confirmation", request_body = Confirmation,
+    responses(
+        (status = 201, description = "The account is open on the person who held the address", body = Registered),
+        (status = 422, body = Problem)),
+    security(("token" = [])))]
+pub async fn confirm(s: Caller, bytes: Bytes) -> Result<(StatusCode, Json<Registered>), Problem> {
+    let input: Confirmation = body(&bytes, r#"{"id": "…", "code": "123456"}"#)?;
     let id = s
         .app
-        .register(&s.actor, values, &input.password, input.consents)
+        .confirm_registration(&s.actor, input.id, &input.code)
         .await?;
     Ok((StatusCode::CREATED, Json(Registered { id })))
 }

@@ -89,7 +89,7 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, staff::sign_in, staff::current, staff::sign_out, staff::list, staff::add, staff::paperwork, staff::reissue, staff::activate, staff::incidents, staff::report, staff::incident, staff::step, staff::notify, staff::assessments, staff::record_assessment, staff::follow_up_done, staff::recipients, staff::record_agreement, staff::disclosures, staff::disclose, staff::analytics_report, staff::export_analytics, staff::transfers, staff::plan_transfer, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::verify, requests::fulfil, requests::reject, downloads::download, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::confirm, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, staff::sign_in, staff::current, staff::sign_out, staff::list, staff::add, staff::paperwork, staff::reissue, staff::activate, staff::incidents, staff::report, staff::incident, staff::step, staff::notify, staff::assessments, staff::record_assessment, staff::follow_up_done, staff::recipients, staff::record_agreement, staff::disclosures, staff::disclose, staff::analytics_report, staff::export_analytics, staff::transfers, staff::plan_transfer, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::letters, requests::verify, requests::fulfil, requests::reject, downloads::download, api::lookup, api::verify_audit, api::policy
     ),
     modifiers(&Contract)
 )]
@@ -120,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route("/subjects/{id}/consents", post(api::record_consent))
         .route("/subjects/{id}/events", post(api::record_events))
         .route("/accounts", post(accounts::register))
+        .route("/accounts/confirmation", post(accounts::confirm))
         .route(
             "/subjects/{id}/orders",
             post(payments::create).get(payments::list),
@@ -149,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .route("/notices", post(support::notify))
         .route("/requests", post(requests::by_letter).get(requests::queue))
         .route("/requests/cabinet", post(requests::in_cabinet))
+        .route("/requests/letters", get(requests::letters))
         .route("/requests/{id}/verify", post(requests::verify))
         .route("/requests/{id}/fulfil", post(requests::fulfil))
         .route("/requests/{id}/reject", post(requests::reject))
@@ -237,6 +239,7 @@ pub fn router(state: AppState) -> Router {
         .route("/lang", get(site::switch_language))
         .route("/cookies", get(site::cookies_page).post(site::cookies))
         .route("/register", get(site::register_page).post(site::register))
+        .route("/register/confirm", post(site::register_confirm))
         .route("/sign-in", get(site::sign_in_page).post(site::sign_in))
         .route("/sign-out", post(site::sign_out))
         .route("/password-reset", get(site::reset_page).post(site::reset))

@@ -8,7 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use vintrova_core::requests::{AnswerChannel, Fulfilment, LetterReceived, Queued, Request};
+use vintrova_core::requests::{
+    AnswerChannel, Fulfilment, LetterReceived, LetterWaiting, Queued, Request,
+};
 use vintrova_core::rights::RightKind;
 
 use crate::access::Caller;
@@ -129,6 +131,13 @@ pub async fn in_cabinet(
 #[utoipa::path(get, path = "/api/v1/requests", responses((status = 200, body = Vec<Queued>)), security(("token" = [])))]
 pub async fn queue(s: Caller) -> Result<Json<Vec<Queued>>, Problem> {
     Ok(Json(s.app.request_queue().await?))
+}
+
+/// Letters still held until their code comes back: what each asks and when it is due — never
+/// the address or the description. `POST /api/v1/requests/{id}/verify` takes their code.
+#[utoipa::path(get, path = "/api/v1/requests/letters", responses((status = 200, body = Vec<LetterWaiting>)), security(("token" = [])))]
+pub async fn letters(s: Caller) -> Result<Json<Vec<LetterWaiting>>, Problem> {
+    Ok(Json(s.app.letters_waiting().await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/{id}/verify", request_body = Code,

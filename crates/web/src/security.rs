@@ -140,7 +140,13 @@ impl Door {
             ("POST", "/api/v1/staff/sessions" | "/staff/sign-in" | "/staff/enroll") => {
                 Some(Door::StaffSignIn)
             }
-            ("POST", "/api/v1/accounts" | "/register") => Some(Door::Registration),
+            (
+                "POST",
+                "/api/v1/accounts"
+                | "/api/v1/accounts/confirmation"
+                | "/register"
+                | "/register/confirm",
+            ) => Some(Door::Registration),
             (
                 "POST",
                 "/api/v1/accounts/password-reset"

@@ -1007,6 +1007,20 @@ async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_address
     // The verified request; the unknown address's letter, its code not back, is no one's.
     assert_eq!(queue.json().as_array().unwrap().len(), 1);
     assert_eq!(queue.json()[0]["days_left"], 30);
+    // It waits among the letters: what it asks and by when, not who wrote it or what.
+    let letters = api
+        .as_staff(
+            &dpo,
+            "GET",
+            "/api/v1/requests/letters",
+            None,
+            Some("rights_request"),
+        )
+        .await;
+    assert_eq!(letters.status, StatusCode::OK, "{}", letters.text());
+    assert_eq!(letters.json().as_array().unwrap().len(), 1);
+    assert_eq!(letters.json()[0]["right"], "access");
+    assert!(!letters.text().contains('@') && !letters.text().contains("копию"));
     let answer = api
         .as_staff(
             &dpo,
@@ -2140,9 +2154,26 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
     let (name, value) = dpo.cookie.split_once('=').unwrap();
     staff.jar.insert(name.into(), value.into());
 
+    // A letter from an address not yet proven waits in its own table: no address shown.
+    api.harness
+        .app
+        .request_by_email(
+            &vintrova_core::Actor::new("test", "dpo"),
+            "unproven.writer@mail.kz",
+            vintrova_core::rights::RightKind::Erasure,
+            "Удалите меня",
+            vintrova_core::requests::AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
     let queue = staff.get(&api, "/staff/requests").await;
     assert_eq!(queue.status, StatusCode::OK, "{}", queue.text());
     let html = queue.text();
+    assert!(
+        html.contains("ждём код"),
+        "the held letter is shown: {html}"
+    );
+    assert!(!html.contains("unproven.writer") && !html.contains("Удалите меня"));
     assert!(
         html.contains("<svg") && html.contains("Открытые запросы по оставшимся дням"),
         "the chart"
@@ -2752,5 +2783,7 @@ async fn withdrawing_the_consent_to_contact_data_closes_the_account_and_signs_ou
 }
 
 // Issue 20's edge: text rule, error shapes, the contract, display and counting.
+#[path = "api/accounts.rs"]
+mod accounts;
 #[path = "api/edge.rs"]
 mod edge;

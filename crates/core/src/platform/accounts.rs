@@ -15,10 +15,32 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::audit::Action;
+use crate::collect::taken;
 use crate::consent::Channel;
 use crate::gate::BasisEventKind;
+use crate::requests::AddressToProve;
 use crate::values::{FieldValue, InvalidInput};
 use crate::{Actor, Collection, CoreError, Result, Vintrova};
+
+/// What a registration did.
+#[derive(Debug, Clone)]
+pub enum Registered {
+    /// The account is open: the person's id.
+    Open(Uuid),
+    /// The address is held by someone known only by a letter: a code went to it, and the account
+    /// opens on that person when it comes back.
+    AddressToProve(AddressToProve),
+}
+
+impl Registered {
+    /// The person whose account opened, if it did.
+    pub fn opened(&self) -> Option<Uuid> {
+        match self {
+            Registered::Open(id) => Some(*id),
+            Registered::AddressToProve(_) => None,
+        }
+    }
+}
 
 /// How long a session lives without being used again.
 pub const SESSION_IDLE: SignedDuration = SignedDuration::from_hours(24 * 30);
@@ -197,14 +219,15 @@ type ResetMail<'a> = (&'a str, &'a (dyn Fn(&str) -> String + Sync));
 impl Vintrova {
     /// Register: the person's data (with `contact.email`, the login), a password, and exactly
     /// the consents they ticked — nothing is assumed (R2.3). Opens the account, which starts the
-    /// contract.
+    /// contract — or, when the address belongs to someone known only by a letter, holds the
+    /// registration until the code sent there comes back ([`Vintrova::confirm_registration`]).
     pub async fn register(
         &self,
         actor: &Actor,
         values: Vec<FieldValue>,
         password: &str,
         consents: Vec<String>,
-    ) -> Result<Uuid> {
+    ) -> Result<Registered> {
         check_password(password, "password")?;
         if let Some(missing) = self
             .policy()
@@ -232,18 +255,35 @@ impl Vintrova {
             )
             .into());
         };
-        // Before the password's costly hash; `add_subject` checks again, and the store's
-        // unique index settles a race.
-        self.check_address_free(None, std::slice::from_ref(email))
-            .await?;
-        let password_hash = hash(self.password_cost, password.to_string()).await?;
-        let collection = Collection {
-            bases: vec![(BasisEventKind::ContractStarted, None)],
-            consents,
-            channel: Channel::Form,
-            ..Collection::from(names::REGISTRATION_FORM)
+        let holder = match email.index_form.as_deref() {
+            Some(form) => self.address_holder(form).await?,
+            None => None,
         };
-        let id = self.add_subject(actor, values, collection).await?;
+        // An address someone holds is refused, with one answer — unless they hold it only by a
+        // letter (no account): then whoever registers it must prove it is theirs, and becomes
+        // that person. Checked before the password's costly hash; the store's unique index
+        // settles a race.
+        let claimed = match holder {
+            Some(holder) if self.store().account(holder).await?.is_none() => Some(holder),
+            Some(_) => return Err(taken(names::EMAIL).into()),
+            None => None,
+        };
+        let password_hash = hash(self.password_cost, password.to_string()).await?;
+        if let Some(holder) = claimed {
+            return self
+                .hold_claim(
+                    actor,
+                    holder,
+                    &values,
+                    Self::registration(consents),
+                    password_hash,
+                )
+                .await
+                .map(Registered::AddressToProve);
+        }
+        let id = self
+            .add_subject(actor, values, Self::registration(consents))
+            .await?;
         let account = AccountRecord {
             subject: id,
             password_hash,
@@ -255,7 +295,18 @@ impl Vintrova {
         let audit = self.draft(actor, Action::OpenAccount, Some(id), vec![], None);
         self.audited(async |sealer| self.store().insert_account(&account, &audit, sealer).await)
             .await?;
-        Ok(id)
+        Ok(Registered::Open(id))
+    }
+
+    /// How a registration's data arrives: by the form, with the contract it starts and the
+    /// consents ticked.
+    pub(crate) fn registration(consents: Vec<String>) -> Collection {
+        Collection {
+            bases: vec![(BasisEventKind::ContractStarted, None)],
+            consents,
+            channel: Channel::Form,
+            ..Collection::from(names::REGISTRATION_FORM)
+        }
     }
 
     /// Sign in by email and password; returns a new session.

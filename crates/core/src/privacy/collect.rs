@@ -373,7 +373,19 @@ impl Vintrova {
     ) -> Result<NewSubject> {
         self.check_collection(&collection)?;
         self.check_address_free(None, values).await?;
-        let id = Uuid::now_v7();
+        self.sealed_subject(Uuid::now_v7(), values, collection)
+            .await
+    }
+
+    /// A person's data as it will be stored under `id`, checked and sealed: a new person's, or
+    /// the registration of one known so far only by a letter, joining what they already have.
+    pub(crate) async fn sealed_subject(
+        &self,
+        id: Uuid,
+        values: &[FieldValue],
+        collection: Collection,
+    ) -> Result<NewSubject> {
+        self.check_collection(&collection)?;
         let now = self.clock.now();
         let bases: Vec<BasisEvent> = collection
             .bases

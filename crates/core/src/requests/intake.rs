@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::claims::Claim;
 use super::letters::code_message;
 use super::{
     AnswerChannel, CODE_ATTEMPTS, CODE_VALID, CodeRecord, Request, RequestState, VerificationError,
@@ -30,11 +31,21 @@ pub struct LetterRecord {
 
 /// What a letter asks, as sealed in its record.
 #[derive(Debug, Serialize, Deserialize)]
-struct Letter {
+pub(super) struct Letter {
     email: String,
     right: RightKind,
     description: String,
     channel: AnswerChannel,
+}
+
+/// What a held record carries until its code comes back: a letter, or the registration of an
+/// address a letter-writer already holds. Told apart by their fields, so letters sealed before
+/// claims existed still open as letters.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Held {
+    Letter(Letter),
+    Claim(Claim),
 }
 
 /// The answer to a letter: the same for every address — no person's id, nothing that tells
@@ -117,6 +128,37 @@ impl Vintrova {
             description: description.to_string(),
             channel,
         };
+        let audit = self.draft(
+            actor,
+            Action::ReceiveRequest,
+            None,
+            vec![names::CONTACT.into()],
+            Some(format!("letter:{id}@received:{received_at}")),
+        );
+        let held = Held::Letter(letter);
+        self.hold(id, (&held, None), received_at, code_message, &audit)
+            .await?;
+        let Held::Letter(letter) = held else {
+            unreachable!("held as a letter")
+        };
+        Ok(self.received(id, &letter, received_at))
+    }
+
+    /// Hold a letter or a claim apart from people: sealed under the outbox key, with a code sent
+    /// to its address (`message` writes it; for a claim, as mail of the person who holds the
+    /// address) in the same transaction. Returns when the code ends.
+    pub(super) async fn hold(
+        &self,
+        id: Uuid,
+        (held, holder): (&Held, Option<Uuid>),
+        received_at: Timestamp,
+        message: fn(&str, &str) -> (&'static str, String),
+        audit: &crate::audit::AuditDraft,
+    ) -> Result<Timestamp> {
+        let email = match held {
+            Held::Letter(letter) => &letter.email,
+            Held::Claim(claim) => &claim.email,
+        };
         let code = six_digits()?;
         let row = id.to_string();
         let record = LetterRecord {
@@ -124,7 +166,7 @@ impl Vintrova {
             sealed: vintrova_vault::seal(
                 self.vault().outbox(),
                 &held_place("letters", &row),
-                &serde_json::to_vec(&letter).expect("a letter serializes"),
+                &serde_json::to_vec(held).expect("a held record serializes"),
             ),
             code: CodeRecord {
                 request: id,
@@ -137,22 +179,16 @@ impl Vintrova {
             },
             received_at,
         };
-        let (title, body) = code_message(&self.policy().default_locale, &code);
-        let message = self.outbox_entry(None, "request:verification", &letter.email, title, &body);
-        let audit = self.draft(
-            actor,
-            Action::ReceiveRequest,
-            None,
-            vec![names::CONTACT.into()],
-            Some(format!("letter:{id}@received:{received_at}")),
-        );
+        let (title, body) = message(&self.policy().default_locale, &code);
+        // A claim's code goes to someone we hold: their erasure takes it with them.
+        let message = self.outbox_entry(holder, "request:verification", email, title, &body);
         self.audited(async |sealer| {
             self.store()
-                .insert_letter(&record, &message, &audit, sealer)
+                .insert_letter(&record, &message, audit, sealer)
                 .await
         })
         .await?;
-        Ok(self.received(id, &letter, received_at))
+        Ok(record.code.expires_at)
     }
 
     /// How a held letter is described: the same whoever wrote it.
@@ -176,31 +212,37 @@ impl Vintrova {
             .letters()
             .await?
             .into_iter()
-            .map(|record| {
-                let letter = self.open_letter(&record)?;
-                Ok(LetterWaiting {
+            .filter_map(|record| match self.open_held(&record) {
+                Ok(Held::Letter(letter)) => Some(Ok(LetterWaiting {
                     letter: self.received(record.id, &letter, record.received_at),
                     code_expired: record.code.expires_at <= now,
-                })
+                })),
+                // A registration waiting for its code is not a letter to answer.
+                Ok(Held::Claim(_)) => None,
+                Err(e) => Some(Err(e)),
             })
             .collect()
     }
 
-    fn open_letter(&self, record: &LetterRecord) -> Result<Letter> {
+    pub(super) fn open_held(&self, record: &LetterRecord) -> Result<Held> {
         let plaintext = vintrova_vault::open(
             self.vault().outbox(),
             &held_place("letters", &record.id.to_string()),
             &record.sealed,
         )
-        .ok_or_else(|| CoreError::Internal("a held letter does not open".into()))?;
+        .ok_or_else(|| CoreError::Internal("a held record does not open".into()))?;
         serde_json::from_slice(&plaintext).map_err(|e| CoreError::Internal(e.to_string()))
     }
 
     /// The code of a letter came back: the letter becomes the request of whoever holds its
     /// address (merged into their open request for the same right, if they have one), or of a
     /// new person who holds it from now — in one transaction with the letter's end.
-    async fn admit_letter(&self, actor: &Actor, record: LetterRecord) -> Result<Request> {
-        let letter = self.open_letter(&record)?;
+    async fn admit_letter(
+        &self,
+        actor: &Actor,
+        record: LetterRecord,
+        letter: Letter,
+    ) -> Result<Request> {
         let values = self.parse_json(&json!({"contact": {"email": letter.email}}))?;
         let holder = self
             .address_holder(values[0].index_form.as_deref().unwrap_or_default())
@@ -346,10 +388,14 @@ impl Vintrova {
         code: &str,
     ) -> Result<Request> {
         if self.store().request(request).await?.is_none()
-            && let Some(letter) = self.store().letter(request).await?
+            && let Some(record) = self.store().letter(request).await?
         {
-            self.check_code(Some(&letter.code), code, true).await?;
-            return self.admit_letter(actor, letter).await;
+            // A registration's code proves an address, not a request.
+            let Held::Letter(letter) = self.open_held(&record)? else {
+                return Err(CoreError::Verification(VerificationError::Spent));
+            };
+            self.check_code(Some(&record.code), code, true).await?;
+            return self.admit_letter(actor, record, letter).await;
         }
         let found = self
             .require_request(request, &[RequestState::AwaitingVerification])
@@ -378,7 +424,7 @@ impl Vintrova {
 
     /// A code sent back: spent when expired or tried too often, a wrong one counted (on the
     /// letter's record or the request's).
-    async fn check_code(
+    pub(super) async fn check_code(
         &self,
         record: Option<&CodeRecord>,
         code: &str,

@@ -89,3 +89,24 @@ pub(super) fn code_message(locale: &str, code: &str) -> (&'static str, String) {
         ),
     }
 }
+
+pub(super) fn claim_message(locale: &str, code: &str) -> (&'static str, String) {
+    match locale {
+        "kk" => (
+            "Тіркелуді растау коды",
+            format!("Осы мекенжаймен тіркелуді растау коды: {code}. Ол 30 минут жарамды."),
+        ),
+        "en" => (
+            "Confirm your registration",
+            format!(
+                "The code to confirm your registration with this address: {code}. It works for 30 minutes."
+            ),
+        ),
+        _ => (
+            "Код подтверждения регистрации",
+            format!(
+                "Код для подтверждения регистрации с этим адресом: {code}. Он действует 30 минут."
+            ),
+        ),
+    }
+}

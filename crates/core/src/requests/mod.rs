@@ -23,9 +23,11 @@ use crate::values::{FieldValue, InvalidInput};
 use crate::words::words;
 use crate::{Actor, CoreError, ErasureReceipt, Export, Result, Vintrova};
 
+mod claims;
 mod intake;
 mod letters;
 pub mod rights;
+pub use claims::AddressToProve;
 pub use intake::{LetterReceived, LetterRecord, LetterWaiting, arrival_time};
 use letters::{ack_message, answer_message, download_message};
 
@@ -349,7 +351,7 @@ impl Vintrova {
             Some(to) => {
                 let (title, body) =
                     ack_message(&self.policy().default_locale, request.right, request.due_on);
-                Some(self.outbox_entry(None, "request:acknowledgement", &to, title, &body))
+                Some(self.outbox_entry(Some(subject), "request:acknowledgement", &to, title, &body))
             }
             None => None,
         };
@@ -385,7 +387,7 @@ impl Vintrova {
         Some(self.outbox_entry_as(
             Uuid::now_v7(),
             message_id,
-            None,
+            Some(request.subject),
             "request:answer",
             &to,
             title,
@@ -682,7 +684,7 @@ impl Vintrova {
                 );
                 let (title, body) =
                     download_message(&self.policy().default_locale, &link, expires_at);
-                Some(self.outbox_entry(None, "request:answer", to, title, &body))
+                Some(self.outbox_entry(Some(request.subject), "request:answer", to, title, &body))
             }
             _ => None,
         };

@@ -38,6 +38,9 @@ pub struct Anchors {
     pub course_completed: Option<Timestamp>,
     /// Per record: when an enrollment was completed or a support ticket or request closed.
     pub records: std::collections::BTreeMap<uuid::Uuid, Timestamp>,
+    /// For someone known only by their letters — no contract, no consent — when the last of
+    /// their requests closed, once every one has.
+    pub letters_closed: Option<Timestamp>,
 }
 
 impl Anchors {
@@ -88,7 +91,18 @@ impl Anchors {
                 anchors.records.insert(r.id, at);
             }
         }
+        if !had_contract && consents.is_empty() && requests.iter().all(|r| r.closed_at.is_some()) {
+            anchors.letters_closed = requests.iter().filter_map(|r| r.closed_at).max();
+        }
         anchors
+    }
+
+    /// The person's relationship with us is over by `as_of`: the service they used ended, or,
+    /// known only by letters, their last request closed.
+    pub fn ended_by(&self, as_of: Timestamp) -> bool {
+        self.service_ended
+            .or(self.letters_closed)
+            .is_some_and(|ended| ended <= as_of)
     }
 }
 
@@ -135,7 +149,18 @@ pub fn due(
         RetentionAnchor::TaxPeriodEnded => {
             after(policy, tax_period_end(policy, collected_at)?, span)
         }
-        RetentionAnchor::ServiceEnded => after(policy, anchors.service_ended?, span),
+        RetentionAnchor::ServiceEnded => match anchors.service_ended {
+            Some(ended) => after(policy, ended, span),
+            // A letter-writer never used the services: what they left is kept as long as the
+            // correspondence it served, by the rule that keeps a closed request.
+            None => {
+                let correspondence = policy
+                    .retention_rules
+                    .iter()
+                    .find(|r| r.anchor == RetentionAnchor::TicketClosed)?;
+                after(policy, anchors.letters_closed?, correspondence.span())
+            }
+        },
         RetentionAnchor::TicketClosed => after(policy, own?, span),
         RetentionAnchor::CourseCompleted => match (record, own) {
             (_, Some(completed)) => after(policy, completed, span),

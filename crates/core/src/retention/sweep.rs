@@ -334,8 +334,7 @@ fn plan(
         }
     }
     out.emptied = before.difference(&remaining).cloned().collect();
-    out.expiry.whole_subject =
-        remaining.is_empty() && anchors.service_ended.is_some_and(|ended| ended <= as_of);
+    out.expiry.whole_subject = remaining.is_empty() && anchors.ended_by(as_of);
     if !out.emptied.is_empty() && !out.expiry.whole_subject {
         out.kept = kept(policy, map, inv, &anchors, &remaining);
     }

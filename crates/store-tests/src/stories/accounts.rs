@@ -38,7 +38,9 @@ pub async fn accounts_open_sign_in_change_password_and_close(h: &Harness) {
         .app
         .register(&actor, values.clone(), password, ticked)
         .await
-        .unwrap();
+        .unwrap()
+        .opened()
+        .expect("the account opens");
     let consents = h.copy(id).await.unwrap().consents;
     assert_eq!(consents.len(), 4, "only the ticked consents are recorded");
     assert!(
@@ -192,7 +194,9 @@ pub async fn password_reset_tokens_work_once_within_the_hour_and_tell_nothing(h:
             crate::ticked(&crate::shipped_policy(), &values, vec![]),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .opened()
+        .expect("the account opens");
     let session = h
         .app
         .sign_in("aigerim.nurlanova.test@почта.kz", "первый-пароль-123")

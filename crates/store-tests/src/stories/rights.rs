@@ -23,7 +23,9 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
             ),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .opened()
+        .expect("the account opens");
     let session = h
         .app
         .sign_in("aigerim.nurlanova.test@почта.kz", "пароль-для-запросов")
@@ -329,6 +331,21 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         "download links expire"
     );
 
+    // The acknowledgements went out while the person was here.
+    h.clock
+        .advance(vintrova_core::outbox::LEASE + SignedDuration::from_secs(1));
+    let recorder = Recorder::default();
+    h.app.deliver(&recorder, 100).await.unwrap();
+    assert!(
+        recorder
+            .sent
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.body.contains("(information)") && e.body.contains("2025-03-31")),
+        "an acknowledgement with the due date"
+    );
+
     // Erasure: the request is answered, then the person is gone.
     let erasure = h
         .app
@@ -374,11 +391,6 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
             .any(|e| e.to == "aigerim.nurlanova.test@почта.kz" && e.attachment.is_some()),
         "the answer to the erasure request"
     );
-    assert!(
-        sent.iter()
-            .any(|e| e.body.contains("(information)") && e.body.contains("2025-03-31")),
-        "an acknowledgement with the due date"
-    );
     for action in ["receive_request", "verify_request", "close_request"] {
         assert!(actions.iter().any(|a| a == action), "{action} is audited");
     }
@@ -399,7 +411,9 @@ pub async fn staff_are_reminded_before_deadlines_once_per_point(h: &Harness) {
             crate::ticked(&crate::shipped_policy(), &values, vec![]),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .opened()
+        .expect("the account opens");
     let session = h
         .app
         .sign_in("aigerim.nurlanova.test@почта.kz", "пароль-для-напоминаний")
@@ -537,7 +551,9 @@ pub async fn a_letter_is_held_apart_from_people_until_its_code_comes_back(h: &Ha
         .app
         .register(&actor, values, "Шымкент-2025-пароль", ticked)
         .await
-        .unwrap();
+        .unwrap()
+        .opened()
+        .expect("the account opens");
     // Proven afterwards, the letter is that person's request, dated when it arrived.
     let request = h
         .app
@@ -610,6 +626,271 @@ pub async fn a_letter_is_held_apart_from_people_until_its_code_comes_back(h: &Ha
         vec![request.subject]
     );
     assert_eq!(h.app.requests_of(request.subject).await.unwrap().len(), 1);
+}
+
+/// Issue 20: a letter never blocks a registration. Someone who proved their address by a letter
+/// holds it without an account; whoever registers that address must prove it too: until the
+/// code comes back nothing of the registration touches the person (no account, no value, no
+/// sign-in), a wrong code counts, a letter's door does not take it; proven, the account opens
+/// on that same person — their request with it — once; after that the address is taken.
+pub async fn a_letter_writer_registers_by_proving_the_address_and_keeps_their_requests(
+    h: &Harness,
+) {
+    use vintrova_core::accounts::Registered;
+    use vintrova_core::requests::{AnswerChannel, VerificationError};
+    use vintrova_core::rights::RightKind;
+    let actor = operator();
+    let letter = h
+        .app
+        .request_by_email(
+            &actor,
+            "writer.first@mail.kz",
+            RightKind::Access,
+            "Пришлите мои данные",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    let code = code_from_outbox(h).await;
+    let request = h
+        .app
+        .verify_request(&actor, letter.id, &code)
+        .await
+        .unwrap();
+    let writer = request.subject;
+
+    let registration = || {
+        let values = h
+            .app
+            .parse_json(
+                &json!({"contact": {"first_name": "Жанар", "email": "Writer.First@mail.kz"}}),
+            )
+            .unwrap();
+        let ticked = crate::ticked(h.app.policy(), &values, vec![]);
+        (values, ticked)
+    };
+    let (values, ticked) = registration();
+    let Registered::AddressToProve(held) = h
+        .app
+        .register(&actor, values, "Караганда-2025-пароль", ticked)
+        .await
+        .unwrap()
+    else {
+        panic!("an address a letter-writer holds is proven before the account opens");
+    };
+    assert!(h.store().account(writer).await.unwrap().is_none());
+    assert!(
+        h.app
+            .sign_in("writer.first@mail.kz", "Караганда-2025-пароль")
+            .await
+            .is_err(),
+        "no sign-in before the address is proven"
+    );
+    let fields = |id| async move {
+        h.copy(id)
+            .await
+            .unwrap()
+            .values
+            .into_iter()
+            .map(|v| v.field)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        !fields(writer)
+            .await
+            .contains(&"contact.first_name".to_string()),
+        "nothing of the registration joins the person before the proof"
+    );
+    assert!(
+        h.app.letters_waiting().await.unwrap().is_empty(),
+        "a held registration is not a letter for staff to answer"
+    );
+    let code = code_from_outbox(h).await;
+    assert!(
+        matches!(
+            h.app.verify_request(&actor, held.id, &code).await,
+            Err(CoreError::Verification(VerificationError::Spent))
+        ),
+        "a registration's code proves no request"
+    );
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert!(matches!(
+        h.app.confirm_registration(&actor, held.id, wrong).await,
+        Err(CoreError::Verification(VerificationError::WrongCode(4)))
+    ));
+
+    let opened = h
+        .app
+        .confirm_registration(&actor, held.id, &code)
+        .await
+        .unwrap();
+    assert_eq!(opened, writer, "the same person, not a new one");
+    assert!(
+        h.app
+            .sign_in("writer.first@mail.kz", "Караганда-2025-пароль")
+            .await
+            .is_ok()
+    );
+    assert!(
+        fields(writer)
+            .await
+            .contains(&"contact.first_name".to_string())
+    );
+    assert!(
+        h.app
+            .requests_of(writer)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id == request.id),
+        "their request comes with them"
+    );
+    assert!(
+        matches!(
+            h.app.confirm_registration(&actor, held.id, &code).await,
+            Err(CoreError::Verification(VerificationError::Spent))
+        ),
+        "a registration is confirmed once"
+    );
+    let (values, ticked) = registration();
+    assert!(
+        matches!(
+            h.app
+                .register(&actor, values, "другой-пароль-2025", ticked)
+                .await,
+            Err(CoreError::Invalid(_))
+        ),
+        "with an account, the address is taken"
+    );
+}
+
+/// Issue 20: nobody is kept without a term. Someone known only by a letter never used the
+/// services, so "while they use them" cannot keep them: what they left stays while a request of
+/// theirs is open, then by the rule that keeps a closed request — two years from the day it
+/// closed, not a day less, not a day more.
+pub async fn a_letter_writer_is_kept_by_the_support_rule_from_the_day_their_request_closes(
+    h: &Harness,
+) {
+    use jiff::ToSpan;
+    use vintrova_core::requests::AnswerChannel;
+    use vintrova_core::rights::RightKind;
+    use vintrova_core::sweep::SweepOptions;
+    let actor = operator();
+    let letter = h
+        .app
+        .request_by_email(
+            &actor,
+            "only.wrote@mail.kz",
+            RightKind::Information,
+            "Что вы обо мне храните?",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    let code = code_from_outbox(h).await;
+    let writer = h
+        .app
+        .verify_request(&actor, letter.id, &code)
+        .await
+        .unwrap()
+        .subject;
+    let held = || async {
+        h.app
+            .find(&operator(), "contact.email", "only.wrote@mail.kz")
+            .await
+            .unwrap()
+            == vec![writer]
+    };
+    let actor = &actor;
+    let sweep_on = |days: i64| async move {
+        let at = h
+            .app
+            .now()
+            .to_zoned_datetime(h.app.policy().zone())
+            .checked_add(days.days())
+            .unwrap()
+            .timestamp();
+        h.clock.set(at);
+        h.app.sweep(actor, SweepOptions::default()).await.unwrap()
+    };
+    sweep_on(3 * 365).await;
+    assert!(held().await, "kept while their request is open");
+    h.app
+        .reject_request(actor, letter.id, "Запрос отозван")
+        .await
+        .unwrap();
+    let closed = h.app.now().to_zoned_datetime(h.app.policy().zone());
+    let two_years = closed.checked_add(2.years()).unwrap();
+    let days = (two_years.date() - closed.date()).get_days() as i64;
+    sweep_on(days - 1).await;
+    assert!(
+        held().await,
+        "a day before the support term ends, still kept"
+    );
+    let swept = sweep_on(1).await;
+    assert!(!held().await, "on the day the support term ends, gone");
+    assert!(swept.subjects_removed >= 1, "{swept:?}");
+}
+
+/// Issue 21 (R6.1, item 4): mail for an erased person goes with them. The acknowledgement of
+/// their request and the link to their copy wait in the outbox, addressed to them; after the
+/// erasure no message to their address is left, sent or not.
+pub async fn mail_for_an_erased_person_is_erased_with_them(h: &Harness) {
+    use vintrova_core::requests::{AnswerChannel, Fulfilment};
+    use vintrova_core::rights::RightKind;
+    const ADDRESS: &str = "gulnar.mail@mail.kz";
+    let actor = operator();
+    let values = h
+        .app
+        .parse_json(&json!({"contact": {"first_name": "Гүлнар", "email": ADDRESS}}))
+        .unwrap();
+    let ticked = crate::ticked(h.app.policy(), &values, vec![]);
+    let id = h
+        .app
+        .register(&actor, values, "Гүлнар-2025-пароль", ticked)
+        .await
+        .unwrap()
+        .opened()
+        .expect("the account opens");
+    let session = h.app.sign_in(ADDRESS, "Гүлнар-2025-пароль").await.unwrap();
+    let request = h
+        .app
+        .request_in_cabinet(
+            &actor,
+            &session.token,
+            RightKind::Access,
+            "Пришлите копию",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    h.app
+        .fulfil(&actor, request.id, Fulfilment::Access)
+        .await
+        .unwrap();
+    // Every message still waiting, by its kind, that goes to the address.
+    let to_them = || async {
+        let claimed = h.app.claim_outbox(1_000).await.unwrap();
+        h.clock
+            .advance(vintrova_core::outbox::LEASE + SignedDuration::from_secs(1));
+        let mut kinds: Vec<String> = claimed
+            .iter()
+            .filter(|m| h.app.open_message(m).is_ok_and(|e| e.to == ADDRESS))
+            .map(|m| m.kind.clone())
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    assert_eq!(
+        to_them().await,
+        ["request:acknowledgement", "request:answer"],
+        "the acknowledgement and the link to the copy wait for the person"
+    );
+    h.app.erase(&actor, id).await.unwrap();
+    assert!(
+        to_them().await.is_empty(),
+        "no message to an erased person's address survives the erasure"
+    );
 }
 
 /// Issue 21 (R6.3): the clock starts at receipt. A letter entered days after it arrived

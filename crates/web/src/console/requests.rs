@@ -78,6 +78,32 @@ pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Respo
             ]
         })
         .collect();
+    let letters = match state.app.letters_waiting().await {
+        Ok(letters) => letters,
+        Err(e) => return staff.failed(&state, e),
+    };
+    let letter_rows = letters
+        .iter()
+        .map(|w| {
+            let l = &w.letter;
+            let code = match w.code_expired {
+                true => Cell::Strong(t.get("requests-code-expired")),
+                false => Cell::Text(t.get("requests-code-waiting")),
+            };
+            vec![
+                Cell::Text(t.get(&format!("right-{}", l.right.as_str()))),
+                Cell::Text(t.day_of(l.received_at)),
+                code,
+                Cell::Text(t.date(l.due_on)),
+                Cell::Action(form(
+                    &format!("verify-{}", l.id),
+                    format!("/staff/requests/{}/verify", l.id),
+                    vec![Field::input("code", t.get("console-code"), "text")],
+                    t.get("requests-verify"),
+                )),
+            ]
+        })
+        .collect();
     let blocks = vec![
         Block::Chart(chart),
         Block::Table(Table {
@@ -95,6 +121,21 @@ pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Respo
             .collect(),
             rows,
             empty: t.get("requests-none"),
+        }),
+        Block::Table(Table {
+            caption: t.get("requests-letters-caption"),
+            headers: [
+                "col-right",
+                "col-received",
+                "col-state",
+                "col-due",
+                "requests-action",
+            ]
+            .iter()
+            .map(|k| t.get(k))
+            .collect(),
+            rows: letter_rows,
+            empty: t.get("requests-letters-none"),
         }),
     ];
     staff.page(&state, StatusCode::OK, t.get("console-requests"), blocks)

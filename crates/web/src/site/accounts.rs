@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use vintrova_core::accounts::Registered;
 use vintrova_core::{Actor, CoreError};
 
 use super::consents::{data_consents, purpose_consents};
@@ -24,6 +25,14 @@ struct RegisterPage {
     /// Consents an account needs, each shown whole before it is given: (key, name, text).
     required: Vec<(String, String, String)>,
     consents: Vec<(String, String)>,
+}
+
+/// A registration held until its address is proven: the code sent there goes in here.
+#[derive(Template)]
+#[template(path = "register_code.html")]
+struct CodePage {
+    c: Chrome,
+    id: String,
 }
 
 #[derive(Template)]
@@ -101,16 +110,68 @@ pub async fn register(
         Err(invalid) => Err(CoreError::Invalid(invalid)),
     };
     match outcome {
-        Ok(_) => {
+        Ok(Registered::Open(_)) => {
             let mut c = visit.chrome(&state);
             c.message = Some(visit.t.get("register-done"));
             visit.page(StatusCode::CREATED, SignInPage { c })
+        }
+        Ok(Registered::AddressToProve(held)) => {
+            let c = visit.chrome(&state);
+            visit.page(
+                StatusCode::ACCEPTED,
+                CodePage {
+                    c,
+                    id: held.id.to_string(),
+                },
+            )
         }
         Err(CoreError::Invalid(invalid)) => {
             let mut c = visit.chrome(&state);
             c.problems = problems_of(&invalid);
             let page = register_form(&state, &visit, c);
             visit.page(StatusCode::UNPROCESSABLE_ENTITY, page)
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf: String,
+    id: String,
+    code: String,
+}
+
+/// The code of a held registration, back: the account opens on the person who held the address.
+pub async fn register_confirm(
+    State(state): State<AppState>,
+    visit: Visit,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let visit = match visit.admit(&state, &form.csrf, None) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
+    let Ok(id) = form.id.trim().parse() else {
+        return expired(&state, visit);
+    };
+    match state
+        .app
+        .confirm_registration(&Actor::new("site", "registration"), id, &form.code)
+        .await
+    {
+        Ok(_) => {
+            let mut c = visit.chrome(&state);
+            c.message = Some(visit.t.get("register-done"));
+            visit.page(StatusCode::CREATED, SignInPage { c })
+        }
+        Err(CoreError::Verification(wrong)) => {
+            let mut c = visit.chrome(&state);
+            c.problems = vec![wrong.to_string()];
+            visit.page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                CodePage { c, id: form.id },
+            )
         }
         Err(e) => failed(&state, visit, e),
     }

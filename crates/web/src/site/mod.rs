@@ -14,8 +14,8 @@ mod public;
 mod requests;
 
 pub use accounts::{
-    register, register_page, reset, reset_confirm, reset_confirm_page, reset_page, sign_in,
-    sign_in_page, sign_out,
+    register, register_confirm, register_page, reset, reset_confirm, reset_confirm_page,
+    reset_page, sign_in, sign_in_page, sign_out,
 };
 pub use cabinet::{activity, change_digest, my_data, profile_page, update_profile, who_looked};
 pub use consents::{change_consent, consents_page};

@@ -8,7 +8,7 @@ use super::*;
 const MARKER: &str = "leak.marker@example.com";
 
 impl Api {
-    async fn on(harness: Harness) -> Self {
+    pub(crate) async fn on(harness: Harness) -> Self {
         let router = router(AppState::new(
             harness.app.clone(),
             TOKEN,

@@ -1,0 +1,138 @@
+//! Accounts over HTTP (issue 20): registering an address a letter-writer holds goes through a
+//! code, and the account opens on that same person.
+
+use super::*;
+
+async fn a_letter_writer_registers_through_a_code(api: Api) {
+    use vintrova_core::requests::AnswerChannel;
+    use vintrova_core::rights::RightKind;
+    let app = &api.harness.app;
+    let staff = vintrova_core::Actor::new("test", "dpo");
+    let code_to = |to: &'static str| async move {
+        let claimed = app.claim_outbox(10).await.unwrap();
+        let email = claimed
+            .iter()
+            .map(|m| app.open_message(m).unwrap())
+            .find(|e| e.to == to)
+            .expect("a code went to the address");
+        email
+            .body
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(6)
+            .collect::<String>()
+    };
+    let letter = app
+        .request_by_email(
+            &staff,
+            "dana.writer@mail.kz",
+            RightKind::Information,
+            "Что вы обо мне храните?",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    let code = code_to("dana.writer@mail.kz").await;
+    let writer = app
+        .verify_request(&staff, letter.id, &code)
+        .await
+        .unwrap()
+        .subject;
+
+    let registration = json!({
+        "data": {"contact": {"first_name": "Дана", "email": "dana.writer@mail.kz"}},
+        "password": "очень-надёжный-пароль",
+        "consents": ["contact_data"]
+    });
+    let held = api
+        .authed("POST", "/api/v1/accounts", Some(registration))
+        .await;
+    assert_eq!(held.status, StatusCode::ACCEPTED, "{}", held.text());
+    assert!(
+        !held.text().contains(&writer.to_string()),
+        "no person's id before the proof"
+    );
+    let claim = held.json()["id"].as_str().unwrap().to_string();
+    let code = code_to("dana.writer@mail.kz").await;
+    let wrong = api
+        .authed(
+            "POST",
+            "/api/v1/accounts/confirmation",
+            Some(json!({"id": claim, "code": "abcdef"})),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.text());
+    let opened = api
+        .authed(
+            "POST",
+            "/api/v1/accounts/confirmation",
+            Some(json!({"id": claim, "code": code})),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text());
+    assert_eq!(opened.json()["id"], writer.to_string());
+    let signed_in = api
+        .authed(
+            "POST",
+            "/api/v1/sessions",
+            Some(json!({"email": "dana.writer@mail.kz", "password": "очень-надёжный-пароль"})),
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::CREATED);
+
+    // The same on the site: the form asks for the code, and the code opens the account.
+    let letter = app
+        .request_by_email(
+            &staff,
+            "arman.writer@mail.kz",
+            RightKind::Access,
+            "Пришлите копию",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    let code = code_to("arman.writer@mail.kz").await;
+    app.verify_request(&staff, letter.id, &code).await.unwrap();
+    let mut browser = Browser::default();
+    let page = browser.get(&api, "/register").await;
+    let csrf = hidden(&page.text(), "csrf");
+    let asked = browser
+        .post(
+            &api,
+            "/register",
+            &[
+                ("csrf", &csrf),
+                ("first_name", "Арман"),
+                ("email", "arman.writer@mail.kz"),
+                ("password", "Пароль-Армана-2025"),
+                ("consent", "contact_data"),
+            ],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.text());
+    let (csrf, claim) = (hidden(&asked.text(), "csrf"), hidden(&asked.text(), "id"));
+    let code = code_to("arman.writer@mail.kz").await;
+    let done = browser
+        .post(
+            &api,
+            "/register/confirm",
+            &[("csrf", &csrf), ("id", &claim), ("code", &code)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::CREATED, "{}", done.text());
+    assert!(
+        app.sign_in("arman.writer@mail.kz", "Пароль-Армана-2025")
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_letter_writer_registers_through_a_code_over_http_on_sqlite() {
+    a_letter_writer_registers_through_a_code(Api::new().await).await;
+}
+
+#[tokio::test]
+async fn a_letter_writer_registers_through_a_code_over_http_on_postgresql() {
+    a_letter_writer_registers_through_a_code(Api::on(Harness::postgres().await).await).await;
+}
