@@ -10,7 +10,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -60,7 +60,8 @@ function startServer(dataDir) {
       seen += chunk.toString();
       const serving = seen.match(/serving on (https:\/\/[0-9.:]+) /);
       const link = seen.match(/(https:\/\/\S+\/staff\/enroll\?token=[0-9a-f]+)/);
-      if (serving && link) resolve({ server, base: serving[1], link: link[1] });
+      const staff = seen.match(/staff paperwork ([0-9a-f-]{36})/);
+      if (serving && link && staff) resolve({ server, base: serving[1], link: link[1], adminId: staff[1] });
     });
     server.on('exit', (code) => reject(new Error(`the server exited (${code}): ${seen}`)));
   });
@@ -78,7 +79,17 @@ test('the main journeys, in chromium, the student without JavaScript', async () 
   const dataDir = mkdtempSync(join(tmpdir(), 'vintrova-e2e-'));
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
-  const { server, base, link } = await startServer(dataDir);
+  const { server, base, link, adminId } = await startServer(dataDir);
+  // Everyone signs before acting: the operator records the first administrator's agreement on
+  // the server, as the first start says to.
+  const env = { ...process.env };
+  delete env.VINTROVA_DATABASE_URL;
+  const signed = spawnSync(
+    BIN,
+    ['--data-dir', dataDir, 'staff', 'paperwork', adminId, '--kind', 'agreement', '--on', almatyToday(), '--reference', 'NDA-admin-1'],
+    { env, encoding: 'utf8' },
+  );
+  assert.equal(signed.status, 0, signed.stderr);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],

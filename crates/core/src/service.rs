@@ -30,6 +30,11 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Whether this is the staff member `id` acting (`staff:<role>:<id>`).
+    pub fn is_staff(&self, id: Uuid) -> bool {
+        self.name.starts_with("staff:") && self.name.ends_with(&format!(":{id}"))
+    }
+
     /// `kind:id`, e.g. `cli:operator`, `api:token-3`, `system:retention`.
     pub fn new(kind: &str, id: &str) -> Self {
         Actor {

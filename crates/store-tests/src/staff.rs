@@ -234,6 +234,95 @@ pub async fn staff_sessions_end_after_idle_and_absolute_timeouts_and_when_disabl
     ));
 }
 
+/// Issue 21 (R7.1, item 11): every employee signs (policy §7: "with all employees"). An
+/// administrator or an auditor without a confidentiality agreement on record does nothing but
+/// read the console's refusal; nobody records their own paperwork; once someone else records
+/// the agreement, they act — training is still asked only of those who reach personal data.
+pub async fn every_employee_signs_before_acting_and_nobody_records_their_own_paperwork(
+    h: &Harness,
+) {
+    let password = "Длинный-пароль-сотрудника";
+    let (admin_id, _) = enrolled(h, "a.root", Role::Admin, password).await;
+    let (auditor_id, _) = enrolled(h, "r.auditor", Role::Auditor, password).await;
+    for (id, permission) in [
+        (admin_id, Permission::ManageStaff),
+        (auditor_id, Permission::VerifyAudit),
+    ] {
+        let member = h.app.staff_member(id).await.unwrap();
+        assert!(
+            matches!(
+                h.app.permit(Some(&member), permission, None),
+                Err(CoreError::Denied(AccessDenied::NoAgreement))
+            ),
+            "{:?} acts only once they signed",
+            member.role
+        );
+        assert!(
+            h.app
+                .permit(Some(&member), Permission::Console, None)
+                .is_ok(),
+            "the console still shows them why"
+        );
+    }
+    let member = h.app.staff_member(admin_id).await.unwrap();
+    let own = h
+        .app
+        .record_paperwork(
+            &member.actor(),
+            admin_id,
+            Paper {
+                kind: PaperKind::Agreement,
+                on: h.app.now().to_zoned_datetime(h.app.policy().zone()).date(),
+                reference: "NDA-1".into(),
+            },
+        )
+        .await;
+    assert!(
+        matches!(&own, Err(CoreError::Invalid(e)) if e.problems[0].field == "staff"),
+        "{own:?}"
+    );
+    let signed = |id| async move {
+        h.app
+            .record_paperwork(
+                &admin(),
+                id,
+                Paper {
+                    kind: PaperKind::Agreement,
+                    on: h.app.now().to_zoned_datetime(h.app.policy().zone()).date(),
+                    reference: "NDA-2".into(),
+                },
+            )
+            .await
+            .unwrap()
+    };
+    let admin_member = signed(admin_id).await;
+    assert!(
+        h.app
+            .permit(Some(&admin_member), Permission::ManageStaff, None)
+            .is_ok()
+    );
+    let auditor = signed(auditor_id).await;
+    assert!(
+        h.app
+            .permit(Some(&auditor), Permission::VerifyAudit, None)
+            .is_ok(),
+        "no personal data, so no training asked"
+    );
+    // The administrator, signed, records the auditor's training: someone else's papers.
+    h.app
+        .record_paperwork(
+            &admin_member.actor(),
+            auditor_id,
+            Paper {
+                kind: PaperKind::Training,
+                on: h.app.now().to_zoned_datetime(h.app.policy().zone()).date(),
+                reference: "TR-1".into(),
+            },
+        )
+        .await
+        .unwrap();
+}
+
 pub async fn lapsed_training_refuses_personal_data_the_same_day_with_its_reason(h: &Harness) {
     let password = "Длинный-пароль-сотрудника";
     let (id, _) = enrolled(h, "m.akhmetova", Role::Support, password).await;
@@ -325,6 +414,89 @@ pub async fn lapsed_training_refuses_personal_data_the_same_day_with_its_reason(
             .permit(Some(&member), Permission::ReadSubject, Some("support"))
             .is_ok()
     );
+}
+
+/// Issue 21 (R7.9, item 14): an incident runs two clocks — telling the authorized body and
+/// telling the people affected — and the data protection service is reminded before the
+/// deadline (8 and 2 hours left), not only after, once per clock and point, in messages that
+/// name the incident and nobody in it. Told, a clock stops reminding.
+pub async fn incident_clocks_remind_before_the_deadline_and_count_the_people_told(h: &Harness) {
+    let dpo = Actor::new("staff", "dpo:test");
+    let subject = add(h, aigerim(), vec![]).await;
+    h.clock
+        .set("2026-03-20T05:00:00Z".parse::<Timestamp>().unwrap());
+    let incident = h
+        .app
+        .report_incident(
+            &dpo,
+            IncidentReport {
+                detected_at: h.app.now(),
+                description: "A support export was sent to a wrong partner".into(),
+                categories: vec!["contact".into()],
+                subjects: vec![subject],
+                measures: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let due = incident.authority.due_at;
+    let people = incident.people.clone().expect("someone is affected");
+    assert_eq!((people.due_at, people.state), (due, ClockState::Running));
+    let at = |hours_before: i64| {
+        h.clock.set(due - SignedDuration::from_hours(hours_before));
+    };
+    assert_eq!(h.app.remind_incidents().await.unwrap(), 0, "a day ahead");
+    at(7);
+    assert_eq!(
+        h.app.remind_incidents().await.unwrap(),
+        2,
+        "8 hours left: both clocks"
+    );
+    assert_eq!(h.app.remind_incidents().await.unwrap(), 0, "once per point");
+    at(1);
+    assert_eq!(h.app.remind_incidents().await.unwrap(), 2, "2 hours left");
+    h.app
+        .update_incident(
+            &dpo,
+            incident.id,
+            IncidentStep::AuthorityNotified {
+                at: h.app.now(),
+                reference: "UPD-2026-042".into(),
+            },
+        )
+        .await
+        .unwrap();
+    h.clock.set(due + SignedDuration::from_mins(1));
+    assert_eq!(
+        h.app.remind_incidents().await.unwrap(),
+        1,
+        "overdue: only the people's clock still runs"
+    );
+    h.app
+        .notify_incident_subjects(&dpo, incident.id)
+        .await
+        .unwrap();
+    let now = h.app.incident(incident.id).await.unwrap();
+    assert_eq!(now.authority.state, ClockState::Met);
+    assert_eq!(now.people.unwrap().state, ClockState::MetLate);
+    h.clock.advance(SignedDuration::from_hours(1));
+    assert_eq!(h.app.remind_incidents().await.unwrap(), 0, "told: quiet");
+
+    let reminders: Vec<_> = h
+        .app
+        .claim_outbox(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "incident:reminder")
+        .map(|m| h.app.open_message(&m).unwrap())
+        .collect();
+    assert_eq!(reminders.len(), 5);
+    for r in &reminders {
+        assert_eq!(r.to, h.app.policy().contact.email);
+        assert!(r.subject.contains(&incident.id.to_string()));
+        assert!(!r.body.contains("aigerim") && !r.body.contains(&subject.to_string()));
+    }
 }
 
 pub async fn incidents_run_on_the_working_day_clock_and_tell_the_people_affected(h: &Harness) {

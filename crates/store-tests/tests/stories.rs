@@ -94,6 +94,8 @@ on_both_backends! {
     staff_enroll_sign_in_with_a_second_factor_and_are_locked_after_five_failures => |h| staff::staff_enroll_sign_in_with_a_second_factor_and_are_locked_after_five_failures(&h);
     staff_sessions_end_after_idle_and_absolute_timeouts_and_when_disabled => |h| staff::staff_sessions_end_after_idle_and_absolute_timeouts_and_when_disabled(&h);
     lapsed_training_refuses_personal_data_the_same_day_with_its_reason => |h| staff::lapsed_training_refuses_personal_data_the_same_day_with_its_reason(&h);
+    incident_clocks_remind_before_the_deadline_and_count_the_people_told => |h| staff::incident_clocks_remind_before_the_deadline_and_count_the_people_told(&h);
+    every_employee_signs_before_acting_and_nobody_records_their_own_paperwork => |h| staff::every_employee_signs_before_acting_and_nobody_records_their_own_paperwork(&h);
     incidents_run_on_the_working_day_clock_and_tell_the_people_affected => |h| staff::incidents_run_on_the_working_day_clock_and_tell_the_people_affected(&h);
     audits_and_risk_assessments_keep_findings_and_follow_ups => |h| staff::audits_and_risk_assessments_keep_findings_and_follow_ups(&h);
     the_look_ahead_by_month_matches_what_the_sweep_then_deletes => |h| retention::the_look_ahead_by_month_matches_what_the_sweep_then_deletes(&h);

@@ -34,12 +34,13 @@ fn json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
 /// The enrollment link to hand to the new staff member, on a channel of its own.
 pub fn print_enrollment(enrollment: &Enrollment, public_url: &str) -> Result<()> {
     say!(
-        "One-time enrollment link for `{}` ({}), valid until {}:\n\n  {}/staff/enroll?token={}\n\nHand it over in person or on a channel of its own; it sets the password and second factor.",
+        "One-time enrollment link for `{}` ({}), valid until {}:\n\n  {}/staff/enroll?token={}\n\nHand it over in person or on a channel of its own; it sets the password and second factor.\nThey act once their signed confidentiality agreement is on record — in the console's team page by someone else, or here:\n\n  vintrova staff paperwork {} --kind agreement --on YYYY-MM-DD --reference DOCUMENT-NUMBER",
         enrollment.login,
         enrollment.role.as_str(),
         enrollment.expires_at,
         public_url.trim_end_matches('/'),
-        enrollment.token
+        enrollment.token,
+        enrollment.staff
     );
     print_json(&serde_json::json!({
         "staff": enrollment.staff,

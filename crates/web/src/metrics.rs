@@ -141,6 +141,17 @@ async fn refresh(state: &AppState) -> Result<(), vintrova_core::CoreError> {
             .filter(|i| i.authority.state == ClockState::Overdue)
             .count() as f64,
     );
+    gauge!("vintrova_incidents_people_overdue").set(
+        incidents
+            .iter()
+            .filter(|i| i.is_open())
+            .filter(|i| {
+                i.people
+                    .as_ref()
+                    .is_some_and(|c| c.state == ClockState::Overdue)
+            })
+            .count() as f64,
+    );
     // R7.8: the yearly security audit and risk assessment, 1 while one is overdue.
     for due in app.assessment_schedule().await? {
         gauge!("vintrova_assessment_overdue", "kind" => due.kind.as_str()).set(if due.overdue {

@@ -4,7 +4,7 @@
 //! people are told through the outbox. An incident is a ledger: every step is appended, so its
 //! timeline is its history.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,10 @@ use crate::{Actor, CoreError, Result, Vintrova};
 
 const BOOK: &str = "incidents";
 const TEXT_MAX: usize = 4000;
+
+/// Hours before an incident's deadline at which the data protection service is reminded; the
+/// deadline is one working day, so the first comes with most of the day still left.
+pub const INCIDENT_REMINDERS: [i64; 2] = [8, 2];
 
 /// What a staff member knows when they open an incident.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -156,6 +160,9 @@ pub struct Incident {
     /// Notifying the authorized body: within one working day of detection.
     pub authority: Clock,
     pub authority_reference: Option<String>,
+    /// Telling the people affected, by the same deadline; done once every one of them is told.
+    /// `None` while nobody is known to be affected.
+    pub people: Option<Clock>,
     /// People told so far, of `subjects`.
     pub subjects_notified: u64,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
@@ -361,7 +368,7 @@ impl Vintrova {
     fn fold_incident(&self, id: Uuid, entries: &[LedgerEntry]) -> Result<Option<Incident>> {
         let now = self.now();
         let mut incident: Option<Incident> = None;
-        let mut told: BTreeSet<Uuid> = BTreeSet::new();
+        let mut told: BTreeMap<Uuid, Timestamp> = BTreeMap::new();
         let mut authority_done = None;
         for entry in entries {
             let event: Event = entry.body()?;
@@ -398,6 +405,7 @@ impl Vintrova {
                             .collect(),
                         authority: Clock::at(due, None, now),
                         authority_reference: None,
+                        people: None,
                         subjects_notified: 0,
                         closed_at: None,
                     });
@@ -429,7 +437,7 @@ impl Vintrova {
                     }
                 },
                 (Event::SubjectNotified { subject }, Some(_)) => {
-                    told.insert(subject);
+                    told.entry(subject).or_insert(entry.at);
                 }
                 _ => {
                     return Err(CoreError::Internal(format!(
@@ -440,6 +448,15 @@ impl Vintrova {
         }
         Ok(incident.map(|mut i| {
             i.authority = Clock::at(i.authority.due_at, authority_done, now);
+            // Done when the last affected person was told; someone added later reopens it.
+            let people_done = i
+                .subjects
+                .iter()
+                .map(|s| told.get(s).copied())
+                .collect::<Option<Vec<_>>>()
+                .and_then(|at| at.into_iter().max());
+            i.people =
+                (!i.subjects.is_empty()).then(|| Clock::at(i.authority.due_at, people_done, now));
             i.subjects_notified = told.len() as u64;
             if !told.is_empty() {
                 i.timeline.push(TimelineEntry {
@@ -451,6 +468,76 @@ impl Vintrova {
             }
             i
         }))
+    }
+
+    /// Remind the data protection service of every open incident's clocks — telling the
+    /// authorized body and telling the people affected — at each point before the deadline
+    /// (`INCIDENT_REMINDERS`, hours left) and once it has passed: one message per clock and
+    /// point (its Message-ID says which), naming the incident, never a person. A round that
+    /// starts late sends only the nearest point. Returns the messages queued.
+    pub async fn remind_incidents(&self) -> Result<u64> {
+        let to = self.policy().contact.email.clone();
+        let zone = self.policy().zone();
+        let mut sent = 0;
+        for incident in self.incidents().await? {
+            if !incident.is_open() {
+                continue;
+            }
+            let clocks = [
+                ("authority", Some(&incident.authority)),
+                ("people", incident.people.as_ref()),
+            ];
+            for (clock_name, clock) in clocks {
+                let Some(left) = clock.and_then(|c| c.minutes_left) else {
+                    continue;
+                };
+                let nearest = INCIDENT_REMINDERS.iter().filter(|h| left <= *h * 60).min();
+                let point = match nearest {
+                    _ if left <= 0 => "overdue".to_string(),
+                    Some(hours) => format!("{hours}h"),
+                    None => continue,
+                };
+                let due = incident.authority.due_at.to_zoned_datetime(zone.clone());
+                let whom = match clock_name {
+                    "authority" => "уведомить уполномоченный орган",
+                    _ => "уведомить затронутых людей (вкладка инцидента в консоли)",
+                };
+                let title = match point.as_str() {
+                    "overdue" => format!("ПРОСРОЧЕНО: инцидент {} — {whom}", incident.id),
+                    _ => format!(
+                        "Инцидент {}: {whom} до {}",
+                        incident.id,
+                        due.strftime("%Y-%m-%d %H:%M")
+                    ),
+                };
+                let body = format!(
+                    "Инцидент {} обнаружен {}. Срок — {} (время Алматы), осталось минут: {}. Нужно {whom}.",
+                    incident.id,
+                    incident
+                        .detected_at
+                        .to_zoned_datetime(zone.clone())
+                        .strftime("%Y-%m-%d %H:%M"),
+                    due.strftime("%Y-%m-%d %H:%M"),
+                    left.max(0),
+                );
+                let entry = self.outbox_entry_as(
+                    Uuid::now_v7(),
+                    format!(
+                        "<incident-{}-{clock_name}-{point}@vintrova.outbox>",
+                        incident.id
+                    ),
+                    None,
+                    "incident:reminder",
+                    &to,
+                    &title,
+                    &body,
+                );
+                if self.store().enqueue(&entry).await? {
+                    sent += 1;
+                }
+            }
+        }
+        Ok(sent)
     }
 
     /// Tell every affected person not told yet, through the outbox, under the law's duty (no

@@ -626,6 +626,12 @@ impl Vintrova {
             }));
         }
         let actor = member.actor();
+        // Everyone who works here signs the confidentiality agreement (policy §7: "with all
+        // employees") before acting at all; the console's own pages stay open so the refusal
+        // can be read and the session ended.
+        if permission != Permission::Console && member.paperwork.agreement.is_none() {
+            return Err(CoreError::Denied(AccessDenied::NoAgreement));
+        }
         if !permission.reaches_pd() {
             return Ok(Some(actor));
         }
@@ -670,6 +676,14 @@ impl Vintrova {
         paper: Paper,
     ) -> Result<StaffMember> {
         let record = self.staff_record(StaffLookup::Id(staff)).await?;
+        if actor.is_staff(record.id) {
+            return Err(InvalidInput::one(
+                "staff",
+                "is you: nobody records their own agreement or training",
+                "another staff member's id; yours is recorded by the data protection officer, an administrator or `vintrova staff paperwork` on the server",
+            )
+            .into());
+        }
         let mut problems = InvalidInput::default();
         let today = self.now().to_zoned_datetime(self.policy().zone()).date();
         if paper.on > today {

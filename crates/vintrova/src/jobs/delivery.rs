@@ -29,6 +29,9 @@ async fn remind(app: &Vintrova) {
     {
         tracing::error!(error = %e, "request reminders failed");
     }
+    if let Err(e) = app.remind_incidents().await {
+        tracing::error!(error = %e, "incident reminders failed");
+    }
 }
 
 async fn deliver(app: &Vintrova, transport: &dyn Transport) {

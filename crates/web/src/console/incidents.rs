@@ -1,18 +1,21 @@
-//! Incidents and the clock each runs against for telling the authority.
+//! Incidents and the clocks each runs against: telling the authority, telling the people.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use vintrova_core::incidents::{ClockState, Incident};
+use vintrova_core::incidents::{Clock, ClockState, Incident};
 use vintrova_core::staff::Permission;
 
 use super::{Block, Cell, StaffVisit, Table, almaty_time};
 use crate::AppState;
 use crate::i18n::Tr;
 
-fn clock_cell(t: &Tr, incident: &Incident) -> Cell {
-    let minutes = incident.authority.minutes_left.unwrap_or(0);
-    match incident.authority.state {
+fn clock_cell(t: &Tr, clock: Option<&Clock>) -> Cell {
+    let Some(clock) = clock else {
+        return Cell::Text(t.get("clock-nobody"));
+    };
+    let minutes = clock.minutes_left.unwrap_or(0);
+    match clock.state {
         ClockState::Running => Cell::Text(t.with(
             "clock-running",
             &[
@@ -36,6 +39,7 @@ pub(super) fn incident_blocks(t: &Tr, incidents: &[Incident]) -> Vec<Block> {
                 "incidents-description",
                 "incidents-due",
                 "incidents-clock",
+                "incidents-people",
                 "col-state",
             ]
             .iter()
@@ -52,7 +56,8 @@ pub(super) fn incident_blocks(t: &Tr, incidents: &[Incident]) -> Vec<Block> {
                             t.day_of(i.authority.due_at),
                             almaty_time(i.authority.due_at)
                         )),
-                        clock_cell(t, i),
+                        clock_cell(t, Some(&i.authority)),
+                        clock_cell(t, i.people.as_ref()),
                         Cell::Text(t.get(if i.is_open() {
                             "incidents-open"
                         } else {
