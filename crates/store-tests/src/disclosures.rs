@@ -238,6 +238,66 @@ pub async fn anonymized_analytics_reach_an_analytics_recipient_only_as_k_anonymo
     ));
 }
 
+/// Issue 21 (R10.1, item 6): the first version is in the archive. The policy in force is
+/// recorded whole at its first start, once; a later version is compared with it and joins it,
+/// so the archive lists every version ever in force, oldest first.
+pub async fn the_first_version_is_in_the_archive_from_its_first_start(h: &Harness) {
+    let shipped = include_str!("../../../policy/vintrova.toml");
+    let system = Actor::new("system", "first-start");
+    assert!(h.app.policy_versions().await.unwrap().is_empty());
+    assert!(
+        h.app
+            .archive_policy_in_force(&system, shipped)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !h.app
+            .archive_policy_in_force(&system, shipped)
+            .await
+            .unwrap(),
+        "recorded once"
+    );
+    let archive = h.app.policy_versions().await.unwrap();
+    assert_eq!(archive.len(), 1);
+    assert_eq!(archive[0].version, h.app.policy().version);
+    assert_eq!(archive[0].effective, h.app.policy().effective);
+    assert_eq!(archive[0].text, shipped, "the file, whole");
+    let wrong = next_policy("other", "[[retention]]", "term = \"P5Y\"", "term = \"P6Y\"");
+    assert!(
+        !h.app
+            .archive_policy_in_force(&system, &wrong)
+            .await
+            .unwrap(),
+        "the version in force is archived already: nothing else is recorded in its name"
+    );
+
+    let next = next_policy("next", "[[retention]]", "term = \"P5Y\"", "term = \"P6Y\"");
+    let today = h.app.now().to_zoned_datetime(h.app.policy().zone()).date();
+    let published = h
+        .app
+        .publish_policy(
+            &Actor::new("staff", "dpo:test"),
+            &next,
+            today.checked_add(jiff::Span::new().days(30)).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(published.replaces, h.app.policy().version);
+    let versions: Vec<String> = h
+        .app
+        .policy_versions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(
+        versions,
+        [h.app.policy().version.clone(), published.version]
+    );
+}
+
 /// R10.1: a material change needs 30 days' notice; every person is told exactly once, however
 /// often the announcement runs; the notice stands until the date.
 pub async fn a_material_policy_change_needs_thirty_days_and_reaches_everyone_once(h: &Harness) {

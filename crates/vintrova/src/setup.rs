@@ -87,12 +87,16 @@ impl Backend {
 
 /// Read and validate a policy: the shipped one, or `file`.
 pub fn load_policy(file: Option<&Path>) -> Result<Policy> {
-    let text = match file {
+    Ok(vintrova_policy::load(&policy_text(file)?)?)
+}
+
+/// The policy file's text as written, or the shipped one's.
+pub fn policy_text(file: Option<&Path>) -> Result<String> {
+    Ok(match file {
         Some(path) => fs::read_to_string(path)
             .map_err(|e| format!("cannot read the policy file {}: {e}", path.display()))?,
         None => SHIPPED_POLICY.to_string(),
-    };
-    Ok(vintrova_policy::load(&text)?)
+    })
 }
 
 /// Everything opened: the services, and what the key commands need besides.

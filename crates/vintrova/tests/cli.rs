@@ -774,6 +774,12 @@ fn the_server_starts_serves_health_and_stops_on_sigterm() {
         .status()
         .unwrap();
     assert!(child.wait().unwrap().success(), "graceful shutdown exits 0");
+    // The first start put the policy in force in the public archive.
+    let list: Value = serde_json::from_str(&install.ok(&["policy", "list"], None)).unwrap();
+    let versions = list.as_array().unwrap();
+    assert_eq!(versions.len(), 1, "{list}");
+    assert_eq!(versions[0]["version"], "2025-01-15");
+    assert_eq!(versions[0]["material"], false);
 }
 
 #[test]

@@ -175,6 +175,47 @@ impl Vintrova {
         Ok(version)
     }
 
+    /// Keep the policy in force in the archive, whole, when it is not there yet — at a first
+    /// start, or the first start of a version older than the archive — so the public archive
+    /// shows every version ever in force, the first included. `text` is the file the policy
+    /// in force was read from. Returns whether it was recorded now.
+    pub async fn archive_policy_in_force(&self, actor: &Actor, text: &str) -> Result<bool> {
+        let in_force = self.policy().clone();
+        if self
+            .policy_versions()
+            .await?
+            .iter()
+            .any(|v| v.version == in_force.version)
+        {
+            return Ok(false);
+        }
+        let read = self.parse_policy(text)?;
+        if read.version != in_force.version {
+            return Err(CoreError::Internal(format!(
+                "the policy file holds version {} but {} is in force; archive the file it was read from",
+                read.version, in_force.version
+            )));
+        }
+        let version = PublishedVersion {
+            version: in_force.version.clone(),
+            replaces: String::new(),
+            effective: in_force.effective,
+            published_at: self.now(),
+            material: false,
+            changes: vec![],
+            text: text.to_string(),
+        };
+        self.append_ledger(
+            actor,
+            (BOOK, version_entity(&version.version)),
+            &version,
+            Action::PublishPolicy,
+            vec![],
+        )
+        .await?;
+        Ok(true)
+    }
+
     /// Tell every person of a published version, through the outbox, under the law's duty (the
     /// address only). Page by page, and whoever already has this version's notice is skipped, so
     /// a run cut short is simply run again.

@@ -64,6 +64,14 @@ pub async fn run(config: &Config, args: ServeArgs) -> Result<()> {
         tracing::warn!(storage_country = %args.storage_country, "the primary database is declared outside the operator's country");
     }
     let operator = Actor::new("system", "first-start");
+    // The archive shows every version ever in force: the first one too, from its first start.
+    let text = crate::setup::policy_text(rt.config.policy_file.as_deref())?;
+    if rt.app.archive_policy_in_force(&operator, &text).await? {
+        say!(
+            "  Recorded policy {} in the public archive (/policy/versions).",
+            rt.app.policy().version
+        );
+    }
     if let Some(enrollment) = rt.app.first_administrator(&operator).await? {
         say!("  No administrator has enrolled yet.");
         practice::print_enrollment(&enrollment, &public_url)?;
