@@ -5,7 +5,7 @@
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{PgPool, Postgres};
 use vintrova_core::store::StoreError;
 
@@ -73,9 +73,36 @@ impl Dialect for Postgres {
 }
 
 /// Connect to `url`, bring the schema up to date, and open the data and key stores.
+/// Personal data crosses a network to PostgreSQL only encrypted (R7.1): a server off this
+/// machine is reached with TLS required (`sslmode=require`, `verify-ca` or `verify-full`); a
+/// Unix socket or a loopback address may go without.
+fn encrypted_or_local(options: &PgConnectOptions) -> Result<(), StoreError> {
+    let host = options
+        .get_host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let local = options.get_socket().is_some()
+        || host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let required = matches!(
+        options.get_ssl_mode(),
+        PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull
+    );
+    if local || required {
+        return Ok(());
+    }
+    Err(StoreError::Backend(format!(
+        "PostgreSQL at {host} is off this machine and the database URL does not require TLS, so personal data would cross the network in the clear: add `sslmode=verify-full` to the URL (with `sslrootcert=/path/to/ca.pem` when the server's certificate comes from your own authority), or `sslmode=require` to encrypt without checking the certificate"
+    )))
+}
+
 pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| StoreError::Backend(format!("the PostgreSQL URL does not parse: {e}")))?;
+    encrypted_or_local(&options)?;
     let unreachable =
         |e: sqlx::Error| StoreError::Backend(format!("PostgreSQL at the configured URL: {e}"));
     let data = PgPoolOptions::new()

@@ -319,6 +319,18 @@ impl Harness {
         }
     }
 
+    /// The URL of this harness's PostgreSQL database, when it runs on one.
+    pub fn postgres_url(&self) -> Option<String> {
+        match &self.raw {
+            Raw::Sqlite { .. } => None,
+            Raw::Postgres {
+                admin_url,
+                database,
+                ..
+            } => Some(with_database(admin_url, database)),
+        }
+    }
+
     /// Run SQL straight on the data store, as someone with the database file would.
     pub async fn tamper(&self, sql: &str) {
         let sql = AssertSqlSafe(sql.to_string());

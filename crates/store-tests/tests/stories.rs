@@ -38,6 +38,7 @@ macro_rules! on_both_backends {
 
 on_both_backends! {
     an_erasure_vacuums_the_key_table_on_postgresql => |h| stories::an_erasure_vacuums_the_key_table_on_postgresql(&h);
+    postgresql_off_this_machine_needs_tls_and_tls_is_spoken => |h| stories::postgresql_off_this_machine_needs_tls_and_tls_is_spoken(&h);
     the_one_address_migration_keeps_the_oldest_holder => |h| stories::the_one_address_migration_keeps_the_oldest_holder(&h);
     a_partial_erasure_ends_the_relationship => |h| stories::a_partial_erasure_ends_the_relationship(&h);
     the_yearly_audit_and_assessment_fall_due_a_year_after_the_last => |h| staff::the_yearly_audit_and_assessment_fall_due_a_year_after_the_last(&h);

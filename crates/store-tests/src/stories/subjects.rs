@@ -855,3 +855,37 @@ pub async fn an_erasure_vacuums_the_key_table_on_postgresql(h: &Harness) {
         "the key table was vacuumed by the erasure"
     );
 }
+
+/// Issue 21 (R7.1, item 12): personal data crosses a network to PostgreSQL only encrypted. A URL
+/// to a server off this machine that does not require TLS is refused before any connection,
+/// saying what to add; with `sslmode=require` the connection is encrypted (the server says so).
+pub async fn postgresql_off_this_machine_needs_tls_and_tls_is_spoken(h: &Harness) {
+    for url in [
+        "postgres://vintrova@192.0.2.10:5432/vintrova",
+        "postgres://vintrova@db.example.kz/vintrova?sslmode=prefer",
+        "postgresql://vintrova@[2001:db8::1]:5432/vintrova?sslmode=disable",
+    ] {
+        let refused = vintrova_store_sql::postgres::open(url).await;
+        let Err(e) = refused else {
+            panic!("{url} was opened without TLS");
+        };
+        assert!(
+            e.to_string().contains("sslmode=verify-full"),
+            "the refusal says how to fix it: {e}"
+        );
+    }
+    let Some(url) = h.postgres_url() else {
+        return;
+    };
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let (store, _keys) =
+        vintrova_store_sql::postgres::open(&format!("{url}{separator}sslmode=require"))
+            .await
+            .expect("TLS to the local server");
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert!(encrypted, "the connection speaks TLS");
+}
