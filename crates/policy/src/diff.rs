@@ -287,10 +287,182 @@ pub fn diff(old: &Policy, new: &Policy) -> PolicyDiff {
             });
         }
     }
+    the_rest(old, new, &mut changes);
     PolicyDiff {
         from: old.version.clone(),
         to: new.version.clone(),
         changes,
+    }
+}
+
+/// What the rules above compare and describe themselves; `[*]` stands for any element's key.
+const DESCRIBED: &[&str] = &[
+    "version",
+    "effective",
+    "category[*]",
+    "category[*].field[*]",
+    "category[*].legal_basis",
+    "category[*].consent",
+    "category[*].retention",
+    "category[*].name",
+    "category[*].field[*].confidential",
+    "category[*].field[*].consent",
+    "purpose[*]",
+    "purpose[*].legal_basis",
+    "purpose[*].categories",
+    "retention[*]",
+    "retention[*].term",
+    "retention[*].anchor",
+    "recipient[*]",
+    "recipient[*].categories",
+    "recipient[*].purposes",
+    "recipient[*].anonymized_only",
+    "recipient[*].countries",
+    "consent[*]",
+    "consent[*].required",
+    "consent[*].text",
+];
+
+/// Differences a person need not hear of 30 days ahead: how to reach the data protection
+/// service and when, the languages the site speaks, and how a field is stored and checked.
+/// Any text (a name, a role, a ground) reworded is wording too; everything else is material.
+const WORDING: &[&str] = &[
+    "contact",
+    "default_locale",
+    "locales",
+    "operator.website",
+    "retention[*].key_class",
+    "category[*].storage",
+    "category[*].field[*].kind",
+    "category[*].field[*].max_len",
+    "category[*].field[*].blind_index",
+    "category[*].field[*].storage",
+];
+
+/// Whether `path` is `pattern` or lies under it.
+fn under(pattern: &str, path: &str) -> bool {
+    let (mut p, mut q) = (pattern.split('.'), path.split('.'));
+    loop {
+        match (p.next(), q.next()) {
+            (None, _) => return true,
+            (Some(_), None) => return false,
+            (Some(a), Some(b)) => {
+                let same = match a.strip_suffix("[*]") {
+                    Some(name) => b.starts_with(&format!("{name}[")),
+                    None => a == b,
+                };
+                if !same {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// A text in every language, as the policy writes one.
+fn is_texts(v: &toml::Value) -> bool {
+    v.as_table().is_some_and(|t| {
+        !t.is_empty() && t.keys().all(|k| ["ru", "kk", "en"].contains(&k.as_str()))
+    })
+}
+
+/// The key an element of a list of tables is known by.
+fn element_key(v: &toml::Value) -> Option<String> {
+    let t = v.as_table()?;
+    ["key", "code"]
+        .iter()
+        .find_map(|k| t.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+}
+
+fn shown(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every difference between `a` and `b` under `path`: (path, what, a text reworded).
+fn walk(path: &str, a: &toml::Value, b: &toml::Value, out: &mut Vec<(String, String, bool)>) {
+    let join = |k: &str| match path {
+        "" => k.to_string(),
+        _ => format!("{path}.{k}"),
+    };
+    match (a, b) {
+        _ if a == b => {}
+        _ if is_texts(a) && is_texts(b) => out.push((path.to_string(), "reworded".into(), true)),
+        (toml::Value::Table(x), toml::Value::Table(y)) => {
+            for (k, va) in x {
+                match y.get(k) {
+                    Some(vb) => walk(&join(k), va, vb, out),
+                    None => out.push((join(k), format!("{} removed", shown(va)), false)),
+                }
+            }
+            for (k, vb) in y.iter().filter(|(k, _)| !x.contains_key(*k)) {
+                out.push((join(k), format!("{} added", shown(vb)), false));
+            }
+        }
+        (toml::Value::Array(x), toml::Value::Array(y))
+            if x.iter().chain(y).all(|v| element_key(v).is_some()) =>
+        {
+            let name = path.rsplit('.').next().unwrap_or(path);
+            let at = |key: &str| match path.rsplit_once('.') {
+                Some((parent, _)) => format!("{parent}.{name}[{key}]"),
+                None => format!("{name}[{key}]"),
+            };
+            for va in x {
+                let key = element_key(va).unwrap_or_default();
+                match y
+                    .iter()
+                    .find(|vb| element_key(vb).as_deref() == Some(key.as_str()))
+                {
+                    Some(vb) => walk(&at(&key), va, vb, out),
+                    None => out.push((at(&key), "removed".into(), false)),
+                }
+            }
+            for vb in y {
+                let key = element_key(vb).unwrap_or_default();
+                if !x
+                    .iter()
+                    .any(|va| element_key(va).as_deref() == Some(key.as_str()))
+                {
+                    out.push((at(&key), "added".into(), false));
+                }
+            }
+        }
+        _ => out.push((
+            path.to_string(),
+            format!("{} → {}", shown(a), shown(b)),
+            false,
+        )),
+    }
+}
+
+/// Everything the rules above do not describe — contacts, countries and their adequacy, the
+/// idle rule, lawful demand, what law requires to keep, sources, the operator — compared field
+/// by field over the whole file, so no change goes unseen.
+fn the_rest(old: &Policy, new: &Policy, changes: &mut Vec<Change>) {
+    let as_value = |p: &Policy| toml::Value::try_from(p).expect("a policy serializes");
+    let mut found = vec![];
+    walk("", &as_value(old), &as_value(new), &mut found);
+    for (path, what, reworded) in found {
+        if DESCRIBED
+            .iter()
+            .any(|d| under(d, &path) && d.matches('.').count() == path.matches('.').count())
+        {
+            continue;
+        }
+        let wording = reworded || WORDING.iter().any(|w| under(w, &path));
+        let area = path
+            .split(['.', '['])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        changes.push(Change {
+            area: if wording { "text".into() } else { area },
+            key: path,
+            what,
+            material: !wording,
+        });
     }
 }
 
@@ -311,6 +483,52 @@ mod tests {
         let d = diff(&old, &reworded);
         assert_eq!(d.changes.len(), 1);
         assert!(!d.is_material());
+    }
+
+    /// Issue 21 (R10.1, item 7): nothing in the file changes unseen. Office hours and a reworded
+    /// role are wording, published as such; the operator, a country's adequacy, the idle rule,
+    /// lawful demand and what law requires to keep are material.
+    #[test]
+    fn every_field_of_the_policy_is_compared_and_only_wording_is_not_material() {
+        let old = shipped();
+        let mut hours = old.clone();
+        hours.contact.hours.closes = jiff::civil::time(19, 0, 0, 0);
+        hours.recipients[0].role.en = "Processes payments".into();
+        let d = diff(&old, &hours);
+        assert_eq!(d.changes.len(), 2, "{:?}", d.changes);
+        assert!(!d.is_material(), "{:?}", d.changes);
+
+        let mut new = old.clone();
+        new.operator.name = "Another company".into();
+        new.countries[0].adequate = !new.countries[0].adequate;
+        new.retention_rules[0].idle = None;
+        new.recipients[0].lawful_demand_required = !new.recipients[0].lawful_demand_required;
+        let kept = new
+            .retention_rules
+            .iter_mut()
+            .find(|r| r.required_by_law)
+            .unwrap();
+        kept.required_by_law = false;
+        let d = diff(&old, &new);
+        let material: Vec<&str> = d
+            .changes
+            .iter()
+            .filter(|c| c.material)
+            .map(|c| c.key.as_str())
+            .collect();
+        assert_eq!(material.len(), 5, "{:?}", d.changes);
+        for part in [
+            "operator.name",
+            ".adequate",
+            ".idle",
+            ".lawful_demand_required",
+            ".required_by_law",
+        ] {
+            assert!(
+                material.iter().any(|k| k.contains(part)),
+                "{part} is seen: {material:?}"
+            );
+        }
     }
 
     #[test]

@@ -305,6 +305,18 @@ pub async fn a_material_policy_change_needs_thirty_days_and_reaches_everyone_onc
         let doc = serde_json::json!({"contact": {"email": format!("policy.reader{i}@mail.kz")}});
         add(h, doc, contract()).await;
     }
+    // Office hours alone are wording: seen, and publishable without notice.
+    let hours = next_policy(
+        "hours",
+        "[contact]",
+        "opens = \"09:00\"",
+        "opens = \"10:00\"",
+    );
+    let wording = h.app.diff_policy(&hours).await.unwrap();
+    assert!(
+        !wording.changes.is_empty() && !wording.is_material(),
+        "{wording:?}"
+    );
     let next = next_policy("next", "[[retention]]", "term = \"P5Y\"", "term = \"P6Y\"");
     let diff = h.app.diff_policy(&next).await.unwrap();
     assert!(diff.is_material(), "{diff:?}");
@@ -346,6 +358,13 @@ pub async fn a_material_policy_change_needs_thirty_days_and_reaches_everyone_onc
         (again.queued, again.already_told),
         (0, 3),
         "exactly once each"
+    );
+    // A day later fewer than 30 days remain: whoever was not told yet would be told too late.
+    h.clock.set(plus_days(h.app.now(), 1));
+    let late = h.app.announce_policy(&admin, &published.version).await;
+    assert!(
+        matches!(&late, Err(CoreError::Invalid(e)) if e.problems[0].field == "version"),
+        "{late:?}"
     );
 
     assert_eq!(

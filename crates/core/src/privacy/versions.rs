@@ -233,6 +233,24 @@ impl Vintrova {
             )
             .into());
         };
+        // Told later than 30 days ahead, a person would have less notice than the law gives.
+        let earliest = self
+            .today()
+            .checked_add(jiff::Span::new().days(NOTICE_DAYS))
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        if published.material && published.effective < earliest {
+            return Err(InvalidInput::one(
+                "version",
+                format!(
+                    "`{version}` takes effect on {}: people told today would have fewer than {NOTICE_DAYS} days' notice of a material change",
+                    published.effective
+                ),
+                format!(
+                    "the same change published again as a new version taking effect on {earliest} or later, then announced"
+                ),
+            )
+            .into());
+        }
         let mut report = Announcement::default();
         let duty = Use::Duty(Duty::PolicyNotice);
         let (_, text) = NoticeKind::PolicyChange.text(&self.policy().default_locale);
