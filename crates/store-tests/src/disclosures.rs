@@ -489,23 +489,46 @@ pub async fn data_goes_abroad_only_after_a_planned_transfer_was_announced_and_be
         planned_at: None,
     };
     let tomorrow = effective.tomorrow().unwrap();
+    let in_thirty = effective.checked_add(jiff::Span::new().days(30)).unwrap();
     assert!(matches!(
-        refused(app.plan_transfer(&actor, plan("US", tomorrow)).await),
+        refused(app.plan_transfer(&actor, plan("US", in_thirty)).await),
         DisclosureRefusal::CountryNotListed { .. }
     ));
+    let early = app.plan_transfer(&actor, plan("DE", tomorrow)).await;
     assert!(
-        app.plan_transfer(&actor, plan("DE", effective))
-            .await
-            .is_err(),
-        "no time to tell anyone"
+        matches!(&early, Err(CoreError::Invalid(e)) if e.problems[0].field == "starts_on"),
+        "a new destination is announced 30 days ahead: {early:?}"
     );
     let planned = app
-        .plan_transfer(&actor, plan("DE", tomorrow))
+        .plan_transfer(&actor, plan("DE", in_thirty))
         .await
         .unwrap();
     assert_eq!(
         planned.told, 1,
         "the person whose contact data would go is told"
+    );
+    // Whoever arrives between the announcement and the start is told as they arrive.
+    let doc = serde_json::json!({"contact": {"email": "arrives.later@mail.kz"}});
+    let values = app.parse_json(&doc).unwrap();
+    let newcomer = app
+        .add_subject(
+            &actor,
+            values.clone(),
+            vintrova_core::Collection {
+                bases: contract(),
+                consents: crate::ticked(app.policy(), &values, vec![]),
+                ..vintrova_core::Collection::from("registration_form")
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        app.notices_of(newcomer)
+            .await
+            .unwrap()
+            .iter()
+            .any(|n| n.kind == vintrova_core::notifications::NoticeKind::TransferAbroad),
+        "told at registration"
     );
     assert!(
         matches!(
@@ -514,10 +537,19 @@ pub async fn data_goes_abroad_only_after_a_planned_transfer_was_announced_and_be
         ),
         "not before its day"
     );
-    h.clock.set(start_of(h, tomorrow));
-    let sent = app.disclose(&actor, to_germany).await.unwrap();
+    h.clock.set(start_of(h, in_thirty));
+    let sent = app.disclose(&actor, to_germany.clone()).await.unwrap();
     assert!(sent.cross_border);
     assert_eq!(app.transfers().await.unwrap().len(), 1);
+    // The transfer covers contact data only: nothing else of named people goes under it.
+    let wider = DisclosureRequest {
+        categories: vec!["contact".into(), "technical".into()],
+        ..to_germany
+    };
+    assert!(matches!(
+        refused(app.disclose(&actor, wider).await),
+        DisclosureRefusal::TransferNotAnnounced { .. }
+    ));
 }
 
 /// The shipped policy as a new version `prefix-…`, with `from` replaced by `to` in the section

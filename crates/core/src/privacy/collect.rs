@@ -361,7 +361,10 @@ impl Vintrova {
         if inserted.is_err() {
             self.forget_keys(id).await;
         }
-        inserted.map(|()| id)
+        inserted?;
+        self.tell_of_transfers_ahead(actor, id, &categories_of(&values))
+            .await?;
+        Ok(id)
     }
 
     /// A new person's data as it will be stored, checked and sealed (their keys are made):

@@ -22,6 +22,7 @@ const AGREEMENTS: &str = "recipient_agreements";
 
 /// What a caller asks to disclose.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisclosureRequest {
     /// A recipient key of the policy (`payment_systems`, `state_bodies`, …).
@@ -38,8 +39,9 @@ pub struct DisclosureRequest {
     /// For a lawful demand: the demand's registration number and date.
     #[serde(default)]
     pub legal_reference: Option<String>,
-    /// The data is anonymized (only the analytics export may say so, having checked it).
-    #[serde(default)]
+    /// The data is anonymized: only the analytics release that made it says so, having checked
+    /// it; a caller cannot (the field is not part of what the API takes).
+    #[serde(skip)]
     pub anonymized: bool,
 }
 
@@ -77,7 +79,7 @@ pub enum DisclosureRefusal {
     )]
     NoAgreement(String),
     #[error(
-        "named people's data may go to `{recipient}` in `{country}` only under a planned transfer whose day has come and of which they were told (R9.2)"
+        "named people's data may go to `{recipient}` in `{country}` only under planned transfers covering every category sent, whose day has come and of which they were told (R9.2)"
     )]
     TransferNotAnnounced { recipient: String, country: String },
 }
@@ -331,7 +333,7 @@ impl Vintrova {
         if !request.anonymized
             && !request.subjects.is_empty()
             && !self
-                .transfer_in_force(&request.recipient, &request.country)
+                .transfer_in_force(&request.recipient, &request.country, &request.categories)
                 .await?
         {
             return Err(CoreError::Disclosure(

@@ -82,11 +82,19 @@ impl Vintrova {
                 );
             }
         }
-        if transfer.starts_on <= today {
+        // A new destination is a material change of the policy's §9: the people hear of it 30
+        // days before their data may go.
+        let earliest = today
+            .checked_add(jiff::Span::new().days(crate::versions::NOTICE_DAYS))
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        if transfer.starts_on < earliest {
             problems.push(
                 "starts_on",
-                "leaves no time to tell the people affected",
-                "a day after today",
+                format!(
+                    "leaves fewer than {} days to tell the people affected",
+                    crate::versions::NOTICE_DAYS
+                ),
+                format!("{earliest} or later"),
             );
         }
         if transfer.country == policy.operator.country {
@@ -108,7 +116,6 @@ impl Vintrova {
                 .and_then(|r| r.purposes.first().cloned())
                 .unwrap_or_default(),
             legal_ground: transfer.contract.clone(),
-            anonymized: false,
             ..Default::default()
         };
         // The register's rules, less the agreement (the contract is part of this plan).
@@ -135,16 +142,6 @@ impl Vintrova {
             transfer: Some(transfer.clone()),
             ..Default::default()
         };
-        let duty = Use::Duty(Duty::TransferNotice);
-        let (_, text) = NoticeKind::TransferAbroad.text(&policy.default_locale);
-        let country = policy
-            .countries
-            .iter()
-            .find(|c| c.code == transfer.country)
-            .map_or(transfer.country.clone(), |c| {
-                c.name.get(&policy.default_locale).to_string()
-            });
-        let body = format!("{text} {country}, {}", transfer.starts_on);
         let mut after = None;
         loop {
             let page = self.store().inventory(after, 500).await?;
@@ -163,42 +160,101 @@ impl Vintrova {
                 if !concerned {
                     continue;
                 }
-                let grant = match self.authorize(inventory.subject, duty.clone()).await {
-                    Ok(grant) => grant,
-                    Err(CoreError::UnknownSubject(_)) => continue,
-                    Err(e) => return Err(e),
-                };
-                let Some(to) = self.address(&grant).await? else {
-                    planned.no_address += 1;
-                    continue;
-                };
-                self.queue_notice(
-                    actor,
-                    Action::Notify,
-                    &duty.label(),
-                    inventory.subject,
-                    NoticeKind::TransferAbroad,
-                    &to,
-                    &body,
-                )
-                .await?;
-                planned.told += 1;
+                match self
+                    .tell_of_transfer(actor, inventory.subject, &transfer)
+                    .await?
+                {
+                    Some(true) => planned.told += 1,
+                    Some(false) => planned.no_address += 1,
+                    None => {}
+                }
             }
         }
         Ok(planned)
     }
 
-    /// Whether named people's data may go to `recipient` in `country` today: at home always;
-    /// abroad once a planned transfer there has begun.
-    pub(crate) async fn transfer_in_force(&self, recipient: &str, country: &str) -> Result<bool> {
+    /// Tell one person of a transfer through the outbox, under the law's duty (their address
+    /// only): `Some(true)` told, `Some(false)` no address on record, `None` gone meanwhile.
+    async fn tell_of_transfer(
+        &self,
+        actor: &Actor,
+        subject: Uuid,
+        transfer: &Transfer,
+    ) -> Result<Option<bool>> {
+        let policy = self.policy();
+        let duty = Use::Duty(Duty::TransferNotice);
+        let grant = match self.authorize(subject, duty.clone()).await {
+            Ok(grant) => grant,
+            Err(CoreError::UnknownSubject(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(to) = self.address(&grant).await? else {
+            return Ok(Some(false));
+        };
+        let (_, text) = NoticeKind::TransferAbroad.text(&policy.default_locale);
+        let country = policy
+            .countries
+            .iter()
+            .find(|c| c.code == transfer.country)
+            .map_or(transfer.country.clone(), |c| {
+                c.name.get(&policy.default_locale).to_string()
+            });
+        let body = format!("{text} {country}, {}", transfer.starts_on);
+        self.queue_notice(
+            actor,
+            Action::Notify,
+            &duty.label(),
+            subject,
+            NoticeKind::TransferAbroad,
+            &to,
+            &body,
+        )
+        .await?;
+        Ok(Some(true))
+    }
+
+    /// Someone whose data arrives between a transfer's announcement and its start is told of it
+    /// as it arrives, like everyone told when it was planned: for each planned transfer not yet
+    /// begun that concerns a category of `categories`.
+    pub(crate) async fn tell_of_transfers_ahead(
+        &self,
+        actor: &Actor,
+        subject: Uuid,
+        categories: &[String],
+    ) -> Result<()> {
+        let today = self.now().to_zoned_datetime(self.policy().zone()).date();
+        for transfer in self.transfers().await? {
+            if transfer.starts_on > today
+                && transfer.categories.iter().any(|c| categories.contains(c))
+            {
+                self.tell_of_transfer(actor, subject, &transfer).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether named people's data of `categories` may go to `recipient` in `country` today: at
+    /// home always; abroad once planned transfers there that cover every one of the categories
+    /// have begun.
+    pub(crate) async fn transfer_in_force(
+        &self,
+        recipient: &str,
+        country: &str,
+        categories: &[String],
+    ) -> Result<bool> {
         if country == self.policy().operator.country {
             return Ok(true);
         }
         let today = self.now().to_zoned_datetime(self.policy().zone()).date();
-        Ok(self
+        let begun: Vec<Transfer> = self
             .transfers()
             .await?
-            .iter()
-            .any(|t| t.recipient == recipient && t.country == country && t.starts_on <= today))
+            .into_iter()
+            .filter(|t| t.recipient == recipient && t.country == country && t.starts_on <= today)
+            .collect();
+        Ok(!begun.is_empty()
+            && categories
+                .iter()
+                .all(|c| begun.iter().any(|t| t.categories.contains(c))))
     }
 }

@@ -465,3 +465,35 @@ async fn a_name_is_shown_bidi_isolated_in_the_console() {
     // A name with a right-to-left override, had one been stored before the edge refused
     // them, is isolated too: the console's unit test `every_cell_is_bidi_isolated` renders one.
 }
+
+/// Issue 21 (R5.3, item 8): only the analytics release marks a disclosure anonymized; a caller
+/// who says so is refused by name, and nothing is logged.
+#[tokio::test]
+async fn a_caller_cannot_mark_a_disclosure_anonymized() {
+    let api = Api::new().await;
+    let dpo = api.staff("g.sadykova", Role::Dpo).await;
+    let reply = api
+        .as_staff(
+            &dpo,
+            "POST",
+            "/api/v1/disclosures",
+            Some(json!({
+                "recipient": "analytics_services", "country": "KZ", "subjects": [],
+                "categories": ["usage"], "purpose": "learning_analytics",
+                "legal_ground": "Agreement A-1", "anonymized": true
+            })),
+            Some("learning_analytics"),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text()
+    );
+    assert!(
+        reply.text().contains("legal_reference"),
+        "the refusal shows the fields a disclosure takes — `anonymized` is not one"
+    );
+    assert!(api.harness.app.disclosures(None).await.unwrap().is_empty());
+}
