@@ -1,8 +1,10 @@
 //! The duties staff may name instead of a policy purpose (R7.7): answering a rights request,
-//! responding to an incident, working on a legal claim. Each names the record it serves — the
-//! request, the incident, the hold — and opens only what that record needs: a verified
-//! request's full copy, the categories an incident affected, the categories a hold keeps.
-//! A duty named without its record opens nothing.
+//! responding to an incident, working on a legal claim, keeping what a law requires. Each names
+//! the record it serves — the request, the incident, the hold, the retention rule — and opens
+//! only what that record needs: a verified request's full copy, the categories an incident
+//! affected, the categories a hold keeps, the categories a law-required rule keeps (after a
+//! partial erasure, the only way its kept records open). A duty named without its record opens
+//! nothing.
 
 use uuid::Uuid;
 
@@ -11,14 +13,21 @@ use crate::values::InvalidInput;
 use crate::{Actor, Export, PurposeView, Result, Vintrova};
 
 /// The duty names staff may state, in the order the console offers them.
-pub const STAFF_DUTIES: &[&str] = &["rights_request", "incident_response", "legal_claim"];
+pub const STAFF_DUTIES: &[&str] = &[
+    "rights_request",
+    "incident_response",
+    "legal_claim",
+    "kept_by_law",
+];
 
 /// A duty with the record it serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StaffDuty {
     RightsRequest(Uuid),
     IncidentResponse(Uuid),
     LegalClaim(Uuid),
+    /// A retention rule the law requires (`financial`), by its key.
+    KeptByLaw(String),
 }
 
 impl StaffDuty {
@@ -28,6 +37,7 @@ impl StaffDuty {
             "rights_request" => "the id of the person's verified request",
             "incident_response" => "the id of the incident that affected the person",
             "legal_claim" => "the id of the legal hold on the person's data",
+            "kept_by_law" => "the key of the retention rule a law requires, such as `financial`",
             _ => {
                 return Err(InvalidInput::one(
                     "purpose",
@@ -45,6 +55,9 @@ impl StaffDuty {
                 record,
             ));
         };
+        if name == "kept_by_law" {
+            return Ok(StaffDuty::KeptByLaw(id.to_string()));
+        }
         let id = Uuid::parse_str(id)
             .map_err(|_| InvalidInput::one("reference", "is not an id", record))?;
         Ok(match name {
@@ -139,6 +152,34 @@ impl Vintrova {
                     hold: id,
                     categories,
                 }
+            }
+            StaffDuty::KeptByLaw(rule) => {
+                let policy = self.policy();
+                if !policy
+                    .retention_rules
+                    .iter()
+                    .any(|r| r.key == rule && r.required_by_law)
+                {
+                    let required: Vec<&str> = policy
+                        .retention_rules
+                        .iter()
+                        .filter(|r| r.required_by_law)
+                        .map(|r| r.key.as_str())
+                        .collect();
+                    return Err(InvalidInput::one(
+                        "reference",
+                        format!("`{rule}` is not a retention rule a law requires"),
+                        format!("one of {}", required.join(", ")),
+                    )
+                    .into());
+                }
+                let categories = policy
+                    .categories
+                    .iter()
+                    .filter(|c| c.retention == rule)
+                    .map(|c| c.key.clone())
+                    .collect();
+                Duty::KeptByLaw { rule, categories }
             }
         };
         Ok(DutyView::View(

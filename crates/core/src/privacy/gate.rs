@@ -54,6 +54,12 @@ pub enum Duty {
     /// Staff working on a legal claim under a hold on this person's data: the categories the
     /// hold keeps.
     LegalClaim { hold: Uuid, categories: Vec<String> },
+    /// Keeping what a law requires past the relationship (tax records after a partial erasure),
+    /// and answering for it: the categories the rule `rule` keeps, no more.
+    KeptByLaw {
+        rule: String,
+        categories: Vec<String>,
+    },
 }
 
 impl Duty {
@@ -67,6 +73,7 @@ impl Duty {
             Duty::AccessDigest => "access_digest",
             Duty::IncidentResponse { .. } => "incident_response",
             Duty::LegalClaim { .. } => "legal_claim",
+            Duty::KeptByLaw { .. } => "kept_by_law",
         }
     }
 
@@ -76,6 +83,7 @@ impl Duty {
             Duty::RequestAnswer(id) => Some(format!("request:{id}")),
             Duty::IncidentResponse { incident, .. } => Some(format!("incident:{incident}")),
             Duty::LegalClaim { hold, .. } => Some(format!("hold:{hold}")),
+            Duty::KeptByLaw { rule, .. } => Some(format!("rule:{rule}")),
             _ => None,
         }
     }
@@ -88,9 +96,9 @@ impl Duty {
             | Duty::ErasureReceipt
             | Duty::RequestAnswer(_)
             | Duty::AccessDigest => vec![ADDRESS_CATEGORY.to_string()],
-            Duty::IncidentResponse { categories, .. } | Duty::LegalClaim { categories, .. } => {
-                categories.clone()
-            }
+            Duty::IncidentResponse { categories, .. }
+            | Duty::LegalClaim { categories, .. }
+            | Duty::KeptByLaw { categories, .. } => categories.clone(),
         }
     }
 }

@@ -388,6 +388,43 @@ pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
             .unwrap()
             .is_empty()
     );
+    // Issue 21 (item 2): what stays opens only for the duty that keeps it — no purpose of the
+    // policy reads it any more (the contract ended with the erasure), and the tax rule's duty
+    // opens the payment records and nothing else.
+    for purpose in h.app.policy().purposes.clone() {
+        let view = h.app.read(&operator(), id, &purpose.key).await;
+        assert!(
+            !view
+                .as_ref()
+                .is_ok_and(|v| !v.values.is_empty() || !v.events.is_empty()),
+            "{} still reads kept data: {view:?}",
+            purpose.key
+        );
+    }
+    use vintrova_core::duties::{DutyView, StaffDuty};
+    let DutyView::View(kept_view) = h
+        .app
+        .read_for_duty(&operator(), id, StaffDuty::KeptByLaw("financial".into()))
+        .await
+        .unwrap()
+    else {
+        panic!("a view of the kept categories");
+    };
+    assert!(!kept_view.events.is_empty() || !kept_view.values.is_empty());
+    assert!(
+        kept_view
+            .values
+            .keys()
+            .chain(kept_view.events.iter().flat_map(|e| e.keys()))
+            .all(|field| field.starts_with("payment.")),
+        "{kept_view:?}"
+    );
+    assert!(matches!(
+        h.app
+            .read_for_duty(&operator(), id, StaffDuty::KeptByLaw("support".into()))
+            .await,
+        Err(CoreError::Invalid(_))
+    ));
 
     // Five years after the payment's instant the tax period's clock still runs.
     h.clock.set("2030-03-01T04:00:01Z".parse().unwrap());
