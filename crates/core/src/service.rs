@@ -177,6 +177,7 @@ pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 pub(crate) const ADDRESS: &str = crate::names::EMAIL;
 
 /// The services over one policy, one store and one vault.
+#[derive(Clone)]
 pub struct Vintrova {
     pub(crate) policy: Arc<Policy>,
     pub(crate) map: DataMap,

@@ -13,6 +13,7 @@ pub mod downloads;
 pub mod edge;
 pub mod i18n;
 pub mod learning;
+pub mod live;
 pub mod metrics;
 pub mod payments;
 mod problem;

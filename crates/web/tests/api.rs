@@ -2787,3 +2787,5 @@ async fn withdrawing_the_consent_to_contact_data_closes_the_account_and_signs_ou
 mod accounts;
 #[path = "api/edge.rs"]
 mod edge;
+#[path = "api/live.rs"]
+mod live;

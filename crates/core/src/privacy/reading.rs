@@ -143,6 +143,15 @@ impl Vintrova {
         })
     }
 
+    /// The server as it should be now, when a published version came into force since this
+    /// one was made: the same stores, vault and audit appender under the new policy, data map
+    /// and renewals — for a running server to swap in at the version's moment. `None` while
+    /// this one's version is still the one in force.
+    pub async fn in_force_now(&self) -> Result<Option<Self>> {
+        let next = self.clone().with_published_policy().await?;
+        Ok((next.policy.version != self.policy.version).then_some(next))
+    }
+
     /// Switch to the newest published policy version whose day has come, and note which
     /// purposes moved onto consent on the way (their older consents no longer count).
     pub async fn with_published_policy(self) -> Result<Self> {

@@ -95,16 +95,18 @@ pub async fn run(config: &Config, args: ServeArgs) -> Result<()> {
     let state = vintrova_web::AppState::new(rt.app.clone(), &token, provider)
         .with_trusted_proxies(proxies)
         .with_public_url(&public_url);
-    jobs::delivery::spawn(&rt)?;
-    jobs::retention::spawn(&rt);
+    let live = vintrova_web::live::Live::new(state);
+    jobs::delivery::spawn(&rt, &live)?;
+    jobs::retention::spawn(&rt, &live);
     jobs::hourly::spawn(
-        &rt,
+        &live,
         jobs::hourly::Witnesses {
             dir: args.witness_dir.clone(),
             mail: args.witness_mail,
         },
     );
-    let router = vintrova_web::router(state);
+    jobs::policy::spawn(&live);
+    let router = live.router();
     match tls {
         Some(config) => {
             let handle = axum_server::Handle::new();

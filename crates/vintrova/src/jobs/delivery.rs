@@ -1,20 +1,24 @@
 //! Reminders and mail. State lives in the database (claims with leases), so several servers
 //! may deliver side by side.
 
+use std::sync::Arc;
+
 use vintrova_core::Vintrova;
 use vintrova_core::outbox::Transport;
+use vintrova_web::live::Live;
 
 use crate::setup::{self, Result, Runtime};
 
 /// Every ten seconds: remind staff of requests nearing their deadline, then deliver the
 /// outbox, so that a reminder leaves in the same round it was queued.
-pub fn spawn(rt: &Runtime) -> Result<()> {
-    let app = rt.app.clone();
+pub fn spawn(rt: &Runtime, live: &Arc<Live>) -> Result<()> {
+    let live = live.clone();
     let transport = setup::mail_transport(rt)?;
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
         loop {
             tick.tick().await;
+            let app = live.app();
             remind(&app).await;
             deliver(&app, transport.as_ref()).await;
         }

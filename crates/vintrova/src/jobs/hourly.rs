@@ -1,12 +1,12 @@
 //! The hourly round (the first at start): erasures a crash cut short carried to their end, the
 //! audit chain's check, the day's copy of its signed head for the
-//! witnesses, the monthly access digests, and a word when a published policy version comes due.
+//! witnesses, the monthly access digests, and overdue assessments.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use vintrova_core::{Actor, Vintrova};
-
-use crate::setup::Runtime;
+use vintrova_web::live::Live;
 
 /// Where the signed audit head goes each day, apart from this server.
 #[derive(Debug, Clone, Default)]
@@ -15,18 +15,18 @@ pub struct Witnesses {
     pub mail: bool,
 }
 
-pub fn spawn(rt: &Runtime, witnesses: Witnesses) {
-    let app = rt.app.clone();
+pub fn spawn(live: &Arc<Live>, witnesses: Witnesses) {
+    let live = live.clone();
     let holder = super::lease_holder();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            let app = live.app();
             finish_erasures(&app).await;
             verify_audit_chain(&app).await;
             keep_witnesses(&app, &witnesses).await;
             send_digests(&app, &holder).await;
-            warn_of_a_due_policy(&app).await;
             warn_of_overdue_assessments(&app).await;
         }
     });
@@ -121,19 +121,6 @@ async fn warn_of_overdue_assessments(app: &Vintrova) {
             }
         }
         Err(e) => tracing::error!(error = %e, "cannot read the assessments' schedule"),
-    }
-}
-
-async fn warn_of_a_due_policy(app: &Vintrova) {
-    let today = app.now().to_zoned_datetime(app.policy().zone()).date();
-    if let Ok(versions) = app.policy_versions().await
-        && let Some(due) = versions.iter().rfind(|v| v.effective <= today)
-        && due.version != app.policy().version
-    {
-        tracing::warn!(
-            version = %due.version,
-            "a published policy version is in force from today: restart the server to apply it"
-        );
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod delivery;
 pub mod hourly;
+pub mod policy;
 pub mod retention;
 
 use uuid::Uuid;

@@ -2,21 +2,25 @@
 //! servers (`retention.daily`, taken for 24 hours) and never twice at once (the sweep's own).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use vintrova_core::{Actor, Vintrova};
+
+use vintrova_web::live::Live;
 
 use crate::backup;
 use crate::setup::Runtime;
 
 /// Every ten minutes, try for the day's lease: whichever server holds it sweeps.
-pub fn spawn(rt: &Runtime) {
-    let app = rt.app.clone();
+pub fn spawn(rt: &Runtime, live: &Arc<Live>) {
+    let live = live.clone();
     let data_dir = rt.config.data_dir.clone();
     let holder = super::lease_holder();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
+            let app = live.app();
             if due_today(&app, &holder).await {
                 sweep(&app, &holder, &data_dir).await;
             }
