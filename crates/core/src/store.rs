@@ -251,6 +251,10 @@ pub trait SubjectStore: Send + Sync {
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
 
+    /// Keep the language a person asked to be written in (replacing an earlier choice).
+    async fn set_language(&self, id: Uuid, locale: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// The language a person asked to be written in, if they chose one.
+    async fn language(&self, id: Uuid) -> Result<Option<String>, StoreError>;
     async fn subject(&self, id: Uuid) -> Result<Option<SubjectRecord>, StoreError>;
     async fn values(&self, id: Uuid) -> Result<Vec<SealedValue>, StoreError>;
     async fn basis_events(&self, id: Uuid) -> Result<Vec<BasisEvent>, StoreError>;

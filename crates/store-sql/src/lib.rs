@@ -645,6 +645,7 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         )
         .await?;
         Self::exec(&mut *tx, "DELETE FROM accounts WHERE subject_id = $1", id).await?;
+        Self::exec(&mut *tx, "DELETE FROM languages WHERE subject_id = $1", id).await?;
         Self::exec(&mut *tx, "DELETE FROM subjects WHERE id = $1", id).await?;
         Ok(())
     }

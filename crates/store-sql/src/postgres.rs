@@ -187,6 +187,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "letters",
             include_str!("../migrations/postgres/0019_letters.sql"),
         ),
+        (
+            "languages",
+            include_str!("../migrations/postgres/0020_languages.sql"),
+        ),
     ])
     .run(&data)
     .await

@@ -178,6 +178,10 @@ pub async fn open(
                 "letters",
                 include_str!("../migrations/sqlite/0018_letters.sql"),
             ),
+            (
+                "languages",
+                include_str!("../migrations/sqlite/0019_languages.sql"),
+            ),
         ],
     )
     .await?;

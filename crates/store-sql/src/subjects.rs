@@ -100,6 +100,29 @@ sql_port!(SubjectStore {
     }
 
 
+    async fn set_language(&self, id: Uuid, locale: &str, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query::<DB>(
+            "INSERT INTO languages (subject_id, locale, chosen_at) VALUES ($1, $2, $3)
+             ON CONFLICT (subject_id) DO UPDATE SET locale = excluded.locale, chosen_at = excluded.chosen_at",
+        )
+        .bind(id)
+        .bind(locale.to_string())
+        .bind(at.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend::<DB>)?;
+        Ok(())
+    }
+
+
+    async fn language(&self, id: Uuid) -> Result<Option<String>, StoreError> {
+        let rows = self
+            .rows_of("SELECT locale FROM languages WHERE subject_id = $1", id)
+            .await?;
+        Ok(rows.first().map(|r| r.get(0)))
+    }
+
+
     async fn subject(&self, id: Uuid) -> Result<Option<SubjectRecord>, StoreError> {
         // A person whose erasure is underway reads as erased, never as someone with nothing.
         let row = sqlx::query::<DB>(

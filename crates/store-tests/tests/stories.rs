@@ -44,6 +44,7 @@ on_both_backends! {
     the_yearly_audit_and_assessment_fall_due_a_year_after_the_last => |h| staff::the_yearly_audit_and_assessment_fall_due_a_year_after_the_last(&h);
     a_letter_entered_late_counts_its_thirty_days_from_its_arrival => |h| stories::a_letter_entered_late_counts_its_thirty_days_from_its_arrival(&h);
     a_letter_writer_is_kept_by_the_support_rule_from_the_day_their_request_closes => |h| stories::a_letter_writer_is_kept_by_the_support_rule_from_the_day_their_request_closes(&h);
+    every_message_goes_in_the_language_the_person_chose => |h| stories::every_message_goes_in_the_language_the_person_chose(&h);
     mail_for_an_erased_person_is_erased_with_them => |h| stories::mail_for_an_erased_person_is_erased_with_them(&h);
     a_letter_writer_registers_by_proving_the_address_and_keeps_their_requests => |h| stories::a_letter_writer_registers_by_proving_the_address_and_keeps_their_requests(&h);
     a_legal_hold_binds_erasure_and_the_receipt_names_it => |h| stories::a_legal_hold_binds_erasure_and_the_receipt_names_it(&h);

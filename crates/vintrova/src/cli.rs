@@ -319,6 +319,10 @@ pub enum RequestCommand {
         /// the 30 days count from it.
         #[arg(long)]
         received: Option<String>,
+        /// The language the letter was written in (ru, kk, en): the code, the answer and every
+        /// later message to its writer go in it.
+        #[arg(long)]
+        language: Option<String>,
     },
     /// The letters still waiting for their code: right, arrival, deadline (no address).
     Letters,

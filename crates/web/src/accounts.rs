@@ -33,6 +33,9 @@ pub struct Registration {
     pub password: String,
     #[serde(default)]
     pub consents: Vec<String>,
+    /// The language to write to the person in (`ru`, `kk`, `en`); Russian when omitted.
+    #[serde(default)]
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -81,6 +84,9 @@ pub async fn register(s: Caller, bytes: Bytes) -> Result<Response, Problem> {
         s.limits.account(Door::Registration, email, s.app.now())?;
     }
     let values = s.app.parse_json(&input.data)?;
+    if let Some(locale) = &input.locale {
+        s.app.known_locale(locale).map_err(CoreError::Invalid)?;
+    }
     Ok(
         match s
             .app
@@ -88,6 +94,9 @@ pub async fn register(s: Caller, bytes: Bytes) -> Result<Response, Problem> {
             .await?
         {
             accounts::Registered::Open(id) => {
+                if let Some(locale) = &input.locale {
+                    s.app.set_language(id, locale).await?;
+                }
                 (StatusCode::CREATED, Json(Registered { id })).into_response()
             }
             accounts::Registered::AddressToProve(held) => {

@@ -32,6 +32,10 @@ pub struct LetterRequest {
     #[serde(default)]
     #[schema(format = DateTime, example = "2026-11-27T09:30:00+05:00")]
     pub received_at: Option<String>,
+    /// The language the letter was written in (`ru`, `kk`, `en`): the code, the answer and every
+    /// later message to its writer go in it.
+    #[serde(default)]
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -95,7 +99,7 @@ pub async fn by_letter(
             input.right,
             &input.description,
             input.channel,
-            received,
+            (received, input.locale.as_deref()),
         )
         .await?;
     Ok((StatusCode::ACCEPTED, Json(request)))

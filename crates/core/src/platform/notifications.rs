@@ -175,7 +175,7 @@ impl Vintrova {
                         *report.not_sent.entry("no_address".into()).or_default() += 1;
                         continue;
                     };
-                    let (_, body) = kind.text(&self.policy().default_locale);
+                    let (_, body) = kind.text(&self.language_of(subject).await?);
                     self.queue_notice(actor, Action::Notify, PURPOSE, subject, kind, &to, body)
                         .await?;
                     report.queued += 1;
@@ -214,7 +214,7 @@ impl Vintrova {
             kind,
             queued_at: self.now(),
         };
-        let (title, _) = kind.text(&self.policy().default_locale);
+        let (title, _) = kind.text(&self.language_of(subject).await?);
         let message = self.outbox_entry(
             Some(subject),
             &format!("notice:{}", kind.as_str()),

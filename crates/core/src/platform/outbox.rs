@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use vintrova_vault::Place;
 
+use crate::values::InvalidInput;
 use crate::words::words;
 use crate::{CoreError, Result, Vintrova};
 
@@ -92,6 +93,39 @@ fn place(id: &str) -> Place<'_> {
 }
 
 impl Vintrova {
+    /// Keep the language `subject` asked to be written in: one of the policy's locales.
+    pub async fn set_language(&self, subject: Uuid, locale: &str) -> Result<()> {
+        let locale = self.known_locale(locale)?;
+        self.require_subject(subject).await?;
+        self.store()
+            .set_language(subject, &locale, self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// `locale` if the site speaks it.
+    pub fn known_locale(&self, locale: &str) -> Result<String, InvalidInput> {
+        let locale = locale.trim();
+        let locales = &self.policy().locales;
+        if !locales.iter().any(|l| l == locale) {
+            return Err(InvalidInput::one(
+                "locale",
+                "is not a language the site speaks",
+                format!("one of {}", locales.join(", ")),
+            ));
+        }
+        Ok(locale.to_string())
+    }
+
+    /// The language to write to `subject` in: the one they chose, or the policy's default.
+    pub(crate) async fn language_of(&self, subject: Uuid) -> Result<String> {
+        Ok(self
+            .store()
+            .language(subject)
+            .await?
+            .unwrap_or_else(|| self.policy().default_locale.clone()))
+    }
+
     /// A message ready to be written with the change that causes it.
     pub(crate) fn outbox_entry(
         &self,

@@ -36,6 +36,9 @@ pub enum ColumnRole {
     /// receipt and its message sealed under the outbox key; deleted in the transaction that
     /// ends the erasure.
     ErasureIntent,
+    /// The language a person asked to be written in: how to write to them, not a category the
+    /// policy declares (a reading noted in COMPLIANCE.md); deleted with the person.
+    Preference,
 }
 
 /// The tables of the data store and the role of each column.
@@ -153,6 +156,14 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("subject_id", SubjectId),
                 ("decided_at", Metadata),
                 ("intent", ErasureIntent),
+            ],
+        ),
+        (
+            "languages",
+            &[
+                ("subject_id", SubjectId),
+                ("locale", Preference),
+                ("chosen_at", Metadata),
             ],
         ),
         (

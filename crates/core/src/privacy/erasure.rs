@@ -194,9 +194,11 @@ impl Vintrova {
             })
             .collect();
         let signed = self.sign_receipt(ErasureCause::Request, &categories, kept_parts);
+        // Read before the erasure takes the person's choice with them.
+        let locale = self.language_of(id).await?;
         let intent = Intent {
             decided_at: now,
-            receipted: self.receipted(&signed, ErasureCause::Request, to),
+            receipted: self.receipted(&signed, ErasureCause::Request, to.map(|to| (to, locale))),
             signed,
             classes,
             loose: loose.into_iter().collect(),
@@ -322,16 +324,15 @@ impl Vintrova {
         &self,
         signed: &SignedReceipt,
         cause: ErasureCause,
-        to: Option<String>,
+        to: Option<(String, String)>,
     ) -> Receipted {
-        let locale = &self.policy.default_locale;
-        let message = to.map(|to| {
-            let (title, text) = receipts::message(locale, cause);
+        let message = to.map(|(to, locale)| {
+            let (title, text) = receipts::message(&locale, cause);
             let email = Email {
                 message_id: format!("<receipt-{}@vintrova.outbox>", signed.id),
                 to,
                 subject: title.into(),
-                body: format!("{text}\n\n{}", receipts::explanation(locale)),
+                body: format!("{text}\n\n{}", receipts::explanation(&locale)),
                 attachment: Some(Attachment {
                     file_name: signed.file_name(),
                     text: signed.text.clone(),

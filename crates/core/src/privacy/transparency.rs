@@ -176,7 +176,8 @@ impl Vintrova {
                     .into_iter()
                     .filter(|a| a.who != Accessor::You && a.last >= from && a.first < to)
                     .collect();
-                let body = self.digest_text(&lines, last_month.date());
+                let locale = self.language_of(subject).await?;
+                let body = self.digest_text(&lines, last_month.date(), &locale);
                 self.queue_notice(
                     actor,
                     Action::Notify,
@@ -194,10 +195,9 @@ impl Vintrova {
         Ok(queued)
     }
 
-    /// The digest's text in the policy's default language: one line per access or group.
-    fn digest_text(&self, lines: &[Access], month: jiff::civil::Date) -> String {
+    /// The digest's text in `locale`: one line per access or group.
+    fn digest_text(&self, lines: &[Access], month: jiff::civil::Date, locale: &str) -> String {
         let policy = self.policy();
-        let locale = policy.default_locale.as_str();
         let zone = policy.zone();
         let (_, intro) = NoticeKind::AccessDigest.text(locale);
         let (staff, platform, system, operator, times, nobody) = match locale {

@@ -253,8 +253,6 @@ impl Vintrova {
         }
         let mut report = Announcement::default();
         let duty = Use::Duty(Duty::PolicyNotice);
-        let (_, text) = NoticeKind::PolicyChange.text(&self.policy().default_locale);
-        let body = format!("{text} {} ({})", published.effective, published.version);
         let mut after = None;
         loop {
             let page = self.store().subject_ids(after, BATCH).await?;
@@ -279,6 +277,8 @@ impl Vintrova {
                     report.no_address += 1;
                     continue;
                 };
+                let (_, text) = NoticeKind::PolicyChange.text(&self.language_of(subject).await?);
+                let body = format!("{text} {} ({})", published.effective, published.version);
                 self.queue_notice(
                     actor,
                     Action::Notify,

@@ -36,6 +36,9 @@ pub(super) struct Letter {
     right: RightKind,
     description: String,
     channel: AnswerChannel,
+    /// The language it was written in, when staff said: its writer's from then on.
+    #[serde(default)]
+    locale: Option<String>,
 }
 
 /// What a held record carries until its code comes back: a letter, or the registration of an
@@ -100,7 +103,7 @@ impl Vintrova {
         description: &str,
         channel: AnswerChannel,
     ) -> Result<LetterReceived> {
-        self.letter_received(actor, email, right, description, channel, None)
+        self.letter_received(actor, email, right, description, channel, (None, None))
             .await
     }
 
@@ -114,9 +117,10 @@ impl Vintrova {
         right: RightKind,
         description: &str,
         channel: AnswerChannel,
-        received: Option<Timestamp>,
+        (received, locale): (Option<Timestamp>, Option<&str>),
     ) -> Result<LetterReceived> {
         let received_at = self.arrival(received)?;
+        let locale = locale.map(|l| self.known_locale(l)).transpose()?;
         let values = self.parse_json(&json!({"contact": {"email": email}}))?;
         let email = values[0].index_form.clone().unwrap_or_default();
         // Checked now, so a refused letter stores nothing.
@@ -127,6 +131,7 @@ impl Vintrova {
             right,
             description: description.to_string(),
             channel,
+            locale,
         };
         let audit = self.draft(
             actor,
@@ -155,10 +160,11 @@ impl Vintrova {
         message: fn(&str, &str) -> (&'static str, String),
         audit: &crate::audit::AuditDraft,
     ) -> Result<Timestamp> {
-        let email = match held {
-            Held::Letter(letter) => &letter.email,
-            Held::Claim(claim) => &claim.email,
+        let (email, locale) = match held {
+            Held::Letter(letter) => (&letter.email, letter.locale.as_deref()),
+            Held::Claim(claim) => (&claim.email, None),
         };
+        let locale = locale.unwrap_or(&self.policy().default_locale);
         let code = six_digits()?;
         let row = id.to_string();
         let record = LetterRecord {
@@ -179,7 +185,7 @@ impl Vintrova {
             },
             received_at,
         };
-        let (title, body) = message(&self.policy().default_locale, &code);
+        let (title, body) = message(locale, &code);
         // A claim's code goes to someone we hold: their erasure takes it with them.
         let message = self.outbox_entry(holder, "request:verification", email, title, &body);
         self.audited(async |sealer| {
@@ -307,7 +313,13 @@ impl Vintrova {
             self.forget_keys(new.subject.id).await;
         }
         match admitted? {
-            Some(()) => Ok(request),
+            Some(()) => {
+                // The language of the letter is its writer's from now on.
+                if let Some(locale) = &letter.locale {
+                    self.set_language(subject, locale).await?;
+                }
+                Ok(request)
+            }
             // Another verification admitted it a moment before: the code is spent.
             None => Err(CoreError::Verification(VerificationError::Spent)),
         }
@@ -355,7 +367,7 @@ impl Vintrova {
                 .map_err(|e| CoreError::Internal(e.to_string()))?,
             attempts: 0,
         };
-        let (title, body) = code_message(&self.policy().default_locale, &code);
+        let (title, body) = code_message(&self.language_of(subject).await?, &code);
         let message = self.outbox_entry(Some(subject), "request:verification", &form, title, &body);
         let audit = self.draft(
             actor,

@@ -349,8 +349,11 @@ impl Vintrova {
         // The acknowledgement says when the answer is due; it goes with the request.
         let ack = match self.address_of(&request).await? {
             Some(to) => {
-                let (title, body) =
-                    ack_message(&self.policy().default_locale, request.right, request.due_on);
+                let (title, body) = ack_message(
+                    &self.language_of(subject).await?,
+                    request.right,
+                    request.due_on,
+                );
                 Some(self.outbox_entry(Some(subject), "request:acknowledgement", &to, title, &body))
             }
             None => None,
@@ -378,11 +381,11 @@ impl Vintrova {
     fn answer_entry(
         &self,
         request: &Request,
-        to: Option<String>,
+        (to, locale): (Option<String>, &str),
         outcome: &str,
     ) -> Option<OutboxEntry> {
         let to = to.filter(|_| request.channel == AnswerChannel::Email)?;
-        let (title, body) = answer_message(&self.policy().default_locale, request.right, outcome);
+        let (title, body) = answer_message(locale, request.right, outcome);
         let message_id = format!("<answer-{}@vintrova.outbox>", request.id);
         Some(self.outbox_entry_as(
             Uuid::now_v7(),
@@ -562,7 +565,8 @@ impl Vintrova {
         let message = if matches!(fulfilment, Fulfilment::Access | Fulfilment::Erasure) {
             None
         } else {
-            self.answer_entry(&found, address, "fulfilled")
+            let locale = self.language_of(found.subject).await?;
+            self.answer_entry(&found, (address, &locale), "fulfilled")
         };
         let closed = Request {
             state: RequestState::Completed,
@@ -683,7 +687,7 @@ impl Vintrova {
                     self.policy().operator.website.trim_end_matches('/')
                 );
                 let (title, body) =
-                    download_message(&self.policy().default_locale, &link, expires_at);
+                    download_message(&self.language_of(request.subject).await?, &link, expires_at);
                 Some(self.outbox_entry(Some(request.subject), "request:answer", to, title, &body))
             }
             _ => None,
@@ -747,7 +751,8 @@ impl Vintrova {
             closed_at: Some(self.now()),
             ..found
         };
-        let message = self.answer_entry(&rejected, address, reason);
+        let locale = self.language_of(rejected.subject).await?;
+        let message = self.answer_entry(&rejected, (address, &locale), reason);
         self.close_request(actor, &rejected, &events, message.as_ref())
             .await?;
         Ok(rejected)

@@ -615,6 +615,10 @@ impl Vintrova {
             };
             let kept = std::mem::take(&mut plan.kept);
             let signed = self.sign_receipt(ErasureCause::Retention, &plan.categories, kept);
+            let to = match to {
+                Some(to) => Some((to, self.language_of(subject).await?)),
+                None => None,
+            };
             receipt = Some(self.receipted(&signed, ErasureCause::Retention, to));
         }
         // Keys first: from this moment every copy of these rows, in any backup, is noise.
@@ -685,7 +689,7 @@ impl Vintrova {
         };
         if let Some(to) = address {
             let kind = NoticeKind::AccountIdle;
-            let (_, body) = kind.text(&self.policy().default_locale);
+            let (_, body) = kind.text(&self.language_of(subject).await?);
             let date = closes_at.to_zoned_datetime(self.policy().zone()).date();
             self.queue_notice(
                 actor,

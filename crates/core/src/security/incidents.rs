@@ -560,12 +560,6 @@ impl Vintrova {
             .collect();
         let mut report = IncidentNotices::default();
         let duty = Use::Duty(Duty::BreachNotice);
-        let (_, text) = NoticeKind::Incident.text(&self.policy().default_locale);
-        let body = format!(
-            "{text}\n\n{}\n\n{}",
-            incident.description,
-            incident.measures.join("\n")
-        );
         for subject in &incident.subjects {
             if told.contains(subject) {
                 report.already_told += 1;
@@ -583,6 +577,12 @@ impl Vintrova {
                 report.unreachable += 1;
                 continue;
             };
+            let (_, text) = NoticeKind::Incident.text(&self.language_of(*subject).await?);
+            let body = format!(
+                "{text}\n\n{}\n\n{}",
+                incident.description,
+                incident.measures.join("\n")
+            );
             self.queue_notice(
                 actor,
                 Action::NotifyIncident,

@@ -191,13 +191,14 @@ impl Vintrova {
         let Some(to) = self.address(&grant).await? else {
             return Ok(Some(false));
         };
-        let (_, text) = NoticeKind::TransferAbroad.text(&policy.default_locale);
+        let locale = self.language_of(subject).await?;
+        let (_, text) = NoticeKind::TransferAbroad.text(&locale);
         let country = policy
             .countries
             .iter()
             .find(|c| c.code == transfer.country)
             .map_or(transfer.country.clone(), |c| {
-                c.name.get(&policy.default_locale).to_string()
+                c.name.get(&locale).to_string()
             });
         let body = format!("{text} {country}, {}", transfer.starts_on);
         self.queue_notice(

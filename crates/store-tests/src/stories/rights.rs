@@ -893,6 +893,130 @@ pub async fn mail_for_an_erased_person_is_erased_with_them(h: &Harness) {
     );
 }
 
+/// Issue 21 (R1.2, item 10): every message in the person's language. Whoever chose Kazakh or
+/// English is acknowledged and answered in it; whoever chose nothing, in Russian; a letter
+/// written in Kazakh gets its code in Kazakh, and its writer is answered in Kazakh once the code
+/// comes back. A language the site does not speak is refused by name.
+pub async fn every_message_goes_in_the_language_the_person_chose(h: &Harness) {
+    use vintrova_core::requests::{AnswerChannel, Fulfilment};
+    use vintrova_core::rights::RightKind;
+    let actor = operator();
+    let mut expected = vec![];
+    for (i, (chosen, ack, answer)) in [
+        (Some("kk"), "Сұранысыңыз қабылданды", "Сұранысыңызға жауап"),
+        (
+            Some("en"),
+            "We received your request",
+            "The answer to your request",
+        ),
+        (None, "Ваш запрос получен", "Ответ на ваш запрос"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let email = format!("language.{i}@mail.kz");
+        let values = h
+            .app
+            .parse_json(&json!({"contact": {"email": email}}))
+            .unwrap();
+        let ticked = crate::ticked(h.app.policy(), &values, vec![]);
+        let id = h
+            .app
+            .register(&actor, values, "Тіл-таңдау-2025-пароль", ticked)
+            .await
+            .unwrap()
+            .opened()
+            .expect("the account opens");
+        if let Some(locale) = chosen {
+            h.app.set_language(id, locale).await.unwrap();
+        }
+        let session = h
+            .app
+            .sign_in(&email, "Тіл-таңдау-2025-пароль")
+            .await
+            .unwrap();
+        let request = h
+            .app
+            .request_in_cabinet(
+                &actor,
+                &session.token,
+                RightKind::Information,
+                "Что вы храните?",
+                AnswerChannel::Email,
+            )
+            .await
+            .unwrap();
+        h.app
+            .fulfil(&actor, request.id, Fulfilment::Information)
+            .await
+            .unwrap();
+        expected.push((email.clone(), ack));
+        expected.push((email, answer));
+        if i == 0 {
+            let wrong = h.app.set_language(id, "de").await;
+            assert!(
+                matches!(&wrong, Err(CoreError::Invalid(e)) if e.problems[0].field == "locale"),
+                "{wrong:?}"
+            );
+        }
+    }
+    let letter = h
+        .app
+        .letter_received(
+            &actor,
+            "hat.jazdy@mail.kz",
+            RightKind::Information,
+            "Менің деректерім туралы",
+            AnswerChannel::Email,
+            (None, Some("kk")),
+        )
+        .await
+        .unwrap();
+    let read = |claimed: Vec<vintrova_core::outbox::OutboxEntry>| {
+        claimed
+            .iter()
+            .map(|m| {
+                let email = h.app.open_message(m).unwrap();
+                (email.to, email.subject)
+            })
+            .collect::<Vec<(String, String)>>()
+    };
+    let mut sent = read(h.app.claim_outbox(1_000).await.unwrap());
+    let code: String = {
+        let claimed = h.app.claim_outbox(1_000).await.unwrap();
+        assert!(claimed.is_empty(), "everything was read at once");
+        let (_, title) = sent
+            .iter()
+            .find(|(to, _)| to == "hat.jazdy@mail.kz")
+            .expect("the code went to the letter's address")
+            .clone();
+        assert_eq!(
+            title, "Сұранысты растау коды",
+            "the code in the letter's language"
+        );
+        h.clock
+            .advance(vintrova_core::outbox::LEASE + SignedDuration::from_secs(1));
+        code_from_outbox(h).await
+    };
+    let request = h
+        .app
+        .verify_request(&actor, letter.id, &code)
+        .await
+        .unwrap();
+    h.app
+        .fulfil(&actor, request.id, Fulfilment::Information)
+        .await
+        .unwrap();
+    sent.extend(read(h.app.claim_outbox(1_000).await.unwrap()));
+    expected.push(("hat.jazdy@mail.kz".into(), "Сұранысыңызға жауап"));
+    for (to, title) in expected {
+        assert!(
+            sent.iter().any(|(t, s)| *t == to && s == title),
+            "{to} gets «{title}»: {sent:?}"
+        );
+    }
+}
+
 /// Issue 21 (R6.3): the clock starts at receipt. A letter entered days after it arrived
 /// carries the time it arrived — its deadline counts from then and the request keeps it once
 /// proven — while the audit entry records when it was entered and when it arrived; an arrival
@@ -911,7 +1035,7 @@ pub async fn a_letter_entered_late_counts_its_thirty_days_from_its_arrival(h: &H
             RightKind::Access,
             "Прошу копию",
             AnswerChannel::Email,
-            Some(arrived),
+            (Some(arrived), None),
         )
         .await
         .unwrap();
@@ -954,7 +1078,7 @@ pub async fn a_letter_entered_late_counts_its_thirty_days_from_its_arrival(h: &H
             RightKind::Erasure,
             "Удалите",
             AnswerChannel::Email,
-            Some(h.app.now() + SignedDuration::from_hours(1)),
+            (Some(h.app.now() + SignedDuration::from_hours(1)), None),
         )
         .await;
     assert!(

@@ -27,6 +27,7 @@ pub async fn run(config: &Config, actor: &Actor, command: RequestCommand) -> Res
             right,
             channel,
             received,
+            language,
         } => {
             let received = received
                 .as_deref()
@@ -59,7 +60,7 @@ pub async fn run(config: &Config, actor: &Actor, command: RequestCommand) -> Res
                         right,
                         &letter.description,
                         channel,
-                        received,
+                        (received, language.as_deref()),
                     )
                     .await?,
                 )?,

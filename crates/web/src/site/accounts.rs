@@ -110,7 +110,8 @@ pub async fn register(
         Err(invalid) => Err(CoreError::Invalid(invalid)),
     };
     match outcome {
-        Ok(Registered::Open(_)) => {
+        Ok(Registered::Open(id)) => {
+            remember_language(&state, id, &visit).await;
             let mut c = visit.chrome(&state);
             c.message = Some(visit.t.get("register-done"));
             visit.page(StatusCode::CREATED, SignInPage { c })
@@ -177,6 +178,13 @@ pub async fn register_confirm(
     }
 }
 
+/// The language of the site the person registers or signs in on is the one we write to them in.
+async fn remember_language(state: &AppState, subject: uuid::Uuid, visit: &Visit) {
+    if let Err(e) = state.app.set_language(subject, visit.t.code()).await {
+        tracing::warn!(error = %e, "could not keep the language a person uses");
+    }
+}
+
 pub async fn sign_in_page(State(state): State<AppState>, visit: Visit) -> Response {
     let c = visit.chrome(&state);
     visit.page(StatusCode::OK, SignInPage { c })
@@ -200,6 +208,7 @@ pub async fn sign_in(
     };
     match state.app.sign_in(&form.email, &form.password).await {
         Ok(session) => {
+            remember_language(&state, session.subject, &visit).await;
             let mut visit = visit;
             visit
                 .cookies
