@@ -2261,6 +2261,12 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
     );
     let team = staff.get(&api, "/staff/team").await;
     assert!(team.text().contains("g.sadykova") && team.text().contains("Записать документ"));
+    // Issue 21 (R7.8): the yearly audit and assessment, never done yet, show as overdue.
+    let security = staff.get(&api, "/staff/incidents?lang=en").await.text();
+    assert!(
+        security.contains("Security audit") && security.matches(">overdue<").count() >= 2,
+        "{security}"
+    );
 
     // Every console page, in every language: translated, with its CSP.
     let keys: Vec<String> =

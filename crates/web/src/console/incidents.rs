@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use vintrova_core::assessments::Schedule;
 use vintrova_core::incidents::{Clock, ClockState, Incident};
 use vintrova_core::staff::Permission;
 
@@ -76,11 +77,54 @@ pub async fn incidents(State(state): State<AppState>, staff: StaffVisit) -> Resp
     if let Err(reason) = staff.permit(&state, Permission::ViewIncidents, None) {
         return staff.denied(&state, reason);
     }
-    match state.app.incidents().await {
-        Ok(list) => {
-            let blocks = incident_blocks(&t, &list);
-            staff.page(&state, StatusCode::OK, t.get("console-incidents"), blocks)
+    let mut blocks = match state.app.incidents().await {
+        Ok(list) => incident_blocks(&t, &list),
+        Err(e) => return staff.failed(&state, e),
+    };
+    // The yearly security audit and risk assessment, when each is due and whether it is late.
+    if staff
+        .permit(&state, Permission::ViewAssessments, None)
+        .is_ok()
+    {
+        match state.app.assessment_schedule().await {
+            Ok(schedule) => blocks.extend(schedule_blocks(&t, &schedule)),
+            Err(e) => return staff.failed(&state, e),
         }
-        Err(e) => staff.failed(&state, e),
     }
+    staff.page(&state, StatusCode::OK, t.get("console-incidents"), blocks)
+}
+
+fn schedule_blocks(t: &Tr, schedule: &[Schedule]) -> Vec<Block> {
+    vec![Block::Table(Table {
+        caption: t.get("assessments-caption"),
+        headers: [
+            "assessments-kind",
+            "assessments-last",
+            "assessments-due",
+            "col-state",
+        ]
+        .iter()
+        .map(|k| t.get(k))
+        .collect(),
+        rows: schedule
+            .iter()
+            .map(|s| {
+                let day = |d: Option<jiff::civil::Date>| match d {
+                    Some(d) => t.date(d),
+                    None => t.get("assessments-never"),
+                };
+                vec![
+                    Cell::Text(t.get(&format!("assessment-{}", s.kind.as_str()))),
+                    Cell::Text(day(s.last_on)),
+                    Cell::Text(day(s.due_on)),
+                    if s.overdue {
+                        Cell::Strong(t.get("assessments-overdue"))
+                    } else {
+                        Cell::Text(t.get("assessments-on-time"))
+                    },
+                ]
+            })
+            .collect(),
+        empty: String::new(),
+    })]
 }
