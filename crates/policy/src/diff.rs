@@ -43,6 +43,21 @@ impl PolicyDiff {
             .collect()
     }
 
+    /// Categories whose legal basis became consent: their data waits for each person's consent
+    /// given under the new version.
+    pub fn categories_now_on_consent(&self) -> Vec<String> {
+        self.changes
+            .iter()
+            .filter(|c| {
+                c.area == "category"
+                    && c.what.starts_with("legal basis ")
+                    && c.what
+                        .ends_with(&format!("→ {}", crate::LegalBasis::Consent.as_str()))
+            })
+            .map(|c| c.key.clone())
+            .collect()
+    }
+
     /// Purposes whose legal basis changed: processing that relied on the old basis must wait
     /// for each person's consent under the new one.
     pub fn basis_changes(&self) -> Vec<String> {

@@ -437,6 +437,63 @@ pub async fn a_basis_change_pauses_processing_until_the_person_consents_again(h:
     );
 }
 
+/// Issue 21 (R10.1, item 7): any basis change that covers a person's data asks for the consent
+/// the new basis needs — a category moving onto consent too, not only a purpose. The person's
+/// consent given under the old version does not carry over: from the day, their education data
+/// is withheld (with the rule) until they consent under the new version.
+pub async fn a_category_moving_onto_consent_waits_for_consent_under_the_new_version(h: &Harness) {
+    use vintrova_core::consent::{Channel, ConsentAction};
+    let person = add(h, aigerim(), contract()).await;
+    let actor = Actor::new("test", "platform");
+    let education =
+        |view: &vintrova_core::PurposeView| view.values.keys().any(|k| k.starts_with("education."));
+    let before = h
+        .app
+        .read(&actor, person, "education_access")
+        .await
+        .unwrap();
+    assert!(education(&before), "on the contract: {before:?}");
+    let next = next_policy(
+        "category-consent",
+        "key = \"education\"",
+        "legal_basis = \"contract\"",
+        "legal_basis = \"consent\"\nconsent = \"professional_profile\"",
+    );
+    let (effective, published) = publish_in_thirty_days(h, &actor, &next).await;
+    assert!(published.material);
+    h.clock.set(start_of(h, effective));
+    let after = restarted(h).await;
+    let withheld = after
+        .read(&actor, person, "education_access")
+        .await
+        .unwrap();
+    assert!(!education(&withheld), "{withheld:?}");
+    assert!(
+        withheld
+            .withheld
+            .iter()
+            .any(|w| w.what == "education" && w.rule == "consent_to_renew"),
+        "{:?}",
+        withheld.withheld
+    );
+    after
+        .record_consent(
+            &actor,
+            person,
+            "professional_profile",
+            ConsentAction::Granted,
+            Channel::Cabinet,
+            None,
+        )
+        .await
+        .unwrap();
+    let renewed = after
+        .read(&actor, person, "education_access")
+        .await
+        .unwrap();
+    assert!(education(&renewed), "resumed with the consent: {renewed:?}");
+}
+
 /// R9.2: named people's data goes abroad only under a planned transfer — to an adequate country
 /// in the recipient's register entry, with its contract and safeguards — after the people were
 /// told and once its day has come.

@@ -103,6 +103,7 @@ on_both_backends! {
     the_look_ahead_by_month_matches_what_the_sweep_then_deletes => |h| retention::the_look_ahead_by_month_matches_what_the_sweep_then_deletes(&h);
     disclosures_outside_a_recipients_allowance_are_refused_and_the_rest_are_logged_for_the_person => |h| disclosures::disclosures_outside_a_recipients_allowance_are_refused_and_the_rest_are_logged_for_the_person(&h);
     anonymized_analytics_reach_an_analytics_recipient_only_as_k_anonymous_groups => |h| disclosures::anonymized_analytics_reach_an_analytics_recipient_only_as_k_anonymous_groups(&h);
+    a_category_moving_onto_consent_waits_for_consent_under_the_new_version => |h| disclosures::a_category_moving_onto_consent_waits_for_consent_under_the_new_version(&h);
     the_first_version_is_in_the_archive_from_its_first_start => |h| disclosures::the_first_version_is_in_the_archive_from_its_first_start(&h);
     a_material_policy_change_needs_thirty_days_and_reaches_everyone_once => |h| disclosures::a_material_policy_change_needs_thirty_days_and_reaches_everyone_once(&h);
     a_basis_change_pauses_processing_until_the_person_consents_again => |h| disclosures::a_basis_change_pauses_processing_until_the_person_consents_again(&h);

@@ -184,8 +184,9 @@ impl RightClaim {
     }
 }
 
-/// Purposes whose basis became consent in a published version (R10.1): for each, the version
-/// it moved in and the versions a consent must have been given under to count.
+/// Purposes — and the consents of categories — whose basis became consent in a published
+/// version (R10.1): for each, the version it moved in and the versions a consent must have been
+/// given under to count.
 #[derive(Debug, Clone, Default)]
 pub struct Renewals(BTreeMap<String, (String, Vec<String>)>);
 
@@ -460,6 +461,23 @@ fn category_basis(policy: &Policy, state: &BasisState, key: &str) -> Result<(), 
     }
 }
 
+/// A category that moved onto consent in a published version opens only with its consent given
+/// under that version or a later one (R10.1), like a purpose that did.
+fn renewed_category(
+    policy: &Policy,
+    renewals: &Renewals,
+    consents: &[ConsentEvent],
+    key: &str,
+) -> Result<(), Refusal> {
+    match policy.category(key) {
+        Some(c) if c.legal_basis == LegalBasis::Consent => match &c.consent {
+            Some(consent) => renewals.check(consent, consents),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 /// The confidential fields of `category` whose consent is not in force (R2.3).
 fn unconsented_fields(policy: &Policy, state: &BasisState, key: &str) -> Vec<Refusal> {
     let Some(category) = policy.category(key) else {
@@ -570,7 +588,9 @@ pub(crate) fn decide(
             let mut open = BTreeSet::new();
             let mut refusals = vec![];
             for key in &purpose.categories {
-                match category_basis(policy, &state, key) {
+                match category_basis(policy, &state, key)
+                    .and_then(|()| renewed_category(policy, renewals, consents, key))
+                {
                     Ok(()) => {
                         open.insert(key.clone());
                         refusals.extend(

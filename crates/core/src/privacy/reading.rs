@@ -162,17 +162,6 @@ impl Vintrova {
             .into_iter()
             .filter(|v| v.effective <= today)
             .collect();
-        let mut renewals = gate::Renewals::default();
-        for (i, version) in in_force.iter().enumerate() {
-            let diff = vintrova_policy::PolicyDiff {
-                changes: version.changes.clone(),
-                ..Default::default()
-            };
-            for purpose in diff.now_on_consent() {
-                let since: Vec<String> = in_force[i..].iter().map(|v| v.version.clone()).collect();
-                renewals.insert(purpose, version.version.clone(), since);
-            }
-        }
         let mut app = self;
         if let Some(latest) = in_force.last()
             && latest.version != app.policy.version
@@ -187,6 +176,24 @@ impl Vintrova {
             tracing::info!(version = %policy.version, "the published policy is in force");
             app.map = DataMap::from_policy(&policy);
             app.policy = Arc::new(policy);
+        }
+        // A purpose, or a category (by the consent it now rests on), that moved onto consent
+        // counts only consents given under that version or a later one.
+        let mut renewals = gate::Renewals::default();
+        for (i, version) in in_force.iter().enumerate() {
+            let diff = vintrova_policy::PolicyDiff {
+                changes: version.changes.clone(),
+                ..Default::default()
+            };
+            let consents = diff.now_on_consent().into_iter().chain(
+                diff.categories_now_on_consent()
+                    .into_iter()
+                    .filter_map(|c| app.policy.category(&c).and_then(|c| c.consent.clone())),
+            );
+            for consent in consents {
+                let since: Vec<String> = in_force[i..].iter().map(|v| v.version.clone()).collect();
+                renewals.insert(consent, version.version.clone(), since);
+            }
         }
         app.renewals = renewals;
         Ok(app)
