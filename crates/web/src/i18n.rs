@@ -162,6 +162,29 @@ mod tests {
         }
     }
 
+    /// A text that does not format (a stray `{` in it) would show as its key: every one
+    /// formats in every language (issue 22).
+    #[test]
+    fn every_text_formats_in_every_language() {
+        for lang in Lang::ALL {
+            let t = Tr::new(lang);
+            let path = format!(
+                "{}/locales/{}/site.ftl",
+                env!("CARGO_MANIFEST_DIR"),
+                lang.code()
+            );
+            let source = std::fs::read_to_string(path).unwrap();
+            // Texts with arguments format with them (`Tr::with`); every other one on its own.
+            let plain = source
+                .lines()
+                .filter_map(|l| l.split_once(" = "))
+                .filter(|(k, v)| !k.starts_with('#') && !v.contains('$'));
+            for (key, _) in plain {
+                assert_ne!(t.get(key), key, "{key} does not format in {}", lang.code());
+            }
+        }
+    }
+
     #[test]
     fn every_key_the_templates_and_pages_use_is_translated() {
         let known = keys("ru");

@@ -205,6 +205,34 @@ impl IntoResponse for Throttled {
     }
 }
 
+impl Throttled {
+    /// The refusal as a browser should see it: a page in its language that says when to come
+    /// back (a classroom behind one address can meet the limit), never raw JSON.
+    pub fn page(self, t: &crate::i18n::Tr) -> Response {
+        let seconds = self.retry_after.as_secs().max(1);
+        let minutes = (seconds + 59) / 60;
+        let title = t.get("throttled-title");
+        let text = t.with("throttled-text", &[("minutes", minutes.to_string())]);
+        let html = format!(
+            "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head><body><main><h1>{title}</h1><p>{text}</p><p><a href=\"/\">{}</a></p></main></body></html>",
+            t.lang.code(),
+            t.get("throttled-home")
+        );
+        let mut response = (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
 const MAX_TRACKED: usize = 100_000;
 
 impl Limits {
@@ -273,7 +301,14 @@ pub async fn throttle(State(state): State<AppState>, request: Request, next: Nex
         };
         // Every refusal is counted where it is decided, in `Limits::knock`.
         if let Some(Err(throttled)) = knocked {
-            return throttled.into_response();
+            // The API answers problem details; a browser gets a page in its language.
+            if template.starts_with("/api/") {
+                return throttled.into_response();
+            }
+            let query = request.uri().query().unwrap_or_default();
+            let asked = query.split('&').find_map(|pair| pair.strip_prefix("lang="));
+            let t = crate::i18n::Tr::new(crate::i18n::Lang::of(asked, request.headers()));
+            return throttled.page(&t);
         }
     }
     next.run(request).await

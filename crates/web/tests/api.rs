@@ -1859,21 +1859,9 @@ async fn registered(api: &Api, browser: &mut Browser) {
             ],
         )
         .await;
-    assert_eq!(done.status, StatusCode::CREATED, "{}", done.text());
-    let csrf = hidden(&done.text(), "csrf");
-    let signed_in = browser
-        .post(
-            api,
-            "/sign-in",
-            &[
-                ("csrf", &csrf),
-                ("email", PERSON_EMAIL),
-                ("password", "Пароль-Сәуле-2025"),
-            ],
-        )
-        .await;
-    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
-    assert_eq!(signed_in.headers[header::LOCATION], "/me");
+    // Issue 22: registered is signed in — straight to her data.
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert_eq!(done.headers[header::LOCATION], "/me");
     assert!(browser.jar.contains_key("__Host-vintrova-session"));
 }
 
@@ -2155,7 +2143,8 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
     staff.jar.insert(name.into(), value.into());
 
     // A letter from an address not yet proven waits in its own table: no address shown.
-    api.harness
+    let letter = api
+        .harness
         .app
         .request_by_email(
             &vintrova_core::Actor::new("test", "dpo"),
@@ -2173,7 +2162,29 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
         html.contains("ждём код"),
         "the held letter is shown: {html}"
     );
+    // Issue 22: retention and analytics are in the navigation of those who may see them.
+    assert!(
+        html.contains("href=\"/staff/retention\"") && html.contains("href=\"/staff/analytics\""),
+        "{html}"
+    );
     assert!(!html.contains("unproven.writer") && !html.contains("Удалите меня"));
+    // Issue 22: its field asks for the requester's emailed code, and a wrong one is a refusal
+    // that says how many tries are left — never a server error.
+    assert!(html.contains("Код, который заявитель получил по почте"));
+    let csrf = hidden(&html, "csrf");
+    let wrong = staff
+        .post(
+            &api,
+            &format!("/staff/requests/{}/verify", letter.id),
+            &[("csrf", &csrf), ("code", "000000")],
+        )
+        .await;
+    assert!(
+        wrong.status.is_client_error() && wrong.text().contains("attempt"),
+        "{} {}",
+        wrong.status,
+        wrong.text()
+    );
     assert!(
         html.contains("<svg") && html.contains("Открытые запросы по оставшимся дням"),
         "the chart"

@@ -240,6 +240,16 @@ impl StaffVisit {
                 "/staff/incidents",
                 "console-incidents",
             ),
+            (
+                Permission::ViewRetention,
+                "/staff/retention",
+                "console-retention",
+            ),
+            (
+                Permission::ViewAnalytics,
+                "/staff/analytics",
+                "console-analytics",
+            ),
             (Permission::VerifyAudit, "/staff/audit", "console-audit"),
             (Permission::ViewStaff, "/staff/team", "console-team"),
             (

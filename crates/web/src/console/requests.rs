@@ -58,7 +58,7 @@ pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Respo
                 vintrova_core::requests::RequestState::AwaitingVerification => form(
                     &format!("verify-{}", r.id),
                     format!("/staff/requests/{}/verify", r.id),
-                    vec![Field::input("code", t.get("console-code"), "text")],
+                    vec![Field::input("code", t.get("requests-code"), "text")],
                     t.get("requests-verify"),
                 ),
                 _ => form(
@@ -98,7 +98,7 @@ pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Respo
                 Cell::Action(form(
                     &format!("verify-{}", l.id),
                     format!("/staff/requests/{}/verify", l.id),
-                    vec![Field::input("code", t.get("console-code"), "text")],
+                    vec![Field::input("code", t.get("requests-code"), "text")],
                     t.get("requests-verify"),
                 )),
             ]

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vintrova_core::accounts::Registered;
@@ -86,7 +86,7 @@ pub async fn register(
         .limits
         .account(Door::Registration, &email, state.app.now())
     {
-        return visit.respond(throttled.into_response());
+        return visit.throttled(throttled);
     }
     let mut contact = json!({ "email": email });
     for name in ["first_name", "last_name"] {
@@ -112,9 +112,21 @@ pub async fn register(
     match outcome {
         Ok(Registered::Open(id)) => {
             remember_language(&state, id, &visit).await;
-            let mut c = visit.chrome(&state);
-            c.message = Some(visit.t.get("register-done"));
-            visit.page(StatusCode::CREATED, SignInPage { c })
+            // Registered is signed in: straight to her data, no second form.
+            match state.app.sign_in(&email, &one("password")).await {
+                Ok(session) => {
+                    let mut visit = visit;
+                    visit
+                        .cookies
+                        .push(host_cookie(SESSION_COOKIE, &session.token, None));
+                    visit.redirect("/me")
+                }
+                Err(_) => {
+                    let mut c = visit.chrome(&state);
+                    c.message = Some(visit.t.get("register-done"));
+                    visit.page(StatusCode::CREATED, SignInPage { c })
+                }
+            }
         }
         Ok(Registered::AddressToProve(held)) => {
             let c = visit.chrome(&state);

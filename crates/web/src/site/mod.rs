@@ -149,7 +149,7 @@ impl Visit {
         if let Some((door, account)) = account
             && let Err(throttled) = state.limits.account(door, account, state.app.now())
         {
-            return Err(self.respond(throttled.into_response()));
+            return Err(self.throttled(throttled));
         }
         Ok(self)
     }
@@ -234,6 +234,12 @@ impl Visit {
             response.headers_mut().append(header::SET_COOKIE, c);
         }
         response
+    }
+
+    /// Too many attempts: a page in the visit's language, never raw JSON.
+    pub(crate) fn throttled(self, throttled: crate::security::Throttled) -> Response {
+        let t = self.t;
+        self.respond(throttled.page(&t))
     }
 
     pub(crate) fn redirect(self, to: &str) -> Response {

@@ -99,7 +99,7 @@ pub async fn file_request(
         .limits
         .account(Door::RequestIntake, &token, state.app.now())
     {
-        return visit.respond(throttled.into_response());
+        return visit.throttled(throttled);
     }
     match state
         .app

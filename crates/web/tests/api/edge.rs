@@ -497,3 +497,42 @@ async fn a_caller_cannot_mark_a_disclosure_anonymized() {
     );
     assert!(api.harness.app.disclosures(None).await.unwrap().is_empty());
 }
+
+/// Issue 22: a classroom behind one address meets the limit — the browser gets a page in its
+/// language that says when to come back, never raw JSON; the API keeps its problem details.
+#[tokio::test]
+async fn a_browser_over_the_limit_gets_a_page_in_its_language_not_json() {
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    let page = browser.get(&api, "/sign-in?lang=kk").await;
+    let csrf = hidden(&page.text(), "csrf");
+    let mut reply = page;
+    for _ in 0..20 {
+        reply = browser
+            .post(
+                &api,
+                "/sign-in",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "a@mail.kz"),
+                    ("password", "wrong-password"),
+                ],
+            )
+            .await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+    }
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        reply.content_type.starts_with("text/html"),
+        "{}",
+        reply.content_type
+    );
+    assert!(
+        reply.text().contains("Тым көп әрекет") && reply.text().contains("мин"),
+        "{}",
+        reply.text()
+    );
+    assert!(reply.headers.contains_key(header::RETRY_AFTER));
+}
