@@ -218,6 +218,17 @@ impl Vintrova {
         Ok(event)
     }
 
+    /// The last consent event of `id` for `purpose`, if any: whether it stands and where it was
+    /// given (the cookie banner must not take back what the person gave elsewhere).
+    pub async fn last_consent(&self, id: Uuid, purpose: &str) -> Result<Option<ConsentEvent>> {
+        Ok(self
+            .store()
+            .consents(id)
+            .await?
+            .into_iter()
+            .rfind(|e| e.purpose == purpose))
+    }
+
     /// Whether `evidence` is what a recorded consent event was given with.
     pub fn evidence_matches(&self, event: &ConsentEvent, evidence: &str) -> bool {
         event.evidence.as_deref()

@@ -109,6 +109,7 @@ consents-title = My consents
 consents-granted = Given on { $date }
 consents-withdrawn = Withdrawn on { $date }
 consents-none = Not given
+consents-kept-by-banner = Only necessary cookies from now on. Your consent to learning analytics, given in your account, still stands — withdraw it here if you wish.
 consents-withdraw = Withdraw
 consents-grant = Give consent
 consents-done = Done: your choice is recorded.

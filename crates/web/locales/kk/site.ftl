@@ -109,6 +109,7 @@ consents-title = Менің келісімдерім
 consents-granted = { $date } берілді
 consents-withdrawn = { $date } кері қайтарылды
 consents-none = Берілмеген
+consents-kept-by-banner = Енді тек қажетті cookie файлдары. Аккаунтта берген оқу аналитикасына келісіміңіз әлі күшінде — қаласаңыз, оны осында кері қайтарыңыз.
 consents-withdraw = Кері қайтару
 consents-grant = Келісім беру
 consents-done = Дайын: таңдауыңыз жазылды.

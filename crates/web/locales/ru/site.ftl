@@ -109,6 +109,7 @@ consents-title = Мои согласия
 consents-granted = Дано { $date }
 consents-withdrawn = Отозвано { $date }
 consents-none = Не давалось
+consents-kept-by-banner = Теперь только необходимые файлы cookie. Ваше согласие на аналитику обучения, данное в аккаунте, по-прежнему действует — отозвать его можно здесь.
 consents-withdraw = Отозвать
 consents-grant = Дать согласие
 consents-done = Готово: ваш выбор записан.

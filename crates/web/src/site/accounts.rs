@@ -81,6 +81,7 @@ pub async fn register(
         .filter(|(k, _)| k == "consent")
         .map(|(_, v)| v.clone())
         .collect();
+    let ticked_analytics = consents.iter().any(|c| c == "learning_analytics");
     let email = one("email");
     if let Err(throttled) = state
         .limits
@@ -112,6 +113,8 @@ pub async fn register(
     match outcome {
         Ok(Registered::Open(id)) => {
             remember_language(&state, id, &visit).await;
+            // The registration answered the cookie banner's question: it is not asked again.
+            let analytics = ticked_analytics;
             // Registered is signed in: straight to her data, no second form.
             match state.app.sign_in(&email, &one("password")).await {
                 Ok(session) => {
@@ -119,6 +122,11 @@ pub async fn register(
                     visit
                         .cookies
                         .push(host_cookie(SESSION_COOKIE, &session.token, None));
+                    visit.cookies.push(host_cookie(
+                        super::CHOICE_COOKIE,
+                        if analytics { "analytics" } else { "essential" },
+                        Some(31_536_000),
+                    ));
                     visit.redirect("/me")
                 }
                 Err(_) => {

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -66,8 +66,19 @@ pub(super) fn data_consents<'a>(
     })
 }
 
-pub async fn consents_page(State(state): State<AppState>, visit: Visit) -> Response {
-    render_consents(&state, visit, None).await
+#[derive(Deserialize)]
+pub struct ConsentsQuery {
+    kept: Option<String>,
+}
+
+pub async fn consents_page(
+    State(state): State<AppState>,
+    visit: Visit,
+    Query(q): Query<ConsentsQuery>,
+) -> Response {
+    // Sent here by the cookie banner: its "only necessary" left a consent given here standing.
+    let message = q.kept.map(|_| visit.t.get("consents-kept-by-banner"));
+    render_consents(&state, visit, message).await
 }
 
 async fn render_consents(state: &AppState, visit: Visit, message: Option<String>) -> Response {

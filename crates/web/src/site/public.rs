@@ -251,6 +251,24 @@ pub async fn cookies(
         } else {
             ConsentAction::Withdrawn
         };
+        // "Only necessary" does not take back a consent the person gave elsewhere (at
+        // registration, in their consents): that stays theirs to withdraw where they gave it.
+        let given_elsewhere = match state.app.last_consent(subject, "learning_analytics").await {
+            Ok(last) => last.is_some_and(|e| {
+                e.action == ConsentAction::Granted && e.channel != Channel::CookieBanner
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "the consent ledger could not be read");
+                true
+            }
+        };
+        if !accept && given_elsewhere {
+            let mut visit = visit;
+            visit
+                .cookies
+                .push(host_cookie(CHOICE_COOKIE, "analytics", Some(31_536_000)));
+            return visit.redirect("/me/consents?kept=learning_analytics");
+        }
         if let Err(e) = state
             .app
             .record_consent(

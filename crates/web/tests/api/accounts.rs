@@ -136,3 +136,71 @@ async fn a_letter_writer_registers_through_a_code_over_http_on_sqlite() {
 async fn a_letter_writer_registers_through_a_code_over_http_on_postgresql() {
     a_letter_writer_registers_through_a_code(Api::on(Harness::postgres().await).await).await;
 }
+
+/// Issue 22: the cookie banner never asks what registration answered, and its "only necessary"
+/// never silently takes back a consent given elsewhere — it says so, on the page where that
+/// consent can be withdrawn.
+#[tokio::test]
+async fn the_banner_does_not_ask_again_or_silently_withdraw_a_consent_given_at_registration() {
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    let page = browser.get(&api, "/register").await;
+    let csrf = hidden(&page.text(), "csrf");
+    let done = browser
+        .post(
+            &api,
+            "/register",
+            &[
+                ("csrf", &csrf),
+                ("email", "banner.once@mail.kz"),
+                ("password", "Пароль-баннера-2025"),
+                ("consent", "contact_data"),
+                ("consent", "learning_analytics"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert_eq!(browser.jar["__Host-vintrova-cookies"], "analytics");
+    let me = browser.get(&api, "/me").await.text();
+    assert!(!me.contains("value=\"refuse\""), "not asked again");
+
+    let settings = browser.get(&api, "/cookies").await;
+    let csrf = hidden(&settings.text(), "csrf");
+    let refused = browser
+        .post(
+            &api,
+            "/cookies",
+            &[("csrf", &csrf), ("choice", "refuse"), ("next", "/me")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let to = refused.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(to.starts_with("/me/consents"), "{to}");
+    let consents = browser.get(&api, &to).await.text();
+    assert!(
+        consents.contains("по-прежнему действует"),
+        "it says so: {consents}"
+    );
+    let app = &api.harness.app;
+    let id = app
+        .find(
+            &vintrova_core::Actor::new("test", "check"),
+            "contact.email",
+            "banner.once@mail.kz",
+        )
+        .await
+        .unwrap()[0];
+    let last = app
+        .last_consent(id, "learning_analytics")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        last.action,
+        vintrova_core::consent::ConsentAction::Granted,
+        "still given"
+    );
+}
