@@ -1981,6 +1981,10 @@ async fn a_person_registers_sees_their_data_withdraws_a_consent_and_files_a_requ
     );
 
     let requests = browser.get(&api, "/me/requests").await;
+    assert!(
+        !requests.text().contains("href=\"/me/copy\""),
+        "no link to a copy before one exists"
+    );
     for right in [
         "information",
         "access",
@@ -2217,6 +2221,14 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
             .await
             .text()
             .contains("Запросов пока нет")
+    );
+    assert!(
+        person
+            .get(&api, "/me/requests")
+            .await
+            .text()
+            .contains("href=\"/me/copy\""),
+        "the link once the copy is there"
     );
     let copy = person.get(&api, "/me/copy?lang=kk").await;
     assert_eq!(copy.status, StatusCode::OK);

@@ -713,18 +713,27 @@ impl Vintrova {
     /// The newest copy an access request made for this person, while it is kept, for their
     /// cabinet (the session is the credential there).
     pub async fn latest_copy(&self, subject: Uuid) -> Result<Option<serde_json::Value>> {
+        match self.kept_copy(subject).await? {
+            Some(record) => open_copy(self, &record).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether a copy is waiting for this person, without opening it: the cabinet links to it
+    /// only then.
+    pub async fn has_copy(&self, subject: Uuid) -> Result<bool> {
+        Ok(self.kept_copy(subject).await?.is_some())
+    }
+
+    async fn kept_copy(&self, subject: Uuid) -> Result<Option<DownloadRecord>> {
         let now = self.now();
-        match self
+        Ok(self
             .store()
             .downloads_of(subject)
             .await?
             .into_iter()
             .rev()
-            .find(|r| r.expires_at > now)
-        {
-            Some(record) => open_copy(self, &record).map(Some),
-            None => Ok(None),
-        }
+            .find(|r| r.expires_at > now))
     }
 
     /// Reject a request, with the reason the person will read (sealed, never logged).

@@ -25,6 +25,8 @@ struct RequestRow {
 #[template(path = "requests.html")]
 struct RequestsPage {
     c: Chrome,
+    /// A copy is waiting: only then the links to it.
+    has_copy: bool,
     rows: Vec<RequestRow>,
     rights: Vec<(String, String)>,
 }
@@ -44,6 +46,10 @@ async fn render_requests(
     };
     let requests = match state.app.requests_of(subject).await {
         Ok(r) => r,
+        Err(e) => return failed(state, visit, e),
+    };
+    let has_copy = match state.app.has_copy(subject).await {
+        Ok(has) => has,
         Err(e) => return failed(state, visit, e),
     };
     let t = visit.t;
@@ -68,7 +74,15 @@ async fn render_requests(
     let mut c = visit.chrome(state);
     c.message = message;
     c.problems = problems;
-    visit.page(status, RequestsPage { c, rows, rights })
+    visit.page(
+        status,
+        RequestsPage {
+            c,
+            has_copy,
+            rows,
+            rights,
+        },
+    )
 }
 
 #[derive(Deserialize)]
