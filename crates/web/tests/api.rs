@@ -1985,6 +1985,12 @@ async fn a_person_registers_sees_their_data_withdraws_a_consent_and_files_a_requ
         !requests.text().contains("href=\"/me/copy\""),
         "no link to a copy before one exists"
     );
+    assert!(
+        requests
+            .text()
+            .contains("Копия всех данных о вас, которые мы храним"),
+        "each right is explained in a sentence"
+    );
     for right in [
         "information",
         "access",

@@ -28,7 +28,8 @@ struct RequestsPage {
     /// A copy is waiting: only then the links to it.
     has_copy: bool,
     rows: Vec<RequestRow>,
-    rights: Vec<(String, String)>,
+    /// Each right: its key, its name and what it does, in one sentence.
+    rights: Vec<(String, String, String)>,
 }
 
 pub async fn requests_page(State(state): State<AppState>, visit: Visit) -> Response {
@@ -64,7 +65,13 @@ async fn render_requests(
         .collect();
     let rights = RightKind::ALL
         .iter()
-        .map(|r| (r.as_str().to_string(), right_name(&t, *r)))
+        .map(|r| {
+            (
+                r.as_str().to_string(),
+                right_name(&t, *r),
+                t.get(&format!("right-{}-explain", r.as_str())),
+            )
+        })
         .collect();
     let status = if problems.is_empty() {
         StatusCode::OK
