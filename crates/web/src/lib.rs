@@ -221,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         .route("/staff/requests", get(console::requests))
         .route("/staff/requests/{id}/verify", post(console::verify_request))
         .route("/staff/requests/{id}/fulfil", post(console::fulfil_request))
+        .route("/staff/requests/{id}/reject", post(console::reject_request))
         .route(
             "/staff/lookup",
             get(console::lookup_page).post(console::lookup),

@@ -2236,6 +2236,43 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
             .contains("href=\"/me/copy\""),
         "the link once the copy is there"
     );
+    // Issue 22: a request can be refused from the queue, with the reason the person reads.
+    let requests = person.get(&api, "/me/requests").await;
+    let csrf = hidden(&requests.text(), "csrf");
+    person
+        .post(
+            &api,
+            "/me/requests",
+            &[
+                ("csrf", &csrf),
+                ("right", "restriction"),
+                ("description", "Ограничьте всё"),
+            ],
+        )
+        .await;
+    let queue = staff.get(&api, "/staff/requests").await.text();
+    let reject = queue
+        .split("action=\"/staff/requests/")
+        .filter_map(|piece| piece.split('"').next())
+        .find(|action| action.ends_with("/reject"))
+        .expect("a refuse form in the queue")
+        .to_string();
+    let csrf = hidden(&queue, "csrf");
+    let refused = staff
+        .post(
+            &api,
+            &format!("/staff/requests/{reject}"),
+            &[("csrf", &csrf), ("reason", "Нет оснований для ограничения")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER, "{}", refused.text());
+    assert!(
+        staff
+            .get(&api, "/staff/requests")
+            .await
+            .text()
+            .contains("Запросов пока нет")
+    );
     let copy = person.get(&api, "/me/copy?lang=kk").await;
     assert_eq!(copy.status, StatusCode::OK);
     assert!(copy.text().contains(PERSON_EMAIL) && copy.text().contains("Байланыс ақпараты"));

@@ -24,7 +24,7 @@ pub use home::home;
 pub use incidents::incidents;
 pub use lookup::{lookup, lookup_page, subject};
 pub use recipients::recipients;
-pub use requests::{fulfil_request, requests, verify_request};
+pub use requests::{fulfil_request, reject_request, requests, verify_request};
 pub use retention::retention;
 pub use session::{enroll, enroll_page, sign_in, sign_in_page, sign_out};
 pub use team::{add_staff, record_paperwork, team};

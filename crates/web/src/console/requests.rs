@@ -68,6 +68,13 @@ pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Respo
                     t.get("requests-fulfil"),
                 ),
             };
+            // Refusing is answered too: the reason goes to the person.
+            let reject = form(
+                &format!("reject-{}", r.id),
+                format!("/staff/requests/{}/reject", r.id),
+                vec![Field::input("reason", t.get("requests-reason"), "text")],
+                t.get("requests-reject"),
+            );
             vec![
                 Cell::Text(t.get(&format!("right-{}", r.right.as_str()))),
                 Cell::Text(t.day_of(r.received_at)),
@@ -75,6 +82,7 @@ pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Respo
                 Cell::Text(t.date(r.due_on)),
                 days,
                 Cell::Action(action),
+                Cell::Action(reject),
             ]
         })
         .collect();
@@ -115,6 +123,7 @@ pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Respo
                 "col-due",
                 "requests-left",
                 "requests-action",
+                "requests-reject",
             ]
             .iter()
             .map(|k| t.get(k))
@@ -158,6 +167,29 @@ pub async fn verify_request(
         Err(answer) => return answer,
     };
     match state.app.verify_request(&actor, id, &form.code).await {
+        Ok(_) => staff.visit.redirect("/staff/requests"),
+        Err(e) => staff.failed(&state, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RejectForm {
+    csrf: String,
+    reason: String,
+}
+
+/// Refuse a request with the reason the person will read (sealed; never logged).
+pub async fn reject_request(
+    State(state): State<AppState>,
+    staff: StaffVisit,
+    Path(id): Path<Uuid>,
+    Form(form): Form<RejectForm>,
+) -> Response {
+    let (staff, actor) = match staff.admit_request_work(&state, &form.csrf) {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
+    };
+    match state.app.reject_request(&actor, id, &form.reason).await {
         Ok(_) => staff.visit.redirect("/staff/requests"),
         Err(e) => staff.failed(&state, e),
     }
