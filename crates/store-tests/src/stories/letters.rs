@@ -1,0 +1,423 @@
+//! Letters: requests that come by mail from an address, held apart from people until their
+//! code comes back; their writers registering later, and how long they are kept.
+
+use super::*;
+
+/// Issue 20: letters from strangers. A letter is held apart from people until its code comes
+/// back: a refused one stores nothing at all; one from an unknown address stores no person,
+/// never blocks a registration with that address, and — proven after the person registered —
+/// becomes that person's request, received when the letter was; an unproven one goes when its
+/// code expires; one proven by a stranger brings one new person with the request, in one go.
+pub async fn a_letter_is_held_apart_from_people_until_its_code_comes_back(h: &Harness) {
+    use vintrova_core::requests::{AnswerChannel, RequestState, VerificationError};
+    use vintrova_core::rights::RightKind;
+    let actor = operator();
+    let people = || async { h.store().subject_ids(None, 1_000).await.unwrap().len() };
+    let messages = || async { h.store().outbox_counts().await.unwrap() };
+
+    let (before, queued) = (people().await, messages().await);
+    let refused = h
+        .app
+        .request_by_email(
+            &actor,
+            "later.student@mail.kz",
+            RightKind::Access,
+            &"слишком длинно ".repeat(400),
+            AnswerChannel::Email,
+        )
+        .await;
+    assert!(matches!(refused, Err(CoreError::Invalid(_))), "{refused:?}");
+    assert_eq!(
+        (people().await, messages().await),
+        (before, queued),
+        "a refused letter stores nothing"
+    );
+
+    let letter = h
+        .app
+        .request_by_email(
+            &actor,
+            "Later.Student@mail.kz",
+            RightKind::Access,
+            "Пришлите мои данные",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    assert_eq!(people().await, before, "no person for an unproven letter");
+    // Staff see it waiting — its right and deadline, never its address.
+    let waiting = h.app.letters_waiting().await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (waiting[0].letter.id, waiting[0].letter.right),
+        (letter.id, RightKind::Access)
+    );
+    assert_eq!(waiting[0].letter.due_on, letter.due_on);
+    assert!(!waiting[0].code_expired);
+    assert!(
+        !serde_json::to_string(&waiting)
+            .unwrap()
+            .contains("later.student")
+    );
+    let code = code_from_outbox(h).await;
+
+    // The address is free: its owner registers with it.
+    let values = h
+        .app
+        .parse_json(&json!({"contact": {"first_name": "Дана", "email": "later.student@mail.kz"}}))
+        .unwrap();
+    let ticked = crate::ticked(h.app.policy(), &values, vec![]);
+    let registered = h
+        .app
+        .register(&actor, values, "Шымкент-2025-пароль", ticked)
+        .await
+        .unwrap()
+        .opened()
+        .expect("the account opens");
+    // Proven afterwards, the letter is that person's request, dated when it arrived.
+    let request = h
+        .app
+        .verify_request(&actor, letter.id, &code)
+        .await
+        .unwrap();
+    assert_eq!(request.subject, registered);
+    assert_eq!(request.id, letter.id);
+    assert_eq!(request.received_at, letter.received_at);
+    assert_eq!(request.state, RequestState::Verified);
+    assert_eq!(people().await, before + 1, "the registered person only");
+    assert!(
+        h.app.letters_waiting().await.unwrap().is_empty(),
+        "admitted, no longer waiting"
+    );
+    assert!(
+        matches!(
+            h.app.verify_request(&actor, letter.id, &code).await,
+            Err(CoreError::Verification(VerificationError::Spent) | CoreError::Invalid(_))
+        ),
+        "a letter is admitted once"
+    );
+
+    // Unproven, a letter goes with its code.
+    h.app
+        .request_by_email(
+            &actor,
+            "never.answers@mail.kz",
+            RightKind::Erasure,
+            "Удалите",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    h.clock.advance(SignedDuration::from_hours(2));
+    assert!(h.app.letters_waiting().await.unwrap()[0].code_expired);
+    let swept = h
+        .app
+        .sweep(&actor, vintrova_core::sweep::SweepOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(swept.leftovers.letters, 1);
+    assert!(h.app.letters_waiting().await.unwrap().is_empty());
+
+    // Proven by a stranger: one new person with the request.
+    let stranger_letter = h
+        .app
+        .request_by_email(
+            &actor,
+            "stranger.writes@mail.kz",
+            RightKind::Information,
+            "Что вы обо мне храните?",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    let people_before = people().await;
+    let code = code_from_outbox(h).await;
+    let request = h
+        .app
+        .verify_request(&actor, stranger_letter.id, &code)
+        .await
+        .unwrap();
+    assert_eq!(people().await, people_before + 1);
+    assert_eq!(
+        h.app
+            .find(&actor, "contact.email", "stranger.writes@mail.kz")
+            .await
+            .unwrap(),
+        vec![request.subject]
+    );
+    assert_eq!(h.app.requests_of(request.subject).await.unwrap().len(), 1);
+}
+
+/// Issue 20: a letter never blocks a registration. Someone who proved their address by a letter
+/// holds it without an account; whoever registers that address must prove it too: until the
+/// code comes back nothing of the registration touches the person (no account, no value, no
+/// sign-in), a wrong code counts, a letter's door does not take it; proven, the account opens
+/// on that same person — their request with it — once; after that the address is taken.
+pub async fn a_letter_writer_registers_by_proving_the_address_and_keeps_their_requests(
+    h: &Harness,
+) {
+    use vintrova_core::accounts::Registered;
+    use vintrova_core::requests::{AnswerChannel, VerificationError};
+    use vintrova_core::rights::RightKind;
+    let actor = operator();
+    let letter = h
+        .app
+        .request_by_email(
+            &actor,
+            "writer.first@mail.kz",
+            RightKind::Access,
+            "Пришлите мои данные",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    let code = code_from_outbox(h).await;
+    let request = h
+        .app
+        .verify_request(&actor, letter.id, &code)
+        .await
+        .unwrap();
+    let writer = request.subject;
+
+    let registration = || {
+        let values = h
+            .app
+            .parse_json(
+                &json!({"contact": {"first_name": "Жанар", "email": "Writer.First@mail.kz"}}),
+            )
+            .unwrap();
+        let ticked = crate::ticked(h.app.policy(), &values, vec![]);
+        (values, ticked)
+    };
+    let (values, ticked) = registration();
+    let Registered::AddressToProve(held) = h
+        .app
+        .register(&actor, values, "Караганда-2025-пароль", ticked)
+        .await
+        .unwrap()
+    else {
+        panic!("an address a letter-writer holds is proven before the account opens");
+    };
+    assert!(h.store().account(writer).await.unwrap().is_none());
+    assert!(
+        h.app
+            .sign_in("writer.first@mail.kz", "Караганда-2025-пароль")
+            .await
+            .is_err(),
+        "no sign-in before the address is proven"
+    );
+    let fields = |id| async move {
+        h.copy(id)
+            .await
+            .unwrap()
+            .values
+            .into_iter()
+            .map(|v| v.field)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        !fields(writer)
+            .await
+            .contains(&"contact.first_name".to_string()),
+        "nothing of the registration joins the person before the proof"
+    );
+    assert!(
+        h.app.letters_waiting().await.unwrap().is_empty(),
+        "a held registration is not a letter for staff to answer"
+    );
+    let code = code_from_outbox(h).await;
+    assert!(
+        matches!(
+            h.app.verify_request(&actor, held.id, &code).await,
+            Err(CoreError::Verification(VerificationError::Spent))
+        ),
+        "a registration's code proves no request"
+    );
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert!(matches!(
+        h.app.confirm_registration(&actor, held.id, wrong).await,
+        Err(CoreError::Verification(VerificationError::WrongCode(4)))
+    ));
+
+    let opened = h
+        .app
+        .confirm_registration(&actor, held.id, &code)
+        .await
+        .unwrap();
+    assert_eq!(opened, writer, "the same person, not a new one");
+    assert!(
+        h.app
+            .sign_in("writer.first@mail.kz", "Караганда-2025-пароль")
+            .await
+            .is_ok()
+    );
+    assert!(
+        fields(writer)
+            .await
+            .contains(&"contact.first_name".to_string())
+    );
+    assert!(
+        h.app
+            .requests_of(writer)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id == request.id),
+        "their request comes with them"
+    );
+    assert!(
+        matches!(
+            h.app.confirm_registration(&actor, held.id, &code).await,
+            Err(CoreError::Verification(VerificationError::Spent))
+        ),
+        "a registration is confirmed once"
+    );
+    let (values, ticked) = registration();
+    assert!(
+        matches!(
+            h.app
+                .register(&actor, values, "другой-пароль-2025", ticked)
+                .await,
+            Err(CoreError::Invalid(_))
+        ),
+        "with an account, the address is taken"
+    );
+}
+
+/// Issue 20: nobody is kept without a term. Someone known only by a letter never used the
+/// services, so "while they use them" cannot keep them: what they left stays while a request of
+/// theirs is open, then by the rule that keeps a closed request — two years from the day it
+/// closed, not a day less, not a day more.
+pub async fn a_letter_writer_is_kept_by_the_support_rule_from_the_day_their_request_closes(
+    h: &Harness,
+) {
+    use jiff::ToSpan;
+    use vintrova_core::requests::AnswerChannel;
+    use vintrova_core::rights::RightKind;
+    use vintrova_core::sweep::SweepOptions;
+    let actor = operator();
+    let letter = h
+        .app
+        .request_by_email(
+            &actor,
+            "only.wrote@mail.kz",
+            RightKind::Information,
+            "Что вы обо мне храните?",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    let code = code_from_outbox(h).await;
+    let writer = h
+        .app
+        .verify_request(&actor, letter.id, &code)
+        .await
+        .unwrap()
+        .subject;
+    let held = || async {
+        h.app
+            .find(&operator(), "contact.email", "only.wrote@mail.kz")
+            .await
+            .unwrap()
+            == vec![writer]
+    };
+    let actor = &actor;
+    let sweep_on = |days: i64| async move {
+        let at = h
+            .app
+            .now()
+            .to_zoned_datetime(h.app.policy().zone())
+            .checked_add(days.days())
+            .unwrap()
+            .timestamp();
+        h.clock.set(at);
+        h.app.sweep(actor, SweepOptions::default()).await.unwrap()
+    };
+    sweep_on(3 * 365).await;
+    assert!(held().await, "kept while their request is open");
+    h.app
+        .reject_request(actor, letter.id, "Запрос отозван")
+        .await
+        .unwrap();
+    let closed = h.app.now().to_zoned_datetime(h.app.policy().zone());
+    let two_years = closed.checked_add(2.years()).unwrap();
+    let days = (two_years.date() - closed.date()).get_days() as i64;
+    sweep_on(days - 1).await;
+    assert!(
+        held().await,
+        "a day before the support term ends, still kept"
+    );
+    let swept = sweep_on(1).await;
+    assert!(!held().await, "on the day the support term ends, gone");
+    assert!(swept.subjects_removed >= 1, "{swept:?}");
+}
+
+/// Issue 21 (R6.3): the clock starts at receipt. A letter entered days after it arrived
+/// carries the time it arrived — its deadline counts from then and the request keeps it once
+/// proven — while the audit entry records when it was entered and when it arrived; an arrival
+/// in the future is refused by name.
+pub async fn a_letter_entered_late_counts_its_thirty_days_from_its_arrival(h: &Harness) {
+    use vintrova_core::requests::AnswerChannel;
+    use vintrova_core::rights::{RightKind, deadline};
+    let actor = operator();
+    let entered = h.app.now();
+    let arrived = entered - SignedDuration::from_hours(72);
+    let letter = h
+        .app
+        .letter_received(
+            &actor,
+            "late.letter@mail.kz",
+            RightKind::Access,
+            "Прошу копию",
+            AnswerChannel::Email,
+            (Some(arrived), None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(letter.received_at, arrived);
+    assert_eq!(
+        letter.due_on,
+        deadline(arrived, &h.app.policy().zone()).due_on
+    );
+    let entry = h
+        .store()
+        .audit_page(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .rfind(|r| r.entry.action == "receive_request")
+        .unwrap();
+    assert_eq!(entry.entry.at, entered, "entered now");
+    assert!(
+        entry
+            .entry
+            .purpose
+            .as_deref()
+            .is_some_and(|p| p.ends_with(&format!("@received:{arrived}"))),
+        "{entry:?}"
+    );
+    let code = code_from_outbox(h).await;
+    let request = h
+        .app
+        .verify_request(&actor, letter.id, &code)
+        .await
+        .unwrap();
+    assert_eq!(request.received_at, arrived);
+    assert_eq!(request.due_on, letter.due_on);
+
+    let future = h
+        .app
+        .letter_received(
+            &actor,
+            "late.letter@mail.kz",
+            RightKind::Erasure,
+            "Удалите",
+            AnswerChannel::Email,
+            (Some(h.app.now() + SignedDuration::from_hours(1)), None),
+        )
+        .await;
+    assert!(
+        matches!(&future, Err(CoreError::Invalid(i)) if i.problems[0].field == "received_at"),
+        "{future:?}"
+    );
+}
