@@ -211,21 +211,17 @@ impl Vintrova {
     pub async fn mail_head_to_witness(&self) -> Result<bool> {
         let head = self.signed_head()?;
         let today = self.now().to_zoned_datetime(self.policy().zone()).date();
-        let to = self.policy().contact.email.clone();
         let body = format!(
             "The signed head of Vintrova's audit log on {today}. Keep this message: \
              `vintrova audit verify --witness FILE` with its last line in FILE proves the log \
              still holds everything up to it.\n\n{head}"
         );
-        let entry = self.outbox_entry_as(
-            Uuid::now_v7(),
+        self.tell_the_service(
             format!("<audit-head-{today}@vintrova.outbox>"),
-            None,
             "audit:head",
-            &to,
             "Vintrova: audit log head",
             &body,
-        );
-        Ok(self.store().enqueue(&entry).await?)
+        )
+        .await
     }
 }

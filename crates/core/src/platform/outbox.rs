@@ -126,6 +126,20 @@ impl Vintrova {
             .unwrap_or_else(|| self.policy().default_locale.clone()))
     }
 
+    /// Mail the data protection service (the policy's contact address) once per `message_id`:
+    /// reminders and the audit head. `false` when that message was queued already.
+    pub(crate) async fn tell_the_service(
+        &self,
+        message_id: String,
+        kind: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<bool> {
+        let to = self.policy().contact.email.clone();
+        let entry = self.outbox_entry_as(Uuid::now_v7(), message_id, None, kind, &to, title, body);
+        Ok(self.store().enqueue(&entry).await?)
+    }
+
     /// A message ready to be written with the change that causes it.
     pub(crate) fn outbox_entry(
         &self,

@@ -388,7 +388,30 @@ impl Vintrova {
         values: &[FieldValue],
         collection: Collection,
     ) -> Result<NewSubject> {
-        self.check_collection(&collection)?;
+        let (bases, consents) = self.checked_events(id, values, &collection)?;
+        let sealed = self.seal(id, values, &collection.source, None).await?;
+        Ok(NewSubject {
+            subject: SubjectRecord {
+                id,
+                created_at: self.clock.now(),
+            },
+            values: sealed.values,
+            index: sealed.index,
+            events: sealed.events,
+            bases,
+            consents,
+        })
+    }
+
+    /// The bases and consents a collection brings for `id`, once its values are checked against
+    /// them: what may be collected, and on which basis each event-stored value arrives.
+    pub(crate) fn checked_events(
+        &self,
+        id: Uuid,
+        values: &[FieldValue],
+        collection: &Collection,
+    ) -> Result<(Vec<BasisEvent>, Vec<ConsentEvent>)> {
+        self.check_collection(collection)?;
         let now = self.clock.now();
         let bases: Vec<BasisEvent> = collection
             .bases
@@ -411,18 +434,7 @@ impl Vintrova {
             self.check_may_collect(values, &bases, &consents)?;
         }
         self.check_event_basis(id, values, &bases, &consents)?;
-        let sealed = self.seal(id, values, &collection.source, None).await?;
-        Ok(NewSubject {
-            subject: SubjectRecord {
-                id,
-                created_at: now,
-            },
-            values: sealed.values,
-            index: sealed.index,
-            events: sealed.events,
-            bases,
-            consents,
-        })
+        Ok((bases, consents))
     }
 
     /// The keys made for a person whose insert failed seal nothing: do not leave them behind.

@@ -164,15 +164,21 @@ impl Vintrova {
             changes: diff.changes,
             text: text.to_string(),
         };
+        self.archive(actor, &version).await?;
+        Ok(version)
+    }
+
+    /// Put a version in the archive, whole, under its version's entity (one entry per version).
+    async fn archive(&self, actor: &Actor, version: &PublishedVersion) -> Result<()> {
         self.append_ledger(
             actor,
             (BOOK, version_entity(&version.version)),
-            &version,
+            version,
             Action::PublishPolicy,
             vec![],
         )
         .await?;
-        Ok(version)
+        Ok(())
     }
 
     /// Keep the policy in force in the archive, whole, when it is not there yet — at a first
@@ -205,14 +211,7 @@ impl Vintrova {
             changes: vec![],
             text: text.to_string(),
         };
-        self.append_ledger(
-            actor,
-            (BOOK, version_entity(&version.version)),
-            &version,
-            Action::PublishPolicy,
-            vec![],
-        )
-        .await?;
+        self.archive(actor, &version).await?;
         Ok(true)
     }
 

@@ -69,8 +69,8 @@ impl Vintrova {
         collection: Collection,
         password_hash: String,
     ) -> Result<AddressToProve> {
-        self.sealed_subject(holder, values, collection.clone())
-            .await?;
+        // Checked as it will be when admitted, without sealing what is not stored yet.
+        self.checked_events(holder, values, &collection)?;
         let email = values
             .iter()
             .find(|v| v.field == names::EMAIL)

@@ -475,7 +475,6 @@ impl Vintrova {
     /// from the request and the point. Reminders name the request, the right and the date,
     /// never the person.
     pub async fn remind_staff(&self, points: &[i64]) -> Result<u64> {
-        let to = self.policy().contact.email.clone();
         let mut sent = 0;
         for queued in self.request_queue().await? {
             let request = &queued.request;
@@ -511,16 +510,10 @@ impl Vintrova {
                     queued.days_left
                 );
                 let message_id = format!("<reminder-{}-{point}@vintrova.outbox>", request.id);
-                let entry = self.outbox_entry_as(
-                    Uuid::now_v7(),
-                    message_id,
-                    None,
-                    "request:reminder",
-                    &to,
-                    &title,
-                    &body,
-                );
-                if self.store().enqueue(&entry).await? {
+                if self
+                    .tell_the_service(message_id, "request:reminder", &title, &body)
+                    .await?
+                {
                     sent += 1;
                 }
             }

@@ -476,7 +476,6 @@ impl Vintrova {
     /// point (its Message-ID says which), naming the incident, never a person. A round that
     /// starts late sends only the nearest point. Returns the messages queued.
     pub async fn remind_incidents(&self) -> Result<u64> {
-        let to = self.policy().contact.email.clone();
         let zone = self.policy().zone();
         let mut sent = 0;
         for incident in self.incidents().await? {
@@ -520,19 +519,14 @@ impl Vintrova {
                     due.strftime("%Y-%m-%d %H:%M"),
                     left.max(0),
                 );
-                let entry = self.outbox_entry_as(
-                    Uuid::now_v7(),
-                    format!(
-                        "<incident-{}-{clock_name}-{point}@vintrova.outbox>",
-                        incident.id
-                    ),
-                    None,
-                    "incident:reminder",
-                    &to,
-                    &title,
-                    &body,
+                let message_id = format!(
+                    "<incident-{}-{clock_name}-{point}@vintrova.outbox>",
+                    incident.id
                 );
-                if self.store().enqueue(&entry).await? {
+                if self
+                    .tell_the_service(message_id, "incident:reminder", &title, &body)
+                    .await?
+                {
                     sent += 1;
                 }
             }
