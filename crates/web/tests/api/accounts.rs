@@ -204,3 +204,54 @@ async fn the_banner_does_not_ask_again_or_silently_withdraw_a_consent_given_at_r
         "still given"
     );
 }
+
+/// Issue 21 (item 10): the site's language at registration is the one we write in — a student
+/// who registers in Kazakh is acknowledged in Kazakh.
+#[tokio::test]
+async fn a_student_who_registers_in_kazakh_is_written_to_in_kazakh() {
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    let page = browser.get(&api, "/register?lang=kk").await;
+    let csrf = hidden(&page.text(), "csrf");
+    let done = browser
+        .post(
+            &api,
+            "/register",
+            &[
+                ("csrf", &csrf),
+                ("email", "kazakh.student@mail.kz"),
+                ("password", "Қазақша-пароль-2025"),
+                ("consent", "contact_data"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    let requests = browser.get(&api, "/me/requests").await;
+    let csrf = hidden(&requests.text(), "csrf");
+    browser
+        .post(
+            &api,
+            "/me/requests",
+            &[
+                ("csrf", &csrf),
+                ("right", "information"),
+                ("channel", "email"),
+                ("description", "Не сақтайсыздар?"),
+            ],
+        )
+        .await;
+    let app = &api.harness.app;
+    let titles: Vec<String> = app
+        .claim_outbox(100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| app.open_message(m).unwrap())
+        .filter(|e| e.to == "kazakh.student@mail.kz")
+        .map(|e| e.subject)
+        .collect();
+    assert!(
+        titles.iter().any(|t| t == "Сұранысыңыз қабылданды"),
+        "{titles:?}"
+    );
+}
