@@ -18,6 +18,7 @@ pub mod staff;
 pub mod clock;
 pub mod crash;
 pub mod ledger;
+pub mod letters;
 pub mod operations;
 mod service;
 pub mod store;

@@ -63,18 +63,46 @@ impl Rule {
     }
 }
 
-/// What is wrong with a text, without the text.
+/// What is wrong with a value, without the value: a code the pages say in the person's
+/// language (`too_long` with `max`), and the same in English for the API and the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
+    pub code: &'static str,
+    pub args: Vec<(&'static str, String)>,
     pub problem: String,
     pub expected: String,
 }
 
 impl Refused {
+    pub fn new(
+        code: &'static str,
+        problem: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> Self {
+        Refused {
+            code,
+            args: vec![],
+            problem: problem.into(),
+            expected: expected.into(),
+        }
+    }
+
+    /// One more argument of the code's words (`max` of `too_long`).
+    pub fn with(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.args.push((name, value.to_string()));
+        self
+    }
+
     /// The problem as a field problem of `field`.
     pub fn at(self, field: impl Into<String>) -> FieldProblem {
         FieldProblem {
             field: field.into(),
+            code: self.code.to_string(),
+            args: self
+                .args
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             problem: self.problem,
             expected: self.expected,
         }
@@ -114,32 +142,39 @@ fn is_invisible(c: char) -> bool {
 
 /// Check one text against `rule`.
 pub fn check(rule: Rule, text: &str) -> Result<(), Refused> {
-    let refuse = |problem: String| Refused {
-        problem,
-        expected: rule.expected(),
-    };
+    let refuse = |code, problem: String| Refused::new(code, problem, rule.expected());
     let chars = text.chars().count();
     if chars > rule.max_chars {
-        return Err(refuse(format!("{chars} characters long")));
+        return Err(
+            refuse("too_long", format!("{chars} characters long")).with("max", rule.max_chars)
+        );
     }
     let allowed = |c: char| rule.multiline && matches!(c, '\n' | '\r' | '\t');
     if text.contains('\0') {
-        return Err(refuse("contains a NUL character".into()));
+        return Err(refuse(
+            "control_character",
+            "contains a NUL character".into(),
+        ));
     }
     if text.chars().any(|c| c.is_control() && !allowed(c)) {
-        return Err(refuse(if rule.multiline {
-            "contains a control character other than a new line or a tab".into()
-        } else {
-            "contains a control character (a new line, a tab or another)".into()
-        }));
+        return Err(refuse(
+            "control_character",
+            if rule.multiline {
+                "contains a control character other than a new line or a tab".into()
+            } else {
+                "contains a control character (a new line, a tab or another)".into()
+            },
+        ));
     }
     if text.chars().any(is_bidi_control) {
         return Err(refuse(
+            "invisible_character",
             "contains a bidirectional override or isolate character".into(),
         ));
     }
     if !rule.multiline && text.chars().any(is_invisible) {
         return Err(refuse(
+            "invisible_character",
             "contains an invisible character (zero-width, direction mark or line separator)".into(),
         ));
     }
@@ -148,10 +183,8 @@ pub fn check(rule: Rule, text: &str) -> Result<(), Refused> {
 
 /// Check raw bytes: UTF-8 first, then `rule`.
 pub fn check_bytes(rule: Rule, bytes: &[u8]) -> Result<&str, Refused> {
-    let text = std::str::from_utf8(bytes).map_err(|_| Refused {
-        problem: "is not valid UTF-8".into(),
-        expected: rule.expected(),
-    })?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Refused::new("not_utf8", "is not valid UTF-8", rule.expected()))?;
     check(rule, text)?;
     Ok(text)
 }
@@ -245,11 +278,11 @@ fn walk(value: &Value, at: &str, problems: &mut Vec<FieldProblem>) {
             for (key, item) in map {
                 let here = place(at, key);
                 if let Err(r) = check(SHORT, key) {
-                    problems.push(FieldProblem {
-                        field: here.clone(),
-                        problem: format!("the key {}", r.problem),
-                        expected: r.expected,
-                    });
+                    problems.push(FieldProblem::new(
+                        here.clone(),
+                        format!("the key {}", r.problem),
+                        r.expected,
+                    ));
                 }
                 walk(item, &here, problems);
             }
@@ -320,11 +353,11 @@ impl<'de> Visitor<'de> for Strict<'_> {
         while let Some(key) = map.next_key::<String>()? {
             let here = place(&self.path, &key);
             if object.contains_key(&key) {
-                *self.found.borrow_mut() = Some(FieldProblem {
-                    field: here,
-                    problem: "appears twice in one object".into(),
-                    expected: "each key once".into(),
-                });
+                *self.found.borrow_mut() = Some(FieldProblem::new(
+                    here,
+                    "appears twice in one object",
+                    "each key once",
+                ));
                 return Err(de::Error::custom("duplicate key"));
             }
             let value = map.next_value_seed(Strict {

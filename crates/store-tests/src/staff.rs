@@ -837,8 +837,18 @@ pub async fn the_monthly_digest_tells_a_subscriber_who_looked_last_month_once(h:
     let sent = deliver().await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "aigerim.nurlanova.test@почта.kz");
-    assert!(sent[0].body.contains("2025-03"), "{}", sent[0].body);
-    assert!(sent[0].body.contains("(support)"), "{}", sent[0].body);
+    assert!(
+        sent[0]
+            .body
+            .contains("с 1 марта 2025 г. по 31 марта 2025 г."),
+        "{}",
+        sent[0].body
+    );
+    assert!(
+        sent[0].body.contains("сотрудник: поддержка"),
+        "{}",
+        sent[0].body
+    );
     assert!(
         !sent[0].body.contains("legal_claim") && !sent[0].body.contains("Другой"),
         "nothing of anyone else: {}",

@@ -183,10 +183,17 @@ fn percent_decode(raw: &str, plus_is_space: bool) -> Vec<u8> {
 }
 
 /// Errors made outside our handlers (extractor rejections, the method router, body limits)
-/// leave as problem details too, without the plain-text body that may repeat the request.
-/// Pages (HTML) and problems pass unchanged; `Allow` and `Retry-After` are kept.
-pub async fn uniform(request: Request, next: Next) -> Response {
+/// leave as problem details too, without the plain-text body that may repeat the request —
+/// and, for a browser's paths, as a page in the visitor's language (a half-sent form, a panic),
+/// never raw JSON or text. Pages (HTML) and problems pass unchanged; `Allow` and `Retry-After`
+/// are kept.
+pub async fn uniform(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let method = request.method().clone();
+    let (uri, headers) = (request.uri().clone(), request.headers().clone());
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -204,13 +211,60 @@ pub async fn uniform(request: Request, next: Next) -> Response {
     }
     let allow = response.headers().get(header::ALLOW).cloned();
     let (kind, title, detail) = explain(status, &method, allow.as_ref());
-    let mut replaced = Problem::new(status, kind, title, detail).into_response();
+    let mut replaced = if for_machines(uri.path()) {
+        Problem::new(status, kind, title, detail).into_response()
+    } else {
+        page(&state, uri, headers, status, kind).await
+    };
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(value) = response.headers().get(&name) {
             replaced.headers_mut().insert(name, value.clone());
         }
     }
     replaced
+}
+
+/// The paths a program calls; every other path is a browser's.
+fn for_machines(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/healthz" || path == "/metrics"
+}
+
+/// The error as a page: a form that did not read says so, a server error gives the id the log
+/// keeps it under.
+async fn page(
+    state: &crate::AppState,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    status: StatusCode,
+    kind: &str,
+) -> Response {
+    use axum::extract::FromRequestParts;
+    let mut parts = Request::new(()).into_parts().0;
+    // The refused path is not repeated, not even in the language links: the page is the
+    // home's, in the language asked for.
+    let lang = uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("lang=")))
+        .and_then(crate::i18n::Lang::parse);
+    parts.uri = match lang {
+        Some(lang) => format!("/?lang={}", lang.code())
+            .parse()
+            .unwrap_or_default(),
+        None => axum::http::Uri::from_static("/"),
+    };
+    parts.headers = headers;
+    let Ok(visit) = crate::site::Visit::from_request_parts(&mut parts, state).await;
+    let operation = status.is_server_error().then(|| {
+        let operation = uuid::Uuid::now_v7().to_string();
+        tracing::error!(%operation, %status, "a page failed outside its handler");
+        operation
+    });
+    let kind = match kind {
+        "bad-request" | "unsupported-media-type" => "form",
+        other => other,
+    };
+    let said = crate::refusals::said(&visit.t, status, kind, operation.as_deref());
+    crate::site::error_page(state, visit, said)
 }
 
 fn explain(

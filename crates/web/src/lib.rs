@@ -17,6 +17,7 @@ pub mod live;
 pub mod metrics;
 pub mod payments;
 mod problem;
+pub mod refusals;
 pub mod requests;
 pub mod security;
 pub mod site;
@@ -283,7 +284,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(edge::uniform))
+        .layer(middleware::from_fn_with_state(state.clone(), edge::uniform))
         .layer(middleware::from_fn(security::headers))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)

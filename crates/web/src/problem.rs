@@ -48,15 +48,6 @@ impl Problem {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    /// What an HTML page says of it: the detail, and for a server error the operation id to
-    /// quote. The pages and the API classify every error here, so they never disagree.
-    pub fn page_text(&self) -> String {
-        match &self.operation {
-            Some(operation) => format!("{} ({operation})", self.detail),
-            None => self.detail.clone(),
-        }
-    }
-
     pub fn invalid(e: InvalidInput) -> Self {
         Problem {
             problems: e.problems.clone(),

@@ -307,7 +307,7 @@ pub async fn throttle(State(state): State<AppState>, request: Request, next: Nex
             }
             let query = request.uri().query().unwrap_or_default();
             let asked = query.split('&').find_map(|pair| pair.strip_prefix("lang="));
-            let t = crate::i18n::Tr::new(crate::i18n::Lang::of(asked, request.headers()));
+            let t = crate::i18n::Tr::new(crate::i18n::page_lang(asked, request.headers()));
             return throttled.page(&t);
         }
     }

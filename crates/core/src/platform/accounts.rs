@@ -18,8 +18,9 @@ use crate::audit::Action;
 use crate::collect::taken;
 use crate::consent::Channel;
 use crate::gate::BasisEventKind;
+use crate::letters::Letter;
 use crate::requests::AddressToProve;
-use crate::values::{FieldValue, InvalidInput};
+use crate::values::{FieldValue, InvalidInput, Refused};
 use crate::{Actor, Collection, CoreError, Result, Vintrova};
 
 /// What a registration did.
@@ -138,24 +139,6 @@ pub struct ResetIssued {
     pub expires_at: Timestamp,
 }
 
-/// The reset mail's title and text in a locale (ru by default).
-fn reset_message(locale: &str) -> (&'static str, &'static str) {
-    match locale {
-        "kk" => (
-            "Құпиясөзді қалпына келтіру",
-            "Құпиясөзді қалпына келтіру сұралды. Жаңа құпиясөз орнату үшін сілтемені ашыңыз; ол бір сағат жарамды. Егер сіз сұрамасаңыз, бұл хатты елемеңіз.",
-        ),
-        "en" => (
-            "Resetting your password",
-            "Someone asked to reset your password. Open the link to set a new one; it works for one hour. If it was not you, ignore this message.",
-        ),
-        _ => (
-            "Восстановление пароля",
-            "Поступил запрос на восстановление пароля. Откройте ссылку, чтобы задать новый пароль; она действует один час. Если это были не вы, просто проигнорируйте письмо.",
-        ),
-    }
-}
-
 /// How long a reset token works.
 pub const RESET_VALID: SignedDuration = SignedDuration::from_hours(1);
 
@@ -182,10 +165,15 @@ pub(crate) fn digest_of(token: &str) -> Vec<u8> {
 pub(crate) fn check_password(password: &str, field: &str) -> Result<(), InvalidInput> {
     let chars = password.chars().count();
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&chars) {
-        return Err(InvalidInput::one(
+        return Err(InvalidInput::coded(
             field,
-            format!("{chars} characters long"),
-            format!("a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+            Refused::new(
+                "password_length",
+                format!("{chars} characters long"),
+                format!("a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+            )
+            .with("min", MIN_PASSWORD)
+            .with("max", MAX_PASSWORD),
         ));
     }
     Ok(())
@@ -234,24 +222,26 @@ impl Vintrova {
             .required_consents()
             .find(|term| !consents.contains(&term.key))
         {
-            return Err(InvalidInput::one(
+            return Err(InvalidInput::coded(
                 "consents",
-                format!(
-                    "an account needs the consent `{}`: without it the person cannot be reached",
-                    missing.key
-                ),
-                format!(
-                    "the person's consent `{}`, shown to them whole",
-                    missing.key
+                Refused::new(
+                    "consent_needed",
+                    format!(
+                        "an account needs the consent `{}`: without it the person cannot be reached",
+                        missing.key
+                    ),
+                    format!(
+                        "the person's consent `{}`, shown to them whole",
+                        missing.key
+                    ),
                 ),
             )
             .into());
         }
         let Some(email) = values.iter().find(|v| v.field == names::EMAIL) else {
-            return Err(InvalidInput::one(
+            return Err(InvalidInput::coded(
                 names::EMAIL,
-                "missing",
-                "the email address to sign in with",
+                Refused::new("empty", "missing", "the email address to sign in with"),
             )
             .into());
         };
@@ -474,9 +464,9 @@ impl Vintrova {
             used_at: None,
         };
         let message = mail.map(|(locale, link)| {
-            let (title, text) = reset_message(locale);
-            let body = format!("{text}\n\n{}\n", link(&token));
-            self.outbox_entry(Some(id), "account:reset", &to, title, &body)
+            let link = link(&token);
+            let (title, body) = Letter::PasswordReset { link: &link }.write(locale);
+            self.outbox_entry(Some(id), "account:reset", &to, &title, &body)
         });
         let audit = self.draft(actor, Action::RequestPasswordReset, Some(id), vec![], None);
         self.audited(async |sealer| {

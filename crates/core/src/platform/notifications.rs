@@ -14,6 +14,8 @@ use uuid::Uuid;
 
 use crate::audit::Action;
 use crate::gate::Use;
+use crate::letters::Letter;
+use crate::values::{InvalidInput, Refused};
 use crate::{Actor, CoreError, Result, Vintrova};
 
 pub const PURPOSE: &str = crate::names::NOTIFICATIONS;
@@ -47,96 +49,26 @@ words!(NoticeKind {
     AccessDigest => "access_digest",
 });
 
-impl NoticeKind {
-    /// The notice's title and text in a locale (ru by default).
-    pub fn text(self, locale: &str) -> (&'static str, &'static str) {
-        match (self, locale) {
-            (NoticeKind::CourseUpdate, "kk") => (
-                "Курстарыңыз жаңартылды",
-                "Сіз оқып жүрген курстарда жаңа материалдар пайда болды. Жеке кабинетіңізге кіріңіз.",
-            ),
-            (NoticeKind::CourseUpdate, "en") => (
-                "Your courses were updated",
-                "New materials were added to the courses you study. Sign in to your cabinet to see them.",
-            ),
-            (NoticeKind::CourseUpdate, _) => (
-                "Ваши курсы обновились",
-                "В курсах, которые вы проходите, появились новые материалы. Загляните в личный кабинет.",
-            ),
-            (NoticeKind::NewFeature, "kk") => (
-                "Vintrova-да жаңа мүмкіндік",
-                "Платформада жаңа мүмкіндік пайда болды. Толығырақ жеке кабинетте.",
-            ),
-            (NoticeKind::NewFeature, "en") => (
-                "Something new on Vintrova",
-                "The platform has a new feature. Read more in your cabinet.",
-            ),
-            (NoticeKind::AccountIdle, "kk") => (
-                "Аккаунтыңыз жабылады",
-                "Сіз аккаунтыңызға ұзақ уақыт кірмедіңіз. Төменде көрсетілген күнге дейін кірмесеңіз, аккаунт жабылады және деректеріңіз құпиялылық саясатына сәйкес жойылады. Аккаунтты сақтау үшін жай ғана кіріңіз. Жабылу күні:",
-            ),
-            (NoticeKind::AccountIdle, "en") => (
-                "Your account will close",
-                "You have not signed in for a long time. Unless you sign in by the date below, your account will close and your data will be deleted as our privacy policy says. To keep it, simply sign in. Closing date:",
-            ),
-            (NoticeKind::AccountIdle, _) => (
-                "Ваш аккаунт будет закрыт",
-                "Вы давно не входили в аккаунт. Если вы не войдёте до указанной ниже даты, аккаунт будет закрыт, а ваши данные удалены согласно политике конфиденциальности. Чтобы сохранить аккаунт, просто войдите в него. Дата закрытия:",
-            ),
-            (NoticeKind::Incident, "kk") => (
-                "Деректеріңізге қатысты қауіпсіздік оқиғасы",
-                "Сіздің дербес деректеріңізге қатысты қауіпсіздік оқиғасы болды. Не болғаны және біз қандай шаралар қабылдағанымыз төменде жазылған. Сұрақтарыңыз болса, info@vintrova.com мекенжайына жазыңыз.",
-            ),
-            (NoticeKind::Incident, "en") => (
-                "A security incident concerning your data",
-                "A security incident affected your personal data. What happened and what we have done about it is written below. If you have questions, write to info@vintrova.com.",
-            ),
-            (NoticeKind::Incident, _) => (
-                "Инцидент безопасности, затронувший ваши данные",
-                "Произошёл инцидент безопасности, затронувший ваши персональные данные. Что случилось и какие меры мы приняли, описано ниже. Если у вас есть вопросы, напишите на info@vintrova.com.",
-            ),
-            (NoticeKind::PolicyChange, "kk") => (
-                "Құпиялылық саясаты өзгереді",
-                "Біздің құпиялылық саясатымыз өзгереді. Не өзгеретінін сайттан оқыңыз. Жаңа нұсқа мына күннен бастап қолданылады:",
-            ),
-            (NoticeKind::PolicyChange, "en") => (
-                "Our privacy policy is changing",
-                "Our privacy policy is changing. Read what changes on the website. The new version applies from:",
-            ),
-            (NoticeKind::PolicyChange, _) => (
-                "Политика конфиденциальности изменится",
-                "Наша политика конфиденциальности изменится. Что меняется — на сайте. Новая редакция действует с:",
-            ),
-            (NoticeKind::TransferAbroad, "kk") => (
-                "Деректеріңіз шетелге беріледі",
-                "Деректеріңіз шарт және қосымша қорғау шаралары негізінде деректерді тиісті қорғайтын елге беріледі. Ел және басталу күні:",
-            ),
-            (NoticeKind::TransferAbroad, "en") => (
-                "Your data will go abroad",
-                "Your data will be transferred, under a contract and extra safeguards, to a country with adequate protection. The country and the first day:",
-            ),
-            (NoticeKind::TransferAbroad, _) => (
-                "Ваши данные будут переданы за рубеж",
-                "Ваши данные будут передаваться на основании договора и с дополнительными мерами защиты в страну с надлежащей защитой данных. Страна и дата начала:",
-            ),
-            (NoticeKind::AccessDigest, "kk") => (
-                "Деректеріңізді кім қарады: айлық есеп",
-                "Өткен айда деректеріңізге кім және не үшін жүгінді:",
-            ),
-            (NoticeKind::AccessDigest, "en") => (
-                "Who looked at your data: the monthly digest",
-                "Who used your data last month, and for what:",
-            ),
-            (NoticeKind::AccessDigest, _) => (
-                "Кто обращался к вашим данным: ежемесячная сводка",
-                "Кто и для чего обращался к вашим данным в прошлом месяце:",
-            ),
-            (NoticeKind::NewFeature, _) => (
-                "Новое на Vintrova",
-                "На платформе появилась новая возможность. Подробнее — в личном кабинете.",
-            ),
-        }
+/// The notices staff send: news of the courses and the platform. Every other kind Vintrova
+/// sends itself, when its moment comes and with what it must say (a date, a country, what
+/// happened) — never as a bare announcement.
+pub const ANNOUNCED: [NoticeKind; 2] = [NoticeKind::CourseUpdate, NoticeKind::NewFeature];
+
+fn announced(kind: NoticeKind) -> Result<(), InvalidInput> {
+    if ANNOUNCED.contains(&kind) {
+        return Ok(());
     }
+    Err(InvalidInput::coded(
+        "kind",
+        Refused::new(
+            "not_a_choice",
+            format!(
+                "`{}` is sent by Vintrova itself, when its moment comes",
+                kind.as_str()
+            ),
+            "course_update or new_feature",
+        ),
+    ))
 }
 
 /// A queued notice: who, what kind, when. Its message waits, sealed, in the outbox.
@@ -167,6 +99,7 @@ impl Vintrova {
         kind: NoticeKind,
         subjects: &[Uuid],
     ) -> Result<NoticeReport> {
+        announced(kind)?;
         let mut report = NoticeReport::default();
         for &subject in subjects {
             match self.authorize(subject, Use::Purpose(PURPOSE.into())).await {
@@ -175,9 +108,14 @@ impl Vintrova {
                         *report.not_sent.entry("no_address".into()).or_default() += 1;
                         continue;
                     };
-                    let (_, body) = kind.text(&self.language_of(subject).await?);
-                    self.queue_notice(actor, Action::Notify, PURPOSE, subject, kind, &to, body)
-                        .await?;
+                    self.queue_notice(
+                        actor,
+                        (Action::Notify, PURPOSE),
+                        subject,
+                        &to,
+                        Letter::Notice(kind),
+                    )
+                    .await?;
                     report.queued += 1;
                 }
                 Err(CoreError::Refused(refusal)) => {
@@ -195,32 +133,32 @@ impl Vintrova {
         Ok(report)
     }
 
-    /// Write a notice and its sealed message (to `to`, with `body`) in one transaction, audited
-    /// as `action` for `purpose`.
-    #[allow(clippy::too_many_arguments)]
+    /// Write a notice and its sealed message (`letter`, to `to`, in the person's language) in
+    /// one transaction, audited as `action` for `purpose`.
     pub(crate) async fn queue_notice(
         &self,
         actor: &Actor,
-        action: Action,
-        purpose: &str,
+        (action, purpose): (Action, &str),
         subject: Uuid,
-        kind: NoticeKind,
         to: &str,
-        body: &str,
+        letter: Letter<'_>,
     ) -> Result<()> {
+        let kind = letter
+            .notice()
+            .expect("a notice is written as one of the notice letters");
         let notice = Notice {
             id: Uuid::now_v7(),
             subject,
             kind,
             queued_at: self.now(),
         };
-        let (title, _) = kind.text(&self.language_of(subject).await?);
+        let (title, body) = letter.write(&self.language_of(subject).await?);
         let message = self.outbox_entry(
             Some(subject),
             &format!("notice:{}", kind.as_str()),
             to,
-            title,
-            body,
+            &title,
+            &body,
         );
         let audit = self.draft(
             actor,
@@ -244,6 +182,7 @@ impl Vintrova {
 
     /// Queue a notice for everyone the gate lets it reach, page by page.
     pub async fn notify_all(&self, actor: &Actor, kind: NoticeKind) -> Result<NoticeReport> {
+        announced(kind)?;
         let mut total = NoticeReport::default();
         let mut after = None;
         loop {

@@ -596,9 +596,12 @@ impl Vintrova {
 
 /// The one answer to a value another person holds (an email address), wherever it is given.
 pub(crate) fn taken(field: &str) -> InvalidInput {
-    InvalidInput::one(
+    InvalidInput::coded(
         field,
-        "cannot be used: another account holds it",
-        "another email address, or sign in with this one",
+        crate::values::Refused::new(
+            "taken",
+            "cannot be used: another account holds it",
+            "another email address, or sign in with this one",
+        ),
     )
 }

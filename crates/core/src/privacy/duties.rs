@@ -9,7 +9,7 @@
 use uuid::Uuid;
 
 use crate::gate::{Duty, Refusal, Use};
-use crate::values::InvalidInput;
+use crate::values::{InvalidInput, Refused};
 use crate::{Actor, Export, PurposeView, Result, Vintrova};
 
 /// The duty names staff may state, in the order the console offers them.
@@ -47,19 +47,26 @@ impl StaffDuty {
             }
         };
         let Some(id) = reference.map(str::trim).filter(|r| !r.is_empty()) else {
-            return Err(InvalidInput::one(
+            return Err(InvalidInput::coded(
                 "reference",
-                format!(
-                    "the duty `{name}` opens data only for the record it serves, and none was named"
+                Refused::new(
+                    "duty_needs_reference",
+                    format!(
+                        "the duty `{name}` opens data only for the record it serves, and none was named"
+                    ),
+                    record,
                 ),
-                record,
             ));
         };
         if name == "kept_by_law" {
             return Ok(StaffDuty::KeptByLaw(id.to_string()));
         }
-        let id = Uuid::parse_str(id)
-            .map_err(|_| InvalidInput::one("reference", "is not an id", record))?;
+        let id = Uuid::parse_str(id).map_err(|_| {
+            InvalidInput::coded(
+                "reference",
+                Refused::new("not_an_id", "is not an id", record),
+            )
+        })?;
         Ok(match name {
             "rights_request" => StaffDuty::RightsRequest(id),
             "incident_response" => StaffDuty::IncidentResponse(id),
@@ -119,10 +126,13 @@ impl Vintrova {
                     .into_iter()
                     .find(|h| h.id == id)
                     .ok_or_else(|| {
-                        InvalidInput::one(
+                        InvalidInput::coded(
                             "reference",
-                            "not a hold of ours",
-                            "the id of a legal hold",
+                            Refused::new(
+                                "unknown_record",
+                                "not a hold of ours",
+                                "the id of a legal hold",
+                            ),
                         )
                     })?;
                 let why = if !hold.in_force(now) {

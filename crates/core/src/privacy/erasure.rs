@@ -20,6 +20,7 @@ use crate::audit::AuditDraft;
 use crate::crash;
 use crate::gate::{BasisEvent, BasisEventKind};
 use crate::holds::Hold;
+use crate::letters::Letter;
 use crate::outbox::{Attachment, Email};
 use crate::receipts::{self, ErasureCause, KeptPart, ReceiptBody, SignedReceipt};
 use crate::retention::{self};
@@ -327,12 +328,12 @@ impl Vintrova {
         to: Option<(String, String)>,
     ) -> Receipted {
         let message = to.map(|(to, locale)| {
-            let (title, text) = receipts::message(&locale, cause);
+            let (title, body) = Letter::Erased { cause }.write(&locale);
             let email = Email {
                 message_id: format!("<receipt-{}@vintrova.outbox>", signed.id),
                 to,
-                subject: title.into(),
-                body: format!("{text}\n\n{}", receipts::explanation(&locale)),
+                subject: title,
+                body,
                 attachment: Some(Attachment {
                     file_name: signed.file_name(),
                     text: signed.text.clone(),

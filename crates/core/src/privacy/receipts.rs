@@ -135,51 +135,6 @@ pub fn verify(text: &str, key: &PublicKey) -> Result<ReceiptBody, ReceiptError> 
     Ok(parsed)
 }
 
-/// The message a receipt travels with, in `locale`.
-pub fn message(locale: &str, cause: ErasureCause) -> (&'static str, &'static str) {
-    match (locale, cause) {
-        ("kk", ErasureCause::Request) => (
-            "Деректеріңізді жою туралы сұранысыңыз орындалды",
-            "Сұранысыңыз бойынша дербес деректеріңіз жойылды.",
-        ),
-        ("kk", ErasureCause::Retention) => (
-            "Деректеріңіз сақтау мерзімі өткендіктен жойылды",
-            "Құпиялылық саясатында көрсетілген сақтау мерзімі өтті, сондықтан дербес деректеріңіз жойылды.",
-        ),
-        ("en", ErasureCause::Request) => (
-            "Your data was erased as you asked",
-            "Your personal data was erased as you asked.",
-        ),
-        ("en", ErasureCause::Retention) => (
-            "Your data was erased: its retention term ended",
-            "The retention term our privacy policy sets for your personal data ended, so it was erased.",
-        ),
-        (_, ErasureCause::Request) => (
-            "Ваши данные удалены по вашему запросу",
-            "Ваши персональные данные удалены по вашему запросу.",
-        ),
-        (_, ErasureCause::Retention) => (
-            "Ваши данные удалены: срок хранения истёк",
-            "Срок хранения, установленный политикой конфиденциальности, истёк, и ваши персональные данные удалены.",
-        ),
-    }
-}
-
-/// What the attached receipt is and how to check it, in `locale`.
-pub fn explanation(locale: &str) -> &'static str {
-    match locale {
-        "kk" => {
-            "Хатқа жою туралы қол қойылған түбіртек тіркелген: онда қандай деректер санаттары қашан жойылғаны, заң бойынша не сақталғаны және қай күнге дейін екені жазылған. Қолтаңбаны құпиялылық саясаты бетінде жарияланған кілтпен тексеруге болады. Түбіртекті сақтаңыз: бізде оның тек хеші қалады."
-        }
-        "en" => {
-            "Attached is a signed erasure receipt: which categories of data were destroyed and when, what the law makes us keep, and until when. Its signature can be checked with the key published on our privacy policy page. Keep the receipt: we keep only its hash."
-        }
-        _ => {
-            "К письму приложена подписанная квитанция об удалении: какие категории данных уничтожены и когда, что сохранено по требованию закона и до какого срока. Подпись проверяется ключом, опубликованным на странице политики конфиденциальности. Сохраните квитанцию: у нас остаётся только её хеш."
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::audit::Action;
 use crate::gate::{Duty, Use};
+use crate::letters::Letter;
 use crate::notifications::NoticeKind;
 use crate::{Actor, CoreError, Result, Vintrova};
 
@@ -176,16 +177,18 @@ impl Vintrova {
                     .into_iter()
                     .filter(|a| a.who != Accessor::You && a.last >= from && a.first < to)
                     .collect();
-                let locale = self.language_of(subject).await?;
-                let body = self.digest_text(&lines, last_month.date(), &locale);
+                let letter = Letter::AccessDigest {
+                    from: last_month.date(),
+                    to: this_month.date().yesterday().unwrap_or(this_month.date()),
+                    lines: &lines,
+                    policy: self.policy(),
+                };
                 self.queue_notice(
                     actor,
-                    Action::Notify,
-                    &Use::Duty(Duty::AccessDigest).label(),
+                    (Action::Notify, &Use::Duty(Duty::AccessDigest).label()),
                     subject,
-                    NoticeKind::AccessDigest,
                     &address,
-                    &body,
+                    letter,
                 )
                 .await?;
                 self.store().mark_access_digest(subject, &month).await?;
@@ -193,72 +196,5 @@ impl Vintrova {
             }
         }
         Ok(queued)
-    }
-
-    /// The digest's text in `locale`: one line per access or group.
-    fn digest_text(&self, lines: &[Access], month: jiff::civil::Date, locale: &str) -> String {
-        let policy = self.policy();
-        let zone = policy.zone();
-        let (_, intro) = NoticeKind::AccessDigest.text(locale);
-        let (staff, platform, system, operator, times, nobody) = match locale {
-            "kk" => (
-                "қызметкер",
-                "платформа",
-                "жүйе",
-                "оператор",
-                "рет",
-                "Өткен айда деректеріңізге ешкім жүгінбеді.",
-            ),
-            "en" => (
-                "staff",
-                "the platform",
-                "the system",
-                "the operator",
-                "times",
-                "Nobody used your data last month.",
-            ),
-            _ => (
-                "сотрудник",
-                "платформа",
-                "система",
-                "оператор",
-                "раз",
-                "В прошлом месяце к вашим данным никто не обращался.",
-            ),
-        };
-        let mut text = format!("{intro} {}\n\n", month.strftime("%Y-%m"));
-        if lines.is_empty() {
-            text.push_str(nobody);
-            text.push('\n');
-        }
-        for a in lines {
-            let who = match &a.who {
-                Accessor::Staff(role) => format!("{staff} ({role})"),
-                Accessor::Platform => platform.into(),
-                Accessor::Operator => operator.into(),
-                Accessor::System | Accessor::You => system.into(),
-            };
-            let categories: Vec<&str> = a
-                .categories
-                .iter()
-                .map(|c| {
-                    policy
-                        .category(c)
-                        .map_or(c.as_str(), |c| c.name.get(locale))
-                })
-                .collect();
-            let purpose = a.purpose.as_deref().map_or(String::new(), |p| {
-                let name = policy.purpose(p).map_or(p, |p| p.name.get(locale));
-                format!(" — {name}")
-            });
-            let day = a.last.to_zoned_datetime(zone.clone()).date();
-            text.push_str(&format!(
-                "- {day}: {who}, {}, {}{purpose} ({} {times})\n",
-                a.action,
-                categories.join(", "),
-                a.times
-            ));
-        }
-        text
     }
 }

@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use serde_json::Value;
 use vintrova_policy::{Field, FieldKind, Policy};
 
+pub use crate::text::Refused;
+
 /// Largest input document accepted, well above any honest profile.
 pub const MAX_INPUT_BYTES: usize = 2 * 1024 * 1024;
 const DEFAULT_MAX_LEN: usize = 200;
@@ -17,8 +19,25 @@ const MAX_LIST_ITEMS: usize = 200;
 pub struct FieldProblem {
     /// `contact.email`, or the part of the input that is wrong.
     pub field: String,
+    /// What is wrong, as a stable code (`too_long`, `not_an_email`, `taken`; `invalid` when
+    /// only the English text below says): pages say it in the person's language.
+    pub code: String,
+    /// The code's arguments, such as `max` for `too_long`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub args: std::collections::BTreeMap<String, String>,
     pub problem: String,
     pub expected: String,
+}
+
+impl FieldProblem {
+    /// A problem known only in English words: pages show their general "check this field".
+    pub fn new(
+        field: impl Into<String>,
+        problem: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> Self {
+        Refused::new("invalid", problem, expected).at(field)
+    }
 }
 
 /// Why an input was refused: every problem found, each naming its field.
@@ -44,11 +63,8 @@ impl InvalidInput {
         problem: impl Into<String>,
         expected: impl Into<String>,
     ) {
-        self.problems.push(FieldProblem {
-            field: field.into(),
-            problem: problem.into(),
-            expected: expected.into(),
-        });
+        self.problems
+            .push(FieldProblem::new(field, problem, expected));
     }
 
     /// `Ok` when no problem was found.
@@ -66,11 +82,14 @@ impl InvalidInput {
         expected: impl Into<String>,
     ) -> Self {
         InvalidInput {
-            problems: vec![FieldProblem {
-                field: field.into(),
-                problem: problem.into(),
-                expected: expected.into(),
-            }],
+            problems: vec![FieldProblem::new(field, problem, expected)],
+        }
+    }
+
+    /// One problem with a code the pages can say in the person's language.
+    pub fn coded(field: impl Into<String>, refused: Refused) -> Self {
+        InvalidInput {
+            problems: vec![refused.at(field)],
         }
     }
 }
@@ -126,31 +145,30 @@ pub fn parse_value(policy: &Policy, json: &Value) -> Result<Vec<FieldValue>, Inv
     let mut values = Vec::new();
     for (cat_key, fields) in doc {
         let Some(category) = policy.category(cat_key) else {
-            problems.push(FieldProblem {
-                field: cat_key.clone(),
-                problem: "not a category of the data map (R2.2)".into(),
-                expected: format!("one of {}", categories()),
-            });
+            problems.push(FieldProblem::new(
+                cat_key.clone(),
+                "not a category of the data map (R2.2)",
+                format!("one of {}", categories()),
+            ));
             continue;
         };
         let Some(fields) = fields.as_object() else {
-            problems.push(FieldProblem {
-                field: cat_key.clone(),
-                problem: "not an object".into(),
-                expected: "an object keyed by field".into(),
-            });
+            problems.push(FieldProblem::new(
+                cat_key.clone(),
+                "not an object",
+                "an object keyed by field",
+            ));
             continue;
         };
         for (field_key, raw) in fields {
             let path = format!("{cat_key}.{field_key}");
             let Some(field) = category.fields.iter().find(|f| &f.key == field_key) else {
                 let known: Vec<&str> = category.fields.iter().map(|f| f.key.as_str()).collect();
-                problems.push(FieldProblem {
-                    field: path,
-                    problem: "not a field of the data map; data the policy does not list is never stored (R2.2)"
-                        .into(),
-                    expected: format!("one of {}", known.join(", ")),
-                });
+                problems.push(FieldProblem::new(
+                    path,
+                    "not a field of the data map; data the policy does not list is never stored (R2.2)",
+                    format!("one of {}", known.join(", ")),
+                ));
                 continue;
             };
             match check_field(field, raw) {
@@ -160,20 +178,16 @@ pub fn parse_value(policy: &Policy, json: &Value) -> Result<Vec<FieldValue>, Inv
                     value,
                     index_form: field.blind_index.then_some(index_form).flatten(),
                 }),
-                Err((problem, expected)) => problems.push(FieldProblem {
-                    field: path,
-                    problem,
-                    expected,
-                }),
+                Err(refused) => problems.push(refused.at(path)),
             }
         }
     }
     if values.is_empty() && problems.is_empty() {
-        problems.push(FieldProblem {
-            field: "(document)".into(),
-            problem: "no fields were given".into(),
-            expected: format!("at least one field of {}", categories()),
-        });
+        problems.push(FieldProblem::new(
+            "(document)",
+            "no fields were given",
+            format!("at least one field of {}", categories()),
+        ));
     }
     if problems.is_empty() {
         Ok(values)
@@ -182,7 +196,7 @@ pub fn parse_value(policy: &Policy, json: &Value) -> Result<Vec<FieldValue>, Inv
     }
 }
 
-type Checked = Result<(Value, Option<String>), (String, String)>;
+type Checked = Result<(Value, Option<String>), Refused>;
 
 fn check_field(field: &Field, raw: &Value) -> Checked {
     let max_len = field.max_len.unwrap_or(DEFAULT_MAX_LEN);
@@ -201,13 +215,14 @@ fn check_field(field: &Field, raw: &Value) -> Checked {
             let ip: IpAddr = s
                 .trim()
                 .parse()
-                .map_err(|_| bad("not an IP address", "an IPv4 or IPv6 address"))?;
+                .map_err(|_| bad("invalid", "not an IP address", "an IPv4 or IPv6 address"))?;
             Ok((Value::String(ip.to_string()), None))
         }
         FieldKind::Timestamp => {
             let s = string(raw)?;
             let at: jiff::Timestamp = s.trim().parse().map_err(|_| {
                 bad(
+                    "invalid",
                     "not a timestamp",
                     "an RFC 3339 time such as 2025-01-15T09:30:00+05:00",
                 )
@@ -217,18 +232,23 @@ fn check_field(field: &Field, raw: &Value) -> Checked {
         FieldKind::TextList => {
             let items = raw
                 .as_array()
-                .ok_or_else(|| bad("not a list", "a JSON array of strings"))?;
+                .ok_or_else(|| bad("invalid", "not a list", "a JSON array of strings"))?;
             if items.len() > MAX_LIST_ITEMS {
                 return Err(bad(
+                    "too_many",
                     format!("{} items", items.len()),
                     format!("at most {MAX_LIST_ITEMS} items"),
-                ));
+                )
+                .with("max", MAX_LIST_ITEMS));
             }
             let items = items
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    text(item, max_len, false).map_err(|(p, e)| (format!("item {i}: {p}"), e))
+                    text(item, max_len, false).map_err(|r| Refused {
+                        problem: format!("item {i}: {}", r.problem),
+                        ..r
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((Value::from(items), None))
@@ -239,6 +259,7 @@ fn check_field(field: &Field, raw: &Value) -> Checked {
                 Ok((Value::String(s.to_string()), None))
             } else {
                 Err(bad(
+                    "not_a_choice",
                     "not one of the choices",
                     format!("one of {}", field.choices.join(", ")),
                 ))
@@ -250,6 +271,7 @@ fn check_field(field: &Field, raw: &Value) -> Checked {
                 Ok((Value::String(s.to_string()), None))
             } else {
                 Err(bad(
+                    "invalid",
                     "not the last four digits of a card; a full card number is never stored",
                     "exactly 4 digits",
                 ))
@@ -260,35 +282,45 @@ fn check_field(field: &Field, raw: &Value) -> Checked {
             if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
                 Ok((Value::String(s), None))
             } else {
-                Err(bad("not a currency code", "an ISO 4217 code such as KZT"))
+                Err(bad(
+                    "invalid",
+                    "not a currency code",
+                    "an ISO 4217 code such as KZT",
+                ))
             }
         }
     }
 }
 
-fn bad(problem: impl Into<String>, expected: impl Into<String>) -> (String, String) {
-    (problem.into(), expected.into())
+fn bad(code: &'static str, problem: impl Into<String>, expected: impl Into<String>) -> Refused {
+    Refused::new(code, problem, expected)
 }
 
-fn string(raw: &Value) -> Result<&str, (String, String)> {
+fn string(raw: &Value) -> Result<&str, Refused> {
     match raw {
         Value::String(s) => Ok(s),
-        Value::Null => Err(bad("null", "a value; leave the field out instead")),
-        _ => Err(bad("not a string", "a JSON string")),
+        Value::Null => Err(bad("empty", "null", "a value; leave the field out instead")),
+        _ => Err(bad("invalid", "not a string", "a JSON string")),
     }
 }
 
-fn text(raw: &Value, max_len: usize, multiline: bool) -> Result<String, (String, String)> {
+fn text(raw: &Value, max_len: usize, multiline: bool) -> Result<String, Refused> {
     let s = string(raw)?.trim();
     if s.is_empty() {
-        return Err(bad("empty", "some text; leave the field out instead"));
+        return Err(bad(
+            "empty",
+            "empty",
+            "some text; leave the field out instead",
+        ));
     }
     let chars = s.chars().count();
     if chars > max_len {
         return Err(bad(
+            "too_long",
             format!("{chars} characters long"),
             format!("at most {max_len} characters"),
-        ));
+        )
+        .with("max", max_len));
     }
     // The edge's one rule, with this field's length and lines.
     let rule = if multiline {
@@ -296,9 +328,10 @@ fn text(raw: &Value, max_len: usize, multiline: bool) -> Result<String, (String,
     } else {
         crate::text::Rule::line(max_len)
     };
-    crate::text::check(rule, s).map_err(|r| bad(r.problem, r.expected))?;
+    crate::text::check(rule, s)?;
     if holds_card_number(s) {
         return Err(bad(
+            "card_number",
             "looks like a full card number, which is never stored",
             "no card number; only `payment.card_last4`",
         ));
@@ -345,20 +378,26 @@ fn luhn(digits: &[u8]) -> bool {
     sum.is_multiple_of(10)
 }
 
-fn integer(raw: &Value, lo: i64, hi: i64) -> Result<i64, (String, String)> {
+fn integer(raw: &Value, lo: i64, hi: i64) -> Result<i64, Refused> {
     let n = raw.as_i64().ok_or_else(|| {
         bad(
+            "out_of_range",
             "not a whole number",
             format!("a whole number from {lo} to {hi}"),
         )
+        .with("min", lo)
+        .with("max", hi)
     })?;
     if (lo..=hi).contains(&n) {
         Ok(n)
     } else {
         Err(bad(
+            "out_of_range",
             "out of range",
             format!("a whole number from {lo} to {hi}"),
-        ))
+        )
+        .with("min", lo)
+        .with("max", hi))
     }
 }
 
@@ -366,17 +405,18 @@ fn integer(raw: &Value, lo: i64, hi: i64) -> Result<i64, (String, String)> {
 /// written: trimmed, Unicode NFC, lower-cased, and the domain in Unicode whether it came in
 /// Unicode or punycode (`x@xn--e1afmkfd.kz` is `x@пример.kz`). Registration, rectification and
 /// look-ups all compare this form. Refuses what cannot be an address.
-pub fn email(raw: &Value) -> Result<String, (String, String)> {
+pub fn email(raw: &Value) -> Result<String, Refused> {
     use unicode_normalization::UnicodeNormalization;
     let expected = "an email address such as name@example.kz";
     let s: String = string(raw)?.trim().nfc().collect::<String>().to_lowercase();
     let Some((local, domain)) = s.split_once('@') else {
-        return Err(bad("not an email address (no @)", expected));
+        return Err(bad("not_an_email", "not an email address (no @)", expected));
     };
     // UTS 46 maps the domain (case, width, normalization) and decodes punycode labels.
     let (domain, decoded) = idna::domain_to_unicode(domain);
     if decoded.is_err() {
         return Err(bad(
+            "not_an_email",
             "not an email address (the domain does not read)",
             expected,
         ));
@@ -401,14 +441,14 @@ pub fn email(raw: &Value) -> Result<String, (String, String)> {
             .chars()
             .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
     if s.len() > 254 || !domain_ok || !local_ok {
-        return Err(bad("not an email address", expected));
+        return Err(bad("not_an_email", "not an email address", expected));
     }
     Ok(s)
 }
 
 /// Normalize a phone number to E.164; numbers without a country code are Kazakh (+7), and the
 /// domestic trunk prefix 8 is read as +7.
-pub fn phone(raw: &Value) -> Result<String, (String, String)> {
+pub fn phone(raw: &Value) -> Result<String, Refused> {
     let expected =
         "a phone number in E.164 such as +77753103924 (+7 is assumed without a country code)";
     let s = string(raw)?.trim();
@@ -418,7 +458,7 @@ pub fn phone(raw: &Value) -> Result<String, (String, String)> {
         .chars()
         .all(|c| c.is_ascii_digit() || " -()".contains(c))
     {
-        return Err(bad("not a phone number", expected));
+        return Err(bad("not_a_phone", "not a phone number", expected));
     }
     let digits: String = body.chars().filter(char::is_ascii_digit).collect();
     let e164 = match (plus, digits.len()) {
@@ -429,13 +469,14 @@ pub fn phone(raw: &Value) -> Result<String, (String, String)> {
         (false, 10) => format!("7{digits}"),
         (false, _) => {
             return Err(bad(
+                "not_a_phone",
                 "not a phone number we can place without a country code",
                 expected,
             ));
         }
     };
     if !(8..=15).contains(&e164.len()) || e164.starts_with('0') {
-        return Err(bad("not a valid E.164 number", expected));
+        return Err(bad("not_a_phone", "not a valid E.164 number", expected));
     }
     Ok(format!("+{e164}"))
 }

@@ -13,6 +13,7 @@ use vintrova_policy::{Change, PolicyDiff};
 
 use crate::audit::Action;
 use crate::gate::{Duty, Use};
+use crate::letters::Letter;
 use crate::notifications::NoticeKind;
 use crate::values::InvalidInput;
 use crate::{Actor, CoreError, Result, Vintrova};
@@ -276,16 +277,14 @@ impl Vintrova {
                     report.no_address += 1;
                     continue;
                 };
-                let (_, text) = NoticeKind::PolicyChange.text(&self.language_of(subject).await?);
-                let body = format!("{text} {} ({})", published.effective, published.version);
                 self.queue_notice(
                     actor,
-                    Action::Notify,
-                    &duty.label(),
+                    (Action::Notify, &duty.label()),
                     subject,
-                    NoticeKind::PolicyChange,
                     &to,
-                    &body,
+                    Letter::PolicyChange {
+                        effective: published.effective,
+                    },
                 )
                 .await?;
                 report.queued += 1;

@@ -13,10 +13,10 @@ use uuid::Uuid;
 
 use super::VerificationError;
 use super::intake::Held;
-use super::letters::claim_message;
 use crate::accounts::{AccountRecord, AccountStatus};
 use crate::audit::Action;
 use crate::collect::taken;
+use crate::letters::Letter;
 use crate::values::FieldValue;
 use crate::{Actor, Collection, CoreError, Result, Vintrova, names};
 
@@ -95,7 +95,7 @@ impl Vintrova {
                 id,
                 (&claim, Some(holder)),
                 self.now(),
-                claim_message,
+                |code| Letter::RegistrationCode { code },
                 &audit,
             )
             .await?;

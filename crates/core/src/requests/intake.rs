@@ -8,12 +8,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::claims::Claim;
-use super::letters::code_message;
 use super::{
     AnswerChannel, CODE_ATTEMPTS, CODE_VALID, CodeRecord, Request, RequestState, VerificationError,
     code_digest, held_place, six_digits,
 };
 use crate::audit::Action;
+use crate::letters::Letter as Written;
 use crate::names;
 use crate::rights::{RightKind, deadline};
 use crate::values::InvalidInput;
@@ -141,8 +141,14 @@ impl Vintrova {
             Some(format!("letter:{id}@received:{received_at}")),
         );
         let held = Held::Letter(letter);
-        self.hold(id, (&held, None), received_at, code_message, &audit)
-            .await?;
+        self.hold(
+            id,
+            (&held, None),
+            received_at,
+            |code| Written::RequestCode { code },
+            &audit,
+        )
+        .await?;
         let Held::Letter(letter) = held else {
             unreachable!("held as a letter")
         };
@@ -157,7 +163,7 @@ impl Vintrova {
         id: Uuid,
         (held, holder): (&Held, Option<Uuid>),
         received_at: Timestamp,
-        message: fn(&str, &str) -> (&'static str, String),
+        letter: for<'c> fn(&'c str) -> Written<'c>,
         audit: &crate::audit::AuditDraft,
     ) -> Result<Timestamp> {
         let (email, locale) = match held {
@@ -185,9 +191,9 @@ impl Vintrova {
             },
             received_at,
         };
-        let (title, body) = message(locale, &code);
+        let (title, body) = letter(&code).write(locale);
         // A claim's code goes to someone we hold: their erasure takes it with them.
-        let message = self.outbox_entry(holder, "request:verification", email, title, &body);
+        let message = self.outbox_entry(holder, "request:verification", email, &title, &body);
         self.audited(async |sealer| {
             self.store()
                 .insert_letter(&record, &message, audit, sealer)
@@ -367,8 +373,10 @@ impl Vintrova {
                 .map_err(|e| CoreError::Internal(e.to_string()))?,
             attempts: 0,
         };
-        let (title, body) = code_message(&self.language_of(subject).await?, &code);
-        let message = self.outbox_entry(Some(subject), "request:verification", &form, title, &body);
+        let (title, body) =
+            Written::RequestCode { code: &code }.write(&self.language_of(subject).await?);
+        let message =
+            self.outbox_entry(Some(subject), "request:verification", &form, &title, &body);
         let audit = self.draft(
             actor,
             Action::ReceiveRequest,

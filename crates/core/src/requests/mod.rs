@@ -25,11 +25,10 @@ use crate::{Actor, CoreError, ErasureReceipt, Export, Result, Vintrova};
 
 mod claims;
 mod intake;
-mod letters;
 pub mod rights;
+use crate::letters::Letter;
 pub use claims::AddressToProve;
 pub use intake::{LetterReceived, LetterRecord, LetterWaiting, arrival_time};
-use letters::{ack_message, answer_message, download_message};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -349,12 +348,18 @@ impl Vintrova {
         // The acknowledgement says when the answer is due; it goes with the request.
         let ack = match self.address_of(&request).await? {
             Some(to) => {
-                let (title, body) = ack_message(
-                    &self.language_of(subject).await?,
-                    request.right,
-                    request.due_on,
-                );
-                Some(self.outbox_entry(Some(subject), "request:acknowledgement", &to, title, &body))
+                let (title, body) = Letter::Received {
+                    right: request.right,
+                    due: request.due_on,
+                }
+                .write(&self.language_of(subject).await?);
+                Some(self.outbox_entry(
+                    Some(subject),
+                    "request:acknowledgement",
+                    &to,
+                    &title,
+                    &body,
+                ))
             }
             None => None,
         };
@@ -382,10 +387,15 @@ impl Vintrova {
         &self,
         request: &Request,
         (to, locale): (Option<String>, &str),
-        outcome: &str,
+        refused: Option<&str>,
     ) -> Option<OutboxEntry> {
         let to = to.filter(|_| request.channel == AnswerChannel::Email)?;
-        let (title, body) = answer_message(locale, request.right, outcome);
+        let right = request.right;
+        let (title, body) = match refused {
+            Some(reason) => Letter::Refused { right, reason },
+            None => Letter::Fulfilled { right },
+        }
+        .write(locale);
         let message_id = format!("<answer-{}@vintrova.outbox>", request.id);
         Some(self.outbox_entry_as(
             Uuid::now_v7(),
@@ -393,7 +403,7 @@ impl Vintrova {
             Some(request.subject),
             "request:answer",
             &to,
-            title,
+            &title,
             &body,
         ))
     }
@@ -559,7 +569,7 @@ impl Vintrova {
             None
         } else {
             let locale = self.language_of(found.subject).await?;
-            self.answer_entry(&found, (address, &locale), "fulfilled")
+            self.answer_entry(&found, (address, &locale), None)
         };
         let closed = Request {
             state: RequestState::Completed,
@@ -679,9 +689,12 @@ impl Vintrova {
                     "{}/api/v1/downloads/{token}",
                     self.policy().operator.website.trim_end_matches('/')
                 );
-                let (title, body) =
-                    download_message(&self.language_of(request.subject).await?, &link, expires_at);
-                Some(self.outbox_entry(Some(request.subject), "request:answer", to, title, &body))
+                let (title, body) = Letter::CopyReady {
+                    link: &link,
+                    until: expires_at,
+                }
+                .write(&self.language_of(request.subject).await?);
+                Some(self.outbox_entry(Some(request.subject), "request:answer", to, &title, &body))
             }
             _ => None,
         };
@@ -754,7 +767,7 @@ impl Vintrova {
             ..found
         };
         let locale = self.language_of(rejected.subject).await?;
-        let message = self.answer_entry(&rejected, (address, &locale), reason);
+        let message = self.answer_entry(&rejected, (address, &locale), Some(reason));
         self.close_request(actor, &rejected, &events, message.as_ref())
             .await?;
         Ok(rejected)

@@ -20,7 +20,7 @@ use crate::audit::Action;
 use crate::datamap::DataMap;
 use crate::gate::{Duty, Use};
 use crate::holds::Hold;
-use crate::notifications::NoticeKind;
+use crate::letters::Letter;
 use crate::receipts::{ErasureCause, KeptPart};
 use crate::records::RecordKind;
 use crate::retention::{self, Anchors};
@@ -688,17 +688,13 @@ impl Vintrova {
             Err(other) => return Err(other),
         };
         if let Some(to) = address {
-            let kind = NoticeKind::AccountIdle;
-            let (_, body) = kind.text(&self.language_of(subject).await?);
-            let date = closes_at.to_zoned_datetime(self.policy().zone()).date();
+            let closes = closes_at.to_zoned_datetime(self.policy().zone()).date();
             self.queue_notice(
                 actor,
-                Action::WarnIdle,
-                "education_access",
+                (Action::WarnIdle, "education_access"),
                 subject,
-                kind,
                 &to,
-                &format!("{body}\n\n{date}"),
+                Letter::AccountIdle { closes },
             )
             .await?;
         }

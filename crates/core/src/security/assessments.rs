@@ -135,7 +135,7 @@ impl Vintrova {
             if len == 0 {
                 problems.push(field, "empty", format!("1 to {TEXT_MAX} characters"));
             } else if let Err(refused) = check(rule, text.trim()) {
-                problems.push(field, refused.problem, refused.expected);
+                problems.problems.push(refused.at(field));
             } else if looks_personal(&text) {
                 problems.push(
                     field,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::audit::Action;
 use crate::gate::{Duty, Use};
 use crate::ledger::LedgerEntry;
-use crate::notifications::NoticeKind;
+use crate::letters::Letter;
 use crate::values::{InvalidInput, looks_personal};
 use crate::{Actor, CoreError, Result, Vintrova};
 
@@ -571,20 +571,16 @@ impl Vintrova {
                 report.unreachable += 1;
                 continue;
             };
-            let (_, text) = NoticeKind::Incident.text(&self.language_of(*subject).await?);
-            let body = format!(
-                "{text}\n\n{}\n\n{}",
-                incident.description,
-                incident.measures.join("\n")
-            );
             self.queue_notice(
                 actor,
-                Action::NotifyIncident,
-                &duty.label(),
+                (Action::NotifyIncident, &duty.label()),
                 *subject,
-                NoticeKind::Incident,
                 &to,
-                &body,
+                Letter::Incident {
+                    contact: &self.policy().contact.email,
+                    description: &incident.description,
+                    measures: &incident.measures,
+                },
             )
             .await?;
             self.append_incident(

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::audit::Action;
 use crate::disclosures::DisclosureRefusal;
 use crate::gate::{Duty, Use};
-use crate::notifications::NoticeKind;
+use crate::letters::Letter;
 use crate::values::{InvalidInput, looks_personal};
 use crate::{Actor, CoreError, Result, Vintrova};
 
@@ -192,7 +192,6 @@ impl Vintrova {
             return Ok(Some(false));
         };
         let locale = self.language_of(subject).await?;
-        let (_, text) = NoticeKind::TransferAbroad.text(&locale);
         let country = policy
             .countries
             .iter()
@@ -200,15 +199,15 @@ impl Vintrova {
             .map_or(transfer.country.clone(), |c| {
                 c.name.get(&locale).to_string()
             });
-        let body = format!("{text} {country}, {}", transfer.starts_on);
         self.queue_notice(
             actor,
-            Action::Notify,
-            &duty.label(),
+            (Action::Notify, &duty.label()),
             subject,
-            NoticeKind::TransferAbroad,
             &to,
-            &body,
+            Letter::TransferAbroad {
+                country: &country,
+                starts: transfer.starts_on,
+            },
         )
         .await?;
         Ok(Some(true))

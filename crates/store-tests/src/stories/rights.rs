@@ -337,13 +337,11 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
     let recorder = Recorder::default();
     h.app.deliver(&recorder, 100).await.unwrap();
     assert!(
-        recorder
-            .sent
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|e| e.body.contains("(information)") && e.body.contains("2025-03-31")),
-        "an acknowledgement with the due date"
+        recorder.sent.lock().unwrap().iter().any(|e| e
+            .body
+            .contains("«Получить информацию об обработке данных»")
+            && e.body.contains("31 марта 2025 г.")),
+        "an acknowledgement naming the right and the due date in the person's words"
     );
 
     // Erasure: the request is answered, then the person is gone.

@@ -40,7 +40,6 @@ use vintrova_core::{Actor, CoreError};
 use crate::AppState;
 use crate::access::{STAFF_COOKIE, cookie, same_token};
 use crate::i18n::Tr;
-use crate::problem::Problem;
 use crate::site::{Chrome, Visit};
 
 /// A bar of a chart, laid out on the server: the page needs no script to draw it.
@@ -314,14 +313,8 @@ impl StaffVisit {
     }
 
     fn failed(self, state: &AppState, e: CoreError) -> Response {
-        let problem = Problem::from(e);
-        let title = self.t().get("console-failed");
-        self.page(
-            state,
-            problem.status_code(),
-            title,
-            vec![Block::Text(problem.page_text())],
-        )
+        let said = crate::refusals::say(&self.t(), state.app.policy(), e);
+        self.page(state, said.status, said.title, vec![Block::Text(said.text)])
     }
 }
 

@@ -13,7 +13,8 @@ use vintrova_core::{Actor, CoreError};
 
 use super::consents::{data_consents, purpose_consents};
 use super::{
-    Chrome, CsrfOnly, SESSION_COOKIE, TokenQuery, Visit, expired, failed, host_cookie, problems_of,
+    Chrome, CsrfOnly, Entered, Flagged, SESSION_COOKIE, TextInput, TokenQuery, Visit, expired,
+    failed, host_cookie,
 };
 use crate::AppState;
 use crate::security::Door;
@@ -22,6 +23,8 @@ use crate::security::Door;
 #[template(path = "register.html")]
 struct RegisterPage {
     c: Chrome,
+    f: Entered,
+    inputs: Vec<TextInput>,
     /// Consents an account needs, each shown whole before it is given: (key, name, text).
     required: Vec<(String, String, String)>,
     consents: Vec<(String, String)>,
@@ -43,12 +46,31 @@ struct SignInPage {
 
 /// The registration form: the consents an account needs, shown whole, and the purposes one may
 /// consent to, unticked.
-fn register_form(state: &AppState, visit: &Visit, c: Chrome) -> RegisterPage {
+fn register_form(state: &AppState, visit: &Visit, c: Chrome, f: Entered) -> RegisterPage {
     let policy = state.app.policy();
     let required = data_consents(policy.required_consents(), &visit.t).collect();
     let consents = purpose_consents(policy, &visit.t).collect();
+    let t = &visit.t;
+    let inputs = vec![
+        f.input("first_name", t.get("register-first-name"), "text", "")
+            .autocomplete("given-name")
+            .max(100),
+        f.input("last_name", t.get("register-last-name"), "text", "")
+            .autocomplete("family-name")
+            .max(100),
+        f.input("email", t.get("register-email"), "email", "")
+            .autocomplete("email")
+            .max(254)
+            .required(),
+        f.input("password", t.get("register-password"), "password", "")
+            .autocomplete("new-password")
+            .max(128)
+            .required(),
+    ];
     RegisterPage {
         c,
+        f,
+        inputs,
         required,
         consents,
     }
@@ -56,7 +78,7 @@ fn register_form(state: &AppState, visit: &Visit, c: Chrome) -> RegisterPage {
 
 pub async fn register_page(State(state): State<AppState>, visit: Visit) -> Response {
     let c = visit.chrome(&state);
-    let page = register_form(&state, &visit, c);
+    let page = register_form(&state, &visit, c, Entered::default());
     visit.page(StatusCode::OK, page)
 }
 
@@ -147,9 +169,11 @@ pub async fn register(
             )
         }
         Err(CoreError::Invalid(invalid)) => {
+            let (f, problems) =
+                Entered::typed(&fields).refused(&visit.t, state.app.policy(), &invalid);
             let mut c = visit.chrome(&state);
-            c.problems = problems_of(&invalid);
-            let page = register_form(&state, &visit, c);
+            c.problems = problems;
+            let page = register_form(&state, &visit, c, f);
             visit.page(StatusCode::UNPROCESSABLE_ENTITY, page)
         }
         Err(e) => failed(&state, visit, e),
@@ -188,7 +212,10 @@ pub async fn register_confirm(
         }
         Err(CoreError::Verification(wrong)) => {
             let mut c = visit.chrome(&state);
-            c.problems = vec![wrong.to_string()];
+            c.problems = vec![Flagged::text(
+                crate::refusals::say(&visit.t, state.app.policy(), CoreError::Verification(wrong))
+                    .text,
+            )];
             visit.page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 CodePage { c, id: form.id },
@@ -237,7 +264,7 @@ pub async fn sign_in(
         }
         Err(_) => {
             let mut c = visit.chrome(&state);
-            c.problems = vec![visit.t.get("sign-in-failed")];
+            c.problems = vec![Flagged::text(visit.t.get("sign-in-failed"))];
             visit.page(StatusCode::UNAUTHORIZED, SignInPage { c })
         }
     }
@@ -357,8 +384,9 @@ pub async fn reset_confirm(
             visit.page(StatusCode::OK, SignInPage { c })
         }
         Err(CoreError::Invalid(invalid)) => {
+            let (_, problems) = Entered::default().refused(&t, state.app.policy(), &invalid);
             let mut c = visit.chrome(&state);
-            c.problems = problems_of(&invalid);
+            c.problems = problems;
             visit.page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ResetPage {
@@ -369,7 +397,7 @@ pub async fn reset_confirm(
         }
         Err(CoreError::Auth(_)) => {
             let mut c = visit.chrome(&state);
-            c.problems = vec![t.get("reset-invalid")];
+            c.problems = vec![Flagged::text(t.get("reset-invalid"))];
             visit.page(StatusCode::UNAUTHORIZED, ResetPage { c, token: None })
         }
         Err(e) => failed(&state, visit, e),

@@ -9,8 +9,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vintrova_core::CoreError;
+use vintrova_core::letters::{AccessWords, notice_title};
 
-use super::{Chrome, Visit, basis, expired, failed, problems_of};
+use super::{Chrome, Entered, Flagged, TextInput, Visit, basis, expired, failed};
 use crate::AppState;
 
 struct DataRow {
@@ -77,21 +78,11 @@ pub async fn my_data(State(state): State<AppState>, visit: Visit) -> Response {
     visit.page(StatusCode::OK, MePage { c, rows })
 }
 
-/// A field of the profile form: a field of the data map the person may correct themselves.
-struct ProfileField {
-    id: String,
-    name: String,
-    label: String,
-    value: String,
-    kind: &'static str,
-    max: usize,
-}
-
 #[derive(Template)]
 #[template(path = "profile.html")]
 struct ProfilePage {
     c: Chrome,
-    fields: Vec<ProfileField>,
+    fields: Vec<TextInput>,
 }
 
 /// What the profile form offers: the person's own contact, professional and education fields.
@@ -111,7 +102,7 @@ async fn render_profile(
     state: &AppState,
     visit: Visit,
     message: Option<String>,
-    problems: Vec<String>,
+    (f, problems): (Entered, Vec<Flagged>),
 ) -> Response {
     let (Some(actor), Some(session)) = (visit.actor(), visit.session_token()) else {
         return visit.redirect("/sign-in");
@@ -125,11 +116,8 @@ async fn render_profile(
     let fields = PROFILE
         .iter()
         .filter_map(|key| policy.field(key).map(|(c, f)| (key, c, f)))
-        .map(|(key, c, f)| ProfileField {
-            id: key.replace('.', "-"),
-            name: key.to_string(),
-            label: format!("{} — {}", c.name.get(lang), f.name.get(lang)),
-            value: export
+        .map(|(key, c, field)| {
+            let stored = export
                 .values
                 .iter()
                 .find(|v| v.field == *key)
@@ -137,15 +125,19 @@ async fn render_profile(
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 })
-                .unwrap_or_default(),
-            kind: if key.ends_with("email") {
+                .unwrap_or_default();
+            let kind = if key.ends_with("email") {
                 "email"
+            } else if key.ends_with("phone") {
+                "tel"
             } else if key.ends_with("years") {
                 "number"
             } else {
                 "text"
-            },
-            max: f.max_len.unwrap_or(200),
+            };
+            let label = format!("{} — {}", c.name.get(lang), field.name.get(lang));
+            f.input(key, label, kind, &stored)
+                .max(field.max_len.unwrap_or(200))
         })
         .collect();
     let status = if problems.is_empty() {
@@ -160,7 +152,7 @@ async fn render_profile(
 }
 
 pub async fn profile_page(State(state): State<AppState>, visit: Visit) -> Response {
-    render_profile(&state, visit, None, vec![]).await
+    render_profile(&state, visit, None, Default::default()).await
 }
 
 /// Correcting one's own data is rectification (R6.1): the changed fields are replaced, with
@@ -206,10 +198,11 @@ pub async fn update_profile(
     match updated {
         Ok(()) => {
             let saved = visit.t.get("profile-saved");
-            render_profile(&state, visit, Some(saved), vec![]).await
+            render_profile(&state, visit, Some(saved), Default::default()).await
         }
         Err(CoreError::Invalid(invalid)) => {
-            render_profile(&state, visit, None, problems_of(&invalid)).await
+            let refused = Entered::typed(&fields).refused(&visit.t, state.app.policy(), &invalid);
+            render_profile(&state, visit, None, refused).await
         }
         Err(e) => failed(&state, visit, e),
     }
@@ -281,7 +274,7 @@ pub async fn activity(State(state): State<AppState>, visit: Visit) -> Response {
             t.get("activity-notices"),
             notices
                 .iter()
-                .map(|n| line(n.kind.text(t.code()).0, n.queued_at))
+                .map(|n| line(&notice_title(&t, n.kind), n.queued_at))
                 .collect(),
         ),
     ];
@@ -325,7 +318,6 @@ pub async fn change_digest(
 
 /// "Who looked at my data": every access, by role, categories and purpose, from the audit log.
 pub async fn who_looked(State(state): State<AppState>, visit: Visit) -> Response {
-    use vintrova_core::transparency::Accessor;
     let Some(subject) = visit.subject() else {
         return visit.redirect("/sign-in");
     };
@@ -338,7 +330,6 @@ pub async fn who_looked(State(state): State<AppState>, visit: Visit) -> Response
     };
     let t = visit.t;
     let p = state.app.policy();
-    let lang = t.code();
     let rows = accesses
         .iter()
         .map(|a| {
@@ -347,42 +338,12 @@ pub async fn who_looked(State(state): State<AppState>, visit: Visit) -> Response
             } else {
                 format!("{} – {}", t.day_of(a.first), t.day_of(a.last))
             };
-            let who = match &a.who {
-                Accessor::Staff(role) => t.with(
-                    "who-staff",
-                    &[(
-                        "role",
-                        t.find(&format!("role-{role}"))
-                            .unwrap_or_else(|| role.clone()),
-                    )],
-                ),
-                Accessor::You => t.get("who-you"),
-                Accessor::Platform => t.get("who-platform"),
-                Accessor::System => t.get("who-system"),
-                Accessor::Operator => t.get("who-operator"),
-            };
-            let what = t
-                .find(&format!("action-{}", a.action))
-                .unwrap_or_else(|| a.action.replace('_', " "));
-            let categories = a
-                .categories
-                .iter()
-                .map(|c| {
-                    p.category(c)
-                        .map_or(c.clone(), |c| c.name.get(lang).to_string())
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let why = a
-                .purpose
-                .as_deref()
-                .map(|purpose| {
-                    p.purpose(purpose)
-                        .map(|pu| pu.name.get(lang).to_string())
-                        .or_else(|| t.find(&format!("duty-{purpose}")))
-                        .unwrap_or_else(|| purpose.replace('_', " "))
-                })
-                .unwrap_or_default();
+            let AccessWords {
+                who,
+                what,
+                categories,
+                why,
+            } = AccessWords::of(&t, p, a);
             (when, who, what, categories, why, t.number(a.times))
         })
         .collect();

@@ -10,6 +10,7 @@
 mod accounts;
 mod cabinet;
 mod consents;
+mod forms;
 mod public;
 mod requests;
 
@@ -41,6 +42,7 @@ use crate::AppState;
 use crate::access::{cookie, same_token};
 use crate::i18n::{LANG_COOKIE, Lang, Tr};
 use crate::security::Door;
+pub(crate) use forms::{Entered, Flagged, TextInput};
 
 /// The person's session.
 pub const SESSION_COOKIE: &str = "__Host-vintrova-session";
@@ -84,7 +86,7 @@ impl FromRequestParts<AppState> for Visit {
         let query = Query::<LangQuery>::try_from_uri(&parts.uri)
             .map(|q| q.0.lang)
             .unwrap_or(None);
-        let lang = Lang::of(query.as_deref(), &parts.headers);
+        let lang = crate::i18n::page_lang(query.as_deref(), &parts.headers);
         let mut cookies = vec![];
         if query.as_deref().and_then(Lang::parse).is_some() {
             cookies.push(host_cookie(LANG_COOKIE, lang.code(), Some(31_536_000)));
@@ -261,7 +263,7 @@ pub struct Chrome {
     pub csrf: String,
     pub languages: Vec<(&'static str, String, bool)>,
     pub message: Option<String>,
-    pub problems: Vec<String>,
+    pub problems: Vec<Flagged>,
     pub contact_name: String,
     pub contact_email: String,
     pub contact_phone: String,
@@ -298,24 +300,21 @@ fn expired(state: &AppState, visit: Visit) -> Response {
     )
 }
 
-/// A refused form's problems, field by field, never repeating a value.
-fn problems_of(invalid: &vintrova_core::values::InvalidInput) -> Vec<String> {
-    invalid
-        .problems
-        .iter()
-        .map(|p| format!("{}: {} — {}", p.field, p.problem, p.expected))
-        .collect()
+/// An error as a page in the visit's language: what happened and what to do, never a code.
+fn failed(state: &AppState, visit: Visit, e: CoreError) -> Response {
+    let said = crate::refusals::say(&visit.t, state.app.policy(), e);
+    error_page(state, visit, said)
 }
 
-fn failed(state: &AppState, visit: Visit, e: CoreError) -> Response {
-    let problem = crate::problem::Problem::from(e);
+/// A page for an error already said.
+pub fn error_page(state: &AppState, visit: Visit, said: crate::refusals::Said) -> Response {
     let c = visit.chrome(state);
     visit.page(
-        problem.status_code(),
+        said.status,
         MessagePage {
             c,
-            title: "Vintrova".into(),
-            text: problem.page_text(),
+            title: said.title,
+            text: said.text,
         },
     )
 }

@@ -10,9 +10,10 @@ use vintrova_core::CoreError;
 use vintrova_core::requests::AnswerChannel;
 use vintrova_core::rights::RightKind;
 
-use super::{Chrome, MessagePage, Visit, failed, problems_of, right_name};
+use super::{Chrome, Entered, Flagged, MessagePage, Visit, failed, right_name};
 use crate::AppState;
 use crate::security::Door;
+use vintrova_core::values::Refused;
 
 struct RequestRow {
     right: String,
@@ -30,17 +31,18 @@ struct RequestsPage {
     rows: Vec<RequestRow>,
     /// Each right: its key, its name and what it does, in one sentence.
     rights: Vec<(String, String, String)>,
+    f: Entered,
 }
 
 pub async fn requests_page(State(state): State<AppState>, visit: Visit) -> Response {
-    render_requests(&state, visit, None, vec![]).await
+    render_requests(&state, visit, None, Default::default()).await
 }
 
 async fn render_requests(
     state: &AppState,
     visit: Visit,
     message: Option<String>,
-    problems: Vec<String>,
+    (f, problems): (Entered, Vec<Flagged>),
 ) -> Response {
     let Some(subject) = visit.subject() else {
         return visit.redirect("/sign-in");
@@ -88,6 +90,7 @@ async fn render_requests(
             has_copy,
             rows,
             rights,
+            f,
         },
     )
 }
@@ -113,8 +116,17 @@ pub async fn file_request(
     let (Some(actor), Some((token, _))) = (visit.actor(), visit.session.clone()) else {
         return visit.redirect("/sign-in");
     };
+    let typed = Entered::typed(&[
+        ("right".to_string(), form.right.clone()),
+        ("description".to_string(), form.description.clone()),
+    ]);
     let Some(right) = RightKind::parse(&form.right) else {
-        return render_requests(&state, visit, None, vec![]).await;
+        let mut refused = vintrova_core::values::InvalidInput::default();
+        refused
+            .problems
+            .push(Refused::new("not_a_choice", "not a right", "one of the rights").at("right"));
+        let refused = typed.refused(&visit.t, state.app.policy(), &refused);
+        return render_requests(&state, visit, None, refused).await;
     };
     if let Err(throttled) = state
         .limits
@@ -137,10 +149,11 @@ pub async fn file_request(
             let filed = visit
                 .t
                 .with("requests-filed", &[("date", visit.t.date(request.due_on))]);
-            render_requests(&state, visit, Some(filed), vec![]).await
+            render_requests(&state, visit, Some(filed), Default::default()).await
         }
         Err(CoreError::Invalid(invalid)) => {
-            render_requests(&state, visit, None, problems_of(&invalid)).await
+            let refused = typed.refused(&visit.t, state.app.policy(), &invalid);
+            render_requests(&state, visit, None, refused).await
         }
         Err(e) => failed(&state, visit, e),
     }
