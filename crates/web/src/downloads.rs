@@ -78,7 +78,8 @@ fn words(lang: &str) -> [&'static str; 6] {
     }
 }
 
-/// A plain, self-contained page: no scripts, no outside resources.
+/// A plain page: no scripts, nothing from elsewhere but the site's own stylesheet (it is only
+/// looks: saved without it, the page reads the same). On a phone the rows stack into cards.
 pub(crate) fn render(policy: &Policy, copy: &Value, lang: &str) -> String {
     let [title, datum, value, basis, until, while_used] = words(lang);
     let mut rows = String::new();
@@ -95,7 +96,7 @@ pub(crate) fn render(policy: &Policy, copy: &Value, lang: &str) -> String {
             .as_str()
             .map_or(while_used.to_string(), str::to_string);
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><th scope=\"row\">{}</th><td data-label=\"{value}\">{}</td><td data-label=\"{basis}\">{}</td><td data-label=\"{until}\">{}</td></tr>\n",
             escape(&name),
             escape(&shown),
             escape(v["legal_basis"].as_str().unwrap_or_default()),
@@ -103,9 +104,12 @@ pub(crate) fn render(policy: &Policy, copy: &Value, lang: &str) -> String {
         ));
     }
     format!(
-        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n\
-         <h1>{title}</h1>\n<p>{operator} · {email}</p>\n<table border=\"1\" cellpadding=\"4\">\n\
-         <tr><th>{datum}</th><th>{value}</th><th>{basis}</th><th>{until}</th></tr>\n{rows}</table>\n</body></html>\n",
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"/assets/site.css\"></head><body><main>\n\
+         <h1>{title}</h1>\n<p>{operator} · {email}</p>\n<table class=\"stack\">\n\
+         <thead><tr><th scope=\"col\">{datum}</th><th scope=\"col\">{value}</th><th scope=\"col\">{basis}</th>\
+         <th scope=\"col\">{until}</th></tr></thead>\n<tbody>{rows}</tbody></table>\n</main></body></html>\n",
         operator = escape(&policy.operator.name),
         email = escape(&policy.contact.email),
     )

@@ -110,6 +110,14 @@ pub struct Table {
     pub empty: String,
 }
 
+impl Table {
+    /// The header of column `i`, which names the cell when a phone stacks the row into a card
+    /// (by reference: the template's loop index is one).
+    pub fn label(&self, i: &usize) -> &str {
+        self.headers.get(*i).map_or("", String::as_str)
+    }
+}
+
 pub struct Field {
     pub name: &'static str,
     pub label: String,
@@ -384,5 +392,8 @@ mod tests {
             3,
             "{page}"
         );
+        // On a phone the row stacks into a card, each cell named by its column's header.
+        assert!(page.contains(r#"<table class="stack">"#), "{page}");
+        assert!(page.contains(r#"<td data-label="h"><bdi>"#), "{page}");
     }
 }
