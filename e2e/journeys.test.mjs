@@ -309,6 +309,12 @@ test('the main journeys, in chromium, the student without JavaScript', async () 
     await student.check('#right-erasure');
     await student.fill('#description', 'Удалите мои данные');
     await submit(student, 'form[action="/me/requests"]');
+    // Nothing is filed before she reads what goes and what the law keeps, and confirms.
+    assert.match(await student.locator('h1').textContent(), /Удалить мои данные\?/);
+    await shoot(student, 'ru-erasure-confirm-phone');
+    await submit(student, 'form[action="/me/requests"]');
+    assert.match(await student.locator('main').textContent(), /квитанция придёт на вашу почту/);
+    await shoot(student, 'ru-erasure-farewell-phone');
     await officer.goto('/staff/requests');
     await Promise.all([officer.waitForNavigation(), officer.locator('form[action$="/fulfil"] button').first().click()]);
     await student.goto('/me');

@@ -267,6 +267,8 @@ pub fn router(state: AppState) -> Router {
             "/me/requests",
             get(site::requests_page).post(site::file_request),
         )
+        .route("/me/requests/{id}", get(site::request_page))
+        .route("/me/requests/{id}/withdraw", post(site::withdraw_request))
         .layer(DefaultBodyLimit::max(FORM_LIMIT));
     Router::new()
         .route("/healthz", get(api::healthz))

@@ -2891,3 +2891,5 @@ mod edge;
 mod live;
 #[path = "api/pages.rs"]
 mod pages;
+#[path = "api/student.rs"]
+mod student;

@@ -57,6 +57,26 @@ pub struct ErasureReceipt {
     pub signed: SignedReceipt,
 }
 
+/// An erasure decided but not yet carried out.
+struct Plan {
+    now: Timestamp,
+    classes: Vec<String>,
+    loose: BTreeSet<String>,
+    categories: BTreeSet<String>,
+    kept: BTreeMap<String, Kept>,
+    kept_parts: Vec<KeptPart>,
+}
+
+/// What an erasure would destroy and keep: categories and rules, never a value.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErasurePreview {
+    /// The categories that would go.
+    pub erased: Vec<String>,
+    /// What a law or a legal hold keeps, and until when.
+    pub kept: Vec<KeptPart>,
+}
+
 impl Vintrova {
     /// Erase a subject: destroy the keys of every class the law lets go, then delete their
     /// rows, events and index entries, leaving no trace of the values in the database files.
@@ -79,6 +99,51 @@ impl Vintrova {
         if let Some(text) = self.store.erasure_intent(id).await? {
             return self.carry_out(id, Intent::parse(&text)?).await;
         }
+        let Plan {
+            now,
+            classes,
+            loose,
+            categories,
+            kept,
+            kept_parts,
+        } = self.plan(id).await?;
+        let signed = self.sign_receipt(ErasureCause::Request, &categories, kept_parts);
+        // Read before the erasure takes the person's choice with them.
+        let locale = self.language_of(id).await?;
+        let intent = Intent {
+            decided_at: now,
+            receipted: self.receipted(&signed, ErasureCause::Request, to.map(|to| (to, locale))),
+            signed,
+            classes,
+            loose: loose.into_iter().collect(),
+            ends_contract: self.contract_in_force(id).await?,
+            kept: kept.into_values().collect(),
+            audit: self.draft(
+                actor,
+                Action::Erase,
+                Some(id),
+                categories.into_iter().collect(),
+                Some(match request {
+                    Some(r) => format!("right:erasure@request:{r}"),
+                    None => "erasure".to_string(),
+                }),
+            ),
+        };
+        self.journal_erasure(id)?;
+        if !self.store.begin_erasure(id, now, &intent.text()).await? {
+            // Another erasure of this person was decided a moment before: carry out that one.
+            return match self.store.erasure_intent(id).await? {
+                Some(text) => self.carry_out(id, Intent::parse(&text)?).await,
+                None => Err(CoreError::UnknownSubject(id)),
+            };
+        }
+        crash::point(crash::ERASE_INTENT_RECORDED);
+        self.carry_out(id, intent).await
+    }
+
+    /// What an erasure of `id` would do now: the classes whose keys go, the categories erased,
+    /// and what a law or a legal hold keeps, and until when.
+    async fn plan(&self, id: Uuid) -> Result<Plan> {
         self.require_subject(id).await?;
         let anchors = self.anchors(id).await?;
         let now = self.clock.now();
@@ -183,7 +248,7 @@ impl Vintrova {
             .map(|h| h.1.clone())
             .chain(loose.iter().cloned())
             .collect();
-        let kept_parts = kept
+        let kept_parts: Vec<KeptPart> = kept
             .values()
             .map(|k| KeptPart {
                 categories: kept_categories
@@ -194,38 +259,24 @@ impl Vintrova {
                 until: k.until,
             })
             .collect();
-        let signed = self.sign_receipt(ErasureCause::Request, &categories, kept_parts);
-        // Read before the erasure takes the person's choice with them.
-        let locale = self.language_of(id).await?;
-        let intent = Intent {
-            decided_at: now,
-            receipted: self.receipted(&signed, ErasureCause::Request, to.map(|to| (to, locale))),
-            signed,
+        Ok(Plan {
+            now,
             classes,
-            loose: loose.into_iter().collect(),
-            ends_contract: self.contract_in_force(id).await?,
-            kept: kept.into_values().collect(),
-            audit: self.draft(
-                actor,
-                Action::Erase,
-                Some(id),
-                categories.into_iter().collect(),
-                Some(match request {
-                    Some(r) => format!("right:erasure@request:{r}"),
-                    None => "erasure".to_string(),
-                }),
-            ),
-        };
-        self.journal_erasure(id)?;
-        if !self.store.begin_erasure(id, now, &intent.text()).await? {
-            // Another erasure of this person was decided a moment before: carry out that one.
-            return match self.store.erasure_intent(id).await? {
-                Some(text) => self.carry_out(id, Intent::parse(&text)?).await,
-                None => Err(CoreError::UnknownSubject(id)),
-            };
-        }
-        crash::point(crash::ERASE_INTENT_RECORDED);
-        self.carry_out(id, intent).await
+            loose,
+            categories,
+            kept,
+            kept_parts,
+        })
+    }
+
+    /// What erasing `id` would destroy and what it would keep, by category and rule — no value —
+    /// for the person to read before they confirm, and for the officer before they carry it out.
+    pub async fn erasure_preview(&self, id: Uuid) -> Result<ErasurePreview> {
+        let plan = self.plan(id).await?;
+        Ok(ErasurePreview {
+            erased: plan.categories.into_iter().collect(),
+            kept: plan.kept_parts,
+        })
     }
 
     /// Carry every erasure that was decided but cut short (a crash, a kill) to its end; the

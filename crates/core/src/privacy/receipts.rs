@@ -38,11 +38,13 @@ words!(ErasureCause {
 
 /// Data an erasure kept: which categories, under which rule, until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeptPart {
     pub categories: Vec<String>,
     pub rule: String,
     /// When it falls due; `None` while its term has not begun (kept while the services are
     /// used).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub until: Option<Timestamp>,
 }
 

@@ -19,7 +19,7 @@ use crate::consent::{Channel, ConsentAction};
 use crate::gate::{BasisEventKind, Duty, RightClaim, Use};
 use crate::outbox::OutboxEntry;
 use crate::rights::{RightKind, deadline};
-use crate::values::{FieldValue, InvalidInput};
+use crate::values::{FieldValue, InvalidInput, Refused};
 use crate::words::words;
 use crate::{Actor, CoreError, ErasureReceipt, Export, Result, Vintrova};
 
@@ -38,6 +38,8 @@ pub enum RequestState {
     Verified,
     Completed,
     Rejected,
+    /// The person took the request back before it was answered.
+    Withdrawn,
 }
 
 words!(RequestState {
@@ -45,6 +47,7 @@ words!(RequestState {
     Verified => "verified",
     Completed => "completed",
     Rejected => "rejected",
+    Withdrawn => "withdrawn",
 });
 
 /// How the person wants the answer (R6.2).
@@ -381,15 +384,16 @@ impl Vintrova {
         self.address(&grant).await
     }
 
-    /// The message telling the person their request was handled, when they asked for answers
-    /// by email. The answer itself (a copy, a receipt) is in the cabinet or behind its link.
+    /// The message telling the person their request was handled, by email or in the cabinet
+    /// (a letter then says where the answer waits); on paper, staff post the answer. The answer
+    /// itself (a copy, a receipt) is in the cabinet or behind its link.
     fn answer_entry(
         &self,
         request: &Request,
         (to, locale): (Option<String>, &str),
         refused: Option<&str>,
     ) -> Option<OutboxEntry> {
-        let to = to.filter(|_| request.channel == AnswerChannel::Email)?;
+        let to = to.filter(|_| request.channel != AnswerChannel::Post)?;
         let right = request.right;
         let (title, body) = match refused {
             Some(reason) => Letter::Refused { right, reason },
@@ -433,21 +437,68 @@ impl Vintrova {
 
     async fn require_request(&self, id: Uuid, states: &[RequestState]) -> Result<Request> {
         let found = self.store().request(id).await?.ok_or_else(|| {
-            InvalidInput::one(
+            InvalidInput::coded(
                 "request",
-                "not a request of ours",
-                "the id the request was given",
+                Refused::new(
+                    "unknown_record",
+                    "not a request of ours",
+                    "the id the request was given",
+                ),
             )
         })?;
         if !states.contains(&found.state) {
-            return Err(InvalidInput::one(
+            return Err(InvalidInput::coded(
                 "request",
-                format!("is {}", found.state.as_str()),
-                "a request in that step",
+                Refused::new(
+                    "request_closed",
+                    format!("is {}", found.state.as_str()),
+                    "a request in that step",
+                ),
             )
             .into());
         }
         Ok(found)
+    }
+
+    /// One of the signed-in person's own requests (another's reads as unknown).
+    pub async fn own_request(&self, session: &str, id: Uuid) -> Result<Request> {
+        let subject = self.session(session).await?;
+        match self.store().request(id).await? {
+            Some(request) if request.subject == subject => Ok(request),
+            _ => Err(InvalidInput::coded(
+                "request",
+                Refused::new(
+                    "unknown_record",
+                    "not a request of yours",
+                    "the id of one of your requests",
+                ),
+            )
+            .into()),
+        }
+    }
+
+    /// The person takes back a request not yet answered: it closes as withdrawn, audited, and
+    /// nothing more is done for it.
+    pub async fn withdraw_request(
+        &self,
+        actor: &Actor,
+        session: &str,
+        id: Uuid,
+    ) -> Result<Request> {
+        let own = self.own_request(session, id).await?;
+        let found = self
+            .require_request(
+                own.id,
+                &[RequestState::AwaitingVerification, RequestState::Verified],
+            )
+            .await?;
+        let withdrawn = Request {
+            state: RequestState::Withdrawn,
+            closed_at: Some(self.now()),
+            ..found
+        };
+        self.close_request(actor, &withdrawn, &[], None).await?;
+        Ok(withdrawn)
     }
 
     /// Open requests by deadline, the most urgent first, with the days each has left.
@@ -565,7 +616,11 @@ impl Vintrova {
         let receipt_to = address
             .clone()
             .filter(|_| is_erasure && found.channel != AnswerChannel::Post);
-        let message = if matches!(fulfilment, Fulfilment::Access | Fulfilment::Erasure) {
+        // An emailed access request is answered by its download link (issue_download); a
+        // cabinet one by a letter saying the answer waits there.
+        let by_link =
+            matches!(fulfilment, Fulfilment::Access) && found.channel == AnswerChannel::Email;
+        let message = if by_link || is_erasure {
             None
         } else {
             let locale = self.language_of(found.subject).await?;

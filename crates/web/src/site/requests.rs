@@ -2,12 +2,12 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use vintrova_core::CoreError;
-use vintrova_core::requests::AnswerChannel;
+use vintrova_core::requests::{AnswerChannel, Request, RequestState};
 use vintrova_core::rights::RightKind;
 
 use super::{Chrome, Entered, Flagged, MessagePage, Visit, failed, right_name};
@@ -16,16 +16,27 @@ use crate::security::Door;
 use vintrova_core::values::Refused;
 
 struct RequestRow {
+    /// The request's number as the person quotes it: the first part of its id.
+    number: String,
+    link: String,
     right: String,
     received: String,
     state: String,
     due: String,
 }
 
+/// How a person quotes a request: the first eight characters of its id, enough to tell theirs
+/// apart and to find it in the officer's queue.
+pub(crate) fn number(id: uuid::Uuid) -> String {
+    id.to_string()[..8].to_string()
+}
+
 #[derive(Template)]
 #[template(path = "requests.html")]
 struct RequestsPage {
     c: Chrome,
+    /// Answers given lately: (link, what was answered).
+    answered: Vec<(String, String)>,
     /// A copy is waiting: only then the links to it.
     has_copy: bool,
     rows: Vec<RequestRow>,
@@ -59,6 +70,8 @@ async fn render_requests(
     let rows = requests
         .iter()
         .map(|r| RequestRow {
+            number: number(r.id),
+            link: format!("/me/requests/{}", r.id),
             right: right_name(&t, r.right),
             received: t.day_of(r.received_at),
             state: t.get(&format!("state-{}", r.state.as_str())),
@@ -80,12 +93,30 @@ async fn render_requests(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    // An answer given in the last 30 days is told at the top, with the way to it.
+    let now = state.app.now();
+    let answered: Vec<(String, String)> = requests
+        .iter()
+        .filter(|r| {
+            matches!(r.state, RequestState::Completed | RequestState::Rejected)
+                && r.closed_at.is_some_and(|at| {
+                    now.duration_since(at) < jiff::SignedDuration::from_hours(24 * 30)
+                })
+        })
+        .map(|r| {
+            (
+                format!("/me/requests/{}", r.id),
+                t.with("requests-answered", &[("right", right_name(&t, r.right))]),
+            )
+        })
+        .collect();
     let mut c = visit.chrome(state);
     c.message = message;
     c.problems = problems;
     visit.page(
         status,
         RequestsPage {
+            answered,
             c,
             has_copy,
             rows,
@@ -101,6 +132,8 @@ pub struct RequestForm {
     right: String,
     #[serde(default)]
     description: String,
+    /// `yes` once the person confirmed an erasure after reading what it does.
+    confirm: Option<String>,
 }
 
 /// File a rights request from the cabinet: the session is the identity check.
@@ -128,6 +161,11 @@ pub async fn file_request(
         let refused = typed.refused(&visit.t, state.app.policy(), &refused);
         return render_requests(&state, visit, None, refused).await;
     };
+    // Erasure cannot be undone: it is filed only once the person has read what goes, what the
+    // law keeps and until when, and confirmed.
+    if right == RightKind::Erasure && form.confirm.as_deref() != Some("yes") {
+        return confirm_erasure(&state, visit, &form.description).await;
+    }
     if let Err(throttled) = state
         .limits
         .account(Door::RequestIntake, &token, state.app.now())
@@ -145,6 +183,7 @@ pub async fn file_request(
         )
         .await
     {
+        Ok(request) if right == RightKind::Erasure => farewell(&state, visit, &request),
         Ok(request) => {
             let filed = visit
                 .t
@@ -193,6 +232,186 @@ pub async fn my_copy(
                     text: t.get("copy-none"),
                 },
             )
+        }
+        Err(e) => failed(&state, visit, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "erasure_confirm.html")]
+struct ConfirmErasurePage {
+    c: Chrome,
+    description: String,
+    /// The categories that go, in the person's words.
+    erased: Vec<String>,
+    /// What the law keeps: (categories, why, until when).
+    kept: Vec<(String, String, String)>,
+}
+
+/// Before an erasure is filed: what goes, what a law keeps and until when, and the choice.
+async fn confirm_erasure(state: &AppState, visit: Visit, description: &str) -> Response {
+    let Some(subject) = visit.subject() else {
+        return visit.redirect("/sign-in");
+    };
+    let preview = match state.app.erasure_preview(subject).await {
+        Ok(preview) => preview,
+        Err(e) => return failed(state, visit, e),
+    };
+    let t = visit.t;
+    let policy = state.app.policy();
+    let names = |keys: &[String]| {
+        keys.iter()
+            .map(|k| {
+                policy
+                    .category(k)
+                    .map_or_else(|| k.replace('_', " "), |c| c.name.get(t.code()).to_string())
+            })
+            .collect::<Vec<_>>()
+    };
+    let kept = preview
+        .kept
+        .iter()
+        .map(|k| {
+            let why = policy
+                .retention_rules
+                .iter()
+                .find(|r| r.key == k.rule)
+                .map_or_else(
+                    || t.get("erasure-kept-hold"),
+                    |r| r.ground.get(t.code()).to_string(),
+                );
+            let until = k
+                .until
+                .map_or_else(|| t.get("me-while-used"), |at| t.day_of(at));
+            (names(&k.categories).join(", "), why, until)
+        })
+        .collect();
+    let c = visit.chrome(state);
+    visit.page(
+        StatusCode::OK,
+        ConfirmErasurePage {
+            c,
+            description: description.to_string(),
+            erased: names(&preview.erased),
+            kept,
+        },
+    )
+}
+
+/// After an erasure is asked for: what happens next, and where the receipt will be.
+fn farewell(state: &AppState, visit: Visit, request: &Request) -> Response {
+    let c = visit.chrome(state);
+    let t = visit.t;
+    visit.page(
+        StatusCode::OK,
+        MessagePage {
+            c,
+            title: t.get("erasure-farewell-title"),
+            text: t.with(
+                "erasure-farewell-text",
+                &[
+                    ("number", number(request.id)),
+                    ("date", t.date(request.due_on)),
+                ],
+            ),
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "request.html")]
+struct RequestPage {
+    c: Chrome,
+    number: String,
+    right: String,
+    explain: String,
+    /// (what, when) lines of the request's history.
+    history: Vec<(String, String)>,
+    state: String,
+    /// The form to take it back, while it is not answered yet.
+    withdraw: Option<String>,
+    /// The copy, when the request was for one and it is ready.
+    has_copy: bool,
+}
+
+/// One of the person's requests: what it asks, its history, and what can still be done.
+pub async fn request_page(
+    State(state): State<AppState>,
+    visit: Visit,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(session) = visit.session_token().map(str::to_string) else {
+        return visit.redirect("/sign-in");
+    };
+    let request = match id.parse() {
+        Ok(id) => state.app.own_request(&session, id).await,
+        Err(_) => return super::public::not_found(State(state), visit).await,
+    };
+    let request = match request {
+        Ok(request) => request,
+        Err(CoreError::Invalid(_)) => return super::public::not_found(State(state), visit).await,
+        Err(e) => return failed(&state, visit, e),
+    };
+    let has_copy = request.right == RightKind::Access
+        && request.state == RequestState::Completed
+        && state.app.has_copy(request.subject).await.unwrap_or(false);
+    let t = visit.t;
+    let mut history = vec![
+        (t.get("request-received"), t.day_of(request.received_at)),
+        (t.get("col-due"), t.date(request.due_on)),
+    ];
+    if let Some(closed) = request.closed_at {
+        history.push((
+            t.get(&format!("state-{}", request.state.as_str())),
+            t.day_of(closed),
+        ));
+    }
+    let open = request.closed_at.is_none();
+    let c = visit.chrome(&state);
+    visit.page(
+        StatusCode::OK,
+        RequestPage {
+            c,
+            number: number(request.id),
+            right: right_name(&t, request.right),
+            explain: t.get(&format!("right-{}-explain", request.right.as_str())),
+            history,
+            state: t.get(&format!("state-{}", request.state.as_str())),
+            withdraw: open.then(|| format!("/me/requests/{}/withdraw", request.id)),
+            has_copy,
+        },
+    )
+}
+
+/// The person takes back a request not yet answered.
+pub async fn withdraw_request(
+    State(state): State<AppState>,
+    visit: Visit,
+    Path(id): Path<String>,
+    Form(form): Form<super::CsrfOnly>,
+) -> Response {
+    let visit = match visit.admit(&state, &form.csrf, None) {
+        Ok(visit) => visit,
+        Err(answer) => return answer,
+    };
+    let (Some(actor), Some(session)) = (visit.actor(), visit.session_token().map(str::to_string))
+    else {
+        return visit.redirect("/sign-in");
+    };
+    let Ok(id) = id.parse() else {
+        return super::public::not_found(State(state), visit).await;
+    };
+    match state.app.withdraw_request(&actor, &session, id).await {
+        Ok(request) => {
+            let done = visit.t.with(
+                "request-withdrawn",
+                &[("right", right_name(&visit.t, request.right))],
+            );
+            render_requests(&state, visit, Some(done), Default::default()).await
+        }
+        Err(CoreError::Invalid(invalid)) => {
+            let refused = Entered::default().refused(&visit.t, state.app.policy(), &invalid);
+            render_requests(&state, visit, None, refused).await
         }
         Err(e) => failed(&state, visit, e),
     }

@@ -1,0 +1,175 @@
+//! Issue 22: the student's journey, whole — each request with its number and page, taken back
+//! while pending, an answer told in the cabinet and by a letter in her language, and an
+//! erasure filed only after she read what goes, what the law keeps and until when.
+
+use super::*;
+use vintrova_core::requests::{Fulfilment, RequestState};
+
+async fn file(api: &Api, browser: &mut Browser, fields: &[(&str, &str)]) -> Reply {
+    let page = browser.get(api, "/me/requests").await;
+    let csrf = hidden(&page.text(), "csrf");
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    browser.post(api, "/me/requests", &all).await
+}
+
+/// The signed-in student's id, from her session.
+async fn her(api: &Api, browser: &Browser) -> uuid::Uuid {
+    let token = &browser.jar["__Host-vintrova-session"];
+    api.harness.app.session(token).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_student_follows_withdraws_and_is_told_of_answers_to_her_requests() {
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    registered(&api, &mut browser).await;
+    let app = &api.harness.app;
+    let filed = file(
+        &api,
+        &mut browser,
+        &[("right", "information"), ("description", "Что вы храните?")],
+    )
+    .await;
+    assert_eq!(filed.status, StatusCode::OK, "{}", filed.text());
+    let subject = her(&api, &browser).await;
+    let request = app.requests_of(subject).await.unwrap()[0].clone();
+    let number = &request.id.to_string()[..8];
+    let list = browser.get(&api, "/me/requests").await.text();
+    let link = format!("href=\"/me/requests/{}\"", request.id);
+    assert!(list.contains(&link) && list.contains(number), "{list}");
+
+    // Her request's own page, with the way to take it back.
+    let page = browser
+        .get(&api, &format!("/me/requests/{}", request.id))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains("Получить информацию об обработке данных")
+            && html.contains("Отозвать запрос"),
+        "{html}"
+    );
+    // Another's request, or no request, is simply not found.
+    let stranger = browser
+        .get(&api, &format!("/me/requests/{}", uuid::Uuid::now_v7()))
+        .await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+
+    let csrf = hidden(&html, "csrf");
+    let withdrawn = browser
+        .post(
+            &api,
+            &format!("/me/requests/{}/withdraw", request.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(withdrawn.text().contains("отозван"), "{}", withdrawn.text());
+    let stored = app.requests_of(subject).await.unwrap();
+    assert_eq!(stored[0].state, RequestState::Withdrawn);
+    assert!(stored[0].closed_at.is_some());
+    // Withdrawn is closed: a second time is refused, in her words.
+    let again = browser
+        .post(
+            &api,
+            &format!("/me/requests/{}/withdraw", request.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(!again.text().contains("request_closed"), "{}", again.text());
+
+    // A new request, answered by the officer: the cabinet says so, and a letter in her language.
+    file(
+        &api,
+        &mut browser,
+        &[
+            ("right", "restriction"),
+            ("description", "Пока не используйте мои данные"),
+        ],
+    )
+    .await;
+    let open = app
+        .requests_of(subject)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.closed_at.is_none())
+        .unwrap();
+    app.claim_outbox(100).await.unwrap();
+    app.fulfil(
+        &vintrova_core::Actor::new("staff", "dpo"),
+        open.id,
+        Fulfilment::Restriction,
+    )
+    .await
+    .unwrap();
+    let list = browser.get(&api, "/me/requests").await.text();
+    assert!(
+        list.contains("Есть ответ на ваш запрос «Ограничить обработку»")
+            && list.contains(&format!("href=\"/me/requests/{}\"", open.id)),
+        "{list}"
+    );
+    let letters: Vec<_> = app
+        .claim_outbox(100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| app.open_message(m).unwrap())
+        .filter(|e| e.to == PERSON_EMAIL)
+        .collect();
+    assert!(
+        letters.iter().any(|e| e.subject == "Ответ на ваш запрос"
+            && e.body.contains("«Ограничить обработку» выполнен")),
+        "{letters:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_erasure_is_filed_only_after_she_reads_what_goes_and_what_the_law_keeps() {
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    registered(&api, &mut browser).await;
+    let app = &api.harness.app;
+    let subject = her(&api, &browser).await;
+    let asked = file(
+        &api,
+        &mut browser,
+        &[("right", "erasure"), ("description", "Удалите всё")],
+    )
+    .await;
+    let html = asked.text();
+    assert!(
+        html.contains("Удалить мои данные?")
+            && html.contains("Удаление необратимо")
+            && html.contains("Что будет удалено")
+            && html.contains("<li>Контактная информация</li>")
+            && html.contains("Ничего: закон не требует хранить ваши данные")
+            && html.contains("name=\"confirm\" value=\"yes\"")
+            && html.contains("Не удалять"),
+        "{html}"
+    );
+    assert!(
+        app.requests_of(subject).await.unwrap().is_empty(),
+        "nothing is filed before she confirms"
+    );
+    let csrf = hidden(&html, "csrf");
+    let confirmed = browser
+        .post(
+            &api,
+            "/me/requests",
+            &[
+                ("csrf", &csrf),
+                ("right", "erasure"),
+                ("description", "Удалите всё"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    let farewell = confirmed.text();
+    assert!(
+        farewell.contains("Запрос на удаление принят")
+            && farewell.contains("квитанция придёт на вашу почту"),
+        "{farewell}"
+    );
+    assert_eq!(app.requests_of(subject).await.unwrap().len(), 1);
+}
