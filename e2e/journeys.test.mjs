@@ -317,6 +317,11 @@ test('the main journeys, in chromium, the student without JavaScript', async () 
     await shoot(student, 'ru-erasure-farewell-phone');
     await officer.goto('/staff/requests');
     await Promise.all([officer.waitForNavigation(), officer.locator('form[action$="/fulfil"] button').first().click()]);
+    // The officer sees what the erasure destroys and keeps before it happens, then confirms.
+    assert.match(await officer.locator('main').textContent(), /необратимо/);
+    await shoot(officer, 'ru-staff-erasure-confirm-desktop');
+    await Promise.all([officer.waitForNavigation(), officer.locator('form[action$="/fulfil"] button').first().click()]);
+    assert.match(await officer.locator('main').textContent(), /Запрос исполнен/);
     await student.goto('/me');
     assert.match(student.url(), /\/sign-in$/, 'the session went with the data');
     await student.fill('#email', STUDENT.email);

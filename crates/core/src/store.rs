@@ -433,6 +433,8 @@ pub trait RequestStore: Send + Sync {
     ) -> Result<Option<Request>, StoreError>;
     /// Every open request, the most urgent first.
     async fn open_requests(&self) -> Result<Vec<Request>, StoreError>;
+    /// The last hundred closed requests, the most recently closed first.
+    async fn closed_requests(&self) -> Result<Vec<Request>, StoreError>;
     /// A person's requests, open and closed.
     async fn requests_of(&self, subject: Uuid) -> Result<Vec<Request>, StoreError>;
     async fn request_code(&self, request: Uuid) -> Result<Option<CodeRecord>, StoreError>;

@@ -150,6 +150,10 @@ const RECORDS_OF_SUBJECT: &str = concat!(records!(), " WHERE subject_id = $1 ORD
 const RECORDS_BY_DIGEST: &str = concat!(records!(), " WHERE kind = $1 AND digest = $2 ORDER BY id");
 const REQUEST_BY_ID: &str = concat!(requests!(), " WHERE id = $1");
 const REQUESTS_OF_SUBJECT: &str = concat!(requests!(), " WHERE subject_id = $1 ORDER BY id");
+const CLOSED_REQUESTS: &str = concat!(
+    requests!(),
+    " WHERE closed_at IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT 100"
+);
 const OPEN_REQUESTS: &str = concat!(
     requests!(),
     " WHERE closed_at IS NULL ORDER BY overdue_from_us, id"

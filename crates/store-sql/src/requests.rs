@@ -85,6 +85,15 @@ sql_port!(RequestStore {
     }
 
 
+    async fn closed_requests(&self) -> Result<Vec<Request>, StoreError> {
+        let rows = sqlx::query::<DB>(CLOSED_REQUESTS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
+        rows.iter().map(Self::request_of).collect()
+    }
+
+
     async fn requests_of(&self, subject: Uuid) -> Result<Vec<Request>, StoreError> {
         self.rows_of(REQUESTS_OF_SUBJECT, subject)
             .await?

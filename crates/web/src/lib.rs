@@ -220,6 +220,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/staff/sign-out", post(console::sign_out))
         .route("/staff/requests", get(console::requests))
+        .route("/staff/requests/{id}", get(console::request_page))
         .route("/staff/requests/{id}/verify", post(console::verify_request))
         .route("/staff/requests/{id}/fulfil", post(console::fulfil_request))
         .route("/staff/requests/{id}/reject", post(console::reject_request))

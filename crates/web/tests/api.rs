@@ -1292,6 +1292,18 @@ async fn every_html_page_carries_the_security_headers_and_host_only_secure_cooki
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.content_type.starts_with("text/html"));
     assert_secure_headers(&page, "the enrollment page");
+    // Issue 22: a QR code drawn on the server (inline SVG, no script, nothing fetched), named
+    // for screen readers, with the full link beside it.
+    {
+        let html = page.text();
+        assert!(
+            html.contains("<figure class=\"qr\"><svg role=\"img\" aria-label=")
+                && html.contains("otpauth://totp/")
+                && !html.contains("<script")
+                && !html.contains("<?xml"),
+            "{html}"
+        );
+    }
     let form_cookie = set_cookie(&page);
     let secret = {
         let html = page.text();
@@ -2885,6 +2897,8 @@ async fn withdrawing_the_consent_to_contact_data_closes_the_account_and_signs_ou
 // Issue 20's edge: text rule, error shapes, the contract, display and counting.
 #[path = "api/accounts.rs"]
 mod accounts;
+#[path = "api/desk.rs"]
+mod desk;
 #[path = "api/edge.rs"]
 mod edge;
 #[path = "api/live.rs"]

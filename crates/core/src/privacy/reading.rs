@@ -39,6 +39,10 @@ pub struct HeldValue {
     /// For event-stored categories: the event the value belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<Uuid>,
+    /// The record the value belongs to (the request a description was written for, the order
+    /// a payment paid), when it belongs to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -475,6 +479,7 @@ impl Vintrova {
             collected_at: o.collected_at,
             retention: retention::note(&self.policy, rule, o.collected_at, o.record, anchors),
             event: o.event,
+            record: o.record,
         }
     }
 

@@ -110,6 +110,16 @@ pub struct Queued {
     pub overdue: bool,
 }
 
+/// Who asked a request and what they wrote, as the officer answering it reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requester {
+    pub name: String,
+    pub email: String,
+    pub description: String,
+    /// The answer given, once refused (the reason) — empty before.
+    pub answer: String,
+}
+
 /// Requests with this many days or fewer left are flagged for staff.
 pub const REMIND_DAYS: i64 = 7;
 
@@ -458,6 +468,58 @@ impl Vintrova {
             .into());
         }
         Ok(found)
+    }
+
+    /// The last hundred answered, refused or withdrawn requests, the most recent first.
+    pub async fn closed_requests(&self) -> Result<Vec<Request>> {
+        Ok(self.store().closed_requests().await?)
+    }
+
+    /// Who asked and what they wrote, for the officer answering request `id`: read under the
+    /// duty to answer it (its contact data, nothing more) and audited as that read. Opens only
+    /// once the request is verified — before, anyone could have written in someone's name.
+    pub async fn requester(&self, actor: &Actor, id: Uuid) -> Result<Requester> {
+        let request = self
+            .require_request(
+                id,
+                &[
+                    RequestState::Verified,
+                    RequestState::Completed,
+                    RequestState::Rejected,
+                    RequestState::Withdrawn,
+                ],
+            )
+            .await?;
+        let grant = self
+            .authorize(request.subject, Use::Duty(Duty::RequestAnswer(id)))
+            .await?;
+        let opened = self.open(&grant).await?;
+        self.log(self.draft(
+            actor,
+            Action::Read,
+            Some(request.subject),
+            vec![names::CONTACT.into()],
+            Some(grant.use_().label()),
+        ))
+        .await?;
+        // A description or an answer belongs to its request; a name to the person.
+        let value = |field: &str| {
+            opened
+                .iter()
+                .filter(|o| o.field.rsplit('.').next() == Some(field))
+                .filter(|o| o.record.is_none_or(|r| r == id))
+                .filter_map(|o| o.value.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        Ok(Requester {
+            name: format!("{} {}", value("first_name"), value("last_name"))
+                .trim()
+                .to_string(),
+            email: value("email"),
+            description: value("request_description"),
+            answer: value("request_answer"),
+        })
     }
 
     /// One of the signed-in person's own requests (another's reads as unknown).

@@ -14,6 +14,7 @@ problem-out_of_range = A whole number from { $min } to { $max } is needed.
 problem-taken = This address is already in use. Sign in with it or reset your password.
 problem-password_length = A password has { $min } to { $max } characters.
 problem-consent_needed = Without this consent we cannot keep your account: please tick it.
+problem-request_closed = This request is already closed: answered, refused or withdrawn.
 field-password = Password
 field-consent = Consents
 field-description = Description

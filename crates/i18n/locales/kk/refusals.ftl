@@ -14,6 +14,7 @@ problem-out_of_range = { $min } мен { $max } аралығындағы бүт�
 problem-taken = Бұл мекенжай қолданыста. Онымен кіріңіз немесе құпиясөзді қалпына келтіріңіз.
 problem-password_length = Құпиясөз { $min }–{ $max } таңбадан тұруы керек.
 problem-consent_needed = Бұл келісімсіз аккаунтыңызды жүргізе алмаймыз: оны белгілеңіз.
+problem-request_closed = Бұл сұраныс жабылған: жауап берілген, бас тартылған немесе кері қайтарылған.
 field-password = Құпиясөз
 field-consent = Келісімдер
 field-description = Сипаттама

@@ -14,6 +14,7 @@ problem-out_of_range = Нужно целое число от { $min } до { $ma
 problem-taken = Этот адрес уже используется. Войдите с ним или восстановите пароль.
 problem-password_length = Пароль должен быть от { $min } до { $max } символов.
 problem-consent_needed = Без этого согласия мы не сможем вести ваш аккаунт: отметьте его.
+problem-request_closed = Этот запрос уже закрыт: ответ дан, отказано или его отозвали.
 field-password = Пароль
 field-consent = Согласия
 field-description = Описание

@@ -46,6 +46,28 @@ pub async fn home(State(state): State<AppState>, staff: StaffVisit) -> Response 
         ),
         Err(reason) => t.with("console-pd-closed", &[("reason", reason.to_string())]),
     }));
+    // The request queue at a glance, for whoever answers it.
+    if Permission::HandleRequests.allows(staff.member.principal()) {
+        let queue = match state.app.request_queue().await {
+            Ok(queue) => queue,
+            Err(e) => return staff.failed(&state, e),
+        };
+        let count = |f: &dyn Fn(&vintrova_core::requests::Queued) -> bool| {
+            queue.iter().filter(|q| f(q)).count().to_string()
+        };
+        blocks.push(Block::Heading(t.get("console-requests")));
+        blocks.push(Block::Link(
+            "/staff/requests".into(),
+            t.with(
+                "console-queue-summary",
+                &[
+                    ("open", queue.len().to_string()),
+                    ("overdue", count(&|q| q.overdue)),
+                    ("soon", count(&|q| q.due_soon && !q.overdue)),
+                ],
+            ),
+        ));
+    }
     if staff
         .permit(&state, Permission::ViewIncidents, None)
         .is_ok()

@@ -24,7 +24,7 @@ pub use home::home;
 pub use incidents::incidents;
 pub use lookup::{lookup, lookup_page, subject};
 pub use recipients::recipients;
-pub use requests::{fulfil_request, reject_request, requests, verify_request};
+pub use requests::{fulfil_request, reject_request, request_page, requests, verify_request};
 pub use retention::retention;
 pub use session::{enroll, enroll_page, sign_in, sign_in_page, sign_out};
 pub use team::{add_staff, record_paperwork, team};
@@ -162,6 +162,10 @@ pub enum Block {
     Heading(String),
     /// Something to copy exactly (a key, a link).
     Code(String),
+    /// A line that leads somewhere: (where, what it says).
+    Link(String, String),
+    /// A picture drawn on the server (a QR code): SVG of our own making, never of input.
+    Svg(String),
     Chart(Chart),
     Table(Table),
     Form(FormSpec),
@@ -279,7 +283,20 @@ impl StaffVisit {
         title: String,
         blocks: Vec<Block>,
     ) -> Response {
-        let c = self.chrome(state);
+        self.page_saying(state, status, title, blocks, None)
+    }
+
+    /// A page that opens by saying what was just done.
+    fn page_saying(
+        self,
+        state: &AppState,
+        status: StatusCode,
+        title: String,
+        blocks: Vec<Block>,
+        message: Option<String>,
+    ) -> Response {
+        let mut c = self.chrome(state);
+        c.message = message;
         self.visit.page(status, ConsolePage { c, title, blocks })
     }
 

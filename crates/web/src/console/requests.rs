@@ -1,24 +1,34 @@
 //! The rights request queue: verifying who asked, and answering.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 use vintrova_core::Actor;
-use vintrova_core::requests::{Answer, AnswerChannel, Fulfilment};
+use vintrova_core::requests::{Answer, AnswerChannel, Fulfilment, Request, RequestState};
 use vintrova_core::staff::Permission;
 
 use super::{Block, Cell, Chart, Field, StaffVisit, Table, form};
 use crate::AppState;
-use crate::site::CsrfOnly;
+use crate::site::number;
 
 /// The purpose staff state for work on the request queue.
 const REQUEST_WORK: &str = "rights_request";
 
-/// The request queue by days left, with the picture at a glance.
-pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Response {
+/// What the officer just did, said at the top of the queue.
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+/// The request queue by days left, with the picture at a glance, and the requests closed lately.
+pub async fn requests(
+    State(state): State<AppState>,
+    staff: StaffVisit,
+    Query(done): Query<Done>,
+) -> Response {
     let t = staff.t();
     if let Err(reason) = staff.permit(&state, Permission::HandleRequests, Some(REQUEST_WORK)) {
         return staff.denied(&state, reason);
@@ -76,7 +86,9 @@ pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Respo
                 t.get("requests-reject"),
             );
             vec![
+                Cell::Link(format!("/staff/requests/{}", r.id), number(r.id)),
                 Cell::Text(t.get(&format!("right-{}", r.right.as_str()))),
+                Cell::Text(t.get(&format!("channel-{}", r.channel.as_str()))),
                 Cell::Text(t.day_of(r.received_at)),
                 Cell::Text(t.get(&format!("state-{}", r.state.as_str()))),
                 Cell::Text(t.date(r.due_on)),
@@ -117,7 +129,9 @@ pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Respo
         Block::Table(Table {
             caption: t.get("requests-caption"),
             headers: [
+                "col-number",
                 "col-right",
+                "col-channel",
                 "col-received",
                 "col-state",
                 "col-due",
@@ -147,7 +161,42 @@ pub async fn requests(State(state): State<AppState>, staff: StaffVisit) -> Respo
             empty: t.get("requests-letters-none"),
         }),
     ];
-    staff.page(&state, StatusCode::OK, t.get("console-requests"), blocks)
+    let closed = match state.app.closed_requests().await {
+        Ok(closed) => closed,
+        Err(e) => return staff.failed(&state, e),
+    };
+    let mut blocks = blocks;
+    blocks.push(Block::Table(Table {
+        caption: t.get("requests-closed-caption"),
+        headers: ["col-number", "col-right", "col-state", "requests-closed-on"]
+            .iter()
+            .map(|k| t.get(k))
+            .collect(),
+        rows: closed
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::Link(format!("/staff/requests/{}", r.id), number(r.id)),
+                    Cell::Text(t.get(&format!("right-{}", r.right.as_str()))),
+                    Cell::Text(t.get(&format!("state-{}", r.state.as_str()))),
+                    Cell::Text(r.closed_at.map(|at| t.day_of(at)).unwrap_or_default()),
+                ]
+            })
+            .collect(),
+        empty: t.get("requests-closed-none"),
+    }));
+    let message = done
+        .done
+        .as_deref()
+        .filter(|d| ["verified", "rejected", "fulfilled"].contains(d))
+        .map(|d| t.get(&format!("requests-done-{d}")));
+    staff.page_saying(
+        &state,
+        StatusCode::OK,
+        t.get("console-requests"),
+        blocks,
+        message,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,7 +216,7 @@ pub async fn verify_request(
         Err(answer) => return answer,
     };
     match state.app.verify_request(&actor, id, &form.code).await {
-        Ok(_) => staff.visit.redirect("/staff/requests"),
+        Ok(_) => staff.visit.redirect("/staff/requests?done=verified"),
         Err(e) => staff.failed(&state, e),
     }
 }
@@ -190,17 +239,24 @@ pub async fn reject_request(
         Err(answer) => return answer,
     };
     match state.app.reject_request(&actor, id, &form.reason).await {
-        Ok(_) => staff.visit.redirect("/staff/requests"),
+        Ok(_) => staff.visit.redirect("/staff/requests?done=rejected"),
         Err(e) => staff.failed(&state, e),
     }
 }
 
 /// Answer a verified request. Rectification needs the corrected data and goes through the API.
+#[derive(Debug, Deserialize)]
+pub struct FulfilForm {
+    csrf: String,
+    /// `yes` once the officer saw what an erasure destroys and keeps.
+    confirm: Option<String>,
+}
+
 pub async fn fulfil_request(
     State(state): State<AppState>,
     staff: StaffVisit,
     Path(id): Path<Uuid>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<FulfilForm>,
 ) -> Response {
     let (staff, actor) = match staff.admit_request_work(&state, &form.csrf) {
         Ok(admitted) => admitted,
@@ -219,6 +275,11 @@ pub async fn fulfil_request(
         let text = staff.t().get("requests-rectify-api");
         return staff.denied(&state, text);
     };
+    // An erasure cannot be undone: first what it destroys and what it keeps, then the choice.
+    if matches!(fulfilment, Fulfilment::Erasure) && form.confirm.as_deref() != Some("yes") {
+        let request = found.request.clone();
+        return confirm_erasure(&state, staff, &request).await;
+    }
     let by_post = found.request.channel == AnswerChannel::Post;
     match state.app.fulfil(&actor, id, fulfilment).await {
         // By post, the person's receipt goes on paper: this is the one moment it exists here.
@@ -236,7 +297,7 @@ pub async fn fulfil_request(
             erased.signed.text,
         )
             .into_response(),
-        Ok(_) => staff.redirect_requests(),
+        Ok(_) => staff.visit.redirect("/staff/requests?done=fulfilled"),
         Err(e) => staff.failed(&state, e),
     }
 }
@@ -258,4 +319,168 @@ impl StaffVisit {
     fn redirect_requests(self) -> Response {
         self.visit.redirect("/staff/requests")
     }
+}
+
+/// The officer's look before an erasure: the categories that go and what a law keeps, until
+/// when; the button that carries it out.
+async fn confirm_erasure(state: &AppState, staff: StaffVisit, request: &Request) -> Response {
+    let t = staff.t();
+    let preview = match state.app.erasure_preview(request.subject).await {
+        Ok(preview) => preview,
+        Err(e) => return staff.failed(state, e),
+    };
+    let policy = state.app.policy();
+    let names = |keys: &[String]| {
+        keys.iter()
+            .map(|k| {
+                policy
+                    .category(k)
+                    .map_or_else(|| k.replace('_', " "), |c| c.name.get(t.code()).to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let kept = preview
+        .kept
+        .iter()
+        .map(|k| {
+            let rule = policy
+                .retention_rules
+                .iter()
+                .find(|r| r.key == k.rule)
+                .map_or_else(
+                    || t.get("erasure-kept-hold"),
+                    |r| r.name.get(t.code()).to_string(),
+                );
+            vec![
+                Cell::Text(names(&k.categories)),
+                Cell::Text(rule),
+                Cell::Text(
+                    k.until
+                        .map_or_else(|| t.get("me-while-used"), |at| t.day_of(at)),
+                ),
+            ]
+        })
+        .collect();
+    let mut confirm = form(
+        "confirm-erasure",
+        format!("/staff/requests/{}/fulfil", request.id),
+        vec![],
+        t.get("requests-erase-confirm"),
+    );
+    confirm.hidden.push(("confirm".into(), "yes".into()));
+    let blocks = vec![
+        Block::Text(t.with("requests-erase-warning", &[("number", number(request.id))])),
+        Block::Heading(t.get("erasure-goes")),
+        Block::Text(if preview.erased.is_empty() {
+            t.get("erasure-goes-nothing")
+        } else {
+            names(&preview.erased)
+        }),
+        Block::Table(Table {
+            caption: t.get("erasure-kept"),
+            headers: ["col-categories", "col-rule", "erasure-until"]
+                .iter()
+                .map(|k| t.get(k))
+                .collect(),
+            rows: kept,
+            empty: t.get("erasure-kept-nothing"),
+        }),
+        Block::Form(confirm),
+    ];
+    staff.page(
+        state,
+        StatusCode::OK,
+        t.get("erasure-confirm-title"),
+        blocks,
+    )
+}
+
+/// One request: its number, right, channel and clock; for a verified one, who asked and what
+/// they wrote (read for answering it, so audited as such); what can be done next.
+pub async fn request_page(
+    State(state): State<AppState>,
+    staff: StaffVisit,
+    Path(id): Path<Uuid>,
+) -> Response {
+    let t = staff.t();
+    let actor = match staff.permit(&state, Permission::HandleRequests, Some(REQUEST_WORK)) {
+        Ok(actor) => actor,
+        Err(reason) => return staff.denied(&state, reason),
+    };
+    let request = match state.app.request(id).await {
+        Ok(Some(request)) => request,
+        Ok(None) => return staff.redirect_requests(),
+        Err(e) => return staff.failed(&state, e),
+    };
+    let mut rows = vec![
+        (t.get("col-number"), number(request.id)),
+        (
+            t.get("col-right"),
+            t.get(&format!("right-{}", request.right.as_str())),
+        ),
+        (
+            t.get("col-channel"),
+            t.get(&format!("channel-{}", request.channel.as_str())),
+        ),
+        (t.get("col-received"), t.moment(request.received_at)),
+        (t.get("col-due"), t.date(request.due_on)),
+        (
+            t.get("col-state"),
+            t.get(&format!("state-{}", request.state.as_str())),
+        ),
+    ];
+    if let Some(closed) = request.closed_at {
+        rows.push((t.get("requests-closed-on"), t.moment(closed)));
+    }
+    let mut blocks = vec![];
+    // Who asked and what they wrote open only for a verified request, for answering it.
+    if request.state == RequestState::AwaitingVerification {
+        blocks.push(Block::Text(t.get("requests-person-unverified")));
+    } else {
+        match state.app.requester(&actor, request.id).await {
+            Ok(who) => {
+                rows.push((t.get("requests-person"), who.name));
+                rows.push((t.get("register-email"), who.email));
+                rows.push((t.get("field-description"), who.description));
+                if !who.answer.is_empty() {
+                    rows.push((t.get("requests-answer"), who.answer));
+                }
+            }
+            Err(e) => return staff.failed(&state, e),
+        }
+    }
+    let mut all = vec![Block::Table(Table {
+        caption: t.get("requests-detail-caption"),
+        headers: vec![t.get("col-fields"), t.get("col-value")],
+        rows: rows
+            .into_iter()
+            .map(|(k, v)| vec![Cell::Strong(k), Cell::Text(v)])
+            .collect(),
+        empty: String::new(),
+    })];
+    all.append(&mut blocks);
+    if request.closed_at.is_none() {
+        all.push(Block::Form(match request.state {
+            RequestState::AwaitingVerification => form(
+                &format!("verify-{}", request.id),
+                format!("/staff/requests/{}/verify", request.id),
+                vec![Field::input("code", t.get("requests-code"), "text")],
+                t.get("requests-verify"),
+            ),
+            _ => form(
+                &format!("fulfil-{}", request.id),
+                format!("/staff/requests/{}/fulfil", request.id),
+                vec![],
+                t.get("requests-fulfil"),
+            ),
+        }));
+        all.push(Block::Form(form(
+            &format!("reject-{}", request.id),
+            format!("/staff/requests/{}/reject", request.id),
+            vec![Field::input("reason", t.get("requests-reason"), "text")],
+            t.get("requests-reject"),
+        )));
+    }
+    staff.page(&state, StatusCode::OK, t.get("requests-detail-title"), all)
 }

@@ -24,7 +24,7 @@ pub use public::{
     cookies, cookies_page, home, not_found, policy, policy_archive, policy_version, receipt_key,
     stylesheet, switch_language,
 };
-pub use requests::{file_request, my_copy, request_page, requests_page, withdraw_request};
+pub use requests::{file_request, my_copy, number, request_page, requests_page, withdraw_request};
 
 use askama::Template;
 use axum::extract::{FromRequestParts, Query};

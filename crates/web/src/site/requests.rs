@@ -27,7 +27,7 @@ struct RequestRow {
 
 /// How a person quotes a request: the first eight characters of its id, enough to tell theirs
 /// apart and to find it in the officer's queue.
-pub(crate) fn number(id: uuid::Uuid) -> String {
+pub fn number(id: uuid::Uuid) -> String {
     id.to_string()[..8].to_string()
 }
 

@@ -1,0 +1,177 @@
+//! Issue 22: the officer's desk — each request with its number, channel and page; who asked and
+//! what they wrote on that page, read under the duty to answer and audited; an erasure carried
+//! out only after its preview; what was done said back; closed requests kept in view.
+
+use super::*;
+use vintrova_core::transparency::Accessor;
+
+#[tokio::test]
+async fn the_officer_opens_a_request_sees_who_asked_confirms_an_erasure_and_keeps_closed_ones_in_view()
+ {
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    registered(&api, &mut browser).await;
+    let app = &api.harness.app;
+    let subject = app
+        .session(&browser.jar["__Host-vintrova-session"])
+        .await
+        .unwrap();
+    let page = browser.get(&api, "/me/requests").await;
+    let csrf = hidden(&page.text(), "csrf");
+    browser
+        .post(
+            &api,
+            "/me/requests",
+            &[
+                ("csrf", &csrf),
+                ("right", "erasure"),
+                ("description", "Удалите всё, я ухожу"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    let request = app.requests_of(subject).await.unwrap()[0].clone();
+    let number = request.id.to_string()[..8].to_string();
+
+    let dpo = api.staff("desk.dpo", Role::Dpo).await;
+    let mut staff = Browser::default();
+    let (name, value) = dpo.cookie.split_once('=').unwrap();
+    staff.jar.insert(name.into(), value.into());
+    // The home page leads to the queue, with its count.
+    let home = staff.get(&api, "/staff").await.text();
+    assert!(
+        home.contains("<a href=\"/staff/requests\">Открытых запросов: 1; просрочено: 0;"),
+        "{home}"
+    );
+    let queue = staff.get(&api, "/staff/requests").await.text();
+    assert!(
+        queue.contains(&format!("href=\"/staff/requests/{}\"", request.id))
+            && queue.contains(&number)
+            && queue.contains("личный кабинет"),
+        "the row has the number, its page and the channel: {queue}"
+    );
+    assert!(
+        !queue.contains(PERSON_NAME) && !queue.contains("Удалите всё"),
+        "the queue itself opens nobody: {queue}"
+    );
+
+    // The request's page: who asked and what they wrote, and the read is on the record.
+    let detail = staff
+        .get(&api, &format!("/staff/requests/{}", request.id))
+        .await
+        .text();
+    assert!(
+        detail.contains(PERSON_NAME)
+            && detail.contains(PERSON_EMAIL)
+            && detail.contains("Удалите всё, я ухожу"),
+        "{detail}"
+    );
+    let looked = app.who_looked(subject).await.unwrap();
+    assert!(
+        looked.iter().any(|a| a.who == Accessor::Staff("dpo".into())
+            && a.action == "read"
+            && a.purpose.as_deref() == Some("rights_request")
+            && a.categories == ["contact"]),
+        "{looked:?}"
+    );
+
+    // Carrying out the erasure first shows what it destroys and keeps; nothing goes yet.
+    let csrf = hidden(&detail, "csrf");
+    let preview = staff
+        .post(
+            &api,
+            &format!("/staff/requests/{}/fulfil", request.id),
+            &[("csrf", &csrf)],
+        )
+        .await
+        .text();
+    assert!(
+        preview.contains("необратимо")
+            && preview.contains("Контактная информация")
+            && preview.contains("name=\"confirm\" value=\"yes\""),
+        "{preview}"
+    );
+    assert!(
+        app.is_known(subject).await.unwrap(),
+        "nothing is erased before the confirmation"
+    );
+    let done = staff
+        .post(
+            &api,
+            &format!("/staff/requests/{}/fulfil", request.id),
+            &[("csrf", &csrf), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(
+        done.headers[header::LOCATION],
+        "/staff/requests?done=fulfilled"
+    );
+    assert!(
+        !app.is_known(subject).await.unwrap(),
+        "erased once confirmed"
+    );
+    let queue = staff
+        .get(&api, "/staff/requests?done=fulfilled")
+        .await
+        .text();
+    assert!(
+        queue.contains("Запрос исполнен; человек получит ответ."),
+        "{queue}"
+    );
+    // The erasure took the person's requests with them.
+    assert!(!queue.contains(&number), "{queue}");
+}
+
+#[tokio::test]
+async fn a_refused_request_is_said_back_and_stays_in_view_among_the_closed() {
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    registered(&api, &mut browser).await;
+    let app = &api.harness.app;
+    let subject = app
+        .session(&browser.jar["__Host-vintrova-session"])
+        .await
+        .unwrap();
+    let request = api
+        .harness
+        .verified_request(subject, vintrova_core::rights::RightKind::Restriction)
+        .await
+        .unwrap();
+    let dpo = api.staff("desk.dpo", Role::Dpo).await;
+    let mut staff = Browser::default();
+    let (name, value) = dpo.cookie.split_once('=').unwrap();
+    staff.jar.insert(name.into(), value.into());
+    let detail = staff
+        .get(&api, &format!("/staff/requests/{request}"))
+        .await
+        .text();
+    let csrf = hidden(&detail, "csrf");
+    let refused = staff
+        .post(
+            &api,
+            &format!("/staff/requests/{request}/reject"),
+            &[("csrf", &csrf), ("reason", "Обработка уже ограничена")],
+        )
+        .await;
+    assert_eq!(
+        refused.headers[header::LOCATION],
+        "/staff/requests?done=rejected"
+    );
+    let queue = staff
+        .get(&api, "/staff/requests?done=rejected")
+        .await
+        .text();
+    assert!(
+        queue.contains("Запрос отклонён; человек получит причину.")
+            && queue.contains("Закрытые запросы")
+            && queue.contains(&format!("href=\"/staff/requests/{request}\""))
+            && queue.contains("Отклонён"),
+        "{queue}"
+    );
+    // Its page keeps the answer the person read.
+    let page = staff
+        .get(&api, &format!("/staff/requests/{request}"))
+        .await
+        .text();
+    assert!(page.contains("Обработка уже ограничена"), "{page}");
+}
