@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use vintrova_core::CoreError;
 use vintrova_core::gate::Refusal;
 use vintrova_core::requests::VerificationError;
+use vintrova_core::staff::AccessDenied;
 use vintrova_core::values::FieldProblem;
 use vintrova_policy::Policy;
 
@@ -83,6 +84,7 @@ pub fn say(t: &Tr, policy: &Policy, e: CoreError) -> Said {
         }
         CoreError::Verification(VerificationError::Spent) => Some(t.get("error-code-spent")),
         CoreError::Refused(refusal) => refused(t, policy, refusal),
+        CoreError::Denied(denied) => Some(denied_text(t, denied)),
         _ => None,
     };
     let problem = Problem::from(e);
@@ -99,6 +101,27 @@ pub fn say(t: &Tr, policy: &Policy, e: CoreError) -> Said {
         problem.operation.as_deref(),
     )
     .with_text(text_of_code)
+}
+
+/// Why a staff member may not, in their words: which role, which paperwork, until when.
+pub fn denied_text(t: &Tr, denied: &AccessDenied) -> String {
+    match denied {
+        AccessDenied::NotPermitted { role, .. } => t.with(
+            "denied-not_permitted",
+            &[("role", t.get(&format!("role-{role}")))],
+        ),
+        AccessDenied::TrainingLapsed {
+            trained_on,
+            lapsed_on,
+        } => t.with(
+            "denied-training_lapsed",
+            &[
+                ("trained", t.date(*trained_on)),
+                ("lapsed", t.date(*lapsed_on)),
+            ],
+        ),
+        other => t.get(&format!("denied-{}", other.rule())),
+    }
 }
 
 /// A refusal of the purpose gate that the person can act on, naming the purpose or consent in

@@ -1200,7 +1200,12 @@ async fn staff_with_lapsed_training_are_refused_personal_data_with_the_reason_th
         )
         .await;
     assert_eq!(home.status, StatusCode::OK);
-    assert!(home.text().contains("lapsed on 2026-03-01"));
+    // Issue 22: in the officer's language, the dates the language's way — not the core's English.
+    assert!(
+        home.text().contains("истекло 1 марта 2026 г.") && !home.text().contains("lapsed on"),
+        "{}",
+        home.text()
+    );
 }
 
 fn assert_secure_headers(reply: &Reply, what: &str) {
@@ -2392,7 +2397,13 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
     support.jar.insert(name.into(), value.into());
     let shut = support.get(&api, "/staff/requests?lang=en").await;
     assert_eq!(shut.status, StatusCode::FORBIDDEN);
-    assert!(shut.text().contains("may not handle_requests"));
+    assert!(
+        shut.text()
+            .contains("The role &#34;support&#34; may not do this")
+            && !shut.text().contains("handle_requests"),
+        "{}",
+        shut.text()
+    );
     assert!(
         !support
             .get(&api, "/staff")

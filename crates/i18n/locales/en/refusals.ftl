@@ -30,6 +30,11 @@ refusal-no_consent = This needs your consent "{ $purpose }". Give it under "Cons
 refusal-consent_withdrawn = You withdrew your consent "{ $purpose }". To go on, give it again under "Consents".
 refusal-objected = You objected to "{ $purpose }", so we do not do it.
 refusal-restricted = Processing of your data is restricted: until the matter is settled, we only keep it.
+denied-not_permitted = The role "{ $role }" may not do this. If your work needs it, ask the administrator.
+denied-no_agreement = No confidentiality agreement of yours is on record. Personal data opens once the data protection officer records it.
+denied-no_training = No data protection training of yours is on record. Personal data opens once the data protection officer records it.
+denied-training_lapsed = Your training of { $trained } lapsed on { $lapsed }. Personal data opens again once a new training is recorded.
+denied-disabled = Your staff account is disabled. Ask the administrator.
 # An error as a page says it: a title and what to do.
 error-refused-title = That did not work
 error-refused-text = The request was not carried out and nothing changed. Go back and try again.

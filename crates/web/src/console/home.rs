@@ -44,7 +44,10 @@ pub async fn home(State(state): State<AppState>, staff: StaffVisit) -> Response 
                     .unwrap_or_default(),
             )],
         ),
-        Err(reason) => t.with("console-pd-closed", &[("reason", reason.to_string())]),
+        Err(reason) => t.with(
+            "console-pd-closed",
+            &[("reason", crate::refusals::denied_text(&t, &reason))],
+        ),
     }));
     // The request queue at a glance, for whoever answers it.
     if Permission::HandleRequests.allows(staff.member.principal()) {

@@ -225,7 +225,7 @@ impl StaffVisit {
     ) -> Result<Actor, String> {
         match state.app.permit(Some(&self.member), permission, purpose) {
             Ok(actor) => Ok(actor.unwrap_or_else(|| self.member.actor())),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(crate::refusals::say(&self.t(), state.app.policy(), e).text),
         }
     }
 
