@@ -464,6 +464,24 @@ pub async fn notices_go_only_where_consent_holds_and_no_objection(h: &Harness) {
         .await
         .unwrap();
 
+    // A notice Vintrova sends itself, with its date or its account of what happened, is never
+    // announced bare by staff: refused whole, nothing queued (issue 22).
+    for kind in [
+        NoticeKind::Incident,
+        NoticeKind::AccountIdle,
+        NoticeKind::PolicyChange,
+        NoticeKind::TransferAbroad,
+        NoticeKind::AccessDigest,
+    ] {
+        assert!(
+            matches!(
+                h.app.notify_all(&actor, kind).await,
+                Err(CoreError::Invalid(e)) if e.problems[0].field == "kind"
+            ),
+            "{kind:?}"
+        );
+    }
+
     let report = h
         .app
         .notify_all(&actor, NoticeKind::CourseUpdate)
