@@ -39,7 +39,7 @@ pub use sharing::{analytics, disclosures, transfers};
 
 pub use audit::AuditReport;
 pub use collect::Collection;
-pub use erasure::{ErasureReceipt, Kept};
+pub use erasure::{ErasurePreview, ErasureReceipt, Kept};
 pub use reading::{Export, HeldValue, PurposeUse, PurposeView};
 pub use service::*;
 

@@ -62,6 +62,16 @@ struct Staff {
     csrf: String,
 }
 
+impl Staff {
+    /// A browser holding this staff member's session, for the console's pages and forms.
+    fn browser(&self) -> Browser {
+        let mut browser = Browser::default();
+        let (name, value) = self.cookie.split_once('=').unwrap();
+        browser.jar.insert(name.into(), value.into());
+        browser
+    }
+}
+
 const STAFF_PASSWORD: &str = "Пароль-сотрудника-2025";
 
 impl Api {
@@ -2167,9 +2177,7 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
     assert!(filed.text().contains("Запрос принят"));
 
     let dpo = api.staff("g.sadykova", Role::Dpo).await;
-    let mut staff = Browser::default();
-    let (name, value) = dpo.cookie.split_once('=').unwrap();
-    staff.jar.insert(name.into(), value.into());
+    let mut staff = dpo.browser();
 
     // A letter from an address not yet proven waits in its own table: no address shown.
     let letter = api
@@ -2392,9 +2400,7 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
 
     // A support agent is told why the queue stays shut.
     let agent = api.staff("d.support", Role::Support).await;
-    let mut support = Browser::default();
-    let (name, value) = agent.cookie.split_once('=').unwrap();
-    support.jar.insert(name.into(), value.into());
+    let mut support = agent.browser();
     let shut = support.get(&api, "/staff/requests?lang=en").await;
     assert_eq!(shut.status, StatusCode::FORBIDDEN);
     assert!(
@@ -2651,9 +2657,7 @@ async fn a_person_sees_who_looked_at_their_data_by_role_and_purpose_and_nothing_
         .unwrap()
         .to_string();
     let dpo = api.staff("g.sadykova", Role::Dpo).await;
-    let mut staff = Browser::default();
-    let (name, value) = dpo.cookie.split_once('=').unwrap();
-    staff.jar.insert(name.into(), value.into());
+    let mut staff = dpo.browser();
     assert_eq!(
         staff
             .get(&api, &format!("/staff/subjects/{me}?purpose=support"))
@@ -2779,9 +2783,7 @@ async fn no_one_gets_a_full_copy_without_the_persons_verified_request_by_api_or_
 
     // The console: a duty without its record, or with a record that opens nothing, is refused
     // with what it needs — a 422 or a 403, never a 500.
-    let mut console = Browser::default();
-    let (name, value) = dpo.cookie.split_once('=').unwrap();
-    console.jar.insert(name.into(), value.into());
+    let mut console = dpo.browser();
     for duty in ["rights_request", "incident_response", "legal_claim"] {
         let page = console
             .get(&api, &format!("/staff/subjects/{id}?purpose={duty}"))

@@ -110,6 +110,22 @@ pub struct Queued {
     pub overdue: bool,
 }
 
+/// `found`, when it is in one of `states`; otherwise a refusal saying it is closed or elsewhere.
+fn in_step(found: Request, states: &[RequestState]) -> Result<Request> {
+    if states.contains(&found.state) {
+        return Ok(found);
+    }
+    Err(InvalidInput::coded(
+        "request",
+        Refused::new(
+            "request_closed",
+            format!("is {}", found.state.as_str()),
+            "a request in that step",
+        ),
+    )
+    .into())
+}
+
 /// Who asked a request and what they wrote, as the officer answering it reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requester {
@@ -456,18 +472,7 @@ impl Vintrova {
                 ),
             )
         })?;
-        if !states.contains(&found.state) {
-            return Err(InvalidInput::coded(
-                "request",
-                Refused::new(
-                    "request_closed",
-                    format!("is {}", found.state.as_str()),
-                    "a request in that step",
-                ),
-            )
-            .into());
-        }
-        Ok(found)
+        in_step(found, states)
     }
 
     /// The last hundred answered, refused or withdrawn requests, the most recent first.
@@ -547,13 +552,10 @@ impl Vintrova {
         session: &str,
         id: Uuid,
     ) -> Result<Request> {
-        let own = self.own_request(session, id).await?;
-        let found = self
-            .require_request(
-                own.id,
-                &[RequestState::AwaitingVerification, RequestState::Verified],
-            )
-            .await?;
+        let found = in_step(
+            self.own_request(session, id).await?,
+            &[RequestState::AwaitingVerification, RequestState::Verified],
+        )?;
         let withdrawn = Request {
             state: RequestState::Withdrawn,
             closed_at: Some(self.now()),

@@ -12,7 +12,7 @@ use vintrova_core::staff::Permission;
 
 use super::{Block, Cell, Chart, Field, StaffVisit, Table, form};
 use crate::AppState;
-use crate::site::number;
+use crate::site::{ErasureWords, number};
 
 /// The purpose staff state for work on the request queue.
 const REQUEST_WORK: &str = "rights_request";
@@ -329,36 +329,15 @@ async fn confirm_erasure(state: &AppState, staff: StaffVisit, request: &Request)
         Ok(preview) => preview,
         Err(e) => return staff.failed(state, e),
     };
-    let policy = state.app.policy();
-    let names = |keys: &[String]| {
-        keys.iter()
-            .map(|k| {
-                policy
-                    .category(k)
-                    .map_or_else(|| k.replace('_', " "), |c| c.name.get(t.code()).to_string())
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let kept = preview
+    let said = ErasureWords::of(&t, state.app.policy(), &preview);
+    let kept = said
         .kept
-        .iter()
+        .into_iter()
         .map(|k| {
-            let rule = policy
-                .retention_rules
-                .iter()
-                .find(|r| r.key == k.rule)
-                .map_or_else(
-                    || t.get("erasure-kept-hold"),
-                    |r| r.name.get(t.code()).to_string(),
-                );
             vec![
-                Cell::Text(names(&k.categories)),
-                Cell::Text(rule),
-                Cell::Text(
-                    k.until
-                        .map_or_else(|| t.get("me-while-used"), |at| t.day_of(at)),
-                ),
+                Cell::Text(k.categories),
+                Cell::Text(k.rule),
+                Cell::Text(k.until),
             ]
         })
         .collect();
@@ -372,10 +351,10 @@ async fn confirm_erasure(state: &AppState, staff: StaffVisit, request: &Request)
     let blocks = vec![
         Block::Text(t.with("requests-erase-warning", &[("number", number(request.id))])),
         Block::Heading(t.get("erasure-goes")),
-        Block::Text(if preview.erased.is_empty() {
+        Block::Text(if said.erased.is_empty() {
             t.get("erasure-goes-nothing")
         } else {
-            names(&preview.erased)
+            said.erased.join(", ")
         }),
         Block::Table(Table {
             caption: t.get("erasure-kept"),

@@ -43,6 +43,7 @@ use crate::access::{cookie, same_token};
 use crate::i18n::{LANG_COOKIE, Lang, Tr};
 use crate::security::Door;
 pub(crate) use forms::{Entered, Flagged, TextInput};
+pub(crate) use requests::ErasureWords;
 
 /// The person's session.
 pub const SESSION_COOKIE: &str = "__Host-vintrova-session";

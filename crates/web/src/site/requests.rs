@@ -7,7 +7,11 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use vintrova_core::CoreError;
+use vintrova_core::ErasurePreview;
 use vintrova_core::requests::{AnswerChannel, Request, RequestState};
+use vintrova_policy::Policy;
+
+use crate::i18n::Tr;
 use vintrova_core::rights::RightKind;
 
 use super::{Chrome, Entered, Flagged, MessagePage, Visit, failed, right_name};
@@ -248,6 +252,56 @@ struct ConfirmErasurePage {
     kept: Vec<(String, String, String)>,
 }
 
+/// An erasure's preview in the reader's words: category names, why each kept part stays and
+/// until when. The person's confirmation and the officer's both say it so.
+pub(crate) struct ErasureWords {
+    pub erased: Vec<String>,
+    pub kept: Vec<KeptWords>,
+}
+
+pub(crate) struct KeptWords {
+    pub categories: String,
+    /// The retention rule's name, or the words for a legal hold.
+    pub rule: String,
+    /// Why the rule keeps it.
+    pub ground: String,
+    pub until: String,
+}
+
+impl ErasureWords {
+    pub(crate) fn of(t: &Tr, policy: &Policy, preview: &ErasurePreview) -> ErasureWords {
+        let names = |keys: &[String]| {
+            keys.iter()
+                .map(|k| {
+                    policy
+                        .category(k)
+                        .map_or_else(|| k.replace('_', " "), |c| c.name.get(t.code()).to_string())
+                })
+                .collect::<Vec<_>>()
+        };
+        let kept = preview
+            .kept
+            .iter()
+            .map(|k| {
+                let rule = policy.retention_rules.iter().find(|r| r.key == k.rule);
+                let hold = || t.get("erasure-kept-hold");
+                KeptWords {
+                    categories: names(&k.categories).join(", "),
+                    rule: rule.map_or_else(hold, |r| r.name.get(t.code()).to_string()),
+                    ground: rule.map_or_else(hold, |r| r.ground.get(t.code()).to_string()),
+                    until: k
+                        .until
+                        .map_or_else(|| t.get("me-while-used"), |at| t.day_of(at)),
+                }
+            })
+            .collect();
+        ErasureWords {
+            erased: names(&preview.erased),
+            kept,
+        }
+    }
+}
+
 /// Before an erasure is filed: what goes, what a law keeps and until when, and the choice.
 async fn confirm_erasure(state: &AppState, visit: Visit, description: &str) -> Response {
     let Some(subject) = visit.subject() else {
@@ -257,34 +311,11 @@ async fn confirm_erasure(state: &AppState, visit: Visit, description: &str) -> R
         Ok(preview) => preview,
         Err(e) => return failed(state, visit, e),
     };
-    let t = visit.t;
-    let policy = state.app.policy();
-    let names = |keys: &[String]| {
-        keys.iter()
-            .map(|k| {
-                policy
-                    .category(k)
-                    .map_or_else(|| k.replace('_', " "), |c| c.name.get(t.code()).to_string())
-            })
-            .collect::<Vec<_>>()
-    };
-    let kept = preview
+    let said = ErasureWords::of(&visit.t, state.app.policy(), &preview);
+    let kept = said
         .kept
-        .iter()
-        .map(|k| {
-            let why = policy
-                .retention_rules
-                .iter()
-                .find(|r| r.key == k.rule)
-                .map_or_else(
-                    || t.get("erasure-kept-hold"),
-                    |r| r.ground.get(t.code()).to_string(),
-                );
-            let until = k
-                .until
-                .map_or_else(|| t.get("me-while-used"), |at| t.day_of(at));
-            (names(&k.categories).join(", "), why, until)
-        })
+        .into_iter()
+        .map(|k| (k.categories, k.ground, k.until))
         .collect();
     let c = visit.chrome(state);
     visit.page(
@@ -292,7 +323,7 @@ async fn confirm_erasure(state: &AppState, visit: Visit, description: &str) -> R
         ConfirmErasurePage {
             c,
             description: description.to_string(),
-            erased: names(&preview.erased),
+            erased: said.erased,
             kept,
         },
     )

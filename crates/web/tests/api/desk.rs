@@ -34,9 +34,7 @@ async fn the_officer_opens_a_request_sees_who_asked_confirms_an_erasure_and_keep
     let number = request.id.to_string()[..8].to_string();
 
     let dpo = api.staff("desk.dpo", Role::Dpo).await;
-    let mut staff = Browser::default();
-    let (name, value) = dpo.cookie.split_once('=').unwrap();
-    staff.jar.insert(name.into(), value.into());
+    let mut staff = dpo.browser();
     // The home page leads to the queue, with its count.
     let home = staff.get(&api, "/staff").await.text();
     assert!(
@@ -138,9 +136,7 @@ async fn a_refused_request_is_said_back_and_stays_in_view_among_the_closed() {
         .await
         .unwrap();
     let dpo = api.staff("desk.dpo", Role::Dpo).await;
-    let mut staff = Browser::default();
-    let (name, value) = dpo.cookie.split_once('=').unwrap();
-    staff.jar.insert(name.into(), value.into());
+    let mut staff = dpo.browser();
     let detail = staff
         .get(&api, &format!("/staff/requests/{request}"))
         .await
