@@ -255,13 +255,7 @@ impl AccessWords {
         let why = a
             .purpose
             .as_deref()
-            .map(|purpose| {
-                policy
-                    .purpose(purpose)
-                    .map(|pu| pu.name.get(lang).to_string())
-                    .or_else(|| t.find(&format!("duty-{purpose}")))
-                    .unwrap_or_else(|| purpose.replace('_', " "))
-            })
+            .map(|purpose| why(t, policy, purpose))
             .unwrap_or_default();
         AccessWords {
             who,
@@ -270,6 +264,24 @@ impl AccessWords {
             why,
         }
     }
+}
+
+/// Why someone looked, in words: a purpose of the policy by its name; a duty or a right as the
+/// audit log labels them (`duty:request_answer@…`, `right:access@session`) by what they are;
+/// anything else by general words — never the label itself.
+pub fn why(t: &Tr, policy: &Policy, purpose: &str) -> String {
+    let label = purpose.split('@').next().unwrap_or(purpose);
+    if let Some(p) = policy.purpose(label) {
+        return p.name.get(t.code()).to_string();
+    }
+    match label.split_once(':') {
+        Some(("duty", duty)) => t.find(&format!("duty-{duty}")),
+        Some(("right", right)) => t
+            .find(&format!("right-{right}"))
+            .map(|right| t.with("why-right", &[("right", right)])),
+        _ => t.find(&format!("duty-{label}")),
+    }
+    .unwrap_or_else(|| t.get("why-other"))
 }
 
 #[cfg(test)]

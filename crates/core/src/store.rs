@@ -440,6 +440,17 @@ pub trait RequestStore: Send + Sync {
     async fn request_code(&self, request: Uuid) -> Result<Option<CodeRecord>, StoreError>;
     /// Count a wrong try; returns the tries so far.
     async fn count_code_attempt(&self, request: Uuid) -> Result<i64, StoreError>;
+    /// A new code in place of the old one (its tries start again), with the message carrying
+    /// it, for a request awaiting verification (`subject` its person) or a held letter (none).
+    /// False, and nothing written, when there is no such request or letter any more.
+    async fn renew_code(
+        &self,
+        code: &CodeRecord,
+        subject: Option<Uuid>,
+        message: &OutboxEntry,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<ChainHead>, StoreError>;
     /// A letter from an address not yet proven, with the message carrying its code: held apart
     /// from people until the code comes back.
     async fn insert_letter(

@@ -84,7 +84,7 @@ impl Tr {
     pub fn with(&self, key: &str, args: &[(&str, String)]) -> String {
         let args: HashMap<std::borrow::Cow<'static, str>, FluentValue> = args
             .iter()
-            .map(|(k, v)| (k.to_string().into(), FluentValue::from(v.clone())))
+            .map(|(k, v)| (k.to_string().into(), argument(v)))
             .collect();
         LOCALES
             .try_lookup_with_args(&self.lang.id(), key, &args)
@@ -121,6 +121,77 @@ impl Tr {
         out
     }
 
+    /// A retention term (an ISO 8601 duration from the policy, `P3Y`, `P30D`, `PT0S`) in words:
+    /// «3 года», "30 days", «сразу». A term the policy validator let through is always one of
+    /// years, months, weeks and days; anything else is shown as written.
+    pub fn term(&self, iso: &str) -> String {
+        let Ok(span) = iso.parse::<jiff::Span>() else {
+            return iso.to_string();
+        };
+        let parts: Vec<String> = [
+            ("term-years", span.get_years() as i64),
+            ("term-months", span.get_months() as i64),
+            ("term-weeks", span.get_weeks() as i64),
+            ("term-days", span.get_days() as i64),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|(key, n)| self.with(key, &[("n", n.unsigned_abs().to_string())]))
+        .collect();
+        let clock = span.get_hours() != 0
+            || span.get_minutes() != 0
+            || span.get_seconds() != 0
+            || span.get_milliseconds() != 0;
+        match (parts.is_empty(), clock) {
+            (true, false) => self.get("term-at-once"),
+            (false, false) => parts.join(" "),
+            (_, true) => iso.to_string(),
+        }
+    }
+
+    /// An amount in minor units (tiyn, cents) as money: «45 000 ₸», "45,000.50 $". The sign of
+    /// the tenge and a few other currencies; any other currency by its code.
+    pub fn money(&self, minor: i64, currency: &str) -> String {
+        let whole = self.number(minor.unsigned_abs() / 100);
+        let cents = minor.unsigned_abs() % 100;
+        let mut amount = if minor < 0 {
+            format!("−{whole}")
+        } else {
+            whole
+        };
+        if cents != 0 {
+            let point = if self.lang == Lang::En { '.' } else { ',' };
+            amount.push_str(&format!("{point}{cents:02}"));
+        }
+        let sign = match currency {
+            "KZT" => "₸",
+            "RUB" => "₽",
+            "USD" => "$",
+            "EUR" => "€",
+            other => other,
+        };
+        self.with(
+            "money-format",
+            &[("amount", amount), ("currency", sign.to_string())],
+        )
+    }
+
+    /// A phone number grouped for reading: Kazakhstan's and Russia's «+7 701 234 56 78»;
+    /// another country's as written.
+    pub fn phone(&self, number: &str) -> String {
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        match (number.starts_with("+7"), digits.len()) {
+            (true, 11) => format!(
+                "+7 {} {} {} {}",
+                &digits[1..4],
+                &digits[4..7],
+                &digits[7..9],
+                &digits[9..11]
+            ),
+            _ => number.to_string(),
+        }
+    }
+
     /// A moment as its day in Almaty.
     pub fn day_of(&self, at: Timestamp) -> String {
         self.date(almaty(at).date())
@@ -136,6 +207,20 @@ impl Tr {
                 ("time", zoned.strftime("%H:%M").to_string()),
             ],
         )
+    }
+}
+
+/// An argument as Fluent reads it: a plain count is a number, so `[few]`/`[many]` choose the
+/// right word («3 раза», «5 раз»); everything else (a code with a leading zero, a name) stays
+/// text, as written.
+fn argument(v: &str) -> FluentValue<'static> {
+    let count = !v.is_empty()
+        && v.len() < 16
+        && v.bytes().all(|b| b.is_ascii_digit())
+        && (v == "0" || !v.starts_with('0'));
+    match count {
+        true => FluentValue::try_number(v).into_owned(),
+        false => FluentValue::from(v.to_string()),
     }
 }
 
@@ -211,5 +296,27 @@ mod tests {
         assert_eq!(Tr::new(Lang::En).number(1_234_567), "1,234,567");
         assert_eq!(Tr::new(Lang::Ru).number(12_345), "12\u{202f}345");
         assert_eq!(Tr::new(Lang::Kk).number(999), "999");
+    }
+
+    #[test]
+    fn terms_money_and_phones_are_written_the_locales_way() {
+        let [ru, kk, en] = Lang::ALL.map(Tr::new);
+        assert_eq!(ru.term("P3Y"), "3 года");
+        assert_eq!(ru.term("P5Y"), "5 лет");
+        assert_eq!(ru.term("P1Y"), "1 год");
+        assert_eq!(en.term("P1Y"), "1 year");
+        assert_eq!(en.term("P2Y"), "2 years");
+        assert_eq!(kk.term("P30D"), "30 күн");
+        assert_eq!(ru.term("P1Y6M"), "1 год 6 месяцев");
+        assert_eq!(ru.term("PT0S"), "сразу");
+        assert_eq!(en.term("PT0S"), "at once");
+        assert_eq!(ru.money(4_500_000, "KZT"), "45\u{202f}000 ₸");
+        assert_eq!(en.money(4_500_050, "KZT"), "45,000.50 ₸");
+        assert_eq!(kk.money(150, "XYZ"), "1,50 XYZ");
+        assert_eq!(ru.phone("+77012345678"), "+7 701 234 56 78");
+        assert_eq!(ru.phone("+4930123456"), "+4930123456");
+        // A count chooses its plural; a code keeps its leading zero.
+        assert_eq!(ru.term("P2Y"), "2 года");
+        assert_eq!(argument("012345"), FluentValue::from("012345"));
     }
 }

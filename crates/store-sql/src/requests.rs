@@ -130,6 +130,40 @@ sql_port!(RequestStore {
     }
 
 
+    async fn renew_code(
+        &self,
+        code: &CodeRecord,
+        subject: Option<Uuid>,
+        message: &OutboxEntry,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<ChainHead>, StoreError> {
+        let mut tx = self.open_write(subject).await?;
+        // Only a request still awaiting its code has one to renew; a letter, while held.
+        let renewed = match subject {
+            Some(_) => sqlx::query::<DB>(
+                "UPDATE request_codes SET code_digest = $2, expires_at_us = $3, attempts = 0
+                 WHERE request_id = $1 AND EXISTS
+                   (SELECT 1 FROM requests WHERE id = $1 AND state = 'awaiting_verification')",
+            ),
+            None => sqlx::query::<DB>(
+                "UPDATE letters SET code_digest = $2, expires_at_us = $3, attempts = 0 WHERE id = $1",
+            ),
+        }
+        .bind(code.request)
+        .bind(code.digest.clone())
+        .bind(code.expires_at.as_microsecond())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend::<DB>)?;
+        if DB::rows_affected(&renewed) == 0 {
+            return Ok(None);
+        }
+        Self::put_message(&mut tx, message).await?;
+        Self::commit_audited(tx, audit, sealer).await.map(Some)
+    }
+
+
     async fn insert_letter(
         &self,
         letter: &LetterRecord,

@@ -80,6 +80,7 @@ on_both_backends! {
     password_reset_tokens_work_once_within_the_hour_and_tell_nothing => |h| stories::password_reset_tokens_work_once_within_the_hour_and_tell_nothing(&h);
     the_outbox_delivers_every_message_once_or_again_with_the_same_id => |h| stories::the_outbox_delivers_every_message_once_or_again_with_the_same_id(&h);
     every_right_is_answered_after_verification_within_thirty_days => |h| stories::every_right_is_answered_after_verification_within_thirty_days(&h);
+    a_new_code_ends_the_old_one_for_requests_and_letters => |h| stories::a_new_code_ends_the_old_one_for_requests_and_letters(&h);
     staff_are_reminded_before_deadlines_once_per_point => |h| stories::staff_are_reminded_before_deadlines_once_per_point(&h);
     concurrent_writes_keep_one_audit_chain => |h| stories::concurrent_writes_keep_one_audit_chain(&h);
     audit_verifies_and_catches_an_edited_entry => |h| stories::audit_tampering_is_detected(&h, Tampering::Edit);

@@ -24,6 +24,7 @@ pub mod site;
 pub mod staff;
 pub mod support;
 pub mod tls;
+pub mod words;
 
 use std::sync::Arc;
 
@@ -224,6 +225,11 @@ pub fn router(state: AppState) -> Router {
         .route("/staff/requests/{id}/verify", post(console::verify_request))
         .route("/staff/requests/{id}/fulfil", post(console::fulfil_request))
         .route("/staff/requests/{id}/reject", post(console::reject_request))
+        .route("/staff/requests/{id}/resend", post(console::resend_code))
+        .route(
+            "/staff/requests/{id}/rectify",
+            post(console::rectify_request),
+        )
         .route(
             "/staff/lookup",
             get(console::lookup_page).post(console::lookup),

@@ -137,18 +137,13 @@ fn refused(t: &Tr, policy: &Policy, refusal: &Refusal) -> Option<String> {
         Refusal::Restricted => return Some(t.get("refusal-restricted")),
         _ => return None,
     };
-    let name = policy
-        .purpose(purpose)
-        .map(|p| p.name.get(t.code()).to_string())
-        .or_else(|| {
-            policy
-                .consents
-                .iter()
-                .find(|c| &c.key == purpose)
-                .map(|c| c.name.get(t.code()).to_string())
-        })
-        .unwrap_or_else(|| purpose.replace('_', " "));
-    Some(t.with(key, &[("purpose", name)]))
+    Some(t.with(
+        key,
+        &[(
+            "purpose",
+            crate::words::Named::Consent.of(t, policy, purpose),
+        )],
+    ))
 }
 
 /// A page's words for an error of `kind` (`not-found`, `access-denied`, `internal`, …): the

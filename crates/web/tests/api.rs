@@ -1057,9 +1057,24 @@ async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_address
         .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.content_type.starts_with("text/html"));
+    let html = page.text();
     assert!(
-        page.text().contains("Байланыс ақпараты") && page.text().contains("Ерлан"),
+        html.contains("Байланыс ақпараты") && html.contains("Ерлан"),
         "a readable page in Kazakh"
+    );
+    // Issue 22: the copy is a page of the center — consents, requests and who looked with the
+    // values, in the reader's words, never a raw code or an ISO timestamp.
+    for heading in [
+        "Менің келісімдерім",
+        "Менің сұрауларым",
+        "Деректерімді кім қарады",
+    ] {
+        assert!(html.contains(heading), "{heading}: {html}");
+    }
+    assert!(html.contains(&request[..8]), "the request, by its number");
+    assert!(
+        !html.contains("right:access") && !html.contains("T0") && !html.contains("awaiting_"),
+        "{html}"
     );
     let json = api
         .call(
@@ -1069,11 +1084,31 @@ async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_address
             None,
         )
         .await;
-    assert_eq!(json.json()["subject"], id.as_str());
+    let copy = json.json();
+    assert_eq!(copy["subject"], id.as_str());
+    assert_eq!(copy["requests"][0]["id"], request.as_str(), "{copy}");
+    assert!(
+        copy["accesses"].as_array().is_some_and(|a| !a.is_empty()),
+        "who looked, in the JSON too: {copy}"
+    );
+    // A dead link opened from the letter is a page that says what to do; a program gets the
+    // problem document.
     let forged = api
-        .call("GET", "/api/v1/downloads/not-a-token", None, None)
+        .call("GET", "/api/v1/downloads/not-a-token?lang=en", None, None)
         .await;
     assert_eq!(forged.status, StatusCode::GONE);
+    assert!(forged.content_type.starts_with("text/html"));
+    assert!(forged.text().contains("The link no longer works"));
+    let forged = api
+        .call(
+            "GET",
+            "/api/v1/downloads/not-a-token?format=json",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::GONE);
+    assert!(forged.content_type.starts_with("application/problem+json"));
 }
 
 /// Put `{id}`-like placeholders into a route template so it matches.
@@ -1281,6 +1316,87 @@ fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap() + marker.len();
     html[start..].split('"').next().unwrap().to_string()
+}
+
+/// What a page shows a reader that is a machine's word: a snake_case or `prefix:code` code
+/// (`awaiting_verification`, `right:access`), an ISO timestamp or an ISO duration (`P3Y`,
+/// `PT0S`). Only the text a reader sees is read — tags and their attributes are skipped, and
+/// so are the values held (in `<bdi>`: a provider's reference is what it is).
+fn raw_codes(html: &str) -> Vec<String> {
+    let html: String = html
+        .split("<bdi>")
+        .enumerate()
+        .map(|(i, part)| match i {
+            0 => part,
+            _ => part.split_once("</bdi>").map_or("", |(_, rest)| rest),
+        })
+        .collect();
+    let mut text = String::new();
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let is_code_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+    let iso_duration = |w: &str| {
+        w.len() > 2
+            && w.starts_with('P')
+            && w[1..].chars().any(|c| c.is_ascii_digit())
+            && w[1..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || "YMWDTHS".contains(c))
+    };
+    let iso_moment = |w: &str| {
+        let b = w.as_bytes();
+        b.len() >= 13
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b[10] == b'T'
+            && b[11].is_ascii_digit()
+    };
+    text.split(|c: char| c.is_whitespace() || ",;()«»\"'".contains(c))
+        .map(|w| w.trim_end_matches(['.', ':']))
+        .filter(|w| !w.is_empty() && !w.contains('@'))
+        .filter(|w| {
+            let snake = w.contains('_')
+                && w.chars().any(|c| c.is_ascii_lowercase())
+                && w.chars().all(|c| is_code_char(c) || c == ':');
+            let prefixed = w.split_once(':').is_some_and(|(a, b)| {
+                !a.is_empty()
+                    && !b.is_empty()
+                    && a.chars().all(is_code_char)
+                    && b.chars().all(is_code_char)
+                    && a.chars().any(|c| c.is_ascii_lowercase())
+            });
+            snake || prefixed || iso_duration(w) || iso_moment(w)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_raw_code_scan_finds_codes_and_leaves_words_alone() {
+    let page = "<td><bdi>dev_reference_7</bdi></td><p title=\"right:access\">Запрос (awaiting_verification) до 2026-12-01T10:00:00Z, \
+                срок P3Y и PT0S; right:access.</p><a href=\"/me/access_log\">Кто смотрел</a> \
+                <p>Версия 2025-01-15 · 12:30 · info@vintrova.com · a_b@x.kz</p>";
+    assert_eq!(
+        raw_codes(page),
+        [
+            "awaiting_verification",
+            "2026-12-01T10:00:00Z",
+            "P3Y",
+            "PT0S",
+            "right:access"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -2072,6 +2188,48 @@ async fn every_page_in_every_language_is_translated_has_a_csp_and_no_personal_da
     .lines()
     .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.to_string()))
     .collect();
+    // Something on every page: a request answered with a copy (staff looked, the copy exists),
+    // an information request answered.
+    let app = &api.harness.app;
+    let subject = app
+        .session(&browser.jar["__Host-vintrova-session"])
+        .await
+        .unwrap();
+    let dpo = vintrova_core::Actor::new("staff", "dpo");
+    for (right, fulfilment) in [
+        ("access", vintrova_core::requests::Fulfilment::Access),
+        (
+            "information",
+            vintrova_core::requests::Fulfilment::Information,
+        ),
+    ] {
+        let page = browser.get(&api, "/me/requests").await;
+        let csrf = hidden(&page.text(), "csrf");
+        let filed = browser
+            .post(
+                &api,
+                "/me/requests",
+                &[
+                    ("csrf", &csrf),
+                    ("right", right),
+                    ("description", "Прошу ответить"),
+                ],
+            )
+            .await;
+        assert_eq!(filed.status, StatusCode::OK, "{}", filed.text());
+        let open = app
+            .requests_of(subject)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.closed_at.is_none())
+            .unwrap();
+        app.fulfil(&dpo, open.id, fulfilment).await.unwrap();
+    }
+    let answered = format!(
+        "/me/requests/{}",
+        app.requests_of(subject).await.unwrap()[1].id
+    );
     let pages = [
         "/",
         "/policy",
@@ -2080,6 +2238,7 @@ async fn every_page_in_every_language_is_translated_has_a_csp_and_no_personal_da
         "/me",
         "/me/consents",
         "/me/requests",
+        answered.as_str(),
         "/no-such-page",
         "/password-reset",
         "/me/copy",
@@ -2118,6 +2277,7 @@ async fn every_page_in_every_language_is_translated_has_a_csp_and_no_personal_da
                 );
             }
             assert!(html.len() < 300_000, "{page} is small");
+            assert_eq!(raw_codes(&html), Vec::<String>::new(), "{page} in {lang}");
             for url in html
                 .split("href=\"")
                 .skip(1)
@@ -2395,6 +2555,7 @@ async fn the_console_runs_the_request_queue_look_ups_audit_and_staff_in_three_la
                     "{page} in {lang} shows the key {key}"
                 );
             }
+            assert_eq!(raw_codes(&html), Vec::<String>::new(), "{page} in {lang}");
         }
     }
 

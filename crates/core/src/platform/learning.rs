@@ -50,6 +50,17 @@ pub struct Offering {
     pub title_en: String,
 }
 
+impl Offering {
+    /// Its title in `lang` (`ru`, `kk`, `en`); Russian for any other.
+    pub fn title(&self, lang: &str) -> &str {
+        match lang {
+            "kk" => &self.title_kk,
+            "en" => &self.title_en,
+            _ => &self.title_ru,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

@@ -77,6 +77,8 @@ pub enum Action {
     PlanTransfer,
     /// An operator accepted, on the record, that the log lost its tail.
     AcceptAuditBreak,
+    /// A new verification code went to a request's or a letter's address (the old one ends).
+    ResendCode,
 }
 
 words!(Action {
@@ -121,6 +123,7 @@ words!(Action {
     PublishPolicy => "publish_policy",
     PlanTransfer => "plan_transfer",
     AcceptAuditBreak => "accept_audit_break",
+    ResendCode => "resend_code",
 });
 
 /// An entry's content: what happened, before or after it joins the chain.

@@ -76,7 +76,7 @@ pub struct ConsentTerms {
 }
 
 /// One event of the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentEvent {
     pub purpose: String,
@@ -86,7 +86,11 @@ pub struct ConsentEvent {
     /// Keyed digest of the evidence presented (form submission, banner click); the evidence
     /// itself is not kept. Present the same evidence again to prove the match. Shown as
     /// whether evidence was recorded.
-    #[serde(rename = "evidence_recorded", serialize_with = "recorded")]
+    #[serde(
+        rename = "evidence_recorded",
+        serialize_with = "recorded",
+        deserialize_with = "recorded_back"
+    )]
     #[cfg_attr(feature = "openapi", schema(value_type = bool))]
     pub evidence: Option<Vec<u8>>,
     pub terms: ConsentTerms,
@@ -96,6 +100,12 @@ pub struct ConsentEvent {
 
 fn recorded<S: serde::Serializer>(evidence: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_bool(evidence.is_some())
+}
+
+/// A copy read back (to be shown as a page) knows only whether evidence was recorded, not its
+/// digest: an empty digest stands for "recorded" and proves nothing.
+fn recorded_back<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+    Ok(bool::deserialize(d)?.then(Vec::new))
 }
 
 /// The terms of consenting to `purpose` under `policy`.

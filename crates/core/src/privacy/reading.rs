@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 use vintrova_policy::LegalBasis;
@@ -21,7 +21,7 @@ use crate::values::{self, InvalidInput};
 use crate::{Actor, CoreError, Result, Vintrova};
 
 /// A decrypted value with everything a person may ask about it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeldValue {
     pub field: String,
@@ -45,7 +45,7 @@ pub struct HeldValue {
     pub record: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PurposeUse {
     pub purpose: String,
@@ -53,8 +53,9 @@ pub struct PurposeUse {
     pub legal_basis: LegalBasis,
 }
 
-/// A full copy of what is held on a subject (R6.1, access).
-#[derive(Debug, Clone, Serialize)]
+/// A full copy of what is held on a subject (R6.1, access). Read back from its stored JSON to
+/// be shown as a page; copies stored before a field existed read it as empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Export {
     pub subject: Uuid,
@@ -67,6 +68,13 @@ pub struct Export {
     pub bases: Vec<BasisEvent>,
     /// The consent ledger, every event as it was recorded.
     pub consents: Vec<ConsentEvent>,
+    /// The person's rights requests, each with its clock and state (never a description: that
+    /// is among the values, where the person wrote it).
+    #[serde(default)]
+    pub requests: Vec<crate::requests::Request>,
+    /// Who looked at the data, from the audit log, as the privacy center shows it.
+    #[serde(default)]
+    pub accesses: Vec<crate::transparency::Access>,
 }
 
 /// What one purpose may see of a subject.
@@ -414,12 +422,11 @@ impl Vintrova {
         let bases = self.store.basis_events(id).await?;
         let consents = self.store.consents(id).await?;
         let grant = self.decide(id, Use::Right(claim), &bases, &consents)?;
-        let anchors = retention::Anchors::of(
-            &bases,
-            &consents,
-            &self.store.records(id).await?,
-            &self.store.requests_of(id).await?,
-        );
+        let requests = self.store.requests_of(id).await?;
+        let anchors =
+            retention::Anchors::of(&bases, &consents, &self.store.records(id).await?, &requests);
+        // Read before this copy's own entry is written: the copy says who looked until now.
+        let accesses = self.who_looked(id).await?;
         let values: Vec<HeldValue> = self
             .open(&grant)
             .await?
@@ -443,6 +450,8 @@ impl Vintrova {
             values,
             bases,
             consents,
+            requests,
+            accesses,
         })
     }
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use jiff::{Timestamp, ToSpan};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::audit::Action;
@@ -17,7 +17,7 @@ use crate::notifications::NoticeKind;
 use crate::{Actor, CoreError, Result, Vintrova};
 
 /// Who touched the data, as the person may be told.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "role", rename_all = "snake_case")]
 pub enum Accessor {
@@ -51,7 +51,7 @@ impl Accessor {
 }
 
 /// One line of the list: a staff access, or a month's worth of one kind of processing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Access {
     pub who: Accessor,

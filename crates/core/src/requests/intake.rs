@@ -16,7 +16,7 @@ use crate::audit::Action;
 use crate::letters::Letter as Written;
 use crate::names;
 use crate::rights::{RightKind, deadline};
-use crate::values::InvalidInput;
+use crate::values::{InvalidInput, Refused};
 use crate::{Actor, Collection, CoreError, Result, Vintrova};
 
 /// A letter from an address not yet proven, as stored until its code comes back: what it asks,
@@ -440,6 +440,65 @@ impl Vintrova {
         })
         .await?;
         Ok(verified)
+    }
+
+    /// Send a new verification code for a request awaiting one, or for a held letter: the old
+    /// code stops working, the new one has its full time and tries, and goes to the address the
+    /// first went to (the address on record, or the letter's). Returns when the new one ends.
+    pub async fn resend_code(&self, actor: &Actor, id: Uuid) -> Result<Timestamp> {
+        let not_waiting = || {
+            CoreError::from(InvalidInput::coded(
+                "request",
+                Refused::new(
+                    "not_awaiting_code",
+                    "no longer waits for a code",
+                    "a request or letter still awaiting verification",
+                ),
+            ))
+        };
+        let code = six_digits()?;
+        let record = CodeRecord {
+            request: id,
+            digest: code_digest(self, id, &code),
+            expires_at: self
+                .now()
+                .checked_add(CODE_VALID)
+                .map_err(|e| CoreError::Internal(e.to_string()))?,
+            attempts: 0,
+        };
+        let (subject, to, locale) = match self.store().request(id).await? {
+            Some(request) if request.state == RequestState::AwaitingVerification => {
+                let to = self.address_of(&request).await?.ok_or_else(not_waiting)?;
+                let locale = self.language_of(request.subject).await?;
+                (Some(request.subject), to, locale)
+            }
+            Some(_) => return Err(not_waiting()),
+            None => {
+                let letter = self.store().letter(id).await?.ok_or_else(not_waiting)?;
+                // A registration's code is the registering person's to ask for again, not staff's.
+                let Held::Letter(letter) = self.open_held(&letter)? else {
+                    return Err(not_waiting());
+                };
+                let locale = letter
+                    .locale
+                    .unwrap_or_else(|| self.policy().default_locale.clone());
+                (None, letter.email, locale)
+            }
+        };
+        let (title, body) = Written::RequestCode { code: &code }.write(&locale);
+        let message = self.outbox_entry(subject, "request:verification", &to, &title, &body);
+        let audit = self.draft(actor, Action::ResendCode, subject, vec![], None);
+        let renewed = self
+            .audited(async |sealer| {
+                self.store()
+                    .renew_code(&record, subject, &message, &audit, sealer)
+                    .await
+            })
+            .await?;
+        match renewed {
+            Some(_) => Ok(record.expires_at),
+            None => Err(not_waiting()),
+        }
     }
 
     /// A code sent back: spent when expired or tried too often, a wrong one counted (on the

@@ -67,7 +67,7 @@ words!(AnswerChannel {
 });
 
 /// A request as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Request {
     pub id: Uuid,
@@ -902,6 +902,14 @@ impl Vintrova {
     ) -> Result<Information> {
         let claim = self.claim_of_request(subject, request).await?;
         self.answer_information(actor, subject, claim).await
+    }
+
+    /// What processing applies to the signed-in person, as of now: the page their answered
+    /// information request shows. The session is the claim, as for their own copy.
+    pub async fn own_information(&self, actor: &Actor, session: &str) -> Result<Information> {
+        let subject = self.session(session).await?;
+        self.answer_information(actor, subject, RightClaim::own_session(subject))
+            .await
     }
 
     async fn answer_information(

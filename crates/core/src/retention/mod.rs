@@ -4,7 +4,7 @@ pub mod holds;
 pub mod sweep;
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vintrova_policy::{Policy, RetentionAnchor, RetentionRule};
 
 use crate::consent::{ConsentAction, ConsentEvent};
@@ -13,7 +13,7 @@ use crate::records::{Record, RecordKind};
 use crate::requests::Request;
 
 /// The retention that applies to one value, as an export shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionNote {
     pub rule: String,

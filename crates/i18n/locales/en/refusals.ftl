@@ -15,6 +15,7 @@ problem-taken = This address is already in use. Sign in with it or reset your pa
 problem-password_length = A password has { $min } to { $max } characters.
 problem-consent_needed = Without this consent we cannot keep your account: please tick it.
 problem-request_closed = This request is already closed: answered, refused or withdrawn.
+problem-not_awaiting_code = This request or letter no longer waits for a code: it was verified, closed or removed.
 field-password = Password
 field-consent = Consents
 field-description = Description

@@ -15,6 +15,7 @@ problem-taken = Бұл мекенжай қолданыста. Онымен кі�
 problem-password_length = Құпиясөз { $min }–{ $max } таңбадан тұруы керек.
 problem-consent_needed = Бұл келісімсіз аккаунтыңызды жүргізе алмаймыз: оны белгілеңіз.
 problem-request_closed = Бұл сұраныс жабылған: жауап берілген, бас тартылған немесе кері қайтарылған.
+problem-not_awaiting_code = Бұл сұраныс немесе хат енді кодты күтпейді: ол расталған, жабылған немесе жойылған.
 field-password = Құпиясөз
 field-consent = Келісімдер
 field-description = Сипаттама

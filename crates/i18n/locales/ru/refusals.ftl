@@ -15,6 +15,7 @@ problem-taken = Этот адрес уже используется. Войди�
 problem-password_length = Пароль должен быть от { $min } до { $max } символов.
 problem-consent_needed = Без этого согласия мы не сможем вести ваш аккаунт: отметьте его.
 problem-request_closed = Этот запрос уже закрыт: ответ дан, отказано или его отозвали.
+problem-not_awaiting_code = Этот запрос или письмо больше не ждёт кода: он подтверждён, закрыт или удалён.
 field-password = Пароль
 field-consent = Согласия
 field-description = Описание

@@ -185,6 +185,14 @@ duty-rights_request = Ответ на запрос субъекта
 duty-incident_response = Реагирование на инцидент
 duty-legal_claim = Правовое требование
 duty-kept_by_law = Записи, которые закон обязывает хранить
+duty-breach_notice = Сообщить вам об инциденте с данными
+duty-policy_notice = Сообщить вам об изменении политики
+duty-transfer_notice = Сообщить вам о передаче данных за рубеж
+duty-erasure_receipt = Отправить вам квитанцию об удалении
+duty-request_answer = Ответить на ваш запрос
+duty-access_digest = Отправить вам сводку о том, кто обращался к данным
+why-right = Ваш запрос: { $right }
+why-other = Работа сервиса
 clock-running = осталось { $hours } ч { $minutes } мин
 clock-overdue = просрочено
 clock-met = уведомлён в срок
@@ -220,9 +228,7 @@ requests-reject = Отказать
 requests-reason = Причина, которую прочтёт человек
 requests-letters-caption = Письма с ещё не подтверждённых адресов: код пока не вернулся (адрес не показывается; код подтверждается здесь)
 requests-letters-none = Нет писем, ожидающих код.
-requests-code-expired = код истёк: следующая очистка удалит письмо
 requests-code-waiting = ждём код
-requests-rectify-api = Исправление требует новых данных: выполните его через API (POST /api/v1/requests/ID/fulfil с полем data).
 lookup-intro = Укажите, что ищете и зачем: цель попадёт в журнал аудита.
 lookup-field = Искать по
 lookup-phone = Телефон
@@ -266,6 +272,20 @@ team-link-caption = Ссылка для регистрации
 recipients-version = По политике версии { $version }.
 copy-title = Копия моих данных
 copy-none = Копии пока нет: она появится, когда мы ответим на запрос копии.
+copy-made = Копия составлена { $date } по политике версии { $version }.
+copy-intro = В копии — все данные, которые мы о вас храним, ваши согласия, запросы и кто обращался к данным.
+copy-json = Та же копия в формате JSON
+copy-no-consents = Согласий в журнале нет.
+copy-consent-to = Согласие
+copy-consent-what = Действие
+copy-consent-where = Где
+copy-consent-when = Когда
+copy-consent-granted = Дано
+copy-consent-withdrawn = Отозвано
+consent-channel-form = форма на сайте
+consent-channel-cookie_banner = баннер cookie
+consent-channel-cabinet = личный кабинет
+consent-channel-staff_written_request = сотрудник по вашему письменному запросу
 nav-profile = Профиль
 nav-activity = Обучение и платежи
 profile-title = Мой профиль
@@ -363,6 +383,42 @@ action-record_consent = согласие записано
 action-record_basis = основание записано
 action-open_account = аккаунт открыт
 action-receive_request = запрос получен
+action-resend_code = новый код подтверждения отправлен
+action-erase = данные удалены
+action-change_password = пароль изменён
+action-request_password_reset = запрошен сброс пароля
+action-close_account = учётная запись закрыта
+action-verify_request = запрос подтверждён
+action-rotate_keys = ключи шифрования заменены
+action-place_hold = наложено сохранение по закону
+action-release_hold = сохранение по закону снято
+action-prune_audit = старая часть журнала удалена
+action-warn_idle = предупреждение о неактивной учётной записи
+action-restore_backup = восстановление из резервной копии
+action-add_staff = сотрудник добавлен
+action-reissue_enrollment = ссылка для входа выдана заново
+action-enroll_staff = сотрудник завершил настройку входа
+action-staff_sign_in = вход сотрудника
+action-staff_sign_in_failed = неудачный вход сотрудника
+action-lock_staff = вход сотрудника заблокирован
+action-enable_staff = сотрудник допущен
+action-disable_staff = сотрудник отстранён
+action-record_paperwork = записан документ сотрудника
+action-report_incident = зарегистрирован инцидент
+action-update_incident = инцидент обновлён
+action-notify_incident = люди уведомлены об инциденте
+action-record_assessment = записана оценка
+action-record_agreement = записано соглашение с получателем
+action-publish_policy = опубликована политика
+action-plan_transfer = запланирована передача за рубеж
+action-accept_audit_break = принят разрыв журнала
+audit-actor-staff = { $login } ({ $role })
+audit-actor-former = бывший сотрудник ({ $role })
+audit-actor-person = сам человек
+audit-actor-site = форма на сайте
+audit-actor-platform = образовательная платформа
+audit-actor-operator = оператор в командной строке
+audit-actor-system = Vintrova
 action-close_request = запрос закрыт
 action-expire = удалено по сроку
 digest-title = Ежемесячное письмо
@@ -409,3 +465,51 @@ requests-detail-caption = Запрос
 requests-detail-title = Запрос субъекта
 console-queue-summary = Открытых запросов: { $open }; просрочено: { $overdue }; срок меньше недели: { $soon }. Открыть очередь
 console-enroll-qr = Или наведите камеру приложения-аутентификатора на этот код:
+term-at-once = сразу
+term-years = { $n } { $n ->
+    [one] год
+    [few] года
+   *[other] лет
+}
+term-months = { $n } { $n ->
+    [one] месяц
+    [few] месяца
+   *[other] месяцев
+}
+term-weeks = { $n } { $n ->
+    [one] неделя
+    [few] недели
+   *[other] недель
+}
+term-days = { $n } { $n ->
+    [one] день
+    [few] дня
+   *[other] дней
+}
+money-format = { $amount } { $currency }
+choice-payment-method-card = банковская карта
+choice-payment-method-bank_transfer = банковский перевод
+choice-payment-method-kaspi = Kaspi
+choice-payment-method-invoice = счёт на оплату
+choice-payment-status-pending = ожидает оплаты
+choice-payment-status-succeeded = оплачен
+choice-payment-status-failed = не прошёл
+choice-payment-status-refunded = возвращён
+currency-KZT = тенге
+information-title = Как мы обрабатываем ваши данные
+information-intro = Ответ на ваш запрос — на сегодняшний день: какие ваши данные мы храним, зачем, на каком основании, кому передаём и сколько храним.
+information-abroad = За рубеж
+information-no-transfer = нет
+information-kept-col = Сколько храним
+information-disclosures = Кому передавались ваши данные
+information-no-disclosures = Ваши данные никому не передавались.
+kept-while-used = пока вы пользуетесь услугами
+kept-service_ended = { $term } после того, как вы перестанете пользоваться услугами
+kept-course_completed = { $term } после завершения обучения
+kept-recorded = { $term } с момента записи
+kept-tax_period_ended = { $term } после окончания налогового периода
+kept-ticket_closed = { $term } после закрытия обращения
+kept-collected = { $term } с момента сбора
+requests-resend = Отправить новый код
+requests-done-resent = Новый код отправлен на адрес заявителя; прежний больше не действует.
+requests-rectify = Исправить данные

@@ -421,3 +421,103 @@ pub async fn a_letter_entered_late_counts_its_thirty_days_from_its_arrival(h: &H
         "{future:?}"
     );
 }
+
+/// Issue 22: the officer sends a new code — for a request naming a person, or a letter from an
+/// address not yet proven. The old code stops working at once, the new one has all its tries
+/// again, it goes where the first went, and a request no longer waiting has nothing to resend.
+pub async fn a_new_code_ends_the_old_one_for_requests_and_letters(h: &Harness) {
+    use vintrova_core::requests::{AnswerChannel, CODE_ATTEMPTS, RequestState, VerificationError};
+    use vintrova_core::rights::RightKind;
+    let actor = operator();
+    let person = add(
+        h,
+        json!({"contact": {"first_name": "Дана", "email": "dana.resend@mail.kz"}}),
+        contract(),
+    )
+    .await;
+    let request = h
+        .app
+        .request_for_subject(
+            &actor,
+            person,
+            (RightKind::Access, AnswerChannel::Email),
+            "Пришлите копию",
+            None,
+        )
+        .await
+        .unwrap();
+    let old = code_from_outbox(h).await;
+    // Four wrong tries of five: the new code starts again from none.
+    for _ in 0..CODE_ATTEMPTS - 1 {
+        let _ = h.app.verify_request(&actor, request.id, "000000").await;
+    }
+    h.app.resend_code(&actor, request.id).await.unwrap();
+    let claimed = h.app.claim_outbox(10).await.unwrap();
+    let mail = h.app.open_message(claimed.last().unwrap()).unwrap();
+    assert_eq!(mail.to, "dana.resend@mail.kz", "where the first went");
+    let new: String = mail
+        .body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    assert_ne!(old, new);
+    assert!(
+        matches!(
+            h.app.verify_request(&actor, request.id, &old).await,
+            Err(CoreError::Verification(VerificationError::WrongCode(_)))
+        ),
+        "the old code no longer works"
+    );
+    let verified = h
+        .app
+        .verify_request(&actor, request.id, &new)
+        .await
+        .unwrap();
+    assert_eq!(
+        verified.state,
+        RequestState::Verified,
+        "the new one does, tries renewed"
+    );
+    assert!(
+        matches!(
+            h.app.resend_code(&actor, request.id).await,
+            Err(CoreError::Invalid(_))
+        ),
+        "a verified request waits for no code"
+    );
+
+    // A letter from an address not yet proven: the new code goes to the letter's address.
+    let letter = h
+        .app
+        .request_by_email(
+            &actor,
+            "unproven.writer@mail.kz",
+            RightKind::Information,
+            "Что вы обо мне храните?",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    let old = code_from_outbox(h).await;
+    h.app.resend_code(&actor, letter.id).await.unwrap();
+    let claimed = h.app.claim_outbox(10).await.unwrap();
+    let mail = h.app.open_message(claimed.last().unwrap()).unwrap();
+    assert_eq!(mail.to, "unproven.writer@mail.kz");
+    let new: String = mail
+        .body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    assert!(h.app.verify_request(&actor, letter.id, &old).await.is_err());
+    let admitted = h.app.verify_request(&actor, letter.id, &new).await.unwrap();
+    assert_eq!(admitted.state, RequestState::Verified);
+    assert!(
+        matches!(
+            h.app.resend_code(&actor, uuid::Uuid::now_v7()).await,
+            Err(CoreError::Invalid(_))
+        ),
+        "nothing to resend for what does not exist"
+    );
+}

@@ -3,10 +3,15 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use std::collections::HashMap;
+
+use vintrova_core::letters::why;
 use vintrova_core::staff::Permission;
 
 use super::{Block, Cell, StaffVisit, Table, almaty_time};
 use crate::AppState;
+use crate::i18n::Tr;
+use crate::words::Named;
 
 /// The audit log: its verification and its newest entries (never a value).
 pub async fn audit(State(state): State<AppState>, staff: StaffVisit) -> Response {
@@ -30,10 +35,18 @@ pub async fn audit(State(state): State<AppState>, staff: StaffVisit) -> Response
         )),
         Err(e) => Block::Heading(t.with("audit-broken", &[("reason", e.to_string())])),
     };
-    let entries = match state.app.recent_audit(50).await {
-        Ok(page) => page,
-        Err(e) => return staff.failed(&state, e),
+    let (entries, team) = match (
+        state.app.recent_audit(50).await,
+        state.app.staff_members().await,
+    ) {
+        (Ok(page), Ok(team)) => (page, team),
+        (Err(e), _) | (_, Err(e)) => return staff.failed(&state, e),
     };
+    let logins: HashMap<String, &str> = team
+        .iter()
+        .map(|m| (m.id.to_string(), m.login.as_str()))
+        .collect();
+    let policy = state.app.policy();
     let rows = entries
         .iter()
         .rev()
@@ -45,10 +58,19 @@ pub async fn audit(State(state): State<AppState>, staff: StaffVisit) -> Response
                     t.day_of(r.entry.at),
                     almaty_time(r.entry.at)
                 )),
-                Cell::Text(r.entry.actor.clone()),
-                Cell::Text(r.entry.action.clone()),
-                Cell::Text(r.entry.purpose.clone().unwrap_or_default()),
-                Cell::Text(r.entry.categories.join(", ")),
+                Cell::Text(who(&t, &r.entry.actor, &logins)),
+                Cell::Text(
+                    t.find(&format!("action-{}", r.entry.action))
+                        .unwrap_or_else(|| r.entry.action.replace('_', " ")),
+                ),
+                Cell::Text(
+                    r.entry
+                        .purpose
+                        .as_deref()
+                        .map(|p| why(&t, policy, p))
+                        .unwrap_or_default(),
+                ),
+                Cell::Text(Named::Category.all(&t, policy, &r.entry.categories)),
             ]
         })
         .collect();
@@ -72,4 +94,29 @@ pub async fn audit(State(state): State<AppState>, staff: StaffVisit) -> Response
         }),
     ];
     staff.page(&state, StatusCode::OK, t.get("console-audit"), blocks)
+}
+
+/// Who acted, as an auditor reads it: a staff member by login and role (ids mean nothing to a
+/// reader; a login no longer on the team is said so), everyone else by what they are.
+fn who(t: &Tr, actor: &str, logins: &HashMap<String, &str>) -> String {
+    let mut parts = actor.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("staff"), Some(role), id) => {
+            let role = t
+                .find(&format!("role-{role}"))
+                .unwrap_or_else(|| role.replace('_', " "));
+            match id.and_then(|id| logins.get(id)) {
+                Some(login) => t.with(
+                    "audit-actor-staff",
+                    &[("login", login.to_string()), ("role", role)],
+                ),
+                None => t.with("audit-actor-former", &[("role", role)]),
+            }
+        }
+        (Some("person"), ..) => t.get("audit-actor-person"),
+        (Some("site"), ..) => t.get("audit-actor-site"),
+        (Some("api"), ..) => t.get("audit-actor-platform"),
+        (Some("cli"), ..) => t.get("audit-actor-operator"),
+        _ => t.get("audit-actor-system"),
+    }
 }

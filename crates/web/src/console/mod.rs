@@ -24,7 +24,10 @@ pub use home::home;
 pub use incidents::incidents;
 pub use lookup::{lookup, lookup_page, subject};
 pub use recipients::recipients;
-pub use requests::{fulfil_request, reject_request, request_page, requests, verify_request};
+pub use requests::{
+    fulfil_request, rectify_request, reject_request, request_page, requests, resend_code,
+    verify_request,
+};
 pub use retention::retention;
 pub use session::{enroll, enroll_page, sign_in, sign_in_page, sign_out};
 pub use team::{add_staff, record_paperwork, team};
@@ -124,6 +127,8 @@ pub struct Field {
     pub kind: &'static str,
     pub required: bool,
     pub options: Vec<(String, String)>,
+    /// What the field holds when the form opens (a correction starts from what is held).
+    pub value: String,
 }
 
 impl Field {
@@ -134,6 +139,16 @@ impl Field {
             kind,
             required: true,
             options: vec![],
+            value: String::new(),
+        }
+    }
+
+    /// A field that opens holding `value` and may be left empty.
+    fn prefilled(name: &'static str, label: String, value: String) -> Field {
+        Field {
+            required: false,
+            value,
+            ..Field::input(name, label, "text")
         }
     }
 
@@ -144,6 +159,7 @@ impl Field {
             kind: "select",
             required: true,
             options,
+            value: String::new(),
         }
     }
 }

@@ -7,6 +7,7 @@ use vintrova_core::staff::Permission;
 
 use super::{Block, Cell, StaffVisit, Table};
 use crate::AppState;
+use crate::words::Named;
 
 /// The recipients register, from the policy (disclosures come with issue 8).
 pub async fn recipients(State(state): State<AppState>, staff: StaffVisit) -> Response {
@@ -23,9 +24,9 @@ pub async fn recipients(State(state): State<AppState>, staff: StaffVisit) -> Res
             vec![
                 Cell::Text(r.name.get(lang).to_string()),
                 Cell::Text(r.role.get(lang).to_string()),
-                Cell::Text(r.countries.join(", ")),
-                Cell::Text(r.categories.join(", ")),
-                Cell::Text(r.purposes.join(", ")),
+                Cell::Text(Named::Country.all(&t, policy, &r.countries)),
+                Cell::Text(Named::Category.all(&t, policy, &r.categories)),
+                Cell::Text(Named::Purpose.all(&t, policy, &r.purposes)),
             ]
         })
         .collect();

@@ -6,13 +6,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
-use vintrova_core::Actor;
 use vintrova_core::requests::{Answer, AnswerChannel, Fulfilment, Request, RequestState};
+use vintrova_core::rights::RightKind;
 use vintrova_core::staff::Permission;
+use vintrova_core::{Actor, CoreError};
 
-use super::{Block, Cell, Chart, Field, StaffVisit, Table, form};
+use super::{Block, Cell, Chart, Field, FormSpec, StaffVisit, Table, form};
 use crate::AppState;
-use crate::site::{ErasureWords, number};
+use crate::i18n::Tr;
+use crate::site::{CsrfOnly, ErasureWords, PROFILE, number, profile_document};
 
 /// The purpose staff state for work on the request queue.
 const REQUEST_WORK: &str = "rights_request";
@@ -106,8 +108,9 @@ pub async fn requests(
         .iter()
         .map(|w| {
             let l = &w.letter;
+            // A code that ran out can be sent again from here; the letter keeps its place.
             let code = match w.code_expired {
-                true => Cell::Strong(t.get("requests-code-expired")),
+                true => Cell::Action(resend_form(&t, l.id)),
                 false => Cell::Text(t.get("requests-code-waiting")),
             };
             vec![
@@ -188,7 +191,7 @@ pub async fn requests(
     let message = done
         .done
         .as_deref()
-        .filter(|d| ["verified", "rejected", "fulfilled"].contains(d))
+        .filter(|d| ["verified", "rejected", "fulfilled", "resent"].contains(d))
         .map(|d| t.get(&format!("requests-done-{d}")));
     staff.page_saying(
         &state,
@@ -269,11 +272,9 @@ pub async fn fulfil_request(
     let Some(found) = queue.iter().find(|q| q.request.id == id) else {
         return staff.redirect_requests();
     };
-    // A rectification needs the corrected values, which the API carries; the queue's button
-    // answers every other right.
+    // A rectification needs the corrected values: its form is on the request's page.
     let Ok(fulfilment) = Fulfilment::of(found.request.right, None, None) else {
-        let text = staff.t().get("requests-rectify-api");
-        return staff.denied(&state, text);
+        return staff.visit.redirect(&format!("/staff/requests/{id}"));
     };
     // An erasure cannot be undone: first what it destroys and what it keeps, then the choice.
     if matches!(fulfilment, Fulfilment::Erasure) && form.confirm.as_deref() != Some("yes") {
@@ -300,6 +301,102 @@ pub async fn fulfil_request(
         Ok(_) => staff.visit.redirect("/staff/requests?done=fulfilled"),
         Err(e) => staff.failed(&state, e),
     }
+}
+
+/// Send a new code for a request or letter still awaiting one (the old code stops working).
+pub async fn resend_code(
+    State(state): State<AppState>,
+    staff: StaffVisit,
+    Path(id): Path<Uuid>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (staff, actor) = match staff.admit_request_work(&state, &form.csrf) {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
+    };
+    match state.app.resend_code(&actor, id).await {
+        Ok(_) => staff.visit.redirect("/staff/requests?done=resent"),
+        Err(e) => staff.failed(&state, e),
+    }
+}
+
+fn resend_form(t: &Tr, id: Uuid) -> FormSpec {
+    form(
+        &format!("resend-{id}"),
+        format!("/staff/requests/{id}/resend"),
+        vec![],
+        t.get("requests-resend"),
+    )
+}
+
+/// Answer a rectification with the corrected values from its form on the request's page.
+pub async fn rectify_request(
+    State(state): State<AppState>,
+    staff: StaffVisit,
+    Path(id): Path<Uuid>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map_or("", |(_, v)| v.as_str());
+    let (staff, actor) = match staff.admit_request_work(&state, csrf) {
+        Ok(admitted) => admitted,
+        Err(answer) => return answer,
+    };
+    let corrections = match state.app.parse_json(&profile_document(&fields)) {
+        Ok(values) => values,
+        Err(invalid) => return staff.failed(&state, CoreError::Invalid(invalid)),
+    };
+    match state
+        .app
+        .fulfil(&actor, id, Fulfilment::Rectification(corrections))
+        .await
+    {
+        Ok(_) => staff.visit.redirect("/staff/requests?done=fulfilled"),
+        Err(e) => staff.failed(&state, e),
+    }
+}
+
+/// The form that answers a verified rectification: the person's correctable fields, holding
+/// what is held now (read under the request, as its answer needs), for the officer to correct
+/// as the person asked.
+async fn rectify_form(
+    state: &AppState,
+    t: &Tr,
+    actor: &Actor,
+    request: &Request,
+) -> Result<FormSpec, CoreError> {
+    let copy = state
+        .app
+        .copy_for_request(actor, request.subject, Some(request.id))
+        .await?;
+    let policy = state.app.policy();
+    let fields = PROFILE
+        .iter()
+        .map(|key| {
+            let held = copy
+                .values
+                .iter()
+                .find(|v| v.field == *key)
+                .map(|v| match &v.value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default();
+            let label = policy.field(key).map_or_else(
+                || key.to_string(),
+                |(_, f)| f.name.get(t.code()).to_string(),
+            );
+            Field::prefilled(key, label, held)
+        })
+        .collect();
+    Ok(form(
+        &format!("rectify-{}", request.id),
+        format!("/staff/requests/{}/rectify", request.id),
+        fields,
+        t.get("requests-rectify"),
+    ))
 }
 
 impl StaffVisit {
@@ -440,20 +537,29 @@ pub async fn request_page(
     })];
     all.append(&mut blocks);
     if request.closed_at.is_none() {
-        all.push(Block::Form(match request.state {
-            RequestState::AwaitingVerification => form(
-                &format!("verify-{}", request.id),
-                format!("/staff/requests/{}/verify", request.id),
-                vec![Field::input("code", t.get("requests-code"), "text")],
-                t.get("requests-verify"),
-            ),
-            _ => form(
+        match (request.state, request.right) {
+            (RequestState::AwaitingVerification, _) => {
+                all.push(Block::Form(form(
+                    &format!("verify-{}", request.id),
+                    format!("/staff/requests/{}/verify", request.id),
+                    vec![Field::input("code", t.get("requests-code"), "text")],
+                    t.get("requests-verify"),
+                )));
+                all.push(Block::Form(resend_form(&t, request.id)));
+            }
+            (_, RightKind::Rectification) => {
+                match rectify_form(&state, &t, &actor, &request).await {
+                    Ok(rectify) => all.push(Block::Form(rectify)),
+                    Err(e) => return staff.failed(&state, e),
+                }
+            }
+            _ => all.push(Block::Form(form(
                 &format!("fulfil-{}", request.id),
                 format!("/staff/requests/{}/fulfil", request.id),
                 vec![],
                 t.get("requests-fulfil"),
-            ),
-        }));
+            ))),
+        }
         all.push(Block::Form(form(
             &format!("reject-{}", request.id),
             format!("/staff/requests/{}/reject", request.id),

@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use uuid::Uuid;
 use vintrova_core::accounts::Registered;
+use vintrova_core::consent::ConsentAction;
 use vintrova_core::{Actor, CoreError};
 
 use super::consents::{data_consents, purpose_consents};
@@ -256,16 +258,41 @@ pub async fn sign_in(
     match state.app.sign_in(&form.email, &form.password).await {
         Ok(session) => {
             remember_language(&state, session.subject, &visit).await;
+            let restored = restored_choice(&state, session.subject, &visit).await;
             let mut visit = visit;
             visit
                 .cookies
                 .push(host_cookie(SESSION_COOKIE, &session.token, None));
+            if let Some(choice) = restored {
+                visit
+                    .cookies
+                    .push(host_cookie(super::CHOICE_COOKIE, choice, Some(31_536_000)));
+            }
             visit.redirect("/me")
         }
         Err(_) => {
             let mut c = visit.chrome(&state);
             c.problems = vec![Flagged::text(visit.t.get("sign-in-failed"))];
             visit.page(StatusCode::UNAUTHORIZED, SignInPage { c })
+        }
+    }
+}
+
+/// On a device that has not answered the cookie banner, the answer the person already gave
+/// (at registration, in their consents, on another device's banner) is its answer: the banner
+/// does not ask again what the ledger knows. Nothing is restored when she never answered.
+async fn restored_choice(state: &AppState, subject: Uuid, visit: &Visit) -> Option<&'static str> {
+    if visit.cookie_choice.is_some() {
+        return None;
+    }
+    match state.app.last_consent(subject, "learning_analytics").await {
+        Ok(last) => last.map(|e| match e.action {
+            ConsentAction::Granted => "analytics",
+            ConsentAction::Withdrawn => "essential",
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "the consent ledger could not be read");
+            None
         }
     }
 }

@@ -8,19 +8,27 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use vintrova_core::CoreError;
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+use vintrova_core::learning::Offering;
 use vintrova_core::letters::{AccessWords, notice_title};
+use vintrova_core::transparency::Access;
+use vintrova_core::{CoreError, HeldValue};
+use vintrova_policy::{FieldKind, Policy};
 
 use super::{Chrome, Entered, Flagged, TextInput, Visit, basis, expired, failed};
 use crate::AppState;
+use crate::i18n::Tr;
+use crate::words::Named;
 
-struct DataRow {
-    field: String,
-    value: String,
-    purposes: String,
-    basis: String,
-    source: String,
-    deleted: String,
+pub(super) struct DataRow {
+    pub(super) field: String,
+    pub(super) value: String,
+    pub(super) purposes: String,
+    pub(super) basis: String,
+    pub(super) source: String,
+    pub(super) deleted: String,
 }
 
 #[derive(Template)]
@@ -39,30 +47,44 @@ pub async fn my_data(State(state): State<AppState>, visit: Visit) -> Response {
         Ok(export) => export,
         Err(e) => return failed(&state, visit, e),
     };
-    let t = visit.t;
-    let p = state.app.policy();
+    let courses = match state.app.catalog().await {
+        Ok(courses) => courses,
+        Err(e) => return failed(&state, visit, e),
+    };
+    let rows = data_rows(&visit.t, state.app.policy(), &export.values, &courses);
+    let c = visit.chrome(&state);
+    visit.page(StatusCode::OK, MePage { c, rows })
+}
+
+/// Every value held, with its purposes, basis, source and deletion date, as the person reads
+/// it: on "my data" and in the copy. `courses` names the courses a value may be.
+pub(super) fn data_rows(
+    t: &Tr,
+    p: &Policy,
+    values: &[HeldValue],
+    courses: &[Offering],
+) -> Vec<DataRow> {
     let lang = t.code();
-    let rows = export
-        .values
+    // An amount is money in the currency recorded with it, in the same payment.
+    let currencies: BTreeMap<Uuid, &str> = values
+        .iter()
+        .filter(|v| kind_of(p, &v.field) == Some(FieldKind::CurrencyCode))
+        .filter_map(|v| Some((v.event?, v.value.as_str()?)))
+        .collect();
+    values
         .iter()
         .map(|v| DataRow {
             field: p.field(&v.field).map_or(v.field.clone(), |(c, f)| {
                 format!("{} — {}", c.name.get(lang), f.name.get(lang))
             }),
-            value: match &v.value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            },
+            value: shown(t, p, v, courses, &currencies),
             purposes: v
                 .purposes
                 .iter()
-                .map(|u| {
-                    p.purpose(&u.purpose)
-                        .map_or(u.purpose.clone(), |pu| pu.name.get(lang).to_string())
-                })
+                .map(|u| Named::Purpose.of(t, p, &u.purpose))
                 .collect::<Vec<_>>()
                 .join("; "),
-            basis: basis(&t, v.legal_basis),
+            basis: basis(t, v.legal_basis),
             source: p
                 .sources
                 .iter()
@@ -73,9 +95,7 @@ pub async fn my_data(State(state): State<AppState>, visit: Visit) -> Response {
                 .delete_after
                 .map_or_else(|| t.get("me-while-used"), |at| t.day_of(at)),
         })
-        .collect();
-    let c = visit.chrome(&state);
-    visit.page(StatusCode::OK, MePage { c, rows })
+        .collect()
 }
 
 #[derive(Template)]
@@ -85,8 +105,9 @@ struct ProfilePage {
     fields: Vec<TextInput>,
 }
 
-/// What the profile form offers: the person's own contact, professional and education fields.
-const PROFILE: &[&str] = &[
+/// What the profile form offers: the person's own contact, professional and education fields;
+/// the officer's rectification form offers the same.
+pub(crate) const PROFILE: &[&str] = &[
     "contact.first_name",
     "contact.last_name",
     "contact.email",
@@ -172,21 +193,7 @@ pub async fn update_profile(
     let (Some(actor), Some(subject)) = (visit.actor(), visit.subject()) else {
         return visit.redirect("/sign-in");
     };
-    let mut doc = json!({});
-    for (key, value) in &fields {
-        let value = value.trim();
-        if value.is_empty() || !PROFILE.contains(&key.as_str()) {
-            continue;
-        }
-        let (category, field) = key
-            .split_once('.')
-            .expect("profile keys are category.field");
-        doc[category][field] = match (key.ends_with("years"), value.parse::<i64>()) {
-            (true, Ok(n)) => json!(n),
-            _ => json!(value),
-        };
-    }
-    let updated = match state.app.parse_json(&doc) {
+    let updated = match state.app.parse_json(&profile_document(&fields)) {
         Ok(values) => {
             state
                 .app
@@ -206,6 +213,26 @@ pub async fn update_profile(
         }
         Err(e) => failed(&state, visit, e),
     }
+}
+
+/// A profile form's fields (`category.field` → text) as the document the core reads: the
+/// fields left empty or not on the profile are not part of it.
+pub(crate) fn profile_document(fields: &[(String, String)]) -> Value {
+    let mut doc = json!({});
+    for (key, value) in fields {
+        let value = value.trim();
+        if value.is_empty() || !PROFILE.contains(&key.as_str()) {
+            continue;
+        }
+        let (category, field) = key
+            .split_once('.')
+            .expect("profile keys are category.field");
+        doc[category][field] = match (key.ends_with("years"), value.parse::<i64>()) {
+            (true, Ok(n)) => json!(n),
+            _ => json!(value),
+        };
+    }
+    doc
 }
 
 #[derive(Template)]
@@ -286,7 +313,7 @@ pub async fn activity(State(state): State<AppState>, visit: Visit) -> Response {
 #[template(path = "access.html")]
 struct AccessPage {
     c: Chrome,
-    rows: Vec<(String, String, String, String, String, String)>,
+    accesses: Vec<AccessRow>,
     /// "Receiving since …" when the person asked for the monthly digest.
     digest: Option<String>,
 }
@@ -329,8 +356,79 @@ pub async fn who_looked(State(state): State<AppState>, visit: Visit) -> Response
         (Err(e), _) | (_, Err(e)) => return failed(&state, visit, e),
     };
     let t = visit.t;
-    let p = state.app.policy();
-    let rows = accesses
+    let accesses = access_rows(&t, state.app.policy(), &accesses);
+    let digest = digest.map(|since| t.with("digest-since", &[("date", t.day_of(since))]));
+    let c = visit.chrome(&state);
+    visit.page(
+        StatusCode::OK,
+        AccessPage {
+            c,
+            accesses,
+            digest,
+        },
+    )
+}
+
+fn kind_of(p: &Policy, field: &str) -> Option<FieldKind> {
+    p.field(field).map(|(_, f)| f.kind)
+}
+
+/// A value as a person reads it: a moment as a date and time, an amount as money, a choice and
+/// a course by their names, a phone number grouped; the rest as it was written.
+fn shown(
+    t: &Tr,
+    p: &Policy,
+    v: &HeldValue,
+    courses: &[Offering],
+    currencies: &BTreeMap<Uuid, &str>,
+) -> String {
+    let text = v.value.as_str();
+    match (kind_of(p, &v.field), &v.value) {
+        (Some(FieldKind::Timestamp), _) => match text.and_then(|s| s.parse().ok()) {
+            Some(at) => t.moment(at),
+            None => plain(&v.value),
+        },
+        (Some(FieldKind::Amount), Value::Number(n)) => match n.as_i64() {
+            Some(minor) => {
+                let currency = v.event.and_then(|e| currencies.get(&e)).unwrap_or(&"KZT");
+                t.money(minor, currency)
+            }
+            None => plain(&v.value),
+        },
+        (Some(FieldKind::Choice), Value::String(choice)) => t
+            .find(&format!("choice-{}-{choice}", v.field.replace('.', "-")))
+            .unwrap_or_else(|| choice.clone()),
+        (Some(FieldKind::Phone), Value::String(number)) => t.phone(number),
+        (Some(FieldKind::CurrencyCode), Value::String(code)) => t
+            .find(&format!("currency-{code}"))
+            .unwrap_or_else(|| code.clone()),
+        (_, Value::String(course)) if v.field == COURSE => courses
+            .iter()
+            .find(|o| &o.id == course)
+            .map_or_else(|| course.clone(), |o| o.title(t.code()).to_string()),
+        (Some(FieldKind::TextList), Value::Array(items)) => {
+            items.iter().map(plain).collect::<Vec<_>>().join(", ")
+        }
+        _ => plain(&v.value),
+    }
+}
+
+/// The field whose value is a course's id.
+const COURSE: &str = "education.course";
+
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One line of "who looked": when, who, what, which categories, why, how often.
+pub(super) type AccessRow = (String, String, String, String, String, String);
+
+/// Who looked, as the person reads it: on its own page and in the copy.
+pub(super) fn access_rows(t: &Tr, p: &Policy, accesses: &[Access]) -> Vec<AccessRow> {
+    accesses
         .iter()
         .map(|a| {
             let when = if a.times == 1 {
@@ -343,11 +441,8 @@ pub async fn who_looked(State(state): State<AppState>, visit: Visit) -> Response
                 what,
                 categories,
                 why,
-            } = AccessWords::of(&t, p, a);
+            } = AccessWords::of(t, p, a);
             (when, who, what, categories, why, t.number(a.times))
         })
-        .collect();
-    let digest = digest.map(|since| t.with("digest-since", &[("date", t.day_of(since))]));
-    let c = visit.chrome(&state);
-    visit.page(StatusCode::OK, AccessPage { c, rows, digest })
+        .collect()
 }

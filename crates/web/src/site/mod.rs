@@ -10,6 +10,7 @@
 mod accounts;
 mod cabinet;
 mod consents;
+pub(crate) mod copy;
 mod forms;
 mod public;
 mod requests;
@@ -18,6 +19,7 @@ pub use accounts::{
     register, register_confirm, register_page, reset, reset_confirm, reset_confirm_page,
     reset_page, sign_in, sign_in_page, sign_out,
 };
+pub(crate) use cabinet::{PROFILE, profile_document};
 pub use cabinet::{activity, change_digest, my_data, profile_page, update_profile, who_looked};
 pub use consents::{change_consent, consents_page};
 pub use public::{
@@ -282,6 +284,23 @@ struct MessagePage {
 
 fn basis(t: &Tr, basis: LegalBasis) -> String {
     t.get(&format!("basis-{}", basis.as_str()))
+}
+
+/// How long a rule keeps data, in words: «пока вы пользуетесь услугами», «3 года после
+/// завершения обучения».
+fn kept_for(t: &Tr, rule: &vintrova_policy::RetentionRule) -> String {
+    use vintrova_policy::RetentionAnchor as A;
+    let at_once = rule.term.parse::<jiff::Span>().is_ok_and(|s| s.is_zero());
+    let after = match rule.anchor {
+        A::ServiceEnded if at_once => return t.get("kept-while-used"),
+        A::ServiceEnded => "kept-service_ended",
+        A::CourseCompleted => "kept-course_completed",
+        A::Recorded => "kept-recorded",
+        A::TaxPeriodEnded => "kept-tax_period_ended",
+        A::TicketClosed => "kept-ticket_closed",
+        A::Collected => "kept-collected",
+    };
+    t.with(after, &[("term", t.term(&rule.term))])
 }
 
 fn right_name(t: &Tr, right: RightKind) -> String {

@@ -13,6 +13,7 @@ use vintrova_core::rights::RightKind;
 use super::{CHOICE_COOKIE, Chrome, MessagePage, Visit, basis, failed, host_cookie, right_name};
 use crate::AppState;
 use crate::i18n::{LANG_COOKIE, Lang};
+use crate::words::Named;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -106,10 +107,6 @@ pub async fn policy_archive(State(state): State<AppState>, visit: Visit) -> Resp
 fn render_policy(state: &AppState, visit: Visit, p: &vintrova_policy::Policy) -> Response {
     let t = visit.t;
     let lang = t.code();
-    let category_name = |key: &str| {
-        p.category(key)
-            .map_or(key.to_string(), |c| c.name.get(lang).to_string())
-    };
     let page = PolicyPage {
         version: t.with(
             "policy-version",
@@ -136,12 +133,10 @@ fn render_policy(state: &AppState, visit: Visit, p: &vintrova_policy::Policy) ->
             .purposes
             .iter()
             .map(|pu| {
-                let categories: Vec<String> =
-                    pu.categories.iter().map(|c| category_name(c)).collect();
                 (
                     pu.name.get(lang).to_string(),
                     basis(&t, pu.legal_basis),
-                    categories.join(", "),
+                    Named::Category.all(&t, p, &pu.categories),
                 )
             })
             .collect(),
@@ -151,7 +146,7 @@ fn render_policy(state: &AppState, visit: Visit, p: &vintrova_policy::Policy) ->
             .map(|r| {
                 (
                     r.name.get(lang).to_string(),
-                    r.term.clone(),
+                    super::kept_for(&t, r),
                     r.ground.get(lang).to_string(),
                 )
             })
@@ -160,20 +155,10 @@ fn render_policy(state: &AppState, visit: Visit, p: &vintrova_policy::Policy) ->
             .recipients
             .iter()
             .map(|r| {
-                let countries: Vec<String> = r
-                    .countries
-                    .iter()
-                    .map(|code| {
-                        p.countries
-                            .iter()
-                            .find(|c| &c.code == code)
-                            .map_or(code.clone(), |c| c.name.get(lang).to_string())
-                    })
-                    .collect();
                 (
                     r.name.get(lang).to_string(),
                     r.role.get(lang).to_string(),
-                    countries.join(", "),
+                    Named::Country.all(&t, p, &r.countries),
                 )
             })
             .collect(),

@@ -4,11 +4,11 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use vintrova_core::CoreError;
 use vintrova_core::ErasurePreview;
-use vintrova_core::requests::{AnswerChannel, Request, RequestState};
+use vintrova_core::requests::{AnswerChannel, Information, Request, RequestState};
 use vintrova_policy::Policy;
 
 use crate::i18n::Tr;
@@ -17,16 +17,17 @@ use vintrova_core::rights::RightKind;
 use super::{Chrome, Entered, Flagged, MessagePage, Visit, failed, right_name};
 use crate::AppState;
 use crate::security::Door;
+use crate::words::Named;
 use vintrova_core::values::Refused;
 
-struct RequestRow {
+pub(super) struct RequestRow {
     /// The request's number as the person quotes it: the first part of its id.
-    number: String,
-    link: String,
-    right: String,
-    received: String,
-    state: String,
-    due: String,
+    pub(super) number: String,
+    pub(super) link: String,
+    pub(super) right: String,
+    pub(super) received: String,
+    pub(super) state: String,
+    pub(super) due: String,
 }
 
 /// How a person quotes a request: the first eight characters of its id, enough to tell theirs
@@ -43,7 +44,7 @@ struct RequestsPage {
     answered: Vec<(String, String)>,
     /// A copy is waiting: only then the links to it.
     has_copy: bool,
-    rows: Vec<RequestRow>,
+    requests: Vec<RequestRow>,
     /// Each right: its key, its name and what it does, in one sentence.
     rights: Vec<(String, String, String)>,
     f: Entered,
@@ -71,17 +72,7 @@ async fn render_requests(
         Err(e) => return failed(state, visit, e),
     };
     let t = visit.t;
-    let rows = requests
-        .iter()
-        .map(|r| RequestRow {
-            number: number(r.id),
-            link: format!("/me/requests/{}", r.id),
-            right: right_name(&t, r.right),
-            received: t.day_of(r.received_at),
-            state: t.get(&format!("state-{}", r.state.as_str())),
-            due: t.date(r.due_on),
-        })
-        .collect();
+    let rows = request_rows(&t, &requests);
     let rights = RightKind::ALL
         .iter()
         .map(|r| {
@@ -123,7 +114,7 @@ async fn render_requests(
             answered,
             c,
             has_copy,
-            rows,
+            requests: rows,
             rights,
             f,
         },
@@ -202,6 +193,21 @@ pub async fn file_request(
     }
 }
 
+/// A person's requests as their table shows them, in the cabinet and in the copy.
+pub(super) fn request_rows(t: &Tr, requests: &[Request]) -> Vec<RequestRow> {
+    requests
+        .iter()
+        .map(|r| RequestRow {
+            number: number(r.id),
+            link: format!("/me/requests/{}", r.id),
+            right: right_name(t, r.right),
+            received: t.day_of(r.received_at),
+            state: t.get(&format!("state-{}", r.state.as_str())),
+            due: t.date(r.due_on),
+        })
+        .collect()
+}
+
 #[derive(Deserialize)]
 pub struct CopyFormat {
     format: Option<String>,
@@ -221,10 +227,7 @@ pub async fn my_copy(
         Ok(Some(copy)) if format.format.as_deref() == Some("json") => {
             visit.respond(axum::Json(copy).into_response())
         }
-        Ok(Some(copy)) => {
-            let page = crate::downloads::render(state.app.policy(), &copy, visit.t.code());
-            visit.respond(Html(page).into_response())
-        }
+        Ok(Some(copy)) => super::copy::page(&state, visit, copy, "/me/copy?format=json").await,
         Ok(None) => {
             let c = visit.chrome(&state);
             let t = visit.t;
@@ -272,11 +275,7 @@ impl ErasureWords {
     pub(crate) fn of(t: &Tr, policy: &Policy, preview: &ErasurePreview) -> ErasureWords {
         let names = |keys: &[String]| {
             keys.iter()
-                .map(|k| {
-                    policy
-                        .category(k)
-                        .map_or_else(|| k.replace('_', " "), |c| c.name.get(t.code()).to_string())
-                })
+                .map(|k| Named::Category.of(t, policy, k))
                 .collect::<Vec<_>>()
         };
         let kept = preview
@@ -363,6 +362,55 @@ struct RequestPage {
     withdraw: Option<String>,
     /// The copy, when the request was for one and it is ready.
     has_copy: bool,
+    /// The answer to an information request, as of today.
+    information: Option<InformationView>,
+}
+
+/// What processing applies to the person, in their words (R6.1 information).
+struct InformationView {
+    /// (category, basis, purposes, recipients, countries abroad, kept for).
+    categories: Vec<[String; 6]>,
+    /// (when, recipient, country, categories, why).
+    disclosures: Vec<[String; 5]>,
+}
+
+fn information_view(t: &Tr, p: &Policy, info: &Information) -> InformationView {
+    let one = |named: Named, key: &str| named.of(t, p, key);
+    InformationView {
+        categories: info
+            .categories
+            .iter()
+            .map(|c| {
+                [
+                    one(Named::Category, &c.category),
+                    super::basis(t, c.legal_basis),
+                    Named::Purpose.all(t, p, &c.purposes),
+                    Named::Recipient.all(t, p, &c.recipients),
+                    match c.transfers.is_empty() {
+                        true => t.get("information-no-transfer"),
+                        false => Named::Country.all(t, p, &c.transfers),
+                    },
+                    p.retention_rules
+                        .iter()
+                        .find(|r| r.key == c.retention_rule)
+                        .map_or_else(|| c.retention_rule.clone(), |r| super::kept_for(t, r)),
+                ]
+            })
+            .collect(),
+        disclosures: info
+            .disclosures
+            .iter()
+            .map(|d| {
+                [
+                    t.day_of(d.at),
+                    one(Named::Recipient, &d.recipient),
+                    one(Named::Country, &d.country),
+                    Named::Category.all(t, p, &d.categories),
+                    one(Named::Purpose, &d.purpose),
+                ]
+            })
+            .collect(),
+    }
 }
 
 /// One of the person's requests: what it asks, its history, and what can still be done.
@@ -397,6 +445,18 @@ pub async fn request_page(
             t.day_of(closed),
         ));
     }
+    let information = match (request.right, request.state) {
+        (RightKind::Information, RequestState::Completed) => {
+            let Some(actor) = visit.actor() else {
+                return visit.redirect("/sign-in");
+            };
+            match state.app.own_information(&actor, &session).await {
+                Ok(info) => Some(information_view(&t, state.app.policy(), &info)),
+                Err(e) => return failed(&state, visit, e),
+            }
+        }
+        _ => None,
+    };
     let open = request.closed_at.is_none();
     let c = visit.chrome(&state);
     visit.page(
@@ -410,6 +470,7 @@ pub async fn request_page(
             state: t.get(&format!("state-{}", request.state.as_str())),
             withdraw: open.then(|| format!("/me/requests/{}/withdraw", request.id)),
             has_copy,
+            information,
         },
     )
 }

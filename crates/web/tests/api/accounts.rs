@@ -255,3 +255,66 @@ async fn a_student_who_registers_in_kazakh_is_written_to_in_kazakh() {
         "{titles:?}"
     );
 }
+
+/// Issue 22: on a new device the banner does not ask what the person already answered — signing
+/// in restores her answer from the consent ledger; someone who never answered is still asked.
+#[tokio::test]
+async fn signing_in_on_a_new_device_restores_the_cookie_answer_from_the_ledger() {
+    let api = Api::new().await;
+    let mut first = Browser::default();
+    let page = first.get(&api, "/register").await;
+    let csrf = hidden(&page.text(), "csrf");
+    let password = "Пароль-устройства-2025";
+    for (email, analytics) in [
+        ("two.devices@mail.kz", true),
+        ("never.asked@mail.kz", false),
+    ] {
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", password),
+            ("consent", "contact_data"),
+        ];
+        if analytics {
+            fields.push(("consent", "learning_analytics"));
+        }
+        let done = Browser {
+            jar: first.jar.clone(),
+        }
+        .post(&api, "/register", &fields)
+        .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    }
+
+    let sign_in = |email: &'static str| {
+        let api = &api;
+        async move {
+            let mut phone = Browser::default();
+            let csrf = hidden(&phone.get(api, "/sign-in").await.text(), "csrf");
+            let signed = phone
+                .post(
+                    api,
+                    "/sign-in",
+                    &[("csrf", &csrf), ("email", email), ("password", password)],
+                )
+                .await;
+            assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text());
+            phone
+        }
+    };
+    let mut phone = sign_in("two.devices@mail.kz").await;
+    assert_eq!(phone.jar["__Host-vintrova-cookies"], "analytics");
+    let me = phone.get(&api, "/me").await.text();
+    assert!(!me.contains("value=\"refuse\""), "not asked again: {me}");
+
+    // An unticked box is not recorded, so the ledger does not know her answer: she is asked.
+    let mut other = sign_in("never.asked@mail.kz").await;
+    assert!(!other.jar.contains_key("__Host-vintrova-cookies"));
+    assert!(
+        other
+            .get(&api, "/me")
+            .await
+            .text()
+            .contains("value=\"refuse\"")
+    );
+}

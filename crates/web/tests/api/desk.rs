@@ -171,3 +171,142 @@ async fn a_refused_request_is_said_back_and_stays_in_view_among_the_closed() {
         .text();
     assert!(page.contains("Обработка уже ограничена"), "{page}");
 }
+
+/// Issue 22: the officer resends a code from the request's page (the old one stops working),
+/// corrects data from a form that opens holding what is held, and the auditor reads who did it
+/// by login, never by id.
+#[tokio::test]
+async fn the_officer_resends_a_code_rectifies_from_a_prefilled_form_and_the_audit_names_logins() {
+    use vintrova_core::requests::AnswerChannel;
+    use vintrova_core::rights::RightKind;
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    registered(&api, &mut browser).await;
+    let app = &api.harness.app;
+    let subject = app
+        .session(&browser.jar["__Host-vintrova-session"])
+        .await
+        .unwrap();
+    let dpo = api.staff("desk.dpo", Role::Dpo).await;
+    let mut staff = dpo.browser();
+    let officer = vintrova_core::Actor::new("staff", "dpo");
+    let letter = app
+        .request_for_subject(
+            &officer,
+            subject,
+            (RightKind::Rectification, AnswerChannel::Email),
+            "Исправьте фамилию",
+            None,
+        )
+        .await
+        .unwrap();
+    let code_in = |mails: Vec<vintrova_core::outbox::Email>| -> String {
+        let mail = mails
+            .into_iter()
+            .rev()
+            .find(|m| m.to == PERSON_EMAIL)
+            .unwrap();
+        mail.body
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(6)
+            .collect()
+    };
+    let opened = |claimed: Vec<vintrova_core::outbox::OutboxEntry>| {
+        claimed
+            .iter()
+            .map(|m| app.open_message(m).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let old = code_in(opened(app.claim_outbox(100).await.unwrap()));
+    let page = staff
+        .get(&api, &format!("/staff/requests/{}", letter.id))
+        .await
+        .text();
+    assert!(page.contains("Отправить новый код"), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let resent = staff
+        .post(
+            &api,
+            &format!("/staff/requests/{}/resend", letter.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        resent.headers[header::LOCATION],
+        "/staff/requests?done=resent"
+    );
+    // The first letter is still leased: this claim takes only the new one.
+    let new = code_in(opened(app.claim_outbox(100).await.unwrap()));
+    assert_ne!(old, new);
+    let with_old = staff
+        .post(
+            &api,
+            &format!("/staff/requests/{}/verify", letter.id),
+            &[("csrf", &csrf), ("code", &old)],
+        )
+        .await;
+    assert_ne!(
+        with_old.status,
+        StatusCode::SEE_OTHER,
+        "the old code is dead"
+    );
+    let verified = staff
+        .post(
+            &api,
+            &format!("/staff/requests/{}/verify", letter.id),
+            &[("csrf", &csrf), ("code", &new)],
+        )
+        .await;
+    assert_eq!(
+        verified.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        verified.text()
+    );
+
+    // The rectification form holds what is held now; the officer changes one field.
+    let page = staff
+        .get(&api, &format!("/staff/requests/{}", letter.id))
+        .await
+        .text();
+    assert!(
+        page.contains(&format!("value=\"{PERSON_NAME}\""))
+            && page.contains(&format!("value=\"{PERSON_EMAIL}\""))
+            && page.contains("Исправить данные"),
+        "{page}"
+    );
+    let fixed = staff
+        .post(
+            &api,
+            &format!("/staff/requests/{}/rectify", letter.id),
+            &[
+                ("csrf", &csrf),
+                ("contact.first_name", PERSON_NAME),
+                ("contact.email", PERSON_EMAIL),
+                ("contact.last_name", "Исправленная"),
+                ("professional.employer", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        fixed.headers[header::LOCATION],
+        "/staff/requests?done=fulfilled",
+        "{}",
+        fixed.text()
+    );
+    let held = browser.get(&api, "/me").await.text();
+    assert!(held.contains("Исправленная"), "{held}");
+    let closed = app.request(letter.id).await.unwrap().unwrap();
+    assert!(closed.closed_at.is_some());
+
+    // The auditor reads who did it by login and role.
+    let auditor = api.staff("desk.auditor", Role::Auditor).await;
+    let log = auditor.browser().get(&api, "/staff/audit").await.text();
+    assert!(
+        log.contains("desk.dpo (ответственный за защиту данных)")
+            && log.contains("новый код подтверждения отправлен")
+            && !log.contains("staff:dpo:"),
+        "{log}"
+    );
+}

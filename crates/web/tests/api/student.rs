@@ -173,3 +173,133 @@ async fn an_erasure_is_filed_only_after_she_reads_what_goes_and_what_the_law_kee
     );
     assert_eq!(app.requests_of(subject).await.unwrap().len(), 1);
 }
+
+/// Issue 22: what she holds reads as words in her language — money as tenge grouped the
+/// locale's way, a course by its title, a payment's method and state by name, a phone number
+/// grouped, a moment as a date — and her answered information request is a page that says
+/// what is done with her data and for how long, never a code.
+#[tokio::test]
+async fn her_data_and_the_answer_to_her_information_request_read_as_words_in_her_language() {
+    use vintrova_core::learning::{Level, Offering, OfferingKind};
+    use vintrova_core::payments::DevProvider;
+    let api = Api::new().await;
+    let mut browser = Browser::default();
+    registered(&api, &mut browser).await;
+    let app = &api.harness.app;
+    let subject = her(&api, &browser).await;
+    let platform = vintrova_core::Actor::new("api", "platform");
+    app.add_offering(&Offering {
+        id: "neural-networks-101".into(),
+        kind: OfferingKind::Course,
+        level: Level::Beginner,
+        title_ru: "Нейросети с нуля".into(),
+        title_kk: "Нейрожелілер нөлден".into(),
+        title_en: "Neural networks from scratch".into(),
+    })
+    .await
+    .unwrap();
+    app.enroll(
+        &platform,
+        subject,
+        "neural-networks-101",
+        "course_enrollment",
+    )
+    .await
+    .unwrap();
+    app.create_order(
+        &platform,
+        &DevProvider::new([7u8; 32]),
+        subject,
+        4_500_050,
+        "KZT",
+        "card",
+    )
+    .await
+    .unwrap();
+    app.record_consent(
+        &platform,
+        subject,
+        "phone_number",
+        vintrova_core::consent::ConsentAction::Granted,
+        vintrova_core::consent::Channel::Cabinet,
+        None,
+    )
+    .await
+    .unwrap();
+    let phone = app
+        .parse_json(&json!({"contact": {"phone": "+77012345678"}}))
+        .unwrap();
+    app.update_subject(&platform, subject, phone, "cabinet")
+        .await
+        .unwrap();
+
+    for (lang, words) in [
+        (
+            "ru",
+            [
+                "45\u{202f}000,50 ₸",
+                "Нейросети с нуля",
+                "банковская карта",
+                "+7 701 234 56 78",
+            ],
+        ),
+        (
+            "en",
+            [
+                "45,000.50 ₸",
+                "Neural networks from scratch",
+                "bank card",
+                "+7 701 234 56 78",
+            ],
+        ),
+    ] {
+        let page = browser.get(&api, &format!("/me?lang={lang}")).await.text();
+        for word in words {
+            assert!(page.contains(word), "{word} in {lang}: {page}");
+        }
+        assert_eq!(raw_codes(&page), Vec::<String>::new(), "{lang}");
+    }
+
+    let filed = file(
+        &api,
+        &mut browser,
+        &[
+            ("right", "information"),
+            ("description", "Как вы используете мои данные?"),
+        ],
+    )
+    .await;
+    assert_eq!(filed.status, StatusCode::OK, "{}", filed.text());
+    let request = app.requests_of(subject).await.unwrap()[0].clone();
+    let dpo = vintrova_core::Actor::new("staff", "dpo");
+    app.fulfil(&dpo, request.id, Fulfilment::Information)
+        .await
+        .unwrap();
+    for (lang, words) in [
+        (
+            "ru",
+            [
+                "Как мы обрабатываем ваши данные",
+                "3 года после завершения обучения",
+                "пока вы пользуетесь услугами",
+            ],
+        ),
+        (
+            "kk",
+            [
+                "Деректеріңізді қалай өңдейміз",
+                "оқуды аяқтағаннан кейін 3 жыл",
+                "қызметтерді пайдаланып жүргеніңізше",
+            ],
+        ),
+    ] {
+        let page = browser
+            .get(&api, &format!("/me/requests/{}?lang={lang}", request.id))
+            .await
+            .text();
+        for word in words {
+            assert!(page.contains(word), "{word} in {lang}: {page}");
+        }
+        assert_eq!(raw_codes(&page), Vec::<String>::new(), "{lang}");
+    }
+}
