@@ -771,11 +771,60 @@ fn the_server_starts_serves_health_and_stops_on_sigterm() {
             & 0o777,
         0o600
     );
+    // Issue 23: a request in flight when SIGTERM comes is answered before the server goes — its
+    // head is read, its body still on the way.
+    let mut in_flight = std::net::TcpStream::connect(&addr).unwrap();
+    in_flight
+        .write_all(
+            b"POST /api/v1/subjects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{",
+        )
+        .unwrap();
+    // Held: the server counts it in flight (beside the scrape that asks).
+    let token = std::fs::read_to_string(install.data().join("api-token")).unwrap();
+    let scrape = |addr: &str| -> Option<String> {
+        let mut s = std::net::TcpStream::connect(addr).ok()?;
+        let ask = format!(
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            token.trim()
+        );
+        s.write_all(ask.as_bytes()).ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    };
+    let held = (0..500)
+        .any(|_| scrape(&addr).is_some_and(|m| m.contains("vintrova_http_requests_in_flight 2")));
+    assert!(
+        held,
+        "the half-sent request is in flight: {:?}",
+        scrape(&addr)
+    );
     Command::new("kill")
         .arg(child.id().to_string())
         .status()
         .unwrap();
+    // Stopping: the server takes no new connection, and still owes the held one its answer.
+    let closed = (0..5_000).any(|_| std::net::TcpStream::connect(&addr).is_err());
+    assert!(closed, "the listener closed on SIGTERM");
+    in_flight.write_all(b"}").unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 401"),
+        "answered, not cut: {answer}"
+    );
     assert!(child.wait().unwrap().success(), "graceful shutdown exits 0");
+    let mut said = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    assert!(
+        said.contains("finishing the background work") && said.contains("Vintrova stopped."),
+        "the jobs' rounds end before the process: {said}"
+    );
     // The first start put the policy in force in the public archive.
     let list: Value = serde_json::from_str(&install.ok(&["policy", "list"], None)).unwrap();
     let versions = list.as_array().unwrap();
@@ -2379,4 +2428,47 @@ fn an_argument_with_a_control_or_bidi_character_is_refused_by_position_not_repea
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("NUL"), "{stderr}");
     assert!(!stderr.contains("marker"), "{stderr}");
+}
+
+/// Issue 23: the systemd unit in `docs/` is the hardened one the README promises, and systemd
+/// itself (where this machine has it) reads it without a complaint.
+#[test]
+fn the_systemd_unit_runs_serve_as_its_own_user_in_a_private_hardened_sandbox() {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/vintrova.service"),
+    )
+    .unwrap();
+    let settings: Vec<&str> = unit
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+        .collect();
+    for wanted in [
+        "User=vintrova",
+        "StateDirectory=vintrova",
+        "StateDirectoryMode=0700",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "KillSignal=SIGTERM",
+        "CapabilityBoundingSet=",
+        "ExecStart=/usr/local/bin/vintrova serve",
+    ] {
+        assert!(settings.contains(&wanted), "{wanted} in the unit");
+    }
+    if Path::new("/usr/bin/systemd-analyze").exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let here = dir.path().join("vintrova.service");
+        std::fs::write(&here, unit.replace("/usr/local/bin/vintrova", BIN)).unwrap();
+        let verified = Command::new("/usr/bin/systemd-analyze")
+            .arg("verify")
+            .arg(&here)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&verified.stderr);
+        assert!(
+            verified.status.success() && !said.contains("vintrova.service:"),
+            "systemd reads the unit: {said}"
+        );
+    }
 }

@@ -1,5 +1,5 @@
 //! Monitoring (R7.4): Prometheus metrics at `/metrics` — requests and errors by route template
-//! (never by raw path, which could carry an id), refusals by the access guard and the rate
+//! (never by raw path, which could carry an id), requests in flight, refusals by the access guard and the rate
 //! limiter, and, computed when scraped, the outbox's depth, request deadlines at risk, incident
 //! clocks, the last retention sweep and the audit chain's last verification. No label ever
 //! holds personal data.
@@ -44,7 +44,11 @@ pub async fn track(request: Request, next: Next) -> Response {
         .unwrap_or_else(|| "unmatched".into());
     let method = request.method().as_str().to_string();
     let started = Instant::now();
+    // What a rolling restart waits on: requests begun and not yet answered.
+    let in_flight = gauge!("vintrova_http_requests_in_flight");
+    in_flight.increment(1.0);
     let response = next.run(request).await;
+    in_flight.decrement(1.0);
     let status = response.status();
     let labels = [
         ("method", method),

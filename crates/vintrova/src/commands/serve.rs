@@ -96,16 +96,18 @@ pub async fn run(config: &Config, args: ServeArgs) -> Result<()> {
         .with_trusted_proxies(proxies)
         .with_public_url(&public_url);
     let live = vintrova_web::live::Live::new(state);
-    jobs::delivery::spawn(&rt, &live)?;
-    jobs::retention::spawn(&rt, &live);
+    let mut background = jobs::Jobs::new();
+    jobs::delivery::spawn(&mut background, &rt, &live)?;
+    jobs::retention::spawn(&mut background, &rt, &live);
     jobs::hourly::spawn(
+        &mut background,
         &live,
         jobs::hourly::Witnesses {
             dir: args.witness_dir.clone(),
             mail: args.witness_mail,
         },
     );
-    jobs::policy::spawn(&live);
+    jobs::policy::spawn(&mut background, &live);
     let router = live.router();
     match tls {
         Some(config) => {
@@ -128,6 +130,10 @@ pub async fn run(config: &Config, args: ServeArgs) -> Result<()> {
             .await?;
         }
     }
+    // The requests in flight are answered; the jobs' rounds under way finish, none starts.
+    say!("  Stopping: finishing the background work under way.");
+    background.stop().await;
+    say!("Vintrova stopped.");
     Ok(())
 }
 

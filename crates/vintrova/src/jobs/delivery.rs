@@ -11,14 +11,12 @@ use crate::setup::{self, Result, Runtime};
 
 /// Every ten seconds: remind staff of requests nearing their deadline, then deliver the
 /// outbox, so that a reminder leaves in the same round it was queued.
-pub fn spawn(rt: &Runtime, live: &Arc<Live>) -> Result<()> {
+pub fn spawn(jobs: &mut super::Jobs, rt: &Runtime, live: &Arc<Live>) -> Result<()> {
     let live = live.clone();
-    let transport = setup::mail_transport(rt)?;
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
-        loop {
-            tick.tick().await;
-            let app = live.app();
+    let transport: Arc<dyn Transport> = setup::mail_transport(rt)?.into();
+    jobs.every(std::time::Duration::from_secs(10), move || {
+        let (app, transport) = (live.app(), transport.clone());
+        async move {
             remind(&app).await;
             deliver(&app, transport.as_ref()).await;
         }

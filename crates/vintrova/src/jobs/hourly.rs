@@ -15,14 +15,12 @@ pub struct Witnesses {
     pub mail: bool,
 }
 
-pub fn spawn(live: &Arc<Live>, witnesses: Witnesses) {
+pub fn spawn(jobs: &mut super::Jobs, live: &Arc<Live>, witnesses: Witnesses) {
     let live = live.clone();
     let holder = super::lease_holder();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            let app = live.app();
+    jobs.every(std::time::Duration::from_secs(3600), move || {
+        let (app, witnesses, holder) = (live.app(), witnesses.clone(), holder.clone());
+        async move {
             finish_erasures(&app).await;
             verify_audit_chain(&app).await;
             keep_witnesses(&app, &witnesses).await;

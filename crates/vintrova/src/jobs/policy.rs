@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use vintrova_web::live::Live;
 
-pub fn spawn(live: &Arc<Live>) {
+pub fn spawn(jobs: &mut super::Jobs, live: &Arc<Live>) {
     let live = live.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
-        loop {
-            tick.tick().await;
+    jobs.every(std::time::Duration::from_secs(30), move || {
+        let live = live.clone();
+        async move {
             match live.refresh().await {
                 Ok(None) => {}
                 Ok(Some(version)) => {

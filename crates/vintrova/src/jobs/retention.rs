@@ -12,15 +12,13 @@ use crate::backup;
 use crate::setup::Runtime;
 
 /// Every ten minutes, try for the day's lease: whichever server holds it sweeps.
-pub fn spawn(rt: &Runtime, live: &Arc<Live>) {
+pub fn spawn(jobs: &mut super::Jobs, rt: &Runtime, live: &Arc<Live>) {
     let live = live.clone();
     let data_dir = rt.config.data_dir.clone();
     let holder = super::lease_holder();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            let app = live.app();
+    jobs.every(std::time::Duration::from_secs(600), move || {
+        let (app, holder, data_dir) = (live.app(), holder.clone(), data_dir.clone());
+        async move {
             if due_today(&app, &holder).await {
                 sweep(&app, &holder, &data_dir).await;
             }
