@@ -36,6 +36,10 @@ pub struct Cli {
     /// is better).
     #[arg(long, global = true, env = "VINTROVA_AUDIT_HEAD")]
     pub audit_head: Option<PathBuf>,
+    /// The configuration file (TOML); `DATA_DIR/vintrova.toml` when there is one. Its settings
+    /// give way to the environment's, and those to flags.
+    #[arg(long, global = true, env = "VINTROVA_CONFIG")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -107,6 +111,9 @@ pub enum Command {
     /// The key hierarchy.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The configuration in force: file, environment and flags merged.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Synthetic data for demos and benchmarks.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -173,6 +180,13 @@ impl Command {
                 )
         )
     }
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Print the settings in force (secrets masked) and every problem with its key; exit 1 when
+    /// there is one.
+    Check,
 }
 
 #[derive(Subcommand)]

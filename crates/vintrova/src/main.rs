@@ -13,15 +13,16 @@ mod commands;
 mod demo;
 mod jobs;
 mod practice;
+mod settings;
 mod setup;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use vintrova_core::receipts::ReceiptError;
 use vintrova_core::{Actor, CoreError};
 
-use cli::{Cli, Command, StaffCommand};
+use cli::{Cli, Command, ConfigCommand, StaffCommand};
 use setup::{Config, Result};
 
 /// Exit codes scripts can rely on.
@@ -35,7 +36,33 @@ fn main() -> ExitCode {
         say!("error: {refused}");
         return ExitCode::from(EXIT_ERROR);
     }
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Defaults < the configuration file < the environment < flags.
+    let merged = settings::Given::of(&cli, &matches).merge();
+    let (settings, file) = match merged {
+        Ok(merged) => merged,
+        Err(e) => {
+            say!("error: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    if let Command::Config(ConfigCommand::Check) = cli.command {
+        return match settings::check(&settings, file.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                say!("error: {e}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        };
+    }
+    let smtp_url = match settings.apply(&mut cli).and_then(|()| settings.smtp_url()) {
+        Ok(url) => url,
+        Err(e) => {
+            say!("error: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     // Structured logs: JSON lines with VINTROVA_LOG_FORMAT=json, for a log shipper.
     let filter = tracing_subscriber::EnvFilter::try_from_env("VINTROVA_LOG")
         .unwrap_or_else(|_| "info,sqlx=warn".into());
@@ -54,7 +81,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, smtp_url)) {
         Ok(code) => code,
         Err(e) => {
             let code = match e.downcast_ref::<CoreError>() {
@@ -97,13 +124,14 @@ fn process_defaults() {
     }));
 }
 
-async fn run(cli: Cli) -> Result<ExitCode> {
+async fn run(cli: Cli, smtp_url: Option<String>) -> Result<ExitCode> {
     let config = Config {
         data_dir: cli.data_dir,
         database_url: cli.database_url,
         policy_file: cli.policy,
         calendar_file: cli.calendar,
         audit_head: cli.audit_head,
+        smtp_url,
     };
     let actor = Actor::new("cli", "operator");
     if cli.command.only_reads() && !config.data_dir.exists() {
@@ -115,6 +143,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         .into());
     }
     match cli.command {
+        // Answered in `main`, before the settings are put in force (it must speak of bad ones).
+        Command::Config(_) => {}
         Command::Policy(command) => return commands::policy::run(&config, &actor, command).await,
         Command::Serve(args) => commands::serve::run(&config, args).await?,
         // The matrix is the code's own: printing it needs no installation.

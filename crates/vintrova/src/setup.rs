@@ -32,6 +32,8 @@ pub struct Config {
     pub policy_file: Option<PathBuf>,
     pub calendar_file: Option<PathBuf>,
     pub audit_head: Option<PathBuf>,
+    /// The mail server (`smtp://…`); mail is kept in the data directory's outbox files without.
+    pub smtp_url: Option<String>,
 }
 
 impl Config {
@@ -436,12 +438,12 @@ pub fn dev_provider(config: &Config) -> Result<vintrova_core::payments::DevProvi
     Ok(vintrova_core::payments::DevProvider::new(bytes))
 }
 
-/// SMTP when `VINTROVA_SMTP_URL` is set, `.eml` files in `DATA_DIR/mail/` otherwise.
+/// SMTP when `smtp.url` (`VINTROVA_SMTP_URL`) is set, `.eml` files in `DATA_DIR/mail/` otherwise.
 pub fn mail_transport(rt: &Runtime) -> Result<Box<dyn vintrova_core::outbox::Transport>> {
     let from = &rt.app.policy().contact.email;
-    Ok(match std::env::var("VINTROVA_SMTP_URL") {
-        Ok(url) if !url.is_empty() => Box::new(vintrova_mail::SmtpTransport::new(&url, from)?),
-        _ => Box::new(vintrova_mail::FileTransport::new(
+    Ok(match &rt.config.smtp_url {
+        Some(url) => Box::new(vintrova_mail::SmtpTransport::new(url, from)?),
+        None => Box::new(vintrova_mail::FileTransport::new(
             rt.config.data_dir.join("mail"),
             from,
         )),

@@ -2472,3 +2472,133 @@ fn the_systemd_unit_runs_serve_as_its_own_user_in_a_private_hardened_sandbox() {
         );
     }
 }
+
+/// Issue 23: `config check` on the README's own example prints the merged settings — the
+/// environment over the file, a flag over both, secrets in files shown by path and a secret
+/// written in the file masked — and a wrong key is refused with its path.
+#[test]
+fn config_check_prints_the_readme_example_merged_and_refuses_a_wrong_key_by_its_path() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let example = readme
+        .split("<!-- config-example -->\n```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```\n<!-- /config-example -->").next())
+        .expect("the README carries the example");
+    let dir = tempfile::tempdir().unwrap();
+    let etc = dir.path().join("etc");
+    let data = dir.path().join("data");
+    for sub in ["tls", "witness"] {
+        std::fs::create_dir_all(etc.join(sub)).unwrap();
+    }
+    std::fs::create_dir_all(&data).unwrap();
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/vintrova.toml");
+    std::fs::copy(&policy, etc.join("policy.toml")).unwrap();
+    std::fs::write(etc.join("calendar.toml"), "holidays = []\nworkdays = []\n").unwrap();
+    for file in ["tls/fullchain.pem", "tls/privkey.pem"] {
+        std::fs::write(etc.join(file), "not read by the check").unwrap();
+    }
+    std::fs::write(
+        etc.join("database-url"),
+        format!("sqlite://{}/vintrova.db\n", data.display()),
+    )
+    .unwrap();
+    std::fs::write(
+        etc.join("smtp-url"),
+        "smtps://user:mail-secret@mail.kz:465\n",
+    )
+    .unwrap();
+    let file = dir.path().join("vintrova.toml");
+    let written = example
+        .replace("/etc/vintrova", &etc.display().to_string())
+        .replace("/var/lib/vintrova", &data.display().to_string());
+    std::fs::write(&file, &written).unwrap();
+    let check = |file: &Path, envs: &[(&str, &str)], flags: &[&str]| {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(file)
+            .args(flags)
+            .args(["config", "check"])
+            .env_remove("VINTROVA_DATABASE_URL")
+            .env_remove("VINTROVA_DATA_DIR")
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let out = check(
+        &file,
+        &[("VINTROVA_LISTEN", "127.0.0.1:9443")],
+        &["--data-dir", "/srv/flag"],
+    );
+    let (shown, said) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{shown}\n{said}");
+    assert!(said.contains("Configuration is valid."), "{said}");
+    for merged in [
+        "listen = \"127.0.0.1:9443\"",
+        "data_dir = \"/srv/flag\"",
+        "public_url = \"https://privacy.vintrova.kz\"",
+        "trusted_proxies = [\"10.0.0.5\"]",
+        "mail = true",
+    ] {
+        assert!(shown.contains(merged), "{merged} in:\n{shown}");
+    }
+    assert!(
+        shown.contains(&format!("file = \"{}/smtp-url\"", etc.display()))
+            && !shown.contains("mail-secret"),
+        "a secret in a file is shown by its path: {shown}"
+    );
+
+    // A secret written in the file is masked; a missing file is a problem named by its key.
+    let plain = written
+        .replace(
+            &format!("url = {{ file = \"{}/smtp-url\" }}", etc.display()),
+            "url = \"smtps://user:plain-secret@mail.kz:465\"",
+        )
+        .replace("tls/privkey.pem", "tls/missing.pem");
+    std::fs::write(&file, plain).unwrap();
+    let out = check(&file, &[], &[]);
+    let (shown, said) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(shown.contains("url = \"********\"") && !shown.contains("plain-secret"));
+    assert!(
+        said.contains("problem: `server.tls_key`: no such file"),
+        "{said}"
+    );
+
+    // A wrong key: refused with its path, nothing else said of the settings.
+    std::fs::write(&file, written.replace("listen =", "lisen =")).unwrap();
+    let out = check(&file, &[], &[]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(said.contains("configuration key `server.lisen`"), "{said}");
+}
+
+/// Issue 23: `serve` takes its settings from `DATA_DIR/vintrova.toml` when nothing else says
+/// otherwise.
+#[test]
+fn serve_reads_its_settings_from_the_data_directorys_file() {
+    let install = Install::new();
+    std::fs::create_dir_all(install.data()).unwrap();
+    std::fs::write(
+        install.data().join("vintrova.toml"),
+        "[server]\npublic_url = \"https://from-the-file.vintrova.kz\"\n",
+    )
+    .unwrap();
+    let (mut child, _, seen) = serve_until_listening(&install, &[]);
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    assert!(
+        seen.contains("https://from-the-file.vintrova.kz/staff/enroll"),
+        "the enrollment link points where the file says: {seen}"
+    );
+}
