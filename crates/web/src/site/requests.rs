@@ -30,10 +30,12 @@ pub(super) struct RequestRow {
     pub(super) due: String,
 }
 
-/// How a person quotes a request: the first eight characters of its id, enough to tell theirs
-/// apart and to find it in the officer's queue.
+/// How a person quotes a request: the last eight hex digits of its id — the random part (the
+/// first ones are its time, and requests filed within a minute would share them), enough to
+/// tell theirs apart and to find it in the officer's queue.
 pub fn number(id: uuid::Uuid) -> String {
-    id.to_string()[..8].to_string()
+    let hex = id.simple().to_string();
+    hex[hex.len() - 8..].to_string()
 }
 
 #[derive(Template)]

@@ -31,7 +31,7 @@ async fn the_officer_opens_a_request_sees_who_asked_confirms_an_erasure_and_keep
         )
         .await;
     let request = app.requests_of(subject).await.unwrap()[0].clone();
-    let number = request.id.to_string()[..8].to_string();
+    let number = vintrova_web::site::number(request.id);
 
     let dpo = api.staff("desk.dpo", Role::Dpo).await;
     let mut staff = dpo.browser();

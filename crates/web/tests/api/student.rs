@@ -34,7 +34,7 @@ async fn a_student_follows_withdraws_and_is_told_of_answers_to_her_requests() {
     assert_eq!(filed.status, StatusCode::OK, "{}", filed.text());
     let subject = her(&api, &browser).await;
     let request = app.requests_of(subject).await.unwrap()[0].clone();
-    let number = &request.id.to_string()[..8];
+    let number = &vintrova_web::site::number(request.id);
     let list = browser.get(&api, "/me/requests").await.text();
     let link = format!("href=\"/me/requests/{}\"", request.id);
     assert!(list.contains(&link) && list.contains(number), "{list}");
@@ -302,4 +302,14 @@ async fn her_data_and_the_answer_to_her_information_request_read_as_words_in_her
         }
         assert_eq!(raw_codes(&page), Vec::<String>::new(), "{lang}");
     }
+}
+
+/// Found by the browser journey: request numbers were the time-ordered head of the id, so
+/// requests filed within a minute shared one. Numbers are the random tail: distinct.
+#[test]
+fn requests_filed_together_have_different_numbers() {
+    let numbers: std::collections::BTreeSet<String> = (0..50)
+        .map(|_| vintrova_web::site::number(uuid::Uuid::now_v7()))
+        .collect();
+    assert_eq!(numbers.len(), 50);
 }
