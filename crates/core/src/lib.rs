@@ -26,7 +26,9 @@ pub mod text;
 mod words;
 pub mod workdays;
 
-pub use platform::{accounts, learning, notifications, outbox, payments, records, support};
+pub use platform::{
+    accounts, learning, notifications, outbox, payments, records, support, webhooks,
+};
 pub use privacy::{
     appender, audit, consent, datamap, duties, gate, journal, names, receipts, transparency,
     values, versions,

@@ -114,6 +114,9 @@ pub enum Command {
     /// The configuration in force: file, environment and flags merged.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Webhooks to the platform (Standard Webhooks signatures).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Synthetic data for demos and benchmarks.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -180,6 +183,27 @@ impl Command {
                 )
         )
     }
+}
+
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Check a received webhook as its receiver would: the body on stdin, the three headers as
+    /// flags, the secret from a file or `VINTROVA_WEBHOOK_SECRET` (never an argument, which
+    /// other users of the machine can see). Exit 0 when it is ours and fresh, 4 when not.
+    Verify {
+        /// The `webhook-id` header.
+        #[arg(long)]
+        id: String,
+        /// The `webhook-timestamp` header (seconds since 1970).
+        #[arg(long)]
+        timestamp: String,
+        /// The `webhook-signature` header (`v1,…`, several space-separated).
+        #[arg(long)]
+        signature: String,
+        /// A file holding a `whsec_…` secret; repeat for the old and the new during rotation.
+        #[arg(long = "secret-file")]
+        secret_files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]

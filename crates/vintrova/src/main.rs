@@ -145,6 +145,7 @@ async fn run(cli: Cli, smtp_url: Option<String>) -> Result<ExitCode> {
     match cli.command {
         // Answered in `main`, before the settings are put in force (it must speak of bad ones).
         Command::Config(_) => {}
+        Command::Webhook(command) => return commands::webhook::run(command),
         Command::Policy(command) => return commands::policy::run(&config, &actor, command).await,
         Command::Serve(args) => commands::serve::run(&config, args).await?,
         // The matrix is the code's own: printing it needs no installation.

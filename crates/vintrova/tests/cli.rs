@@ -2602,3 +2602,54 @@ fn serve_reads_its_settings_from_the_data_directorys_file() {
         "the enrollment link points where the file says: {seen}"
     );
 }
+
+/// Issue 23: `webhook verify` is the receiver's check — a message signed with one of the
+/// secrets in force (the old or the new, during a rotation) and fresh is accepted; an altered
+/// body, another secret or an old timestamp is refused with exit 4.
+#[test]
+fn webhook_verify_accepts_what_we_sign_and_refuses_an_altered_or_old_message() {
+    use vintrova_core::webhooks::{Secret, signature_header};
+    let install = Install::new();
+    let (old, new) = (Secret::generate().unwrap(), Secret::generate().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("webhook.secret");
+    std::fs::write(&file, new.reveal()).unwrap();
+    let body = br#"{"type":"consent.withdrawn","subject":"0193a5b2-7c1e-7d40-9a2b-3c4d5e6f7a8b"}"#;
+    let now = jiff::Timestamp::now().as_second();
+    let header = signature_header(&[old, new.clone()], "evt_01", now, body);
+    let verify = |timestamp: i64, body: &[u8], secret_file: &Path| {
+        install.run(
+            &[
+                "webhook",
+                "verify",
+                "--id",
+                "evt_01",
+                "--timestamp",
+                &timestamp.to_string(),
+                "--signature",
+                &header,
+                "--secret-file",
+                secret_file.to_str().unwrap(),
+            ],
+            Some(body),
+        )
+    };
+    let ok = verify(now, body, &file);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(verify(now, b"{}", &file).status.code(), Some(4), "altered");
+    assert_eq!(
+        verify(now - 3600, body, &file).status.code(),
+        Some(4),
+        "an hour old"
+    );
+    let other = dir.path().join("other.secret");
+    std::fs::write(&other, Secret::generate().unwrap().reveal()).unwrap();
+    let refused = verify(now, body, &other);
+    assert_eq!(refused.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no `v1` signature matches"));
+}

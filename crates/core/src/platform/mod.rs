@@ -9,3 +9,4 @@ pub mod outbox;
 pub mod payments;
 pub mod records;
 pub mod support;
+pub mod webhooks;

@@ -11,3 +11,4 @@ pub mod retention;
 pub mod serve;
 pub mod services;
 pub mod subject;
+pub mod webhook;
