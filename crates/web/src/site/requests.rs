@@ -102,7 +102,7 @@ async fn render_requests(
         })
         .map(|r| {
             (
-                format!("/me/requests/{}", r.id),
+                page_of(r.id),
                 t.with("requests-answered", &[("right", right_name(&t, r.right))]),
             )
         })
@@ -195,13 +195,18 @@ pub async fn file_request(
     }
 }
 
+/// Where a person's request has its page in the cabinet.
+fn page_of(id: uuid::Uuid) -> String {
+    format!("/me/requests/{id}")
+}
+
 /// A person's requests as their table shows them, in the cabinet and in the copy.
 pub(super) fn request_rows(t: &Tr, requests: &[Request]) -> Vec<RequestRow> {
     requests
         .iter()
         .map(|r| RequestRow {
             number: number(r.id),
-            link: format!("/me/requests/{}", r.id),
+            link: page_of(r.id),
             right: right_name(t, r.right),
             received: t.day_of(r.received_at),
             state: t.get(&format!("state-{}", r.state.as_str())),
@@ -470,7 +475,7 @@ pub async fn request_page(
             explain: t.get(&format!("right-{}-explain", request.right.as_str())),
             history,
             state: t.get(&format!("state-{}", request.state.as_str())),
-            withdraw: open.then(|| format!("/me/requests/{}/withdraw", request.id)),
+            withdraw: open.then(|| format!("{}/withdraw", page_of(request.id))),
             has_copy,
             information,
         },
