@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::claims::Claim;
 use super::{
-    AnswerChannel, CODE_ATTEMPTS, CODE_VALID, CodeRecord, Request, RequestState, VerificationError,
-    code_digest, held_place, six_digits,
+    AnswerChannel, CODE_ATTEMPTS, CodeRecord, Request, RequestState, VerificationError,
+    code_digest, held_place, new_code,
 };
 use crate::audit::Action;
 use crate::letters::Letter as Written;
@@ -171,7 +171,7 @@ impl Vintrova {
             Held::Claim(claim) => (&claim.email, None),
         };
         let locale = locale.unwrap_or(&self.policy().default_locale);
-        let code = six_digits()?;
+        let (code, code_record) = new_code(self, id)?;
         let row = id.to_string();
         let record = LetterRecord {
             id,
@@ -180,15 +180,7 @@ impl Vintrova {
                 &held_place("letters", &row),
                 &serde_json::to_vec(held).expect("a held record serializes"),
             ),
-            code: CodeRecord {
-                request: id,
-                digest: code_digest(self, id, &code),
-                expires_at: self
-                    .now()
-                    .checked_add(CODE_VALID)
-                    .map_err(|e| CoreError::Internal(e.to_string()))?,
-                attempts: 0,
-            },
+            code: code_record,
             received_at,
         };
         let (title, body) = letter(&code).write(locale);
@@ -363,16 +355,7 @@ impl Vintrova {
         let events = self
             .description_events(subject, request.id, description, names::STAFF_ENTRY)
             .await?;
-        let code = six_digits()?;
-        let record = CodeRecord {
-            request: request.id,
-            digest: code_digest(self, request.id, &code),
-            expires_at: self
-                .now()
-                .checked_add(CODE_VALID)
-                .map_err(|e| CoreError::Internal(e.to_string()))?,
-            attempts: 0,
-        };
+        let (code, record) = new_code(self, request.id)?;
         let (title, body) =
             Written::RequestCode { code: &code }.write(&self.language_of(subject).await?);
         let message =
@@ -456,16 +439,7 @@ impl Vintrova {
                 ),
             ))
         };
-        let code = six_digits()?;
-        let record = CodeRecord {
-            request: id,
-            digest: code_digest(self, id, &code),
-            expires_at: self
-                .now()
-                .checked_add(CODE_VALID)
-                .map_err(|e| CoreError::Internal(e.to_string()))?,
-            attempts: 0,
-        };
+        let (code, record) = new_code(self, id)?;
         let (subject, to, locale) = match self.store().request(id).await? {
             Some(request) if request.state == RequestState::AwaitingVerification => {
                 let to = self.address_of(&request).await?.ok_or_else(not_waiting)?;

@@ -306,6 +306,22 @@ fn six_digits() -> Result<String> {
     Ok(format!("{:06}", u32::from_le_bytes(bytes) % 1_000_000))
 }
 
+/// A new one-time code for `request` (a request or a held letter) and its record as stored:
+/// its digest, its full time from now, no tries yet.
+fn new_code(vintrova: &Vintrova, request: Uuid) -> Result<(String, CodeRecord)> {
+    let code = six_digits()?;
+    let record = CodeRecord {
+        request,
+        digest: code_digest(vintrova, request, &code),
+        expires_at: vintrova
+            .now()
+            .checked_add(CODE_VALID)
+            .map_err(|e| CoreError::Internal(e.to_string()))?,
+        attempts: 0,
+    };
+    Ok((code, record))
+}
+
 impl Vintrova {
     /// A request received at `received_at`, its deadline counted from then.
     fn new_request(
@@ -962,7 +978,8 @@ impl Vintrova {
         Ok(Information {
             categories,
             disclosures: self.disclosures(Some(subject)).await?,
-            who_looked: self.who_looked(subject).await?,
+            // The copy read who looked already (until just before its own entry).
+            who_looked: export.accesses,
         })
     }
 }

@@ -122,16 +122,25 @@ impl vintrova_core::outbox::Transport for Recorder {
     }
 }
 
-/// Read the one-time code out of the message the outbox holds for the next delivery.
+/// Read the one-time code out of the message the outbox holds for the next delivery, then let
+/// the lease on what was claimed run out.
 pub(crate) async fn code_from_outbox(h: &Harness) -> String {
-    let claimed = h.app.claim_outbox(10).await.unwrap();
-    let email = h.app.open_message(claimed.last().unwrap()).unwrap();
+    let (_, code) = mailed_code(h).await;
     h.clock
         .advance(vintrova_core::outbox::LEASE + SignedDuration::from_secs(1));
-    email
+    code
+}
+
+/// The newest message the outbox holds for delivery (earlier ones stay leased): to whom, and
+/// the one-time code in it.
+pub(crate) async fn mailed_code(h: &Harness) -> (String, String) {
+    let claimed = h.app.claim_outbox(10).await.unwrap();
+    let mail = h.app.open_message(claimed.last().unwrap()).unwrap();
+    let code = mail
         .body
         .chars()
         .filter(char::is_ascii_digit)
         .take(6)
-        .collect()
+        .collect();
+    (mail.to, code)
 }

@@ -64,3 +64,51 @@ impl Jobs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// What the README says of SIGTERM: a round under way when the jobs stop runs to its end,
+    /// and no round starts after.
+    #[tokio::test(start_paused = true)]
+    async fn a_round_under_way_finishes_and_none_starts_after_the_stop() {
+        let (started, finished) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (entered, mut inside) = tokio::sync::mpsc::channel::<()>(1);
+        let (release, held) = tokio::sync::watch::channel(false);
+        let mut jobs = Jobs::new();
+        {
+            let (started, finished) = (started.clone(), finished.clone());
+            jobs.every(Duration::from_secs(10), move || {
+                let (started, finished) = (started.clone(), finished.clone());
+                let (entered, mut held) = (entered.clone(), held.clone());
+                async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    let _ = entered.send(()).await;
+                    let _ = held.wait_for(|go| *go).await;
+                    finished.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+        inside.recv().await.expect("the first round starts at once");
+        let stopping = tokio::spawn(jobs.stop());
+        // The stop is asked while the round is held; letting it go, the round ends and the
+        // stop completes — with a minute of (paused) time in which six rounds could have begun.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(
+            !stopping.is_finished(),
+            "the stop waits for the round under way"
+        );
+        release.send(true).unwrap();
+        stopping.await.unwrap();
+        assert_eq!(started.load(Ordering::SeqCst), 1, "no round after the stop");
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            1,
+            "the round under way ran to its end"
+        );
+    }
+}
