@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use axum::http::StatusCode;
 use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::schema::{Object, Type};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
@@ -47,6 +48,9 @@ impl utoipa::Modify for Contract {
             op.security = protected.then(|| requirements(method));
             media_types(op);
             problems(op, verb, path, protected);
+            if BROWSER_PAGES.contains(&path) {
+                pages(op);
+            }
             for (status, response) in op.responses.responses.iter_mut() {
                 if let RefOr::T(response) = response
                     && response.description.trim().is_empty()
@@ -97,6 +101,22 @@ fn requirements(method: &HttpMethod) -> Vec<SecurityRequirement> {
         SecurityRequirement::new(STAFF_SESSION, empty).add(CSRF, empty)
     };
     vec![SecurityRequirement::new(TOKEN, empty), staff]
+}
+
+/// Operations a person opens from a letter, in a browser: they answer with a page in the
+/// reader's language (an expired link says what to do) unless JSON was asked for.
+const BROWSER_PAGES: &[&str] = &["/api/v1/downloads/{token}"];
+
+/// Every answer of a browser page may also come as `text/html`.
+fn pages(op: &mut Operation) {
+    for response in op.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response.content.insert(
+                "text/html".to_string(),
+                RefOr::T(Content::new(Some(Object::with_type(Type::String)))),
+            );
+        }
+    }
 }
 
 /// Problem bodies have their own media type (RFC 9457).

@@ -394,6 +394,31 @@ async fn the_openapi_document_states_security_problems_and_unique_operation_ids(
     );
 }
 
+/// A dead download link answers a browser with a page; the document must say so, or a client
+/// holding us to it (schemathesis did) finds an undocumented media type.
+#[tokio::test]
+async fn a_dead_download_link_answers_with_a_page_the_document_names() {
+    let api = Api::new().await;
+    let reply = api.call("GET", "/api/v1/downloads/0", None, None).await;
+    assert_eq!(reply.status.as_u16(), 410);
+    assert!(
+        reply.content_type.starts_with("text/html"),
+        "{}",
+        reply.content_type
+    );
+    let doc = api
+        .call("GET", "/api/v1/openapi.json", None, None)
+        .await
+        .json();
+    let gone = &doc["paths"]["/api/v1/downloads/{token}"]["get"]["responses"]["410"]["content"];
+    assert!(gone.get("text/html").is_some(), "{gone}");
+    assert!(gone.get("application/problem+json").is_some(), "{gone}");
+    let json = api
+        .call("GET", "/api/v1/downloads/0?format=json", None, None)
+        .await;
+    assert_eq!(json.content_type, "application/problem+json");
+}
+
 /// The counter's value for `door` in a scrape.
 fn rate_limited(scrape: &str, door: &str) -> f64 {
     scrape
