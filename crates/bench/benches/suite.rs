@@ -505,6 +505,7 @@ fn draft(i: usize) -> AuditDraft {
         categories: vec!["contact".into()],
         purpose: Some(PURPOSE.into()),
         stated_purpose: None,
+        event: None,
     }
 }
 

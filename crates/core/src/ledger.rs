@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::audit::Action;
+use crate::events::Event;
 use crate::{Actor, CoreError, Result, Vintrova};
 
 /// One entry: which book, which thing in it, when, by whom, and what (a JSON document whose
@@ -39,9 +40,22 @@ impl Vintrova {
     pub(crate) async fn append_ledger<T: Serialize>(
         &self,
         actor: &Actor,
-        (book, entity): (&str, Uuid),
+        place: (&str, Uuid),
         body: &T,
         action: Action,
+        categories: Vec<String>,
+    ) -> Result<LedgerEntry> {
+        self.append_ledger_telling(actor, place, body, (action, None), categories)
+            .await
+    }
+
+    /// [`Self::append_ledger`] for an entry the platform is told of (`told`).
+    pub(crate) async fn append_ledger_telling<T: Serialize>(
+        &self,
+        actor: &Actor,
+        (book, entity): (&str, Uuid),
+        body: &T,
+        (action, told): (Action, Option<Event>),
         categories: Vec<String>,
     ) -> Result<LedgerEntry> {
         let entry = LedgerEntry {
@@ -52,7 +66,8 @@ impl Vintrova {
             body: serde_json::to_value(body)
                 .map_err(|e| CoreError::Internal(format!("ledger body: {e}")))?,
         };
-        let audit = self.draft(actor, action, None, categories, None);
+        let mut audit = self.draft(actor, action, None, categories, None);
+        audit.event = told;
         self.audited(async |sealer| self.store().append_ledger(&entry, &audit, sealer).await)
             .await?;
         Ok(entry)

@@ -27,7 +27,8 @@ mod words;
 pub mod workdays;
 
 pub use platform::{
-    accounts, learning, notifications, outbox, payments, records, support, webhooks,
+    accounts, endpoints, events, learning, notifications, outbox, payments, records, support,
+    webhooks,
 };
 pub use privacy::{
     appender, audit, consent, datamap, duties, gate, journal, names, receipts, transparency,

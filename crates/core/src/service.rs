@@ -317,6 +317,7 @@ impl Vintrova {
             categories,
             purpose,
             stated_purpose: actor.stated_purpose.clone(),
+            event: None,
         }
     }
 

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::accounts::{AccountRecord, ResetRecord, SessionRecord};
 use crate::audit::{AuditDraft, AuditRecord, ChainSealer};
 use crate::consent::ConsentEvent;
+use crate::events::{EventKind, EventRecord};
 use crate::gate::BasisEvent;
 use crate::holds::HoldEvent;
 use crate::learning::Offering;
@@ -521,6 +522,100 @@ pub trait OutboxStore: Send + Sync {
     async fn notices(&self, subject: Uuid) -> Result<Vec<Notice>, StoreError>;
 }
 
+/// A webhook endpoint as stored: its signing secrets sealed under the outbox key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointRow {
+    pub id: Uuid,
+    pub url: String,
+    /// The kinds it wants; `None` for every kind.
+    pub kinds: Option<Vec<EventKind>>,
+    pub secrets: Vec<u8>,
+    pub created_at: Timestamp,
+    /// Since when every attempt has failed.
+    pub failing_since: Option<Timestamp>,
+    pub disabled_at: Option<Timestamp>,
+}
+
+/// An event due at an endpoint, claimed for one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueEvent {
+    pub endpoint: Uuid,
+    pub event: EventRecord,
+    /// Attempts made before this one.
+    pub attempts: i64,
+}
+
+/// One attempt's outcome, as delivery records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub endpoint: Uuid,
+    pub seq: i64,
+    pub delivered: bool,
+    pub attempts: i64,
+    pub status: Option<u16>,
+    /// What went wrong, in words with no value of a person (the receiver's status, a timeout).
+    pub error: Option<String>,
+    pub at: Timestamp,
+    pub next_attempt_at: Timestamp,
+}
+
+/// One event's delivery to one endpoint, for inspection.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryRow {
+    pub seq: i64,
+    pub event: Uuid,
+    pub kind: EventKind,
+    pub subject: Option<Uuid>,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: Timestamp,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// The endpoints the platform is told through, and each event's delivery to them. Events
+/// themselves are written by [`AuditStore`]'s appends, with the change they tell of.
+#[async_trait::async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Add an endpoint, or change one (its secrets, its state), with the entry recording it.
+    async fn put_endpoint(
+        &self,
+        endpoint: &EndpointRow,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<ChainHead, StoreError>;
+    async fn endpoint(&self, id: Uuid) -> Result<Option<EndpointRow>, StoreError>;
+    /// Every endpoint, with how many deliveries wait and how many were made.
+    async fn endpoints(&self) -> Result<Vec<(EndpointRow, i64, i64)>, StoreError>;
+    /// Remove an endpoint and its deliveries; `None` when there was none.
+    async fn remove_endpoint(
+        &self,
+        id: Uuid,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<ChainHead>, StoreError>;
+    /// Claim deliveries due at `now` at enabled endpoints until `lease` — for each endpoint
+    /// and person only the oldest undelivered, so a person's events arrive in order.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<DueEvent>, StoreError>;
+    /// Record an attempt; returns since when the endpoint has failed every attempt.
+    async fn finish_delivery(
+        &self,
+        attempt: &AttemptRecord,
+    ) -> Result<Option<Timestamp>, StoreError>;
+    /// The latest deliveries to an endpoint, newest first.
+    async fn deliveries(&self, endpoint: Uuid, limit: i64) -> Result<Vec<DeliveryRow>, StoreError>;
+    /// The events of `subject`, oldest first (what a change left to tell).
+    async fn events_of(&self, subject: Uuid) -> Result<Vec<EventRecord>, StoreError>;
+    /// Delete events written before `before` that every endpoint has received.
+    async fn prune_events(&self, before: Timestamp) -> Result<u64, StoreError>;
+}
+
 /// What the sweep reads and deletes, and the legal holds that stop it.
 #[async_trait::async_trait]
 pub trait RetentionStore: Send + Sync {
@@ -666,6 +761,7 @@ pub trait Store:
     + StaffStore
     + LedgerStore
     + AuditStore
+    + WebhookStore
 {
     /// Which backend this is, for logs and benchmarks ("sqlite", "postgres").
     fn backend(&self) -> &'static str;

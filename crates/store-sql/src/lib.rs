@@ -39,7 +39,7 @@ use vintrova_core::store::{
     AccountStore, AuditStore, ChainHead, ErasureCounts, ErasurePlan, EventMeta, Expiry, IndexEntry,
     Inventory, LeaseStore, LedgerStore, Leftovers, NewSubject, OutboxStore, ReceiptRecord,
     Receipted, RecordStore, RequestStore, RetentionStore, SealedEvent, SealedValue, StaffStore,
-    Store, StoreError, SubjectRecord, SubjectStore, ValueMeta,
+    Store, StoreError, SubjectRecord, SubjectStore, ValueMeta, WebhookStore,
 };
 
 pub use keys::SqlKeyStore;
@@ -758,6 +758,14 @@ sql_impl!((impl<DB> SqlStore<DB>) {
             }
             insert.execute(&mut *conn).await.map_err(backend::<DB>)?;
         }
+        // The events the entries tell, numbered by their entries: the lock that orders the
+        // chain orders them, so a person's events are numbered in the order of the commits.
+        let first = seq - entries.len() as i64;
+        for (i, draft) in entries.iter().enumerate() {
+            if let Some(event) = &draft.event {
+                Self::put_event(&mut *conn, first + 1 + i as i64, draft.at, event).await?;
+            }
+        }
         Ok((seq, prev))
     }
 
@@ -821,6 +829,7 @@ sql_impl!((impl<DB> SqlStore<DB>) {
                 categories: parse_categories(&r.get::<String, _>(5)),
                 purpose: r.get(6),
                 stated_purpose: r.get(9),
+                event: None,
             },
             prev_hash: r.get(7),
             hash: r.get(8),
@@ -915,6 +924,7 @@ mod requests;
 mod retention;
 mod staff;
 mod subjects;
+mod webhooks;
 
 sql_port!(Store {
     fn backend(&self) -> &'static str {

@@ -191,6 +191,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "languages",
             include_str!("../migrations/postgres/0020_languages.sql"),
         ),
+        (
+            "webhooks",
+            include_str!("../migrations/postgres/0021_webhooks.sql"),
+        ),
     ])
     .run(&data)
     .await

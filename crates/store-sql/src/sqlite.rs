@@ -182,6 +182,10 @@ pub async fn open(
                 "languages",
                 include_str!("../migrations/sqlite/0019_languages.sql"),
             ),
+            (
+                "webhooks",
+                include_str!("../migrations/sqlite/0020_webhooks.sql"),
+            ),
         ],
     )
     .await?;

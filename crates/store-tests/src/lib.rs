@@ -243,6 +243,7 @@ impl Harness {
             categories: vec![],
             purpose: None,
             stated_purpose: None,
+            event: None,
         }
     }
 

@@ -37,6 +37,12 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends! {
+    two_servers_delivering_at_once_send_each_event_once_and_in_order => |h| stories::two_servers_delivering_at_once_send_each_event_once_and_in_order(&h);
+    every_change_the_platform_acts_on_leaves_its_event => |h| stories::every_change_the_platform_acts_on_leaves_its_event(&h);
+    a_receiver_gets_every_event_once_in_order_through_an_outage_and_a_restart => |h| stories::a_receiver_gets_every_event_once_in_order_through_an_outage_and_a_restart(&h);
+    an_endpoint_failing_a_day_is_disabled_and_its_events_wait_for_it => |h| stories::an_endpoint_failing_a_day_is_disabled_and_its_events_wait_for_it(&h);
+    a_rotated_secret_signs_beside_the_old_one_for_a_day => |h| stories::a_rotated_secret_signs_beside_the_old_one_for_a_day(&h);
+    a_published_policy_is_told_with_the_day_it_comes_into_force => |h| stories::a_published_policy_is_told_with_the_day_it_comes_into_force(&h);
     an_erasure_vacuums_the_key_table_on_postgresql => |h| stories::an_erasure_vacuums_the_key_table_on_postgresql(&h);
     postgresql_off_this_machine_needs_tls_and_tls_is_spoken => |h| stories::postgresql_off_this_machine_needs_tls_and_tls_is_spoken(&h);
     the_one_address_migration_keeps_the_oldest_holder => |h| stories::the_one_address_migration_keeps_the_oldest_holder(&h);

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::audit::Action;
 use crate::collect::taken;
 use crate::consent::Channel;
+use crate::events::{Event, EventKind};
 use crate::gate::BasisEventKind;
 use crate::letters::Letter;
 use crate::requests::AddressToProve;
@@ -543,7 +544,13 @@ impl Vintrova {
         if account.status == AccountStatus::Closed {
             return Ok(());
         }
-        let audit = self.draft(actor, Action::CloseAccount, Some(subject), vec![], None);
+        let audit = self
+            .draft(actor, Action::CloseAccount, Some(subject), vec![], None)
+            .telling(Event::about(
+                EventKind::AccountClosed,
+                subject,
+                serde_json::json!({}),
+            ));
         self.audited(async |sealer| self.store().close_account(subject, &audit, sealer).await)
             .await?;
         self.store().delete_sessions(Some(subject), None).await?;

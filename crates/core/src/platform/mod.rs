@@ -3,6 +3,8 @@
 //! them.
 
 pub mod accounts;
+pub mod endpoints;
+pub mod events;
 pub mod learning;
 pub mod notifications;
 pub mod outbox;

@@ -79,6 +79,12 @@ pub enum Action {
     AcceptAuditBreak,
     /// A new verification code went to a request's or a letter's address (the old one ends).
     ResendCode,
+    /// A webhook endpoint was subscribed, changed (a new secret, enabled again), disabled
+    /// for failing, or removed.
+    AddWebhook,
+    ChangeWebhook,
+    DisableWebhook,
+    RemoveWebhook,
 }
 
 words!(Action {
@@ -124,6 +130,10 @@ words!(Action {
     PlanTransfer => "plan_transfer",
     AcceptAuditBreak => "accept_audit_break",
     ResendCode => "resend_code",
+    AddWebhook => "add_webhook",
+    ChangeWebhook => "change_webhook",
+    DisableWebhook => "disable_webhook",
+    RemoveWebhook => "remove_webhook",
 });
 
 /// An entry's content: what happened, before or after it joins the chain.
@@ -141,9 +151,20 @@ pub struct AuditDraft {
     /// from what was granted so a stated "support" can never pass for a granted right.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stated_purpose: Option<String>,
+    /// What the platform is told of the change, written with the entry and outside the chain
+    /// (the entry records the act; the event is a message about it). Kept in an erasure's
+    /// intent with the entry, so an erasure carried on after a crash still tells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<crate::events::Event>,
 }
 
 impl AuditDraft {
+    /// The entry, with the event that tells the platform of its change.
+    pub fn telling(mut self, event: crate::events::Event) -> Self {
+        self.event = Some(event);
+        self
+    }
+
     /// The categories as one column value.
     pub fn categories_column(&self) -> String {
         self.categories.join(",")
@@ -619,6 +640,7 @@ mod tests {
                     categories: vec!["contact".into()],
                     purpose: Some("support".into()),
                     stated_purpose: (seq % 3 == 0).then(|| "support".into()),
+                    event: None,
                 };
                 let hash = ChainSealer::new(key).link(&prev, seq, &entry).to_vec();
                 let record = AuditRecord {

@@ -11,12 +11,14 @@ use vintrova_policy::LegalBasis;
 use crate::audit::Action;
 use crate::consent::{Channel, ConsentAction, ConsentEvent};
 use crate::datamap::SEALED_EVENTS;
+use crate::events::{Event, EventKind};
 use crate::gate::{self, BasisEvent, BasisEventKind, Use};
 use crate::names;
 use crate::reading::{event_place, value_place};
 use crate::store::{IndexEntry, NewSubject, SealedEvent, SealedValue, SubjectRecord};
 use crate::values::{FieldValue, InvalidInput};
 use crate::{Actor, CoreError, Result, Vintrova};
+use serde_json::json;
 
 /// How a new subject's data arrived and the bases it arrived with.
 #[derive(Debug, Clone)]
@@ -552,13 +554,20 @@ impl Vintrova {
             &self.store.consents(id).await?,
         )?;
         let sealed = self.seal(id, &values, source, None).await?;
-        let audit = self.draft(
-            actor,
-            Action::Update,
-            Some(id),
-            categories_of(&values),
-            None,
-        );
+        let fields: Vec<&str> = values.iter().map(|v| v.field.as_str()).collect();
+        let audit = self
+            .draft(
+                actor,
+                Action::Update,
+                Some(id),
+                categories_of(&values),
+                None,
+            )
+            .telling(Event::about(
+                EventKind::SubjectRectified,
+                id,
+                json!({ "fields": fields, "source": source }),
+            ));
         self.audited(async |sealer| {
             self.store()
                 .upsert_values(id, &sealed.values, &sealed.index, &audit, sealer)
@@ -584,7 +593,18 @@ impl Vintrova {
             channel: channel.to_string(),
             at: self.clock.now(),
         };
-        let audit = self.draft(actor, Action::RecordBasis, Some(id), vec![], purpose);
+        let told = match kind {
+            BasisEventKind::Objected => Some(EventKind::ObjectionSet),
+            BasisEventKind::ObjectionWithdrawn => Some(EventKind::ObjectionLifted),
+            BasisEventKind::Restricted => Some(EventKind::RestrictionSet),
+            BasisEventKind::RestrictionLifted => Some(EventKind::RestrictionLifted),
+            BasisEventKind::ContractStarted | BasisEventKind::ContractEnded => None,
+        };
+        let mut audit = self.draft(actor, Action::RecordBasis, Some(id), vec![], purpose);
+        if let Some(told) = told {
+            let data = json!({ "purpose": event.purpose, "channel": channel });
+            audit = audit.telling(Event::about(told, id, data));
+        }
         self.audited(async |sealer| {
             self.store()
                 .append_basis_event(id, &event, &audit, sealer)

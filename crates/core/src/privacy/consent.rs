@@ -14,7 +14,9 @@ use uuid::Uuid;
 use vintrova_policy::Policy;
 
 use crate::audit::Action;
+use crate::events::{Event, EventKind};
 use crate::{Actor, Result, Vintrova};
+use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -202,13 +204,23 @@ impl Vintrova {
         self.check_consent_purpose(purpose)?;
         self.require_subject(id).await?;
         let event = self.consent_event(purpose, action, channel, evidence);
-        let audit = self.draft(
-            actor,
-            Action::RecordConsent,
-            Some(id),
-            vec![],
-            Some(purpose.to_string()),
-        );
+        let kind = match action {
+            ConsentAction::Granted => EventKind::ConsentGiven,
+            ConsentAction::Withdrawn => EventKind::ConsentWithdrawn,
+        };
+        let audit = self
+            .draft(
+                actor,
+                Action::RecordConsent,
+                Some(id),
+                vec![],
+                Some(purpose.to_string()),
+            )
+            .telling(Event::about(
+                kind,
+                id,
+                json!({ "purpose": purpose, "channel": channel, "policy_version": event.policy_version }),
+            ));
         self.audited(async |sealer| {
             self.store()
                 .append_consent(id, &event, &audit, sealer)

@@ -39,6 +39,10 @@ pub enum ColumnRole {
     /// The language a person asked to be written in: how to write to them, not a category the
     /// policy declares (a reading noted in COMPLIANCE.md); deleted with the person.
     Preference,
+    /// A webhook endpoint's signing secrets, sealed under the outbox key.
+    SealedSecret,
+    /// A message to the platform (JSON): ids and the names of what changed, never a value.
+    EventBody,
 }
 
 /// The tables of the data store and the role of each column.
@@ -156,6 +160,45 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("subject_id", SubjectId),
                 ("decided_at", Metadata),
                 ("intent", ErasureIntent),
+            ],
+        ),
+        (
+            "webhook_endpoints",
+            &[
+                ("id", Metadata),
+                ("url", Metadata),
+                ("kinds", Metadata),
+                ("secrets", SealedSecret),
+                ("created_at", Metadata),
+                ("failing_since_us", Metadata),
+                ("disabled_at", Metadata),
+            ],
+        ),
+        (
+            "webhook_events",
+            &[
+                ("seq", Metadata),
+                ("id", Metadata),
+                ("kind", Metadata),
+                ("subject_id", SubjectId),
+                ("body", EventBody),
+                ("created_at", Metadata),
+                ("created_us", Metadata),
+            ],
+        ),
+        (
+            "webhook_deliveries",
+            &[
+                ("endpoint_id", Metadata),
+                ("event_seq", Metadata),
+                ("chain", SubjectId),
+                ("state", Metadata),
+                ("attempts", Metadata),
+                ("next_attempt_us", Metadata),
+                ("claimed_until_us", Metadata),
+                ("last_status", Metadata),
+                ("last_error", Metadata),
+                ("delivered_at", Metadata),
             ],
         ),
         (

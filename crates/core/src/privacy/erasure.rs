@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::audit::Action;
 use crate::audit::AuditDraft;
 use crate::crash;
+use crate::events::{Event, EventKind};
 use crate::gate::{BasisEvent, BasisEventKind};
 use crate::holds::Hold;
 use crate::letters::Letter;
@@ -110,6 +111,7 @@ impl Vintrova {
         let signed = self.sign_receipt(ErasureCause::Request, &categories, kept_parts);
         // Read before the erasure takes the person's choice with them.
         let locale = self.language_of(id).await?;
+        let told = self.erased_event(id, &signed, ErasureCause::Request, kept.is_empty());
         let intent = Intent {
             decided_at: now,
             receipted: self.receipted(&signed, ErasureCause::Request, to.map(|to| (to, locale))),
@@ -118,16 +120,18 @@ impl Vintrova {
             loose: loose.into_iter().collect(),
             ends_contract: self.contract_in_force(id).await?,
             kept: kept.into_values().collect(),
-            audit: self.draft(
-                actor,
-                Action::Erase,
-                Some(id),
-                categories.into_iter().collect(),
-                Some(match request {
-                    Some(r) => format!("right:erasure@request:{r}"),
-                    None => "erasure".to_string(),
-                }),
-            ),
+            audit: self
+                .draft(
+                    actor,
+                    Action::Erase,
+                    Some(id),
+                    categories.into_iter().collect(),
+                    Some(match request {
+                        Some(r) => format!("right:erasure@request:{r}"),
+                        None => "erasure".to_string(),
+                    }),
+                )
+                .telling(told),
         };
         self.journal_erasure(id)?;
         if !self.store.begin_erasure(id, now, &intent.text()).await? {
@@ -372,6 +376,26 @@ impl Vintrova {
     }
 
     /// The receipt's hash to keep and, with an address, the message that carries it.
+    /// What the platform is told of an erasure: whose, why, whether anything of the person
+    /// stays (for the law or a hold), and the receipt's hash — the person holds the receipt.
+    pub(crate) fn erased_event(
+        &self,
+        id: Uuid,
+        signed: &SignedReceipt,
+        cause: ErasureCause,
+        whole: bool,
+    ) -> Event {
+        Event::about(
+            EventKind::SubjectErased,
+            id,
+            serde_json::json!({
+                "cause": cause.as_str(),
+                "whole": whole,
+                "receipt": { "id": signed.id, "sha256": hex::encode(signed.digest()) },
+            }),
+        )
+    }
+
     pub(crate) fn receipted(
         &self,
         signed: &SignedReceipt,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use vintrova_policy::{Change, PolicyDiff};
 
 use crate::audit::Action;
+use crate::events::{Event, EventKind};
 use crate::gate::{Duty, Use};
 use crate::letters::Letter;
 use crate::notifications::NoticeKind;
@@ -171,11 +172,21 @@ impl Vintrova {
 
     /// Put a version in the archive, whole, under its version's entity (one entry per version).
     async fn archive(&self, actor: &Actor, version: &PublishedVersion) -> Result<()> {
-        self.append_ledger(
+        let told = Event {
+            kind: EventKind::PolicyPublished,
+            subject: None,
+            data: serde_json::json!({
+                "version": version.version,
+                "replaces": version.replaces,
+                "in_force_from": version.effective,
+                "material": version.material,
+            }),
+        };
+        self.append_ledger_telling(
             actor,
             (BOOK, version_entity(&version.version)),
             version,
-            Action::PublishPolicy,
+            (Action::PublishPolicy, Some(told)),
             vec![],
         )
         .await?;

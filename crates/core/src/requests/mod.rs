@@ -7,6 +7,7 @@
 //! the address with a one-time code sent there; the answer to staff is the same whether or not
 //! the address is known, and so is the work: an unknown address becomes a requester of its own.
 
+use crate::events::{Event, EventKind};
 use crate::names;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -462,13 +463,23 @@ impl Vintrova {
         events: &[crate::store::SealedEvent],
         message: Option<&OutboxEntry>,
     ) -> Result<()> {
-        let audit = self.draft(
-            actor,
-            Action::CloseRequest,
-            Some(closed.subject),
-            vec![names::CONTACT.into()],
-            None,
-        );
+        let audit = self
+            .draft(
+                actor,
+                Action::CloseRequest,
+                Some(closed.subject),
+                vec![names::CONTACT.into()],
+                None,
+            )
+            .telling(Event::about(
+                EventKind::RequestAnswered,
+                closed.subject,
+                serde_json::json!({
+                    "request": closed.id,
+                    "right": closed.right.as_str(),
+                    "outcome": closed.state.as_str(),
+                }),
+            ));
         self.audited(async |sealer| {
             self.store()
                 .update_request(closed, events, message, &audit, sealer)

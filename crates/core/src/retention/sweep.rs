@@ -599,7 +599,7 @@ impl Vintrova {
         }
         // Whenever keys go — the whole person, or classes whose last row fell due — the person
         // gets a receipt. The address is read before the keys go.
-        let mut receipt = None;
+        let (mut receipt, mut told) = (None, None);
         if plan.expiry.whole_subject || !plan.emptied.is_empty() {
             let to = if plan.reachable {
                 match self
@@ -620,6 +620,12 @@ impl Vintrova {
                 None => None,
             };
             receipt = Some(self.receipted(&signed, ErasureCause::Retention, to));
+            told = Some(self.erased_event(
+                subject,
+                &signed,
+                ErasureCause::Retention,
+                plan.expiry.whole_subject,
+            ));
         }
         // Keys first: from this moment every copy of these rows, in any backup, is noise.
         let classes: Vec<String> = if plan.expiry.whole_subject {
@@ -653,9 +659,10 @@ impl Vintrova {
                 events: chunk.to_vec(),
                 ..Expiry::default()
             };
-            self.expire_batch(actor, &batch, &categories).await?;
+            self.expire_batch(actor, &batch, &categories, None).await?;
         }
-        self.expire_batch(actor, &last, &categories).await
+        // The receipt goes with the last batch, and so does the platform's word of it.
+        self.expire_batch(actor, &last, &categories, told).await
     }
 
     async fn expire_batch(
@@ -663,14 +670,16 @@ impl Vintrova {
         actor: &Actor,
         batch: &Expiry,
         categories: &[String],
+        told: Option<crate::events::Event>,
     ) -> Result<()> {
-        let audit = self.draft(
+        let mut audit = self.draft(
             actor,
             Action::Expire,
             Some(batch.subject),
             categories.to_vec(),
             None,
         );
+        audit.event = told;
         self.audited(async |sealer| self.store().expire(batch, &audit, sealer).await)
             .await
     }

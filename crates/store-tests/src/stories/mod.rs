@@ -18,6 +18,7 @@ mod letters;
 mod platform;
 mod rights;
 mod subjects;
+mod webhooks;
 pub use accounts::*;
 pub use audit::*;
 pub use consents::*;
@@ -25,6 +26,7 @@ pub use letters::*;
 pub use platform::*;
 pub use rights::*;
 pub use subjects::*;
+pub use webhooks::*;
 
 fn operator() -> Actor {
     Actor::new("test", "operator")

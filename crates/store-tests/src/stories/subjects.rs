@@ -701,6 +701,7 @@ pub async fn one_address_is_one_person_however_written_and_wherever_changed(h: &
         categories: vec![],
         purpose: None,
         stated_purpose: None,
+        event: None,
     };
     let raced = h
         .store()
