@@ -561,16 +561,22 @@ pub struct AttemptRecord {
 
 /// One event's delivery to one endpoint, for inspection.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryRow {
     pub seq: i64,
+    /// The `webhook-id` it is sent with.
     pub event: Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: EventKind,
     pub subject: Option<Uuid>,
+    /// `pending` or `delivered`.
     pub state: String,
     pub attempts: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub next_attempt_at: Timestamp,
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub delivered_at: Option<Timestamp>,
 }
 

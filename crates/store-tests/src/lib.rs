@@ -9,6 +9,7 @@
 pub mod disclosures;
 pub mod doors;
 pub mod receipts;
+pub mod receiver;
 pub mod retention;
 pub mod servers;
 pub mod staff;
@@ -173,6 +174,11 @@ impl Harness {
     /// The vault under the core, with the keys: for tests that inspect what is sealed.
     pub fn vault(&self) -> &Arc<Vault> {
         &self.vault
+    }
+
+    /// The vault as another server opens it: the same key store, under `master`.
+    pub async fn vault_of_another_server(&self, master: MasterKey) -> Result<Vault, CoreError> {
+        Ok(Vault::open(master, self.keys.clone()).await?)
     }
 
     /// A verified request of `right` from `subject`, as the person files it signed in (the

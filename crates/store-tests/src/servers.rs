@@ -136,3 +136,36 @@ pub async fn two_servers_run_every_job_side_by_side_and_nothing_is_done_twice(h:
         "the digests and the two erasure receipts, each once"
     );
 }
+
+/// Issue 23: the secrets every server shares live in the key store under the master key. The
+/// first server's file (an earlier version's) is taken in as it is, so the platform's token
+/// does not change; another server — with a file of its own, or none — gets that same secret;
+/// a second name is a secret of its own.
+pub async fn every_server_gets_the_one_shared_secret_from_the_key_store(h: &Harness) {
+    let first = h
+        .vault()
+        .shared_secret("api-token", Some([7; 32]))
+        .await
+        .unwrap();
+    assert_eq!(first, [7; 32], "the existing token is kept");
+    let other = h.vault_of_another_server(h.master.clone()).await.unwrap();
+    for existing in [Some([9; 32]), None] {
+        assert_eq!(
+            other.shared_secret("api-token", existing).await.unwrap(),
+            first,
+            "one token for the installation"
+        );
+    }
+    let provider = other
+        .shared_secret("payment-provider.secret", None)
+        .await
+        .unwrap();
+    assert_ne!(provider, first);
+    assert_eq!(
+        h.vault()
+            .shared_secret("payment-provider.secret", None)
+            .await
+            .unwrap(),
+        provider
+    );
+}

@@ -128,6 +128,8 @@ const AUDIT_CHAIN: &str = "audit_chain";
 const OUTBOX: &str = "outbox";
 const SIGNING: &str = "signing";
 const SYSTEM_KEYS: [&str; 4] = [BLIND_INDEX, AUDIT_CHAIN, OUTBOX, SIGNING];
+/// The prefix of a shared secret's name among the system keys.
+const SHARED: &str = "shared:";
 
 /// The unwrapped keys one subject has, by retention class.
 pub struct SubjectKeys {
@@ -195,6 +197,39 @@ impl Vault {
             master,
             store,
         })
+    }
+
+    /// A secret every server of this installation shares — the API token, the payment
+    /// provider's signing secret — kept in the key store wrapped by the master key, so the
+    /// master key is the one file a new server needs. Made by whichever server asks first
+    /// (from `existing`, the file an earlier version kept, when there is one); every later ask,
+    /// on any server, gets the same bytes.
+    pub async fn shared_secret(
+        &self,
+        name: &str,
+        existing: Option<[u8; 32]>,
+    ) -> Result<[u8; 32], VaultError> {
+        let owner = KeyOwner::System(format!("{SHARED}{name}"));
+        if let Some(found) = self.system_key(&owner).await? {
+            return Ok(found);
+        }
+        let key = existing.map_or_else(SecretKey::generate, SecretKey::from_bytes);
+        self.store
+            .insert_keys(&[wrap(&self.master, owner.clone(), &key)])
+            .await?;
+        // Read back: another server may have stored its own a moment before; theirs stands.
+        self.system_key(&owner)
+            .await?
+            .ok_or(VaultError::WrongMasterKey)
+    }
+
+    async fn system_key(&self, owner: &KeyOwner) -> Result<Option<[u8; 32]>, VaultError> {
+        for stored in self.store.system_keys().await? {
+            if &stored.owner == owner {
+                return Ok(Some(*unwrap(&self.master, &stored)?.expose()));
+            }
+        }
+        Ok(None)
     }
 
     /// Record the audit chain's head in `file` too, outside the database, on every append.

@@ -676,7 +676,7 @@ pub async fn restore(config: &Config, file: &Path) -> Result<Restored> {
     let actor = vintrova_core::Actor::new("system", "restore");
     rt.app.audit_restore(&actor).await?;
     let erasures_finished = rt.app.finish_erasures().await?;
-    let journal_path = config.data_dir.join(JOURNAL);
+    let journal_path = config.erasure_journal_path();
     let journal_missing = !journal_path.exists();
     if journal_missing {
         say!(

@@ -36,6 +36,11 @@ pub struct Cli {
     /// is better).
     #[arg(long, global = true, env = "VINTROVA_AUDIT_HEAD")]
     pub audit_head: Option<PathBuf>,
+    /// The journal of erasures a restore replays (`DATA_DIR/erasures.journal` by default).
+    /// Servers sharing a database must share it too (a network mount), or a restore on one
+    /// brings back people erased on another.
+    #[arg(long, global = true, env = "VINTROVA_ERASURE_JOURNAL")]
+    pub erasure_journal: Option<PathBuf>,
     /// The configuration file (TOML); `DATA_DIR/vintrova.toml` when there is one. Its settings
     /// give way to the environment's, and those to flags.
     #[arg(long, global = true, env = "VINTROVA_CONFIG")]
@@ -81,6 +86,10 @@ pub struct ServeArgs {
     /// address) every day, through the outbox.
     #[arg(long, env = "VINTROVA_WITNESS_MAIL")]
     pub witness_mail: bool,
+    /// How long a webhook receiver may take to answer, in seconds, before the attempt counts
+    /// as failed and is retried later.
+    #[arg(long, env = "VINTROVA_WEBHOOK_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub webhook_timeout: u64,
 }
 
 #[derive(Subcommand)]
@@ -203,6 +212,42 @@ pub enum WebhookCommand {
         /// A file holding a `whsec_…` secret; repeat for the old and the new during rotation.
         #[arg(long = "secret-file")]
         secret_files: Vec<PathBuf>,
+    },
+    /// Subscribe an endpoint of the platform to events; prints its id and its signing secret,
+    /// this once (or writes the secret to --secret-file, readable by its owner only).
+    Add {
+        /// `https://…` (or `http://` on a private network).
+        #[arg(long)]
+        url: String,
+        /// The event kinds it wants, comma-separated (`consent.withdrawn,subject.erased`);
+        /// without, every kind.
+        #[arg(long, value_delimiter = ',')]
+        kinds: Vec<String>,
+        #[arg(long = "secret-file")]
+        secret_file: Option<PathBuf>,
+    },
+    /// The endpoints, their kinds, whether they fail, and what waits for them.
+    List,
+    /// Stop telling an endpoint; what waited for it is dropped.
+    Remove { id: String },
+    /// A new signing secret; the old one signs beside it for a day.
+    Rotate {
+        id: String,
+        #[arg(long = "secret-file")]
+        secret_file: Option<PathBuf>,
+    },
+    /// Enable an endpoint disabled for failing: what it missed goes, in order.
+    Enable { id: String },
+    /// The latest deliveries to an endpoint: each event, its attempts, the receiver's answer.
+    Deliveries {
+        id: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Deliver what is due now (`serve` does this every five seconds).
+    Deliver {
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
+        timeout: u64,
     },
 }
 

@@ -12,6 +12,7 @@ mod cli;
 mod commands;
 mod demo;
 mod jobs;
+mod poster;
 mod practice;
 mod settings;
 mod setup;
@@ -131,6 +132,7 @@ async fn run(cli: Cli, smtp_url: Option<String>) -> Result<ExitCode> {
         policy_file: cli.policy,
         calendar_file: cli.calendar,
         audit_head: cli.audit_head,
+        erasure_journal: cli.erasure_journal,
         smtp_url,
     };
     let actor = Actor::new("cli", "operator");
@@ -145,7 +147,7 @@ async fn run(cli: Cli, smtp_url: Option<String>) -> Result<ExitCode> {
     match cli.command {
         // Answered in `main`, before the settings are put in force (it must speak of bad ones).
         Command::Config(_) => {}
-        Command::Webhook(command) => return commands::webhook::run(command),
+        Command::Webhook(command) => return commands::webhook::run(&config, &actor, command).await,
         Command::Policy(command) => return commands::policy::run(&config, &actor, command).await,
         Command::Serve(args) => commands::serve::run(&config, args).await?,
         // The matrix is the code's own: printing it needs no installation.

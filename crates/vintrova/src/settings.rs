@@ -32,10 +32,22 @@ pub struct Settings {
     pub calendar: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_head: Option<PathBuf>,
+    /// Shared by every server of one database (see "Running several servers").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erasure_journal: Option<PathBuf>,
     pub database: Database,
     pub server: Server,
     pub witnesses: Witnesses,
     pub smtp: Smtp,
+    pub webhooks: Webhooks,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Webhooks {
+    /// Seconds a receiver may take to answer (1–120).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -169,6 +181,9 @@ impl Given {
         put(source("audit_head"), &|s| {
             s.audit_head = cli.audit_head.clone()
         });
+        put(source("erasure_journal"), &|s| {
+            s.erasure_journal = cli.erasure_journal.clone()
+        });
         if let Some((args, m)) = serve {
             let from = |id: &str| m.value_source(id);
             put(from("listen"), &|s| {
@@ -197,6 +212,9 @@ impl Given {
             });
             put(from("witness_mail"), &|s| {
                 s.witnesses.mail = Some(args.witness_mail)
+            });
+            put(from("webhook_timeout"), &|s| {
+                s.webhooks.timeout_seconds = Some(args.webhook_timeout)
             });
         }
         // The mail server has no flag: its variable is read here, as the other layers are.
@@ -287,6 +305,7 @@ impl Settings {
         cli.policy = self.policy.clone();
         cli.calendar = self.calendar.clone();
         cli.audit_head = self.audit_head.clone();
+        cli.erasure_journal = self.erasure_journal.clone();
         if let Command::Serve(args) = &mut cli.command {
             self.server_args(args)?;
         }
@@ -311,6 +330,9 @@ impl Settings {
         }
         args.witness_dir = self.witnesses.dir.clone();
         args.witness_mail = self.witnesses.mail.unwrap_or(false);
+        if let Some(seconds) = self.webhooks.timeout_seconds {
+            args.webhook_timeout = seconds;
+        }
         Ok(())
     }
 
@@ -340,6 +362,18 @@ impl Settings {
         file("server.tls_cert", &self.server.tls_cert, false);
         file("server.tls_key", &self.server.tls_key, false);
         file("witnesses.dir", &self.witnesses.dir, true);
+        // Files made at first use: the directory they go in must be there.
+        for (key, path) in [
+            ("audit_head", &self.audit_head),
+            ("erasure_journal", &self.erasure_journal),
+        ] {
+            if let Some(dir) = path.as_ref().and_then(|p| p.parent())
+                && !dir.as_os_str().is_empty()
+                && !dir.is_dir()
+            {
+                problems.push(format!("`{key}`: no such directory: {}", dir.display()));
+            }
+        }
         for (key, secret) in [
             ("database.url", &self.database.url),
             ("smtp.url", &self.smtp.url),
@@ -350,6 +384,13 @@ impl Settings {
                     .push("`database.url`: neither `sqlite://…` nor `postgres://…`".to_string()),
                 _ => {}
             }
+        }
+        if let Some(seconds) = self.webhooks.timeout_seconds
+            && !(1..=120).contains(&seconds)
+        {
+            problems.push(format!(
+                "`webhooks.timeout_seconds`: {seconds} is not between 1 and 120"
+            ));
         }
         if let Some(listen) = &self.server.listen
             && listen.parse::<std::net::SocketAddr>().is_err()

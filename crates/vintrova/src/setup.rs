@@ -32,6 +32,8 @@ pub struct Config {
     pub policy_file: Option<PathBuf>,
     pub calendar_file: Option<PathBuf>,
     pub audit_head: Option<PathBuf>,
+    /// Where the journal of erasures is kept, when not in the data directory.
+    pub erasure_journal: Option<PathBuf>,
     /// The mail server (`smtp://…`); mail is kept in the data directory's outbox files without.
     pub smtp_url: Option<String>,
 }
@@ -45,6 +47,12 @@ impl Config {
         self.audit_head
             .clone()
             .unwrap_or_else(|| self.data_dir.join(AUDIT_HEAD))
+    }
+
+    pub fn erasure_journal_path(&self) -> PathBuf {
+        self.erasure_journal
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(crate::backup::JOURNAL))
     }
 
     fn next_key_path(&self) -> PathBuf {
@@ -104,6 +112,8 @@ pub fn policy_text(file: Option<&Path>) -> Result<String> {
 /// Everything opened: the services, and what the key commands need besides.
 pub struct Runtime {
     pub app: Arc<Vintrova>,
+    /// The vault the core holds too: for the secrets every server shares.
+    pub vault: Arc<Vault>,
     pub master: MasterKey,
     pub config: Config,
     pub backend: Backend,
@@ -312,19 +322,22 @@ pub async fn open_unchecked(config: &Config, clock: Arc<dyn Clock>) -> Result<Ru
     let policy = Arc::new(load_policy(config.policy_file.as_deref())?);
     let (store, keys, backend) = open_backend(config).await?;
     let master = settle_master_key(config, keys.as_ref()).await?;
-    let vault = Vault::open(master.clone(), keys)
-        .await?
-        .with_head_file(HeadFile::at(config.audit_head_path()));
+    let vault = Arc::new(
+        Vault::open(master.clone(), keys)
+            .await?
+            .with_head_file(HeadFile::at(config.audit_head_path())),
+    );
     let journal = Arc::new(crate::backup::FileJournal::new(
-        config.data_dir.join(crate::backup::JOURNAL),
+        config.erasure_journal_path(),
     ));
-    let app = Vintrova::new(policy, store, Arc::new(vault), clock)?
+    let app = Vintrova::new(policy, store, vault.clone(), clock)?
         .with_erasure_journal(journal)
         .with_calendar(load_calendar(config.calendar_file.as_deref())?)
         .with_published_policy()
         .await?;
     Ok(Runtime {
         app: Arc::new(app),
+        vault,
         master,
         config: config.clone(),
         backend,
@@ -398,22 +411,8 @@ pub async fn rotate_master_key(
     Ok((count, next))
 }
 
-/// A secret the server keeps in its data directory (mode 0600), created on first start:
-/// 32 random bytes, hex. Returns it and whether it was just created.
-pub fn secret_file(config: &Config, name: &str) -> Result<(String, bool)> {
-    let path = config.data_dir.join(name);
-    if path.exists() {
-        return Ok((fs::read_to_string(&path)?.trim().to_string(), false));
-    }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for {name}: {e}"))?;
-    let secret = hex::encode(bytes);
-    write_secret(&path, format!("{secret}\n").as_bytes())?;
-    Ok((secret, true))
-}
-
 /// Write a new file only its owner may read (mode 0600).
-fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -423,18 +422,45 @@ fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The API token, created on first start.
-pub fn api_token(config: &Config) -> Result<(String, bool)> {
-    secret_file(config, API_TOKEN)
+/// A secret every server shares (the API token, the payment provider's), from the vault; the
+/// file `name` in the data directory keeps a copy for the operator to read, written when it is
+/// missing or differs. A file an earlier version made is taken into the vault the first time,
+/// so the platform's token stays what it was. Returns it and whether the file was written now.
+async fn shared_secret(rt: &Runtime, name: &str) -> Result<(String, bool)> {
+    let path = rt.config.data_dir.join(name);
+    let on_disk = fs::read_to_string(&path).ok().map(|s| s.trim().to_string());
+    let existing = on_disk
+        .as_deref()
+        .and_then(|s| hex::decode(s).ok())
+        .and_then(|b| b.try_into().ok());
+    let secret = hex::encode(rt.vault.shared_secret(name, existing).await?);
+    if on_disk.as_deref() == Some(secret.as_str()) {
+        return Ok((secret, false));
+    }
+    if on_disk.is_some() {
+        say!(
+            "  WARNING: {} held a secret of this server alone; it now holds the one every server of this installation shares.",
+            path.display()
+        );
+        fs::remove_file(&path)?;
+    }
+    write_secret(&path, format!("{secret}\n").as_bytes())?;
+    Ok((secret, true))
 }
 
-/// The built-in payment provider's signing secret, created on first start.
-pub fn dev_provider(config: &Config) -> Result<vintrova_core::payments::DevProvider> {
-    let (secret, _) = secret_file(config, "payment-provider.secret")?;
+/// The API token, the same on every server of the installation.
+pub async fn api_token(rt: &Runtime) -> Result<(String, bool)> {
+    shared_secret(rt, API_TOKEN).await
+}
+
+/// The built-in payment provider's signing secret, the same on every server, so a callback
+/// signed for one is accepted by any.
+pub async fn dev_provider(rt: &Runtime) -> Result<vintrova_core::payments::DevProvider> {
+    let (secret, _) = shared_secret(rt, "payment-provider.secret").await?;
     let bytes: [u8; 32] = hex::decode(&secret)
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or("the payment provider secret in the data directory is damaged; delete it to make a new one")?;
+        .ok_or("the payment provider's secret does not decode")?;
     Ok(vintrova_core::payments::DevProvider::new(bytes))
 }
 

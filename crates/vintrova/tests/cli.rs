@@ -1907,6 +1907,17 @@ fn https(
     .unwrap();
     let tcp = std::net::TcpStream::connect(addr).unwrap();
     let mut tls = rustls::StreamOwned::new(connection, tcp);
+    exchange(&mut tls, method, path, headers, body)
+}
+
+/// One HTTP/1.1 request over `stream`, and the whole response as text.
+fn exchange(
+    stream: &mut (impl Read + Write),
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> String {
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
         body.len()
@@ -1916,10 +1927,32 @@ fn https(
     }
     request.push_str("\r\n");
     request.push_str(body);
-    tls.write_all(request.as_bytes()).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
     let mut response = Vec::new();
-    let _ = tls.read_to_end(&mut response);
+    let _ = stream.read_to_end(&mut response);
     String::from_utf8_lossy(&response).into_owned()
+}
+
+/// A plain-HTTP call to a server on 127.0.0.1: its status and its body.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    let response = exchange(&mut tcp, method, path, headers, body);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
 
 #[test]
@@ -2492,7 +2525,7 @@ fn config_check_prints_the_readme_example_merged_and_refuses_a_wrong_key_by_its_
     for sub in ["tls", "witness"] {
         std::fs::create_dir_all(etc.join(sub)).unwrap();
     }
-    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(data.join("shared")).unwrap();
     let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policy/vintrova.toml");
     std::fs::copy(&policy, etc.join("policy.toml")).unwrap();
     std::fs::write(etc.join("calendar.toml"), "holidays = []\nworkdays = []\n").unwrap();
@@ -2543,6 +2576,8 @@ fn config_check_prints_the_readme_example_merged_and_refuses_a_wrong_key_by_its_
         "public_url = \"https://privacy.vintrova.kz\"",
         "trusted_proxies = [\"10.0.0.5\"]",
         "mail = true",
+        "timeout_seconds = 10",
+        "/shared/erasures.journal\"",
     ] {
         assert!(shown.contains(merged), "{merged} in:\n{shown}");
     }
@@ -2558,7 +2593,8 @@ fn config_check_prints_the_readme_example_merged_and_refuses_a_wrong_key_by_its_
             &format!("url = {{ file = \"{}/smtp-url\" }}", etc.display()),
             "url = \"smtps://user:plain-secret@mail.kz:465\"",
         )
-        .replace("tls/privkey.pem", "tls/missing.pem");
+        .replace("tls/privkey.pem", "tls/missing.pem")
+        .replace("timeout_seconds = 10", "timeout_seconds = 500");
     std::fs::write(&file, plain).unwrap();
     let out = check(&file, &[], &[]);
     let (shown, said) = (
@@ -2569,6 +2605,10 @@ fn config_check_prints_the_readme_example_merged_and_refuses_a_wrong_key_by_its_
     assert!(shown.contains("url = \"********\"") && !shown.contains("plain-secret"));
     assert!(
         said.contains("problem: `server.tls_key`: no such file"),
+        "{said}"
+    );
+    assert!(
+        said.contains("problem: `webhooks.timeout_seconds`: 500 is not between 1 and 120"),
         "{said}"
     );
 
@@ -2652,4 +2692,328 @@ fn webhook_verify_accepts_what_we_sign_and_refuses_an_altered_or_old_message() {
     let refused = verify(now, body, &other);
     assert_eq!(refused.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no `v1` signature matches"));
+}
+
+/// Issue 23: an endpoint added from the command line hears of the changes it subscribed to —
+/// from `webhook deliver`, and from `serve`'s own round while it runs — each once, signed so
+/// that `webhook verify` (the receiver's check) accepts it, with ids and no value of a person.
+fn the_platform_hears_of_changes_signed_from_the_cli_and_from_serve(install: &Install) {
+    use vintrova_store_tests::receiver::HttpReceiver;
+    let receiver = HttpReceiver::start();
+    let secret = install.dir.path().join("endpoint.secret");
+    let added: Value = serde_json::from_str(&install.ok(
+        &[
+            "webhook",
+            "add",
+            "--url",
+            &receiver.url,
+            "--kinds",
+            "consent.withdrawn,subject.erased",
+            "--secret-file",
+            secret.to_str().unwrap(),
+        ],
+        None,
+    ))
+    .unwrap();
+    assert!(added["secret"].as_str().unwrap().starts_with("written to"));
+    assert_eq!(
+        std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let id = install.add(SEED);
+    install.ok(
+        &[
+            "subject",
+            "consent",
+            &id,
+            "--purpose",
+            "phone_number",
+            "--withdraw",
+        ],
+        None,
+    );
+    let round: Value =
+        serde_json::from_str(&install.ok(&["webhook", "deliver", "--timeout", "5"], None)).unwrap();
+    assert_eq!(round["delivered"], 1, "{round}");
+    let got = receiver
+        .next(std::time::Duration::from_secs(5))
+        .expect("the receiver got the withdrawal");
+    let verified = install.run(
+        &[
+            "webhook",
+            "verify",
+            "--id",
+            got.header("webhook-id"),
+            "--timestamp",
+            got.header("webhook-timestamp"),
+            "--signature",
+            got.header("webhook-signature"),
+            "--secret-file",
+            secret.to_str().unwrap(),
+        ],
+        Some(&got.body),
+    );
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+    let body: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(body["type"], "consent.withdrawn");
+    assert_eq!(body["data"]["subject"], id.as_str());
+    assert_pd_free(&got.body, &["the webhook body"]);
+
+    // `serve` delivers on its own, within its five-second round.
+    let (mut server, _, _) = serve_until_listening(install, &[]);
+    let receipt: Value =
+        serde_json::from_str(&install.ok(&["subject", "erase", &id], None)).unwrap();
+    let got = receiver
+        .next(std::time::Duration::from_secs(30))
+        .expect("serve delivered the erasure");
+    Command::new("kill")
+        .arg(server.id().to_string())
+        .status()
+        .unwrap();
+    server.wait().unwrap();
+    let body: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(body["type"], "subject.erased");
+    assert_eq!(body["data"]["subject"], id.as_str());
+    assert!(
+        receipt
+            .to_string()
+            .contains(body["data"]["receipt"]["id"].as_str().unwrap())
+    );
+    let listed: Value = serde_json::from_str(&install.ok(&["webhook", "list"], None)).unwrap();
+    assert_eq!(
+        (
+            listed[0]["delivered"].as_i64(),
+            listed[0]["waiting"].as_i64()
+        ),
+        (Some(2), Some(0))
+    );
+    assert!(receiver.drain().is_empty(), "each event once");
+}
+
+#[test]
+fn the_platform_hears_of_changes_signed_from_the_cli_and_from_serve_on_sqlite() {
+    the_platform_hears_of_changes_signed_from_the_cli_and_from_serve(&Install::new());
+}
+
+#[test]
+fn the_platform_hears_of_changes_signed_from_the_cli_and_from_serve_on_postgresql() {
+    let (rt, pool, database, url) = fresh_postgres_database();
+    let mut install = Install::new();
+    install.extra = vec!["--database-url".into(), url];
+    the_platform_hears_of_changes_signed_from_the_cli_and_from_serve(&install);
+    rt.block_on(
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE {database} WITH (FORCE)"
+        )))
+        .execute(&pool),
+    )
+    .unwrap();
+}
+
+/// A registration as the platform's back end sends it.
+fn registration(email: &str) -> String {
+    serde_json::json!({
+        "data": {"contact": {"first_name": "Ерлан", "email": email}},
+        "source": "registration_form",
+        "bases": [{"kind": "contract_started"}],
+        "consents": ["contact_data"],
+        "channel": "form"
+    })
+    .to_string()
+}
+
+/// Issue 23: two `serve` processes on one PostgreSQL, the second given nothing but the first's
+/// master key: the platform's one token works on both, an order made on one is paid by the
+/// provider's callback to the other, and an erasure on the second is honoured by a restore on
+/// the first (the erasure journal is shared by configuration, as "Running several servers"
+/// says).
+#[test]
+fn two_servers_on_one_postgresql_share_every_secret_but_the_master_key_file() {
+    use std::os::unix::fs::DirBuilderExt;
+    use vintrova_core::payments::{DevProvider, Outcome};
+    let (rt, pool, database, url) = fresh_postgres_database();
+    let shared = tempfile::tempdir().unwrap();
+    let journal = shared.path().join("erasures.journal");
+    let install = || Install {
+        dir: tempfile::tempdir().unwrap(),
+        extra: vec![
+            "--database-url".into(),
+            url.clone(),
+            "--erasure-journal".into(),
+            journal.to_str().unwrap().into(),
+        ],
+    };
+    let (a, b) = (install(), install());
+    let (mut server_a, addr_a, _) = serve_until_listening(&a, &[]);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(b.data())
+        .unwrap();
+    std::fs::copy(a.data().join("master.key"), b.data().join("master.key")).unwrap();
+    let (mut server_b, addr_b, _) = serve_until_listening(&b, &[]);
+    let read = |install: &Install, file: &str| {
+        std::fs::read_to_string(install.data().join(file))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let token = read(&a, "api-token");
+    assert_eq!(
+        read(&b, "api-token"),
+        token,
+        "one token for the installation"
+    );
+    let bearer = format!("Bearer {token}");
+    let auth = [("Authorization", bearer.as_str())];
+    let register = |addr: &str, email: &str| {
+        let (status, text) = http(
+            addr,
+            "POST",
+            "/api/v1/subjects",
+            &auth,
+            &registration(email),
+        );
+        assert_eq!(status, 201, "{addr}: {text}");
+        serde_json::from_str::<Value>(&text).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = register(&addr_a, "first.server.test@mail.kz");
+    let second = register(&addr_b, "second.server.test@mail.kz");
+
+    // Ordered on one server, paid by the provider's callback to the other.
+    let (status, text) = http(
+        &addr_a,
+        "POST",
+        &format!("/api/v1/subjects/{second}/orders"),
+        &auth,
+        r#"{"amount": 4500000, "currency": "KZT", "method": "card"}"#,
+    );
+    assert_eq!(status, 201, "{text}");
+    let created: Value = serde_json::from_str(&text).unwrap();
+    let reference = created["checkout_url"]
+        .as_str()
+        .unwrap()
+        .split("/checkout/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        read(&b, "payment-provider.secret"),
+        read(&a, "payment-provider.secret")
+    );
+    let secret: [u8; 32] = hex::decode(read(&a, "payment-provider.secret"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let (body, signature) = DevProvider::new(secret).callback(
+        &reference,
+        Outcome::Succeeded {
+            card_last4: Some("4242".into()),
+        },
+    );
+    let (status, text) = http(
+        &addr_b,
+        "POST",
+        "/api/v1/payments/callback",
+        &[("vintrova-signature", signature.as_str())],
+        std::str::from_utf8(&body).unwrap(),
+    );
+    assert_eq!(
+        status, 200,
+        "the other server accepts the provider's signature: {text}"
+    );
+    let (_, orders) = http(
+        &addr_a,
+        "GET",
+        &format!("/api/v1/subjects/{second}/orders"),
+        &auth,
+        "",
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&orders).unwrap()[0]["state"],
+        "paid"
+    );
+
+    // A backup from the first, an erasure on the second, a restore on the first.
+    let file = a.dir.path().join("nightly.vbak");
+    let file_arg = file.to_str().unwrap();
+    a.ok(&["backup", "create", "--out", file_arg], None);
+    let (status, text) = http(
+        &addr_b,
+        "DELETE",
+        &format!("/api/v1/subjects/{first}"),
+        &auth,
+        "",
+    );
+    assert_eq!(status, 200, "{text}");
+    for server in [&mut server_a, &mut server_b] {
+        Command::new("kill")
+            .arg(server.id().to_string())
+            .status()
+            .unwrap();
+        assert!(server.wait().unwrap().success());
+    }
+    let restored: Value =
+        serde_json::from_str(&a.ok(&["backup", "restore", file_arg], None)).unwrap();
+    assert_eq!(restored["journal_missing"], false);
+    assert_eq!(restored["erasures_reapplied"], 1, "{restored}");
+    assert_eq!(
+        a.run(&["subject", "export", &first], None).status.code(),
+        Some(3),
+        "the person erased on the other server stays erased"
+    );
+    rt.block_on(
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE {database} WITH (FORCE)"
+        )))
+        .execute(&pool),
+    )
+    .unwrap();
+}
+
+/// Issue 23: the receiver's verification snippet in the README, run as written by Python,
+/// accepts what we sign and refuses an altered body or another secret.
+#[test]
+fn the_readmes_python_snippet_verifies_what_we_sign() {
+    use vintrova_core::webhooks::{Secret, signature_header};
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let snippet = readme
+        .split("```python\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README shows the receiver's snippet");
+    let secret = Secret::generate().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let body = br#"{"type":"consent.withdrawn","data":{"purpose":"notifications"}}"#;
+    let header = signature_header(std::slice::from_ref(&secret), "evt-7", now, body);
+    let check = |secret: &str, body: &[u8]| {
+        let script = format!(
+            "{snippet}\nimport sys\nheaders = {{'webhook-id': 'evt-7', 'webhook-timestamp': '{now}', 'webhook-signature': '{header}'}}\nsys.exit(0 if verify('{secret}', headers, sys.stdin.buffer.read()) else 1)\n"
+        );
+        let mut child = Command::new("python3")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        child.stdin.take().unwrap().write_all(body).unwrap();
+        child.wait().unwrap().code()
+    };
+    assert_eq!(check(&secret.reveal(), body), Some(0), "accepted");
+    assert_eq!(check(&secret.reveal(), b"{}"), Some(1), "an altered body");
+    let other = Secret::generate().unwrap();
+    assert_eq!(check(&other.reveal(), body), Some(1), "another secret");
 }

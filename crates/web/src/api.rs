@@ -16,9 +16,7 @@ use vintrova_core::{AuditReport, Collection, ErasureReceipt, Export, PurposeView
 
 use crate::AppState;
 use crate::access::Caller;
-use crate::problem::Problem;
-
-type ApiResult<T> = Result<T, Problem>;
+use crate::problem::{ApiResult, Problem};
 
 /// A new subject: the data by category and field, how it arrived, and the bases it came with.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -24,6 +24,7 @@ pub mod site;
 pub mod staff;
 pub mod support;
 pub mod tls;
+pub mod webhooks;
 pub mod words;
 
 use std::sync::Arc;
@@ -92,7 +93,8 @@ impl AppState {
     info(title = "Vintrova API", version = "1", description = "Personal data of the Vintrova education platform, held as its privacy policy says."),
     paths(
         api::healthz, api::create_subject, api::update_subject, api::export_subject, api::read_for_purpose,
-        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::confirm, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, staff::sign_in, staff::current, staff::sign_out, staff::list, staff::add, staff::paperwork, staff::reissue, staff::activate, staff::incidents, staff::report, staff::incident, staff::step, staff::notify, staff::assessments, staff::record_assessment, staff::follow_up_done, staff::recipients, staff::record_agreement, staff::disclosures, staff::disclose, staff::analytics_report, staff::export_analytics, staff::transfers, staff::plan_transfer, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::letters, requests::verify, requests::fulfil, requests::reject, downloads::download, api::lookup, api::verify_audit, api::policy
+        api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::confirm, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, staff::sign_in, staff::current, staff::sign_out, staff::list, staff::add, staff::paperwork, staff::reissue, staff::activate, staff::incidents, staff::report, staff::incident, staff::step, staff::notify, staff::assessments, staff::record_assessment, staff::follow_up_done, staff::recipients, staff::record_agreement, staff::disclosures, staff::disclose, staff::analytics_report, staff::export_analytics, staff::transfers, staff::plan_transfer, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::letters, requests::verify, requests::fulfil, requests::reject, downloads::download, api::lookup, api::verify_audit, api::policy,
+        webhooks::list, webhooks::add, webhooks::remove, webhooks::rotate, webhooks::enable, webhooks::deliveries
     ),
     modifiers(&Contract)
 )]
@@ -192,6 +194,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/recipients", get(staff::recipients))
         .route("/recipients/agreements", post(staff::record_agreement))
+        .route("/webhooks", get(webhooks::list).post(webhooks::add))
+        .route("/webhooks/{id}", axum::routing::delete(webhooks::remove))
+        .route("/webhooks/{id}/rotation", post(webhooks::rotate))
+        .route("/webhooks/{id}/enable", post(webhooks::enable))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route(
             "/disclosures",
             get(staff::disclosures).post(staff::disclose),

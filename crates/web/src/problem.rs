@@ -8,6 +8,9 @@ use utoipa::ToSchema;
 use vintrova_core::CoreError;
 use vintrova_core::values::{FieldProblem, InvalidInput};
 
+/// What an API handler answers: its value, or a problem document.
+pub type ApiResult<T> = Result<T, Problem>;
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem.

@@ -22,10 +22,8 @@ use vintrova_core::values::InvalidInput;
 use crate::AppState;
 use crate::access::{Caller, STAFF_COOKIE, cookie};
 use crate::api::body;
-use crate::problem::Problem;
+use crate::problem::{ApiResult, Problem};
 use crate::security::Door;
-
-type ApiResult<T> = Result<T, Problem>;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -179,7 +177,7 @@ pub async fn add(caller: Caller, bytes: Bytes) -> ApiResult<(StatusCode, Json<En
     Ok((StatusCode::CREATED, Json(enrollment_link(enrollment))))
 }
 
-fn id_of(raw: &str, field: &str) -> Result<Uuid, InvalidInput> {
+pub(crate) fn id_of(raw: &str, field: &str) -> Result<Uuid, InvalidInput> {
     raw.parse()
         .map_err(|_| InvalidInput::one(field, "not a UUID", "an id as the register lists it"))
 }

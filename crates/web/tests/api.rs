@@ -3084,3 +3084,5 @@ mod live;
 mod pages;
 #[path = "api/student.rs"]
 mod student;
+#[path = "api/webhooks.rs"]
+mod webhooks;

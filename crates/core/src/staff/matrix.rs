@@ -67,6 +67,10 @@ pub enum Permission {
     RecordAgreements,
     /// The anonymized learning-effectiveness report.
     ViewAnalytics,
+    /// The webhook endpoints the platform is told through, and their deliveries.
+    ViewWebhooks,
+    /// Subscribe, rotate, enable and remove webhook endpoints.
+    ManageWebhooks,
     Console,
 }
 
@@ -98,6 +102,8 @@ words!(Permission {
     ViewDisclosures => "view_disclosures",
     RecordAgreements => "record_agreements",
     ViewAnalytics => "view_analytics",
+    ViewWebhooks => "view_webhooks",
+    ManageWebhooks => "manage_webhooks",
     Console => "console",
 });
 
@@ -131,7 +137,8 @@ impl Permission {
             VerifyAudit | ViewIncidents | ViewAssessments | ViewStaff | ViewRetention => {
                 &[Staff(Dpo), Staff(Auditor), Staff(Admin)]
             }
-            ManageStaff => &[Staff(Admin)],
+            ManageStaff | ManageWebhooks => &[Staff(Admin)],
+            ViewWebhooks => &[Staff(Dpo), Staff(Auditor), Staff(Admin)],
             RecordPaperwork | ManageIncidents => &[Staff(Dpo), Staff(Admin)],
             RecordAssessments => &[Staff(Dpo), Staff(Auditor)],
             Console => &[

@@ -18,10 +18,10 @@ pub async fn run(config: &Config, args: ServeArgs) -> Result<()> {
     if finished > 0 {
         say!("  Finished {finished} erasure(s) a crash had cut short.");
     }
-    let (token, created) = setup::api_token(config)?;
-    if created {
+    let (token, written) = setup::api_token(&rt).await?;
+    if written {
         say!(
-            "  Created the API token in {} (mode 0600); send it as `Authorization: Bearer <token>`.",
+            "  The API token (the same on every server of this installation) is in {} (mode 0600); send it as `Authorization: Bearer <token>`.",
             config.data_dir.join("api-token").display()
         );
     }
@@ -86,7 +86,7 @@ pub async fn run(config: &Config, args: ServeArgs) -> Result<()> {
             "  Plain HTTP: put a TLS-terminating proxy in front, or serve with --tls-cert/--tls-key. Staff cookies are `Secure`; browsers send them over HTTPS or to localhost only."
         );
     }
-    let provider = std::sync::Arc::new(setup::dev_provider(config)?);
+    let provider = std::sync::Arc::new(setup::dev_provider(&rt).await?);
     let proxies = if args.trusted_proxies.is_empty() {
         vintrova_web::security::TrustedProxies::loopback()
     } else {
@@ -108,6 +108,11 @@ pub async fn run(config: &Config, args: ServeArgs) -> Result<()> {
         },
     );
     jobs::policy::spawn(&mut background, &live);
+    jobs::webhooks::spawn(
+        &mut background,
+        &live,
+        std::time::Duration::from_secs(args.webhook_timeout),
+    );
     let router = live.router();
     match tls {
         Some(config) => {

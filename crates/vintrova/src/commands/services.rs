@@ -78,7 +78,7 @@ pub async fn ticket(config: &Config, actor: &Actor, command: TicketCommand) -> R
 
 pub async fn order(config: &Config, actor: &Actor, command: OrderCommand) -> Result<()> {
     let rt = setup::open(config).await?;
-    let provider = setup::dev_provider(config)?;
+    let provider = setup::dev_provider(&rt).await?;
     match command {
         OrderCommand::Create {
             id,

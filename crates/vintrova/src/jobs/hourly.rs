@@ -26,6 +26,7 @@ pub fn spawn(jobs: &mut super::Jobs, live: &Arc<Live>, witnesses: Witnesses) {
             keep_witnesses(&app, &witnesses).await;
             send_digests(&app, &holder).await;
             warn_of_overdue_assessments(&app).await;
+            super::webhooks::prune(&app).await;
         }
     });
 }

@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod hourly;
 pub mod policy;
 pub mod retention;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::Duration;
