@@ -18,6 +18,7 @@ use crate::ledger::LedgerEntry;
 use crate::notifications::Notice;
 use crate::outbox::{OutboxEntry, OutboxState};
 use crate::records::{Record, RecordKind};
+use crate::requests::mailbox::InboxRow;
 use crate::requests::{CodeRecord, DownloadRecord, LetterRecord, Request};
 use crate::rights::RightKind;
 use crate::staff::{StaffLookup, StaffRecord, StaffSessionRecord};
@@ -522,6 +523,28 @@ pub trait OutboxStore: Send + Sync {
     async fn notices(&self, subject: Uuid) -> Result<Vec<Notice>, StoreError>;
 }
 
+/// Letters from the mailbox waiting to be classified.
+#[async_trait::async_trait]
+pub trait InboxStore: Send + Sync {
+    /// Keep a letter, unless one with its digest is there; `None` then (nothing written).
+    async fn put_inbox(
+        &self,
+        row: &InboxRow,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<ChainHead>, StoreError>;
+    /// Every letter waiting, the oldest first.
+    async fn inbox(&self) -> Result<Vec<InboxRow>, StoreError>;
+    async fn inbox_row(&self, id: Uuid) -> Result<Option<InboxRow>, StoreError>;
+    /// Take a letter out of the inbox unanswered; `None` when it was not there.
+    async fn dismiss_inbox(
+        &self,
+        id: Uuid,
+        audit: &AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<ChainHead>, StoreError>;
+}
+
 /// A webhook endpoint as stored: its signing secrets sealed under the outbox key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointRow {
@@ -768,6 +791,7 @@ pub trait Store:
     + LedgerStore
     + AuditStore
     + WebhookStore
+    + InboxStore
 {
     /// Which backend this is, for logs and benchmarks ("sqlite", "postgres").
     fn backend(&self) -> &'static str;

@@ -916,6 +916,7 @@ sql_impl!((impl<DB> SqlStore<DB>) {
 // The ports, one file each; after the macro they use.
 mod accounts;
 mod audit;
+mod inbox;
 mod leases;
 mod ledgers;
 mod outbox;

@@ -195,6 +195,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
             "webhooks",
             include_str!("../migrations/postgres/0021_webhooks.sql"),
         ),
+        (
+            "inbox",
+            include_str!("../migrations/postgres/0022_inbox.sql"),
+        ),
     ])
     .run(&data)
     .await

@@ -185,6 +185,8 @@ sql_port!(RequestStore {
         .await
         .map_err(backend::<DB>)?;
         Self::put_message(&mut tx, message).await?;
+        // A letter from the mailbox keeps its id: holding it takes it out of the inbox.
+        Self::exec(&mut tx, "DELETE FROM inbox WHERE id = $1", letter.id).await?;
         Self::commit_audited(tx, audit, sealer).await
     }
 

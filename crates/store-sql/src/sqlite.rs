@@ -186,6 +186,7 @@ pub async fn open(
                 "webhooks",
                 include_str!("../migrations/sqlite/0020_webhooks.sql"),
             ),
+            ("inbox", include_str!("../migrations/sqlite/0021_inbox.sql")),
         ],
     )
     .await?;

@@ -85,6 +85,8 @@ pub enum Action {
     ChangeWebhook,
     DisableWebhook,
     RemoveWebhook,
+    /// A letter from the mailbox was found to ask for nothing Vintrova answers.
+    DismissLetter,
 }
 
 words!(Action {
@@ -134,6 +136,7 @@ words!(Action {
     ChangeWebhook => "change_webhook",
     DisableWebhook => "disable_webhook",
     RemoveWebhook => "remove_webhook",
+    DismissLetter => "dismiss_letter",
 });
 
 /// An entry's content: what happened, before or after it joins the chain.

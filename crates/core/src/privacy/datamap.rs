@@ -39,6 +39,8 @@ pub enum ColumnRole {
     /// The language a person asked to be written in: how to write to them, not a category the
     /// policy declares (a reading noted in COMPLIANCE.md); deleted with the person.
     Preference,
+    /// A keyed digest of a letter's Message-ID: finds the letter again, never says who wrote.
+    MessageDigest,
     /// A webhook endpoint's signing secrets, sealed under the outbox key.
     SealedSecret,
     /// A message to the platform (JSON): ids and the names of what changed, never a value.
@@ -160,6 +162,17 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("subject_id", SubjectId),
                 ("decided_at", Metadata),
                 ("intent", ErasureIntent),
+            ],
+        ),
+        (
+            "inbox",
+            &[
+                ("id", Metadata),
+                ("message_digest", MessageDigest),
+                ("sealed", SealedMessage),
+                ("locale", Metadata),
+                ("received_at", Metadata),
+                ("received_us", Metadata),
             ],
         ),
         (

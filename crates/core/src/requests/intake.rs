@@ -119,13 +119,34 @@ impl Vintrova {
         channel: AnswerChannel,
         (received, locale): (Option<Timestamp>, Option<&str>),
     ) -> Result<LetterReceived> {
+        self.letter_received_as(
+            Uuid::now_v7(),
+            actor,
+            (email, right),
+            description,
+            channel,
+            (received, locale),
+        )
+        .await
+    }
+
+    /// [`Vintrova::letter_received`] under a given id: a letter from the mailbox keeps its id,
+    /// and holding it takes it out of the inbox in the same transaction.
+    pub(super) async fn letter_received_as(
+        &self,
+        id: Uuid,
+        actor: &Actor,
+        (email, right): (&str, RightKind),
+        description: &str,
+        channel: AnswerChannel,
+        (received, locale): (Option<Timestamp>, Option<&str>),
+    ) -> Result<LetterReceived> {
         let received_at = self.arrival(received)?;
         let locale = locale.map(|l| self.known_locale(l)).transpose()?;
         let values = self.parse_json(&json!({"contact": {"email": email}}))?;
         let email = values[0].index_form.clone().unwrap_or_default();
         // Checked now, so a refused letter stores nothing.
         self.parse_json(&json!({"contact": {"request_description": description}}))?;
-        let id = Uuid::now_v7();
         let letter = Letter {
             email,
             right,

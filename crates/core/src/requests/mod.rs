@@ -26,6 +26,7 @@ use crate::{Actor, CoreError, ErasureReceipt, Export, Result, Vintrova};
 
 mod claims;
 mod intake;
+pub mod mailbox;
 pub mod rights;
 use crate::letters::Letter;
 pub use claims::AddressToProve;

@@ -388,6 +388,7 @@ action-add_webhook = webhook endpoint subscribed
 action-change_webhook = webhook endpoint changed
 action-disable_webhook = webhook endpoint disabled for failing
 action-remove_webhook = webhook endpoint removed
+action-dismiss_letter = letter from the mailbox set aside: not a request
 action-erase = data erased
 action-change_password = password changed
 action-request_password_reset = password reset asked for

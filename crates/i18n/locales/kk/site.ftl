@@ -388,6 +388,7 @@ action-add_webhook = платформа хабарламаларының мек�
 action-change_webhook = платформа хабарламаларының мекенжайы өзгертілді
 action-disable_webhook = платформа хабарламаларының мекенжайы қателерге байланысты өшірілді
 action-remove_webhook = платформа хабарламаларының мекенжайы жойылды
+action-dismiss_letter = пошта жәшігіндегі хат шеттетілді: сұраныс емес
 action-erase = деректер жойылды
 action-change_password = құпия сөз өзгертілді
 action-request_password_reset = құпия сөзді қалпына келтіру сұралды

@@ -388,6 +388,7 @@ action-add_webhook = подключён адрес для уведомлений
 action-change_webhook = изменён адрес для уведомлений платформы
 action-disable_webhook = адрес для уведомлений платформы отключён из-за ошибок
 action-remove_webhook = удалён адрес для уведомлений платформы
+action-dismiss_letter = письмо из почтового ящика отложено: не запрос
 action-erase = данные удалены
 action-change_password = пароль изменён
 action-request_password_reset = запрошен сброс пароля

@@ -507,3 +507,98 @@ pub async fn a_new_code_ends_the_old_one_for_requests_and_letters(h: &Harness) {
         "nothing to resend for what does not exist"
     );
 }
+
+/// Issue 23: a letter from the mailbox waits in the inbox with its arrival time — its 30 days
+/// count from there — once, however many servers read it; opened (and audited) it shows who
+/// wrote and what; classified, it becomes a held letter whose code goes to the sender in the
+/// language of the letter; set aside, it leaves. Nothing of it is stored in clear.
+pub async fn a_letter_from_the_mailbox_waits_to_be_classified_from_its_arrival(h: &Harness) {
+    use vintrova_core::requests::mailbox::ArrivedMail;
+    let officer = Actor::new("staff", "dpo:test");
+    let arrived = h.app.now() - SignedDuration::from_hours(50);
+    let mail = ArrivedMail {
+        message_id: "<kk-letter-1@mail.kz>".into(),
+        received_at: arrived,
+        from: "sender.inbox.test@mail.kz".into(),
+        subject: "Деректерді жою".into(),
+        body: "Сәлеметсіз бе! Менің барлық деректерімді жоюыңызды сұраймын. Әсел Қайратқызы".into(),
+    };
+    let reader = Actor::new("system", "mailbox");
+    let id = h
+        .app
+        .mail_arrived(&reader, &mail)
+        .await
+        .unwrap()
+        .expect("kept");
+    let other = h.reopen(h.master.clone()).await.unwrap();
+    assert_eq!(
+        other.mail_arrived(&reader, &mail).await.unwrap(),
+        None,
+        "the same message read by another server is the same letter"
+    );
+    let spam = ArrivedMail {
+        message_id: "<spam-2@example.com>".into(),
+        subject: "Cheap watches".into(),
+        body: "Buy now".into(),
+        ..mail.clone()
+    };
+    let spam_id = h.app.mail_arrived(&reader, &spam).await.unwrap().unwrap();
+    let inbox = h.app.inbox().await.unwrap();
+    assert_eq!(inbox.len(), 2);
+    assert_eq!(inbox[0].id, id);
+    assert_eq!(inbox[0].received_at, arrived);
+    assert_eq!(inbox[0].locale, "kk");
+    assert_eq!(inbox[1].locale, "en");
+    assert_eq!(
+        inbox[0].due_on,
+        vintrova_core::rights::deadline(arrived, &h.app.policy().zone()).due_on,
+        "30 days from the arrival, not from classification"
+    );
+    let stored = h.every_stored_byte().await;
+    for clear in [
+        "sender.inbox.test@mail.kz",
+        "Әсел Қайратқызы",
+        "kk-letter-1",
+    ] {
+        assert!(
+            !contains(&stored, clear.as_bytes()),
+            "`{clear}` stored in clear"
+        );
+    }
+
+    let opened = h.app.open_inbox_letter(&officer, id).await.unwrap();
+    assert_eq!(opened.from, mail.from);
+    assert!(opened.body.contains("Әсел Қайратқызы"));
+
+    let held = h
+        .app
+        .classify_letter(&officer, id, vintrova_core::rights::RightKind::Erasure)
+        .await
+        .unwrap();
+    assert_eq!((held.id, held.received_at), (id, arrived));
+    let waiting = h.app.letters_waiting().await.unwrap();
+    assert!(waiting.iter().any(|w| w.letter.id == id));
+    let claimed = h.app.claim_outbox(10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let sent = h.app.open_message(&claimed[0]).unwrap();
+    assert_eq!(sent.to, mail.from);
+    let (title, _) = vintrova_core::letters::Letter::RequestCode { code: "000000" }.write("kk");
+    assert_eq!(
+        sent.subject, title,
+        "the code goes in the letter's language"
+    );
+    assert!(
+        h.app
+            .classify_letter(&officer, id, vintrova_core::rights::RightKind::Access)
+            .await
+            .is_err(),
+        "classified once"
+    );
+
+    h.app.dismiss_letter(&officer, spam_id).await.unwrap();
+    assert!(h.app.inbox().await.unwrap().is_empty());
+    assert!(matches!(
+        h.app.dismiss_letter(&officer, spam_id).await,
+        Err(CoreError::Invalid(e)) if e.problems[0].field == "letter"
+    ));
+}
