@@ -160,6 +160,9 @@ pub enum Command {
     /// The outbox of messages waiting to be delivered.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Letters from the data protection service's mailbox, waiting to be classified.
+    #[command(subcommand)]
+    Inbox(InboxCommand),
     /// Retention (R8): the sweep that deletes what fell due.
     #[command(subcommand)]
     Retention(RetentionCommand),
@@ -249,6 +252,26 @@ pub enum WebhookCommand {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
         timeout: u64,
     },
+}
+
+#[derive(Subcommand)]
+pub enum InboxCommand {
+    /// Read the mailbox once now (`serve` does this every 30 s when `imap.url` is set).
+    Read,
+    /// The letters waiting: arrival, language, the day their 30 days end (never who or what).
+    List,
+    /// Open a letter to classify it: sender, subject, text (an audited read).
+    Show { id: String },
+    /// The letter asks for a right: a code goes to its sender, as for a letter entered by hand.
+    Classify {
+        id: String,
+        /// information, access, rectification, erasure, restriction, consent_withdrawal,
+        /// marketing_objection
+        #[arg(long)]
+        right: String,
+    },
+    /// The letter asks for nothing Vintrova answers; it leaves the inbox.
+    Dismiss { id: String },
 }
 
 #[derive(Subcommand)]

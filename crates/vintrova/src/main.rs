@@ -12,6 +12,7 @@ mod cli;
 mod commands;
 mod demo;
 mod jobs;
+mod mailbox;
 mod poster;
 mod practice;
 mod settings;
@@ -57,8 +58,8 @@ fn main() -> ExitCode {
             }
         };
     }
-    let smtp_url = match settings.apply(&mut cli).and_then(|()| settings.smtp_url()) {
-        Ok(url) => url,
+    let mail = match settings.apply(&mut cli).and_then(|()| settings.mail()) {
+        Ok(mail) => mail,
         Err(e) => {
             say!("error: {e}");
             return ExitCode::from(EXIT_ERROR);
@@ -82,7 +83,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    match runtime.block_on(run(cli, smtp_url)) {
+    match runtime.block_on(run(cli, mail)) {
         Ok(code) => code,
         Err(e) => {
             let code = match e.downcast_ref::<CoreError>() {
@@ -125,7 +126,7 @@ fn process_defaults() {
     }));
 }
 
-async fn run(cli: Cli, smtp_url: Option<String>) -> Result<ExitCode> {
+async fn run(cli: Cli, mail: setup::Mail) -> Result<ExitCode> {
     let config = Config {
         data_dir: cli.data_dir,
         database_url: cli.database_url,
@@ -133,7 +134,7 @@ async fn run(cli: Cli, smtp_url: Option<String>) -> Result<ExitCode> {
         calendar_file: cli.calendar,
         audit_head: cli.audit_head,
         erasure_journal: cli.erasure_journal,
-        smtp_url,
+        mail,
     };
     let actor = Actor::new("cli", "operator");
     if cli.command.only_reads() && !config.data_dir.exists() {
@@ -183,6 +184,7 @@ async fn run(cli: Cli, smtp_url: Option<String>) -> Result<ExitCode> {
         } => commands::services::event(&config, &actor, &id, &purpose, &json, &source).await?,
         Command::Request(command) => commands::request::run(&config, &actor, command).await?,
         Command::Outbox(command) => commands::outbox::run(&config, command).await?,
+        Command::Inbox(command) => commands::inbox::run(&config, &actor, command).await?,
         Command::Notify { kind } => commands::outbox::notify(&config, &actor, &kind).await?,
         Command::Retention(command) => commands::retention::run(&config, command).await?,
         Command::Hold(command) => commands::retention::hold(&config, &actor, command).await?,

@@ -39,7 +39,20 @@ pub struct Settings {
     pub server: Server,
     pub witnesses: Witnesses,
     pub smtp: Smtp,
+    pub imap: Imap,
     pub webhooks: Webhooks,
+}
+
+/// The data protection service's mailbox, read as an intake of rights requests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Imap {
+    /// `imaps://user:password@host:993/INBOX`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<Secret>,
+    /// A private certificate authority the mail server's certificate is signed by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -217,11 +230,16 @@ impl Given {
                 s.webhooks.timeout_seconds = Some(args.webhook_timeout)
             });
         }
-        // The mail server has no flag: its variable is read here, as the other layers are.
+        // The mail servers have no flag: their variables are read here, as the other layers are.
         if let Ok(url) = std::env::var("VINTROVA_SMTP_URL")
             && !url.is_empty()
         {
             layers[1].smtp.url = Some(Secret::Value(url));
+        }
+        if let Ok(url) = std::env::var("VINTROVA_IMAP_URL")
+            && !url.is_empty()
+        {
+            layers[1].imap.url = Some(Secret::Value(url));
         }
         let [defaults, environment, flags] = layers;
         Given {
@@ -336,13 +354,23 @@ impl Settings {
         Ok(())
     }
 
-    /// The SMTP URL in force, read from its file when kept in one.
-    pub fn smtp_url(&self) -> Result<Option<String>> {
-        self.smtp
-            .url
-            .as_ref()
-            .map(|s| s.reveal("smtp.url"))
-            .transpose()
+    /// The mail servers in force, their URLs read from their files when kept in them.
+    pub fn mail(&self) -> Result<crate::setup::Mail> {
+        Ok(crate::setup::Mail {
+            smtp_url: self
+                .smtp
+                .url
+                .as_ref()
+                .map(|s| s.reveal("smtp.url"))
+                .transpose()?,
+            imap_url: self
+                .imap
+                .url
+                .as_ref()
+                .map(|s| s.reveal("imap.url"))
+                .transpose()?,
+            imap_ca: self.imap.ca_file.clone(),
+        })
     }
 
     /// What `config check` finds wrong, each with its key: files that are not there, secrets
@@ -362,6 +390,7 @@ impl Settings {
         file("server.tls_cert", &self.server.tls_cert, false);
         file("server.tls_key", &self.server.tls_key, false);
         file("witnesses.dir", &self.witnesses.dir, true);
+        file("imap.ca_file", &self.imap.ca_file, false);
         // Files made at first use: the directory they go in must be there.
         for (key, path) in [
             ("audit_head", &self.audit_head),
@@ -377,6 +406,7 @@ impl Settings {
         for (key, secret) in [
             ("database.url", &self.database.url),
             ("smtp.url", &self.smtp.url),
+            ("imap.url", &self.imap.url),
         ] {
             match secret.as_ref().map(|s| s.reveal(key)) {
                 Some(Err(e)) => problems.push(format!("`{key}`: {e}")),
@@ -407,6 +437,7 @@ impl Settings {
         let mut masked = self.clone();
         masked.database.url = masked.database.url.as_ref().map(Secret::masked);
         masked.smtp.url = masked.smtp.url.as_ref().map(Secret::masked);
+        masked.imap.url = masked.imap.url.as_ref().map(Secret::masked);
         toml::to_string(&masked).unwrap_or_else(|e| format!("# cannot show the settings: {e}\n"))
     }
 }

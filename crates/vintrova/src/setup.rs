@@ -34,8 +34,18 @@ pub struct Config {
     pub audit_head: Option<PathBuf>,
     /// Where the journal of erasures is kept, when not in the data directory.
     pub erasure_journal: Option<PathBuf>,
-    /// The mail server (`smtp://…`); mail is kept in the data directory's outbox files without.
+    pub mail: Mail,
+}
+
+/// The mail servers: where the outbox goes, and the mailbox read as an intake.
+#[derive(Debug, Clone, Default)]
+pub struct Mail {
+    /// `smtp://…`; without, mail is kept as `.eml` files in the data directory.
     pub smtp_url: Option<String>,
+    /// `imaps://…`; without, no mailbox is read.
+    pub imap_url: Option<String>,
+    /// A private CA for the IMAP server's certificate.
+    pub imap_ca: Option<PathBuf>,
 }
 
 impl Config {
@@ -464,10 +474,19 @@ pub async fn dev_provider(rt: &Runtime) -> Result<vintrova_core::payments::DevPr
     Ok(vintrova_core::payments::DevProvider::new(bytes))
 }
 
+/// The mailbox read as an intake, when `imap.url` (`VINTROVA_IMAP_URL`) is set.
+pub fn mailbox(config: &Config) -> Result<Option<crate::mailbox::Mailbox>> {
+    let mail = &config.mail;
+    Ok(match &mail.imap_url {
+        Some(url) => Some(crate::mailbox::Mailbox::new(url, mail.imap_ca.as_deref())?),
+        None => None,
+    })
+}
+
 /// SMTP when `smtp.url` (`VINTROVA_SMTP_URL`) is set, `.eml` files in `DATA_DIR/mail/` otherwise.
 pub fn mail_transport(rt: &Runtime) -> Result<Box<dyn vintrova_core::outbox::Transport>> {
     let from = &rt.app.policy().contact.email;
-    Ok(match &rt.config.smtp_url {
+    Ok(match &rt.config.mail.smtp_url {
         Some(url) => Box::new(vintrova_mail::SmtpTransport::new(url, from)?),
         None => Box::new(vintrova_mail::FileTransport::new(
             rt.config.data_dir.join("mail"),

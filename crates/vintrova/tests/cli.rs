@@ -3017,3 +3017,296 @@ fn the_readmes_python_snippet_verifies_what_we_sign() {
     let other = Secret::generate().unwrap();
     assert_eq!(check(&other.reveal(), body), Some(1), "another secret");
 }
+
+/// A dovecot of the test's own on 127.0.0.1, over TLS with a certificate openssl makes for the
+/// test, with one account whose Maildir the test puts letters into (its file time is the
+/// letter's arrival, as IMAP's INTERNALDATE reports it). Stopped when dropped.
+struct Dovecot {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Dovecot {
+    fn start() -> Dovecot {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for sub in [
+            "run",
+            "state",
+            "home/vintrova/Maildir/new",
+            "home/vintrova/Maildir/cur",
+            "home/vintrova/Maildir/tmp",
+        ] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+        }
+        let made = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args([
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost",
+                // A server's certificate, not an authority's: what TLS clients accept as one.
+                "-addext",
+                "basicConstraints=critical,CA:FALSE",
+                "-addext",
+                "extendedKeyUsage=serverAuth",
+            ])
+            .arg("-keyout")
+            .arg(root.join("key.pem"))
+            .arg("-out")
+            .arg(root.join("cert.pem"))
+            .output()
+            .expect("openssl makes the test's certificate");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        std::fs::write(
+            root.join("passwd"),
+            "vintrova:{PLAIN}mailbox-secret::::::\n",
+        )
+        .unwrap();
+        // As root (CI), dovecot's own users; otherwise everything runs as whoever runs the test.
+        let me = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        let (mail_user, login_user) = match me.as_str() {
+            "root" => ("dovecot", "dovenull"),
+            user => (user, user),
+        };
+        if me == "root" {
+            Command::new("chown")
+                .args(["-R", "dovecot:dovecot"])
+                .arg(root.join("home"))
+                .status()
+                .unwrap();
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let r = root.display();
+        std::fs::write(
+            root.join("dovecot.conf"),
+            format!(
+                "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {r}/run\nstate_dir = {r}/state\n\
+                 log_path = {r}/dovecot.log\nssl = required\nssl_cert = <{r}/cert.pem\nssl_key = <{r}/key.pem\n\
+                 auth_mechanisms = plain\n\
+                 passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {r}/passwd\n}}\n\
+                 userdb {{\n  driver = static\n  args = uid={mail_user} gid={mail_user} home={r}/home/%u\n}}\n\
+                 mail_location = maildir:~/Maildir\nfirst_valid_uid = 0\nfirst_valid_gid = 0\n\
+                 default_internal_user = {mail_user}\ndefault_login_user = {login_user}\n\
+                 service imap-login {{\n  inet_listener imap {{\n    port = 0\n  }}\n  inet_listener imaps {{\n    port = {port}\n    ssl = yes\n  }}\n}}\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new("dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(root.join("dovecot.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dovecot is installed (apt-get install dovecot-imapd; .ci/run does)");
+        // Ready when it listens: a daemon of its own starting up, probed a bounded number of times.
+        let listening = (0..200).any(|_| {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() || {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+                false
+            }
+        });
+        assert!(
+            listening,
+            "dovecot did not listen: {:?}",
+            std::fs::read_to_string(root.join("dovecot.log"))
+        );
+        Dovecot { child, dir, port }
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "imaps://vintrova:mailbox-secret@localhost:{}/INBOX",
+            self.port
+        )
+    }
+
+    fn ca(&self) -> String {
+        self.dir.path().join("cert.pem").display().to_string()
+    }
+
+    /// Put a letter in the mailbox as arrived at `arrived`.
+    fn deliver(&self, name: &str, raw: &str, arrived: std::time::SystemTime) {
+        let maildir = self.dir.path().join("home/vintrova/Maildir");
+        let tmp = maildir.join("tmp").join(name);
+        std::fs::write(&tmp, raw).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&tmp)
+            .unwrap()
+            .set_modified(arrived)
+            .unwrap();
+        std::fs::rename(&tmp, maildir.join("new").join(name)).unwrap();
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 23: a letter placed in the mailbox becomes a letter in the inbox with the mail
+/// server's arrival time, once though two servers read the mailbox at the same moment;
+/// classified as a request for information, its code goes to the sender, and the request it
+/// becomes counts its 30 days from the letter's arrival, three days before anyone read it.
+fn a_letter_in_the_mailbox_becomes_one_request_counted_from_its_arrival(
+    first: &Install,
+    second: &Install,
+) {
+    let dovecot = Dovecot::start();
+    let arrived = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 24 * 3600);
+    dovecot.deliver(
+        "1.letter",
+        "From: Zhansaya <zhansaya.mailbox.test@mail.kz>\r\nTo: info@vintrova.com\r\n\
+         Subject: =?UTF-8?B?0JfQsNC/0YDQvtGBINGB0LLQtdC00LXQvdC40Lk=?=\r\n\
+         Message-ID: <mailbox-test-1@mail.kz>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Прошу сообщить, какие мои данные вы храните.\r\n",
+        arrived,
+    );
+    let (url, ca) = (dovecot.url(), dovecot.ca());
+    let env = [("VINTROVA_IMAP_URL", url.as_str())];
+    let read = |install: &Install| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--data-dir")
+            .arg(install.data())
+            .args(&install.extra)
+            .args(["inbox", "read"])
+            .env_remove("VINTROVA_DATABASE_URL")
+            .envs(env.iter().copied())
+            .env("VINTROVA_CONFIG", install.dir.path().join("imap.toml"));
+        std::fs::write(
+            install.dir.path().join("imap.toml"),
+            format!("[imap]\nca_file = \"{ca}\"\n"),
+        )
+        .unwrap();
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Both servers at once.
+    let (one, two) = (read(first), read(second));
+    let (one, two) = (
+        one.wait_with_output().unwrap(),
+        two.wait_with_output().unwrap(),
+    );
+    for out in [&one, &two] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_pd_free(&out.stderr, &["inbox read"]);
+    }
+    let new = |out: &Output| -> i64 {
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["new_letters"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(
+        new(&one) + new(&two),
+        1,
+        "one letter, whichever server took it"
+    );
+    let inbox: Value = serde_json::from_str(&first.ok(&["inbox", "list"], None)).unwrap();
+    assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
+    assert_eq!(inbox[0]["locale"], "ru");
+    let received: jiff::Timestamp = inbox[0]["received_at"].as_str().unwrap().parse().unwrap();
+    let expected = jiff::Timestamp::try_from(arrived).unwrap();
+    assert!(
+        (received - expected).abs() < jiff::SignedDuration::from_secs(2),
+        "{received} is the arrival {expected}"
+    );
+    assert!(
+        !inbox.to_string().contains("zhansaya"),
+        "the list names nobody"
+    );
+    let letter = inbox[0]["id"].as_str().unwrap().to_string();
+    let shown: Value = serde_json::from_str(&first.ok(&["inbox", "show", &letter], None)).unwrap();
+    assert_eq!(shown["from"], "zhansaya.mailbox.test@mail.kz");
+    assert_eq!(shown["subject"], "Запрос сведений");
+
+    let held: Value = serde_json::from_str(&first.ok(
+        &["inbox", "classify", &letter, "--right", "information"],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(held["id"], letter.as_str());
+    first.ok(&["outbox", "deliver"], None);
+    let code = first
+        .mails()
+        .iter()
+        .find_map(|mail| code_in(&std::fs::read_to_string(mail).unwrap()))
+        .expect("the code went to the sender");
+    let verified: Value =
+        serde_json::from_str(&first.ok(&["request", "verify", &letter, "--code", &code], None))
+            .unwrap();
+    let counted: jiff::Timestamp = verified["received_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        counted, received,
+        "the 30 days count from the letter's arrival"
+    );
+    let listed: Value = serde_json::from_str(&first.ok(&["request", "list"], None)).unwrap();
+    assert!(listed[0]["days_left"].as_i64().unwrap() < 30, "{listed}");
+    // Read again: nothing new; the letter was flagged on the server.
+    let again = read(second).wait_with_output().unwrap();
+    assert_eq!(new(&again), 0);
+}
+
+#[test]
+fn a_letter_in_the_mailbox_becomes_one_request_counted_from_its_arrival_on_sqlite() {
+    let install = Install::new();
+    install.ok(&["outbox", "status"], None);
+    a_letter_in_the_mailbox_becomes_one_request_counted_from_its_arrival(&install, &install);
+}
+
+#[test]
+fn a_letter_in_the_mailbox_becomes_one_request_counted_from_its_arrival_on_two_postgresql_servers()
+{
+    use std::os::unix::fs::DirBuilderExt;
+    let (rt, pool, database, url) = fresh_postgres_database();
+    let install = || Install {
+        dir: tempfile::tempdir().unwrap(),
+        extra: vec!["--database-url".into(), url.clone()],
+    };
+    let (first, second) = (install(), install());
+    first.ok(&["outbox", "status"], None);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(second.data())
+        .unwrap();
+    std::fs::copy(
+        first.data().join("master.key"),
+        second.data().join("master.key"),
+    )
+    .unwrap();
+    a_letter_in_the_mailbox_becomes_one_request_counted_from_its_arrival(&first, &second);
+    rt.block_on(
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE {database} WITH (FORCE)"
+        )))
+        .execute(&pool),
+    )
+    .unwrap();
+}

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod demo;
+pub mod inbox;
 pub mod keys;
 pub mod outbox;
 pub mod policy;

@@ -33,16 +33,7 @@ pub async fn run(config: &Config, actor: &Actor, command: RequestCommand) -> Res
                 .as_deref()
                 .map(vintrova_core::requests::arrival_time)
                 .transpose()?;
-            let right = RightKind::parse(&right).ok_or_else(|| {
-                format!(
-                    "`{right}` is not a right; use one of {}",
-                    RightKind::ALL
-                        .iter()
-                        .map(|r| r.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
+            let right = right_kind(&right)?;
             let channel = AnswerChannel::parse(&channel).ok_or_else(|| {
                 format!("`{channel}` is not an answer channel; use email, cabinet or post")
             })?;
@@ -105,4 +96,19 @@ pub async fn run(config: &Config, actor: &Actor, command: RequestCommand) -> Res
         }
     }
     Ok(())
+}
+
+/// A right by its word, or the words there are.
+pub fn right_kind(word: &str) -> Result<RightKind> {
+    RightKind::parse(word).ok_or_else(|| {
+        format!(
+            "`{word}` is not a right; use one of {}",
+            RightKind::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .into()
+    })
 }

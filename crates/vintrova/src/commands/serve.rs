@@ -108,6 +108,10 @@ pub async fn run(config: &Config, args: ServeArgs) -> Result<()> {
         },
     );
     jobs::policy::spawn(&mut background, &live);
+    if let Some(mailbox) = setup::mailbox(config)? {
+        say!("  Reading the mailbox {mailbox:?} every 30 s into the inbox.");
+        jobs::mailbox::spawn(&mut background, &live, mailbox);
+    }
     jobs::webhooks::spawn(
         &mut background,
         &live,

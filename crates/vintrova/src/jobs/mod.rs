@@ -3,6 +3,7 @@
 
 pub mod delivery;
 pub mod hourly;
+pub mod mailbox;
 pub mod policy;
 pub mod retention;
 pub mod webhooks;
