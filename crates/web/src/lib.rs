@@ -233,6 +233,9 @@ pub fn router(state: AppState) -> Router {
         .route("/staff/requests/{id}/fulfil", post(console::fulfil_request))
         .route("/staff/requests/{id}/reject", post(console::reject_request))
         .route("/staff/requests/{id}/resend", post(console::resend_code))
+        .route("/staff/inbox/{id}", get(console::letter_page))
+        .route("/staff/inbox/{id}/classify", post(console::classify_letter))
+        .route("/staff/inbox/{id}/dismiss", post(console::dismiss_letter))
         .route(
             "/staff/requests/{id}/rectify",
             post(console::rectify_request),

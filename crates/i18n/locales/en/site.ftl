@@ -514,3 +514,19 @@ kept-collected = { $term } from collection
 requests-resend = Send a new code
 requests-done-resent = A new code went to the requester's address; the old one no longer works.
 requests-rectify = Correct the data
+
+# Issue 23: letters from the mailbox
+inbox-caption = Letters from the mailbox to classify
+inbox-none = No letter from the mailbox waits to be classified.
+inbox-open = Open the letter
+inbox-title = A letter from the mailbox
+inbox-language = Language
+inbox-from = From
+inbox-subject = Subject
+inbox-text = Text
+inbox-right = What it asks for
+inbox-classify = Enter as a request
+inbox-dismiss = Not a request
+inbox-explain = The 30 days count from the letter's arrival in the mailbox. Entered as a request, a code goes to the sender to prove the address, in the letter's language, as for any letter.
+requests-done-classified = The letter is entered as a request; a code went to its sender to prove the address.
+requests-done-dismissed = The letter was set aside as not a request.

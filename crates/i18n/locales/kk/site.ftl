@@ -502,3 +502,19 @@ kept-collected = жиналған сәттен бастап { $term }
 requests-resend = Жаңа код жіберу
 requests-done-resent = Жаңа код өтініш берушінің мекенжайына жіберілді; бұрынғысы енді жарамсыз.
 requests-rectify = Деректерді түзету
+
+# Issue 23: letters from the mailbox
+inbox-caption = Талдауға арналған пошта жәшігіндегі хаттар
+inbox-none = Талдауды күтіп тұрған хат жоқ.
+inbox-open = Хатты ашу
+inbox-title = Пошта жәшігіндегі хат
+inbox-language = Тіл
+inbox-from = Кімнен
+inbox-subject = Тақырып
+inbox-text = Мәтін
+inbox-right = Не сұрайды
+inbox-classify = Сұраныс ретінде қабылдау
+inbox-dismiss = Бұл сұраныс емес
+inbox-explain = 30 күн хат пошта жәшігіне келген сәттен бастап есептеледі. Сұраныс ретінде қабылданса, жіберушіге мекенжайды растау коды хаттың тілінде жіберіледі.
+requests-done-classified = Хат сұраныс ретінде қабылданды; жіберушіге мекенжайды растау коды жіберілді.
+requests-done-dismissed = Хат шеттетілді: бұл сұраныс емес.

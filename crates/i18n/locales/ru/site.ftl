@@ -518,3 +518,19 @@ kept-collected = { $term } с момента сбора
 requests-resend = Отправить новый код
 requests-done-resent = Новый код отправлен на адрес заявителя; прежний больше не действует.
 requests-rectify = Исправить данные
+
+# Issue 23: letters from the mailbox
+inbox-caption = Письма из почтового ящика для разбора
+inbox-none = Писем из почтового ящика для разбора нет.
+inbox-open = Открыть письмо
+inbox-title = Письмо из почтового ящика
+inbox-language = Язык
+inbox-from = От кого
+inbox-subject = Тема
+inbox-text = Текст
+inbox-right = О чём просит
+inbox-classify = Принять как запрос
+inbox-dismiss = Это не запрос
+inbox-explain = 30 дней отсчитываются с поступления письма в почтовый ящик. Принятое как запрос, письмо получает код подтверждения адреса на языке письма, как любое письмо.
+requests-done-classified = Письмо принято как запрос; отправителю ушёл код подтверждения адреса.
+requests-done-dismissed = Письмо отложено: это не запрос.

@@ -10,6 +10,7 @@
 mod analytics;
 mod audit;
 mod home;
+mod inbox;
 mod incidents;
 mod lookup;
 mod recipients;
@@ -21,6 +22,7 @@ mod team;
 pub use analytics::analytics;
 pub use audit::audit;
 pub use home::home;
+pub use inbox::{classify as classify_letter, dismiss as dismiss_letter, letter_page};
 pub use incidents::incidents;
 pub use lookup::{lookup, lookup_page, subject};
 pub use recipients::recipients;

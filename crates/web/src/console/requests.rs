@@ -17,7 +17,7 @@ use crate::i18n::Tr;
 use crate::site::{CsrfOnly, ErasureWords, PROFILE, number, profile_document};
 
 /// The purpose staff state for work on the request queue.
-const REQUEST_WORK: &str = "rights_request";
+pub(super) const REQUEST_WORK: &str = "rights_request";
 
 /// What the officer just did, said at the top of the queue.
 #[derive(Debug, Deserialize)]
@@ -100,6 +100,10 @@ pub async fn requests(
             ]
         })
         .collect();
+    let inbox = match state.app.inbox().await {
+        Ok(inbox) => inbox,
+        Err(e) => return staff.failed(&state, e),
+    };
     let letters = match state.app.letters_waiting().await {
         Ok(letters) => letters,
         Err(e) => return staff.failed(&state, e),
@@ -129,6 +133,7 @@ pub async fn requests(
         .collect();
     let blocks = vec![
         Block::Chart(chart),
+        super::inbox::waiting(&t, &inbox),
         Block::Table(Table {
             caption: t.get("requests-caption"),
             headers: [
@@ -191,7 +196,17 @@ pub async fn requests(
     let message = done
         .done
         .as_deref()
-        .filter(|d| ["verified", "rejected", "fulfilled", "resent"].contains(d))
+        .filter(|d| {
+            [
+                "verified",
+                "rejected",
+                "fulfilled",
+                "resent",
+                "classified",
+                "dismissed",
+            ]
+            .contains(d)
+        })
         .map(|d| t.get(&format!("requests-done-{d}")));
     staff.page_saying(
         &state,
@@ -405,7 +420,7 @@ impl StaffVisit {
         clippy::result_large_err,
         reason = "the error is the page to answer with, made once per request"
     )]
-    fn admit_request_work(
+    pub(super) fn admit_request_work(
         self,
         state: &AppState,
         csrf: &str,

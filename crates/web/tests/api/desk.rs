@@ -310,3 +310,84 @@ async fn the_officer_resends_a_code_rectifies_from_a_prefilled_form_and_the_audi
         "{log}"
     );
 }
+
+/// Issue 23: a letter from the mailbox waits on the queue without saying who wrote or what; its
+/// page opens it (in the officer's language, every word translated); entered as a request, a
+/// code goes to the sender and the letter joins the letters waiting for their code; another,
+/// set aside, leaves.
+#[tokio::test]
+async fn the_officer_classifies_letters_from_the_mailbox() {
+    use vintrova_core::requests::mailbox::ArrivedMail;
+    let api = Api::new().await;
+    let app = &api.harness.app;
+    let reader = vintrova_core::Actor::new("system", "mailbox");
+    let arrive = |id: &str, body: &str| ArrivedMail {
+        message_id: id.into(),
+        received_at: app.now(),
+        from: "mailbox.desk.test@mail.kz".into(),
+        subject: "Запрос".into(),
+        body: body.into(),
+    };
+    let asked = app
+        .mail_arrived(&reader, &arrive("<a@mail.kz>", "Прошу копию моих данных"))
+        .await
+        .unwrap()
+        .unwrap();
+    let spam = app
+        .mail_arrived(&reader, &arrive("<b@mail.kz>", "Купите часы"))
+        .await
+        .unwrap()
+        .unwrap();
+    let dpo = api.staff("inbox.dpo", Role::Dpo).await;
+    let mut staff = dpo.browser();
+    let queue = staff.get(&api, "/staff/requests").await.text();
+    assert!(
+        queue.contains("Письма из почтового ящика для разбора")
+            && queue.contains(&format!("href=\"/staff/inbox/{asked}\"")),
+        "{queue}"
+    );
+    assert!(
+        !queue.contains("mailbox.desk.test") && !queue.contains("Прошу копию"),
+        "the queue opens no letter"
+    );
+    let page = staff
+        .get(&api, &format!("/staff/inbox/{asked}"))
+        .await
+        .text();
+    assert!(
+        page.contains("mailbox.desk.test@mail.kz") && page.contains("Прошу копию моих данных"),
+        "{page}"
+    );
+    assert!(raw_codes(&page).is_empty(), "{:?}", raw_codes(&page));
+    let csrf = hidden(&page, "csrf");
+    let done = staff
+        .post(
+            &api,
+            &format!("/staff/inbox/{asked}/classify"),
+            &[("csrf", &csrf), ("right", "access")],
+        )
+        .await;
+    assert_eq!(
+        done.headers[header::LOCATION],
+        "/staff/requests?done=classified"
+    );
+    let waiting = app.letters_waiting().await.unwrap();
+    assert!(waiting.iter().any(|w| w.letter.id == asked));
+    let dismissed = staff
+        .post(
+            &api,
+            &format!("/staff/inbox/{spam}/dismiss"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        dismissed.headers[header::LOCATION],
+        "/staff/requests?done=dismissed"
+    );
+    assert!(app.inbox().await.unwrap().is_empty());
+    let said = staff
+        .get(&api, "/staff/requests?done=dismissed")
+        .await
+        .text();
+    assert!(said.contains("Письмо отложено"), "{said}");
+}
