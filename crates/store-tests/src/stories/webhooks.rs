@@ -144,6 +144,11 @@ fn kinds(events: &[vintrova_core::events::EventRecord]) -> Vec<&'static str> {
 /// carry ids and what changed, never a value of the person.
 pub async fn every_change_the_platform_acts_on_leaves_its_event(h: &Harness) {
     let actor = operator();
+    let (_, secret) = h
+        .app
+        .add_webhook(&actor, "https://platform.example/hooks/vintrova", &[])
+        .await
+        .unwrap();
     let id = add(h, aigerim(), vec![(BasisEventKind::ContractStarted, None)]).await;
     let consent = |action| {
         h.app
@@ -235,6 +240,17 @@ pub async fn every_change_the_platform_acts_on_leaves_its_event(h: &Harness) {
     let other = registered(h, "berik.test@mail.kz").await;
     h.app.close_account(&actor, other).await.unwrap();
     assert!(kinds(&h.app.events_of(other).await.unwrap()).contains(&"account.closed"));
+
+    // A receiver gets every one, signed, once, in the order of the changes.
+    let receiver = Receiver::new(h, secret);
+    let round = h.app.deliver_webhooks(&receiver, 100).await.unwrap();
+    assert_eq!(round.failed, 0, "each signature verified");
+    assert_eq!(receiver.kinds_of(id), kinds(&events));
+    assert!(
+        receiver
+            .kinds_of(other)
+            .contains(&"account.closed".to_string())
+    );
 }
 
 /// A person with an account, registered as on the site.
