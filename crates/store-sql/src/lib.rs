@@ -137,6 +137,28 @@ const BASES: &str = "SELECT kind, purpose, channel, at, subject_id FROM basis_ev
 const CONSENTS: &str = "SELECT purpose, action, policy_version, channel, evidence, terms, at, subject_id FROM consent_events";
 const LETTERS: &str =
     "SELECT id, sealed, code_digest, expires_at_us, attempts, received_at FROM letters";
+/// `head`, then `rows` groups of `columns` numbered parameters, then `tail`: one statement for
+/// many rows, so a write costs a round trip per table rather than per row.
+fn rows_sql(head: &str, columns: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 5);
+    sql.push_str(head);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { " (" } else { ", (" });
+        for col in 1..=columns {
+            if col > 1 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", row * columns + col));
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// Rows per multi-row insert: a few hundred parameters, far inside both backends' limits.
+const BATCH_ROWS: usize = 50;
+
 /// Audit entries per insert statement: ten parameters each, far inside both backends' limits.
 const AUDIT_ROWS: usize = 100;
 const AUDIT: &str = "SELECT seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash, stated_purpose FROM audit_log";
@@ -279,10 +301,7 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         for event in &new.bases {
             Self::put_basis_event(conn, id, event).await?;
         }
-        for consent in &new.consents {
-            Self::put_consent(conn, id, consent).await?;
-        }
-        Ok(())
+        Self::put_consents(conn, id, &new.consents).await
     }
 
     async fn put_account(
@@ -353,29 +372,36 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         values: &[SealedValue],
         index: &[IndexEntry],
     ) -> Result<(), StoreError> {
-        for v in values {
-            sqlx::query::<DB>(
-                "INSERT INTO pd_values (subject_id, field, key_class, sealed, source, collected_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (subject_id, field) DO UPDATE SET key_class = excluded.key_class,
+        for chunk in values.chunks(BATCH_ROWS) {
+            let sql = rows_sql(
+                "INSERT INTO pd_values (subject_id, field, key_class, sealed, source, collected_at) VALUES",
+                6,
+                chunk.len(),
+                " ON CONFLICT (subject_id, field) DO UPDATE SET key_class = excluded.key_class,
                    sealed = excluded.sealed, source = excluded.source, collected_at = excluded.collected_at",
-            )
-            .bind(id)
-            .bind(v.field.clone())
-            .bind(v.key_class.clone())
-            .bind(v.sealed.clone())
-            .bind(v.source.clone())
-            .bind(v.collected_at.to_string())
-            .execute(&mut *conn)
-            .await
-            .map_err(backend::<DB>)?;
+            );
+            let mut insert = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql));
+            for v in chunk {
+                insert = insert
+                    .bind(id)
+                    .bind(v.field.clone())
+                    .bind(v.key_class.clone())
+                    .bind(v.sealed.clone())
+                    .bind(v.source.clone())
+                    .bind(v.collected_at.to_string());
+            }
+            insert.execute(&mut *conn).await.map_err(backend::<DB>)?;
             // A new value of an indexed field replaces its old digest.
-            sqlx::query::<DB>("DELETE FROM blind_index WHERE subject_id = $1 AND field = $2")
-                .bind(id)
-                .bind(v.field.clone())
-                .execute(&mut *conn)
-                .await
-                .map_err(backend::<DB>)?;
+            let fields: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "DELETE FROM blind_index WHERE subject_id = $1 AND field IN ({})",
+                fields.join(",")
+            );
+            let mut delete = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql)).bind(id);
+            for v in chunk {
+                delete = delete.bind(v.field.clone());
+            }
+            delete.execute(&mut *conn).await.map_err(backend::<DB>)?;
         }
         for entry in index {
             sqlx::query::<DB>(
@@ -417,22 +443,37 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         id: Uuid,
         e: &ConsentEvent,
     ) -> Result<(), StoreError> {
-        let terms = serde_json::to_string(&e.terms).map_err(backend::<DB>)?;
-        sqlx::query::<DB>(
-            "INSERT INTO consent_events (subject_id, purpose, action, policy_version, channel, evidence, terms, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(id)
-        .bind(e.purpose.clone())
-        .bind(e.action.as_str().to_string())
-        .bind(e.policy_version.clone())
-        .bind(e.channel.as_str().to_string())
-        .bind(e.evidence.clone())
-        .bind(terms)
-        .bind(e.at.to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(backend::<DB>)?;
+        Self::put_consents(conn, id, std::slice::from_ref(e)).await
+    }
+
+    /// Consent events of one person, in one statement per batch.
+    async fn put_consents(
+        conn: &mut DB::Connection,
+        id: Uuid,
+        events: &[ConsentEvent],
+    ) -> Result<(), StoreError> {
+        for chunk in events.chunks(BATCH_ROWS) {
+            let sql = rows_sql(
+                "INSERT INTO consent_events (subject_id, purpose, action, policy_version, channel, evidence, terms, at) VALUES",
+                8,
+                chunk.len(),
+                "",
+            );
+            let mut insert = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                let terms = serde_json::to_string(&e.terms).map_err(backend::<DB>)?;
+                insert = insert
+                    .bind(id)
+                    .bind(e.purpose.clone())
+                    .bind(e.action.as_str().to_string())
+                    .bind(e.policy_version.clone())
+                    .bind(e.channel.as_str().to_string())
+                    .bind(e.evidence.clone())
+                    .bind(terms)
+                    .bind(e.at.to_string());
+            }
+            insert.execute(&mut *conn).await.map_err(backend::<DB>)?;
+        }
         Ok(())
     }
 
@@ -441,22 +482,26 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         id: Uuid,
         events: &[SealedEvent],
     ) -> Result<(), StoreError> {
-        for e in events {
-            sqlx::query::<DB>(
-                "INSERT INTO pd_events (id, subject_id, category, key_class, sealed, source, collected_at, record_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(e.id)
-            .bind(id)
-            .bind(e.category.clone())
-            .bind(e.key_class.clone())
-            .bind(e.sealed.clone())
-            .bind(e.source.clone())
-            .bind(e.collected_at.to_string())
-            .bind(e.record)
-            .execute(&mut *conn)
-            .await
-            .map_err(backend::<DB>)?;
+        for chunk in events.chunks(BATCH_ROWS) {
+            let sql = rows_sql(
+                "INSERT INTO pd_events (id, subject_id, category, key_class, sealed, source, collected_at, record_id) VALUES",
+                8,
+                chunk.len(),
+                "",
+            );
+            let mut insert = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                insert = insert
+                    .bind(e.id)
+                    .bind(id)
+                    .bind(e.category.clone())
+                    .bind(e.key_class.clone())
+                    .bind(e.sealed.clone())
+                    .bind(e.source.clone())
+                    .bind(e.collected_at.to_string())
+                    .bind(e.record);
+            }
+            insert.execute(&mut *conn).await.map_err(backend::<DB>)?;
         }
         Ok(())
     }
@@ -723,23 +768,12 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         sealer.check_tail(last.as_ref().map(|(seq, hash)| (*seq, hash.as_slice())))?;
         let (mut seq, mut prev) = last.unwrap_or_else(|| sealer.start());
         for chunk in entries.chunks(AUDIT_ROWS) {
-            let mut sql = String::from(
-                "INSERT INTO audit_log (seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash, stated_purpose) VALUES ",
+            let sql = rows_sql(
+                "INSERT INTO audit_log (seq, at, actor, action, subject_id, categories, purpose, prev_hash, hash, stated_purpose) VALUES",
+                10,
+                chunk.len(),
+                "",
             );
-            for row in 0..chunk.len() {
-                let b = row * 10;
-                if row > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                for col in 1..=10 {
-                    if col > 1 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&format!("${}", b + col));
-                }
-                sql.push(')');
-            }
             let mut insert = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql));
             for draft in chunk {
                 seq += 1;
