@@ -40,8 +40,9 @@ pub struct KeyStoreError {
 /// on PostgreSQL), so that a copy of the data alone reveals nothing.
 #[async_trait::async_trait]
 pub trait KeyStore: Send + Sync {
-    /// Store keys that are not there yet; a key already present is left as it is.
-    async fn insert_keys(&self, keys: &[StoredKey]) -> Result<(), KeyStoreError>;
+    /// Store keys that are not there yet; a key already present is left as it is. Returns how
+    /// many were stored.
+    async fn insert_keys(&self, keys: &[StoredKey]) -> Result<u64, KeyStoreError>;
     async fn subject_keys(&self, subject: Uuid) -> Result<Vec<StoredKey>, KeyStoreError>;
     async fn system_keys(&self) -> Result<Vec<StoredKey>, KeyStoreError>;
     /// Destroy the subject's keys of the given classes; returns how many were destroyed. Their
@@ -391,7 +392,8 @@ impl Vault {
         subject: Uuid,
         classes: &[&str],
     ) -> Result<SubjectKeys, VaultError> {
-        let existing = self.subject_keys(subject).await?;
+        let mut existing = self.subject_keys(subject).await?;
+        let mut made = HashMap::new();
         let missing: Vec<StoredKey> = classes
             .iter()
             .filter(|c| existing.class(c).is_none())
@@ -400,14 +402,21 @@ impl Vault {
                     id: subject,
                     class: (*c).to_string(),
                 };
-                wrap(&self.master, owner, &SecretKey::generate())
+                let key = SecretKey::generate();
+                let stored = wrap(&self.master, owner, &key);
+                made.insert((*c).to_string(), key);
+                stored
             })
             .collect();
         if missing.is_empty() {
             return Ok(existing);
         }
-        self.store.insert_keys(&missing).await?;
-        // Read back rather than trust what we generated: a concurrent writer may have won.
+        if self.store.insert_keys(&missing).await? == missing.len() as u64 {
+            // Every one stored: they are the keys, with no second read.
+            existing.keys.extend(made);
+            return Ok(existing);
+        }
+        // A concurrent writer stored some first: theirs stand; read them back.
         self.subject_keys(subject).await
     }
 

@@ -276,3 +276,39 @@ pub async fn analytics_events_need_cookie_consent_and_security_events_do_not(h: 
     let stored = h.every_stored_byte().await;
     assert!(!contains(&stored, b"203.0.113.44") && !contains(&stored, b"neural-networks-101"));
 }
+
+/// Writers that give a person a key class at the same moment (each stores the key it made; the
+/// key store keeps one): every write lands sealed under the one kept key, so every value reads
+/// back — a writer whose key lost uses the winner's, never its own.
+pub async fn two_writers_making_the_same_key_at_once_both_seal_under_the_kept_one(h: &Harness) {
+    let actor = operator();
+    let id = add(h, json!({"contact": {"first_name": "Дана"}}), contract()).await;
+    let technical = |ip: &str| {
+        h.app
+            .parse_json(
+                &json!({"technical": {"ip": ip, "browser": "Firefox 133", "os": "Android 14"}}),
+            )
+            .unwrap()
+    };
+    // Eight servers at once: on PostgreSQL, several read "no key yet" before any stores one.
+    let mut servers = vec![];
+    for _ in 0..8 {
+        servers.push(h.reopen(h.master.clone()).await.unwrap());
+    }
+    let writes = servers.iter().enumerate().map(|(i, app)| {
+        let events = technical(&format!("203.0.113.{}", i + 1));
+        let actor = actor.clone();
+        async move {
+            app.record_events(&actor, id, "security", events, "visit_technical")
+                .await
+        }
+    });
+    for written in futures::future::join_all(writes).await {
+        written.unwrap();
+    }
+    let copy = h.copy(id).await.expect("every value opens");
+    let text = serde_json::to_string(&copy).unwrap();
+    for i in 1..=8 {
+        assert!(text.contains(&format!("203.0.113.{i}\"")), "{i}: {text}");
+    }
+}
