@@ -403,6 +403,15 @@ pub async fn a_receiver_gets_every_event_once_in_order_through_an_outage_and_a_r
     let listed = restarted.webhooks().await.unwrap();
     assert_eq!((listed[0].waiting, listed[0].delivered), (0, 6));
     assert_eq!(listed[0].failing_since, None, "a success ends the failing");
+
+    // Delivered events are kept thirty days for inspection, then go; one still waiting stays.
+    toggle(people[0], ConsentAction::Granted).await.unwrap();
+    h.clock.advance(SignedDuration::from_hours(29 * 24));
+    assert_eq!(restarted.prune_webhook_events().await.unwrap(), 0);
+    h.clock.advance(SignedDuration::from_hours(2 * 24));
+    assert_eq!(restarted.prune_webhook_events().await.unwrap(), 6);
+    let left = restarted.events_of(people[0]).await.unwrap();
+    assert_eq!(kinds(&left), ["consent.given"], "the undelivered one stays");
 }
 
 type DeliveryRowView = vintrova_core::store::DeliveryRow;
