@@ -466,6 +466,7 @@ requests-erase-warning = The erasure for request { $number } cannot be undone. C
 requests-person = Requester
 requests-answer = Answer
 requests-person-unverified = The requester has not proven the address yet: their data opens once the code is verified.
+requests-person-later = after the code is verified
 requests-detail-caption = Request
 requests-detail-title = A person's request
 console-queue-summary = Open requests: { $open }; overdue: { $overdue }; due within a week: { $soon }. Open the queue

@@ -466,6 +466,7 @@ requests-erase-warning = { $number } сұранысы бойынша жою қа
 requests-person = Өтініш беруші
 requests-answer = Жауап
 requests-person-unverified = Өтініш беруші мекенжайын әлі растаған жоқ: оның деректері код тексерілгеннен кейін ашылады.
+requests-person-later = код тексерілгеннен кейін
 requests-detail-caption = Сұраныс
 requests-detail-title = Субъектінің сұранысы
 console-queue-summary = Ашық сұраныстар: { $open }; мерзімі өткен: { $overdue }; бір аптадан аз қалған: { $soon }. Кезекті ашу

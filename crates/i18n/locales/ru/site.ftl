@@ -466,6 +466,7 @@ requests-erase-warning = Удаление по запросу { $number } нео
 requests-person = Заявитель
 requests-answer = Ответ
 requests-person-unverified = Заявитель ещё не подтвердил адрес: его данные откроются после проверки кода.
+requests-person-later = после проверки кода
 requests-detail-caption = Запрос
 requests-detail-title = Запрос субъекта
 console-queue-summary = Открытых запросов: { $open }; просрочено: { $overdue }; срок меньше недели: { $soon }. Открыть очередь

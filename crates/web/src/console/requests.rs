@@ -32,14 +32,28 @@ pub async fn requests(
     Query(done): Query<Done>,
 ) -> Response {
     let t = staff.t();
-    if let Err(reason) = staff.permit(&state, Permission::HandleRequests, Some(REQUEST_WORK)) {
-        return staff.denied(&state, reason);
-    }
+    let actor = match staff.permit(&state, Permission::HandleRequests, Some(REQUEST_WORK)) {
+        Ok(actor) => actor,
+        Err(reason) => return staff.denied(&state, reason),
+    };
     let mut queue = match state.app.request_queue().await {
         Ok(q) => q,
         Err(e) => return staff.failed(&state, e),
     };
     queue.sort_by_key(|q| q.days_left);
+    // Who asked and what they wrote, for each request proven to come from its person: each a
+    // read under the duty to answer that request, on the person's record like the page's own.
+    let mut people = Vec::with_capacity(queue.len());
+    for q in &queue {
+        let who = match q.request.state {
+            RequestState::AwaitingVerification => None,
+            _ => match state.app.requester(&actor, q.request.id).await {
+                Ok(who) => Some(who),
+                Err(e) => return staff.failed(&state, e),
+            },
+        };
+        people.push(who);
+    }
     let bucket = |lo: i64, hi: i64| {
         queue
             .iter()
@@ -59,7 +73,8 @@ pub async fn requests(
     );
     let rows = queue
         .iter()
-        .map(|q| {
+        .zip(&people)
+        .map(|(q, who)| {
             let r = &q.request;
             let days = if q.overdue {
                 Cell::Strong(t.with("requests-days-left", &[("days", q.days_left.to_string())]))
@@ -91,6 +106,15 @@ pub async fn requests(
                 Cell::Link(format!("/staff/requests/{}", r.id), number(r.id)),
                 Cell::Text(t.get(&format!("right-{}", r.right.as_str()))),
                 Cell::Text(t.get(&format!("channel-{}", r.channel.as_str()))),
+                Cell::Text(match who {
+                    Some(who) => who.name.clone(),
+                    None => t.get("requests-person-later"),
+                }),
+                Cell::Text(
+                    who.as_ref()
+                        .map(|w| excerpt(&w.description))
+                        .unwrap_or_default(),
+                ),
                 Cell::Text(t.day_of(r.received_at)),
                 Cell::Text(t.get(&format!("state-{}", r.state.as_str()))),
                 Cell::Text(t.date(r.due_on)),
@@ -140,6 +164,8 @@ pub async fn requests(
                 "col-number",
                 "col-right",
                 "col-channel",
+                "requests-person",
+                "field-description",
                 "col-received",
                 "col-state",
                 "col-due",
@@ -215,6 +241,15 @@ pub async fn requests(
         blocks,
         message,
     )
+}
+
+/// The start of what a requester wrote, for a queue row; the whole text is on the request's page.
+fn excerpt(text: &str) -> String {
+    const SHOWN: usize = 80;
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
+        None => text.to_string(),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,5 +1,5 @@
-//! Issue 22: the officer's desk — each request with its number, channel and page; who asked and
-//! what they wrote on that page, read under the duty to answer and audited; an erasure carried
+//! Issue 22: the officer's desk — each request with its number, channel, who asked and what they
+//! wrote (in its row and on its page, read under the duty to answer and audited); an erasure carried
 //! out only after its preview; what was done said back; closed requests kept in view.
 
 use super::*;
@@ -48,10 +48,28 @@ async fn the_officer_opens_a_request_sees_who_asked_confirms_an_erasure_and_keep
             && queue.contains("личный кабинет"),
         "the row has the number, its page and the channel: {queue}"
     );
+    // The row says who asked and what they wrote, and that look is on the person's record.
+    let read_for_the_request = |looked: &[vintrova_core::transparency::Access]| {
+        looked
+            .iter()
+            .filter(|a| {
+                a.who == Accessor::Staff("dpo".into())
+                    && a.action == "read"
+                    && a.purpose.as_deref() == Some("rights_request")
+                    && a.categories == ["contact"]
+            })
+            .count()
+    };
     assert!(
-        !queue.contains(PERSON_NAME) && !queue.contains("Удалите всё"),
-        "the queue itself opens nobody: {queue}"
+        queue.contains(PERSON_NAME) && queue.contains("Удалите всё, я ухожу"),
+        "the row names the requester and what they asked: {queue}"
     );
+    assert!(
+        !queue.contains(PERSON_EMAIL),
+        "the address stays on the request's page"
+    );
+    let looked = app.who_looked(subject).await.unwrap();
+    assert_eq!(read_for_the_request(&looked), 1, "{looked:?}");
 
     // The request's page: who asked and what they wrote, and the read is on the record.
     let detail = staff
@@ -65,13 +83,7 @@ async fn the_officer_opens_a_request_sees_who_asked_confirms_an_erasure_and_keep
         "{detail}"
     );
     let looked = app.who_looked(subject).await.unwrap();
-    assert!(
-        looked.iter().any(|a| a.who == Accessor::Staff("dpo".into())
-            && a.action == "read"
-            && a.purpose.as_deref() == Some("rights_request")
-            && a.categories == ["contact"]),
-        "{looked:?}"
-    );
+    assert_eq!(read_for_the_request(&looked), 2, "{looked:?}");
 
     // Carrying out the erasure first shows what it destroys and keeps; nothing goes yet.
     let csrf = hidden(&detail, "csrf");
@@ -219,6 +231,23 @@ async fn the_officer_resends_a_code_rectifies_from_a_prefilled_form_and_the_audi
             .collect::<Vec<_>>()
     };
     let old = code_in(opened(app.claim_outbox(100).await.unwrap()));
+    // Until the code comes back, anyone could have written it in the person's name: the row
+    // opens nobody and nothing is read on their record.
+    let queue = staff.get(&api, "/staff/requests").await.text();
+    assert!(
+        queue.contains("после проверки кода")
+            && !queue.contains(PERSON_NAME)
+            && !queue.contains("Исправьте фамилию"),
+        "{queue}"
+    );
+    assert!(
+        app.who_looked(subject)
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.purpose.as_deref() != Some("rights_request")),
+        "nothing read before the code"
+    );
     let page = staff
         .get(&api, &format!("/staff/requests/{}", letter.id))
         .await
