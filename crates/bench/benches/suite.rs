@@ -8,7 +8,7 @@
 //! `VINTROVA_BENCH_BIG_VISITS` (10,000), `VINTROVA_BENCH_AUDIT_N` (1,000,000),
 //! `VINTROVA_BENCH_SCALE` (`10000,100000`; add `1000000` for the full curve),
 //! `VINTROVA_BENCH_HTTP_SECS` (5), `VINTROVA_BIN` (the server binary, for start and memory),
-//! `VINTROVA_BENCH_ONLY` (some of `copy,read,http,write,erase,audit,scale,start`).
+//! `VINTROVA_BENCH_ONLY` (some of `copy,read,http,write,erase,audit,scale,rights,start`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +26,11 @@ use vintrova_core::values::FieldValue;
 use vintrova_core::{Actor, Collection, Vintrova};
 use vintrova_store_tests::{Harness, RawPool};
 
+#[path = "suite/rights_path.rs"]
+mod rights_path;
+#[path = "suite/start.rs"]
+mod start;
+
 const PLAIN_SCHEMA: &str = "
 CREATE TABLE plain_subjects (id TEXT PRIMARY KEY NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE plain_values (
@@ -41,10 +46,15 @@ const TOKEN: &str = "bench-token-not-a-secret";
 const PURPOSE: &str = "personalization";
 const AT: &str = "2026-11-01T04:00:00Z";
 
+/// Person `i`'s address: the letter of the rights path scenario names them by it.
+fn email(i: usize) -> String {
+    format!("student{i}@mail.kz")
+}
+
 fn person(i: usize) -> Value {
     json!({
         "contact": {"first_name": format!("Айгерим{i}"), "last_name": "Нурланова",
-                    "email": format!("student{i}@mail.kz"), "phone": format!("+7701{:07}", i % 10_000_000)},
+                    "email": email(i), "phone": format!("+7701{:07}", i % 10_000_000)},
         "professional": {"employer": "ТОО Нейро", "position": "Инженер данных", "it_experience_years": 3},
         "education": {"level": "Высшее", "specialization": "Машинное обучение"}
     })
@@ -807,152 +817,6 @@ fn chart(curves: &[(String, Curve)]) -> String {
     svg
 }
 
-/// Start the server on an existing database: time to a healthy `/healthz`, memory idle and
-/// under load (SQLite, the default install).
-async fn start_and_memory(out: &mut Vec<Figure>) {
-    let Ok(bin) = std::env::var("VINTROVA_BIN") else {
-        println!("(start and memory: set VINTROVA_BIN to the server binary; scripts/bench does)");
-        return;
-    };
-    let dir = std::env::temp_dir().join(format!("vintrova-bench-{}", Uuid::now_v7()));
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let spawn = || {
-        std::process::Command::new(&bin)
-            .args([
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "serve",
-                "--listen",
-                &addr.to_string(),
-            ])
-            .env("VINTROVA_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let healthy = || async {
-        loop {
-            if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
-                let mut buf = vec![];
-                s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    .await
-                    .unwrap();
-                let _ = s.read_to_end(&mut buf).await;
-                if buf.starts_with(b"HTTP/1.1 200") {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    };
-    let rss = |pid: u32| -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    // First start creates the database; the measured ones open it.
-    let mut first = spawn();
-    healthy().await;
-    first.kill().unwrap();
-    first.wait().unwrap();
-    let mut starts = vec![];
-    let mut child = None;
-    for _ in 0..5 {
-        let t = Instant::now();
-        let c = spawn();
-        healthy().await;
-        starts.push(t.elapsed());
-        if let Some(mut old) = child.replace(c) {
-            old.kill().unwrap();
-            old.wait().unwrap();
-        }
-        let mut c = child.take().unwrap();
-        c.kill().unwrap();
-        c.wait().unwrap();
-    }
-    let mut server = spawn();
-    healthy().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle = rss(server.id());
-    let token = std::fs::read_to_string(dir.join("api-token")).unwrap_or_default();
-    let mut under_load = 0.0;
-    if !token.trim().is_empty() {
-        // One person, read over and over by 16 connections with the real token.
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let body = serde_json::to_string(&json!({"data": person(1), "source": "registration_form", "bases": [{"kind": "contract_started"}]})).unwrap();
-        let req = format!(
-            "POST /api/v1/subjects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            token.trim(),
-            body.len()
-        );
-        s.write_all(req.as_bytes()).await.unwrap();
-        let mut reply = vec![];
-        let _ = s.read_to_end(&mut reply).await;
-        let reply = String::from_utf8_lossy(&reply).to_string();
-        if let Some(id) = reply
-            .split("\"id\":\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-        {
-            let load_task = tokio::spawn(load_with(
-                addr,
-                format!("/api/v1/subjects/{id}/purposes/{PURPOSE}"),
-                token.trim().to_string(),
-            ));
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            under_load = rss(server.id());
-            load_task.await.unwrap();
-        }
-    }
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let figure = Figure::new(
-        "sqlite",
-        "start: serve to a healthy /healthz",
-        Stats::of(starts),
-        None,
-    );
-    let met = figure.vintrova.median_ms < 200.0;
-    out.push(figure.with(json!({
-        "rss_idle_mb": idle, "rss_under_load_mb": under_load,
-        "target": {"start_ms": 200, "idle_mb": 50, "met": met && idle < 50.0},
-    })));
-}
-
-/// Load a real server (its own token) with 16 connections for 3 seconds.
-async fn load_with(addr: std::net::SocketAddr, path: String, token: String) {
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let mut tasks = vec![];
-    for _ in 0..16 {
-        let (path, token) = (path.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-            let mut buf = vec![0u8; 16 * 1024];
-            while Instant::now() < deadline {
-                let req = format!(
-                    "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
-                );
-                s.write_all(req.as_bytes()).await.unwrap();
-                if s.read(&mut buf).await.unwrap_or(0) == 0 {
-                    break;
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-}
-
 /// Whether `VINTROVA_BENCH_ONLY` (a comma list; all when unset) asks for this scenario.
 fn wanted(scenario: &str) -> bool {
     std::env::var("VINTROVA_BENCH_ONLY")
@@ -998,6 +862,9 @@ fn main() {
             if wanted("scale") {
                 curves.push((backend.clone(), scale(&h, &backend, &mut out).await));
             }
+            if wanted("rights") {
+                rights_path::rights_path(&h, &backend, &mut out).await;
+            }
             print_header(&format!("Vintrova on {backend}"));
             for f in &out {
                 f.print();
@@ -1007,7 +874,7 @@ fn main() {
         }
         let mut out = vec![];
         if wanted("start") {
-            start_and_memory(&mut out).await;
+            start::start_and_memory(&mut out).await;
         }
         for f in &out {
             f.print();
