@@ -31,7 +31,7 @@ pub use platform::{
     webhooks,
 };
 pub use privacy::{
-    appender, audit, consent, datamap, duties, gate, journal, names, receipts, transparency,
+    appender, audit, consent, copy, datamap, duties, gate, journal, names, receipts, transparency,
     values, versions,
 };
 pub(crate) use privacy::{collect, erasure, reading};
@@ -42,6 +42,7 @@ pub use sharing::{analytics, disclosures, transfers};
 
 pub use audit::AuditReport;
 pub use collect::Collection;
+pub use copy::AccessCopy;
 pub use erasure::{ErasurePreview, ErasureReceipt, Kept};
 pub use reading::{Export, HeldValue, PurposeUse, PurposeView};
 pub use service::*;

@@ -498,12 +498,17 @@ pub enum SubjectCommand {
         contract: bool,
     },
     /// Print a JSON copy of everything held on the person: the answer to their verified
-    /// access request, which `--request` names (a copy without one is refused).
+    /// access request, which `--request` names (a copy without one is refused). Grouped by
+    /// category (format `vintrova.copy/2`); `--shape values` prints every value with its
+    /// category's terms beside it, as before.
     Export {
         id: String,
         /// The person's verified access, information or rectification request.
         #[arg(long)]
         request: Option<String>,
+        /// `grouped` (default) or `values`.
+        #[arg(long, default_value = "grouped", value_parser = ["grouped", "values"])]
+        shape: String,
     },
     /// Erase the person's data: everything the law lets go, at once.
     Erase { id: String },

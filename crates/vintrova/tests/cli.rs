@@ -260,13 +260,51 @@ fn a_person_is_stored_encrypted_copied_and_erased_without_a_trace() {
         "{}",
         String::from_utf8_lossy(&unasked.stderr)
     );
+    // The copy states each category's terms once, its values beneath (format 2).
     let export: Value = serde_json::from_str(&install.copy(&id)).unwrap();
-    let values = export["values"].as_array().unwrap();
+    assert_eq!(export["format"], "vintrova.copy/2");
+    let blocks = export["categories"].as_array().unwrap();
+    let held: usize = blocks
+        .iter()
+        .flat_map(|b| b["entries"].as_array().unwrap())
+        .map(|e| e["values"].as_object().unwrap().len())
+        .sum();
     assert_eq!(
-        values.len(),
+        held,
         7 + 1,
         "her seven values and her request's description"
     );
+    let contact = blocks.iter().find(|b| b["category"] == "contact").unwrap();
+    for key in ["purposes", "legal_basis", "retention"] {
+        assert!(!contact[key].is_null(), "the category lacks `{key}`");
+    }
+    let entry = contact["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| !e["values"]["contact.phone"].is_null())
+        .unwrap();
+    assert_eq!(entry["values"]["contact.phone"], "+77471234567");
+    for key in ["source", "collected_at"] {
+        assert!(!entry[key].is_null(), "the entry lacks `{key}`");
+    }
+    // The earlier shape, every value with its category's terms, on request.
+    let request = install.verified_access_request(&id);
+    let per_value: Value = serde_json::from_str(&install.ok(
+        &[
+            "subject",
+            "export",
+            &id,
+            "--request",
+            &request,
+            "--shape",
+            "values",
+        ],
+        None,
+    ))
+    .unwrap();
+    let values = per_value["values"].as_array().unwrap();
+    assert_eq!(values.len(), 7 + 1);
     let phone = values
         .iter()
         .find(|v| v["field"] == "contact.phone")
@@ -914,9 +952,22 @@ fn demo_seed_fills_years_of_activity_and_no_value_lands_on_disk_in_clear() {
     let mut years = std::collections::BTreeSet::new();
     for id in report["sample"].as_array().unwrap() {
         let export: Value = serde_json::from_str(&install.copy(id.as_str().unwrap())).unwrap();
-        for value in export["values"].as_array().unwrap() {
-            years.insert(value["collected_at"].as_str().unwrap()[..4].to_string());
-            let Value::String(text) = &value["value"] else {
+        let entries = export["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|b| b["entries"].as_array().unwrap());
+        let values = entries.flat_map(|e| {
+            let at = e["collected_at"].as_str().unwrap();
+            e["values"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(move |(f, v)| (at, f, v))
+        });
+        for (at, field, value) in values {
+            years.insert(at[..4].to_string());
+            let Value::String(text) = value else {
                 continue;
             };
             // A visit time is also the event's own time, which retention reads in clear.
@@ -933,7 +984,7 @@ fn demo_seed_fills_years_of_activity_and_no_value_lands_on_disk_in_clear() {
                 "payment.method",
                 "payment.status",
             ]
-            .contains(&value["field"].as_str().unwrap_or_default());
+            .contains(&field.as_str());
             // A short number (a card's last four) occurs by chance inside ids and timestamps.
             let short_number = text.len() < 8 && text.bytes().all(|b| b.is_ascii_digit());
             let haystack = if short_number {
@@ -944,8 +995,7 @@ fn demo_seed_fills_years_of_activity_and_no_value_lands_on_disk_in_clear() {
             if text.chars().count() >= 4 && !is_time && !public {
                 assert!(
                     !contains(haystack, text.as_bytes()),
-                    "a seeded {} is stored in clear",
-                    value["field"]
+                    "a seeded {field} is stored in clear"
                 );
             }
         }

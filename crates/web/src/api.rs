@@ -5,6 +5,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 use vintrova_core::consent::{Channel, ConsentAction, ConsentEvent};
 use vintrova_core::gate::BasisEventKind;
 use vintrova_core::values::{InvalidInput, json_bytes};
-use vintrova_core::{AuditReport, Collection, ErasureReceipt, Export, PurposeView};
+use vintrova_core::{AccessCopy, AuditReport, Collection, ErasureReceipt, PurposeView};
 
 use crate::AppState;
 use crate::access::Caller;
@@ -214,24 +215,38 @@ pub async fn update_subject(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The verified request a full copy answers.
+/// The verified request a full copy answers, and the shape to answer in.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct CopyQuery {
     /// The id of the person's verified access (or information, rectification) request.
     pub request: Option<String>,
+    /// `grouped` (default): each category's basis, purposes and retention once, its values
+    /// beneath (`AccessCopy`, format `vintrova.copy/2`); `values`: the earlier shape, every
+    /// value with its category's terms beside it (`Export`).
+    pub shape: Option<String>,
 }
 
 /// A full copy is the answer to the person's verified request and nothing else: without
 /// `?request=` it is refused (403, rule `no_access_request`), as it is for a request that is
 /// not verified, is another person's, or asks for a right whose answer is not their data.
 #[utoipa::path(get, path = "/api/v1/subjects/{id}/export", params(CopyQuery),
-    responses((status = 200, body = Export), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
+    responses((status = 200, body = AccessCopy, description = "The copy, grouped by category; with `?shape=values`, an `Export`"),
+        (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)), security(("token" = [])))]
 pub async fn export_subject(
     s: Caller,
     Path(id): Path<String>,
     axum::extract::Query(query): axum::extract::Query<CopyQuery>,
-) -> ApiResult<Json<Export>> {
+) -> ApiResult<Response> {
     let subject = subject_id(&id)?;
+    let per_value = match query.shape.as_deref() {
+        None | Some("grouped") => false,
+        Some("values") => true,
+        Some(_) => {
+            return Err(
+                InvalidInput::one("shape", "not a shape of the copy", "grouped or values").into(),
+            );
+        }
+    };
     let request = match query.request {
         None => None,
         Some(raw) => Some(raw.parse().map_err(|_| {
@@ -242,9 +257,11 @@ pub async fn export_subject(
             )
         })?),
     };
-    Ok(Json(
-        s.app.copy_for_request(&s.actor, subject, request).await?,
-    ))
+    let copy = s.app.copy_for_request(&s.actor, subject, request).await?;
+    Ok(match per_value {
+        true => Json(copy).into_response(),
+        false => Json(AccessCopy::of(copy)).into_response(),
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/subjects/{id}/purposes/{purpose}",

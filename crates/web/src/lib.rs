@@ -96,6 +96,8 @@ impl AppState {
         api::erase_subject, api::record_basis, api::record_consent, api::record_events, accounts::register, accounts::confirm, accounts::sign_in, accounts::current, accounts::sign_out, accounts::change_password, accounts::request_reset, accounts::confirm_reset, accounts::close, staff::sign_in, staff::current, staff::sign_out, staff::list, staff::add, staff::paperwork, staff::reissue, staff::activate, staff::incidents, staff::report, staff::incident, staff::step, staff::notify, staff::assessments, staff::record_assessment, staff::follow_up_done, staff::recipients, staff::record_agreement, staff::disclosures, staff::disclose, staff::analytics_report, staff::export_analytics, staff::transfers, staff::plan_transfer, payments::create, payments::list, payments::refund, payments::callback, learning::catalog, learning::add_offering, learning::roster, learning::enroll, learning::enrollments, learning::progress, learning::cancel, learning::recommendations, support::open, support::list, support::reply, support::close, support::notify, requests::by_letter, requests::in_cabinet, requests::queue, requests::letters, requests::verify, requests::fulfil, requests::reject, downloads::download, api::lookup, api::verify_audit, api::policy,
         webhooks::list, webhooks::add, webhooks::remove, webhooks::rotate, webhooks::enable, webhooks::deliveries
     ),
+    // The per-value copy is answered on request (`?shape=values`), so its schema stays.
+    components(schemas(vintrova_core::Export)),
     modifiers(&Contract)
 )]
 pub struct ApiDoc;

@@ -3,13 +3,13 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use vintrova_core::requests::{
-    AnswerChannel, Fulfilment, LetterReceived, LetterWaiting, Queued, Request,
+    Answer, AnswerChannel, Fulfilment, LetterReceived, LetterWaiting, Queued, Request,
 };
 use vintrova_core::rights::RightKind;
 
@@ -156,12 +156,21 @@ pub async fn verify(
     Ok(Json(s.app.verify_request(&s.actor, id, &input.code).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", request_body = FulfilInput,
-    responses((status = 200, description = "The answer: information, a copy, an erasure receipt, …"), (status = 422, body = Problem)),
+/// Whether the answer to an access request carries the copy as well as its link.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AnswerQuery {
+    /// `true`: an access answer carries the copy itself (grouped, as the link serves it)
+    /// beside the link; without it, only the link — the copy is stored once, behind it.
+    pub copy: Option<bool>,
+}
+
+#[utoipa::path(post, path = "/api/v1/requests/{id}/fulfil", request_body = FulfilInput, params(AnswerQuery),
+    responses((status = 200, description = "The answer: information, an access copy's download link (and the copy with `?copy=true`), an erasure receipt, …"), (status = 422, body = Problem)),
     security(("token" = [])))]
 pub async fn fulfil(
     s: Caller,
     Path(id): Path<String>,
+    Query(query): Query<AnswerQuery>,
     bytes: Bytes,
 ) -> Result<Json<Value>, Problem> {
     let id = subject_id(&id)?;
@@ -175,7 +184,11 @@ pub async fn fulfil(
     };
     let fulfilment = Fulfilment::of(input.right, corrections, input.purpose)?;
     let answer = s.app.fulfil(&s.actor, id, fulfilment).await?;
-    Ok(Json(serde_json::to_value(answer).unwrap_or_default()))
+    let mut said = serde_json::to_value(&answer).unwrap_or_default();
+    if let (Answer::Access { copy, .. }, Some(true)) = (&answer, query.copy) {
+        said["copy"] = serde_json::to_value(copy).unwrap_or_default();
+    }
+    Ok(Json(said))
 }
 
 #[utoipa::path(post, path = "/api/v1/requests/{id}/reject", request_body = Rejection,

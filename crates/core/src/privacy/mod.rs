@@ -7,6 +7,7 @@ pub mod appender;
 pub mod audit;
 pub(crate) mod collect;
 pub mod consent;
+pub mod copy;
 pub mod datamap;
 pub mod duties;
 pub(crate) mod erasure;

@@ -22,7 +22,7 @@ use crate::outbox::OutboxEntry;
 use crate::rights::{RightKind, deadline};
 use crate::values::{FieldValue, InvalidInput, Refused};
 use crate::words::words;
-use crate::{Actor, CoreError, ErasureReceipt, Export, Result, Vintrova};
+use crate::{AccessCopy, Actor, CoreError, ErasureReceipt, Result, Vintrova};
 
 mod claims;
 mod intake;
@@ -229,7 +229,10 @@ pub struct CategoryInformation {
 pub enum Answer {
     Information(Information),
     Access {
-        copy: Box<Export>,
+        /// The copy itself: kept out of the answer's JSON, which carries the link — the API
+        /// adds it only when asked (`?copy=true`).
+        #[serde(skip)]
+        copy: Box<AccessCopy>,
         /// The same copy, to download as JSON or as a readable page, until the link expires.
         download: Download,
     },
@@ -734,7 +737,7 @@ impl Vintrova {
             ),
             Fulfilment::Access => {
                 let claim = RightClaim::of_request(&found_for_answer)?;
-                let copy = self.export(actor, subject, claim).await?;
+                let copy = AccessCopy::of(self.export(actor, subject, claim).await?);
                 let download = self.issue_download(&found_for_answer, &copy).await?;
                 Answer::Access {
                     copy: Box::new(copy),
@@ -807,7 +810,7 @@ impl Vintrova {
 
     /// Keep a copy for download behind a random token, and tell the person where it is when
     /// they asked for an answer by email.
-    async fn issue_download(&self, request: &Request, copy: &Export) -> Result<Download> {
+    async fn issue_download(&self, request: &Request, copy: &AccessCopy) -> Result<Download> {
         let token = crate::accounts::random_token()?;
         let digest = crate::accounts::digest_of(&token);
         let expires_at = self
@@ -825,11 +828,7 @@ impl Vintrova {
             subject: request.subject,
             expires_at,
         };
-        let address = copy
-            .values
-            .iter()
-            .find(|v| v.field == names::EMAIL)
-            .and_then(|v| v.value.as_str());
+        let address = copy.value(names::EMAIL).and_then(|v| v.as_str());
         let message = match (request.channel, address) {
             (AnswerChannel::Email, Some(to)) => {
                 let link = format!(

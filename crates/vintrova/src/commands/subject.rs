@@ -37,12 +37,15 @@ pub async fn run(config: &Config, actor: &Actor, command: SubjectCommand) -> Res
             let id = app.add_subject(actor, values, collection).await?;
             println!("{id}");
         }
-        SubjectCommand::Export { id, request } => {
+        SubjectCommand::Export { id, request, shape } => {
             let request = request.as_deref().map(request_id).transpose()?;
-            print_json(
-                &app.copy_for_request(actor, subject_id(&id)?, request)
-                    .await?,
-            )?
+            let copy = app
+                .copy_for_request(actor, subject_id(&id)?, request)
+                .await?;
+            match shape.as_str() {
+                "values" => print_json(&copy)?,
+                _ => print_json(&vintrova_core::AccessCopy::of(copy))?,
+            }
         }
         SubjectCommand::Erase { id } => {
             let receipt = app.erase(actor, subject_id(&id)?).await?;

@@ -6,8 +6,8 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
+use vintrova_core::AccessCopy;
 use vintrova_core::consent::ConsentEvent;
-use vintrova_core::{CoreError, Export};
 use vintrova_policy::Policy;
 
 use super::cabinet::{AccessRow, DataRow, access_rows, data_rows};
@@ -39,8 +39,7 @@ pub(crate) async fn page(
     copy: serde_json::Value,
     json: &str,
 ) -> Response {
-    let read = serde_json::from_value::<Export>(copy)
-        .map_err(|e| CoreError::Internal(format!("a stored copy does not read back: {e}")));
+    let read = AccessCopy::read(copy);
     let (copy, courses) = match (read, state.app.catalog().await) {
         (Ok(copy), Ok(courses)) => (copy, courses),
         (Err(e), _) | (_, Err(e)) => return super::failed(state, visit, e),
@@ -56,7 +55,7 @@ pub(crate) async fn page(
             ],
         ),
         json: json.to_string(),
-        rows: data_rows(&t, p, &copy.values, &courses),
+        rows: data_rows(&t, p, &copy.held(), &courses),
         consents: consent_rows(&t, p, &copy.consents),
         requests: request_rows(&t, &copy.requests),
         accesses: access_rows(&t, p, &copy.accesses),

@@ -420,3 +420,52 @@ async fn the_officer_classifies_letters_from_the_mailbox() {
         .text();
     assert!(said.contains("Письмо отложено"), "{said}");
 }
+
+/// Issue 24: an access answer is its link — the copy is stored once, behind it — and carries
+/// the copy itself, grouped as the link serves it, only when the caller asks.
+#[tokio::test]
+async fn an_access_answer_is_its_link_and_carries_the_copy_only_when_asked() {
+    let api = Api::new().await;
+    let dpo = api.staff("answer.dpo", Role::Dpo).await;
+    let mut answers = vec![];
+    for (n, query) in ["", "?copy=true"].into_iter().enumerate() {
+        let mut someone = person();
+        someone["data"]["contact"]["email"] = json!(format!("answer{n}@finance.kz"));
+        let created = api.authed("POST", "/api/v1/subjects", Some(someone)).await;
+        let id: uuid::Uuid = created.json()["id"].as_str().unwrap().parse().unwrap();
+        let request = api
+            .harness
+            .verified_request(id, RightKind::Access)
+            .await
+            .unwrap();
+        let answer = api
+            .as_staff(
+                &dpo,
+                "POST",
+                &format!("/api/v1/requests/{request}/fulfil{query}"),
+                Some(json!({"right": "access"})),
+                Some("rights_request"),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+        answers.push((id, answer.json()));
+    }
+    let (_, linked) = &answers[0];
+    assert!(linked.get("copy").is_none(), "{linked}");
+    assert!(linked["download"]["token"].is_string(), "{linked}");
+    let (id, asked) = &answers[1];
+    assert_eq!(asked["copy"]["format"], "vintrova.copy/2");
+    assert_eq!(asked["copy"]["subject"], id.to_string());
+    // What the answer carries is what the link serves.
+    let token = asked["download"]["token"].as_str().unwrap();
+    let served = api
+        .call(
+            "GET",
+            &format!("/api/v1/downloads/{token}?format=json"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(served.json()["categories"], asked["copy"]["categories"]);
+    assert_eq!(held_values(&served.json()), 5);
+}
