@@ -237,7 +237,7 @@ impl Harness {
             .update_request(&closed, &[], None, &audit, &self.sealer())
             .await?;
         self.vault.anchor(head.0, &head.1).await?;
-        Ok(copy)
+        Ok(copy.per_value())
     }
 
     fn draft(&self, action: &str, subject: Uuid) -> AuditDraft {

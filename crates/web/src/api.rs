@@ -259,8 +259,8 @@ pub async fn export_subject(
     };
     let copy = s.app.copy_for_request(&s.actor, subject, request).await?;
     Ok(match per_value {
-        true => Json(copy).into_response(),
-        false => Json(AccessCopy::of(copy)).into_response(),
+        true => Json(copy.per_value()).into_response(),
+        false => Json(copy).into_response(),
     })
 }
 

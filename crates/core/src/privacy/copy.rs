@@ -92,77 +92,117 @@ pub struct Entry {
     pub values: BTreeMap<String, Value>,
 }
 
-/// What makes values one entry: the same moment, source, clock, event and record.
-type EntryKey = (
-    Timestamp,
-    String,
-    Option<Timestamp>,
-    Option<Uuid>,
-    Option<Uuid>,
-);
+/// What makes values one entry: the same moment, source, event and record (under one rule,
+/// these also fall due together).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct EntryKey {
+    pub(crate) collected_at: Timestamp,
+    pub(crate) event: Option<Uuid>,
+    pub(crate) record: Option<Uuid>,
+    pub(crate) source: String,
+}
 
-/// A block being gathered: its terms, and its values with the key of the entry each joins.
-type Gathering = (CategoryHeld, Vec<(EntryKey, String, Value)>);
+/// Builds a copy's blocks from values in any order — the one grouping both the export and a
+/// per-value copy read back go through, so their documents are the same bytes.
+#[derive(Default)]
+pub(crate) struct Gatherer {
+    /// Blocks with their (category, key class), few enough that a scan finds one.
+    blocks: Vec<(String, String, CategoryHeld)>,
+    keys: Vec<Vec<EntryKey>>,
+}
 
-impl AccessCopy {
-    /// Group a per-value copy: the same values, each category's terms said once. The order is
-    /// the data's own (names, then time), never the order a backend returned rows in.
-    pub fn of(export: Export) -> AccessCopy {
-        let mut blocks: BTreeMap<(String, String), Gathering> = BTreeMap::new();
-        for v in export.values {
-            let key = (v.category.clone(), v.retention.rule.clone());
-            let (_, values) = blocks.entry(key).or_insert_with(|| {
-                let block = CategoryHeld {
-                    category: v.category.clone(),
-                    legal_basis: v.legal_basis,
-                    purposes: v.purposes.clone(),
-                    retention: RetentionTerms {
-                        rule: v.retention.rule.clone(),
-                        anchor: v.retention.anchor,
-                        term: v.retention.term.clone(),
-                        required_by_law: v.retention.required_by_law,
-                    },
-                    entries: vec![],
-                };
-                (block, vec![])
-            });
-            let entry = (
-                v.collected_at,
-                v.source,
-                v.retention.delete_after,
-                v.event,
-                v.record,
-            );
-            values.push((entry, v.field, v.value));
+impl Gatherer {
+    /// The block for values of `category` under key class `class`, made by `terms` the first
+    /// time (a category's terms are worked out once per copy, not once per value).
+    pub(crate) fn block(
+        &mut self,
+        category: &str,
+        class: &str,
+        terms: impl FnOnce() -> CategoryHeld,
+    ) -> usize {
+        match self
+            .blocks
+            .iter()
+            .position(|(c, k, _)| c == category && k == class)
+        {
+            Some(i) => i,
+            None => {
+                self.blocks
+                    .push((category.to_string(), class.to_string(), terms()));
+                self.keys.push(vec![]);
+                self.blocks.len() - 1
+            }
         }
-        let categories = blocks
-            .into_values()
-            .map(|(mut block, mut values)| {
-                values.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-                for (key, field, value) in values {
-                    // A field twice under one key (never today) starts its own entry rather
-                    // than overwrite the first.
-                    let joins = block.entries.last().is_some_and(|last: &Entry| {
-                        entry_key(last) == key && !last.values.contains_key(&field)
-                    });
-                    if !joins {
-                        let (collected_at, source, delete_after, event, record) = key;
-                        block.entries.push(Entry {
-                            collected_at,
-                            source,
-                            delete_after,
-                            event,
-                            record,
-                            values: BTreeMap::new(),
-                        });
-                    }
-                    if let Some(last) = block.entries.last_mut() {
-                        last.values.insert(field, value);
+    }
+
+    /// Put `field` in block `block`, joining the entry it came with when that is the last one;
+    /// `delete_after` is asked only for a new entry.
+    pub(crate) fn put(
+        &mut self,
+        block: usize,
+        key: EntryKey,
+        field: String,
+        value: Value,
+        delete_after: impl FnOnce(&EntryKey) -> Option<Timestamp>,
+    ) {
+        let (_, _, held) = &mut self.blocks[block];
+        let keys = &mut self.keys[block];
+        let joins = keys.last() == Some(&key)
+            && held
+                .entries
+                .last()
+                .is_some_and(|e| !e.values.contains_key(&field));
+        if !joins {
+            held.entries.push(Entry {
+                collected_at: key.collected_at,
+                source: key.source.clone(),
+                delete_after: delete_after(&key),
+                event: key.event,
+                record: key.record,
+                values: BTreeMap::new(),
+            });
+            keys.push(key);
+        }
+        if let Some(last) = held.entries.last_mut() {
+            last.values.insert(field, value);
+        }
+    }
+
+    /// The blocks in the order of their names, each's entries oldest first, entries that came
+    /// apart (rows of one moment interleaved with another's) joined again.
+    pub(crate) fn finish(self) -> Vec<CategoryHeld> {
+        let mut blocks: Vec<(String, CategoryHeld)> = self
+            .blocks
+            .into_iter()
+            .zip(self.keys)
+            .map(|((_, _, mut held), keys)| {
+                let mut keyed: Vec<(EntryKey, Entry)> =
+                    keys.into_iter().zip(held.entries).collect();
+                keyed.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut entries: Vec<(EntryKey, Entry)> = Vec::with_capacity(keyed.len());
+                for (key, entry) in keyed {
+                    match entries.last_mut() {
+                        Some((k, last))
+                            if *k == key
+                                && entry.values.keys().all(|f| !last.values.contains_key(f)) =>
+                        {
+                            last.values.extend(entry.values);
+                        }
+                        _ => entries.push((key, entry)),
                     }
                 }
-                block
+                held.entries = entries.into_iter().map(|(_, e)| e).collect();
+                (held.retention.rule.clone(), held)
             })
             .collect();
+        blocks.sort_by(|a, b| (&a.1.category, &a.0).cmp(&(&b.1.category, &b.0)));
+        blocks.into_iter().map(|(_, held)| held).collect()
+    }
+}
+
+impl AccessCopy {
+    /// The copy of `export`'s person with `categories` gathered from its values.
+    pub(crate) fn with_categories(export: Export, categories: Vec<CategoryHeld>) -> AccessCopy {
         AccessCopy {
             format: COPY_FORMAT.into(),
             subject: export.subject,
@@ -177,6 +217,35 @@ impl AccessCopy {
         }
     }
 
+    /// Group a per-value copy: the same values, each category's terms said once. The order is
+    /// the data's own (names, then time), never the order a backend returned rows in.
+    pub fn of(mut export: Export) -> AccessCopy {
+        let mut gathered = Gatherer::default();
+        for v in std::mem::take(&mut export.values) {
+            let block = gathered.block(&v.category, &v.retention.rule, || CategoryHeld {
+                category: v.category.clone(),
+                legal_basis: v.legal_basis,
+                purposes: v.purposes.clone(),
+                retention: RetentionTerms {
+                    rule: v.retention.rule.clone(),
+                    anchor: v.retention.anchor,
+                    term: v.retention.term.clone(),
+                    required_by_law: v.retention.required_by_law,
+                },
+                entries: vec![],
+            });
+            let key = EntryKey {
+                collected_at: v.collected_at,
+                event: v.event,
+                record: v.record,
+                source: v.source,
+            };
+            let due = v.retention.delete_after;
+            gathered.put(block, key, v.field, v.value, |_| due);
+        }
+        AccessCopy::with_categories(export, gathered.finish())
+    }
+
     /// The newest value of `field`, wherever it is held.
     pub fn value(&self, field: &str) -> Option<&Value> {
         self.categories
@@ -185,6 +254,22 @@ impl AccessCopy {
             .filter_map(|entry| entry.values.get(field).map(|v| (entry.collected_at, v)))
             .max_by_key(|(at, _)| *at)
             .map(|(_, v)| v)
+    }
+
+    /// The per-value shape of this copy (`Export`), for callers that ask for it.
+    pub fn per_value(self) -> Export {
+        let values = self.held();
+        Export {
+            subject: self.subject,
+            exported_at: self.exported_at,
+            policy_version: self.policy_version,
+            created_at: self.created_at,
+            values,
+            bases: self.bases,
+            consents: self.consents,
+            requests: self.requests,
+            accesses: self.accesses,
+        }
     }
 
     /// Every value with its category's terms beside it: the per-value shape.
@@ -227,16 +312,6 @@ impl AccessCopy {
         };
         read.map_err(|e| CoreError::Internal(format!("a stored copy does not read back: {e}")))
     }
-}
-
-fn entry_key(e: &Entry) -> EntryKey {
-    (
-        e.collected_at,
-        e.source.clone(),
-        e.delete_after,
-        e.event,
-        e.record,
-    )
 }
 
 #[cfg(test)]

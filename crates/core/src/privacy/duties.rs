@@ -94,7 +94,9 @@ impl Vintrova {
         let use_ = match duty {
             StaffDuty::RightsRequest(request) => {
                 return Ok(DutyView::Copy(Box::new(
-                    self.copy_for_request(actor, subject, Some(request)).await?,
+                    self.copy_for_request(actor, subject, Some(request))
+                        .await?
+                        .per_value(),
                 )));
             }
             StaffDuty::IncidentResponse(id) => {

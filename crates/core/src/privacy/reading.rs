@@ -13,6 +13,7 @@ use vintrova_vault::{Place, SubjectKeys};
 
 use crate::audit::Action;
 use crate::consent::ConsentEvent;
+use crate::copy::{AccessCopy, CategoryHeld, EntryKey, Gatherer, RetentionTerms};
 use crate::datamap::{DataMap, SEALED_EVENTS, SEALED_VALUES};
 use crate::gate::{self, BasisEvent, Grant, Refusal, RightClaim, Use};
 use crate::retention::{self, RetentionNote};
@@ -382,9 +383,9 @@ impl Vintrova {
         actor: &Actor,
         subject: Uuid,
         request: Option<Uuid>,
-    ) -> Result<Export> {
+    ) -> Result<AccessCopy> {
         let claim = self.claim_of_request(subject, request).await?;
-        self.export(actor, subject, claim).await
+        self.export_copy(actor, subject, claim).await
     }
 
     /// The claim `request` gives on `subject`'s data, if it is theirs and verified.
@@ -417,6 +418,17 @@ impl Vintrova {
         id: Uuid,
         claim: RightClaim,
     ) -> Result<Export> {
+        Ok(self.export_copy(actor, id, claim).await?.per_value())
+    }
+
+    /// The same copy grouped by category: each category's terms worked out once, each value's
+    /// clock once per entry it came with (one per visit, not one per field).
+    pub(crate) async fn export_copy(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        claim: RightClaim,
+    ) -> Result<AccessCopy> {
         let record = self.require_subject(id).await?;
         // Each ledger once: the gate, the retention anchors and the copy all read them.
         let bases = self.store.basis_events(id).await?;
@@ -427,32 +439,43 @@ impl Vintrova {
             retention::Anchors::of(&bases, &consents, &self.store.records(id).await?, &requests);
         // Read before this copy's own entry is written: the copy says who looked until now.
         let accesses = self.who_looked(id).await?;
-        let values: Vec<HeldValue> = self
-            .open(&grant)
-            .await?
-            .into_iter()
-            .map(|o| self.describe(o, &anchors))
-            .collect();
-        let categories = values.iter().map(|v| v.category.clone()).collect();
+        let mut gathered = Gatherer::default();
+        for o in self.open(&grant).await? {
+            let block = gathered.block(&o.category, &o.key_class, || {
+                self.terms(&o.category, &o.key_class)
+            });
+            let key = EntryKey {
+                collected_at: o.collected_at,
+                event: o.event,
+                record: o.record,
+                source: o.source,
+            };
+            gathered.put(block, key, o.field, o.value, |key| {
+                let rule = self.rule_for(&o.category, &o.key_class);
+                retention::due(&self.policy, rule, key.collected_at, key.record, &anchors)
+            });
+        }
+        let categories = gathered.finish();
         let audit = self.draft(
             actor,
             Action::Export,
             Some(id),
-            categories,
+            categories.iter().map(|c| c.category.clone()).collect(),
             Some(grant.use_().label()),
         );
         self.log(audit).await?;
-        Ok(Export {
+        let export = Export {
             subject: id,
             exported_at: self.clock.now(),
             policy_version: self.policy.version.clone(),
             created_at: record.created_at,
-            values,
+            values: vec![],
             bases,
             consents,
             requests,
             accesses,
-        })
+        };
+        Ok(AccessCopy::with_categories(export, categories))
     }
 
     /// When this person's retention clocks started, as far as they have.
@@ -465,16 +488,20 @@ impl Vintrova {
         ))
     }
 
-    fn describe(&self, o: Opened, anchors: &retention::Anchors) -> HeldValue {
-        let category = self.policy.category(&o.category).expect("mapped category");
-        let rule = self
-            .policy
-            .rule_of_class(&o.key_class)
-            .unwrap_or_else(|| self.policy.retention_of(category));
-        HeldValue {
-            field: o.field,
+    /// The retention rule a value of `category` sealed under key class `class` is kept by.
+    fn rule_for(&self, category: &str, class: &str) -> &vintrova_policy::RetentionRule {
+        let category = self.policy.category(category).expect("mapped category");
+        self.policy
+            .rule_of_class(class)
+            .unwrap_or_else(|| self.policy.retention_of(category))
+    }
+
+    /// A category's terms in a copy: its basis, the purposes using it, the rule keeping it.
+    fn terms(&self, category: &str, class: &str) -> CategoryHeld {
+        let rule = self.rule_for(category, class);
+        let category = self.policy.category(category).expect("mapped category");
+        CategoryHeld {
             category: category.key.clone(),
-            value: o.value,
             legal_basis: category.legal_basis,
             purposes: self
                 .policy
@@ -484,11 +511,13 @@ impl Vintrova {
                     legal_basis: p.legal_basis,
                 })
                 .collect(),
-            source: o.source,
-            collected_at: o.collected_at,
-            retention: retention::note(&self.policy, rule, o.collected_at, o.record, anchors),
-            event: o.event,
-            record: o.record,
+            retention: RetentionTerms {
+                rule: rule.key.clone(),
+                anchor: rule.anchor,
+                term: rule.term.clone(),
+                required_by_law: rule.required_by_law,
+            },
+            entries: vec![],
         }
     }
 

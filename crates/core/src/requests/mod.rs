@@ -737,7 +737,7 @@ impl Vintrova {
             ),
             Fulfilment::Access => {
                 let claim = RightClaim::of_request(&found_for_answer)?;
-                let copy = AccessCopy::of(self.export(actor, subject, claim).await?);
+                let copy = self.export_copy(actor, subject, claim).await?;
                 let download = self.issue_download(&found_for_answer, &copy).await?;
                 Answer::Access {
                     copy: Box::new(copy),

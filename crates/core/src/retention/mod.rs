@@ -176,22 +176,6 @@ pub fn due(
     }
 }
 
-pub fn note(
-    policy: &Policy,
-    rule: &RetentionRule,
-    collected_at: Timestamp,
-    record: Option<uuid::Uuid>,
-    anchors: &Anchors,
-) -> RetentionNote {
-    RetentionNote {
-        rule: rule.key.clone(),
-        anchor: rule.anchor,
-        term: rule.term.clone(),
-        delete_after: due(policy, rule, collected_at, record, anchors),
-        required_by_law: rule.required_by_law,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

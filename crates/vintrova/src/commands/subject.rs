@@ -43,8 +43,8 @@ pub async fn run(config: &Config, actor: &Actor, command: SubjectCommand) -> Res
                 .copy_for_request(actor, subject_id(&id)?, request)
                 .await?;
             match shape.as_str() {
-                "values" => print_json(&copy)?,
-                _ => print_json(&vintrova_core::AccessCopy::of(copy))?,
+                "values" => print_json(&copy.per_value())?,
+                _ => print_json(&copy)?,
             }
         }
         SubjectCommand::Erase { id } => {

@@ -426,10 +426,8 @@ async fn rectify_form(
         .iter()
         .map(|key| {
             let held = copy
-                .values
-                .iter()
-                .find(|v| v.field == *key)
-                .map(|v| match &v.value {
+                .value(key)
+                .map(|v| match v {
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 })
