@@ -113,6 +113,13 @@ pub(crate) fn event_place(subject: Uuid, event: &str) -> Place<'_> {
     }
 }
 
+/// How far an opening goes: the profile alone (an address), or the events too.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    Profile,
+    Everything,
+}
+
 /// One decrypted value, from a profile row or an event.
 pub(crate) struct Opened {
     pub(crate) field: String,
@@ -216,21 +223,27 @@ impl Vintrova {
     /// The address a grant reaches: the person's email, when the grant covers contact data and
     /// one is on record.
     pub(crate) async fn address(&self, grant: &Grant) -> Result<Option<String>> {
+        // The address is a profile value: a person's events (ten thousand visits) stay shut.
         Ok(self
-            .open(grant)
+            .open_noting_closed(grant, Reach::Profile)
             .await?
+            .0
             .into_iter()
             .find(|o| o.field == ADDRESS)
             .and_then(|o| o.value.as_str().map(str::to_string)))
     }
 
     pub(crate) async fn open(&self, grant: &Grant) -> Result<Vec<Opened>> {
-        Ok(self.open_noting_closed(grant).await?.0)
+        Ok(self.open_noting_closed(grant, Reach::Everything).await?.0)
     }
 
     /// [`Vintrova::open`], and what is held that the grant kept closed: fields as
     /// `category.field`, event-stored categories by their key.
-    async fn open_noting_closed(&self, grant: &Grant) -> Result<(Vec<Opened>, BTreeSet<String>)> {
+    async fn open_noting_closed(
+        &self,
+        grant: &Grant,
+        reach: Reach,
+    ) -> Result<(Vec<Opened>, BTreeSet<String>)> {
         let mut closed = BTreeSet::new();
         let subject = grant.subject();
         let keys: SubjectKeys = self.vault.subject_keys(subject).await?;
@@ -268,11 +281,12 @@ impl Vintrova {
         }
         // Events are read only for a use that may see an event-stored category: a profile
         // read costs one query less.
-        let wants_events = self
-            .map
-            .entries()
-            .iter()
-            .any(|e| e.location == SEALED_EVENTS && grant.allows(&e.category));
+        let wants_events = reach == Reach::Everything
+            && self
+                .map
+                .entries()
+                .iter()
+                .any(|e| e.location == SEALED_EVENTS && grant.allows(&e.category));
         let events = if wants_events {
             self.store.events(subject).await?
         } else {
@@ -324,7 +338,7 @@ impl Vintrova {
     pub(crate) async fn read_for(&self, actor: &Actor, id: Uuid, use_: Use) -> Result<PurposeView> {
         let purpose = use_.label();
         let grant = self.authorize(id, use_).await?;
-        let (opened, closed) = self.open_noting_closed(&grant).await?;
+        let (opened, closed) = self.open_noting_closed(&grant, Reach::Everything).await?;
         // Withheld is what is held and stayed closed, not every field the policy declares.
         let withheld = grant
             .withheld()
