@@ -47,6 +47,15 @@ pub struct SealedEvent {
     pub record: Option<Uuid>,
 }
 
+/// An event as an erasure plans it: its category, key class, moment and record, no body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventHead {
+    pub category: String,
+    pub key_class: String,
+    pub collected_at: Timestamp,
+    pub record: Option<Uuid>,
+}
+
 /// Everything a new subject arrives with, stored in one transaction.
 #[derive(Debug, Clone)]
 pub struct NewSubject {
@@ -264,6 +273,8 @@ pub trait SubjectStore: Send + Sync {
     async fn consents(&self, id: Uuid) -> Result<Vec<ConsentEvent>, StoreError>;
     /// A subject's events, oldest first.
     async fn events(&self, id: Uuid) -> Result<Vec<SealedEvent>, StoreError>;
+    /// What a subject's events are, without their sealed bodies: what an erasure plans from.
+    async fn event_heads(&self, id: Uuid) -> Result<Vec<EventHead>, StoreError>;
     async fn find_by_index(&self, field: &str, digest: &[u8]) -> Result<Vec<Uuid>, StoreError>;
 
     /// Record that the subject's erasure was decided (`intent`, core's own text), before any

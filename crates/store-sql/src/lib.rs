@@ -36,10 +36,10 @@ use vintrova_core::requests::{
 use vintrova_core::rights::RightKind;
 use vintrova_core::staff::{Role, StaffLookup, StaffRecord, StaffSessionRecord};
 use vintrova_core::store::{
-    AccountStore, AuditStore, ChainHead, ErasureCounts, ErasurePlan, EventMeta, Expiry, IndexEntry,
-    Inventory, LeaseStore, LedgerStore, Leftovers, NewSubject, OutboxStore, ReceiptRecord,
-    Receipted, RecordStore, RequestStore, RetentionStore, SealedEvent, SealedValue, StaffStore,
-    Store, StoreError, SubjectRecord, SubjectStore, ValueMeta, WebhookStore,
+    AccountStore, AuditStore, ChainHead, ErasureCounts, ErasurePlan, EventHead, EventMeta, Expiry,
+    IndexEntry, Inventory, LeaseStore, LedgerStore, Leftovers, NewSubject, OutboxStore,
+    ReceiptRecord, Receipted, RecordStore, RequestStore, RetentionStore, SealedEvent, SealedValue,
+    StaffStore, Store, StoreError, SubjectRecord, SubjectStore, ValueMeta, WebhookStore,
 };
 
 pub use keys::SqlKeyStore;

@@ -73,6 +73,26 @@ sql_port!(SubjectStore {
     }
 
 
+    async fn event_heads(&self, id: Uuid) -> Result<Vec<EventHead>, StoreError> {
+        let rows = self
+            .rows_of(
+                "SELECT category, key_class, collected_at, record_id FROM pd_events WHERE subject_id = $1",
+                id,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EventHead {
+                    category: r.get(0),
+                    key_class: r.get(1),
+                    collected_at: time::<DB>(&r.get::<String, _>(2))?,
+                    record: r.get(3),
+                })
+            })
+            .collect()
+    }
+
+
     async fn upsert_values(
         &self,
         subject: Uuid,

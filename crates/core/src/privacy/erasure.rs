@@ -164,14 +164,18 @@ impl Vintrova {
                 ));
             }
         }
-        for e in self.store.events(id).await? {
-            held.push((
-                e.key_class,
-                e.category.clone(),
-                e.category,
-                e.collected_at,
-                e.record,
-            ));
+        // Events by class, category and record, each at its newest moment: every rule's clock
+        // runs later from a later moment, so the newest event of a group says how long the
+        // group is kept (ten thousand visits plan as one).
+        let mut newest: BTreeMap<(String, String, Option<Uuid>), Timestamp> = BTreeMap::new();
+        for e in self.store.event_heads(id).await? {
+            let at = newest
+                .entry((e.key_class, e.category, e.record))
+                .or_insert(e.collected_at);
+            *at = (*at).max(e.collected_at);
+        }
+        for ((class, category, record), collected_at) in newest {
+            held.push((class, category.clone(), category, collected_at, record));
         }
         // A legal hold in force binds erasure as it binds the sweep (R8.1): what it covers is
         // kept, and the receipt names the hold.
@@ -185,10 +189,15 @@ impl Vintrova {
         // The categories a reason keeps, by class: the rest of a kept class still goes.
         let mut kept_categories: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (class, category, field, collected_at, record) in &held {
-            let by_law = self.policy.rule_of_class(class).and_then(|rule| {
-                let until = retention::due(&self.policy, rule, *collected_at, *record, &anchors)?;
-                (rule.required_by_law && until > now).then(|| (rule.key.clone(), Some(until)))
-            });
+            let by_law = self
+                .policy
+                .rule_of_class(class)
+                .filter(|rule| rule.required_by_law)
+                .and_then(|rule| {
+                    let until =
+                        retention::due(&self.policy, rule, *collected_at, *record, &anchors)?;
+                    (until > now).then(|| (rule.key.clone(), Some(until)))
+                });
             let by_hold = holds
                 .iter()
                 .find(|h| h.covers(id, category, now))
