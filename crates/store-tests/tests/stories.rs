@@ -76,6 +76,7 @@ on_both_backends! {
     bad_input_is_refused_whole_and_changes_nothing => |h| stories::bad_input_is_refused_whole_and_changes_nothing(&h);
     the_purpose_gate_checks_each_basis => |h| stories::the_purpose_gate_checks_each_basis(&h);
     erasure_keeps_what_tax_law_requires_until_it_expires => |h| stories::erasure_keeps_what_tax_law_requires_until_it_expires(&h);
+    erasure_keeps_payments_until_the_newest_ones_tax_years_end => |h| stories::erasure_keeps_payments_until_the_newest_ones_tax_years_end(&h);
     subjects_are_found_by_email_and_phone_and_corrections_follow => |h| stories::subjects_are_found_by_email_and_phone_and_corrections_follow(&h);
     key_rotation_rewraps_without_touching_data => |h| stories::key_rotation_rewraps_without_touching_data(&h);
     every_storage_column_is_declared_in_the_data_map => |h| stories::every_storage_column_is_declared_in_the_data_map(&h);

@@ -338,6 +338,37 @@ pub async fn the_purpose_gate_checks_each_basis(h: &Harness) {
     assert_eq!(reads, 2, "only granted reads are audited as reads");
 }
 
+/// R8.1 with issue 24: an erasure plans from its events' heads grouped by class — the newest
+/// payment says how long the payments stay, not the first one planned.
+pub async fn erasure_keeps_payments_until_the_newest_ones_tax_years_end(h: &Harness) {
+    let mut doc = aigerim();
+    doc["payment"] = json!({"amount": 4_500_000, "currency": "kzt", "method": "card", "card_last4": "4242", "provider_reference": "KSP-2025-000187"});
+    let id = add(h, doc, contract()).await;
+    // A year on, in the next tax year, she pays again.
+    h.clock.advance(SignedDuration::from_hours(24 * 365));
+    let payment = h
+        .app
+        .parse_json(&json!({"payment": {"amount": 1_200_000, "currency": "kzt", "method": "card", "card_last4": "4242", "provider_reference": "KSP-2026-000311"}}))
+        .unwrap();
+    h.app
+        .record_events(&operator(), id, "payments", payment, "staff_entry")
+        .await
+        .unwrap();
+    h.clock.advance(SignedDuration::from_hours(24 * 30));
+    let receipt = h.app.erase(&operator(), id).await.unwrap();
+    assert_eq!(receipt.kept.len(), 1, "{:?}", receipt.kept);
+    assert_eq!(
+        receipt.kept[0].until.unwrap().to_string(),
+        "2031-12-31T19:00:00Z",
+        "five years after the end of the newest payment's tax year (2026), in Almaty"
+    );
+    assert_eq!(
+        h.copy(id).await.unwrap().values.len(),
+        10,
+        "both payments stay whole"
+    );
+}
+
 /// R6.1 erasure with R8.1: payment records stay for the 5 years tax law requires, the rest
 /// goes at once; when the 5 years are over, erasure takes them too.
 pub async fn erasure_keeps_what_tax_law_requires_until_it_expires(h: &Harness) {
