@@ -127,3 +127,87 @@ on_both_backends! {
     the_pruned_audit_log_verifies_from_its_checkpoint_and_catches_tampering => |h| retention::the_pruned_audit_log_verifies_from_its_checkpoint_and_catches_tampering(&h);
     one_sweep_at_a_time_across_servers => |h| retention::one_sweep_at_a_time_across_servers(&h);
 }
+
+/// Issue 24: the access copy is the same bytes on both backends — the same person, the same
+/// history on the same clock, and the two copies differ in nothing but their ids (each new id
+/// stands for itself, numbered by first appearance): no backend's row order, timestamp
+/// precision or text encoding shows through.
+#[tokio::test]
+async fn the_copy_is_the_same_bytes_on_sqlite_and_postgresql() {
+    let mut copies = vec![];
+    for h in [Harness::sqlite().await, Harness::postgres().await] {
+        copies.push(ids_numbered(&copy_of_a_history(&h).await));
+        h.finish().await;
+    }
+    assert!(copies[0].contains("\"format\":\"vintrova.copy/2\""));
+    assert!(copies[0].contains("Firefox 133"), "{}", copies[0]);
+    assert_eq!(copies[0], copies[1]);
+}
+
+/// A person with a profile, a payment and visits over a year and a half, copied in answer to
+/// her verified access request: the copy as JSON.
+async fn copy_of_a_history(h: &Harness) -> String {
+    use vintrova_core::rights::RightKind;
+    let mut doc = stories::aigerim();
+    doc["payment"] = serde_json::json!({"amount": 4_500_000, "currency": "kzt", "method": "card", "card_last4": "4242", "provider_reference": "KSP-2025-000187"});
+    let id = stories::add(h, doc, stories::contract()).await;
+    let actor = vintrova_core::Actor::new("test", "platform");
+    for day in 0..40u32 {
+        // Odd hours and nanoseconds: a backend that rounded a moment would show.
+        h.clock.advance(jiff::SignedDuration::new(
+            i64::from(day) * 3_600 * 13 + 7,
+            123_456_789,
+        ));
+        let visit = serde_json::json!({"technical": {"ip": format!("10.1.{day}.7"), "browser": "Firefox 133", "os": "Android 14"}});
+        h.app
+            .record_events(
+                &actor,
+                id,
+                "security",
+                h.app.parse_json(&visit).unwrap(),
+                "visit_technical",
+            )
+            .await
+            .unwrap();
+    }
+    let request = h.verified_request(id, RightKind::Access).await.unwrap();
+    let copy = h
+        .app
+        .copy_for_request(&vintrova_core::Actor::new("test", "dpo"), id, Some(request))
+        .await
+        .unwrap();
+    serde_json::to_string(&copy).unwrap()
+}
+
+/// `text` with every UUID replaced by `#n`, n counting distinct ids in order of appearance.
+fn ids_numbered(text: &str) -> String {
+    let is_uuid = |s: &[u8]| {
+        s.len() == 36
+            && s.iter().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => *b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            })
+    };
+    let bytes = text.as_bytes();
+    let mut seen: Vec<&[u8]> = vec![];
+    let mut out: Vec<u8> = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + 36 <= bytes.len() && is_uuid(&bytes[i..i + 36]) {
+            let id = &bytes[i..i + 36];
+            let n = match seen.iter().position(|s| *s == id) {
+                Some(n) => n,
+                None => {
+                    seen.push(id);
+                    seen.len() - 1
+                }
+            };
+            out.extend_from_slice(format!("#{n}").as_bytes());
+            i += 36;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("only ASCII ids were replaced")
+}
