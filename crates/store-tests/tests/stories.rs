@@ -39,6 +39,7 @@ macro_rules! on_both_backends {
 on_both_backends! {
     two_writers_making_the_same_key_at_once_both_seal_under_the_kept_one => |h| stories::two_writers_making_the_same_key_at_once_both_seal_under_the_kept_one(&h);
     a_letter_from_the_mailbox_waits_to_be_classified_from_its_arrival => |h| stories::a_letter_from_the_mailbox_waits_to_be_classified_from_its_arrival(&h);
+    a_letter_nobody_classified_is_reminded_on_its_own_clock => |h| stories::a_letter_nobody_classified_is_reminded_on_its_own_clock(&h);
     every_server_gets_the_one_shared_secret_from_the_key_store => |h| servers::every_server_gets_the_one_shared_secret_from_the_key_store(&h);
     two_servers_delivering_at_once_send_each_event_once_and_in_order => |h| stories::two_servers_delivering_at_once_send_each_event_once_and_in_order(&h);
     every_change_the_platform_acts_on_leaves_its_event => |h| stories::every_change_the_platform_acts_on_leaves_its_event(&h);

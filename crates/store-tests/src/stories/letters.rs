@@ -602,3 +602,65 @@ pub async fn a_letter_from_the_mailbox_waits_to_be_classified_from_its_arrival(h
         Err(CoreError::Invalid(e)) if e.problems[0].field == "letter"
     ));
 }
+
+/// A letter in the mailbox runs the thirty days from its arrival whether or not anyone has
+/// classified it: the data protection service is reminded of it like a request, and once it is
+/// entered as a request, a point already told is not told again.
+pub async fn a_letter_nobody_classified_is_reminded_on_its_own_clock(h: &Harness) {
+    use vintrova_core::requests::mailbox::ArrivedMail;
+    let reader = Actor::new("system", "mailbox");
+    let mail = ArrivedMail {
+        message_id: "<forgotten-1@mail.kz>".into(),
+        received_at: h.app.now(),
+        from: "forgotten.sender@mail.kz".into(),
+        subject: "Удалите мои данные".into(),
+        body: "Прошу удалить все мои данные. Гульнара".into(),
+    };
+    let id = h.app.mail_arrived(&reader, &mail).await.unwrap().unwrap();
+    let points = [7, 3, 1];
+    assert_eq!(
+        h.app.remind_staff(&points).await.unwrap(),
+        0,
+        "30 days left"
+    );
+    h.clock.advance(SignedDuration::from_hours(24 * 24));
+    assert_eq!(
+        h.app.remind_staff(&points).await.unwrap(),
+        1,
+        "6 days left and still unclassified: the 7-day reminder"
+    );
+    h.app
+        .classify_letter(
+            &Actor::new("staff", "dpo:test"),
+            id,
+            vintrova_core::rights::RightKind::Erasure,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        h.app.remind_staff(&points).await.unwrap(),
+        0,
+        "the request keeps the letter's id: the 7-day point was told"
+    );
+    h.clock.advance(SignedDuration::from_hours(24 * 4));
+    assert_eq!(
+        h.app.remind_staff(&points).await.unwrap(),
+        1,
+        "the 3-day reminder"
+    );
+    let recorder = Recorder::default();
+    h.app.deliver(&recorder, 50).await.unwrap();
+    let sent = recorder.sent.lock().unwrap().clone();
+    let reminders: Vec<_> = sent
+        .iter()
+        .filter(|e| e.message_id.starts_with("<reminder-"))
+        .collect();
+    assert_eq!(reminders.len(), 2);
+    for r in reminders {
+        assert!(r.subject.contains(&id.to_string()), "{}", r.subject);
+        assert!(
+            !r.body.contains("forgotten.sender") && !r.body.contains("Гульнара"),
+            "reminders never name the person"
+        );
+    }
+}
