@@ -617,15 +617,10 @@ pub async fn a_letter_nobody_classified_is_reminded_on_its_own_clock(h: &Harness
         body: "Прошу удалить все мои данные. Гульнара".into(),
     };
     let id = h.app.mail_arrived(&reader, &mail).await.unwrap().unwrap();
-    let points = [7, 3, 1];
-    assert_eq!(
-        h.app.remind_staff(&points).await.unwrap(),
-        0,
-        "30 days left"
-    );
+    assert_eq!(remind(h).await, 0, "30 days left");
     h.clock.advance(SignedDuration::from_hours(24 * 24));
     assert_eq!(
-        h.app.remind_staff(&points).await.unwrap(),
+        remind(h).await,
         1,
         "6 days left and still unclassified: the 7-day reminder"
     );
@@ -638,16 +633,12 @@ pub async fn a_letter_nobody_classified_is_reminded_on_its_own_clock(h: &Harness
         .await
         .unwrap();
     assert_eq!(
-        h.app.remind_staff(&points).await.unwrap(),
+        remind(h).await,
         0,
         "the request keeps the letter's id: the 7-day point was told"
     );
     h.clock.advance(SignedDuration::from_hours(24 * 4));
-    assert_eq!(
-        h.app.remind_staff(&points).await.unwrap(),
-        1,
-        "the 3-day reminder"
-    );
+    assert_eq!(remind(h).await, 1, "the 3-day reminder");
     let recorder = Recorder::default();
     h.app.deliver(&recorder, 50).await.unwrap();
     let sent = recorder.sent.lock().unwrap().clone();

@@ -146,3 +146,9 @@ pub(crate) async fn mailed_code(h: &Harness) -> (String, String) {
         .collect();
     (mail.to, code)
 }
+
+/// Remind the data protection service at 7, 3 and 1 days before each deadline: how many
+/// reminders went out now.
+pub(crate) async fn remind(h: &Harness) -> u64 {
+    h.app.remind_staff(&[7, 3, 1]).await.unwrap()
+}

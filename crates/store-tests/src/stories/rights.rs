@@ -432,33 +432,16 @@ pub async fn staff_are_reminded_before_deadlines_once_per_point(h: &Harness) {
         )
         .await
         .unwrap();
-    let points = [7, 3, 1];
-    assert_eq!(
-        h.app.remind_staff(&points).await.unwrap(),
-        0,
-        "30 days left"
-    );
+    assert_eq!(remind(h).await, 0, "30 days left");
     h.clock.advance(SignedDuration::from_hours(24 * 24));
-    assert_eq!(
-        h.app.remind_staff(&points).await.unwrap(),
-        1,
-        "6 days left: the 7-day reminder"
-    );
-    assert_eq!(
-        h.app.remind_staff(&points).await.unwrap(),
-        0,
-        "once per point"
-    );
+    assert_eq!(remind(h).await, 1, "6 days left: the 7-day reminder");
+    assert_eq!(remind(h).await, 0, "once per point");
     h.clock.advance(SignedDuration::from_hours(24 * 4));
-    assert_eq!(
-        h.app.remind_staff(&points).await.unwrap(),
-        1,
-        "2 days left: the 3-day reminder"
-    );
+    assert_eq!(remind(h).await, 1, "2 days left: the 3-day reminder");
     h.clock.advance(SignedDuration::from_hours(24 * 3));
     let queue = h.app.request_queue().await.unwrap();
     assert!(queue[0].overdue && queue[0].days_left < 0);
-    assert_eq!(h.app.remind_staff(&points).await.unwrap(), 1, "overdue");
+    assert_eq!(remind(h).await, 1, "overdue");
 
     let recorder = Recorder::default();
     h.app.deliver(&recorder, 50).await.unwrap();
