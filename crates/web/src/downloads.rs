@@ -3,7 +3,7 @@
 //! token in the link is the credential; it expires, and then the link says so.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -39,8 +39,8 @@ pub async fn download(
         Err(e) => return Err(e.into()),
     };
     if as_json {
-        return Ok(axum::Json(copy).into_response());
+        return Ok(crate::site::copy::json(&copy));
     }
     let json = format!("/api/v1/downloads/{token}?format=json");
-    Ok(crate::site::copy::page(&s, visit, copy, &json).await)
+    Ok(crate::site::copy::page(&s, visit, &copy, &json).await)
 }

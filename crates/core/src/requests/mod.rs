@@ -274,7 +274,7 @@ fn pack_copy(copy: &AccessCopy) -> Result<Vec<u8>> {
     Ok([COMPRESSED, &lz4_flex::compress_prepend_size(&json)].concat())
 }
 
-fn open_copy(app: &Vintrova, record: &DownloadRecord) -> Result<serde_json::Value> {
+fn open_copy(app: &Vintrova, record: &DownloadRecord) -> Result<StoredCopy> {
     let plaintext = vintrova_vault::open(
         app.vault().outbox(),
         &held_place("downloads", &hex::encode(&record.digest)),
@@ -284,13 +284,29 @@ fn open_copy(app: &Vintrova, record: &DownloadRecord) -> Result<serde_json::Valu
     unpack_copy(plaintext)
 }
 
-fn unpack_copy(plaintext: Vec<u8>) -> Result<serde_json::Value> {
-    let json = match plaintext.strip_prefix(COMPRESSED) {
+fn unpack_copy(plaintext: Vec<u8>) -> Result<StoredCopy> {
+    Ok(StoredCopy(match plaintext.strip_prefix(COMPRESSED) {
         Some(packed) => lz4_flex::decompress_size_prepended(packed)
             .map_err(|e| CoreError::Internal(format!("a stored copy does not unpack: {e}")))?,
         None => plaintext,
-    };
-    serde_json::from_slice(&json).map_err(|e| CoreError::Internal(e.to_string()))
+    }))
+}
+
+/// A copy behind a link, opened: its JSON as it was stored, served as it is (no parsing and
+/// writing again) or read to draw its page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCopy(Vec<u8>);
+
+impl StoredCopy {
+    /// The copy's JSON, byte for byte as it was made.
+    pub fn json(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The copy read as JSON, to draw its page (`AccessCopy::read` takes either shape).
+    pub fn read(&self) -> Result<serde_json::Value> {
+        serde_json::from_slice(&self.0).map_err(|e| CoreError::Internal(e.to_string()))
+    }
 }
 
 /// How long a download link works.
@@ -908,7 +924,7 @@ impl Vintrova {
     }
 
     /// The copy behind a download token, while the link works.
-    pub async fn download(&self, token: &str) -> Result<serde_json::Value> {
+    pub async fn download(&self, token: &str) -> Result<StoredCopy> {
         let digest = crate::accounts::digest_of(token);
         let record = self
             .store()
@@ -921,7 +937,7 @@ impl Vintrova {
 
     /// The newest copy an access request made for this person, while it is kept, for their
     /// cabinet (the session is the credential there).
-    pub async fn latest_copy(&self, subject: Uuid) -> Result<Option<serde_json::Value>> {
+    pub async fn latest_copy(&self, subject: Uuid) -> Result<Option<StoredCopy>> {
         match self.kept_copy(subject).await? {
             Some(record) => open_copy(self, &record).map(Some),
             None => Ok(None),
@@ -1094,7 +1110,8 @@ mod tests {
             json.len()
         );
         let opened = unpack_copy(packed).unwrap();
-        assert_eq!(opened, serde_json::to_value(&copy).unwrap());
+        assert_eq!(opened.json(), json, "the bytes as they were made");
+        assert_eq!(opened.read().unwrap(), serde_json::to_value(&copy).unwrap());
     }
 
     #[test]
@@ -1102,7 +1119,7 @@ mod tests {
         let copy = copy_with(3);
         let plain = serde_json::to_vec(&copy).unwrap();
         assert_eq!(
-            unpack_copy(plain).unwrap(),
+            unpack_copy(plain).unwrap().read().unwrap(),
             serde_json::to_value(&copy).unwrap()
         );
         assert!(unpack_copy(b"VZ1 not lz4".to_vec()).is_err());

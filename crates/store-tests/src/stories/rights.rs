@@ -140,7 +140,13 @@ pub async fn every_right_is_answered_after_verification_within_thirty_days(h: &H
         !others.contains("Студент-сосед") && !others.contains("neighbour.student@mail.kz"),
         "nothing of anyone else"
     );
-    let downloaded = h.app.download(&download.token).await.unwrap();
+    let downloaded = h
+        .app
+        .download(&download.token)
+        .await
+        .unwrap()
+        .read()
+        .unwrap();
     assert_eq!(
         vintrova_core::AccessCopy::read(downloaded)
             .unwrap()

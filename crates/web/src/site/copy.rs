@@ -4,10 +4,11 @@
 //! or by the emailed link (its token is).
 
 use askama::Template;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use vintrova_core::AccessCopy;
 use vintrova_core::consent::ConsentEvent;
+use vintrova_core::requests::StoredCopy;
 use vintrova_policy::Policy;
 
 use super::cabinet::{AccessRow, DataRow, access_rows, data_rows};
@@ -32,14 +33,23 @@ struct CopyPage {
     accesses: Vec<AccessRow>,
 }
 
+/// The copy as JSON, the bytes as they were stored.
+pub(crate) fn json(copy: &StoredCopy) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        copy.json().to_vec(),
+    )
+        .into_response()
+}
+
 /// The copy, read back from what was stored, as a page; `json` is where the same copy is as JSON.
 pub(crate) async fn page(
     state: &AppState,
     visit: Visit,
-    copy: serde_json::Value,
+    copy: &StoredCopy,
     json: &str,
 ) -> Response {
-    let read = AccessCopy::read(copy);
+    let read = copy.read().and_then(AccessCopy::read);
     let (copy, courses) = match (read, state.app.catalog().await) {
         (Ok(copy), Ok(courses)) => (copy, courses),
         (Err(e), _) | (_, Err(e)) => return super::failed(state, visit, e),

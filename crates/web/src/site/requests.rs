@@ -4,7 +4,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use vintrova_core::CoreError;
 use vintrova_core::ErasurePreview;
@@ -232,9 +232,9 @@ pub async fn my_copy(
     };
     match state.app.latest_copy(subject).await {
         Ok(Some(copy)) if format.format.as_deref() == Some("json") => {
-            visit.respond(axum::Json(copy).into_response())
+            visit.respond(super::copy::json(&copy))
         }
-        Ok(Some(copy)) => super::copy::page(&state, visit, copy, "/me/copy?format=json").await,
+        Ok(Some(copy)) => super::copy::page(&state, visit, &copy, "/me/copy?format=json").await,
         Ok(None) => {
             let c = visit.chrome(&state);
             let t = visit.t;
