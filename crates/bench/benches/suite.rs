@@ -448,7 +448,9 @@ async fn load(
     (all, start.elapsed())
 }
 
-async fn http_reads(h: &Harness, backend: &str, ids: &[Uuid], out: &mut Vec<Figure>) {
+/// The API on 127.0.0.1 over this harness's core, with the bench's token: its address, and the
+/// task to abort when done.
+async fn serve(h: &Harness) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     let state =
         vintrova_web::AppState::new(h.app.clone(), TOKEN, Arc::new(DevProvider::new([9u8; 32])));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -462,6 +464,11 @@ async fn http_reads(h: &Harness, backend: &str, ids: &[Uuid], out: &mut Vec<Figu
         .await
         .unwrap();
     });
+    (addr, server)
+}
+
+async fn http_reads(h: &Harness, backend: &str, ids: &[Uuid], out: &mut Vec<Figure>) {
+    let (addr, server) = serve(h).await;
     let paths: Arc<Vec<String>> = Arc::new(
         ids.iter()
             .map(|id| format!("/api/v1/subjects/{id}/purposes/{PURPOSE}"))

@@ -6,14 +6,12 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vintrova_bench::{Figure, Stats, env_number};
 use vintrova_core::Actor;
-use vintrova_core::payments::DevProvider;
 use vintrova_core::staff::{Role, code_at};
 use vintrova_store_tests::Harness;
 
@@ -217,18 +215,7 @@ async fn one(
 
 /// Runs last: it erases people the other scenarios read (students 1–3, and its own big ones).
 pub(super) async fn rights_path(h: &Harness, backend: &str, out: &mut Vec<Figure>) {
-    let state =
-        vintrova_web::AppState::new(h.app.clone(), TOKEN, Arc::new(DevProvider::new([9u8; 32])));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            vintrova_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let (addr, server) = super::serve(h).await;
     let (staff, secret) =
         vintrova_store_tests::staff::enrolled(h, OFFICER, Role::Dpo, PASSWORD).await;
     let today = h.app.now().to_zoned_datetime(h.app.policy().zone()).date();
