@@ -201,22 +201,6 @@ impl Gatherer {
 }
 
 impl AccessCopy {
-    /// The copy of `export`'s person with `categories` gathered from its values.
-    pub(crate) fn with_categories(export: Export, categories: Vec<CategoryHeld>) -> AccessCopy {
-        AccessCopy {
-            format: COPY_FORMAT.into(),
-            subject: export.subject,
-            exported_at: export.exported_at,
-            policy_version: export.policy_version,
-            created_at: export.created_at,
-            categories,
-            bases: export.bases,
-            consents: export.consents,
-            requests: export.requests,
-            accesses: export.accesses,
-        }
-    }
-
     /// Group a per-value copy: the same values, each category's terms said once. The order is
     /// the data's own (names, then time), never the order a backend returned rows in.
     pub fn of(mut export: Export) -> AccessCopy {
@@ -243,7 +227,18 @@ impl AccessCopy {
             let due = v.retention.delete_after;
             gathered.put(block, key, v.field, v.value, |_| due);
         }
-        AccessCopy::with_categories(export, gathered.finish())
+        AccessCopy {
+            format: COPY_FORMAT.into(),
+            subject: export.subject,
+            exported_at: export.exported_at,
+            policy_version: export.policy_version,
+            created_at: export.created_at,
+            categories: gathered.finish(),
+            bases: export.bases,
+            consents: export.consents,
+            requests: export.requests,
+            accesses: export.accesses,
+        }
     }
 
     /// The newest value of `field`, wherever it is held.

@@ -13,7 +13,7 @@ use vintrova_vault::{Place, SubjectKeys};
 
 use crate::audit::Action;
 use crate::consent::ConsentEvent;
-use crate::copy::{AccessCopy, CategoryHeld, EntryKey, Gatherer, RetentionTerms};
+use crate::copy::{AccessCopy, COPY_FORMAT, CategoryHeld, EntryKey, Gatherer, RetentionTerms};
 use crate::datamap::{DataMap, SEALED_EVENTS, SEALED_VALUES};
 use crate::gate::{self, BasisEvent, Grant, Refusal, RightClaim, Use};
 use crate::retention::{self, RetentionNote};
@@ -478,18 +478,18 @@ impl Vintrova {
             Some(grant.use_().label()),
         );
         self.log(audit).await?;
-        let export = Export {
+        Ok(AccessCopy {
+            format: COPY_FORMAT.into(),
             subject: id,
             exported_at: self.clock.now(),
             policy_version: self.policy.version.clone(),
             created_at: record.created_at,
-            values: vec![],
+            categories,
             bases,
             consents,
             requests,
             accesses,
-        };
-        Ok(AccessCopy::with_categories(export, categories))
+        })
     }
 
     /// When this person's retention clocks started, as far as they have.
