@@ -31,8 +31,8 @@ pub use platform::{
     webhooks,
 };
 pub use privacy::{
-    appender, audit, consent, copy, datamap, duties, gate, journal, names, receipts, transparency,
-    values, versions,
+    appender, audit, consent, copy, datamap, duties, gate, journal, names, placement, receipts,
+    transparency, values, versions,
 };
 pub(crate) use privacy::{collect, erasure, reading};
 pub use requests::rights;

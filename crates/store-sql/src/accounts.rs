@@ -86,7 +86,7 @@ sql_port!(AccountStore {
         let mut tx = self.begin().await?;
         sqlx::query::<DB>(
             "INSERT INTO sessions (token_digest, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (token_digest) DO UPDATE SET expires_at = excluded.expires_at",
+             ON CONFLICT (token_digest, subject_id) DO UPDATE SET expires_at = excluded.expires_at",
         )
         .bind(session.token_digest.clone())
         .bind(session.subject)

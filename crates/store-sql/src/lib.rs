@@ -341,10 +341,11 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         .await
         .map_err(backend::<DB>)?;
         if let Some(c) = code {
-            sqlx::query::<DB>("INSERT INTO request_codes (request_id, code_digest, expires_at_us, attempts) VALUES ($1, $2, $3, 0)")
+            sqlx::query::<DB>("INSERT INTO request_codes (request_id, code_digest, expires_at_us, attempts, subject_id) VALUES ($1, $2, $3, 0, $4)")
                 .bind(c.request)
                 .bind(c.digest.clone())
                 .bind(c.expires_at.as_microsecond())
+                .bind(r.subject)
                 .execute(&mut *conn)
                 .await
                 .map_err(backend::<DB>)?;

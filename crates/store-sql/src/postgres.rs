@@ -56,6 +56,8 @@ impl Dialect for Postgres {
     const SCHEMA: &'static str =
         "SELECT table_name::text, column_name::text FROM information_schema.columns
          WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx\\_%'
+           AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relispartition
+             AND c.relnamespace = current_schema()::regnamespace AND c.relname = table_name)
          ORDER BY table_name, ordinal_position";
 
     const DELETE_EVENTS: &'static str = "DELETE FROM pd_events WHERE subject_id = $1
@@ -198,6 +200,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
         (
             "inbox",
             include_str!("../migrations/postgres/0022_inbox.sql"),
+        ),
+        (
+            "keyed_by_person",
+            include_str!("../migrations/postgres/0023_keyed_by_person.sql"),
         ),
     ])
     .run(&data)

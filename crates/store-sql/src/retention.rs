@@ -2,6 +2,18 @@
 
 use super::*;
 
+/// An expired record leaves with its events; `$1` is the person, `$2` the record.
+const RECORD_EXPIRES: &[&str] = &[
+    "DELETE FROM pd_events WHERE subject_id = $1 AND record_id = $2",
+    "DELETE FROM records WHERE subject_id = $1 AND id = $2",
+];
+/// An expired request leaves with its events and its code.
+const REQUEST_EXPIRES: &[&str] = &[
+    "DELETE FROM pd_events WHERE subject_id = $1 AND record_id = $2",
+    "DELETE FROM request_codes WHERE subject_id = $1 AND request_id = $2",
+    "DELETE FROM requests WHERE subject_id = $1 AND id = $2",
+];
+
 sql_port!(RetentionStore {
 
     async fn inventory(
@@ -160,21 +172,17 @@ sql_port!(RetentionStore {
                     .map_err(backend::<DB>)?;
             }
         }
-        for record in &expiry.records {
-            for sql in [
-                "DELETE FROM pd_events WHERE record_id = $1",
-                "DELETE FROM records WHERE id = $1",
-            ] {
-                Self::exec(&mut tx, sql, *record).await?;
-            }
-        }
-        for request in &expiry.requests {
-            for sql in [
-                "DELETE FROM pd_events WHERE record_id = $1",
-                "DELETE FROM request_codes WHERE request_id = $1",
-                "DELETE FROM requests WHERE id = $1",
-            ] {
-                Self::exec(&mut tx, sql, *request).await?;
+        // Within the person's rows: on a store spread by person, one shard, not every one.
+        let records = expiry.records.iter().map(|r| (r, RECORD_EXPIRES));
+        let requests = expiry.requests.iter().map(|r| (r, REQUEST_EXPIRES));
+        for (row, statements) in records.chain(requests) {
+            for sql in statements {
+                sqlx::query::<DB>(*sql)
+                    .bind(id)
+                    .bind(*row)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend::<DB>)?;
             }
         }
         if expiry.whole_subject {

@@ -45,18 +45,21 @@ pub async fn sqlite_copy(
     copied
 }
 
-/// Every table of the data and key store schemas, parents before the tables that refer to them.
-async fn pg_tables(conn: &mut PoolConnection<Postgres>) -> Result<Vec<String>, StoreError> {
+/// Every table of the data and key store schemas, parents before the tables that refer to them,
+/// each with whether it is partitioned — its rows are then its partitions', which are listed and
+/// copied as tables of their own.
+async fn pg_tables(conn: &mut PoolConnection<Postgres>) -> Result<Vec<(String, bool)>, StoreError> {
     let rows = sqlx::query(
-        "SELECT table_schema || '.' || table_name FROM information_schema.tables
-         WHERE table_schema IN (current_schema(), 'vault') AND table_type = 'BASE TABLE'
-           AND table_name NOT LIKE '\\_sqlx\\_%'
-         ORDER BY table_name <> 'subjects', table_name <> 'requests', 1",
+        "SELECT n.nspname || '.' || c.relname, c.relkind = 'p' FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname IN (current_schema(), 'vault') AND c.relkind IN ('r', 'p')
+           AND c.relname NOT LIKE '\\_sqlx\\_%'
+         ORDER BY c.relname <> 'subjects', c.relname <> 'requests', 1",
     )
     .fetch_all(&mut **conn)
     .await
     .map_err(backend::<Postgres>)?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// Stream every table through `sink(table, bytes)`, as of one moment, in `COPY` binary form.
@@ -69,7 +72,10 @@ pub async fn pg_export(
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(failed)?;
-    for table in pg_tables(&mut conn).await? {
+    for (table, partitioned) in pg_tables(&mut conn).await? {
+        if partitioned {
+            continue;
+        }
         sink(&table, &[]).map_err(backend::<Postgres>)?;
         let mut stream = conn
             .copy_out_raw(&format!("COPY {table} TO STDOUT (FORMAT binary)"))
@@ -95,7 +101,11 @@ impl PgImport {
         let failed = backend::<Postgres>;
         let mut conn = store.pool().acquire().await.map_err(failed)?;
         conn.execute("BEGIN").await.map_err(failed)?;
-        let tables = pg_tables(&mut conn).await?;
+        let tables: Vec<String> = pg_tables(&mut conn)
+            .await?
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
         conn.execute(AssertSqlSafe(format!("TRUNCATE {}", tables.join(", "))))
             .await
             .map_err(failed)?;
@@ -111,7 +121,7 @@ impl PgImport {
         let failed = backend::<Postgres>;
         if !table
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
         {
             return Err(StoreError::Backend(format!(
                 "the backup names a table `{table}` this schema does not have"

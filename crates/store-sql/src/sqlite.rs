@@ -187,6 +187,10 @@ pub async fn open(
                 include_str!("../migrations/sqlite/0020_webhooks.sql"),
             ),
             ("inbox", include_str!("../migrations/sqlite/0021_inbox.sql")),
+            (
+                "keyed_by_person",
+                include_str!("../migrations/sqlite/0022_keyed_by_person.sql"),
+            ),
         ],
     )
     .await?;

@@ -338,6 +338,16 @@ impl Harness {
         }
     }
 
+    /// A count straight from the data store: `sql` selects one number, `$1` is `id`.
+    pub async fn count(&self, sql: &str, id: Uuid) -> i64 {
+        let sql = AssertSqlSafe(sql.to_string());
+        match &self.raw {
+            Raw::Sqlite { data, .. } => sqlx::query_scalar(sql).bind(id).fetch_one(data).await,
+            Raw::Postgres { pool, .. } => sqlx::query_scalar(sql).bind(id).fetch_one(pool).await,
+        }
+        .expect("the count runs")
+    }
+
     /// Run SQL straight on the data store, as someone with the database file would.
     pub async fn tamper(&self, sql: &str) {
         let sql = AssertSqlSafe(sql.to_string());

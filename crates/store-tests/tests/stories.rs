@@ -37,6 +37,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends! {
+    an_erased_person_leaves_no_row_in_any_table => |h| stories::an_erased_person_leaves_no_row_in_any_table(&h);
     two_writers_making_the_same_key_at_once_both_seal_under_the_kept_one => |h| stories::two_writers_making_the_same_key_at_once_both_seal_under_the_kept_one(&h);
     a_letter_from_the_mailbox_waits_to_be_classified_from_its_arrival => |h| stories::a_letter_from_the_mailbox_waits_to_be_classified_from_its_arrival(&h);
     a_letter_nobody_classified_is_reminded_on_its_own_clock => |h| stories::a_letter_nobody_classified_is_reminded_on_its_own_clock(&h);
@@ -127,6 +128,18 @@ on_both_backends! {
     the_dry_run_reports_what_the_real_run_then_does => |h| retention::the_dry_run_reports_what_the_real_run_then_does(&h);
     the_pruned_audit_log_verifies_from_its_checkpoint_and_catches_tampering => |h| retention::the_pruned_audit_log_verifies_from_its_checkpoint_and_catches_tampering(&h);
     one_sweep_at_a_time_across_servers => |h| retention::one_sweep_at_a_time_across_servers(&h);
+}
+
+/// Issue 24, item 5: PostgreSQL's schema is one a store spread by person could hold (SQLite, one
+/// file on one machine, is never spread; the story says what is checked).
+#[tokio::test]
+async fn every_key_of_a_table_spread_by_person_includes_the_person() {
+    let h = Harness::postgres().await;
+    let vintrova_store_tests::RawPool::Postgres(pool) = h.raw_pool() else {
+        unreachable!("a PostgreSQL harness")
+    };
+    stories::every_key_of_a_table_spread_by_person_includes_the_person(pool).await;
+    h.finish().await;
 }
 
 /// Issue 24: the access copy is the same bytes on both backends — the same person, the same

@@ -288,6 +288,7 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
                 ("code_digest", Credential),
                 ("expires_at_us", Metadata),
                 ("attempts", Metadata),
+                ("subject_id", SubjectId),
             ],
         ),
         (

@@ -14,6 +14,7 @@ pub(crate) mod erasure;
 pub mod gate;
 pub mod journal;
 pub mod names;
+pub mod placement;
 pub(crate) mod reading;
 pub mod receipts;
 pub mod transparency;
