@@ -665,12 +665,13 @@ pub trait RetentionStore: Send + Sync {
         after: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<Inventory>, StoreError>;
-    /// Delete what an expiry names, with its audit entry, in one transaction. Does not scrub:
+    /// Delete what each expiry names (several people's, each still there and not being
+    /// erased), with the audit entries, in one transaction: all of it or none. Does not scrub:
     /// the sweep scrubs once at the end.
     async fn expire(
         &self,
-        expiry: &Expiry,
-        audit: &AuditDraft,
+        expiries: &[Expiry],
+        audits: &[AuditDraft],
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError>;
     /// Make sure bytes of deleted rows do not survive in the database's files.

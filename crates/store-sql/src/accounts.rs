@@ -169,7 +169,7 @@ sql_port!(AccountStore {
         )
         .bind(token_digest.to_vec())
         .bind(at.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend::<DB>)?;
         Ok(DB::rows_affected(&done) == 1)
@@ -190,7 +190,7 @@ sql_port!(AccountStore {
         sqlx::query::<DB>("UPDATE accounts SET idle_notice_at = $2 WHERE subject_id = $1")
             .bind(subject)
             .bind(at.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend::<DB>)?;
         Ok(())
@@ -205,7 +205,7 @@ sql_port!(AccountStore {
         sqlx::query::<DB>("UPDATE accounts SET access_digest_since = $2 WHERE subject_id = $1")
             .bind(subject)
             .bind(since.map(|t| t.to_string()))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend::<DB>)?;
         Ok(())
@@ -216,7 +216,7 @@ sql_port!(AccountStore {
         sqlx::query::<DB>("UPDATE accounts SET access_digest_month = $2 WHERE subject_id = $1")
             .bind(subject)
             .bind(month.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend::<DB>)?;
         Ok(())

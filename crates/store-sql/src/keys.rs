@@ -218,8 +218,7 @@ where
 
     async fn destroy_subject_keys(
         &self,
-        subject: Uuid,
-        classes: &[String],
+        owners: &[(Uuid, Vec<String>)],
     ) -> Result<u64, KeyStoreError> {
         let mut tx = self
             .pool
@@ -227,14 +226,16 @@ where
             .await
             .map_err(failed("destroy keys"))?;
         let mut destroyed = 0;
-        for class in classes {
-            let done = sqlx::query::<DB>("DELETE FROM vault_keys WHERE owner_kind = 'subject' AND subject_id = $1 AND class = $2")
-                .bind(subject.to_string())
-                .bind(class.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(failed("destroy keys"))?;
-            destroyed += DB::rows_affected(&done);
+        for (subject, classes) in owners {
+            for class in classes {
+                let done = sqlx::query::<DB>("DELETE FROM vault_keys WHERE owner_kind = 'subject' AND subject_id = $1 AND class = $2")
+                    .bind(subject.to_string())
+                    .bind(class.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed("destroy keys"))?;
+                destroyed += DB::rows_affected(&done);
+            }
         }
         tx.commit().await.map_err(failed("destroy keys"))?;
         Ok(destroyed)

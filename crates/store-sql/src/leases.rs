@@ -20,7 +20,7 @@ sql_port!(LeaseStore {
         .bind(holder.to_string())
         .bind(until.as_microsecond())
         .bind(now.as_microsecond())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend::<DB>)?;
         Ok(DB::rows_affected(&done) == 1)
@@ -31,7 +31,7 @@ sql_port!(LeaseStore {
         sqlx::query::<DB>("DELETE FROM leases WHERE name = $1 AND holder = $2")
             .bind(name.to_string())
             .bind(holder.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend::<DB>)?;
         Ok(())

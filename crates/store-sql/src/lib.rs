@@ -184,19 +184,33 @@ const OPEN_REQUESTS: &str = concat!(
 /// The data store on any [`Dialect`].
 pub struct SqlStore<DB: Database> {
     pool: Pool<DB>,
+    /// Where writes go. On SQLite, which takes one writer at a time, a pool of one connection:
+    /// writers queue for it first come, first served, instead of polling the file's lock with
+    /// SQLite's growing sleeps — which a writer that commits and begins again at once (the
+    /// sweep) wins every time, starving the others. Elsewhere the same pool as reads.
+    writer: Pool<DB>,
 }
 
 impl<DB: Database> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
         SqlStore {
             pool: self.pool.clone(),
+            writer: self.writer.clone(),
         }
     }
 }
 
 impl<DB: Database> SqlStore<DB> {
     pub fn new(pool: Pool<DB>) -> Self {
-        SqlStore { pool }
+        SqlStore {
+            writer: pool.clone(),
+            pool,
+        }
+    }
+
+    /// Send writes through `writer` instead of the pool reads use.
+    pub fn with_writer(self, writer: Pool<DB>) -> Self {
+        SqlStore { writer, ..self }
     }
 
     /// The pool, for tests that tamper with the database like an attacker would.
@@ -238,7 +252,7 @@ macro_rules! sql_port {
 
 sql_impl!((impl<DB> SqlStore<DB>) {
     async fn begin(&self) -> Result<sqlx::Transaction<'static, DB>, StoreError> {
-        self.pool
+        self.writer
             .begin_with(DB::BEGIN_WRITE)
             .await
             .map_err(backend::<DB>)
@@ -894,7 +908,7 @@ sql_impl!((impl<DB> SqlStore<DB>) {
                     "DELETE FROM {table} WHERE {owner_column} = $1"
                 )))
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
             }
             (None, Some(digest)) => {
@@ -902,7 +916,7 @@ sql_impl!((impl<DB> SqlStore<DB>) {
                     "DELETE FROM {table} WHERE token_digest = $1"
                 )))
                 .bind(digest.to_vec())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
             }
             (None, None) => return Ok(0),

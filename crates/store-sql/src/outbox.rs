@@ -103,7 +103,7 @@ sql_port!(OutboxStore {
             .bind(attempts)
             .bind(next_attempt_at.as_microsecond())
             .bind(next_attempt_at.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend::<DB>)?;
         if purge {

@@ -100,7 +100,7 @@ sql_port!(RecordStore {
         .bind(o.title_ru.clone())
         .bind(o.title_kk.clone())
         .bind(o.title_en.clone())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend::<DB>)?;
         Ok(())

@@ -144,52 +144,58 @@ sql_port!(RetentionStore {
 
     async fn expire(
         &self,
-        expiry: &Expiry,
-        audit: &AuditDraft,
+        expiries: &[Expiry],
+        audits: &[AuditDraft],
         sealer: &ChainSealer<'_>,
     ) -> Result<ChainHead, StoreError> {
-        let id = expiry.subject;
-        let mut tx = self.open_write(Some(id)).await?;
-        if !expiry.events.is_empty() {
-            let ids: Vec<String> = expiry.events.iter().map(Uuid::to_string).collect();
-            sqlx::query::<DB>(DB::DELETE_EVENTS)
-                .bind(id)
-                .bind(serde_json::to_string(&ids).expect("strings serialize"))
-                .execute(&mut *tx)
-                .await
-                .map_err(backend::<DB>)?;
-        }
-        for field in &expiry.fields {
-            for sql in [
-                "DELETE FROM blind_index WHERE subject_id = $1 AND field = $2",
-                "DELETE FROM pd_values WHERE subject_id = $1 AND field = $2",
-            ] {
-                sqlx::query::<DB>(sql)
+        let mut tx = self.begin().await?;
+        // Several people's expiries share the transaction, its audit append and its commit.
+        for expiry in expiries {
+            let id = expiry.subject;
+            Self::subject_exists(&mut tx, id).await?;
+            if !expiry.events.is_empty() {
+                let ids: Vec<String> = expiry.events.iter().map(Uuid::to_string).collect();
+                sqlx::query::<DB>(DB::DELETE_EVENTS)
                     .bind(id)
-                    .bind(field.clone())
+                    .bind(serde_json::to_string(&ids).expect("strings serialize"))
                     .execute(&mut *tx)
                     .await
                     .map_err(backend::<DB>)?;
             }
-        }
-        // Within the person's rows: on a store spread by person, one shard, not every one.
-        let records = expiry.records.iter().map(|r| (r, RECORD_EXPIRES));
-        let requests = expiry.requests.iter().map(|r| (r, REQUEST_EXPIRES));
-        for (row, statements) in records.chain(requests) {
-            for sql in statements {
-                sqlx::query::<DB>(*sql)
-                    .bind(id)
-                    .bind(*row)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend::<DB>)?;
+            for field in &expiry.fields {
+                for sql in [
+                    "DELETE FROM blind_index WHERE subject_id = $1 AND field = $2",
+                    "DELETE FROM pd_values WHERE subject_id = $1 AND field = $2",
+                ] {
+                    sqlx::query::<DB>(sql)
+                        .bind(id)
+                        .bind(field.clone())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend::<DB>)?;
+                }
             }
+            // Within the person's rows: on a store spread by person, one shard, not every one.
+            let records = expiry.records.iter().map(|r| (r, RECORD_EXPIRES));
+            let requests = expiry.requests.iter().map(|r| (r, REQUEST_EXPIRES));
+            for (row, statements) in records.chain(requests) {
+                for sql in statements {
+                    sqlx::query::<DB>(*sql)
+                        .bind(id)
+                        .bind(*row)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend::<DB>)?;
+                }
+            }
+            if expiry.whole_subject {
+                Self::delete_subject(&mut tx, id, &mut ErasureCounts::default()).await?;
+            }
+            Self::put_receipt(&mut tx, expiry.receipt.as_ref()).await?;
         }
-        if expiry.whole_subject {
-            Self::delete_subject(&mut tx, id, &mut ErasureCounts::default()).await?;
-        }
-        Self::put_receipt(&mut tx, expiry.receipt.as_ref()).await?;
-        Self::commit_audited(tx, audit, sealer).await
+        let head = Self::put_audit(&mut tx, audits, sealer).await?;
+        tx.commit().await.map_err(backend::<DB>)?;
+        Ok(head)
     }
 
 

@@ -70,7 +70,29 @@ async fn open_url(
     url: &str,
     migrations: &[(&'static str, &'static str)],
 ) -> Result<SqlitePool, StoreError> {
-    let options = SqliteConnectOptions::from_str(url)
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(connect_options(url)?)
+        .await
+        .map_err(backend::<Sqlite>)?;
+    migrator(migrations)
+        .run(&pool)
+        .await
+        .map_err(backend::<Sqlite>)?;
+    Ok(pool)
+}
+
+/// The one connection every write of the data store goes through (see `SqlStore::writer`).
+async fn writer(url: &str) -> Result<SqlitePool, StoreError> {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(connect_options(url)?)
+        .await
+        .map_err(backend::<Sqlite>)
+}
+
+fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    Ok(SqliteConnectOptions::from_str(url)
         .map_err(|e| StoreError::Backend(format!("`{url}` is not a SQLite URL: {e}")))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -84,17 +106,7 @@ async fn open_url(
         // 32 MiB of page cache per connection (SQLite's default is 2 MiB): at a million people
         // the upper levels of every index stay in memory, so a lookup stays a few page reads.
         // It fills only as pages are used, so an idle server stays small.
-        .pragma("cache_size", "-32768");
-    let pool = SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await
-        .map_err(backend::<Sqlite>)?;
-    migrator(migrations)
-        .run(&pool)
-        .await
-        .map_err(backend::<Sqlite>)?;
-    Ok(pool)
+        .pragma("cache_size", "-32768"))
 }
 
 /// Open (creating if needed) the data store at `data_url` (`sqlite://…`) and the key store in
@@ -212,5 +224,6 @@ pub async fn open(
         ],
     )
     .await?;
-    Ok((SqlStore::new(data), SqlKeyStore::new(keys)))
+    let store = SqlStore::new(data).with_writer(writer(data_url).await?);
+    Ok((store, SqlKeyStore::new(keys)))
 }

@@ -87,7 +87,7 @@ sql_port!(StaffStore {
         .bind(session.staff)
         .bind(session.created_at.to_string())
         .bind(session.last_seen_at.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend::<DB>)?;
         Ok(())
@@ -124,7 +124,7 @@ sql_port!(StaffStore {
         sqlx::query::<DB>("UPDATE staff_sessions SET last_seen_at = $2 WHERE token_digest = $1")
             .bind(token_digest.to_vec())
             .bind(at.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend::<DB>)?;
         Ok(())

@@ -128,7 +128,7 @@ sql_port!(SubjectStore {
         .bind(id)
         .bind(locale.to_string())
         .bind(at.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend::<DB>)?;
         Ok(())

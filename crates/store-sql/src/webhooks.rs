@@ -330,7 +330,7 @@ sql_port!(WebhookStore {
                (SELECT 1 FROM webhook_deliveries d WHERE d.event_seq = webhook_events.seq AND d.state <> 'delivered')",
         )
         .bind(before.as_microsecond())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend::<DB>)?;
         Ok(DB::rows_affected(&done))

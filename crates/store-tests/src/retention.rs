@@ -401,6 +401,63 @@ pub async fn keys_the_sweep_destroys_leave_the_key_store_files(h: &Harness) {
     );
 }
 
+/// Issue 24, item 4: the sweep carries people out together — a few hundred rows to a
+/// transaction, their keys destroyed in one key-store call — and each still gets their own:
+/// one audit entry naming them, one receipt, one word to the platform, their own key gone and
+/// nobody else's.
+pub async fn people_swept_together_each_keep_their_own_entry_receipt_and_word(h: &Harness) {
+    let mut people = Vec::new();
+    for _ in 0..7 {
+        people.push(visitor(h).await.0);
+    }
+    let receipts = || {
+        h.count(
+            "SELECT count(*) FROM erasure_receipts WHERE id <> $1",
+            Uuid::nil(),
+        )
+    };
+    let before = receipts().await;
+    h.clock.set(plus(h.app.now(), 10.years()));
+    let receipt = sweep(h).await;
+    assert_eq!(receipt.key_classes_emptied, 7, "{receipt:?}");
+    assert_eq!(receipts().await, before + 7, "one receipt each");
+    for id in &people {
+        let expired = h
+            .store()
+            .audit_of(*id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.entry.action == "expire")
+            .count();
+        assert_eq!(expired, 1, "one entry names each person");
+        let told = h
+            .count(
+                "SELECT count(*) FROM webhook_events WHERE subject_id = $1 AND kind = 'subject.erased'",
+                *id,
+            )
+            .await;
+        assert_eq!(told, 1, "the platform hears of each once");
+        let classes: Vec<String> = h
+            .vault()
+            .key_store()
+            .subject_keys(*id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|k| match k.owner {
+                vintrova_vault::KeyOwner::Subject { class, .. } => Some(class),
+                _ => None,
+            })
+            .collect();
+        assert!(!classes.contains(&"logs".to_string()), "{classes:?}");
+        assert!(
+            !classes.is_empty(),
+            "the contact's key is not theirs to lose"
+        );
+    }
+}
+
 /// A hold keeps data past its date, is audited, refuses a reference that could name someone,
 /// and once released lets the next sweep delete.
 pub async fn a_hold_keeps_data_past_its_date_until_released(h: &Harness) {

@@ -47,10 +47,10 @@ pub trait KeyStore: Send + Sync {
     async fn system_keys(&self) -> Result<Vec<StoredKey>, KeyStoreError>;
     /// Destroy the subject's keys of the given classes; returns how many were destroyed. Their
     /// bytes may linger in the store's files until [`KeyStore::scrub`].
+    /// Destroy each listed person's keys of the listed classes, all in one transaction.
     async fn destroy_subject_keys(
         &self,
-        subject: Uuid,
-        classes: &[String],
+        owners: &[(Uuid, Vec<String>)],
     ) -> Result<u64, KeyStoreError>;
     /// Make sure the bytes of destroyed keys leave the store's files.
     async fn scrub(&self) -> Result<(), KeyStoreError>;
@@ -522,13 +522,14 @@ impl Shredder<'_> {
     /// Crypto-shred: destroy the subject's keys of `classes`. Whatever they sealed is
     /// unreadable from this moment, wherever a copy of it lies.
     pub async fn destroy(&self, subject: Uuid, classes: &[String]) -> Result<u64, VaultError> {
+        self.destroy_many(&[(subject, classes.to_vec())]).await
+    }
+
+    /// Crypto-shred several people at once: one transaction in the key store for all of them.
+    pub async fn destroy_many(&self, owners: &[(Uuid, Vec<String>)]) -> Result<u64, VaultError> {
         // Marked before the attempt: a destroy that failed half-way may have left bytes behind.
         self.destroyed.store(true, Ordering::Relaxed);
-        Ok(self
-            .vault
-            .store
-            .destroy_subject_keys(subject, classes)
-            .await?)
+        Ok(self.vault.store.destroy_subject_keys(owners).await?)
     }
 
     /// Scrub the destroyed keys' bytes from the store's files.

@@ -16,7 +16,7 @@ use vintrova_policy::Policy;
 use vintrova_vault::Shredder;
 
 use crate::accounts::AccountStatus;
-use crate::audit::Action;
+use crate::audit::{Action, AuditDraft};
 use crate::datamap::DataMap;
 use crate::gate::{Duty, Use};
 use crate::holds::Hold;
@@ -32,6 +32,8 @@ use crate::{Actor, CoreError, Result, Vintrova};
 const PAGE: i64 = 200;
 /// Rows deleted per transaction at most, so a writer never waits long for the lock.
 pub const BATCH: usize = 500;
+/// People carried out in one transaction at most (their audit entries are appended together).
+const GROUP: usize = 50;
 /// Audit entries deleted per statement.
 const AUDIT_BATCH: i64 = 5_000;
 /// How long a running sweep holds its lease before another server may take over.
@@ -234,6 +236,40 @@ fn record_category(kind: RecordKind) -> &'static str {
 }
 
 const REQUEST_CLASS: &str = "support";
+
+/// One person's share of a page's work, ready to be carried out with others'.
+struct Ready {
+    /// Key classes destroyed before any row goes.
+    classes: Vec<String>,
+    categories: Vec<String>,
+    /// Batches of events before the last, each its own transaction: a person with more rows
+    /// than one transaction should hold.
+    before: Vec<Expiry>,
+    /// The rest: the last events, profile rows, records, requests and the receipt.
+    last: Expiry,
+    told: Option<crate::events::Event>,
+}
+
+/// People in groups of at most `BATCH` rows (and `GROUP` people) for a transaction each, in
+/// the order they came.
+fn together(ready: Vec<Ready>) -> Vec<Vec<Ready>> {
+    let mut groups: Vec<Vec<Ready>> = Vec::new();
+    let mut rows = 0;
+    for person in ready {
+        let own = person.last.events.len() + person.last.fields.len();
+        match groups.last_mut() {
+            Some(group) if rows + own <= BATCH && group.len() < GROUP => {
+                rows += own;
+                group.push(person);
+            }
+            _ => {
+                rows = own;
+                groups.push(vec![person]);
+            }
+        }
+    }
+    groups
+}
 
 /// Decide, from metadata alone, what of one person is due as of `as_of`.
 fn plan(
@@ -515,19 +551,27 @@ impl Vintrova {
                     plans.push(plan);
                 }
             }
-            // People are independent: where the database gains from it, a few are carried out
-            // at once, each in its own short transactions. Their destroyed keys are scrubbed
-            // from the key store's files once per page, even when a person's plan failed.
+            // Each person's share is readied first (idle steps, receipts, the address read
+            // while the keys are still there); then people go together, a few hundred rows to
+            // a transaction with their keys destroyed in one key-store call, and where the
+            // database gains from it several groups at once. Destroyed keys are scrubbed from
+            // the key store's files once per page, even when a group failed.
             let shredder = self.vault().shredder();
             let applied = async {
+                let mut ready = Vec::with_capacity(plans.len());
+                for plan in plans {
+                    if let Some(person) = self.ready(actor, plan).await? {
+                        ready.push(person);
+                    }
+                }
                 let workers = self.store().parallel_writers().max(1);
-                let mut plans = plans.into_iter().peekable();
-                while plans.peek().is_some() {
-                    let group = plans
+                let mut groups = together(ready).into_iter().peekable();
+                while groups.peek().is_some() {
+                    let at_once = groups
                         .by_ref()
                         .take(workers)
-                        .map(|p| self.apply(actor, p, &shredder));
-                    futures_util::future::try_join_all(group).await?;
+                        .map(|group| self.apply(actor, group, &shredder));
+                    futures_util::future::try_join_all(at_once).await?;
                 }
                 Ok::<_, CoreError>(())
             }
@@ -578,13 +622,10 @@ impl Vintrova {
             .expect("a validated policy has a rule for every key class")
     }
 
-    /// Carry out one person's plan: idle step, keys, then rows in batches.
-    async fn apply(
-        &self,
-        actor: &Actor,
-        mut plan: SubjectPlan,
-        shredder: &Shredder<'_>,
-    ) -> Result<()> {
+    /// Take one person's idle step and ready the rest of their plan: the receipt, the
+    /// platform's word of it, the keys to destroy and the rows in batches. `None` when the
+    /// idle step was all there was.
+    async fn ready(&self, actor: &Actor, mut plan: SubjectPlan) -> Result<Option<Ready>> {
         let subject = plan.expiry.subject;
         match plan.idle {
             Some(IdleStep::Warn { closes_at }) => self.warn_idle(actor, subject, closes_at).await?,
@@ -592,7 +633,7 @@ impl Vintrova {
             None => {}
         }
         if plan.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         if plan.expiry.whole_subject {
             self.journal_erasure(subject)?;
@@ -627,7 +668,6 @@ impl Vintrova {
                 plan.expiry.whole_subject,
             ));
         }
-        // Keys first: from this moment every copy of these rows, in any backup, is noise.
         let classes: Vec<String> = if plan.expiry.whole_subject {
             self.policy()
                 .retention_rules
@@ -637,51 +677,84 @@ impl Vintrova {
         } else {
             plan.emptied.clone()
         };
-        if !classes.is_empty() {
-            shredder.destroy(subject, &classes).await?;
-            // Cut short here, the rows are still due: the next sweep plans the same person
-            // again and ends it, receipt and all.
-            crate::crash::point(crate::crash::SWEEP_KEYS_DESTROYED);
-        }
-        let categories: Vec<String> = plan.categories.into_iter().collect();
         let mut events = plan.expiry.events.chunks(BATCH).peekable();
         let mut last = plan.expiry.clone();
         last.events.clear();
         last.receipt = receipt;
         // Events go in batches; the last batch takes the profile rows, records and requests.
+        let mut before = Vec::new();
         while let Some(chunk) = events.next() {
             if events.peek().is_none() && chunk.len() + last.fields.len() <= BATCH {
                 last.events = chunk.to_vec();
                 break;
             }
-            let batch = Expiry {
+            before.push(Expiry {
                 subject,
                 events: chunk.to_vec(),
                 ..Expiry::default()
-            };
-            self.expire_batch(actor, &batch, &categories, None).await?;
+            });
         }
-        // The receipt goes with the last batch, and so does the platform's word of it.
-        self.expire_batch(actor, &last, &categories, told).await
+        Ok(Some(Ready {
+            classes,
+            categories: plan.categories.into_iter().collect(),
+            before,
+            last,
+            told,
+        }))
     }
 
-    async fn expire_batch(
+    /// Carry out a group's plans: keys first, all in one call, then each person's early
+    /// batches, then everyone's last batch — receipts and the platform's word included — in
+    /// one transaction.
+    async fn apply(&self, actor: &Actor, group: Vec<Ready>, shredder: &Shredder<'_>) -> Result<()> {
+        let owners: Vec<(Uuid, Vec<String>)> = group
+            .iter()
+            .filter(|r| !r.classes.is_empty())
+            .map(|r| (r.last.subject, r.classes.clone()))
+            .collect();
+        // Keys first: from this moment every copy of these rows, in any backup, is noise.
+        if !owners.is_empty() {
+            shredder.destroy_many(&owners).await?;
+            // Cut short here, the rows are still due: the next sweep plans the same people
+            // again and ends them, receipts and all.
+            crate::crash::point(crate::crash::SWEEP_KEYS_DESTROYED);
+        }
+        for person in &group {
+            for batch in &person.before {
+                let audit = self.expiry_entry(actor, person, None);
+                self.audited(async |sealer| {
+                    self.store()
+                        .expire(std::slice::from_ref(batch), &[audit], sealer)
+                        .await
+                })
+                .await?;
+            }
+        }
+        let audits: Vec<AuditDraft> = group
+            .iter()
+            .map(|person| self.expiry_entry(actor, person, person.told.clone()))
+            .collect();
+        let lasts: Vec<Expiry> = group.into_iter().map(|person| person.last).collect();
+        self.audited(async |sealer| self.store().expire(&lasts, &audits, sealer).await)
+            .await
+    }
+
+    /// The audit entry of one of a person's batches; the last one carries the platform's word.
+    fn expiry_entry(
         &self,
         actor: &Actor,
-        batch: &Expiry,
-        categories: &[String],
+        person: &Ready,
         told: Option<crate::events::Event>,
-    ) -> Result<()> {
+    ) -> AuditDraft {
         let mut audit = self.draft(
             actor,
             Action::Expire,
-            Some(batch.subject),
-            categories.to_vec(),
+            Some(person.last.subject),
+            person.categories.clone(),
             None,
         );
         audit.event = told;
-        self.audited(async |sealer| self.store().expire(batch, &audit, sealer).await)
-            .await
+        audit
     }
 
     /// Tell a person whose account has gone unused that it will close, through the contract's
@@ -849,5 +922,33 @@ mod tests {
         assert!(matches!(closed.idle, Some(IdleStep::Close { .. })));
         assert_eq!(closed.expiry.fields, vec!["contact.email".to_string()]);
         assert!(closed.expiry.whole_subject, "nothing else is left");
+    }
+
+    #[test]
+    fn people_go_together_up_to_a_transactions_rows_and_in_the_order_they_came() {
+        let person = |rows: usize| Ready {
+            classes: vec!["logs".into()],
+            categories: vec![],
+            before: vec![],
+            last: Expiry {
+                subject: Uuid::now_v7(),
+                events: (0..rows).map(|_| Uuid::now_v7()).collect(),
+                ..Expiry::default()
+            },
+            told: None,
+        };
+        let people: Vec<Ready> = [100, 100, 100, 100, 100, 1, 400, 200, BATCH]
+            .into_iter()
+            .map(person)
+            .collect();
+        let order: Vec<Uuid> = people.iter().map(|p| p.last.subject).collect();
+        let groups = together(people);
+        let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![5, 2, 1, 1], "500 rows at most to a transaction");
+        let after: Vec<Uuid> = groups.iter().flatten().map(|p| p.last.subject).collect();
+        assert_eq!(after, order);
+        let empty: Vec<Ready> = (0..GROUP + 1).map(|_| person(0)).collect();
+        let sizes: Vec<usize> = together(empty).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![GROUP, 1], "and a bounded number of people");
     }
 }
