@@ -8,7 +8,7 @@
 //! `VINTROVA_BENCH_BIG_VISITS` (10,000), `VINTROVA_BENCH_AUDIT_N` (1,000,000),
 //! `VINTROVA_BENCH_SCALE` (`10000,100000`; add `1000000` for the full curve),
 //! `VINTROVA_BENCH_HTTP_SECS` (5), `VINTROVA_BIN` (the server binary, for start and memory),
-//! `VINTROVA_BENCH_ONLY` (some of `copy,read,http,write,erase,audit,scale,rights,start`).
+//! `VINTROVA_BENCH_ONLY` (some of `copy,read,http,write,erase,audit,scale,rights,driver,start`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,10 +22,13 @@ use vintrova_core::audit::{AuditDraft, ChainSealer};
 use vintrova_core::gate::BasisEventKind;
 use vintrova_core::payments::DevProvider;
 use vintrova_core::rights::RightKind;
+use vintrova_core::sweep::SweepOptions;
 use vintrova_core::values::FieldValue;
 use vintrova_core::{Actor, Collection, Vintrova};
 use vintrova_store_tests::{Harness, RawPool};
 
+#[path = "suite/driver.rs"]
+mod driver;
 #[path = "suite/rights_path.rs"]
 mod rights_path;
 #[path = "suite/start.rs"]
@@ -698,8 +701,11 @@ async fn fill(h: &Harness, count: usize) {
     }
 }
 
-/// (people, read ms, copy ms, erasure ms) at each scale.
-type Curve = Vec<(usize, f64, f64, f64)>;
+/// What the scale curve follows, in the chart's order.
+const CURVES: [&str; 5] = ["read", "copy", "erasure", "write", "sweep, per 100 people"];
+
+/// (people, the median ms of each of `CURVES`) at each scale.
+type Curve = Vec<(usize, [f64; 5])>;
 
 async fn scale(h: &Harness, backend: &str, out: &mut Vec<Figure>) -> Curve {
     let sizes: Vec<usize> = std::env::var("VINTROVA_BENCH_SCALE")
@@ -718,9 +724,11 @@ async fn scale(h: &Harness, backend: &str, out: &mut Vec<Figure>) -> Curve {
             // the tables' new size.
             h.tamper("ANALYZE").await;
         }
-        let mut people = vec![];
+        let (mut people, mut write) = (vec![], vec![]);
         for i in 0..150 {
+            let t = Instant::now();
             people.push(add_person(&h.app, &actor, 3_000_000 + size + i, 10).await);
+            write.push(t.elapsed());
         }
         let (mut read, mut copy, mut erase) = (vec![], vec![], vec![]);
         for id in &people {
@@ -740,18 +748,33 @@ async fn scale(h: &Harness, backend: &str, out: &mut Vec<Figure>) -> Curve {
             h.app.erase(&actor, *id).await.unwrap();
             erase.push(t.elapsed());
         }
-        let (read, copy, erase) = (Stats::of(read), Stats::of(copy), Stats::of(erase));
+        // The sweep reads everyone's metadata every day, due or not: a dry run times that walk
+        // over the whole population (nothing here is due but what the raw fill holds).
+        let population = h.store().subject_ids(None, i64::MAX).await.unwrap().len();
+        let dry = SweepOptions {
+            dry_run: true,
+            ..SweepOptions::default()
+        };
+        let t = Instant::now();
+        h.app.sweep(&actor, dry).await.unwrap();
+        let per_hundred = t.elapsed() * 100 / population as u32;
+        let stats = [read, copy, erase, write, vec![per_hundred]].map(Stats::of);
         for (what, s) in [
-            ("gated read", read),
-            ("copy (10 visits)", copy),
-            ("erasure (10 visits)", erase),
-        ] {
+            "gated read",
+            "copy (10 visits)",
+            "erasure (10 visits)",
+            "write (profile + 10 visits)",
+            "sweep walk, dry run, per 100 people",
+        ]
+        .into_iter()
+        .zip(stats)
+        {
             out.push(
                 Figure::new(backend, &format!("scale {size}: {what}"), s, None)
                     .with(json!({"people": size})),
             );
         }
-        curve.push((size, read.median_ms, copy.median_ms, erase.median_ms));
+        curve.push((size, stats.map(|s| s.median_ms)));
     }
     curve
 }
@@ -761,7 +784,7 @@ fn chart(curves: &[(String, Curve)]) -> String {
     let (w, hgt, left, bottom) = (640.0, 320.0, 60.0, 40.0);
     let max_ms = curves
         .iter()
-        .flat_map(|(_, c)| c.iter().flat_map(|p| [p.1, p.2, p.3]))
+        .flat_map(|(_, c)| c.iter().flat_map(|p| p.1))
         .fold(1.0f64, f64::max)
         * 1.1;
     let (min_n, max_n) = (1e4f64.log10(), 1e6f64.log10());
@@ -794,16 +817,13 @@ fn chart(curves: &[(String, Curve)]) -> String {
         w / 2.0,
         hgt - 6.0
     ));
-    let colours = ["#1f6feb", "#d73a49", "#2da44e"];
+    let colours = ["#1f6feb", "#d73a49", "#2da44e", "#8250df", "#bf8700"];
     let mut legend = 0.0;
     for (backend, curve) in curves {
-        for (s, (what, colour)) in ["read", "copy", "erasure"].iter().zip(colours).enumerate() {
+        for (s, (what, colour)) in CURVES.iter().zip(colours).enumerate() {
             let points: Vec<String> = curve
                 .iter()
-                .map(|p| {
-                    let ms = [p.1, p.2, p.3][s];
-                    format!("{:.1},{:.1}", x(p.0), y(ms))
-                })
+                .map(|p| format!("{:.1},{:.1}", x(p.0), y(p.1[s])))
                 .collect();
             let dash = if backend == "postgres" {
                 " stroke-dasharray=\"5,3\""
@@ -814,7 +834,7 @@ fn chart(curves: &[(String, Curve)]) -> String {
                 "<polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{dash}/>\
                  <text x=\"{}\" y=\"{}\" fill=\"{colour}\">{backend} {what}</text>",
                 points.join(" "),
-                w - 150.0,
+                w - 205.0,
                 104.0 + legend
             ));
             legend += 13.0;
@@ -871,6 +891,9 @@ fn main() {
             }
             if wanted("rights") {
                 rights_path::rights_path(&h, &backend, &mut out).await;
+            }
+            if wanted("driver") {
+                driver::drivers(&h, &p, &mut out).await;
             }
             print_header(&format!("Vintrova on {backend}"));
             for f in &out {

@@ -326,6 +326,14 @@ impl Harness {
         }
     }
 
+    /// The data store's file, when it runs on SQLite.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match &self.raw {
+            Raw::Sqlite { dir, .. } => Some(dir.path().join("vintrova.db")),
+            Raw::Postgres { .. } => None,
+        }
+    }
+
     /// The URL of this harness's PostgreSQL database, when it runs on one.
     pub fn postgres_url(&self) -> Option<String> {
         match &self.raw {
