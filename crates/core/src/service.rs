@@ -227,9 +227,9 @@ impl Vintrova {
         self
     }
 
-    pub(crate) fn journal_erasure(&self, subject: Uuid) -> Result<()> {
+    pub(crate) fn journal_erasure(&self, subjects: &[Uuid]) -> Result<()> {
         if let Some(journal) = &self.journal {
-            journal.record(subject).map_err(|e| {
+            journal.record(subjects).map_err(|e| {
                 CoreError::Internal(format!(
                     "cannot write the erasure journal ({e}); nothing was erased, fix the data directory and try again"
                 ))

@@ -458,6 +458,64 @@ pub async fn people_swept_together_each_keep_their_own_entry_receipt_and_word(h:
     }
 }
 
+/// The journal a test reads back: every call, as it came.
+#[derive(Default)]
+struct Journalled(std::sync::Mutex<Vec<Vec<Uuid>>>);
+
+impl vintrova_core::journal::ErasureJournal for Journalled {
+    fn record(&self, subjects: &[Uuid]) -> std::io::Result<()> {
+        self.0.lock().unwrap().push(subjects.to_vec());
+        Ok(())
+    }
+
+    fn subjects(&self) -> std::io::Result<Vec<Uuid>> {
+        Ok(self.0.lock().unwrap().concat())
+    }
+}
+
+/// Issue 24: the people the sweep removes whole are journalled before their keys go — a
+/// group's all in one write and one sync, not one sync a person — so a backup restored later
+/// erases them again; a person who stays is not journalled.
+pub async fn the_sweep_journals_a_group_it_removes_whole_at_once(h: &Harness) {
+    use vintrova_core::journal::ErasureJournal;
+    let journal = std::sync::Arc::new(Journalled::default());
+    let app = h
+        .reopen(h.master.clone())
+        .await
+        .unwrap()
+        .with_erasure_journal(journal.clone());
+    // Students who closed their accounts: once their terms run out, nothing of them is left.
+    let mut gone = Vec::new();
+    for n in 0..3 {
+        let values = app
+            .parse_json(&json!({"contact": {"first_name": "Дана", "email": email_of(&format!("closing-{n}"))}}))
+            .unwrap();
+        let ticked = crate::ticked(app.policy(), &values, vec![]);
+        let id = app
+            .register(&staff(), values, "Шымкент-2025-пароль", ticked)
+            .await
+            .unwrap()
+            .opened()
+            .expect("the account opens");
+        app.close_account(&staff(), id).await.unwrap();
+        gone.push(id);
+    }
+    let (stays, _) = visitor(h).await;
+    h.clock.set(plus(h.app.now(), 10.years()));
+    let receipt = app.sweep(&system(), SweepOptions::default()).await.unwrap();
+    assert_eq!(receipt.subjects_removed, 3, "{receipt:?}");
+    let mut journalled = journal.subjects().unwrap();
+    journalled.sort();
+    gone.sort();
+    assert_eq!(journalled, gone);
+    assert!(!journalled.contains(&stays));
+    assert_eq!(
+        journal.0.lock().unwrap().len(),
+        1,
+        "one write for the group"
+    );
+}
+
 /// A hold keeps data past its date, is audited, refuses a reference that could name someone,
 /// and once released lets the next sweep delete.
 pub async fn a_hold_keeps_data_past_its_date_until_released(h: &Harness) {

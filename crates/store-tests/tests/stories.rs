@@ -126,6 +126,7 @@ on_both_backends! {
     a_hold_keeps_data_past_its_date_until_released => |h| retention::a_hold_keeps_data_past_its_date_until_released(&h);
     keys_the_sweep_destroys_leave_the_key_store_files => |h| retention::keys_the_sweep_destroys_leave_the_key_store_files(&h);
     people_swept_together_each_keep_their_own_entry_receipt_and_word => |h| retention::people_swept_together_each_keep_their_own_entry_receipt_and_word(&h);
+    the_sweep_journals_a_group_it_removes_whole_at_once => |h| retention::the_sweep_journals_a_group_it_removes_whole_at_once(&h);
     the_dry_run_reports_what_the_real_run_then_does => |h| retention::the_dry_run_reports_what_the_real_run_then_does(&h);
     the_pruned_audit_log_verifies_from_its_checkpoint_and_catches_tampering => |h| retention::the_pruned_audit_log_verifies_from_its_checkpoint_and_catches_tampering(&h);
     one_sweep_at_a_time_across_servers => |h| retention::one_sweep_at_a_time_across_servers(&h);

@@ -47,13 +47,14 @@ impl FileJournal {
 }
 
 impl ErasureJournal for FileJournal {
-    fn record(&self, subject: Uuid) -> std::io::Result<()> {
+    fn record(&self, subjects: &[Uuid]) -> std::io::Result<()> {
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
             .open(&self.path)?;
-        writeln!(file, "{subject}")?;
+        let lines: String = subjects.iter().map(|s| format!("{s}\n")).collect();
+        file.write_all(lines.as_bytes())?;
         file.sync_all()
     }
 

@@ -133,7 +133,7 @@ impl Vintrova {
                 )
                 .telling(told),
         };
-        self.journal_erasure(id)?;
+        self.journal_erasure(&[id])?;
         if !self.store.begin_erasure(id, now, &intent.text()).await? {
             // Another erasure of this person was decided a moment before: carry out that one.
             return match self.store.erasure_intent(id).await? {

@@ -5,8 +5,9 @@
 use uuid::Uuid;
 
 pub trait ErasureJournal: Send + Sync {
-    /// Record an erasure durably before it happens.
-    fn record(&self, subject: Uuid) -> std::io::Result<()>;
+    /// Record erasures durably before they happen: one write and one sync for all of them
+    /// (the sweep journals a group of people at once).
+    fn record(&self, subjects: &[Uuid]) -> std::io::Result<()>;
     /// Everyone ever recorded, oldest first.
     fn subjects(&self) -> std::io::Result<Vec<Uuid>>;
 }

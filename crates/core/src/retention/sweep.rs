@@ -635,9 +635,6 @@ impl Vintrova {
         if plan.is_empty() {
             return Ok(None);
         }
-        if plan.expiry.whole_subject {
-            self.journal_erasure(subject)?;
-        }
         // Whenever keys go — the whole person, or classes whose last row fell due — the person
         // gets a receipt. The address is read before the keys go.
         let (mut receipt, mut told) = (None, None);
@@ -712,6 +709,16 @@ impl Vintrova {
             .filter(|r| !r.classes.is_empty())
             .map(|r| (r.last.subject, r.classes.clone()))
             .collect();
+        // Whoever goes whole is journalled first, all with one sync, so a backup restored
+        // later erases them again.
+        let whole: Vec<Uuid> = group
+            .iter()
+            .filter(|r| r.last.whole_subject)
+            .map(|r| r.last.subject)
+            .collect();
+        if !whole.is_empty() {
+            self.journal_erasure(&whole)?;
+        }
         // Keys first: from this moment every copy of these rows, in any backup, is noise.
         if !owners.is_empty() {
             shredder.destroy_many(&owners).await?;
