@@ -2,6 +2,33 @@
 
 use super::*;
 
+sql_impl!((impl<DB> SqlStore<DB>) {
+    fn staff_of(r: &DB::Row) -> Result<StaffRecord, StoreError> {
+        let role: String = r.get(2);
+        let optional_time = |i: usize| {
+            r.get::<Option<String>, _>(i)
+                .as_deref()
+                .map(time::<DB>)
+                .transpose()
+        };
+        Ok(StaffRecord {
+            id: r.get(0),
+            login: r.get(1),
+            role: Role::parse(&role)
+                .ok_or_else(|| backend::<DB>(format!("unknown staff role `{role}`")))?,
+            password_hash: r.get(3),
+            totp_sealed: r.get(4),
+            totp_last_step: r.get(5),
+            enrollment_digest: r.get(6),
+            enrollment_expires: optional_time(7)?,
+            failed_attempts: r.get(8),
+            locked_until: optional_time(9)?,
+            active: r.get::<i64, _>(10) != 0,
+            created_at: time::<DB>(&r.get::<String, _>(11))?,
+        })
+    }
+});
+
 sql_port!(StaffStore {
 
     async fn put_staff(
