@@ -195,6 +195,25 @@ impl Api {
         }
     }
 
+    /// A staff member answers request `id` with `answer` over the API, as the duty to answer
+    /// rights requests (`query`: "" or e.g. "?copy=true").
+    async fn fulfil(
+        &self,
+        staff: &Staff,
+        id: impl std::fmt::Display,
+        query: &str,
+        answer: Value,
+    ) -> Reply {
+        self.as_staff(
+            staff,
+            "POST",
+            &format!("/api/v1/requests/{id}/fulfil{query}"),
+            Some(answer),
+            Some("rights_request"),
+        )
+        .await
+    }
+
     /// A call by a staff member, naming `purpose`.
     async fn as_staff(
         &self,
@@ -985,13 +1004,7 @@ async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_address
     let request = known.json()["id"].as_str().unwrap().to_string();
     let dpo = api.staff("g.sadykova", Role::Dpo).await;
     let early = api
-        .as_staff(
-            &dpo,
-            "POST",
-            &format!("/api/v1/requests/{request}/fulfil"),
-            Some(json!({"right": "access"})),
-            Some("rights_request"),
-        )
+        .fulfil(&dpo, &request, "", json!({"right": "access"}))
         .await;
     assert_eq!(
         early.status,
@@ -1066,13 +1079,7 @@ async fn a_letter_request_is_verified_by_code_then_fulfilled_and_unknown_address
     assert_eq!(letters.json()[0]["right"], "access");
     assert!(!letters.text().contains('@') && !letters.text().contains("копию"));
     let answer = api
-        .as_staff(
-            &dpo,
-            "POST",
-            &format!("/api/v1/requests/{request}/fulfil"),
-            Some(json!({"right": "access"})),
-            Some("rights_request"),
-        )
+        .fulfil(&dpo, &request, "", json!({"right": "access"}))
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
     assert_eq!(answer.json()["right"], "access");

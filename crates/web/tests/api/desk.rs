@@ -439,13 +439,7 @@ async fn an_access_answer_is_its_link_and_carries_the_copy_only_when_asked() {
             .await
             .unwrap();
         let answer = api
-            .as_staff(
-                &dpo,
-                "POST",
-                &format!("/api/v1/requests/{request}/fulfil{query}"),
-                Some(json!({"right": "access"})),
-                Some("rights_request"),
-            )
+            .fulfil(&dpo, request, query, json!({"right": "access"}))
             .await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
         answers.push((id, answer.json()));
