@@ -65,14 +65,14 @@ pub const PLACEMENT: &[(&str, Placement)] = {
 /// The column a table is spread by, if it is spread at all.
 pub fn spread_by(table: &str) -> Option<&'static str> {
     match PLACEMENT.iter().find(|(t, _)| *t == table)?.1 {
-        Placement::ByPerson { .. } => subject_column(table),
+        Placement::ByPerson { .. } => person_column(table),
         Placement::ByLookup(column) => Some(column),
         Placement::Shared => None,
     }
 }
 
-/// The table's column holding the person's id, as the schema declares it.
-fn subject_column(table: &str) -> Option<&'static str> {
+/// The table's column holding a person's id, as the schema declares it, if it has one.
+pub fn person_column(table: &str) -> Option<&'static str> {
     let (_, columns) = STORAGE_SCHEMA.iter().find(|(t, _)| *t == table)?;
     columns
         .iter()

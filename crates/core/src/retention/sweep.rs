@@ -558,13 +558,15 @@ impl Vintrova {
             // the key store's files once per page, even when a group failed.
             let shredder = self.vault().shredder();
             let applied = async {
-                let mut ready = Vec::with_capacity(plans.len());
-                for plan in plans {
-                    if let Some(person) = self.ready(actor, plan).await? {
-                        ready.push(person);
-                    }
-                }
+                use futures_util::{StreamExt, TryStreamExt};
                 let workers = self.store().parallel_writers().max(1);
+                // Readied side by side where the database gains from it, kept in page order.
+                let ready: Vec<Ready> = futures_util::stream::iter(plans)
+                    .map(|plan| self.ready(actor, plan))
+                    .buffered(workers)
+                    .try_filter_map(|person| std::future::ready(Ok(person)))
+                    .try_collect()
+                    .await?;
                 let mut groups = together(ready).into_iter().peekable();
                 while groups.peek().is_some() {
                     let at_once = groups

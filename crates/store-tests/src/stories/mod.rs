@@ -70,6 +70,45 @@ pub fn aigerim_needles() -> Vec<&'static str> {
     ]
 }
 
+/// A student who registered with `address`, signed in, asked in her cabinet for a copy of her
+/// data by e-mail and was answered: her account, session, request, download and mail are all
+/// there. Her id.
+pub async fn a_student_answered_with_her_copy(h: &Harness, name: &str, address: &str) -> Uuid {
+    use vintrova_core::requests::{AnswerChannel, Fulfilment};
+    use vintrova_core::rights::RightKind;
+    const PASSWORD: &str = "Шымкент-2025-пароль";
+    let actor = operator();
+    let values = h
+        .app
+        .parse_json(&json!({"contact": {"first_name": name, "email": address}}))
+        .unwrap();
+    let ticked = crate::ticked(h.app.policy(), &values, vec![]);
+    let id = h
+        .app
+        .register(&actor, values, PASSWORD, ticked)
+        .await
+        .unwrap()
+        .opened()
+        .expect("the account opens");
+    let session = h.app.sign_in(address, PASSWORD).await.unwrap();
+    let request = h
+        .app
+        .request_in_cabinet(
+            &actor,
+            &session.token,
+            RightKind::Access,
+            "Пришлите копию",
+            AnswerChannel::Email,
+        )
+        .await
+        .unwrap();
+    h.app
+        .fulfil(&actor, request.id, Fulfilment::Access)
+        .await
+        .unwrap();
+    id
+}
+
 pub async fn add(h: &Harness, doc: Value, bases: Vec<(BasisEventKind, Option<String>)>) -> Uuid {
     let values = h.app.parse_json(&doc).expect("valid input");
     h.app

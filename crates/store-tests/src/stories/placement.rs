@@ -1,74 +1,38 @@
 //! Issue 24, item 5: a schema a store spread by person could hold. `core::placement` decides
 //! where each table goes; these stories hold the real schema and the erasure to that decision.
 
-use vintrova_core::placement::{PLACEMENT, Placement, spread_by};
-use vintrova_core::requests::{AnswerChannel, Fulfilment};
-use vintrova_core::rights::RightKind;
+use vintrova_core::placement::{PLACEMENT, Placement, person_column, spread_by};
 
 use super::*;
 
 /// Shared tables that keep a person's pseudonymous id after the person is erased, by design:
 /// the audit chain and the hold log say what was done to whom, and the platform is told the
-/// person was erased. Every other table with a person's id holds none of the erased person's.
-const KEEP_THE_ID: &[&str] = &["audit_log", "legal_holds", "webhook_events"];
+/// person was erased (the event and its deliveries). Every other table with a person's id holds
+/// none of the erased person's.
+const KEEP_THE_ID: &[&str] = &[
+    "audit_log",
+    "legal_holds",
+    "webhook_events",
+    "webhook_deliveries",
+];
 
 /// With the foreign keys a spread store cannot keep gone (from a looked-up table or a shared
 /// queue to a person), nothing but the erasure itself removes the person's rows there: after
 /// it, no table but those that keep the id by design has a row naming them.
 pub async fn an_erased_person_leaves_no_row_in_any_table(h: &Harness) {
     const ADDRESS: &str = "saule.placement@mail.kz";
-    const PASSWORD: &str = "Сәуле-2025-пароль";
     let actor = operator();
-    let values = h
-        .app
-        .parse_json(&json!({"contact": {"first_name": "Сәуле", "email": ADDRESS}}))
-        .unwrap();
-    let ticked = crate::ticked(h.app.policy(), &values, vec![]);
-    let id = h
-        .app
-        .register(&actor, values, PASSWORD, ticked)
-        .await
-        .unwrap()
-        .opened()
-        .expect("the account opens");
-    let session = h.app.sign_in(ADDRESS, PASSWORD).await.unwrap();
-    let request = h
-        .app
-        .request_in_cabinet(
-            &actor,
-            &session.token,
-            RightKind::Access,
-            "Пришлите копию",
-            AnswerChannel::Email,
-        )
-        .await
-        .unwrap();
-    h.app
-        .fulfil(&actor, request.id, Fulfilment::Access)
-        .await
-        .unwrap();
+    let id = a_student_answered_with_her_copy(h, "Сәуле", ADDRESS).await;
     h.app.request_password_reset(&actor, ADDRESS).await.unwrap();
 
     let with_a_person: Vec<(&str, &str)> = STORAGE_SCHEMA
         .iter()
-        .filter(|(table, _)| !KEEP_THE_ID.contains(table))
-        .filter_map(|(table, columns)| {
-            let column = spread_by(table).or_else(|| {
-                columns
-                    .iter()
-                    .find(|(c, role)| *c == "subject_id" && *role == ColumnRole::SubjectId)
-                    .map(|(c, _)| *c)
-            })?;
-            Some((*table, column))
-        })
+        .map(|(table, _)| *table)
+        .filter(|table| !KEEP_THE_ID.contains(table))
+        .filter_map(|table| Some((table, person_column(table)?)))
         .collect();
     let rows_of = |table: &str, column: &str| {
-        let sql = if column == "digest" {
-            // A looked-up table names its person beside the digest it is spread by.
-            format!("SELECT count(*) FROM {table} WHERE subject_id = $1")
-        } else {
-            format!("SELECT count(*) FROM {table} WHERE {column} = $1")
-        };
+        let sql = format!("SELECT count(*) FROM {table} WHERE {column} = $1");
         async move { h.count(&sql, id).await }
     };
     let mut held = Vec::new();

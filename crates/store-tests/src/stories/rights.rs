@@ -477,38 +477,9 @@ pub async fn staff_are_reminded_before_deadlines_once_per_point(h: &Harness) {
 /// their request and the link to their copy wait in the outbox, addressed to them; after the
 /// erasure no message to their address is left, sent or not.
 pub async fn mail_for_an_erased_person_is_erased_with_them(h: &Harness) {
-    use vintrova_core::requests::{AnswerChannel, Fulfilment};
-    use vintrova_core::rights::RightKind;
     const ADDRESS: &str = "gulnar.mail@mail.kz";
     let actor = operator();
-    let values = h
-        .app
-        .parse_json(&json!({"contact": {"first_name": "Гүлнар", "email": ADDRESS}}))
-        .unwrap();
-    let ticked = crate::ticked(h.app.policy(), &values, vec![]);
-    let id = h
-        .app
-        .register(&actor, values, "Гүлнар-2025-пароль", ticked)
-        .await
-        .unwrap()
-        .opened()
-        .expect("the account opens");
-    let session = h.app.sign_in(ADDRESS, "Гүлнар-2025-пароль").await.unwrap();
-    let request = h
-        .app
-        .request_in_cabinet(
-            &actor,
-            &session.token,
-            RightKind::Access,
-            "Пришлите копию",
-            AnswerChannel::Email,
-        )
-        .await
-        .unwrap();
-    h.app
-        .fulfil(&actor, request.id, Fulfilment::Access)
-        .await
-        .unwrap();
+    let id = a_student_answered_with_her_copy(h, "Гүлнар", ADDRESS).await;
     // Every message still waiting, by its kind, that goes to the address.
     let to_them = || async {
         let claimed = h.app.claim_outbox(1_000).await.unwrap();
