@@ -189,6 +189,8 @@ pub struct SqlStore<DB: Database> {
     /// SQLite's growing sleeps — which a writer that commits and begins again at once (the
     /// sweep) wins every time, starving the others. Elsewhere the same pool as reads.
     writer: Pool<DB>,
+    /// On SQLite with a file, a person's hot reads go through here (see [`cells`]).
+    readers: Option<std::sync::Arc<sqlite::Readers>>,
 }
 
 impl<DB: Database> Clone for SqlStore<DB> {
@@ -196,6 +198,7 @@ impl<DB: Database> Clone for SqlStore<DB> {
         SqlStore {
             pool: self.pool.clone(),
             writer: self.writer.clone(),
+            readers: self.readers.clone(),
         }
     }
 }
@@ -205,6 +208,7 @@ impl<DB: Database> SqlStore<DB> {
         SqlStore {
             writer: pool.clone(),
             pool,
+            readers: None,
         }
     }
 
@@ -940,6 +944,7 @@ sql_impl!((impl<DB> SqlStore<DB>) {
 // The ports, one file each; after the macro they use.
 mod accounts;
 mod audit;
+mod cells;
 mod inbox;
 mod leases;
 mod ledgers;

@@ -12,6 +12,9 @@ use vintrova_core::store::StoreError;
 
 use crate::{Dialect, SqlKeyStore, SqlStore, backend, migrator};
 
+mod readers;
+pub use readers::Readers;
+
 pub type SqliteStore = SqlStore<Sqlite>;
 pub type SqliteKeyStore = SqlKeyStore<Sqlite>;
 
@@ -224,6 +227,15 @@ pub async fn open(
         ],
     )
     .await?;
-    let store = SqlStore::new(data).with_writer(writer(data_url).await?);
+    // The file as SQLite resolved it; none for a database in memory, which keeps sqlx's reads.
+    let file: String = sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        .fetch_one(&data)
+        .await
+        .map_err(backend::<Sqlite>)?
+        .get(0);
+    let store = SqlStore {
+        readers: (!file.is_empty()).then(|| Readers::new(file.into())),
+        ..SqlStore::new(data).with_writer(writer(data_url).await?)
+    };
     Ok((store, SqlKeyStore::new(keys)))
 }

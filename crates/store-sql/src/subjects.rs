@@ -51,45 +51,12 @@ sql_port!(SubjectStore {
 
 
     async fn events(&self, id: Uuid) -> Result<Vec<SealedEvent>, StoreError> {
-        let rows = self
-            .rows_of(
-                "SELECT id, category, key_class, sealed, source, collected_at, record_id FROM pd_events WHERE subject_id = $1 ORDER BY id",
-                id,
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SealedEvent {
-                    id: r.get(0),
-                    category: r.get(1),
-                    key_class: r.get(2),
-                    sealed: r.get(3),
-                    source: r.get(4),
-                    collected_at: time::<DB>(&r.get::<String, _>(5))?,
-                    record: r.get(6),
-                })
-            })
-            .collect()
+        self.person_rows(cells::EVENTS, id, cells::sealed_event).await
     }
 
 
     async fn event_heads(&self, id: Uuid) -> Result<Vec<EventHead>, StoreError> {
-        let rows = self
-            .rows_of(
-                "SELECT category, key_class, collected_at, record_id FROM pd_events WHERE subject_id = $1",
-                id,
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(EventHead {
-                    category: r.get(0),
-                    key_class: r.get(1),
-                    collected_at: time::<DB>(&r.get::<String, _>(2))?,
-                    record: r.get(3),
-                })
-            })
-            .collect()
+        self.person_rows(cells::EVENT_HEADS, id, cells::event_head).await
     }
 
 
@@ -164,20 +131,7 @@ sql_port!(SubjectStore {
 
 
     async fn values(&self, id: Uuid) -> Result<Vec<SealedValue>, StoreError> {
-        let rows = self
-            .rows_of("SELECT field, key_class, sealed, source, collected_at FROM pd_values WHERE subject_id = $1 ORDER BY field", id)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SealedValue {
-                    field: r.get(0),
-                    key_class: r.get(1),
-                    sealed: r.get(2),
-                    source: r.get(3),
-                    collected_at: time::<DB>(&r.get::<String, _>(4))?,
-                })
-            })
-            .collect()
+        self.person_rows(cells::VALUES, id, cells::sealed_value).await
     }
 
 

@@ -160,6 +160,47 @@ async fn the_copy_is_the_same_bytes_on_sqlite_and_postgresql() {
     assert_eq!(copies[0], copies[1]);
 }
 
+/// Issue 24, item 6: SQLite reads a person's values, events and event heads through a synchronous
+/// driver; they must come out exactly as sqlx reads them — ids, an order's record and its
+/// absence, moments to the nanosecond, sealed bytes.
+#[tokio::test]
+async fn sqlite_reads_a_person_alike_through_either_driver() {
+    use vintrova_core::store::SubjectStore;
+    let h = Harness::sqlite().await;
+    copy_of_a_history(&h).await;
+    let vintrova_store_tests::RawPool::Sqlite(pool) = h.raw_pool() else {
+        unreachable!("a SQLite harness")
+    };
+    let through_sqlx = vintrova_store_sql::sqlite::SqliteStore::new(pool.clone());
+    let id = h.store().subject_ids(None, 10).await.unwrap()[0];
+    // A rejection's reason is an event of the request's record.
+    let request = h
+        .verified_request(id, vintrova_core::rights::RightKind::Information)
+        .await
+        .unwrap();
+    let dpo = vintrova_core::Actor::new("test", "dpo");
+    h.app
+        .reject_request(&dpo, request, "Нет оснований")
+        .await
+        .unwrap();
+    let events = h.store().events(id).await.unwrap();
+    assert!(
+        events.len() > 40,
+        "the visits and the payment: {}",
+        events.len()
+    );
+    assert!(events.iter().any(|e| e.record.is_some()) && events.iter().any(|e| e.record.is_none()));
+    assert_eq!(events, through_sqlx.events(id).await.unwrap());
+    assert_eq!(
+        h.store().event_heads(id).await.unwrap(),
+        through_sqlx.event_heads(id).await.unwrap()
+    );
+    let values = h.store().values(id).await.unwrap();
+    assert!(!values.is_empty());
+    assert_eq!(values, through_sqlx.values(id).await.unwrap());
+    h.finish().await;
+}
+
 /// A person with a profile, a payment and visits over a year and a half, copied in answer to
 /// her verified access request: the copy as JSON.
 async fn copy_of_a_history(h: &Harness) -> String {
