@@ -222,7 +222,7 @@ pub(super) async fn rights_path(h: &Harness, backend: &str, out: &mut Vec<Figure
     vintrova_store_tests::staff::paperwork(h, staff, today).await;
     let big_visits = env_number("VINTROVA_BENCH_BIG_VISITS", 10_000);
     let loader = Actor::new("bench", "loader");
-    let runs = 3;
+    let runs = 5;
     // Erasure takes its person: each run erases one made for it (loading is not timed).
     let mut big = vec![];
     for i in 0..runs {

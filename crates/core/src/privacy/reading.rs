@@ -18,6 +18,7 @@ use crate::datamap::{DataMap, SEALED_EVENTS, SEALED_VALUES};
 use crate::gate::{self, BasisEvent, Grant, Refusal, RightClaim, Use};
 use crate::retention::{self, RetentionNote};
 use crate::service::{ADDRESS, fits};
+use crate::store::SealedEvent;
 use crate::values::{self, InvalidInput};
 use crate::{Actor, CoreError, Result, Vintrova};
 
@@ -118,6 +119,92 @@ pub(crate) fn event_place(subject: Uuid, event: &str) -> Place<'_> {
 enum Reach {
     Profile,
     Everything,
+}
+
+/// Above this many events a person's history is opened on the blocking pool, a share per core.
+const SIDE_BY_SIDE: usize = 1_000;
+
+/// `events` decrypted and parsed, with what the grant kept closed of them: a long history on
+/// the blocking pool in one share per core — opening ten thousand visits is most of a copy's
+/// time, and would otherwise hold one of the server's workers for all of it.
+async fn open_events(
+    keys: Arc<SubjectKeys>,
+    grant: &Grant,
+    mut events: Vec<SealedEvent>,
+) -> Result<(Vec<Opened>, BTreeSet<String>)> {
+    if events.len() < SIDE_BY_SIDE {
+        return open_share(&keys, grant, events);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_share = events.len().div_ceil(cores);
+    let grant = Arc::new(grant.clone());
+    let mut shares = vec![];
+    while !events.is_empty() {
+        let rest = events.split_off(per_share.min(events.len()));
+        let share = std::mem::replace(&mut events, rest);
+        let (keys, grant) = (keys.clone(), grant.clone());
+        shares.push(tokio::task::spawn_blocking(move || {
+            open_share(&keys, &grant, share)
+        }));
+    }
+    let (mut opened, mut closed) = (Vec::new(), BTreeSet::new());
+    // Awaited in order: the events stay in the order they were read.
+    for share in shares {
+        let (o, c) = share
+            .await
+            .map_err(|e| CoreError::Internal(format!("opening events stopped: {e}")))??;
+        opened.extend(o);
+        closed.extend(c);
+    }
+    Ok((opened, closed))
+}
+
+/// [`open_events`] for one share, on the thread it is given.
+fn open_share(
+    keys: &SubjectKeys,
+    grant: &Grant,
+    events: Vec<SealedEvent>,
+) -> Result<(Vec<Opened>, BTreeSet<String>)> {
+    let subject = grant.subject();
+    let (mut opened, mut closed) = (Vec::new(), BTreeSet::new());
+    for stored in events {
+        let Some(key) = keys.class(&stored.key_class) else {
+            continue;
+        };
+        if !grant.allows(&stored.category) {
+            closed.insert(stored.category);
+            continue;
+        }
+        let unreadable = || CoreError::Unreadable {
+            subject,
+            field: stored.category.clone(),
+        };
+        let plaintext = vintrova_vault::open(
+            key,
+            &event_place(subject, &stored.id.to_string()),
+            &stored.sealed,
+        )
+        .ok_or_else(unreadable)?;
+        let fields: BTreeMap<String, Value> =
+            serde_json::from_slice(&plaintext).map_err(|_| unreadable())?;
+        for (field, value) in fields {
+            if !grant.allows_field(&stored.category, &field) {
+                closed.insert(field);
+                continue;
+            }
+            opened.push(Opened {
+                field,
+                category: stored.category.clone(),
+                value,
+                source: stored.source.clone(),
+                collected_at: stored.collected_at,
+                event: Some(stored.id),
+                record: stored.record,
+                key_class: stored.key_class.clone(),
+            });
+        }
+    }
+    Ok((opened, closed))
 }
 
 /// One decrypted value, from a profile row or an event.
@@ -246,7 +333,7 @@ impl Vintrova {
     ) -> Result<(Vec<Opened>, BTreeSet<String>)> {
         let mut closed = BTreeSet::new();
         let subject = grant.subject();
-        let keys: SubjectKeys = self.vault.subject_keys(subject).await?;
+        let keys = Arc::new(self.vault.subject_keys(subject).await?);
         let unreadable = |field: &str| CoreError::Unreadable {
             subject,
             field: field.to_string(),
@@ -292,39 +379,9 @@ impl Vintrova {
         } else {
             vec![]
         };
-        for stored in events {
-            let Some(key) = keys.class(&stored.key_class) else {
-                continue;
-            };
-            if !grant.allows(&stored.category) {
-                closed.insert(stored.category);
-                continue;
-            }
-            let plaintext = vintrova_vault::open(
-                key,
-                &event_place(subject, &stored.id.to_string()),
-                &stored.sealed,
-            )
-            .ok_or_else(|| unreadable(&stored.category))?;
-            let fields: BTreeMap<String, Value> =
-                serde_json::from_slice(&plaintext).map_err(|_| unreadable(&stored.category))?;
-            for (field, value) in fields {
-                if !grant.allows_field(&stored.category, &field) {
-                    closed.insert(field);
-                    continue;
-                }
-                opened.push(Opened {
-                    field,
-                    category: stored.category.clone(),
-                    value,
-                    source: stored.source.clone(),
-                    collected_at: stored.collected_at,
-                    event: Some(stored.id),
-                    record: stored.record,
-                    key_class: stored.key_class.clone(),
-                });
-            }
-        }
+        let (events, events_closed) = open_events(keys, grant, events).await?;
+        opened.extend(events);
+        closed.extend(events_closed);
         Ok((opened, closed))
     }
 
