@@ -145,26 +145,41 @@ impl Gatherer {
         value: Value,
         delete_after: impl FnOnce(&EntryKey) -> Option<Timestamp>,
     ) {
+        self.put_entry(block, key, BTreeMap::from([(field, value)]), delete_after);
+    }
+
+    /// Put `values` that came together (an event's fields) in block `block`: joined to the last
+    /// entry when it is theirs and holds none of them, else a new entry.
+    pub(crate) fn put_entry(
+        &mut self,
+        block: usize,
+        key: EntryKey,
+        values: BTreeMap<String, Value>,
+        delete_after: impl FnOnce(&EntryKey) -> Option<Timestamp>,
+    ) {
+        if values.is_empty() {
+            return;
+        }
         let (_, _, held) = &mut self.blocks[block];
         let keys = &mut self.keys[block];
         let joins = keys.last() == Some(&key)
             && held
                 .entries
                 .last()
-                .is_some_and(|e| !e.values.contains_key(&field));
-        if !joins {
-            held.entries.push(Entry {
-                collected_at: key.collected_at,
-                source: key.source.clone(),
-                delete_after: delete_after(&key),
-                event: key.event,
-                record: key.record,
-                values: BTreeMap::new(),
-            });
-            keys.push(key);
-        }
-        if let Some(last) = held.entries.last_mut() {
-            last.values.insert(field, value);
+                .is_some_and(|e| values.keys().all(|f| !e.values.contains_key(f)));
+        match held.entries.last_mut() {
+            Some(last) if joins => last.values.extend(values),
+            _ => {
+                held.entries.push(Entry {
+                    collected_at: key.collected_at,
+                    source: key.source.clone(),
+                    delete_after: delete_after(&key),
+                    event: key.event,
+                    record: key.record,
+                    values,
+                });
+                keys.push(key);
+            }
         }
     }
 

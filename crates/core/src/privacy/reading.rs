@@ -131,7 +131,7 @@ async fn open_events(
     keys: Arc<SubjectKeys>,
     grant: &Grant,
     mut events: Vec<SealedEvent>,
-) -> Result<(Vec<Opened>, BTreeSet<String>)> {
+) -> Result<(Vec<OpenedEvent>, BTreeSet<String>)> {
     if events.len() < SIDE_BY_SIDE {
         return open_share(&keys, grant, events);
     }
@@ -164,9 +164,9 @@ fn open_share(
     keys: &SubjectKeys,
     grant: &Grant,
     events: Vec<SealedEvent>,
-) -> Result<(Vec<Opened>, BTreeSet<String>)> {
+) -> Result<(Vec<OpenedEvent>, BTreeSet<String>)> {
     let subject = grant.subject();
-    let (mut opened, mut closed) = (Vec::new(), BTreeSet::new());
+    let (mut opened, mut closed) = (Vec::with_capacity(events.len()), BTreeSet::new());
     for stored in events {
         let Some(key) = keys.class(&stored.key_class) else {
             continue;
@@ -185,26 +185,62 @@ fn open_share(
             &stored.sealed,
         )
         .ok_or_else(unreadable)?;
-        let fields: BTreeMap<String, Value> =
+        let mut fields: BTreeMap<String, Value> =
             serde_json::from_slice(&plaintext).map_err(|_| unreadable())?;
-        for (field, value) in fields {
-            if !grant.allows_field(&stored.category, &field) {
-                closed.insert(field);
-                continue;
+        fields.retain(|field, _| {
+            let open = grant.allows_field(&stored.category, field);
+            if !open {
+                closed.insert(field.clone());
             }
-            opened.push(Opened {
-                field,
-                category: stored.category.clone(),
-                value,
-                source: stored.source.clone(),
-                collected_at: stored.collected_at,
-                event: Some(stored.id),
-                record: stored.record,
-                key_class: stored.key_class.clone(),
-            });
-        }
+            open
+        });
+        opened.push(OpenedEvent {
+            id: stored.id,
+            category: stored.category,
+            key_class: stored.key_class,
+            source: stored.source,
+            collected_at: stored.collected_at,
+            record: stored.record,
+            fields,
+        });
     }
     Ok((opened, closed))
+}
+
+/// One decrypted event: the fields the grant opens, with where and when they came from.
+pub(crate) struct OpenedEvent {
+    pub(crate) id: Uuid,
+    pub(crate) category: String,
+    pub(crate) key_class: String,
+    pub(crate) source: String,
+    pub(crate) collected_at: Timestamp,
+    pub(crate) record: Option<Uuid>,
+    pub(crate) fields: BTreeMap<String, Value>,
+}
+
+impl OpenedEvent {
+    /// Its values one by one, as a view lists them.
+    fn into_values(self) -> impl Iterator<Item = Opened> {
+        let OpenedEvent {
+            id,
+            category,
+            key_class,
+            source,
+            collected_at,
+            record,
+            fields,
+        } = self;
+        fields.into_iter().map(move |(field, value)| Opened {
+            field,
+            category: category.clone(),
+            value,
+            source: source.clone(),
+            collected_at,
+            event: Some(id),
+            record,
+            key_class: key_class.clone(),
+        })
+    }
 }
 
 /// One decrypted value, from a profile row or an event.
@@ -331,6 +367,18 @@ impl Vintrova {
         grant: &Grant,
         reach: Reach,
     ) -> Result<(Vec<Opened>, BTreeSet<String>)> {
+        let (mut opened, events, closed) = self.open_apart(grant, reach).await?;
+        opened.extend(events.into_iter().flat_map(OpenedEvent::into_values));
+        Ok((opened, closed))
+    }
+
+    /// What the grant opens — profile values one by one, events whole — and what it kept
+    /// closed.
+    async fn open_apart(
+        &self,
+        grant: &Grant,
+        reach: Reach,
+    ) -> Result<(Vec<Opened>, Vec<OpenedEvent>, BTreeSet<String>)> {
         let mut closed = BTreeSet::new();
         let subject = grant.subject();
         let keys = Arc::new(self.vault.subject_keys(subject).await?);
@@ -380,9 +428,8 @@ impl Vintrova {
             vec![]
         };
         let (events, events_closed) = open_events(keys, grant, events).await?;
-        opened.extend(events);
         closed.extend(events_closed);
-        Ok((opened, closed))
+        Ok((opened, events, closed))
     }
 
     /// Read what a purpose may see of a subject (R3.3).
@@ -511,19 +558,38 @@ impl Vintrova {
         // Read before this copy's own entry is written: the copy says who looked until now.
         let accesses = self.who_looked(id).await?;
         let mut gathered = Gatherer::default();
-        for o in self.open(&grant).await? {
+        let (values, events, _) = self.open_apart(&grant, Reach::Everything).await?;
+        let due = |category: &str, class: &str, key: &EntryKey| {
+            let rule = self.rule_for(category, class);
+            retention::due(&self.policy, rule, key.collected_at, key.record, &anchors)
+        };
+        for o in values {
             let block = gathered.block(&o.category, &o.key_class, || {
                 self.terms(&o.category, &o.key_class)
             });
             let key = EntryKey {
                 collected_at: o.collected_at,
-                event: o.event,
+                event: None,
                 record: o.record,
                 source: o.source,
             };
             gathered.put(block, key, o.field, o.value, |key| {
-                let rule = self.rule_for(&o.category, &o.key_class);
-                retention::due(&self.policy, rule, key.collected_at, key.record, &anchors)
+                due(&o.category, &o.key_class, key)
+            });
+        }
+        // An event's fields are one entry: put whole, not field by field.
+        for e in events {
+            let block = gathered.block(&e.category, &e.key_class, || {
+                self.terms(&e.category, &e.key_class)
+            });
+            let key = EntryKey {
+                collected_at: e.collected_at,
+                event: Some(e.id),
+                record: e.record,
+                source: e.source,
+            };
+            gathered.put_entry(block, key, e.fields, |key| {
+                due(&e.category, &e.key_class, key)
             });
         }
         let categories = gathered.finish();
