@@ -47,12 +47,13 @@ pub struct SealedEvent {
     pub record: Option<Uuid>,
 }
 
-/// An event as an erasure plans it: its category, key class, moment and record, no body.
+/// An event as an erasure plans it: its class and category, and — for a class whose rule a law
+/// counts from the event (see [`SubjectStore::event_heads`]) — its moment and record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventHead {
     pub category: String,
     pub key_class: String,
-    pub collected_at: Timestamp,
+    pub collected_at: Option<Timestamp>,
     pub record: Option<Uuid>,
 }
 
@@ -274,7 +275,10 @@ pub trait SubjectStore: Send + Sync {
     /// A subject's events, oldest first.
     async fn events(&self, id: Uuid) -> Result<Vec<SealedEvent>, StoreError>;
     /// What a subject's events are, without their sealed bodies: what an erasure plans from.
-    async fn event_heads(&self, id: Uuid) -> Result<Vec<EventHead>, StoreError>;
+    /// Each event of a class in `timed` (a law keeps it, counting from its moment) with its
+    /// moment and record; of every other class, one head per category, without either — ten
+    /// thousand visits no law keeps plan as one row.
+    async fn event_heads(&self, id: Uuid, timed: &[String]) -> Result<Vec<EventHead>, StoreError>;
     async fn find_by_index(&self, field: &str, digest: &[u8]) -> Result<Vec<Uuid>, StoreError>;
 
     /// Record that the subject's erasure was decided (`intent`, core's own text), before any

@@ -9,8 +9,27 @@ use super::*;
 
 /// The statements: the same text for both drivers (`$1` is the person).
 pub(crate) const EVENTS: &str = "SELECT id, category, key_class, sealed, source, collected_at, record_id FROM pd_events WHERE subject_id = $1 ORDER BY id";
-pub(crate) const EVENT_HEADS: &str =
-    "SELECT category, key_class, collected_at, record_id FROM pd_events WHERE subject_id = $1";
+/// The events of the classes in `$2…` (`timed` of them) each with its moment and record; one
+/// row per category of every other class.
+pub(crate) fn event_heads(timed: usize) -> String {
+    let untimed = "SELECT DISTINCT category, key_class, CAST(NULL AS TEXT), CAST(NULL AS uuid) FROM pd_events WHERE subject_id = $1";
+    if timed == 0 {
+        return untimed.to_string();
+    }
+    let classes = numbered(2, timed);
+    format!(
+        "SELECT category, key_class, collected_at, record_id FROM pd_events WHERE subject_id = $1 AND key_class IN ({classes}) \
+         UNION ALL {untimed} AND key_class NOT IN ({classes})"
+    )
+}
+
+/// `$from, $from+1, …`: `n` numbered parameters for an `IN (…)` list.
+pub(crate) fn numbered(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 pub(crate) const VALUES: &str = "SELECT field, key_class, sealed, source, collected_at FROM pd_values WHERE subject_id = $1 ORDER BY field";
 
 /// The cells of one row, whichever driver read it.
@@ -21,11 +40,20 @@ pub(crate) trait Cells {
     fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError>;
     fn uuid(&self, i: usize) -> Result<Uuid, StoreError>;
     fn maybe_uuid(&self, i: usize) -> Result<Option<Uuid>, StoreError>;
+    fn maybe_text(&self, i: usize) -> Result<Option<String>, StoreError>;
 
     /// A stored time (RFC 3339 text).
     fn at(&self, i: usize) -> Result<Timestamp, StoreError> {
-        let text = self.text(i)?;
-        text.parse().map_err(|_| {
+        self.maybe_at(i)?.ok_or_else(|| {
+            StoreError::Backend(format!("{}: a stored time is missing", self.backend()))
+        })
+    }
+
+    fn maybe_at(&self, i: usize) -> Result<Option<Timestamp>, StoreError> {
+        let Some(text) = self.maybe_text(i)? else {
+            return Ok(None);
+        };
+        text.parse().map(Some).map_err(|_| {
             StoreError::Backend(format!(
                 "{}: a stored time `{text}` does not parse",
                 self.backend()
@@ -62,6 +90,7 @@ where
     Vec<u8>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     Uuid: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     Option<Uuid>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
 {
     fn backend(&self) -> &'static str {
         SqlxRow::backend(self)
@@ -76,6 +105,9 @@ where
         self.cell(i)
     }
     fn maybe_uuid(&self, i: usize) -> Result<Option<Uuid>, StoreError> {
+        self.cell(i)
+    }
+    fn maybe_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         self.cell(i)
     }
 }
@@ -93,12 +125,12 @@ pub(crate) fn sealed_event(r: &dyn Cells) -> Result<SealedEvent, StoreError> {
     })
 }
 
-/// A row of [`EVENT_HEADS`].
+/// A row of [`event_heads`].
 pub(crate) fn event_head(r: &dyn Cells) -> Result<EventHead, StoreError> {
     Ok(EventHead {
         category: r.text(0)?,
         key_class: r.text(1)?,
-        collected_at: r.at(2)?,
+        collected_at: r.maybe_at(2)?,
         record: r.maybe_uuid(3)?,
     })
 }
@@ -118,17 +150,23 @@ pub(crate) fn sealed_value(r: &dyn Cells) -> Result<SealedValue, StoreError> {
 pub(crate) type Decoder<T> = fn(&dyn Cells) -> Result<T, StoreError>;
 
 sql_impl!((impl<DB> SqlStore<DB>) {
-    /// Person `id`'s rows of `sql`, decoded: through the synchronous reader where there is one.
+    /// Person `id`'s (`$1`) rows of `sql`, with `words` bound after the person, decoded:
+    /// through the synchronous reader where there is one.
     pub(crate) async fn person_rows<T: Send + 'static>(
         &self,
-        sql: &'static str,
+        sql: &str,
         id: Uuid,
+        words: &[String],
         decode: Decoder<T>,
     ) -> Result<Vec<T>, StoreError> {
         if let Some(readers) = &self.readers {
-            return readers.rows(sql, id, decode).await;
+            return readers.rows(sql, id, words, decode).await;
         }
-        let rows = self.rows_of(sql, id).await?;
+        let mut query = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql.to_string())).bind(id);
+        for word in words {
+            query = query.bind(word.clone());
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(backend::<DB>)?;
         rows.iter().map(|r| decode(&SqlxRow(r))).collect()
     }
 });

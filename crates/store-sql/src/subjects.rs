@@ -51,12 +51,12 @@ sql_port!(SubjectStore {
 
 
     async fn events(&self, id: Uuid) -> Result<Vec<SealedEvent>, StoreError> {
-        self.person_rows(cells::EVENTS, id, cells::sealed_event).await
+        self.person_rows(cells::EVENTS, id, &[], cells::sealed_event).await
     }
 
 
-    async fn event_heads(&self, id: Uuid) -> Result<Vec<EventHead>, StoreError> {
-        self.person_rows(cells::EVENT_HEADS, id, cells::event_head).await
+    async fn event_heads(&self, id: Uuid, timed: &[String]) -> Result<Vec<EventHead>, StoreError> {
+        self.person_rows(&cells::event_heads(timed.len()), id, timed, cells::event_head).await
     }
 
 
@@ -131,7 +131,7 @@ sql_port!(SubjectStore {
 
 
     async fn values(&self, id: Uuid) -> Result<Vec<SealedValue>, StoreError> {
-        self.person_rows(cells::VALUES, id, cells::sealed_value).await
+        self.person_rows(cells::VALUES, id, &[], cells::sealed_value).await
     }
 
 
@@ -197,7 +197,7 @@ sql_port!(SubjectStore {
         // Every class in one statement per table: a person's rows are scanned once, not once
         // per class (ten thousand visits read five times over to find them in one class).
         if !plan.classes.is_empty() {
-            let classes = numbered(2, plan.classes.len());
+            let classes = cells::numbered(2, plan.classes.len());
             for (counter, sql) in [
                 (
                     &mut counts.index_entries,
@@ -227,7 +227,7 @@ sql_port!(SubjectStore {
             }
         }
         if !plan.categories.is_empty() {
-            let categories = numbered(2, plan.categories.len());
+            let categories = cells::numbered(2, plan.categories.len());
             counts.events += Self::delete_of(
                 &mut tx,
                 format!("DELETE FROM pd_events WHERE subject_id = $1 AND category IN ({categories})"),
@@ -356,14 +356,6 @@ sql_port!(SubjectStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 });
-
-/// `$from, $from+1, …`: `n` numbered parameters for an `IN (…)` list.
-fn numbered(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 sql_impl!((impl<DB> SqlStore<DB>) {
     /// Run a delete of person `id` (`$1`) with `words` bound after it; the rows it removed.

@@ -58,6 +58,10 @@ pub struct ErasureReceipt {
     pub signed: SignedReceipt,
 }
 
+/// Something held, as an erasure plans it: (key class, category, field, collected, record) —
+/// the moment and record only where a law's clock runs on them.
+type HeldPart = (String, String, String, Option<Timestamp>, Option<Uuid>);
+
 /// An erasure decided but not yet carried out.
 struct Plan {
     now: Timestamp,
@@ -151,24 +155,32 @@ impl Vintrova {
         self.require_subject(id).await?;
         let anchors = self.anchors(id).await?;
         let now = self.clock.now();
-        // (key class, category, field, collected, record) of everything held.
-        let mut held: Vec<(String, String, String, Timestamp, Option<Uuid>)> = Vec::new();
+        let mut held: Vec<HeldPart> = Vec::new();
         for v in self.store.values(id).await? {
             if let Some(entry) = self.map.entry(&v.field) {
                 held.push((
                     v.key_class,
                     entry.category.clone(),
                     v.field,
-                    v.collected_at,
+                    Some(v.collected_at),
                     None,
                 ));
             }
         }
         // Events by class, category and record, each at its newest moment: every rule's clock
         // runs later from a later moment, so the newest event of a group says how long the
-        // group is kept (ten thousand visits plan as one).
-        let mut newest: BTreeMap<(String, String, Option<Uuid>), Timestamp> = BTreeMap::new();
-        for e in self.store.event_heads(id).await? {
+        // group is kept (ten thousand visits plan as one). Only a law's keeping reads moments:
+        // the classes no law keeps come one row per category.
+        let timed: Vec<String> = self
+            .policy
+            .retention_rules
+            .iter()
+            .filter(|rule| rule.required_by_law)
+            .map(|rule| rule.key_class.clone())
+            .collect();
+        let mut newest: BTreeMap<(String, String, Option<Uuid>), Option<Timestamp>> =
+            BTreeMap::new();
+        for e in self.store.event_heads(id, &timed).await? {
             let at = newest
                 .entry((e.key_class, e.category, e.record))
                 .or_insert(e.collected_at);
@@ -195,7 +207,7 @@ impl Vintrova {
                 .filter(|rule| rule.required_by_law)
                 .and_then(|rule| {
                     let until =
-                        retention::due(&self.policy, rule, *collected_at, *record, &anchors)?;
+                        retention::due(&self.policy, rule, (*collected_at)?, *record, &anchors)?;
                     (until > now).then(|| (rule.key.clone(), Some(until)))
                 });
             let by_hold = holds

@@ -31,17 +31,19 @@ impl Readers {
         })
     }
 
-    /// `id`'s rows of `sql`, decoded, on a connection of the blocking pool.
+    /// `id`'s rows of `sql` (`$1`, then `words`), decoded, on a connection of the blocking pool.
     pub(crate) async fn rows<T: Send + 'static>(
         self: &Arc<Self>,
-        sql: &'static str,
+        sql: &str,
         id: Uuid,
+        words: &[String],
         decode: Decoder<T>,
     ) -> Result<Vec<T>, StoreError> {
         let readers = self.clone();
+        let (sql, words) = (sql.to_string(), words.to_vec());
         tokio::task::spawn_blocking(move || {
             let connection = readers.take()?;
-            let rows = read(&connection, sql, id, decode);
+            let rows = read(&connection, &sql, id, &words, decode);
             readers.give_back(connection);
             rows
         })
@@ -80,12 +82,19 @@ fn read<T>(
     connection: &Connection,
     sql: &str,
     id: Uuid,
+    words: &[String],
     decode: Decoder<T>,
 ) -> Result<Vec<T>, StoreError> {
     let mut statement = connection.prepare_cached(sql).map_err(failed)?;
-    let mut rows = statement
-        .query([id.as_bytes().as_slice()])
+    statement
+        .raw_bind_parameter(1, id.as_bytes().as_slice())
         .map_err(failed)?;
+    for (i, word) in words.iter().enumerate() {
+        statement
+            .raw_bind_parameter(i + 2, word.as_str())
+            .map_err(failed)?;
+    }
+    let mut rows = statement.raw_query();
     let mut decoded = Vec::new();
     while let Some(row) = rows.next().map_err(failed)? {
         decoded.push(decode(&Cell(row))?);
@@ -114,6 +123,9 @@ impl Cells for Cell<'_, '_> {
                 .as_blob()
                 .map_err(failed)?,
         )
+    }
+    fn maybe_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        self.0.get(i).map_err(failed)
     }
     fn maybe_uuid(&self, i: usize) -> Result<Option<Uuid>, StoreError> {
         match self
