@@ -37,6 +37,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends! {
+    a_long_history_is_copied_whole_and_in_order => |h| stories::a_long_history_is_copied_whole_and_in_order(&h);
     an_erased_person_leaves_no_row_in_any_table => |h| stories::an_erased_person_leaves_no_row_in_any_table(&h);
     two_writers_making_the_same_key_at_once_both_seal_under_the_kept_one => |h| stories::two_writers_making_the_same_key_at_once_both_seal_under_the_kept_one(&h);
     a_letter_from_the_mailbox_waits_to_be_classified_from_its_arrival => |h| stories::a_letter_from_the_mailbox_waits_to_be_classified_from_its_arrival(&h);

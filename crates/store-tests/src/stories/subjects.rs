@@ -958,3 +958,42 @@ pub async fn postgresql_off_this_machine_needs_tls_and_tls_is_spoken(h: &Harness
             .unwrap();
     assert!(encrypted, "the connection speaks TLS");
 }
+
+/// Issue 24: a long history is opened in shares on several threads; the copy still holds every
+/// visit once, each with its own values, oldest first (the copy orders by moment, whatever
+/// order the shares are opened in).
+pub async fn a_long_history_is_copied_whole_and_in_order(h: &Harness) {
+    let id = add(h, aigerim(), contract()).await;
+    let visits: Vec<_> = (0..2_345)
+        .map(|i| {
+            let visit = json!({"technical": {"ip": format!("10.{}.{}.1", i / 250, i % 250), "browser": "Firefox 133", "os": "Android 14"}});
+            h.app.parse_json(&visit).unwrap()
+        })
+        .collect();
+    let events = h
+        .app
+        .import_events(&operator(), id, "security", visits, "visit_technical")
+        .await
+        .unwrap();
+    let copy = h.copy(id).await.unwrap();
+    let copied: Vec<(Option<Uuid>, &str)> = copy
+        .values
+        .iter()
+        .filter(|v| v.field == "technical.ip")
+        .map(|v| (v.event, v.value.as_str().unwrap()))
+        .collect();
+    let expected: Vec<String> = (0..events.len())
+        .map(|i| format!("10.{}.{}.1", i / 250, i % 250))
+        .collect();
+    assert_eq!(copied.len(), 2_345);
+    assert_eq!(
+        copied.iter().map(|c| c.0).collect::<Vec<_>>(),
+        events.iter().map(|e| Some(*e)).collect::<Vec<_>>(),
+        "every visit once, oldest first"
+    );
+    assert_eq!(
+        copied.iter().map(|c| c.1).collect::<Vec<_>>(),
+        expected.iter().map(String::as_str).collect::<Vec<_>>(),
+        "each visit with its own values"
+    );
+}
