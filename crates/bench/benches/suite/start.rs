@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 use vintrova_bench::{Figure, Stats};
 
-use super::{PURPOSE, person};
+use super::{PURPOSE, person, rows};
 
 /// Start the server on an existing database: time to a healthy `/healthz`, memory idle and
 /// under load (SQLite, the default install).
@@ -86,35 +86,43 @@ pub(super) async fn start_and_memory(out: &mut Vec<Figure>) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = rss(server.id());
     let token = std::fs::read_to_string(dir.join("api-token")).unwrap_or_default();
-    let mut under_load = 0.0;
-    if !token.trim().is_empty() {
-        // One person, read over and over by 16 connections with the real token.
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let body = serde_json::to_string(&json!({"data": person(1), "source": "registration_form", "bases": [{"kind": "contract_started"}]})).unwrap();
-        let req = format!(
-            "POST /api/v1/subjects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            token.trim(),
-            body.len()
-        );
-        s.write_all(req.as_bytes()).await.unwrap();
-        let mut reply = vec![];
-        let _ = s.read_to_end(&mut reply).await;
-        let reply = String::from_utf8_lossy(&reply).to_string();
-        if let Some(id) = reply
-            .split("\"id\":\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-        {
-            let load_task = tokio::spawn(load_with(
-                addr,
-                format!("/api/v1/subjects/{id}/purposes/{PURPOSE}"),
-                token.trim().to_string(),
-            ));
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            under_load = rss(server.id());
-            load_task.await.unwrap();
-        }
-    }
+    let token = token.trim();
+    assert!(!token.is_empty(), "the first start writes the API token");
+    // One person, with the consents the policy asks for their data, read over and over by 16
+    // connections with the real token.
+    let consents = vintrova_store_tests::shipped_policy()
+        .consents_needed(rows(&person(1)).iter().map(|(field, _)| field.as_str()));
+    let body = json!({"data": person(1), "source": "registration_form",
+        "bases": [{"kind": "contract_started"}], "consents": consents})
+    .to_string();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST /api/v1/subjects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut reply = vec![];
+    let _ = s.read_to_end(&mut reply).await;
+    let reply = String::from_utf8_lossy(&reply).to_string();
+    // Measured under load or not at all: a refused person would leave nothing to read.
+    let id = reply
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| {
+            panic!(
+                "the server stores the person: {}",
+                reply.lines().next().unwrap_or("")
+            )
+        });
+    let load_task = tokio::spawn(load_with(
+        addr,
+        format!("/api/v1/subjects/{id}/purposes/{PURPOSE}"),
+        token.to_string(),
+    ));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let under_load = rss(server.id());
+    load_task.await.unwrap();
     server.kill().unwrap();
     server.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
