@@ -75,11 +75,7 @@ where
     {
         self.0
             .try_get(i)
-            .map_err(|e| StoreError::Backend(format!("{}: {e}", self.backend())))
-    }
-
-    fn backend(&self) -> &'static str {
-        <R::Database as Database>::NAME
+            .map_err(|e| StoreError::Backend(format!("{}: {e}", <R::Database as Database>::NAME)))
     }
 }
 
@@ -93,7 +89,7 @@ where
     Option<String>: for<'r> Decode<'r, R::Database> + Type<R::Database>,
 {
     fn backend(&self) -> &'static str {
-        SqlxRow::backend(self)
+        <R::Database as Database>::NAME
     }
     fn text(&self, i: usize) -> Result<String, StoreError> {
         self.cell(i)
@@ -162,11 +158,23 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         if let Some(readers) = &self.readers {
             return readers.rows(sql, id, words, decode).await;
         }
-        let mut query = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql.to_string())).bind(id);
-        for word in words {
-            query = query.bind(word.clone());
-        }
-        let rows = query.fetch_all(&self.pool).await.map_err(backend::<DB>)?;
+        let rows = Self::person_query(sql, id, words)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend::<DB>)?;
         rows.iter().map(|r| decode(&SqlxRow(r))).collect()
+    }
+
+    /// `sql` about person `id` (`$1`) with `words` bound after the person: every statement
+    /// of one person's rows, read or deleted, binds its arguments here.
+    pub(crate) fn person_query(
+        sql: &str,
+        id: Uuid,
+        words: &[String],
+    ) -> sqlx::query::Query<'static, DB, <DB as Database>::Arguments> {
+        words.iter().fold(
+            sqlx::query::<DB>(sqlx::AssertSqlSafe(sql.to_string())).bind(id),
+            |query, word| query.bind(word.clone()),
+        )
     }
 });

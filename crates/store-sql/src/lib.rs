@@ -824,8 +824,7 @@ sql_impl!((impl<DB> SqlStore<DB>) {
 
     /// All rows of `sql` for one subject (bound as `$1`).
     async fn rows_of(&self, sql: &str, id: Uuid) -> Result<Vec<DB::Row>, StoreError> {
-        sqlx::query::<DB>(sqlx::AssertSqlSafe(sql.to_string()))
-            .bind(id)
+        Self::person_query(sql, id, &[])
             .fetch_all(&self.pool)
             .await
             .map_err(backend::<DB>)

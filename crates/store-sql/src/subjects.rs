@@ -365,11 +365,10 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         id: Uuid,
         words: &[String],
     ) -> Result<u64, StoreError> {
-        let mut query = sqlx::query::<DB>(sqlx::AssertSqlSafe(sql)).bind(id);
-        for word in words {
-            query = query.bind(word.clone());
-        }
-        let done = query.execute(&mut *tx).await.map_err(backend::<DB>)?;
+        let done = Self::person_query(&sql, id, words)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
         Ok(DB::rows_affected(&done))
     }
 });
