@@ -19,6 +19,8 @@ pub const RESTORE_ERASURES_REAPPLIED: &str = "restore:erasures-reapplied";
 
 /// The sweep destroyed a person's keys; their rows, receipt and audit entry are not written yet.
 pub const SWEEP_KEYS_DESTROYED: &str = "sweep:keys-destroyed";
+/// The sweep dropped a whole month of events; the people it took are not yet accounted for.
+pub const SWEEP_MONTH_DROPPED: &str = "sweep:month-dropped";
 /// The outbox handed a message to the transport; it is not yet marked sent.
 pub const OUTBOX_SENT: &str = "outbox:sent";
 
@@ -30,6 +32,7 @@ pub const POINTS: &[&str] = &[
     RESTORE_COPY_IN_PLACE,
     RESTORE_ERASURES_REAPPLIED,
     SWEEP_KEYS_DESTROYED,
+    SWEEP_MONTH_DROPPED,
     OUTBOX_SENT,
 ];
 

@@ -164,6 +164,26 @@ pub struct Inventory {
     pub bases: Vec<BasisEvent>,
     pub consents: Vec<ConsentEvent>,
     pub account: Option<AccountRecord>,
+    /// Events a dropped month took, not yet in the person's audit entry and receipt.
+    pub dropped: Vec<Dropped>,
+}
+
+/// Events of one category and key class that left with their month's partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    pub category: String,
+    pub key_class: String,
+    pub events: u64,
+}
+
+/// What keeps a month of events from leaving whole: an event of a class not in `due` (not yet
+/// due, or due on a date the month alone does not tell), of a person in `people` or of a
+/// category in `categories` (a legal hold's).
+#[derive(Debug, Clone, Copy)]
+pub struct WholeMonth<'a> {
+    pub due: &'a [String],
+    pub people: &'a [Uuid],
+    pub categories: &'a [String],
 }
 
 /// What the sweep deletes of one person in one transaction.
@@ -178,6 +198,8 @@ pub struct Expiry {
     pub requests: Vec<Uuid>,
     /// Nothing is left: the subject and everything about the relationship go too.
     pub whole_subject: bool,
+    /// What dropped months took of the person is now accounted for: its notes go.
+    pub dropped: bool,
     /// The receipt of a removal, written with it.
     pub receipt: Option<Receipted>,
 }
@@ -698,6 +720,35 @@ pub trait RetentionStore: Send + Sync {
     async fn hold_events(&self) -> Result<Vec<HoldEvent>, StoreError>;
 }
 
+/// Events filed by month of collection, where the backend keeps them so (PostgreSQL), so that
+/// a month whose every event fell due leaves whole. Where it does not (SQLite), there are no
+/// months: every event leaves row by row. Months are calendar months of UTC, as events' times
+/// are stored; a month is named by its first day.
+#[async_trait::async_trait]
+pub trait MonthStore: Send + Sync {
+    /// Give each month up to two after `now`'s, and each month an event arrived in before its
+    /// partition was there, a partition of its own.
+    async fn file_months(&self, now: Timestamp) -> Result<(), StoreError>;
+    /// Every month with events, filed or not yet, oldest first.
+    async fn event_months(&self) -> Result<Vec<jiff::civil::Date>, StoreError>;
+    /// Whether nothing in the month keeps it (a dry run's question; changes nothing).
+    async fn month_leaves_whole(
+        &self,
+        month: jiff::civil::Date,
+        whole: WholeMonth<'_>,
+    ) -> Result<bool, StoreError>;
+    /// If nothing in the (filed) month keeps it, drop its events whole, noting by person what
+    /// they were (see [`Inventory::dropped`]), and append `audit` naming the month's
+    /// categories, in one transaction; the count of events dropped. `None` when it is kept.
+    async fn drop_month(
+        &self,
+        month: jiff::civil::Date,
+        whole: WholeMonth<'_>,
+        audit: AuditDraft,
+        sealer: &ChainSealer<'_>,
+    ) -> Result<Option<(u64, ChainHead)>, StoreError>;
+}
+
 /// Leases that keep two servers from running one job at once.
 #[async_trait::async_trait]
 pub trait LeaseStore: Send + Sync {
@@ -802,6 +853,7 @@ pub trait Store:
     + RequestStore
     + OutboxStore
     + RetentionStore
+    + MonthStore
     + LeaseStore
     + StaffStore
     + LedgerStore

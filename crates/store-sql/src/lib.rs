@@ -36,10 +36,11 @@ use vintrova_core::requests::{
 use vintrova_core::rights::RightKind;
 use vintrova_core::staff::{Role, StaffLookup, StaffRecord, StaffSessionRecord};
 use vintrova_core::store::{
-    AccountStore, AuditStore, ChainHead, ErasureCounts, ErasurePlan, EventHead, EventMeta, Expiry,
-    IndexEntry, Inventory, LeaseStore, LedgerStore, Leftovers, NewSubject, OutboxStore,
-    ReceiptRecord, Receipted, RecordStore, RequestStore, RetentionStore, SealedEvent, SealedValue,
-    StaffStore, Store, StoreError, SubjectRecord, SubjectStore, ValueMeta, WebhookStore,
+    AccountStore, AuditStore, ChainHead, Dropped, ErasureCounts, ErasurePlan, EventHead, EventMeta,
+    Expiry, IndexEntry, Inventory, LeaseStore, LedgerStore, Leftovers, MonthStore, NewSubject,
+    OutboxStore, ReceiptRecord, Receipted, RecordStore, RequestStore, RetentionStore, SealedEvent,
+    SealedValue, StaffStore, Store, StoreError, SubjectRecord, SubjectStore, ValueMeta,
+    WebhookStore,
 };
 
 pub use keys::SqlKeyStore;
@@ -66,6 +67,8 @@ pub trait Dialect: Database {
     /// Delete a subject's (`$1`) events whose ids are in a JSON array of UUID strings (`$2`):
     /// one statement per batch instead of one per row.
     const DELETE_EVENTS: &'static str;
+    /// Events are filed in a partition per month of collection (see `months`).
+    const EVENT_MONTHS: bool;
 
     fn rows_affected(result: &Self::QueryResult) -> u64;
 
@@ -714,6 +717,7 @@ sql_impl!((impl<DB> SqlStore<DB>) {
         .await?;
         Self::exec(&mut *tx, "DELETE FROM accounts WHERE subject_id = $1", id).await?;
         Self::exec(&mut *tx, "DELETE FROM languages WHERE subject_id = $1", id).await?;
+        Self::exec(&mut *tx, "DELETE FROM expired_by_month WHERE subject_id = $1", id).await?;
         Self::exec(&mut *tx, "DELETE FROM subjects WHERE id = $1", id).await?;
         Ok(())
     }
@@ -947,6 +951,7 @@ mod cells;
 mod inbox;
 mod leases;
 mod ledgers;
+mod months;
 mod outbox;
 mod records;
 mod requests;

@@ -63,6 +63,8 @@ impl Dialect for Postgres {
     const DELETE_EVENTS: &'static str = "DELETE FROM pd_events WHERE subject_id = $1
          AND id IN (SELECT value::uuid FROM jsonb_array_elements_text($2::jsonb))";
 
+    const EVENT_MONTHS: bool = true;
+
     fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
         result.rows_affected()
     }
@@ -204,6 +206,10 @@ pub async fn open(url: &str) -> Result<(PgStore, PgKeyStore), StoreError> {
         (
             "keyed_by_person",
             include_str!("../migrations/postgres/0023_keyed_by_person.sql"),
+        ),
+        (
+            "events_by_month",
+            include_str!("../migrations/postgres/0024_events_by_month.sql"),
         ),
     ])
     .run(&data)

@@ -49,6 +49,7 @@ sql_port!(RetentionStore {
                         bases: vec![],
                         consents: vec![],
                         account: None,
+                        dropped: vec![],
                     },
                 )
             })
@@ -103,6 +104,21 @@ sql_port!(RetentionStore {
                     key_class: r.get(2),
                     collected_at: time::<DB>(&r.get::<String, _>(3))?,
                     record: r.get(4),
+                });
+            }
+        }
+        for (subject, r) in range(
+            "SELECT category, key_class, events, subject_id FROM expired_by_month",
+            3,
+            "month, category, key_class",
+        )
+        .await?
+        {
+            if let Some(inv) = page.get_mut(&subject) {
+                inv.dropped.push(Dropped {
+                    category: r.get(0),
+                    key_class: r.get(1),
+                    events: r.get::<i64, _>(2).max(0) as u64,
                 });
             }
         }
@@ -187,6 +203,10 @@ sql_port!(RetentionStore {
                         .await
                         .map_err(backend::<DB>)?;
                 }
+            }
+            if expiry.dropped {
+                Self::exec(&mut tx, "DELETE FROM expired_by_month WHERE subject_id = $1", id)
+                    .await?;
             }
             if expiry.whole_subject {
                 Self::delete_subject(&mut tx, id, &mut ErasureCounts::default()).await?;

@@ -46,14 +46,16 @@ pub async fn sqlite_copy(
 }
 
 /// Every table of the data and key store schemas, parents before the tables that refer to them,
-/// each with whether it is partitioned — its rows are then its partitions', which are listed and
-/// copied as tables of their own.
+/// each with whether it is partitioned. A partitioned table is copied whole, as one table, and
+/// loaded through itself, so its rows find their partitions in whatever partitions the schema
+/// restored into has (events' months are made as the sweep meets them); its partitions are not
+/// listed.
 async fn pg_tables(conn: &mut PoolConnection<Postgres>) -> Result<Vec<(String, bool)>, StoreError> {
     let rows = sqlx::query(
         "SELECT n.nspname || '.' || c.relname, c.relkind = 'p' FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname IN (current_schema(), 'vault') AND c.relkind IN ('r', 'p')
-           AND c.relname NOT LIKE '\\_sqlx\\_%'
+           AND NOT c.relispartition AND c.relname NOT LIKE '\\_sqlx\\_%'
          ORDER BY c.relname <> 'subjects', c.relname <> 'requests', 1",
     )
     .fetch_all(&mut **conn)
@@ -73,12 +75,14 @@ pub async fn pg_export(
         .await
         .map_err(failed)?;
     for (table, partitioned) in pg_tables(&mut conn).await? {
-        if partitioned {
-            continue;
-        }
         sink(&table, &[]).map_err(backend::<Postgres>)?;
+        let source = if partitioned {
+            format!("(SELECT * FROM {table})")
+        } else {
+            table.clone()
+        };
         let mut stream = conn
-            .copy_out_raw(&format!("COPY {table} TO STDOUT (FORMAT binary)"))
+            .copy_out_raw(&format!("COPY {source} TO STDOUT (FORMAT binary)"))
             .await
             .map_err(failed)?;
         while let Some(chunk) = stream.next().await {

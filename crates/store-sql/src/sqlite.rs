@@ -37,6 +37,8 @@ impl Dialect for Sqlite {
     const DELETE_EVENTS: &'static str = "DELETE FROM pd_events WHERE subject_id = $1
          AND id IN (SELECT unhex(replace(value, '-', '')) FROM json_each($2))";
 
+    const EVENT_MONTHS: bool = false;
+
     fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
         result.rows_affected()
     }
@@ -205,6 +207,10 @@ pub async fn open(
             (
                 "keyed_by_person",
                 include_str!("../migrations/sqlite/0022_keyed_by_person.sql"),
+            ),
+            (
+                "expired_by_month",
+                include_str!("../migrations/sqlite/0023_expired_by_month.sql"),
             ),
         ],
     )

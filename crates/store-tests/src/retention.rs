@@ -758,3 +758,138 @@ pub async fn the_look_ahead_by_month_matches_what_the_sweep_then_deletes(h: &Har
     let rest: u64 = ahead[3..].iter().map(|m| m.items).sum();
     assert_eq!(sweep(h).await.total_deleted(), rest);
 }
+
+/// Each person's keys of `class`, still in the key store.
+async fn has_key(h: &Harness, id: Uuid, class: &str) -> bool {
+    h.vault()
+        .key_store()
+        .subject_keys(id)
+        .await
+        .unwrap()
+        .iter()
+        .any(|k| matches!(&k.owner, vintrova_vault::KeyOwner::Subject { class: c, .. } if c == class))
+}
+
+/// Issue 24, item 4: on PostgreSQL events are filed by month of collection, and a month whose
+/// every event fell due leaves whole, by dropping its partition; a legal hold on someone in it
+/// keeps the month, and its due events then leave row by row. Either way — and on SQLite, which
+/// keeps no months — each person is accounted for as the sweep always does: their rows gone,
+/// one audit entry naming them, the key of a class emptied destroyed and a class still in use
+/// kept, the same counts in the receipt, and a dry run reporting what the real run then does.
+pub async fn a_month_wholly_due_leaves_whole_and_each_person_is_accounted_for(h: &Harness) {
+    let months = h.store().backend() == "postgres";
+    let events_of = |id: Uuid| h.count("SELECT count(*) FROM pd_events WHERE subject_id = $1", id);
+    // March 2025: three visitors; May 2025: the second comes back.
+    let (gone, _) = visitor(h).await;
+    let (back, _) = visitor(h).await;
+    let (held, _) = visitor(h).await;
+    h.clock.set("2025-05-10T06:00:00Z".parse().unwrap());
+    h.app
+        .record_events(
+            &staff(),
+            back,
+            "security",
+            h.app
+                .parse_json(&json!({"technical": {"ip": "10.9.8.8"}}))
+                .unwrap(),
+            "visit_technical",
+        )
+        .await
+        .unwrap();
+    let hold = h
+        .app
+        .place_hold(
+            &staff(),
+            HoldScope {
+                subject: Some(held),
+                categories: vec!["technical".into()],
+            },
+            "Дело № 2-204/2026",
+            None,
+        )
+        .await
+        .unwrap();
+    // Mid-April 2026: March's visits are a year old, May's are not.
+    h.clock.set("2026-04-15T06:00:00Z".parse().unwrap());
+    let kept = sweep(h).await;
+    assert_eq!(
+        kept.event_months_dropped, 0,
+        "a held person keeps the month"
+    );
+    assert_eq!(kept.held.len(), 1, "{kept:?}");
+    assert_eq!(events_of(gone).await, 0);
+    assert_eq!(events_of(back).await, 1, "May's visit stays");
+    assert_eq!(events_of(held).await, 1, "the held visit stays");
+
+    h.app.release_hold(&staff(), hold.id).await.unwrap();
+    let dry = h
+        .app
+        .sweep(
+            &system(),
+            SweepOptions {
+                dry_run: true,
+                ..SweepOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    let whole = sweep(h).await;
+    assert_eq!(
+        whole.event_months_dropped,
+        u64::from(months),
+        "March 2025 leaves whole where events are filed by month: {whole:?}"
+    );
+    assert_eq!(
+        (
+            dry.event_months_dropped,
+            &dry.deleted,
+            dry.key_classes_emptied
+        ),
+        (
+            whole.event_months_dropped,
+            &whole.deleted,
+            whole.key_classes_emptied
+        ),
+        "the dry run reports what the real run does"
+    );
+    assert_eq!(whole.deleted.iter().map(|c| c.events).sum::<u64>(), 1);
+    assert_eq!(whole.key_classes_emptied, 1, "{whole:?}");
+    assert_eq!(events_of(held).await, 0);
+    assert_eq!(events_of(back).await, 1, "May's visit stays");
+    for (id, expired) in [(gone, 1), (back, 1), (held, 1)] {
+        let entries = h
+            .store()
+            .audit_of(id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.entry.action == "expire")
+            .count();
+        assert_eq!(entries, expired, "one entry names each person");
+    }
+    assert!(!has_key(h, gone, "logs").await && !has_key(h, held, "logs").await);
+    assert!(has_key(h, back, "logs").await, "May's visit keeps its key");
+    let notes = h
+        .count(
+            "SELECT count(*) FROM expired_by_month WHERE subject_id <> $1",
+            Uuid::nil(),
+        )
+        .await;
+    assert_eq!(notes, 0, "every note the drop left is accounted for");
+    if months {
+        let march = h
+            .count(
+                "SELECT count(*) FROM pg_class WHERE relname LIKE 'pd\\_events\\_2025\\_03%' AND $1::uuid IS NOT NULL",
+                Uuid::nil(),
+            )
+            .await;
+        assert_eq!(march, 0, "March's partitions are gone");
+        let may = h
+            .count(
+                "SELECT count(*) FROM pg_class WHERE relname = 'pd_events_2025_05' AND $1::uuid IS NOT NULL",
+                Uuid::nil(),
+            )
+            .await;
+        assert_eq!(may, 1, "May, not due, is filed and stays");
+    }
+}

@@ -125,6 +125,7 @@ on_both_backends! {
     who_looked_lists_staff_by_role_and_purpose_and_groups_the_rest => |h| staff::who_looked_lists_staff_by_role_and_purpose_and_groups_the_rest(&h);
     six_years_each_rule_deletes_on_its_day_and_not_a_day_before => |h| retention::six_years_each_rule_deletes_on_its_day_and_not_a_day_before(&h);
     a_hold_keeps_data_past_its_date_until_released => |h| retention::a_hold_keeps_data_past_its_date_until_released(&h);
+    a_month_wholly_due_leaves_whole_and_each_person_is_accounted_for => |h| retention::a_month_wholly_due_leaves_whole_and_each_person_is_accounted_for(&h);
     keys_the_sweep_destroys_leave_the_key_store_files => |h| retention::keys_the_sweep_destroys_leave_the_key_store_files(&h);
     people_swept_together_each_keep_their_own_entry_receipt_and_word => |h| retention::people_swept_together_each_keep_their_own_entry_receipt_and_word(&h);
     the_sweep_journals_a_group_it_removes_whole_at_once => |h| retention::the_sweep_journals_a_group_it_removes_whole_at_once(&h);

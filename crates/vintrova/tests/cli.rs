@@ -1472,25 +1472,21 @@ impl Db {
     }
 }
 
-/// Issue 19: a sweep killed after it destroyed a person's keys, run again, ends where an
-/// uninterrupted sweep of the same data ends: nothing left due, the same rows kept, the same
-/// number of receipts, a log that verifies. `twin` is an exact copy of the same data.
-fn a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one(
+/// Issue 19: a sweep killed at `point` (after it destroyed a person's keys; issue 24, after it
+/// dropped a whole month of events), run again, ends where an uninterrupted sweep of the same
+/// data ends: nothing left due, the same rows kept, the same number of receipts, nothing the
+/// drop noted left unaccounted for, a log that verifies. `twin` is an exact copy of the same
+/// data; `planned` is the dry run's count that shows the point will be reached.
+fn a_sweep_killed_at_a_point_ends_as_an_uninterrupted_one(
+    (point, planned_count): (&str, &str),
     (killed, killed_db): (Install, Db),
     (twin, twin_db): (Install, Db),
 ) {
     let planned: Value =
         serde_json::from_str(&killed.ok(&["retention", "run", "--dry-run", "--json"], None))
             .unwrap();
-    assert!(
-        planned["key_classes_emptied"].as_u64().unwrap() > 0,
-        "{planned}"
-    );
-    let cut = killed.run_with(
-        &["retention", "run"],
-        None,
-        &[("VINTROVA_CRASH_AT", "sweep:keys-destroyed")],
-    );
+    assert!(planned[planned_count].as_u64().unwrap() > 0, "{planned}");
+    let cut = killed.run_with(&["retention", "run"], None, &[("VINTROVA_CRASH_AT", point)]);
     let said = String::from_utf8_lossy(&cut.stderr);
     assert_eq!(cut.status.code(), None, "not killed: {said}");
     killed.ok(&["retention", "run", "--json"], None);
@@ -1518,6 +1514,7 @@ fn a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one(
         "SELECT count(*) FROM records",
         "SELECT count(*) FROM subjects",
         "SELECT count(*) FROM erasure_receipts",
+        "SELECT count(*) FROM expired_by_month",
     ] {
         assert_eq!(
             killed_db.count(sql, None),
@@ -1547,14 +1544,28 @@ fn a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one_on_sqlite()
     copy_data_dir(&killed, &twin);
     let db = |i: &Install| Db::Sqlite(i.data().join("vintrova.db"));
     let (killed_db, twin_db) = (db(&killed), db(&twin));
-    a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one(
+    a_sweep_killed_at_a_point_ends_as_an_uninterrupted_one(
+        KEYS_DESTROYED,
         (killed, killed_db),
         (twin, twin_db),
     );
 }
 
+const KEYS_DESTROYED: (&str, &str) = ("sweep:keys-destroyed", "key_classes_emptied");
+const MONTH_DROPPED: (&str, &str) = ("sweep:month-dropped", "event_months_dropped");
+
 #[test]
 fn a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one_on_postgresql() {
+    a_sweep_killed_on_postgresql_ends_as_an_uninterrupted_one(KEYS_DESTROYED);
+}
+
+/// Only PostgreSQL files events by month, so only there can a sweep be cut after a drop.
+#[test]
+fn a_sweep_killed_after_dropping_a_month_ends_as_an_uninterrupted_one_on_postgresql() {
+    a_sweep_killed_on_postgresql_ends_as_an_uninterrupted_one(MONTH_DROPPED);
+}
+
+fn a_sweep_killed_on_postgresql_ends_as_an_uninterrupted_one(point: (&str, &str)) {
     let (rt, pool, database, url) = fresh_postgres_database();
     let mut killed = Install::new();
     killed.extra = vec!["--database-url".into(), url.clone()];
@@ -1572,7 +1583,8 @@ fn a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one_on_postgres
     let mut twin = Install::new();
     twin.extra = vec!["--database-url".into(), copy_url.clone()];
     copy_data_dir(&killed, &twin);
-    a_sweep_killed_after_destroying_keys_ends_as_an_uninterrupted_one(
+    a_sweep_killed_at_a_point_ends_as_an_uninterrupted_one(
+        point,
         (killed, Db::Postgres(url)),
         (twin, Db::Postgres(copy_url)),
     );

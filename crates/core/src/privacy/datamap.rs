@@ -223,6 +223,16 @@ pub const STORAGE_SCHEMA: &[(&str, &[(&str, ColumnRole)])] = {
             ],
         ),
         (
+            "expired_by_month",
+            &[
+                ("subject_id", SubjectId),
+                ("month", Metadata),
+                ("category", Metadata),
+                ("key_class", Metadata),
+                ("events", Metadata),
+            ],
+        ),
+        (
             "erasure_receipts",
             &[
                 ("digest", Metadata),

@@ -12,7 +12,8 @@ use crate::datamap::{ColumnRole, STORAGE_SCHEMA};
 pub enum Placement {
     /// One person's rows, spread by the person: every primary and unique key includes the
     /// table's subject-id column. `partitioned` tables are hash-partitioned by it on PostgreSQL
-    /// today, where the partitions stand for the shards.
+    /// today, where the partitions stand for the shards (events first by month of collection,
+    /// each month then by person, as a spread store partitions a table it spreads).
     ByPerson { partitioned: bool },
     /// Looked up by a keyed digest rather than by person, so spread by that column — a sign-in
     /// by address reaches one machine, and the one-address rule (a unique digest) holds there.
@@ -40,6 +41,7 @@ pub const PLACEMENT: &[(&str, Placement)] = {
         ("accounts", PERSON),
         ("erasures_underway", PERSON),
         ("languages", PERSON),
+        ("expired_by_month", PERSON),
         ("sessions", PERSON),
         ("requests", PERSON),
         ("request_codes", PERSON),

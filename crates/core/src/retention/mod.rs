@@ -1,6 +1,7 @@
 //! Retention as the policy states it (R8.1): when a stored value is due for deletion.
 
 pub mod holds;
+mod months;
 pub mod sweep;
 
 use jiff::Timestamp;

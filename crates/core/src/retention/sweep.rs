@@ -82,6 +82,9 @@ pub struct SweepReceipt {
     pub key_classes_emptied: u64,
     /// People of whom nothing is left: unknown from now on.
     pub subjects_removed: u64,
+    /// Months of events that left whole, every event in them due (PostgreSQL files events by
+    /// month; their events are counted in `deleted` as any other).
+    pub event_months_dropped: u64,
     /// Accounts unused past the idle period, warned that they will close.
     pub accounts_warned: u64,
     /// Accounts still unused when the warning ran out: closed, the service ended.
@@ -100,6 +103,7 @@ impl SweepReceipt {
             held: vec![],
             key_classes_emptied: 0,
             subjects_removed: 0,
+            event_months_dropped: 0,
             accounts_warned: 0,
             accounts_closed: 0,
             leftovers: Leftovers::default(),
@@ -155,6 +159,7 @@ impl SubjectPlan {
             && e.records.is_empty()
             && e.requests.is_empty()
             && !e.whole_subject
+            && !e.dropped
     }
 }
 
@@ -320,6 +325,18 @@ fn plan(
             None => {}
         }
         remaining.insert(v.key_class.clone());
+    }
+    // What a dropped month took was due: it counts as deleted here, and its class may be empty.
+    for d in &inv.dropped {
+        before.insert(d.key_class.clone());
+        if let Some(rule) = policy.rule_of_class(&d.key_class) {
+            out.deleted
+                .entry((rule.key.clone(), d.category.clone()))
+                .or_default()
+                .1 += d.events;
+        }
+        out.categories.insert(d.category.clone());
+        out.expiry.dropped = true;
     }
     let mut live_records: BTreeSet<Uuid> = BTreeSet::new();
     for e in &inv.events {
@@ -526,6 +543,9 @@ impl Vintrova {
         }
         let holds = self.holds().await?;
         let mut receipt = SweepReceipt::new(as_of, options.dry_run);
+        receipt.event_months_dropped = self
+            .whole_months(actor, &holds, as_of, options.dry_run)
+            .await?;
         let mut tally = Tally::default();
         let mut after = None;
         loop {
@@ -889,6 +909,7 @@ mod tests {
             requests: vec![],
             bases: vec![],
             consents: vec![],
+            dropped: vec![],
             account: Some(AccountRecord {
                 subject,
                 password_hash: String::new(),
