@@ -726,27 +726,30 @@ pub trait RetentionStore: Send + Sync {
 /// are stored; a month is named by its first day.
 #[async_trait::async_trait]
 pub trait MonthStore: Send + Sync {
-    /// Give each month up to two after `now`'s, and each month an event arrived in before its
-    /// partition was there, a partition of its own.
+    /// Give `now`'s month and the next two a partition each, and a month whose events came
+    /// before its partition one too where few enough wait to be moved; drop the tables of past
+    /// months left empty.
     async fn file_months(&self, now: Timestamp) -> Result<(), StoreError>;
-    /// Every month with events, filed or not yet, oldest first.
+    /// Every month the sweep may weigh, oldest first: those filed, and those its filing will
+    /// file.
     async fn event_months(&self) -> Result<Vec<jiff::civil::Date>, StoreError>;
-    /// Whether nothing in the month keeps it (a dry run's question; changes nothing).
+    /// Whether the month has events and nothing in it keeps it (a dry run's question; changes
+    /// nothing).
     async fn month_leaves_whole(
         &self,
         month: jiff::civil::Date,
         whole: WholeMonth<'_>,
     ) -> Result<bool, StoreError>;
-    /// If nothing in the (filed) month keeps it, drop its events whole, noting by person what
-    /// they were (see [`Inventory::dropped`]), and append `audit` naming the month's
-    /// categories, in one transaction; the count of events dropped. `None` when it is kept.
+    /// If the (filed) month has events and nothing in it keeps it, take its events whole,
+    /// noting by person what they were (see [`Inventory::dropped`]) in the same transaction;
+    /// the count of events taken. `None` when the month is kept, empty or not filed. The notes
+    /// are the record: each person's audit entry is written from them, as the sweep writes one
+    /// for rows it deletes itself.
     async fn drop_month(
         &self,
         month: jiff::civil::Date,
         whole: WholeMonth<'_>,
-        audit: AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<Option<(u64, ChainHead)>, StoreError>;
+    ) -> Result<Option<u64>, StoreError>;
 }
 
 /// Leases that keep two servers from running one job at once.

@@ -220,6 +220,11 @@ impl<DB: Database> SqlStore<DB> {
         SqlStore { writer, ..self }
     }
 
+    /// Send a person's hot reads through `readers` (SQLite with a file).
+    fn with_readers(self, readers: Option<std::sync::Arc<sqlite::Readers>>) -> Self {
+        SqlStore { readers, ..self }
+    }
+
     /// The pool, for tests that tamper with the database like an attacker would.
     pub fn pool(&self) -> &Pool<DB> {
         &self.pool

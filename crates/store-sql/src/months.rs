@@ -1,6 +1,6 @@
 //! Events by month of collection (PostgreSQL, migration `events_by_month`): each month a
 //! partition of its own, made by `vintrova_event_month`, and a month whose every event fell due
-//! dropped in one statement. Where the dialect keeps no months (SQLite) there is nothing to file
+//! emptied in one statement, its tables dropped by a later sweep (`vintrova_drop_empty_months`). Where the dialect keeps no months (SQLite) there is nothing to file
 //! and nothing to drop.
 
 use jiff::ToSpan;
@@ -20,10 +20,9 @@ impl Month {
     fn of(first_day: Date) -> Month {
         let name = |d: Date| format!("{:04}-{:02}", d.year(), d.month());
         let first = first_day.first_of_month();
-        let next = first.checked_add(1.month()).unwrap_or(first);
         Month {
             this: name(first),
-            next: name(next),
+            next: name(first.checked_add(1.month()).unwrap_or(first)),
             partition: format!("pd_events_{:04}_{:02}", first.year(), first.month()),
         }
     }
@@ -40,6 +39,11 @@ impl Month {
         }
     }
 }
+
+/// Events of a month not yet filed, waiting in the default partition, are moved into the
+/// month's new partition by a sweep only up to this many: the move holds the event table (every
+/// writer of events waits) for as long as it takes, so a sweep moves only small months.
+const MOVE_AT_MOST: i64 = 2_000;
 
 fn json<T: ToString>(items: &[T]) -> String {
     serde_json::to_string(&items.iter().map(T::to_string).collect::<Vec<_>>())
@@ -101,8 +105,13 @@ sql_port!(MonthStore {
             .map(|n| Month::of(this.checked_add(n.months()).unwrap_or(this)).this)
             .collect();
         let mut tx = self.begin().await?;
+        sqlx::query::<DB>("SELECT vintrova_drop_empty_months($1)")
+            .bind(ahead[0].clone())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend::<DB>)?;
         sqlx::query::<DB>(
-            "SELECT vintrova_event_month(month) FROM (
+            "SELECT vintrova_event_month(month, $4) FROM (
                  SELECT DISTINCT left(collected_at, 7) AS month FROM pd_events_default
                  UNION VALUES ($1), ($2), ($3)
              ) AS months ORDER BY month",
@@ -110,6 +119,7 @@ sql_port!(MonthStore {
         .bind(ahead[0].clone())
         .bind(ahead[1].clone())
         .bind(ahead[2].clone())
+        .bind(MOVE_AT_MOST)
         .fetch_all(&mut *tx)
         .await
         .map_err(backend::<DB>)?;
@@ -120,14 +130,16 @@ sql_port!(MonthStore {
         if !DB::EVENT_MONTHS {
             return Ok(vec![]);
         }
+        // Filed, or small enough that the sweep's filing will move it (a dry run asks first).
         let rows = sqlx::query::<DB>(
-            "SELECT left(collected_at, 7) FROM pd_events_default
+            "SELECT left(collected_at, 7) FROM pd_events_default GROUP BY 1 HAVING count(*) <= $1
              UNION
              SELECT replace(substr(c.relname::text, 11), '_', '-') FROM pg_inherits i
              JOIN pg_class c ON c.oid = i.inhrelid
              WHERE i.inhparent = to_regclass('pd_events') AND c.relname ~ '^pd_events_[0-9]{4}_[0-9]{2}$'
              ORDER BY 1",
         )
+        .bind(MOVE_AT_MOST)
         .fetch_all(&self.pool)
         .await
         .map_err(backend::<DB>)?;
@@ -152,16 +164,22 @@ sql_port!(MonthStore {
         let month = Month::of(month);
         let mut conn = self.pool.acquire().await.map_err(backend::<DB>)?;
         let filed = Self::filed(&mut conn, &month).await?;
-        Ok(!Self::keeps(&mut conn, &month.relation(filed), whole).await?)
+        let relation = month.relation(filed);
+        let nobody = WholeMonth {
+            due: &[],
+            people: &[],
+            categories: &[],
+        };
+        // With nothing due, every event keeps the month: "kept" is "has an event".
+        Ok(Self::keeps(&mut conn, &relation, nobody).await?
+            && !Self::keeps(&mut conn, &relation, whole).await?)
     }
 
     async fn drop_month(
         &self,
         month: Date,
         whole: WholeMonth<'_>,
-        mut audit: AuditDraft,
-        sealer: &ChainSealer<'_>,
-    ) -> Result<Option<(u64, ChainHead)>, StoreError> {
+    ) -> Result<Option<u64>, StoreError> {
         if !DB::EVENT_MONTHS {
             return Ok(None);
         }
@@ -176,15 +194,6 @@ sql_port!(MonthStore {
         if Self::keeps(&mut tx, part, whole).await? {
             return Ok(None);
         }
-        audit.categories = sqlx::query::<DB>(sqlx::AssertSqlSafe(format!(
-            "SELECT DISTINCT category FROM {part} ORDER BY 1"
-        )))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend::<DB>)?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
         // Noted by person, to be accounted for person by person (a month dropped again after a
         // late event filed it anew adds to what is noted).
         let events: i64 = sqlx::query::<DB>(sqlx::AssertSqlSafe(format!(
@@ -204,9 +213,16 @@ sql_port!(MonthStore {
         .await
         .map_err(backend::<DB>)?
         .get(0);
-        Self::statement(&mut tx, &format!("DROP TABLE {part}")).await?;
-        let head = Self::put_audit(&mut tx, std::slice::from_ref(&audit), sealer).await?;
+        if events == 0 {
+            // Nothing to take: an emptied month waits for the next sweep to drop its tables.
+            return Ok(None);
+        }
+        // The month alone is locked (a DROP would lock the person table its key refers to, and
+        // every writer with it), and only until the commit that follows at once — no audit
+        // append waits in between, which would keep every reader of events waiting with it.
+        // Its tables go later, empty (see `file_months`).
+        Self::statement(&mut tx, &format!("TRUNCATE {part}")).await?;
         tx.commit().await.map_err(backend::<DB>)?;
-        Ok(Some((events as u64, head)))
+        Ok(Some(events as u64))
     }
 });

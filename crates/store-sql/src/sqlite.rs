@@ -239,9 +239,8 @@ pub async fn open(
         .await
         .map_err(backend::<Sqlite>)?
         .get(0);
-    let store = SqlStore {
-        readers: (!file.is_empty()).then(|| Readers::new(file.into())),
-        ..SqlStore::new(data).with_writer(writer(data_url).await?)
-    };
+    let store = SqlStore::new(data)
+        .with_writer(writer(data_url).await?)
+        .with_readers((!file.is_empty()).then(|| Readers::new(file.into())));
     Ok((store, SqlKeyStore::new(keys)))
 }

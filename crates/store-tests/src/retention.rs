@@ -422,15 +422,11 @@ pub async fn people_swept_together_each_keep_their_own_entry_receipt_and_word(h:
     assert_eq!(receipt.key_classes_emptied, 7, "{receipt:?}");
     assert_eq!(receipts().await, before + 7, "one receipt each");
     for id in &people {
-        let expired = h
-            .store()
-            .audit_of(*id)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|r| r.entry.action == "expire")
-            .count();
-        assert_eq!(expired, 1, "one entry names each person");
+        assert_eq!(
+            expire_entries(h, *id).await,
+            1,
+            "one entry names each person"
+        );
         let told = h
             .count(
                 "SELECT count(*) FROM webhook_events WHERE subject_id = $1 AND kind = 'subject.erased'",
@@ -759,7 +755,18 @@ pub async fn the_look_ahead_by_month_matches_what_the_sweep_then_deletes(h: &Har
     assert_eq!(sweep(h).await.total_deleted(), rest);
 }
 
-/// Each person's keys of `class`, still in the key store.
+/// The sweep's audit entries naming `id`.
+async fn expire_entries(h: &Harness, id: Uuid) -> usize {
+    h.store()
+        .audit_of(id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.entry.action == "expire")
+        .count()
+}
+
+/// Whether the person still has a key of `class` in the key store.
 async fn has_key(h: &Harness, id: Uuid, class: &str) -> bool {
     h.vault()
         .key_store()
@@ -856,16 +863,12 @@ pub async fn a_month_wholly_due_leaves_whole_and_each_person_is_accounted_for(h:
     assert_eq!(whole.key_classes_emptied, 1, "{whole:?}");
     assert_eq!(events_of(held).await, 0);
     assert_eq!(events_of(back).await, 1, "May's visit stays");
-    for (id, expired) in [(gone, 1), (back, 1), (held, 1)] {
-        let entries = h
-            .store()
-            .audit_of(id)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|r| r.entry.action == "expire")
-            .count();
-        assert_eq!(entries, expired, "one entry names each person");
+    for id in [gone, back, held] {
+        assert_eq!(
+            expire_entries(h, id).await,
+            1,
+            "one entry names each person"
+        );
     }
     assert!(!has_key(h, gone, "logs").await && !has_key(h, held, "logs").await);
     assert!(has_key(h, back, "logs").await, "May's visit keeps its key");
@@ -876,6 +879,17 @@ pub async fn a_month_wholly_due_leaves_whole_and_each_person_is_accounted_for(h:
         )
         .await;
     assert_eq!(notes, 0, "every note the drop left is accounted for");
+    // The next sweep finds nothing more of March and drops its emptied tables.
+    let again = sweep(h).await;
+    assert_eq!(again.event_months_dropped, 0, "{again:?}");
+    assert_eq!(again.total_deleted(), 0, "{again:?}");
+    for id in [gone, back, held] {
+        assert_eq!(
+            expire_entries(h, id).await,
+            1,
+            "an emptied month is not accounted for twice"
+        );
+    }
     if months {
         let march = h
             .count(
@@ -883,7 +897,7 @@ pub async fn a_month_wholly_due_leaves_whole_and_each_person_is_accounted_for(h:
                 Uuid::nil(),
             )
             .await;
-        assert_eq!(march, 0, "March's partitions are gone");
+        assert_eq!(march, 0, "March's emptied tables are gone");
         let may = h
             .count(
                 "SELECT count(*) FROM pg_class WHERE relname = 'pd_events_2025_05' AND $1::uuid IS NOT NULL",

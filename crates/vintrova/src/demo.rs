@@ -281,6 +281,8 @@ pub async fn seed(
     let mut last_report = 0;
     for n in 0..count {
         clock.advance(step);
+        // As the daily sweep would have, over the years walked.
+        app.file_months().await?;
         let analytics = dice.chance(45);
         let mut consents = vec![];
         if dice.chance(60) {

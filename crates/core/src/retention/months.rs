@@ -2,20 +2,19 @@
 //! collection (PostgreSQL), a month in which every event fell due — decided from the policy
 //! alone, whoever the person — leaves by dropping its partition: one statement, whatever its
 //! size, where row by row it would be a million deletes. What the month took of each person is
-//! noted in the same transaction as the drop and its audit entry, and the sweep's pass over
-//! people then accounts for it as for rows it deleted itself: the person's audit entry, receipt
-//! and counts, and the keys of the classes it emptied. A crash between the two leaves the notes,
-//! and the next sweep accounts for them.
+//! noted in the same transaction, and the sweep's pass over people then accounts for it as for
+//! rows it deleted itself: the person's audit entry, receipt and counts, and the keys of the
+//! classes it emptied. A crash between the two leaves the notes, and the next sweep accounts
+//! for them.
 
 use jiff::{Timestamp, ToSpan};
 use uuid::Uuid;
 use vintrova_policy::{Policy, RetentionAnchor};
 
-use crate::audit::Action;
 use crate::holds::Hold;
 use crate::retention::{self, Anchors};
 use crate::store::WholeMonth;
-use crate::{Actor, Result, Vintrova};
+use crate::{Result, Vintrova};
 
 /// What keeps months from leaving whole as of one moment: the key classes whose every event of
 /// the month is due, and the people and categories legal holds keep.
@@ -85,17 +84,23 @@ fn due_classes(policy: &Policy, month: jiff::civil::Date, as_of: Timestamp) -> V
 }
 
 impl Vintrova {
-    /// File the months, and drop each month wholly due as of `as_of` (a dry run only counts
-    /// them): how many.
+    /// Give this month and the next two their partitions where the store files events by month,
+    /// so their events go straight into them (the sweep does it each day; so does anything that
+    /// walks a clock through the years, as the demo seed does).
+    pub async fn file_months(&self) -> Result<()> {
+        Ok(self.store().file_months(self.now()).await?)
+    }
+
+    /// File the months, and drop each filed month wholly due as of `as_of` (a dry run only
+    /// counts them): how many.
     pub(super) async fn whole_months(
         &self,
-        actor: &Actor,
         holds: &[Hold],
         as_of: Timestamp,
         dry_run: bool,
     ) -> Result<u64> {
         if !dry_run {
-            self.store().file_months(self.now()).await?;
+            self.file_months().await?;
         }
         let mut dropped = 0;
         for month in self.store().event_months().await? {
@@ -106,12 +111,7 @@ impl Vintrova {
             let gone = if dry_run {
                 self.store().month_leaves_whole(month, whole).await?
             } else {
-                let audit = self.draft(actor, Action::Expire, None, vec![], None);
-                self.audited(async |sealer| {
-                    self.store().drop_month(month, whole, audit, sealer).await
-                })
-                .await?
-                .is_some()
+                self.store().drop_month(month, whole).await?.is_some()
             };
             if gone && !dry_run {
                 // Cut short here, the notes the drop left are accounted for by the next sweep.

@@ -543,9 +543,7 @@ impl Vintrova {
         }
         let holds = self.holds().await?;
         let mut receipt = SweepReceipt::new(as_of, options.dry_run);
-        receipt.event_months_dropped = self
-            .whole_months(actor, &holds, as_of, options.dry_run)
-            .await?;
+        receipt.event_months_dropped = self.whole_months(&holds, as_of, options.dry_run).await?;
         let mut tally = Tally::default();
         let mut after = None;
         loop {
