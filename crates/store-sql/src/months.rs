@@ -1,7 +1,7 @@
 //! Events by month of collection (PostgreSQL, migration `events_by_month`): each month a
 //! partition of its own, made by `vintrova_event_month`, and a month whose every event fell due
-//! emptied in one statement, its tables dropped by a later sweep (`vintrova_drop_empty_months`). Where the dialect keeps no months (SQLite) there is nothing to file
-//! and nothing to drop.
+//! emptied in one statement, its tables dropped by a later sweep (`vintrova_drop_empty_months`).
+//! Where the dialect keeps no months (SQLite) there is nothing to file and nothing to empty.
 
 use jiff::ToSpan;
 use jiff::civil::Date;
@@ -44,6 +44,12 @@ impl Month {
 /// month's new partition by a sweep only up to this many: the move holds the event table (every
 /// writer of events waits) for as long as it takes, so a sweep moves only small months.
 const MOVE_AT_MOST: i64 = 2_000;
+
+/// Whether a statement failed for want of a lock within `lock_timeout` (PostgreSQL's
+/// `lock_not_available`): the work is then left to the next sweep.
+fn lock_not_had<T>(result: &Result<T, sqlx::Error>) -> bool {
+    matches!(result, Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03"))
+}
 
 fn json<T: ToString>(items: &[T]) -> String {
     serde_json::to_string(&items.iter().map(T::to_string).collect::<Vec<_>>())
@@ -105,12 +111,16 @@ sql_port!(MonthStore {
             .map(|n| Month::of(this.checked_add(n.months()).unwrap_or(this)).this)
             .collect();
         let mut tx = self.begin().await?;
+        // A new partition locks the event table: waiting long for readers that hold it (a
+        // backup's copy, say) would queue every writer of events behind the wait, so after
+        // 50 ms the filing is left to the next sweep and events wait in the default meanwhile.
+        Self::statement(&mut tx, "SET LOCAL lock_timeout = '50ms'").await?;
         sqlx::query::<DB>("SELECT vintrova_drop_empty_months($1)")
             .bind(ahead[0].clone())
             .fetch_all(&mut *tx)
             .await
             .map_err(backend::<DB>)?;
-        sqlx::query::<DB>(
+        let filed = sqlx::query::<DB>(
             "SELECT vintrova_event_month(month, $4) FROM (
                  SELECT DISTINCT left(collected_at, 7) AS month FROM pd_events_default
                  UNION VALUES ($1), ($2), ($3)
@@ -121,8 +131,11 @@ sql_port!(MonthStore {
         .bind(ahead[2].clone())
         .bind(MOVE_AT_MOST)
         .fetch_all(&mut *tx)
-        .await
-        .map_err(backend::<DB>)?;
+        .await;
+        if lock_not_had(&filed) {
+            return Ok(());
+        }
+        filed.map_err(backend::<DB>)?;
         tx.commit().await.map_err(backend::<DB>)
     }
 
@@ -220,8 +233,17 @@ sql_port!(MonthStore {
         // The month alone is locked (a DROP would lock the person table its key refers to, and
         // every writer with it), and only until the commit that follows at once — no audit
         // append waits in between, which would keep every reader of events waiting with it.
-        // Its tables go later, empty (see `file_months`).
-        Self::statement(&mut tx, &format!("TRUNCATE {part}")).await?;
+        // Its tables go later, empty (see `file_months`). Readers of events hold the month
+        // too: waiting for them long would queue every later reader behind this, so after
+        // 50 ms the month is left to the next sweep.
+        Self::statement(&mut tx, "SET LOCAL lock_timeout = '50ms'").await?;
+        let truncated = sqlx::query::<DB>(sqlx::AssertSqlSafe(format!("TRUNCATE {part}")))
+            .execute(&mut *tx)
+            .await;
+        if lock_not_had(&truncated) {
+            return Ok(None);
+        }
+        truncated.map_err(backend::<DB>)?;
         tx.commit().await.map_err(backend::<DB>)?;
         Ok(Some(events as u64))
     }

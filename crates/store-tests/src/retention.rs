@@ -907,3 +907,37 @@ pub async fn a_month_wholly_due_leaves_whole_and_each_person_is_accounted_for(h:
         assert_eq!(may, 1, "May, not due, is filed and stays");
     }
 }
+
+/// Issue 24, item 4, attacked: a reader holding the event table (a backup's copy, a long query)
+/// while the sweep would file or empty a month does not make the sweep — nor every writer queued
+/// behind it — wait: the month is left to the next sweep and its events leave row by row, each
+/// person accounted for as ever. PostgreSQL only (SQLite keeps no months).
+pub async fn a_month_the_sweep_cannot_lock_at_once_leaves_row_by_row(
+    h: &Harness,
+    pool: &sqlx::PgPool,
+) {
+    // A first sweep files March 2025 before its visitors come, as the daily sweep does.
+    sweep(h).await;
+    let (gone, _) = visitor(h).await;
+    h.clock.set("2026-04-15T06:00:00Z".parse().unwrap());
+    let mut reader = pool.begin().await.unwrap();
+    let read: i64 = sqlx::query_scalar("SELECT count(*) FROM pd_events")
+        .fetch_one(&mut *reader)
+        .await
+        .unwrap();
+    assert!(read > 0);
+    // A guard, not a clock: a sweep that waits for the reader would wait for ever.
+    let swept = tokio::time::timeout(std::time::Duration::from_secs(60), sweep(h))
+        .await
+        .expect("the sweep waited for the reader instead of leaving the month");
+    reader.commit().await.unwrap();
+    assert_eq!(swept.event_months_dropped, 0, "{swept:?}");
+    assert_eq!(swept.deleted.iter().map(|c| c.events).sum::<u64>(), 1);
+    assert_eq!(
+        h.count("SELECT count(*) FROM pd_events WHERE subject_id = $1", gone)
+            .await,
+        0
+    );
+    assert_eq!(expire_entries(h, gone).await, 1);
+    assert!(!has_key(h, gone, "logs").await);
+}

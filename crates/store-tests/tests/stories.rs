@@ -146,6 +146,17 @@ async fn every_key_of_a_table_spread_by_person_includes_the_person() {
     h.finish().await;
 }
 
+/// Issue 24, item 4: a month the sweep cannot lock at once is left to the next sweep.
+#[tokio::test]
+async fn a_month_the_sweep_cannot_lock_at_once_leaves_row_by_row() {
+    let h = Harness::postgres().await;
+    let vintrova_store_tests::RawPool::Postgres(pool) = h.raw_pool() else {
+        unreachable!("a PostgreSQL harness")
+    };
+    retention::a_month_the_sweep_cannot_lock_at_once_leaves_row_by_row(&h, pool).await;
+    h.finish().await;
+}
+
 /// Issue 24: the access copy is the same bytes on both backends — the same person, the same
 /// history on the same clock, and the two copies differ in nothing but their ids (each new id
 /// stands for itself, numbered by first appearance): no backend's row order, timestamp

@@ -1,6 +1,6 @@
 //! Whole months of events (issue 24, item 4). Where the store files events by month of
 //! collection (PostgreSQL), a month in which every event fell due — decided from the policy
-//! alone, whoever the person — leaves by dropping its partition: one statement, whatever its
+//! alone, whoever the person — leaves by truncating its partition: one statement, whatever its
 //! size, where row by row it would be a million deletes. What the month took of each person is
 //! noted in the same transaction, and the sweep's pass over people then accounts for it as for
 //! rows it deleted itself: the person's audit entry, receipt and counts, and the keys of the
@@ -91,8 +91,8 @@ impl Vintrova {
         Ok(self.store().file_months(self.now()).await?)
     }
 
-    /// File the months, and drop each filed month wholly due as of `as_of` (a dry run only
-    /// counts them): how many.
+    /// File the months, and empty each month wholly due as of `as_of` (a dry run only counts
+    /// them): how many.
     pub(super) async fn whole_months(
         &self,
         holds: &[Hold],
@@ -114,7 +114,7 @@ impl Vintrova {
                 self.store().drop_month(month, whole).await?.is_some()
             };
             if gone && !dry_run {
-                // Cut short here, the notes the drop left are accounted for by the next sweep.
+                // Cut short here, the notes the month left are accounted for by the next sweep.
                 crate::crash::point(crate::crash::SWEEP_MONTH_DROPPED);
             }
             dropped += u64::from(gone);
