@@ -941,3 +941,52 @@ pub async fn a_month_the_sweep_cannot_lock_at_once_leaves_row_by_row(
     assert_eq!(expire_entries(h, gone).await, 1);
     assert!(!has_key(h, gone, "logs").await);
 }
+
+/// Issue 24, item 4: a month with more events waiting in the default partition than a sweep
+/// moves while others write (a backdated import) is not filed; its due events leave row by row,
+/// and a dry run says the same. PostgreSQL only (SQLite keeps no months).
+pub async fn a_month_too_large_to_move_stays_unfiled_and_leaves_row_by_row(
+    h: &Harness,
+    pool: &sqlx::PgPool,
+) {
+    let (gone, _) = visitor(h).await;
+    // 2,000 more of the visitor's March visits straight into the table: the sweep reads their
+    // metadata only, never the sealed bytes.
+    sqlx::query(
+        "INSERT INTO pd_events (id, subject_id, category, key_class, sealed, source, collected_at)
+         SELECT gen_random_uuid(), subject_id, category, key_class, sealed, source, collected_at
+         FROM pd_events, generate_series(1, 2000) WHERE subject_id = $1",
+    )
+    .bind(gone)
+    .execute(pool)
+    .await
+    .unwrap();
+    h.clock.set("2026-04-15T06:00:00Z".parse().unwrap());
+    let dry = h
+        .app
+        .sweep(
+            &system(),
+            SweepOptions {
+                dry_run: true,
+                ..SweepOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    let swept = sweep(h).await;
+    for receipt in [&dry, &swept] {
+        assert_eq!(receipt.event_months_dropped, 0, "{receipt:?}");
+        assert_eq!(receipt.deleted.iter().map(|c| c.events).sum::<u64>(), 2_001);
+    }
+    let march: i64 = sqlx::query_scalar("SELECT count(to_regclass('pd_events_2025_03'))")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(march, 0, "too large to move: March is not filed");
+    assert_eq!(
+        h.count("SELECT count(*) FROM pd_events WHERE subject_id = $1", gone)
+            .await,
+        0
+    );
+    assert!(!has_key(h, gone, "logs").await);
+}

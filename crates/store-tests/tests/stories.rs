@@ -157,6 +157,17 @@ async fn a_month_the_sweep_cannot_lock_at_once_leaves_row_by_row() {
     h.finish().await;
 }
 
+/// Issue 24, item 4: a month too large to move is not filed and leaves row by row.
+#[tokio::test]
+async fn a_month_too_large_to_move_stays_unfiled_and_leaves_row_by_row() {
+    let h = Harness::postgres().await;
+    let vintrova_store_tests::RawPool::Postgres(pool) = h.raw_pool() else {
+        unreachable!("a PostgreSQL harness")
+    };
+    retention::a_month_too_large_to_move_stays_unfiled_and_leaves_row_by_row(&h, pool).await;
+    h.finish().await;
+}
+
 /// Issue 24: the access copy is the same bytes on both backends — the same person, the same
 /// history on the same clock, and the two copies differ in nothing but their ids (each new id
 /// stands for itself, numbered by first appearance): no backend's row order, timestamp
