@@ -55,6 +55,20 @@ fn plus(t: Timestamp, span: jiff::Span) -> Timestamp {
     z.checked_add(span).expect("in range").timestamp()
 }
 
+/// A dry run of the sweep: what it would do, nothing changed.
+async fn dry_sweep(h: &Harness) -> SweepReceipt {
+    h.app
+        .sweep(
+            &system(),
+            SweepOptions {
+                dry_run: true,
+                ..SweepOptions::default()
+            },
+        )
+        .await
+        .unwrap()
+}
+
 async fn sweep(h: &Harness) -> SweepReceipt {
     h.app
         .sweep(&system(), SweepOptions::default())
@@ -614,17 +628,7 @@ pub async fn the_dry_run_reports_what_the_real_run_then_does(h: &Harness) {
     h.app.close_account(&staff(), person).await.unwrap();
     h.clock.set(plus(h.app.now(), 13.months()));
     let before = stored(h).await;
-    let dry = h
-        .app
-        .sweep(
-            &system(),
-            SweepOptions {
-                dry_run: true,
-                ..SweepOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    let dry = dry_sweep(h).await;
     assert_eq!(stored(h).await, before, "a dry run deletes nothing");
     assert!(dry.total_deleted() > 0);
     let ahead = h
@@ -829,17 +833,7 @@ pub async fn a_month_wholly_due_leaves_whole_and_each_person_is_accounted_for(h:
     assert_eq!(events_of(held).await, 1, "the held visit stays");
 
     h.app.release_hold(&staff(), hold.id).await.unwrap();
-    let dry = h
-        .app
-        .sweep(
-            &system(),
-            SweepOptions {
-                dry_run: true,
-                ..SweepOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    let dry = dry_sweep(h).await;
     let whole = sweep(h).await;
     assert_eq!(
         whole.event_months_dropped,
@@ -962,17 +956,7 @@ pub async fn a_month_too_large_to_move_stays_unfiled_and_leaves_row_by_row(
     .await
     .unwrap();
     h.clock.set("2026-04-15T06:00:00Z".parse().unwrap());
-    let dry = h
-        .app
-        .sweep(
-            &system(),
-            SweepOptions {
-                dry_run: true,
-                ..SweepOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    let dry = dry_sweep(h).await;
     let swept = sweep(h).await;
     for receipt in [&dry, &swept] {
         assert_eq!(receipt.event_months_dropped, 0, "{receipt:?}");
