@@ -134,38 +134,33 @@ on_both_backends! {
     one_sweep_at_a_time_across_servers => |h| retention::one_sweep_at_a_time_across_servers(&h);
 }
 
-/// Issue 24, item 5: PostgreSQL's schema is one a store spread by person could hold (SQLite, one
-/// file on one machine, is never spread; the story says what is checked).
-#[tokio::test]
-async fn every_key_of_a_table_spread_by_person_includes_the_person() {
-    let h = Harness::postgres().await;
-    let vintrova_store_tests::RawPool::Postgres(pool) = h.raw_pool() else {
-        unreachable!("a PostgreSQL harness")
-    };
-    stories::every_key_of_a_table_spread_by_person_includes_the_person(pool).await;
-    h.finish().await;
+/// Stories PostgreSQL alone can tell, given the harness and its raw pool.
+macro_rules! on_postgres {
+    ($($(#[$doc:meta])* $name:ident => |$h:ident, $pool:ident| $story:expr;)*) => {$(
+        $(#[$doc])*
+        #[tokio::test]
+        async fn $name() {
+            let $h = Harness::postgres().await;
+            let vintrova_store_tests::RawPool::Postgres($pool) = $h.raw_pool() else {
+                unreachable!("a PostgreSQL harness")
+            };
+            $story.await;
+            $h.finish().await;
+        }
+    )*};
 }
 
-/// Issue 24, item 4: a month the sweep cannot lock at once is left to the next sweep.
-#[tokio::test]
-async fn a_month_the_sweep_cannot_lock_at_once_leaves_row_by_row() {
-    let h = Harness::postgres().await;
-    let vintrova_store_tests::RawPool::Postgres(pool) = h.raw_pool() else {
-        unreachable!("a PostgreSQL harness")
-    };
-    retention::a_month_the_sweep_cannot_lock_at_once_leaves_row_by_row(&h, pool).await;
-    h.finish().await;
-}
-
-/// Issue 24, item 4: a month too large to move is not filed and leaves row by row.
-#[tokio::test]
-async fn a_month_too_large_to_move_stays_unfiled_and_leaves_row_by_row() {
-    let h = Harness::postgres().await;
-    let vintrova_store_tests::RawPool::Postgres(pool) = h.raw_pool() else {
-        unreachable!("a PostgreSQL harness")
-    };
-    retention::a_month_too_large_to_move_stays_unfiled_and_leaves_row_by_row(&h, pool).await;
-    h.finish().await;
+on_postgres! {
+    /// Issue 24, item 5: PostgreSQL's schema is one a store spread by person could hold (SQLite,
+    /// one file on one machine, is never spread; the story says what is checked).
+    every_key_of_a_table_spread_by_person_includes_the_person => |h, pool|
+        stories::every_key_of_a_table_spread_by_person_includes_the_person(pool);
+    /// Issue 24, item 4: a month the sweep cannot lock at once is left to the next sweep.
+    a_month_the_sweep_cannot_lock_at_once_leaves_row_by_row => |h, pool|
+        retention::a_month_the_sweep_cannot_lock_at_once_leaves_row_by_row(&h, pool);
+    /// Issue 24, item 4: a month too large to move is not filed and leaves row by row.
+    a_month_too_large_to_move_stays_unfiled_and_leaves_row_by_row => |h, pool|
+        retention::a_month_too_large_to_move_stays_unfiled_and_leaves_row_by_row(&h, pool);
 }
 
 /// Issue 24: the access copy is the same bytes on both backends — the same person, the same
